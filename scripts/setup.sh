@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# One idempotent set-up for a fresh Debian-like machine with python3:
+# system libraries (apt), a virtual environment in .venv, worldgen and its dependencies.
+# Re-running it is cheap: it exits at once when pyproject.toml and this script are unchanged.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${WORLDGEN_VENV:-.venv}
+STAMP="$VENV/.worldgen-setup"
+want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then exit 0; fi
+
+# System libraries. open3d links libusb-1.0; pyrender renders headless through Mesa EGL
+# or OSMesa. ffmpeg (libx264) ships inside the imageio-ffmpeg wheel, so no apt ffmpeg.
+need=()
+for pkg in libusb-1.0-0 libegl1 libgl1 libosmesa6 libgomp1; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  echo "setup: apt-get install ${need[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+PY="$VENV/bin/python"
+PIP="$PY -m pip --disable-pip-version-check"
+
+# torch first, by an exact pin. On this project's machines 'torch==2.13.0' resolves to a local
+# CPU wheel; on a user's Linux machine PyPI serves the CUDA build of the same version. Set
+# WORLDGEN_TORCH to choose another (e.g. 'torch' or a path to a wheel).
+if ! $PY -c "import torch" 2>/dev/null; then
+  echo "setup: installing ${WORLDGEN_TORCH:-torch==2.13.0}"
+  $PIP install -q "${WORLDGEN_TORCH:-torch==2.13.0}"
+fi
+# Pin the torch we have, so that no later dependency (timm via controlnet-aux) swaps it for
+# a multi-GB CUDA build.
+$PY -c "import torch; print('torch==' + torch.__version__.split('+')[0])" > "$VENV/constraints.txt"
+
+echo "setup: installing worldgen and its dependencies into $VENV"
+$PIP install -q -c "$VENV/constraints.txt" -e ".[dev]"
+# pyrender 0.1.45 pins PyOpenGL==3.1.0, whose OSMesa binding lacks OSMesaCreateContextAttribs;
+# 3.1.10 keeps the same API and renders through both EGL and OSMesa. pip warns about the pin.
+$PIP install -q -c "$VENV/constraints.txt" "PyOpenGL==3.1.10" 2>&1 | grep -v "pyrender 0.1.45 requires PyOpenGL==3.1.0\|dependency resolver\|^WARNING: Location" || true
+
+echo "$want" > "$STAMP"
+echo "setup: done ($($PY -m worldgen --version))"
