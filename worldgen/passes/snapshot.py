@@ -1,0 +1,84 @@
+"""The world frozen at one instant, flattened into arrays that both rasterizers and the pass
+derivation share: world-space vertices, normals and uv of every object, one global face table."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from worldgen.camera import CameraFrame
+
+
+@dataclass
+class Snapshot:
+    t: float
+    matrices: np.ndarray  # (G, 4, 4) world transform per object (spec order)
+    vertices: np.ndarray  # (V, 3) float32 world space, all objects concatenated
+    normals: np.ndarray  # (V, 3) float32 world space, unit
+    uv: np.ndarray  # (V, 2) float32
+    local: np.ndarray  # (V, 3) float32 object-frame vertices (before the world transform)
+    faces: np.ndarray  # (F, 3) int32 into the global vertex table
+    face_offset: np.ndarray  # (G+1,) first global face of each object
+    vertex_offset: np.ndarray  # (G+1,)
+
+
+class SnapshotMaker:
+    """Builds snapshots fast: the static parts of the tables are made once per world."""
+
+    def __init__(self, world):
+        self.world = world
+        meshes = [n.mesh for n in world.nodes.values()]
+        self.ids = list(world.nodes)
+        self.vertex_offset = np.cumsum([0] + [len(m.vertices) for m in meshes])
+        self.face_offset = np.cumsum([0] + [len(m.faces) for m in meshes])
+        self.local = np.concatenate([m.vertices for m in meshes]).astype(np.float32)
+        self.local_normals = np.concatenate([m.vertex_normals for m in meshes]).astype(np.float32)
+        self.uv = np.concatenate([m.visual.uv for m in meshes]).astype(np.float32)
+        self.faces = np.concatenate([m.faces + o for m, o in zip(meshes, self.vertex_offset)]).astype(np.int32)
+
+    def __call__(self, t: float) -> Snapshot:
+        mats = np.stack([self.world.world_matrix(oid, t) for oid in self.ids])
+        v = np.empty_like(self.local)
+        n = np.empty_like(self.local_normals)
+        for g in range(len(self.ids)):
+            a, b = self.vertex_offset[g], self.vertex_offset[g + 1]
+            m = mats[g]
+            v[a:b] = self.local[a:b] @ m[:3, :3].T.astype(np.float32) + m[:3, 3].astype(np.float32)
+            nm = np.linalg.inv(m[:3, :3]).T.astype(np.float32)
+            nn = self.local_normals[a:b] @ nm.T
+            n[a:b] = nn / np.maximum(np.linalg.norm(nn, axis=1, keepdims=True), 1e-12)
+        return Snapshot(t, mats, v, n, self.uv, self.local, self.faces, self.face_offset, self.vertex_offset)
+
+
+@dataclass
+class Hits:
+    """What a rasterizer returns per pixel: the nearest surface along each pixel's centre ray."""
+    depth: np.ndarray  # (H, W) float32 metric z-depth, inf where nothing is hit
+    geom: np.ndarray  # (H, W) int32 object index in spec order, -1 where nothing is hit
+    prim: np.ndarray  # (H, W) int32 triangle index within that object
+    bary: np.ndarray  # (H, W, 2) float32 barycentric (b1, b2): p = (1-b1-b2) v0 + b1 v1 + b2 v2
+
+
+def pixel_rays(cam: CameraFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Origin (3,) and per-pixel world directions (H, W, 3) through pixel centres, scaled so
+    that the camera-space z of each direction is 1: a ray parameter is then the z-depth."""
+    h, w = cam.height, cam.width
+    j, i = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
+    kinv = np.linalg.inv(cam.K)
+    d_cam = np.stack([j, i, np.ones_like(j)], -1) @ kinv.T
+    r = cam.world_to_camera[:3, :3]
+    return cam.center, (d_cam @ r).astype(np.float32)
+
+
+def ray_triangle(origin, dirs, v0, v1, v2):
+    """Moller-Trumbore, vectorised, float64: (t, b1, b2) for rays against their own triangles."""
+    e1, e2 = v1 - v0, v2 - v0
+    p = np.cross(dirs, e2)
+    det = np.einsum("ij,ij->i", e1, p)
+    det = np.where(np.abs(det) < 1e-20, 1e-20, det)
+    s = origin - v0
+    b1 = np.einsum("ij,ij->i", s, p) / det
+    q = np.cross(s, e1)
+    b2 = np.einsum("ij,ij->i", dirs, q) / det
+    t = np.einsum("ij,ij->i", e2, q) / det
+    return t, b1, b2

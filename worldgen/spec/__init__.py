@@ -1,0 +1,5 @@
+"""The scene spec: typed models, a located YAML loader, and checks."""
+from worldgen.spec.loader import load_spec, load_spec_text
+from worldgen.spec.models import Spec
+
+__all__ = ["Spec", "load_spec", "load_spec_text"]

@@ -1,0 +1,239 @@
+"""Typed scene spec, version 1. Units: metres, seconds, degrees; right-handed, +Y up.
+
+Field descriptions become the JSON Schema (``worldgen schema``) and the docs, so they are
+written for the person authoring a spec.
+"""
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Vec3 = tuple[float, float, float]
+Vec2 = tuple[float, float]
+Id = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$", max_length=64)]
+Positive = Annotated[float, Field(gt=0)]
+Ease = Literal["linear", "in", "out", "in_out"]
+
+SHAPES = ("plane", "box", "sphere", "cylinder", "capsule", "cone", "torus")
+CAMERA_MOVES = ("static", "orbit", "dolly", "truck", "pedestal", "pan", "tilt", "roll", "zoom",
+                "crane", "track")
+SENSOR_HEIGHT_MM = 24.0  # full-frame 36x24 mm: converts lens_mm <-> vertical fov
+
+
+def finite(v):
+    vals = v if isinstance(v, (tuple, list)) else [v]
+    for x in vals:
+        if x is not None and not math.isfinite(x):
+            raise ValueError("must be a finite number")
+    return v
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RenderSettings(Strict):
+    width: int = Field(512, ge=16, le=4096, description="Frame width in pixels.")
+    height: int = Field(288, ge=16, le=4096, description="Frame height in pixels.")
+    fps: float = Field(24, gt=0, le=120, description="Frames per second of every shot and the film.")
+    backend: Literal["raycast", "gl"] = Field(
+        "raycast", description="Rasterizer: 'raycast' (Open3D, CPU, no GL) or 'gl' (pyrender; EGL/OSMesa).")
+    painter: Literal["procedural"] = Field("procedural", description="How frames get their look.")
+    shadows: bool = Field(True, description="Cast sun shadows in the procedural painter.")
+
+
+class Keyframe(Strict):
+    """One key of an object's motion. A channel a key leaves out is interpolated from the
+    keys around it that set it; the first key takes the object's own pose for what it leaves out."""
+    t: float = Field(ge=0, description="Time in seconds from the world's start.")
+    position: Optional[Vec3] = Field(None, description="Centre in the parent's frame (m).")
+    rotation: Optional[Vec3] = Field(None, description="Euler XYZ (degrees).")
+    scale: Optional[Union[Positive, Vec3]] = Field(None, description="Uniform or per-axis scale.")
+    ease: Ease = Field("linear", description="Timing of the segment that starts at this key.")
+
+    _f = field_validator("t", "position", "rotation")(finite)
+
+
+class ObjectSpec(Strict):
+    """A piece of proxy geometry. Primitives are centred on their origin; ``position`` is that centre."""
+    id: Id = Field(description="Unique name; other fields refer to it.")
+    shape: Optional[Literal[SHAPES]] = Field(None, description="Primitive: " + ", ".join(SHAPES) + ".")
+    mesh: Optional[str] = Field(
+        None, description="GLB/glTF/OBJ/PLY/STL path, relative to the spec file or the project's assets/.")
+    size: Optional[Union[Vec2, Vec3]] = Field(
+        None, description="plane: [x, z]; box: [x, y, z]; mesh: the box the mesh is scaled to fit.")
+    radius: Optional[Positive] = Field(None, description="sphere, cylinder, capsule, cone (base), torus (ring).")
+    height: Optional[Positive] = Field(None, description="cylinder, capsule (end to end), cone: along Y.")
+    tube: Optional[Positive] = Field(None, description="torus: radius of the tube.")
+    position: Vec3 = Field((0.0, 0.0, 0.0), description="Centre in the parent's frame (m).")
+    rotation: Vec3 = Field((0.0, 0.0, 0.0), description="Euler XYZ (degrees), applied X then Y then Z.")
+    scale: Union[Positive, Vec3] = Field(1.0, description="Uniform or per-axis scale.")
+    parent: Optional[Id] = Field(None, description="Id of the object this one moves with.")
+    appearance: str = Field("", max_length=500, description="What it looks like, in words; the painter reads it.")
+    label: Optional[Id] = Field(None, description="Semantic class; default: the id without trailing digits.")
+    motion: Optional[list[Keyframe]] = Field(None, description="Keyframes over time (hold before/after).")
+    path: Literal["linear", "spline"] = Field("linear", description="Position between keys: straight or Catmull-Rom spline.")
+
+    _f = field_validator("position", "rotation", "size")(finite)
+
+    @model_validator(mode="after")
+    def _shape_fields(self):
+        if (self.shape is None) == (self.mesh is None):
+            raise ValueError("give exactly one of 'shape' or 'mesh'")
+        need = {"plane": ["size"], "box": ["size"], "sphere": ["radius"], "cylinder": ["radius", "height"],
+                "capsule": ["radius", "height"], "cone": ["radius", "height"], "torus": ["radius", "tube"]}
+        allowed = set(need.get(self.shape, ["size"]))
+        for f in ("size", "radius", "height", "tube"):
+            v = getattr(self, f)
+            if self.shape and f in need[self.shape] and v is None:
+                raise ValueError(f"a {self.shape} needs '{f}'")
+            if v is not None and f not in allowed:
+                raise ValueError(f"'{f}' does not apply to a {self.shape or 'mesh'}")
+        if self.size is not None:
+            if any(s <= 0 for s in self.size):
+                raise ValueError("size: every extent must be > 0")
+            n = {"plane": 2, "box": 3}.get(self.shape, 3)
+            if len(self.size) != n:
+                raise ValueError(f"size: a {self.shape or 'mesh'} takes {n} numbers")
+        if self.shape == "capsule" and self.height < 2 * self.radius:
+            raise ValueError("capsule: height (end to end) must be at least 2 x radius")
+        if self.shape == "torus" and self.tube >= self.radius:
+            raise ValueError("torus: tube must be smaller than radius")
+        if self.motion is not None:
+            if not self.motion:
+                raise ValueError("motion: give at least one keyframe")
+            ts = [k.t for k in self.motion]
+            if any(b <= a for a, b in zip(ts, ts[1:])):
+                raise ValueError("motion: keyframe times must increase")
+        return self
+
+
+class Light(Strict):
+    type: Literal["sun", "ambient"] = Field("sun", description="sun: parallel light; ambient: fill.")
+    direction: Vec3 = Field((-0.4, -1.0, -0.3), description="sun: direction the light travels.")
+    color: str = Field("#ffffff", pattern=r"^#[0-9a-fA-F]{6}$", description="Hex colour.")
+    intensity: float = Field(1.0, ge=0, le=100, description="Relative strength (sun ~3 for daylight).")
+
+    @field_validator("direction")
+    @classmethod
+    def _nonzero(cls, v):
+        finite(v)
+        if sum(x * x for x in v) < 1e-12:
+            raise ValueError("direction must not be zero")
+        return v
+
+
+class WorldSpec(Strict):
+    objects: list[ObjectSpec] = Field(min_length=1, max_length=10000)
+    lights: list[Light] = Field(default_factory=lambda: [Light()], description="Default: one white sun.")
+
+
+class CameraKey(Strict):
+    t: float = Field(ge=0, description="Seconds from the shot's start.")
+    position: Vec3
+    look_at: Optional[Vec3] = Field(None, description="World point to aim at.")
+    target: Optional[Id] = Field(None, description="Object to aim at (its centre, as it moves).")
+    fov: Optional[float] = Field(None, gt=1, lt=170, description="Vertical field of view (degrees).")
+    lens_mm: Optional[Positive] = Field(None, description="Focal length on a 24 mm-high sensor.")
+    roll: float = Field(0.0, description="Degrees about the view axis (+ = clockwise on screen).")
+    ease: Ease = Field("in_out", description="Timing of the segment that starts at this key.")
+
+    _f = field_validator("position", "look_at", "roll")(finite)
+
+    @model_validator(mode="after")
+    def _aim(self):
+        if (self.look_at is None) == (self.target is None):
+            raise ValueError("give exactly one of 'look_at' or 'target'")
+        if self.fov is not None and self.lens_mm is not None:
+            raise ValueError("give 'fov' or 'lens_mm', not both")
+        return self
+
+
+class Camera(Strict):
+    """A camera move from a small vocabulary, or explicit keyframes. Moves ease in and out
+    unless ``ease`` says otherwise."""
+    move: Optional[Literal[CAMERA_MOVES]] = Field(None, description="One of: " + ", ".join(CAMERA_MOVES) + ".")
+    keyframes: Optional[list[CameraKey]] = Field(None, description="Explicit path; instead of 'move'.")
+    position: Optional[Vec3] = Field(None, description="Start position (all moves but orbit and track).")
+    look_at: Optional[Vec3] = Field(None, description="World point aimed at at the start.")
+    target: Optional[Id] = Field(None, description="Object aimed at (orbit centre, track subject).")
+    fov: Optional[float] = Field(None, gt=1, lt=170, description="Vertical field of view (degrees); default 50.")
+    lens_mm: Optional[Positive] = Field(None, description="Focal length on a 24 mm-high sensor, instead of fov.")
+    roll: float = Field(0.0, description="Degrees about the view axis at the start.")
+    ease: Optional[Ease] = Field(None, description="Timing of the move; default in_out (linear for track).")
+    # move parameters
+    radius: Optional[Positive] = Field(None, description="orbit: distance from the centre in the ground plane.")
+    height: Optional[float] = Field(None, description="orbit: camera height above the ground (Y); default the centre's.")
+    degrees: Optional[float] = Field(None, description="orbit: sweep (+ = counter-clockwise from above); pan/tilt/roll: turn.")
+    start_angle: float = Field(0.0, description="orbit: start azimuth (degrees from +Z toward +X).")
+    distance: Optional[float] = Field(None, description="dolly: metres toward the aim (- = pull out); truck: right; pedestal: up; crane: forward.")
+    rise: Optional[float] = Field(None, description="crane: metres up over the shot.")
+    fov_end: Optional[float] = Field(None, gt=1, lt=170, description="zoom: field of view at the end.")
+    lens_mm_end: Optional[Positive] = Field(None, description="zoom: focal length at the end.")
+    offset: Optional[Vec3] = Field(None, description="track: camera position relative to the target (world axes).")
+
+    _f = field_validator("position", "look_at", "offset", "degrees", "distance", "rise", "height",
+                         "start_angle", "roll")(finite)
+
+    @model_validator(mode="after")
+    def _check(self):
+        if (self.move is None) == (self.keyframes is None):
+            raise ValueError("give exactly one of 'move' or 'keyframes'")
+        if self.fov is not None and self.lens_mm is not None:
+            raise ValueError("give 'fov' or 'lens_mm', not both")
+        if self.keyframes is not None:
+            if not self.keyframes:
+                raise ValueError("keyframes: give at least one")
+            ts = [k.t for k in self.keyframes]
+            if any(b <= a for a, b in zip(ts, ts[1:])):
+                raise ValueError("keyframes: times must increase")
+            return self
+        m = self.move
+        if self.look_at is not None and self.target is not None:
+            raise ValueError("give 'look_at' or 'target', not both")
+        if m in ("orbit", "track") and self.target is None and self.look_at is None:
+            raise ValueError(f"{m}: give 'target' (an object id) or 'look_at'")
+        if m == "track" and self.target is None:
+            raise ValueError("track: give 'target' (the object to follow)")
+        if m not in ("orbit", "track"):
+            if self.position is None:
+                raise ValueError(f"{m}: give 'position'")
+            if self.look_at is None and self.target is None:
+                raise ValueError(f"{m}: give 'look_at' or 'target'")
+        if m == "orbit" and self.radius is None:
+            raise ValueError("orbit: give 'radius'")
+        if m in ("pan", "tilt", "roll") and self.degrees is None:
+            raise ValueError(f"{m}: give 'degrees'")
+        if m in ("dolly", "truck", "pedestal") and self.distance is None:
+            raise ValueError(f"{m}: give 'distance' (metres)")
+        if m == "zoom" and self.fov_end is None and self.lens_mm_end is None:
+            raise ValueError("zoom: give 'fov_end' or 'lens_mm_end'")
+        return self
+
+
+class Shot(Strict):
+    id: Id
+    duration: Positive = Field(description="Seconds.")
+    start: float = Field(0.0, ge=0, description="World time (s) at the shot's first frame. Shots with the same start show the same moment (coverage).")
+    prompt: str = Field("", max_length=2000, description="What the shot shows, for painters that read text.")
+    style: Optional[str] = Field(None, max_length=500, description="Overrides the film's style for this shot.")
+    camera: Camera
+
+
+class Spec(Strict):
+    """A worldgen scene spec: one persistent world and the shots that film it."""
+    worldgen: Literal[1] = Field(description="Spec format version.")
+    title: str = Field("Untitled", max_length=200)
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="Seeds every random choice; same spec + seed -> same bytes.")
+    render: RenderSettings = Field(default_factory=RenderSettings)
+    style: str = Field("", max_length=500, description="Look of the whole film, in words.")
+    world: WorldSpec
+    shots: list[Shot] = Field(min_length=1, max_length=1000)
+
+    def object(self, oid: str) -> ObjectSpec:
+        return next(o for o in self.world.objects if o.id == oid)
+
+    def shot(self, sid: str) -> Shot:
+        return next(s for s in self.shots if s.id == sid)

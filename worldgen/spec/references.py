@@ -1,0 +1,49 @@
+"""Checks that need the whole spec but no geometry: ids, references, parent cycles."""
+from __future__ import annotations
+
+import difflib
+
+from worldgen.spec.loader import LocatedSpec
+from worldgen.spec.models import Spec
+
+
+def _did_you_mean(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def check_references(spec: Spec, located: LocatedSpec) -> None:
+    ids: dict[str, int] = {}
+    for i, o in enumerate(spec.world.objects):
+        if o.id in ids:
+            raise located.error(("world", "objects", i, "id"), f"duplicate object id '{o.id}'")
+        ids[o.id] = i
+    known = list(ids)
+
+    def need(oid: str, path: tuple):
+        if oid not in ids:
+            raise located.error(path, f"no object '{oid}'{_did_you_mean(oid, known)}")
+
+    for i, o in enumerate(spec.world.objects):
+        if o.parent is not None:
+            need(o.parent, ("world", "objects", i, "parent"))
+            if o.parent == o.id:
+                raise located.error(("world", "objects", i, "parent"), "an object cannot be its own parent")
+    for i, o in enumerate(spec.world.objects):  # cycles
+        seen, cur = {o.id}, o
+        while cur.parent is not None:
+            cur = spec.world.objects[ids[cur.parent]]
+            if cur.id in seen:
+                raise located.error(("world", "objects", i, "parent"), f"parent cycle through '{cur.id}'")
+            seen.add(cur.id)
+    shot_ids: set[str] = set()
+    for s, shot in enumerate(spec.shots):
+        if shot.id in shot_ids:
+            raise located.error(("shots", s, "id"), f"duplicate shot id '{shot.id}'")
+        shot_ids.add(shot.id)
+        cam = shot.camera
+        if cam.target is not None:
+            need(cam.target, ("shots", s, "camera", "target"))
+        for k, key in enumerate(cam.keyframes or []):
+            if key.target is not None:
+                need(key.target, ("shots", s, "camera", "keyframes", k, "target"))
