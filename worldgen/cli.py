@@ -1,0 +1,179 @@
+"""The `worldgen` command: a thin layer over the library. Every command explains itself in --help."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+
+from worldgen import __version__
+from worldgen.errors import WorldgenError
+
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, rich_markup_mode="rich",
+    help="worldgen makes short films world-model-first: a scene spec (YAML) becomes a persistent 3D "
+         "world; every frame of every shot is a view of it, with exact passes and a painted image.\n\n"
+         "Typical use:\n\n"
+         "  worldgen validate scenes/lighthouse.yaml\n\n"
+         "  worldgen render scenes/lighthouse.yaml -o out/lighthouse\n\n"
+         "  worldgen passes scenes/lighthouse.yaml -o out/passes --shot push_in --format exr")
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+
+class Backend(str, Enum):
+    raycast = "raycast"
+    gl = "gl"
+
+
+class PassFormat(str, Enum):
+    npz = "npz"
+    exr = "exr"
+
+
+def _fail(e: WorldgenError):
+    err.print(f"[bold red]error:[/] {e}", markup=True, soft_wrap=True)
+    raise typer.Exit(e.exit_code)
+
+
+def _load(spec_path: Path):
+    from worldgen.spec import load_spec
+    from worldgen.spec.geometry import check_geometry
+    from worldgen.world import World
+    spec = load_spec(spec_path)
+    world = World(spec)
+    check_geometry(spec, world)
+    return spec
+
+
+def _version(v: bool):
+    if v:
+        out.print(f"worldgen {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print the version and exit.")):
+    pass
+
+
+@app.command()
+def validate(specs: List[Path] = typer.Argument(..., help="Spec files to check.")):
+    """Check specs without rendering: schema, references, parent cycles, cameras inside objects,
+    targets that never enter the frame. Prints one line per problem; exit code 2 if any."""
+    bad = 0
+    for p in specs:
+        try:
+            spec = _load(p)
+            out.print(f"[green]ok[/] {p}: '{spec.title}', {len(spec.world.objects)} objects, {len(spec.shots)} shots, "
+                      f"{sum(s.duration for s in spec.shots):g} s")
+        except WorldgenError as e:
+            err.print(f"[bold red]error:[/] {e}", soft_wrap=True)
+            bad += 1
+    if bad:
+        raise typer.Exit(2)
+
+
+@app.command()
+def schema(output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write to this file instead of stdout.")):
+    """Print the JSON Schema of the scene spec (for editors, validators and LLM planners)."""
+    from worldgen.spec.models import Spec
+    text = json.dumps(Spec.model_json_schema(), indent=1)
+    if output:
+        output.write_text(text + "\n")
+        out.print(f"wrote {output}")
+    else:
+        sys.stdout.write(text + "\n")
+
+
+def _render_cmd(spec_path, output, backend, shot, fmt, overwrite, paint, control, film, quiet):
+    from worldgen.render import CONTROL_KINDS, RenderOptions, render
+    try:
+        spec = _load(spec_path)
+        opt = RenderOptions(backend=backend.value if backend else None, shots=shot or None, fmt=fmt.value,
+                            paint=paint, control=CONTROL_KINDS if control else (), film=film,
+                            overwrite=overwrite, progress=not quiet)
+        res = render(spec, output, opt)
+    except WorldgenError as e:
+        _fail(e)
+    m = res.manifest
+    frames = sum(s["frame_count"] for s in m["shots"])
+    msg = f"{frames} frames ({res.frames_rendered} rendered, {res.frames_skipped} already there) in {output}"
+    if m.get("film"):
+        msg += f"\nfilm: {Path(output) / m['film']}\ncontact sheet: {Path(output) / m['contact_sheet']}"
+    out.print(msg)
+
+
+_SHOT = typer.Option(None, "--shot", help="Only this shot (repeat for several).")
+_BACKEND = typer.Option(None, "--backend", help="raycast (Open3D, CPU; default) or gl (pyrender via EGL/OSMesa).")
+_OVERWRITE = typer.Option(False, "--overwrite", help="Replace a folder that holds a render of another spec.")
+_QUIET = typer.Option(False, "--quiet", "-q", help="No progress bar.")
+
+
+@app.command()
+def render(
+    spec: Path = typer.Argument(..., help="Scene spec (YAML)."),
+    output: Path = typer.Option(..., "-o", "--output", help="Output folder (resumes if it holds this render)."),
+    backend: Optional[Backend] = _BACKEND,
+    shot: Optional[List[str]] = _SHOT,
+    format: PassFormat = typer.Option(PassFormat.npz, "--format", help="Passes as npz or multi-channel EXR."),
+    passes: bool = typer.Option(True, "--passes/--no-passes", help="Also write the passes and control images."),
+    overwrite: bool = _OVERWRITE,
+    quiet: bool = _QUIET,
+):
+    """Render every shot: painted frames, passes, film.mp4 (H.264, shots cut in order),
+    contact_sheet.png and manifest.json. Re-running resumes: finished frames are kept."""
+    _render_cmd(spec, output, backend, shot, format, overwrite, True, passes, True, quiet)
+
+
+@app.command()
+def passes(
+    spec: Path = typer.Argument(..., help="Scene spec (YAML)."),
+    output: Path = typer.Option(..., "-o", "--output", help="Output folder."),
+    backend: Optional[Backend] = _BACKEND,
+    shot: Optional[List[str]] = _SHOT,
+    format: PassFormat = typer.Option(PassFormat.npz, "--format", help="npz (one array per layer) or exr (one channel per layer component)."),
+    control: bool = typer.Option(True, "--control/--no-control", help="Also write ControlNet images (depth, normal, canny, seg)."),
+    overwrite: bool = _OVERWRITE,
+    quiet: bool = _QUIET,
+):
+    """Write the exact passes of each frame (depth, normal, instance, semantic, uv, forward and
+    backward flow with occlusion) and manifest.json with cameras (K, world_to_camera) and ids.
+    docs/MANIFEST.md describes every field."""
+    _render_cmd(spec, output, backend, shot, format, overwrite, False, control, False, quiet)
+
+
+@app.command()
+def doctor(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")):
+    """Say what this machine can do: rasterizer backends, GL platforms, torch devices,
+    controlnet-aux, video encoder; and how to fix what is missing."""
+    from worldgen.doctor import run_checks
+    checks = run_checks()
+    if as_json:
+        sys.stdout.write(json.dumps(checks, indent=1) + "\n")
+        return
+    for c in checks:
+        mark = "[green]ok[/]  " if c["ok"] else "[yellow]--[/]  "
+        out.print(f"{mark}{c['name']}: {c['detail']}" + ("" if c["ok"] or not c.get("fix") else f"\n      fix: {c['fix']}"))
+
+
+def main():
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted; finished frames are kept and a re-run resumes")
+        sys.exit(130)
+    except WorldgenError as e:
+        err.print(f"error: {e}")
+        sys.exit(e.exit_code)
+    except Exception as e:  # noqa: BLE001 - a bug: say so in one line unless debugging
+        if os.environ.get("WORLDGEN_DEBUG"):
+            raise
+        err.print(f"internal error: {type(e).__name__}: {e} (set WORLDGEN_DEBUG=1 for the traceback)")
+        sys.exit(1)

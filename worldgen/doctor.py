@@ -1,0 +1,57 @@
+"""`worldgen doctor`: probe what this machine can do, each probe isolated in a subprocess
+where it may crash or pin global state (GL platforms can only be chosen once per process)."""
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+
+GL_PROBE = """
+import os, sys
+os.environ['PYOPENGL_PLATFORM'] = sys.argv[1]
+from worldgen.compat import numpy_aliases_for_pyrender
+numpy_aliases_for_pyrender()
+import pyrender
+r = pyrender.OffscreenRenderer(8, 8)
+from OpenGL.GL import glGetString, GL_RENDERER
+print(glGetString(GL_RENDERER).decode())
+r.delete()
+"""
+
+
+def _run(code: str, *args, timeout=60) -> tuple[bool, str]:
+    try:
+        p = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return False, "timed out"
+    lines = (p.stdout.strip() or p.stderr.strip()).splitlines()
+    return p.returncode == 0, (lines[-1] if lines else "")[:160]
+
+
+def run_checks() -> list[dict]:
+    checks = []
+    ok, msg = _run("import open3d; print(open3d.__version__)")
+    checks.append({"name": "raycast backend (Open3D)", "ok": ok, "detail": msg,
+                   "fix": "apt-get install libusb-1.0-0; pip install open3d"})
+    for plat in ("egl", "osmesa"):
+        ok, msg = _run(GL_PROBE, plat)
+        checks.append({"name": f"gl backend via {plat}", "ok": ok, "detail": msg,
+                       "fix": {"egl": "apt-get install libegl1 libgl1 (or a GPU driver)",
+                               "osmesa": "apt-get install libosmesa6; pip install PyOpenGL==3.1.10"}[plat]})
+    ok, msg = _run("import torch; print(torch.__version__, 'cuda' if torch.cuda.is_available() else "
+                   "('mps' if getattr(torch.backends,'mps',None) and torch.backends.mps.is_available() else 'cpu only'))")
+    checks.append({"name": "torch", "ok": ok, "detail": msg, "fix": "bash scripts/setup.sh"})
+    ok, msg = _run("from worldgen.compat import torchvision_importable, import_controlnet_aux; "
+                   "how = torchvision_importable(); import_controlnet_aux(); print('importable; torchvision ops: ' + how)")
+    checks.append({"name": "controlnet-aux", "ok": ok, "detail": msg, "fix": "pip install controlnet-aux"})
+    ok, msg = _run("import imageio_ffmpeg, subprocess; exe = imageio_ffmpeg.get_ffmpeg_exe(); "
+                   "out = subprocess.run([exe, '-hide_banner', '-encoders'], capture_output=True, text=True).stdout; "
+                   "print(exe if 'libx264' in out else 'ffmpeg without libx264'); assert 'libx264' in out")
+    checks.append({"name": "video encoder (libx264)", "ok": ok, "detail": msg, "fix": "pip install imageio-ffmpeg"})
+    ok = importlib.util.find_spec("OpenEXR") is not None
+    checks.append({"name": "OpenEXR passes", "ok": ok, "detail": "available" if ok else "missing",
+                   "fix": "pip install OpenEXR"})
+    checks.append({"name": "diffusion models", "ok": False,
+                   "detail": "none configured: the embedded procedural painter is used (no weights)",
+                   "fix": "the diffusion painter arrives with a later release"})
+    return checks

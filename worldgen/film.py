@@ -1,0 +1,50 @@
+"""The editor's first job: cut the shots in order into film.mp4, and a contact sheet."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+
+def encode_film(out: Path, shots: list, path: Path, fps: float) -> None:
+    """H.264 (libx264, yuv420p) from the frames on disk, bit-exact flags for reproducible bytes."""
+    import imageio_ffmpeg
+    first = np.asarray(Image.open(out / shots[0]["frames"][0]["frame"]))
+    h, w = first.shape[:2]
+    tmp = path.with_name(f".{path.name}.tmp.mp4")
+    writer = imageio_ffmpeg.write_frames(
+        str(tmp), (w, h), fps=fps, codec="libx264", pix_fmt_in="rgb24", pix_fmt_out="yuv420p", quality=None,
+        macro_block_size=1, ffmpeg_log_level="error",
+        output_params=["-crf", "18", "-preset", "medium", "-threads", "1", "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2",
+                       "-fflags", "+bitexact", "-flags:v", "+bitexact", "-map_metadata", "-1", "-movflags", "+faststart"])
+    writer.send(None)
+    for shot in shots:
+        for fr in shot["frames"]:
+            writer.send(np.ascontiguousarray(np.asarray(Image.open(out / fr["frame"]).convert("RGB"))))
+    writer.close()
+    tmp.replace(path)
+
+
+def contact_sheet(out: Path, shots: list, path: Path, title: str, per_shot: int = 4, tile_w: int = 256) -> None:
+    """One row per shot: evenly spaced frames, labelled with shot id and time."""
+    first = Image.open(out / shots[0]["frames"][0]["frame"])
+    tile_h = int(round(tile_w * first.height / first.width))
+    pad, label_h, head = 6, 16, 28
+    cols = per_shot
+    sheet = Image.new("RGB", (pad + cols * (tile_w + pad), head + len(shots) * (tile_h + label_h + pad)), (24, 24, 28))
+    draw = ImageDraw.Draw(sheet)
+    font = ImageFont.load_default()
+    draw.text((pad, 8), title, fill=(235, 235, 235), font=font)
+    for r, shot in enumerate(shots):
+        frames = shot["frames"]
+        picks = np.unique(np.linspace(0, len(frames) - 1, min(cols, len(frames))).round().astype(int))
+        y = head + r * (tile_h + label_h + pad)
+        for c, k in enumerate(picks):
+            img = Image.open(out / frames[k]["frame"]).convert("RGB").resize((tile_w, tile_h), Image.LANCZOS)
+            x = pad + c * (tile_w + pad)
+            sheet.paste(img, (x, y + label_h))
+            draw.text((x, y + 2), f"{shot['id']}  t={frames[k]['time']:.2f}s", fill=(200, 200, 200), font=font)
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    sheet.save(tmp)
+    tmp.replace(path)

@@ -1,0 +1,1 @@
+"""Painters give the world its look. The procedural painter needs no weights."""

@@ -1,0 +1,157 @@
+"""The embedded painter: a stylised, readable look computed from the passes, no weights.
+
+Appearance lives on the surface: every pattern is a function of the object-frame point (or
+uv), so it moves with its object and never swims. Lighting is view-independent (sun with
+shadows, sky and ground fill, emission), so a surface point keeps its colour from frame to
+frame and from shot to shot unless something really changes (a moving shadow)."""
+from __future__ import annotations
+
+import numpy as np
+
+from worldgen.paint.materials import Material, material_from_text, srgb_to_linear
+from worldgen.paint.noise import fbm, value_noise
+from worldgen.passes.sequence import FrameView
+
+SKIES = {  # style word -> (zenith, horizon, ground bounce) sRGB, sun tint
+    "dusk": ((58, 64, 120), (246, 170, 120), (90, 70, 60)), "sunset": ((70, 70, 130), (250, 150, 90), (96, 72, 60)),
+    "dawn": ((90, 110, 170), (250, 196, 160), (100, 90, 80)), "night": ((8, 12, 30), (30, 40, 70), (14, 14, 20)),
+    "overcast": ((150, 156, 164), (196, 198, 200), (110, 110, 108)), "noon": ((70, 130, 220), (190, 215, 240), (120, 112, 100)),
+}
+DEFAULT_SKY = ((80, 135, 215), (200, 222, 240), (118, 110, 98))
+
+
+class ProceduralPainter:
+    name = "procedural"
+
+    def __init__(self, world, shadows: bool = True, style: str = ""):
+        self.world = world
+        self.spec = world.spec
+        self.shadows = shadows
+        ids = list(world.nodes)
+        self.materials: list[Material] = [
+            material_from_text(world.nodes[o].spec.appearance or o, key=f"{o}|{world.spec.seed}") for o in ids]
+        self.sizes = [max(float(np.ptp(world.nodes[o].mesh.vertices, 0).max()), 1e-3) for o in ids]
+        self._shadow_caster = None
+        self.set_style(style or self.spec.style)
+
+    def set_style(self, style: str):
+        words = style.lower()
+        sky = next((v for k, v in SKIES.items() if k in words), DEFAULT_SKY)
+        self.zenith, self.horizon, self.bounce = (srgb_to_linear(c) for c in sky)
+        self.painterly = any(w in words for w in ("painterly", "painted", "illustrat", "toon", "cel", "storybook"))
+        self.suns, self.ambient = [], np.zeros(3)
+        for light in self.spec.world.lights:
+            col = srgb_to_linear([int(light.color[i:i + 2], 16) for i in (1, 3, 5)])
+            if light.type == "sun":
+                d = np.asarray(light.direction, float)
+                self.suns.append((-d / np.linalg.norm(d), col * light.intensity))
+            else:
+                self.ambient = self.ambient + col * light.intensity
+
+    # ---- surface appearance --------------------------------------------------------------
+    def albedo(self, mat: Material, local: np.ndarray, uv: np.ndarray, size: float) -> np.ndarray:
+        p = local / mat.scale
+        s = mat.seed
+        pat = mat.pattern
+        if pat == "bricks":
+            row = np.floor(p[:, 1] / 0.5)
+            x = p[:, 0] + p[:, 2] + 0.5 * (row % 2)
+            mortar = (np.abs((p[:, 1] / 0.5) - np.round(p[:, 1] / 0.5)) < 0.07) | (np.abs(x - np.round(x)) < 0.035)
+            m = np.where(mortar, 1.0, 0.15 * value_noise(np.stack([np.floor(x), row, row], 1), s))
+        elif pat == "planks":
+            m = 0.6 * (np.sin((p[:, 1] + 0.3 * fbm(p * 0.5, s, 2)) * 6.0) * 0.5 + 0.5) ** 3
+            m += 0.4 * (np.abs(np.sin(p[:, 1] * np.pi)) < 0.06)
+        elif pat == "stripes":
+            m = (np.floor(local[:, 1] / mat.scale * 2) % 2).astype(np.float32)
+        elif pat == "checker":
+            m = (np.floor(p[:, 0]) + np.floor(p[:, 1]) + np.floor(p[:, 2])) % 2
+        elif pat == "spots":
+            m = (value_noise(p * 2.0, s) > 0.72).astype(np.float32)
+        elif pat == "tiles":
+            f = np.abs(p - np.round(p))
+            m = (np.sort(f, 1)[:, 1] < 0.04).astype(np.float32)
+        elif pat == "veins":
+            m = np.abs(np.sin(p[:, 0] * 3 + 4 * fbm(p, s, 3))) ** 8
+        elif pat == "speckle":
+            m = (value_noise(p * 4.0, s) > 0.6) * 0.8 + 0.2 * fbm(p, s + 1, 2)
+        elif pat == "waves":
+            m = 0.5 + 0.5 * np.sin(p[:, 0] * 2 + 1.7 * fbm(p * 0.7, s, 2) * 4)
+        elif pat == "weave":
+            m = 0.5 + 0.5 * np.sin(p[:, 0] * np.pi) * np.sin(p[:, 2] * np.pi)
+        elif pat == "brushed":
+            m = 0.5 * fbm(p * np.array([0.2, 8.0, 0.2]), s, 2)
+        elif pat == "grain":
+            m = fbm(p * 2, s, 3) ** 1.5
+        elif pat == "plain":
+            m = np.zeros(len(p), np.float32)
+        else:  # mottle
+            m = fbm(p, s, 3)
+        m = np.clip(np.asarray(m, np.float32), 0, 1)[:, None]
+        col = mat.base * (1 - m) + mat.second * m
+        # large, soft variation so big surfaces never read as flat fills
+        col = col * (0.85 + 0.3 * fbm(local / max(size * 0.35, 0.5), s + 7, 2))[:, None]
+        if mat.wet:
+            col = col * 0.7
+        return col
+
+    # ---- lighting ------------------------------------------------------------------------
+    def sky(self, dirs: np.ndarray) -> np.ndarray:
+        d = dirs / np.linalg.norm(dirs, axis=-1, keepdims=True)
+        y = np.clip(d[..., 1], -1, 1)[..., None]
+        col = self.horizon + (self.zenith - self.horizon) * np.clip(y, 0, 1) ** 0.6
+        col = np.where(y < 0, self.horizon * 0.8 + self.bounce * 0.2, col)
+        for sun_dir, sun_col in self.suns:
+            c = np.clip(d @ sun_dir, 0, 1)[..., None]
+            col = col + (c ** 64) * 0.6 * sun_col / max(sun_col.max(), 1e-6) + (c ** 8) * 0.15 * self.horizon
+        return col
+
+    def shade(self, view: FrameView) -> np.ndarray:
+        surf = view.surf
+        h, w = view.hits.depth.shape
+        out = np.empty((h * w, 3), np.float32)
+        from worldgen.passes.snapshot import pixel_rays
+        _, dirs = pixel_rays(view.cam)
+        out[:] = self.sky(dirs.reshape(-1, 3))
+        if len(surf.idx) == 0:
+            return out.reshape(h, w, 3)
+        n = surf.normal
+        albedo = np.empty((len(surf.idx), 3), np.float32)
+        emission = np.zeros(len(surf.idx), np.float32)
+        for g in np.unique(surf.geom):
+            sel = surf.geom == g
+            mat = self.materials[g]
+            albedo[sel] = self.albedo(mat, surf.local[sel], surf.uv[sel], self.sizes[g])
+            emission[sel] = mat.emission
+        up = np.clip(n[:, 1:2], -1, 1)
+        fill = self.zenith * 0.5 * (1 + up) + self.bounce * 0.5 * (1 - up)
+        light = fill * 0.55 + self.ambient
+        for sun_dir, sun_col in self.suns:
+            lam = np.clip(n @ sun_dir, 0, None)
+            if self.shadows:
+                lam = lam * self._lit(view, surf, sun_dir, lam)
+            if self.painterly:  # soft bands: a hand-painted read of form
+                lam = np.floor(lam * 4 + 0.5) / 4 * 0.6 + lam * 0.4
+            light = light + lam[:, None] * sun_col * 0.45
+        col = albedo * light + albedo * emission[:, None]
+        out[surf.idx] = col
+        return out.reshape(h, w, 3)
+
+    def _lit(self, view, surf, sun_dir, lam) -> np.ndarray:
+        from worldgen.passes.raycast import RaycastBackend
+        backend = getattr(self, "_caster", None)
+        if backend is None:
+            backend = self._caster = RaycastBackend(self.world)
+        facing = lam > 0
+        lit = np.zeros(len(lam), np.float32)
+        pts = surf.world[facing] + surf.normal[facing] * 2e-3
+        dirs = np.broadcast_to(sun_dir.astype(np.float32), pts.shape)
+        lit[facing] = np.where(backend.occluded(pts, dirs, view.snap), 0.0, 1.0)
+        return lit
+
+    def paint(self, view: FrameView) -> np.ndarray:
+        """uint8 sRGB frame (H, W, 3)."""
+        x = self.shade(view)
+        x = x * 1.2
+        x = x / (1 + x * 0.35)  # gentle shoulder keeps highlights from clipping flat
+        x = np.clip(x, 0, 1) ** (1 / 2.2)
+        return (x * 255 + 0.5).astype(np.uint8)
