@@ -71,7 +71,7 @@ def compose(position, rotation_matrix, scale) -> np.ndarray:
 
 def look_at_world_to_camera(eye, target, up=(0.0, 1.0, 0.0), roll_deg: float = 0.0) -> np.ndarray:
     """4x4 world->camera (OpenCV) for a camera at `eye` aimed at `target`, world +Y up.
-    Positive roll turns the image clockwise on screen."""
+    Positive roll turns the camera clockwise (seen from behind it): the image turns counter-clockwise."""
     eye, target = np.asarray(eye, float), np.asarray(target, float)
     f = target - eye
     n = np.linalg.norm(f)

@@ -29,10 +29,25 @@ def value_noise(p: np.ndarray, seed: int = 0) -> np.ndarray:
     return out
 
 
-def fbm(p: np.ndarray, seed: int = 0, octaves: int = 3) -> np.ndarray:
+def band_limit(period, footprint) -> np.ndarray:
+    """Weight (0..1) of a feature of `period` seen through pixels `footprint` wide (same
+    units): 1 from 4 pixels per period up, 0 at 2 or fewer, where it would alias and shimmer."""
+    if footprint is None:
+        return np.float32(1.0)
+    return np.clip(period / np.maximum(footprint, 1e-9) / 2.0 - 1.0, 0.0, 1.0).astype(np.float32)
+
+
+def fbm(p: np.ndarray, seed: int = 0, octaves: int = 3, footprint=None) -> np.ndarray:
+    """Fractal value noise; with `footprint` (per point, in p's units) octaves too fine for
+    the pixel fade to their mean, as a mip-map would."""
     total, amp, norm = np.zeros(len(p), np.float32), 1.0, 0.0
     for o in range(octaves):
-        total += amp * value_noise(p * (2.0 ** o), seed + o)
+        k = 2.0 ** o
+        wgt = band_limit(1.0 / k, footprint)
+        if np.all(wgt == 0):
+            total += amp * 0.5
+        else:
+            total += amp * (0.5 + wgt * (value_noise(p * k, seed + o) - 0.5))
         norm += amp
         amp *= 0.5
     return total / norm

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from worldgen.paint.materials import Material, material_from_text, srgb_to_linear
-from worldgen.paint.noise import fbm, value_noise
+from worldgen.paint.noise import band_limit, fbm, value_noise
 from worldgen.passes.sequence import FrameView
 
 SKIES = {  # style word -> (zenith, horizon, ground bounce) sRGB, sun tint
@@ -49,47 +49,57 @@ class ProceduralPainter:
                 self.ambient = self.ambient + col * light.intensity
 
     # ---- surface appearance --------------------------------------------------------------
-    def albedo(self, mat: Material, local: np.ndarray, uv: np.ndarray, size: float) -> np.ndarray:
+    def albedo(self, mat: Material, local: np.ndarray, uv: np.ndarray, size: float, footprint=None) -> np.ndarray:
+        """Linear albedo at object-frame points; `footprint` (object units per pixel) fades
+        detail finer than the pixel to its mean, so distant texture does not shimmer."""
         p = local / mat.scale
+        fp = None if footprint is None else footprint / mat.scale
         s = mat.seed
         pat = mat.pattern
+
+        def keep(m, mean, period):  # fade a hard-edged pattern to its mean when it would alias
+            w = band_limit(period, fp)
+            return mean + w * (m - mean)
+
         if pat == "bricks":
             row = np.floor(p[:, 1] / 0.5)
             x = p[:, 0] + p[:, 2] + 0.5 * (row % 2)
             mortar = (np.abs((p[:, 1] / 0.5) - np.round(p[:, 1] / 0.5)) < 0.07) | (np.abs(x - np.round(x)) < 0.035)
             m = np.where(mortar, 1.0, 0.15 * value_noise(np.stack([np.floor(x), row, row], 1), s))
+            m = keep(m, 0.2, 0.07)
         elif pat == "planks":
-            m = 0.6 * (np.sin((p[:, 1] + 0.3 * fbm(p * 0.5, s, 2)) * 6.0) * 0.5 + 0.5) ** 3
-            m += 0.4 * (np.abs(np.sin(p[:, 1] * np.pi)) < 0.06)
+            m = 0.6 * (np.sin((p[:, 1] + 0.3 * fbm(p * 0.5, s, 2, None if fp is None else fp * 0.5)) * 6.0) * 0.5 + 0.5) ** 3
+            m = keep(m, 0.19, 1.0) + keep(0.4 * (np.abs(np.sin(p[:, 1] * np.pi)) < 0.06), 0.03, 0.08)
         elif pat == "stripes":
-            m = (np.floor(local[:, 1] / mat.scale * 2) % 2).astype(np.float32)
+            m = keep((np.floor(local[:, 1] / mat.scale * 2) % 2).astype(np.float32), 0.5, 1.0)
         elif pat == "checker":
-            m = (np.floor(p[:, 0]) + np.floor(p[:, 1]) + np.floor(p[:, 2])) % 2
+            m = keep((np.floor(p[:, 0]) + np.floor(p[:, 1]) + np.floor(p[:, 2])) % 2, 0.5, 2.0)
         elif pat == "spots":
-            m = (value_noise(p * 2.0, s) > 0.72).astype(np.float32)
+            m = keep((value_noise(p * 2.0, s) > 0.72).astype(np.float32), 0.1, 0.3)
         elif pat == "tiles":
             f = np.abs(p - np.round(p))
-            m = (np.sort(f, 1)[:, 1] < 0.04).astype(np.float32)
+            m = keep((np.sort(f, 1)[:, 1] < 0.04).astype(np.float32), 0.16, 0.08)
         elif pat == "veins":
-            m = np.abs(np.sin(p[:, 0] * 3 + 4 * fbm(p, s, 3))) ** 8
+            m = keep(np.abs(np.sin(p[:, 0] * 3 + 4 * fbm(p, s, 3, fp))) ** 8, 0.2, 0.5)
         elif pat == "speckle":
-            m = (value_noise(p * 4.0, s) > 0.6) * 0.8 + 0.2 * fbm(p, s + 1, 2)
+            m = keep((value_noise(p * 4.0, s) > 0.6) * 0.8, 0.2, 0.25) + 0.2 * fbm(p, s + 1, 2, fp)
         elif pat == "waves":
-            m = 0.5 + 0.5 * np.sin(p[:, 0] * 2 + 1.7 * fbm(p * 0.7, s, 2) * 4)
+            m = keep(0.5 + 0.5 * np.sin(p[:, 0] * 2 + 1.7 * fbm(p * 0.7, s, 2) * 4), 0.5, 1.0)
         elif pat == "weave":
-            m = 0.5 + 0.5 * np.sin(p[:, 0] * np.pi) * np.sin(p[:, 2] * np.pi)
+            m = keep(0.5 + 0.5 * np.sin(p[:, 0] * np.pi) * np.sin(p[:, 2] * np.pi), 0.5, 2.0)
         elif pat == "brushed":
-            m = 0.5 * fbm(p * np.array([0.2, 8.0, 0.2]), s, 2)
+            m = 0.5 * fbm(p * np.array([0.2, 8.0, 0.2]), s, 2, None if fp is None else fp * 8.0)
         elif pat == "grain":
-            m = fbm(p * 2, s, 3) ** 1.5
+            m = fbm(p * 2, s, 3, None if fp is None else fp * 2) ** 1.5
         elif pat == "plain":
             m = np.zeros(len(p), np.float32)
         else:  # mottle
-            m = fbm(p, s, 3)
+            m = fbm(p, s, 3, fp)
         m = np.clip(np.asarray(m, np.float32), 0, 1)[:, None]
         col = mat.base * (1 - m) + mat.second * m
         # large, soft variation so big surfaces never read as flat fills
-        col = col * (0.85 + 0.3 * fbm(local / max(size * 0.35, 0.5), s + 7, 2))[:, None]
+        big = max(size * 0.35, 0.5)
+        col = col * (0.85 + 0.3 * fbm(local / big, s + 7, 2, None if footprint is None else footprint / big))[:, None]
         if mat.wet:
             col = col * 0.7
         return col
@@ -117,10 +127,18 @@ class ProceduralPainter:
         n = surf.normal
         albedo = np.empty((len(surf.idx), 3), np.float32)
         emission = np.zeros(len(surf.idx), np.float32)
+        # world size of a pixel on the surface, widened at grazing angles
+        cam = view.cam
+        depth = view.hits.depth.ravel()[surf.idx]
+        view_dir = surf.world - cam.center.astype(np.float32)
+        view_dir /= np.linalg.norm(view_dir, axis=1, keepdims=True)
+        facing = np.maximum(np.abs(np.einsum("ij,ij->i", view_dir, n)), 0.2)
+        footprint = depth / cam.K[1, 1] / facing
         for g in np.unique(surf.geom):
             sel = surf.geom == g
             mat = self.materials[g]
-            albedo[sel] = self.albedo(mat, surf.local[sel], surf.uv[sel], self.sizes[g])
+            scale = float(np.cbrt(abs(np.linalg.det(view.snap.matrices[g][:3, :3])))) or 1.0
+            albedo[sel] = self.albedo(mat, surf.local[sel], surf.uv[sel], self.sizes[g], footprint[sel] / scale)
             emission[sel] = mat.emission
         up = np.clip(n[:, 1:2], -1, 1)
         fill = self.zenith * 0.5 * (1 + up) + self.bounce * 0.5 * (1 - up)

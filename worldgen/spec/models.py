@@ -137,7 +137,7 @@ class CameraKey(Strict):
     target: Optional[Id] = Field(None, description="Object to aim at (its centre, as it moves).")
     fov: Optional[float] = Field(None, gt=1, lt=170, description="Vertical field of view (degrees).")
     lens_mm: Optional[Positive] = Field(None, description="Focal length on a 24 mm-high sensor.")
-    roll: float = Field(0.0, description="Degrees about the view axis (+ = clockwise on screen).")
+    roll: float = Field(0.0, description="Degrees about the view axis (+ = camera turns clockwise, image counter-clockwise).")
     ease: Ease = Field("in_out", description="Timing of the segment that starts at this key.")
 
     _f = field_validator("position", "look_at", "roll")(finite)

@@ -1,0 +1,55 @@
+import functools
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_ASSETS = ROOT.parent / "shared" / "assets"
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("WORLDGEN_SLOW") == "1":
+        return
+    skip = pytest.mark.skip(reason="slow: set WORLDGEN_SLOW=1")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@functools.lru_cache(None)
+def gl_works() -> bool:
+    from worldgen.doctor import GL_PROBE
+    plat = os.environ.get("WORLDGEN_GL", "egl")
+    p = subprocess.run([sys.executable, "-c", GL_PROBE, plat], capture_output=True, timeout=120)
+    return p.returncode == 0
+
+
+def backends():
+    return ["raycast", pytest.param("gl", marks=pytest.mark.gl)]
+
+
+@pytest.fixture(autouse=True)
+def _skip_gl(request):
+    if "gl" in request.keywords and not gl_works():
+        pytest.skip("no OpenGL context (EGL/OSMesa) on this machine")
+
+
+@pytest.fixture
+def write_spec(tmp_path):
+    """Write a YAML spec (dedented) into tmp_path and return its path."""
+    def _write(text: str, name: str = "scene.yaml") -> Path:
+        p = tmp_path / name
+        p.write_text(textwrap.dedent(text).lstrip())
+        return p
+    return _write
+
+
+def spec_from(text: str, tmp_path: Path, check=True):
+    from worldgen.spec import load_spec
+    p = tmp_path / "s.yaml"
+    p.write_text(textwrap.dedent(text).lstrip())
+    return load_spec(p, check=check)
