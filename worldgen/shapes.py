@@ -147,12 +147,13 @@ def torus(radius, tube, seg=SEGMENTS):
     return _grid(fn, seg, seg // 2)
 
 
-def primitive(shape: str, size=None, radius=None, height=None, tube=None) -> trimesh.Trimesh:
+def primitive(shape: str, size=None, radius=None, height=None, tube=None, segments: int = SEGMENTS) -> trimesh.Trimesh:
     """A primitive as a trimesh with `visual.uv` and analytic `vertex_normals`."""
+    seg = segments
     builders = {
-        "plane": lambda: plane(size), "box": lambda: box(size), "sphere": lambda: sphere(radius),
-        "cylinder": lambda: cylinder(radius, height), "capsule": lambda: capsule(radius, height),
-        "cone": lambda: cone(radius, height), "torus": lambda: torus(radius, tube),
+        "plane": lambda: plane(size), "box": lambda: box(size), "sphere": lambda: sphere(radius, seg),
+        "cylinder": lambda: cylinder(radius, height, seg), "capsule": lambda: capsule(radius, height, seg),
+        "cone": lambda: cone(radius, height, seg), "torus": lambda: torus(radius, tube, seg),
     }
     p, n, uv, f = builders[shape]()
     f = _orient_outward(p, n, _drop_degenerate(p, f))

@@ -1,0 +1,145 @@
+"""End to end through the CLI: a small film, its manifest, determinism, resume and refusal."""
+import hashlib
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from worldgen.io import read_passes
+
+SMALL = """
+worldgen: 1
+title: small
+seed: 3
+render: {width: 96, height: 54, fps: 12}
+style: dusk
+world:
+  objects:
+    - {id: ground, shape: plane, size: [20, 20], appearance: "grass"}
+    - {id: hut, shape: box, size: [2, 2, 2], position: [0, 1, 0], appearance: "red brick"}
+    - {id: roof, parent: hut, shape: cone, radius: 1.6, height: 1.2, position: [0, 1.6, 0], appearance: "dark wood"}
+    - id: ball
+      shape: sphere
+      radius: 0.4
+      appearance: "yellow"
+      motion: [{t: 0, position: [-3, 0.4, 2]}, {t: 1, position: [3, 0.4, 2]}]
+shots:
+  - {id: wide, duration: 1, camera: {move: orbit, target: hut, radius: 9, height: 3, degrees: 40}}
+  - {id: close, duration: 0.5, camera: {move: track, target: ball, offset: [0, 1, 4]}}
+"""
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "worldgen", *map(str, args)], capture_output=True, text=True)
+
+
+def digest(folder):
+    h = {}
+    for p in sorted(folder.rglob("*")):
+        if p.is_file() and p.name not in ("manifest.json",):
+            h[str(p.relative_to(folder))] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return h
+
+
+@pytest.fixture(scope="module")
+def film(tmp_path_factory):
+    d = tmp_path_factory.mktemp("film")
+    spec = d / "small.yaml"
+    spec.write_text(SMALL)
+    r = run("render", spec, "-o", d / "out", "--quiet")
+    assert r.returncode == 0, r.stderr
+    return spec, d / "out"
+
+
+def test_film_frame_count_size_duration(film):
+    import imageio_ffmpeg
+    _, out = film
+    n, secs = imageio_ffmpeg.count_frames_and_secs(str(out / "film.mp4"))
+    assert n == 12 + 6
+    assert secs == pytest.approx(18 / 12, abs=0.05)
+    reader = imageio_ffmpeg.read_frames(str(out / "film.mp4"))
+    meta = next(reader)
+    assert tuple(meta["size"]) == (96, 54) and meta["fps"] == pytest.approx(12)
+    from PIL import Image
+    sheet = Image.open(out / "contact_sheet.png")
+    assert sheet.width > 4 * 200 and sheet.height > 2 * 100
+
+
+def test_manifest_describes_every_frame(film):
+    _, out = film
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["instances"] == {"ground": 1, "hut": 2, "roof": 3, "ball": 4}
+    assert [s["id"] for s in m["shots"]] == ["wide", "close"]
+    fr = m["shots"][0]["frames"][5]
+    assert fr["index"] == 5 and fr["time"] == pytest.approx(5 / 12)
+    K, w2c = np.array(fr["K"]), np.array(fr["world_to_camera"])
+    assert K.shape == (3, 3) and w2c.shape == (4, 4) and np.allclose(w2c[3], [0, 0, 0, 1])
+    arrays = read_passes(out / fr["passes"])
+    assert set(arrays) == set(m["layers"])
+    assert arrays["depth"].dtype == np.float32 and arrays["depth"].shape == (54, 96)
+    assert arrays["instance"].dtype == np.uint16 and set(np.unique(arrays["instance"])) <= {0, 1, 2, 3, 4}
+    # the hut's centre projects where the instance pass shows the hut
+    p = w2c[:3, :3] @ [0, 1, 0] + w2c[:3, 3]
+    u, v = (K @ (p / p[2]))[:2]
+    assert arrays["instance"][int(round(v)), int(round(u))] == 2
+    assert arrays["depth"][int(round(v)), int(round(u))] == pytest.approx(p[2] - 1, rel=0.02)
+    for k in ("depth", "normal", "canny", "seg"):
+        assert (out / fr[f"control_{k}"]).exists()
+
+
+def test_same_spec_same_bytes(film, tmp_path):
+    spec, out = film
+    r = run("render", spec, "-o", tmp_path / "again", "--quiet")
+    assert r.returncode == 0, r.stderr
+    a, b = digest(out), digest(tmp_path / "again")
+    assert a.keys() == b.keys()
+    assert [k for k in a if a[k] != b[k]] == []
+
+
+def test_resume_and_refuse(film, tmp_path):
+    spec, out = film
+    r = run("render", spec, "-o", out)
+    assert r.returncode == 0 and "0 rendered, 18 already there" in r.stdout
+    # a deleted frame is redone, and only it
+    victim = out / "shots/wide/frames/000004.png"
+    before = victim.read_bytes()
+    victim.unlink()
+    r = run("render", spec, "-o", out, "--quiet")
+    assert "1 rendered, 17 already there" in r.stdout and victim.read_bytes() == before
+    # another spec into the same folder is refused without --overwrite
+    other = tmp_path / "other.yaml"
+    other.write_text(SMALL.replace("seed: 3", "seed: 4"))
+    r = run("render", other, "-o", out, "--quiet")
+    assert r.returncode == 3 and "--overwrite" in r.stderr and "Traceback" not in r.stderr
+    # a folder of the user's own is never touched
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep")
+    r = run("render", spec, "-o", mine, "--quiet")
+    assert r.returncode == 3 and (mine / "notes.txt").read_text() == "keep"
+
+
+def test_passes_exr_and_single_shot(film, tmp_path):
+    spec, out = film
+    r = run("passes", spec, "-o", tmp_path / "p", "--format", "exr", "--shot", "close", "--no-control", "--quiet")
+    assert r.returncode == 0, r.stderr
+    m = json.loads((tmp_path / "p/manifest.json").read_text())
+    assert [s["id"] for s in m["shots"]] == ["close"] and "film" not in m
+    fr = m["shots"][0]["frames"][2]
+    exr = read_passes(tmp_path / "p" / fr["passes"])
+    npz = read_passes(out / json.loads((out / "manifest.json").read_text())["shots"][1]["frames"][2]["passes"])
+    for k in npz:
+        assert np.array_equal(exr[k].astype(npz[k].dtype), npz[k]), k
+    r = run("passes", spec, "-o", tmp_path / "q", "--shot", "nope")
+    assert r.returncode == 2 and "no shot 'nope'" in r.stderr
+
+
+def test_doctor_reports():
+    r = run("doctor", "--json")
+    assert r.returncode == 0
+    names = {c["name"]: c for c in json.loads(r.stdout)}
+    assert names["raycast backend (Open3D)"]["ok"]
+    assert "gl backend via egl" in names and "fix" in names["gl backend via osmesa"]
+    assert names["controlnet-aux"]["ok"], names["controlnet-aux"]
