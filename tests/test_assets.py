@@ -38,7 +38,7 @@ def test_shared_assets_load_and_render(tmp_path, name):
     assert np.ptp(mesh.vertices, 0).max() == pytest.approx(2.0)  # fitted to size
     assert mesh.visual.uv.shape == (len(mesh.vertices), 2)
     fr = next(Rasterizer(world).shot_frames(spec.shots[0], 64, 48, 24))
-    assert (fr.passes.instance == 1).sum() > 100
+    assert (fr.passes.instance == 1).sum() > 20
 
 
 def test_project_asset_resolves():

@@ -80,6 +80,7 @@ def write_exr(path: Path, arrays: dict[str, np.ndarray]) -> None:
             channels[name] = np.ascontiguousarray(c.astype(np.uint32) if c.dtype.kind in "ub" else c.astype(np.float32))
     header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp.exr")
     with OpenEXR.File(header, channels) as f:
         f.write(str(tmp))

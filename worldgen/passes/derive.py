@@ -11,7 +11,8 @@ Layers of a `PassFrame` (H x W = render height x width):
 | uv | float32 | H,W,2 | surface texture coordinate; 0 where nothing is hit |
 | flow_fwd | float32 | H,W,2 | pixel displacement (dx, dy) of this pixel's surface point in the next frame |
 | occlusion_fwd | uint8 | H,W | 1 where that point is hidden or outside the next frame (or background) |
-| flow_bwd, occlusion_bwd | | | the same toward the previous frame |
+| flow_bwd | float32 | H,W,2 | pixel displacement (dx, dy) of this pixel's surface point in the previous frame |
+| occlusion_bwd | uint8 | H,W | 1 where that point is hidden or outside the previous frame (or background) |
 """
 from __future__ import annotations
 
