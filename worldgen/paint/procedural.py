@@ -121,7 +121,8 @@ class ProceduralPainter:
         out = np.empty((h * w, 3), np.float32)
         from worldgen.passes.snapshot import pixel_rays
         _, dirs = pixel_rays(view.cam)
-        out[:] = self.sky(dirs.reshape(-1, 3))
+        miss = view.hits.geom.ravel() < 0
+        out[miss] = self.sky(dirs.reshape(-1, 3)[miss])
         if len(surf.idx) == 0:
             return out.reshape(h, w, 3)
         n = surf.normal

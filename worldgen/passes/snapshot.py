@@ -61,13 +61,21 @@ class Hits:
 
 def pixel_rays(cam: CameraFrame) -> tuple[np.ndarray, np.ndarray]:
     """Origin (3,) and per-pixel world directions (H, W, 3) through pixel centres, scaled so
-    that the camera-space z of each direction is 1: a ray parameter is then the z-depth."""
+    that the camera-space z of each direction is 1: a ray parameter is then the z-depth.
+    Cached on the camera frame: the rasterizer, the pass derivation and the painter share it."""
+    cached = cam.__dict__.get("_rays")
+    if cached is not None:
+        return cached
     h, w = cam.height, cam.width
-    j, i = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
     kinv = np.linalg.inv(cam.K)
-    d_cam = np.stack([j, i, np.ones_like(j)], -1) @ kinv.T
+    # direction = R^T K^-1 [j, i, 1]: separable in j and i, so build it from two small tables
     r = cam.world_to_camera[:3, :3]
-    return cam.center, (d_cam @ r).astype(np.float32)
+    m = (r.T @ kinv).astype(np.float32)
+    dirs = (np.arange(w, dtype=np.float32)[None, :, None] * m[:, 0]
+            + np.arange(h, dtype=np.float32)[:, None, None] * m[:, 1] + m[:, 2])
+    out = (cam.center, dirs)
+    object.__setattr__(cam, "_rays", out)
+    return out
 
 
 def ray_triangle(origin, dirs, v0, v1, v2):
