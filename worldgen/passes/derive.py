@@ -17,75 +17,85 @@ Layers of a `PassFrame` (H x W = render height x width):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from worldgen.camera import CameraFrame
+from worldgen.passes import kernels
 from worldgen.passes.snapshot import Hits, Snapshot, pixel_rays
 
-OCCLUSION_REL_TOL = 0.01  # a point counts as visible if within 1% (+1 mm) of the depth seen there
-OCCLUSION_ABS_TOL = 1e-3
+OCCLUSION_REL_TOL = kernels.OCC_REL  # a point counts as visible within 1% (+1 mm) of the depth seen there
+OCCLUSION_ABS_TOL = kernels.OCC_ABS
 
 
 @dataclass
 class Surface:
-    """Per-hit-pixel surface attributes (flattened over hit pixels `idx`)."""
-    idx: np.ndarray  # (N,) flat pixel indices that hit something
-    geom: np.ndarray  # (N,) object index
-    world: np.ndarray  # (N,3) world point
-    normal: np.ndarray  # (N,3) world unit normal
-    uv: np.ndarray  # (N,2)
-    local: np.ndarray  # (N,3) object-frame point (what procedural patterns are anchored to)
+    """Surface attributes as full images (H, W, k); the `idx`-flattened views over hit pixels
+    are what the painter works on."""
+    geom_img: np.ndarray  # (H, W) int32, -1 = nothing hit
+    world_img: np.ndarray  # (H, W, 3) world point
+    normal_img: np.ndarray  # (H, W, 3) world unit normal
+    uv_img: np.ndarray  # (H, W, 2)
+    local_img: np.ndarray  # (H, W, 3) object-frame point (what procedural patterns are anchored to)
+    instance_img: np.ndarray  # (H, W) uint16
+    semantic_img: np.ndarray  # (H, W) uint16
+
+    @cached_property
+    def idx(self) -> np.ndarray:
+        return np.flatnonzero(self.geom_img.ravel() >= 0)
+
+    def _flat(self, img):
+        return img.reshape(len(self.geom_img.ravel()), -1)[self.idx]
+
+    @cached_property
+    def geom(self):
+        return self.geom_img.ravel()[self.idx]
+
+    @cached_property
+    def world(self):
+        return self._flat(self.world_img)
+
+    @cached_property
+    def normal(self):
+        return self._flat(self.normal_img)
+
+    @cached_property
+    def uv(self):
+        return self._flat(self.uv_img)
+
+    @cached_property
+    def local(self):
+        return self._flat(self.local_img)
 
 
-def surface(hits: Hits, snap: Snapshot, cam: CameraFrame) -> Surface:
-    idx = np.flatnonzero(hits.geom.ravel() >= 0)
-    g = hits.geom.ravel()[idx]
-    gf = snap.face_offset[g] + hits.prim.ravel()[idx]
-    tri = snap.faces[gf]
-    b = hits.bary.reshape(-1, 2)[idx]
-    w = np.empty((len(idx), 3), np.float32)
-    w[:, 1:] = b
-    w[:, 0] = 1.0 - b[:, 0] - b[:, 1]
-
-    def interp(table):
-        return (table[tri[:, 0]] * w[:, 0:1] + table[tri[:, 1]] * w[:, 1:2] + table[tri[:, 2]] * w[:, 2:3])
-
-    n = interp(snap.normals)
-    n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
-    origin, dirs = pixel_rays(cam)
-    world = origin.astype(np.float32) + dirs.reshape(-1, 3)[idx] * hits.depth.ravel()[idx, None]
-    return Surface(idx, g, world, n, interp(snap.uv), interp(snap.local))
+def surface(hits: Hits, snap: Snapshot, cam: CameraFrame, instance_lut=None, semantic_lut=None) -> Surface:
+    n_geom = len(snap.face_offset) - 1
+    if instance_lut is None:
+        instance_lut = np.arange(1, n_geom + 1, dtype=np.uint16)
+    if semantic_lut is None:
+        semantic_lut = np.zeros(n_geom, np.uint16)
+    pixel_rays(cam)
+    rays = cam.__dict__["_rays_array"]
+    world, normal, uv, local, inst, sem = kernels.surface_images(
+        hits.depth, hits.geom, hits.prim, hits.bary, rays, snap.face_offset, snap.faces, snap.normals, snap.uv,
+        snap.local, instance_lut, semantic_lut)
+    return Surface(hits.geom, world, normal, uv, local, inst, sem)
 
 
 def flow_to(surf: Surface, snap_a: Snapshot, snap_b: Snapshot, cam_b: CameraFrame, hits_b: Hits,
-            moving: np.ndarray, shape) -> tuple[np.ndarray, np.ndarray]:
+            moving: np.ndarray, shape=None) -> tuple[np.ndarray, np.ndarray]:
     """Exact flow of frame a's visible surface points into frame b, and their occlusion in b.
 
     A point on object g moves with g: p_b = M_g(b) M_g(a)^-1 p_a (identity for static objects),
     then is projected by camera b. It is visible in b if it lands inside the image and b sees
     the same object there at (nearly) the same depth."""
-    h, w = shape
-    p = surf.world.astype(np.float64)
-    for g in np.flatnonzero(moving):
-        sel = surf.geom == g
-        if sel.any():
-            rel = snap_b.matrices[g] @ np.linalg.inv(snap_a.matrices[g])
-            p[sel] = p[sel] @ rel[:3, :3].T + rel[:3, 3]
-    uv_b, z_b = cam_b.project(p)
-    j, i = np.divmod(surf.idx, w)[1], np.divmod(surf.idx, w)[0]
-    flow = np.zeros((h * w, 2), np.float32)
-    flow[surf.idx, 0] = uv_b[:, 0] - j
-    flow[surf.idx, 1] = uv_b[:, 1] - i
-    occ = np.ones(h * w, np.uint8)
-    jj, ii = np.rint(uv_b[:, 0]), np.rint(uv_b[:, 1])
-    inside = (z_b > 0) & (jj >= 0) & (jj < w) & (ii >= 0) & (ii < h)
-    q = np.where(inside, ii * w + jj, 0).astype(np.int64)
-    seen_depth = hits_b.depth.ravel()[q]
-    same = hits_b.geom.ravel()[q] == surf.geom
-    visible = inside & same & (z_b <= seen_depth * (1 + OCCLUSION_REL_TOL) + OCCLUSION_ABS_TOL)
-    occ[surf.idx] = np.where(visible, 0, 1)
-    return flow.reshape(h, w, 2), occ.reshape(h, w)
+    g = len(snap_a.matrices)
+    motion = np.tile(np.eye(4)[:3], (g, 1, 1))
+    for k in np.flatnonzero(moving):
+        motion[k] = (snap_b.matrices[k] @ np.linalg.inv(snap_a.matrices[k]))[:3]
+    proj_b = cam_b.K @ cam_b.world_to_camera[:3]
+    return kernels.flow_images(surf.geom_img, surf.world_img, motion, proj_b, hits_b.depth, hits_b.geom)
 
 
 @dataclass
@@ -107,23 +117,7 @@ class PassFrame:
         return {k: getattr(self, k) for k in self.LAYERS}
 
 
-def scatter(surf: Surface, values: np.ndarray, shape, fill=0, dtype=np.float32) -> np.ndarray:
-    h, w = shape
-    extra = values.shape[1:]
-    out = np.full((h * w,) + extra, fill, dtype)
-    out[surf.idx] = values
-    return out.reshape((h, w) + extra)
-
-
-def make_pass_frame(hits: Hits, surf: Surface, instance_lut: np.ndarray, semantic_lut: np.ndarray,
-                    fwd, bwd) -> PassFrame:
-    shape = hits.depth.shape
-    g = hits.geom
-    return PassFrame(
-        depth=hits.depth,
-        normal=scatter(surf, surf.normal, shape),
-        instance=np.where(g >= 0, instance_lut[np.maximum(g, 0)], 0).astype(np.uint16),
-        semantic=np.where(g >= 0, semantic_lut[np.maximum(g, 0)], 0).astype(np.uint16),
-        uv=scatter(surf, surf.uv, shape),
-        flow_fwd=fwd[0], occlusion_fwd=fwd[1], flow_bwd=bwd[0], occlusion_bwd=bwd[1],
-    )
+def make_pass_frame(hits: Hits, surf: Surface, fwd, bwd) -> PassFrame:
+    return PassFrame(depth=hits.depth, normal=surf.normal_img, instance=surf.instance_img,
+                     semantic=surf.semantic_img, uv=surf.uv_img,
+                     flow_fwd=fwd[0], occlusion_fwd=fwd[1], flow_bwd=bwd[0], occlusion_bwd=bwd[1])

@@ -42,14 +42,14 @@ class RaycastBackend:
         return scene.cast_rays(o3d.core.Tensor(rays))
 
     def hits(self, snap: Snapshot, cam: CameraFrame) -> Hits:
-        origin, dirs = pixel_rays(cam)
-        r = self.cast(origin, dirs, snap)
-        depth = r["t_hit"].numpy()
-        gid = r["geometry_ids"].numpy()
-        miss = ~np.isfinite(depth)
-        geom = np.where(miss, -1, gid.astype(np.int32))
-        prim = np.where(miss, 0, r["primitive_ids"].numpy().astype(np.int32))
-        return Hits(depth.astype(np.float32), geom, prim, r["primitive_uvs"].numpy().astype(np.float32))
+        import open3d as o3d
+
+        from worldgen.passes.kernels import hits_from_raycast
+        pixel_rays(cam)
+        rays = cam.__dict__["_rays_array"]
+        r = self._scene_for(snap).cast_rays(o3d.core.Tensor.from_numpy(rays))
+        return Hits(*hits_from_raycast(r["t_hit"].numpy(), r["geometry_ids"].numpy(), r["primitive_ids"].numpy(),
+                                       r["primitive_uvs"].numpy(), cam.height, cam.width))
 
     def occluded(self, points: np.ndarray, directions: np.ndarray, snap: Snapshot) -> np.ndarray:
         """Shadow test: does anything lie along each ray (unit direction, from points)?"""

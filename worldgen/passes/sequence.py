@@ -65,7 +65,7 @@ class Rasterizer:
         snap = self.snapshot(t)
         cam = rig.at(s)
         hits = self.backend.hits(snap, cam)
-        return FrameView(i, t, snap, cam, hits, surface(hits, snap, cam))
+        return FrameView(i, t, snap, cam, hits, surface(hits, snap, cam, self.instance_lut, self.semantic_lut))
 
     def shot_frames(self, shot, width: int, height: int, fps: float, only: set[int] | None = None
                     ) -> Iterator[FrameResult]:
@@ -87,4 +87,4 @@ class Rasterizer:
         shape = cur.hits.depth.shape
         fwd = flow_to(cur.surf, cur.snap, nxt.snap, nxt.cam, nxt.hits, self.moving, shape)
         bwd = flow_to(cur.surf, cur.snap, prev.snap, prev.cam, prev.hits, self.moving, shape)
-        return make_pass_frame(cur.hits, cur.surf, self.instance_lut, self.semantic_lut, fwd, bwd)
+        return make_pass_frame(cur.hits, cur.surf, fwd, bwd)

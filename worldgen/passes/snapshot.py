@@ -62,18 +62,16 @@ class Hits:
 def pixel_rays(cam: CameraFrame) -> tuple[np.ndarray, np.ndarray]:
     """Origin (3,) and per-pixel world directions (H, W, 3) through pixel centres, scaled so
     that the camera-space z of each direction is 1: a ray parameter is then the z-depth.
-    Cached on the camera frame: the rasterizer, the pass derivation and the painter share it."""
+    Cached on the camera frame: the rasterizer, the pass derivation and the painter share it;
+    the (H, W, 6) ray array behind it is what Open3D casts."""
     cached = cam.__dict__.get("_rays")
     if cached is not None:
         return cached
-    h, w = cam.height, cam.width
-    kinv = np.linalg.inv(cam.K)
-    # direction = R^T K^-1 [j, i, 1]: separable in j and i, so build it from two small tables
-    r = cam.world_to_camera[:3, :3]
-    m = (r.T @ kinv).astype(np.float32)
-    dirs = (np.arange(w, dtype=np.float32)[None, :, None] * m[:, 0]
-            + np.arange(h, dtype=np.float32)[:, None, None] * m[:, 1] + m[:, 2])
-    out = (cam.center, dirs)
+    from worldgen.passes.kernels import make_rays
+    m = cam.world_to_camera[:3, :3].T @ np.linalg.inv(cam.K)
+    rays = make_rays(m.astype(np.float64), cam.center.astype(np.float64), cam.height, cam.width)
+    out = (cam.center, rays[..., 3:])
+    object.__setattr__(cam, "_rays_array", rays)
     object.__setattr__(cam, "_rays", out)
     return out
 
