@@ -76,15 +76,19 @@ def _claim_output(out: Path, run: dict, overwrite: bool) -> None:
     write_json(marker, run)
 
 
-def _depth_range(world, rig: ShotCamera, fps: float, n: int) -> tuple[float, float]:
-    """Near/far for the depth conditioning images of a whole shot, from the world's bounds."""
-    lo, hi = world.bounds(rig.shot.start)
-    corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
-    dists = []
-    for i in np.linspace(0, n - 1, min(n, 5)).astype(int):
-        c = rig.at(i / fps)
-        dists.append(np.linalg.norm(corners - c.center, axis=1).max())
-    return 0.5, float(max(max(dists), 1.0))
+def _depth_range(raster, rig: ShotCamera, fps: float, n: int) -> tuple[float, float]:
+    """Near/far of a whole shot for its depth conditioning images: depth percentiles of a few
+    frames cast at low resolution. One range per shot keeps the images from flickering."""
+    small = ShotCamera(rig.shot, rig.world, 96, max(8, int(96 * rig.height / rig.width)))
+    depths = []
+    for i in np.linspace(0, n - 1, min(n, 5)).round().astype(int):
+        hits = raster.backend.hits(raster.snapshot(rig.shot.start + i / fps), small.at(i / fps))
+        depths.append(hits.depth[np.isfinite(hits.depth)])
+    d = np.concatenate(depths)
+    if d.size == 0:
+        return 0.1, 100.0
+    near, far = float(np.percentile(d, 1)) * 0.9, float(np.percentile(d, 99)) * 1.1
+    return max(near, 1e-3), max(far, near * 1.5)
 
 
 def _frame_paths(shot_id: str, i: int, opt: RenderOptions) -> dict:
@@ -155,7 +159,7 @@ def render(spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None) ->
         for shot in shots:
             rig = ShotCamera(shot, world, r.width, r.height)
             n = frame_count(shot, r.fps)
-            near_far = _depth_range(world, rig, r.fps, n)
+            near_far = _depth_range(raster, rig, r.fps, n)
             frames, todo = [], set()
             for i in range(n):
                 paths = _frame_paths(shot.id, i, opt)
