@@ -11,6 +11,14 @@ Library first; the CLI (``worldgen``) is a thin layer over these functions::
 """
 __version__ = "0.1.0"
 
+import os as _os
+
+# The pass kernels (numba, OpenMP) and Open3D's ray caster (TBB) take turns on the same cores.
+# OpenMP threads busy-wait after each parallel loop by default, stealing the cores from the
+# next ray cast (measured: 9 ms -> 14 ms per cast at 512^2). Passive waiting removes that.
+# Set before any OpenMP runtime loads; a value the user chose is kept.
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 from worldgen.errors import SpecError, WorldgenError  # noqa: E402
 from worldgen.spec import Spec, load_spec  # noqa: E402
 
