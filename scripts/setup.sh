@@ -23,25 +23,30 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-PY="$VENV/bin/python"
-PIP="$PY -m pip --disable-pip-version-check"
+PY="$VENV/bin/python -W ignore"
+# pip, quiet, without the notes some machines' pip configs print for every missing index entry
+pipq() {
+  "$VENV/bin/python" -m pip --disable-pip-version-check -q "$@" 2>&1 \
+    | { grep -v -e "^WARNING: Location" -e "dependency resolver" -e "pyrender 0.1.45 requires PyOpenGL==3.1.0" || true; }
+  return "${PIPESTATUS[0]}"
+}
 
 # torch first, by an exact pin. On this project's machines 'torch==2.13.0' resolves to a local
 # CPU wheel; on a user's Linux machine PyPI serves the CUDA build of the same version. Set
 # WORLDGEN_TORCH to choose another (e.g. 'torch' or a path to a wheel).
 if ! $PY -c "import torch" 2>/dev/null; then
   echo "setup: installing ${WORLDGEN_TORCH:-torch==2.13.0}"
-  $PIP install -q "${WORLDGEN_TORCH:-torch==2.13.0}"
+  pipq install "${WORLDGEN_TORCH:-torch==2.13.0}"
 fi
 # Pin the torch we have, so that no later dependency (timm via controlnet-aux) swaps it for
 # a multi-GB CUDA build.
 $PY -c "import torch; print('torch==' + torch.__version__.split('+')[0])" > "$VENV/constraints.txt"
 
 echo "setup: installing worldgen and its dependencies into $VENV"
-$PIP install -q -c "$VENV/constraints.txt" -e ".[dev]"
+pipq install -c "$VENV/constraints.txt" -e ".[dev]"
 # pyrender 0.1.45 pins PyOpenGL==3.1.0, whose OSMesa binding lacks OSMesaCreateContextAttribs;
 # 3.1.10 keeps the same API and renders through both EGL and OSMesa. pip warns about the pin.
-$PIP install -q -c "$VENV/constraints.txt" "PyOpenGL==3.1.10" 2>&1 | grep -v "pyrender 0.1.45 requires PyOpenGL==3.1.0\|dependency resolver\|^WARNING: Location" || true
+pipq install -c "$VENV/constraints.txt" "PyOpenGL==3.1.10"
 
 echo "$want" > "$STAMP"
 echo "setup: done ($($PY -m worldgen --version))"

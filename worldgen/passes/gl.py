@@ -32,8 +32,8 @@ MAX_FACES = (1 << 21) - 2
 
 
 def encode_ids(ids: np.ndarray) -> np.ndarray:
-    """7 bits per channel on odd codes (2k+1): Mesa's colour path can be off by one, and an
-    odd code off by one still decodes to the same k. Room for 2^21 - 1 triangles."""
+    """7 bits per channel on odd codes (2k+1). GL rounds colours to 8 bits, but a driver that
+    truncates lands one below, and 2k still decodes to k. Room for 2^21 - 1 triangles."""
     digits = np.stack([(ids >> 14) & 127, (ids >> 7) & 127, ids & 127], 1)
     return (2 * digits + 1).astype(np.uint8)
 
