@@ -12,6 +12,8 @@ from worldgen.paint.materials import Material, material_from_text, srgb_to_linea
 from worldgen.paint.noise import band_limit, fbm, value_noise
 from worldgen.passes.sequence import FrameView
 
+GLOSSY_ROUGHNESS = 0.35  # below this a material reflects the sky and the sun
+
 SKIES = {  # style word -> (zenith, horizon, ground bounce) sRGB, sun tint
     "dusk": ((58, 64, 120), (246, 170, 120), (90, 70, 60)), "sunset": ((70, 70, 130), (250, 150, 90), (96, 72, 60)),
     "dawn": ((90, 110, 170), (250, 196, 160), (100, 90, 80)), "night": ((8, 12, 30), (30, 40, 70), (14, 14, 20)),
@@ -128,6 +130,7 @@ class ProceduralPainter:
         n = surf.normal
         albedo = np.empty((len(surf.idx), 3), np.float32)
         emission = np.zeros(len(surf.idx), np.float32)
+        rough = np.ones(len(surf.idx), np.float32)
         # world size of a pixel on the surface, widened at grazing angles
         cam = view.cam
         depth = view.hits.depth.ravel()[surf.idx]
@@ -141,6 +144,7 @@ class ProceduralPainter:
             scale = float(np.cbrt(abs(np.linalg.det(view.snap.matrices[g][:3, :3])))) or 1.0
             albedo[sel] = self.albedo(mat, surf.local[sel], surf.uv[sel], self.sizes[g], footprint[sel] / scale)
             emission[sel] = mat.emission
+            rough[sel] = mat.roughness
         up = np.clip(n[:, 1:2], -1, 1)
         fill = self.zenith * 0.5 * (1 + up) + self.bounce * 0.5 * (1 - up)
         light = fill * 0.55 + self.ambient
@@ -152,8 +156,26 @@ class ProceduralPainter:
                 lam = np.floor(lam * 4 + 0.5) / 4 * 0.6 + lam * 0.4
             light = light + lam[:, None] * sun_col * 0.45
         col = albedo * light + albedo * emission[:, None]
+        glossy = rough < GLOSSY_ROUGHNESS
+        if glossy.any():
+            col[glossy] += self._gloss(n[glossy], view_dir[glossy], rough[glossy])
         out[surf.idx] = col
         return out.reshape(h, w, 3)
+
+    def _gloss(self, n, v, rough) -> np.ndarray:
+        """Smooth materials (water, glass, metal) reflect the sky (Schlick Fresnel) and show a
+        sun highlight. View-dependent by nature, so only materials that really are smooth get it."""
+        cos = np.clip(-np.einsum("ij,ij->i", v, n), 0, 1)
+        fresnel = (0.04 + 0.96 * (1 - cos) ** 5) * (1 - rough / GLOSSY_ROUGHNESS)
+        refl = v + 2 * cos[:, None] * n
+        out = self.sky(refl) * fresnel[:, None]
+        shine = 2.0 / np.maximum(rough, 0.03) ** 2
+        for sun_dir, sun_col in self.suns:
+            half = sun_dir - v
+            half /= np.maximum(np.linalg.norm(half, axis=1, keepdims=True), 1e-9)
+            spec = np.clip(np.einsum("ij,ij->i", half, n), 0, 1) ** shine
+            out += (spec * fresnel * 4)[:, None] * sun_col
+        return out
 
     def _lit(self, view, surf, sun_dir, lam) -> np.ndarray:
         from worldgen.passes.raycast import RaycastBackend

@@ -6,8 +6,13 @@ rather than hand-written C because it is a well-kept package that compiles on in
 machines and caches its machine code next to this file."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from numba import njit, prange
+
+# numba probes TBB first and warns when the system's is too old; it then uses OpenMP, as intended
+warnings.filterwarnings("ignore", message="The TBB threading layer requires")
 
 OCC_REL = 0.01
 OCC_ABS = 1e-3
