@@ -71,7 +71,7 @@ def build(tris: int, size: int):
 
 def time_passes(spec, world, backend: str, frames: int) -> list[float]:
     from worldgen.passes.sequence import Rasterizer
-    r = Rasterizer(world, backend)
+    r = Rasterizer(world, backend, with_local=False)  # what `worldgen passes` computes
     times, last = [], time.perf_counter()
     it = r.shot_frames(spec.shots[0], spec.render.width, spec.render.height, spec.render.fps,
                        only=set(range(frames + 1)))

@@ -147,7 +147,7 @@ def render(spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None) ->
     _claim_output(out, run, opt.overwrite)
     t0 = time.perf_counter()
     world = World(spec)
-    raster = Rasterizer(world, backend)
+    raster = Rasterizer(world, backend, with_local=opt.paint)
     painter = None
     if opt.paint:
         from worldgen.paint.procedural import ProceduralPainter

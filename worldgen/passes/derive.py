@@ -69,7 +69,8 @@ class Surface:
         return self._flat(self.local_img)
 
 
-def surface(hits: Hits, snap: Snapshot, cam: CameraFrame, instance_lut=None, semantic_lut=None) -> Surface:
+def surface(hits: Hits, snap: Snapshot, cam: CameraFrame, instance_lut=None, semantic_lut=None,
+            with_local: bool = True) -> Surface:
     n_geom = len(snap.face_offset) - 1
     if instance_lut is None:
         instance_lut = np.arange(1, n_geom + 1, dtype=np.uint16)
@@ -79,23 +80,31 @@ def surface(hits: Hits, snap: Snapshot, cam: CameraFrame, instance_lut=None, sem
     rays = cam.__dict__["_rays_array"]
     world, normal, uv, local, inst, sem = kernels.surface_images(
         hits.depth, hits.geom, hits.prim, hits.bary, rays, snap.face_offset, snap.faces, snap.normals, snap.uv,
-        snap.local, instance_lut, semantic_lut)
+        snap.local, instance_lut, semantic_lut, with_local)
     return Surface(hits.geom, world, normal, uv, local, inst, sem)
 
 
-def flow_to(surf: Surface, snap_a: Snapshot, snap_b: Snapshot, cam_b: CameraFrame, hits_b: Hits,
-            moving: np.ndarray, shape=None) -> tuple[np.ndarray, np.ndarray]:
-    """Exact flow of frame a's visible surface points into frame b, and their occlusion in b.
-
-    A point on object g moves with g: p_b = M_g(b) M_g(a)^-1 p_a (identity for static objects),
-    then is projected by camera b. It is visible in b if it lands inside the image and b sees
-    the same object there at (nearly) the same depth."""
-    g = len(snap_a.matrices)
-    motion = np.tile(np.eye(4)[:3], (g, 1, 1))
+def _motion(snap_a: Snapshot, snap_b: Snapshot, moving: np.ndarray) -> np.ndarray:
+    """Per object, the 3x4 map of its points from instant a to instant b (identity if static)."""
+    motion = np.tile(np.eye(4)[:3], (len(snap_a.matrices), 1, 1))
     for k in np.flatnonzero(moving):
         motion[k] = (snap_b.matrices[k] @ np.linalg.inv(snap_a.matrices[k]))[:3]
-    proj_b = cam_b.K @ cam_b.world_to_camera[:3]
-    return kernels.flow_images(surf.geom_img, surf.world_img, motion, proj_b, hits_b.depth, hits_b.geom)
+    return motion
+
+
+def flows(surf: Surface, snap: Snapshot, nxt, prev, moving: np.ndarray):
+    """Exact flow of this frame's visible surface points into the next and previous frames,
+    and their occlusion there. `nxt`/`prev` are (snapshot, camera, hits) of those frames.
+
+    A point on object g moves with g: p_b = M_g(b) M_g(a)^-1 p_a (identity for static objects),
+    then is projected by the other frame's camera. It is visible there if it lands inside the
+    image and that frame sees the same object at (nearly) the same depth."""
+    (snap_f, cam_f, hits_f), (snap_b, cam_b, hits_b) = nxt, prev
+    ff, of, fb, ob = kernels.flow_images(
+        surf.geom_img, surf.world_img,
+        _motion(snap, snap_f, moving), cam_f.K @ cam_f.world_to_camera[:3], hits_f.depth, hits_f.geom,
+        _motion(snap, snap_b, moving), cam_b.K @ cam_b.world_to_camera[:3], hits_b.depth, hits_b.geom)
+    return (ff, of), (fb, ob)
 
 
 @dataclass

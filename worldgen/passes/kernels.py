@@ -57,13 +57,14 @@ def hits_from_raycast(t_hit, gid, pid, uvs, h, w):
 
 @njit(parallel=True, cache=True)
 def surface_images(depth, geom, prim, bary, rays, face_offset, faces, normals, uv, local,
-                   instance_lut, semantic_lut):
-    """World point, unit normal, uv, object-frame point, instance and semantic per pixel."""
+                   instance_lut, semantic_lut, with_local):
+    """World point, unit normal, uv, object-frame point (only `with_local`, for painters),
+    instance and semantic per pixel."""
     h, w = depth.shape
     world = np.empty((h, w, 3), np.float32)
     normal = np.empty((h, w, 3), np.float32)
     uv_out = np.empty((h, w, 2), np.float32)
-    loc = np.empty((h, w, 3), np.float32)
+    loc = np.empty((h, w, 3) if with_local else (1, 1, 3), np.float32)
     inst = np.empty((h, w), np.uint16)
     sem = np.empty((h, w), np.uint16)
     for i in prange(h):
@@ -73,7 +74,8 @@ def surface_images(depth, geom, prim, bary, rays, face_offset, faces, normals, u
                 for k in range(3):
                     world[i, j, k] = 0.0
                     normal[i, j, k] = 0.0
-                    loc[i, j, k] = 0.0
+                    if with_local:
+                        loc[i, j, k] = 0.0
                 uv_out[i, j, 0] = 0.0
                 uv_out[i, j, 1] = 0.0
                 inst[i, j] = 0
@@ -90,7 +92,8 @@ def surface_images(depth, geom, prim, bary, rays, face_offset, faces, normals, u
                 v = normals[a, k] * b0 + normals[b, k] * b1 + normals[c, k] * b2
                 normal[i, j, k] = v
                 nn += v * v
-                loc[i, j, k] = local[a, k] * b0 + local[b, k] * b1 + local[c, k] * b2
+                if with_local:
+                    loc[i, j, k] = local[a, k] * b0 + local[b, k] * b1 + local[c, k] * b2
             nn = np.sqrt(nn)
             if nn > 1e-12:
                 for k in range(3):
@@ -102,42 +105,53 @@ def surface_images(depth, geom, prim, bary, rays, face_offset, faces, normals, u
     return world, normal, uv_out, loc, inst, sem
 
 
-@njit(parallel=True, cache=True)
-def flow_images(geom, world, motion, proj_b, depth_b, geom_b):
-    """Exact flow into frame b and occlusion there.
+@njit(inline="always")
+def _flow_one(g, x, y, z, i, j, motion, proj, depth_b, geom_b, h, w, flow, occ):
+    m = motion[g]
+    px = m[0, 0] * x + m[0, 1] * y + m[0, 2] * z + m[0, 3]
+    py = m[1, 0] * x + m[1, 1] * y + m[1, 2] * z + m[1, 3]
+    pz = m[2, 0] * x + m[2, 1] * y + m[2, 2] * z + m[2, 3]
+    qx = proj[0, 0] * px + proj[0, 1] * py + proj[0, 2] * pz + proj[0, 3]
+    qy = proj[1, 0] * px + proj[1, 1] * py + proj[1, 2] * pz + proj[1, 3]
+    qz = proj[2, 0] * px + proj[2, 1] * py + proj[2, 2] * pz + proj[2, 3]
+    if qz <= 0:
+        return
+    u = qx / qz
+    v = qy / qz
+    flow[i, j, 0] = u - j
+    flow[i, j, 1] = v - i
+    jj = int(np.floor(u + 0.5))
+    ii = int(np.floor(v + 0.5))
+    if jj < 0 or jj >= w or ii < 0 or ii >= h:
+        return
+    if geom_b[ii, jj] == g and qz <= depth_b[ii, jj] * (1.0 + OCC_REL) + OCC_ABS:
+        occ[i, j] = 0
 
-    motion[g] (3x4) carries a point of object g from frame a to frame b (identity for static
-    objects); proj_b (3x4) = K_b [R_b | t_b]. Visible in b when it lands inside the image,
-    where b sees the same object at (nearly) the same depth."""
+
+@njit(parallel=True, cache=True)
+def flow_images(geom, world, motion_f, proj_f, depth_f, geom_f, motion_b, proj_b, depth_b, geom_b):
+    """Exact forward and backward flow, and occlusion in the next and previous frames.
+
+    motion[g] (3x4) carries a point of object g from this frame to the other (identity for
+    static objects); proj (3x4) = K [R | t] of the other frame. A point is visible there when
+    it lands inside the image, where that frame sees the same object at (nearly) the same depth."""
     h, w = geom.shape
-    flow = np.empty((h, w, 2), np.float32)
-    occ = np.empty((h, w), np.uint8)
+    flow_f = np.empty((h, w, 2), np.float32)
+    occ_f = np.empty((h, w), np.uint8)
+    flow_b = np.empty((h, w, 2), np.float32)
+    occ_b = np.empty((h, w), np.uint8)
     for i in prange(h):
         for j in range(w):
+            flow_f[i, j, 0] = 0.0
+            flow_f[i, j, 1] = 0.0
+            flow_b[i, j, 0] = 0.0
+            flow_b[i, j, 1] = 0.0
+            occ_f[i, j] = 1
+            occ_b[i, j] = 1
             g = geom[i, j]
-            flow[i, j, 0] = 0.0
-            flow[i, j, 1] = 0.0
-            occ[i, j] = 1
             if g < 0:
                 continue
             x, y, z = world[i, j, 0], world[i, j, 1], world[i, j, 2]
-            m = motion[g]
-            px = m[0, 0] * x + m[0, 1] * y + m[0, 2] * z + m[0, 3]
-            py = m[1, 0] * x + m[1, 1] * y + m[1, 2] * z + m[1, 3]
-            pz = m[2, 0] * x + m[2, 1] * y + m[2, 2] * z + m[2, 3]
-            qx = proj_b[0, 0] * px + proj_b[0, 1] * py + proj_b[0, 2] * pz + proj_b[0, 3]
-            qy = proj_b[1, 0] * px + proj_b[1, 1] * py + proj_b[1, 2] * pz + proj_b[1, 3]
-            qz = proj_b[2, 0] * px + proj_b[2, 1] * py + proj_b[2, 2] * pz + proj_b[2, 3]
-            if qz <= 0:
-                continue
-            u = qx / qz
-            v = qy / qz
-            flow[i, j, 0] = u - j
-            flow[i, j, 1] = v - i
-            jj = int(np.floor(u + 0.5))
-            ii = int(np.floor(v + 0.5))
-            if jj < 0 or jj >= w or ii < 0 or ii >= h:
-                continue
-            if geom_b[ii, jj] == g and qz <= depth_b[ii, jj] * (1.0 + OCC_REL) + OCC_ABS:
-                occ[i, j] = 0
-    return flow, occ
+            _flow_one(g, x, y, z, i, j, motion_f, proj_f, depth_f, geom_f, h, w, flow_f, occ_f)
+            _flow_one(g, x, y, z, i, j, motion_b, proj_b, depth_b, geom_b, h, w, flow_b, occ_b)
+    return flow_f, occ_f, flow_b, occ_b

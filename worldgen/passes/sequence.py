@@ -11,7 +11,7 @@ from typing import Iterator
 import numpy as np
 
 from worldgen.camera import CameraFrame, ShotCamera, frame_count
-from worldgen.passes.derive import PassFrame, Surface, flow_to, make_pass_frame, surface
+from worldgen.passes.derive import PassFrame, Surface, flows, make_pass_frame, surface
 from worldgen.passes.snapshot import Hits, Snapshot, SnapshotMaker
 
 
@@ -42,8 +42,10 @@ class FrameResult:
 
 
 class Rasterizer:
-    def __init__(self, world, backend: str = "raycast"):
+    def __init__(self, world, backend: str = "raycast", with_local: bool = True):
+        """`with_local=False` skips object-frame points, which only painters read."""
         self.world = world
+        self.with_local = with_local
         self.backend = make_backend(backend, world)
         self.snapshots = SnapshotMaker(world)
         ids = list(world.nodes)
@@ -65,7 +67,7 @@ class Rasterizer:
         snap = self.snapshot(t)
         cam = rig.at(s)
         hits = self.backend.hits(snap, cam)
-        return FrameView(i, t, snap, cam, hits, surface(hits, snap, cam, self.instance_lut, self.semantic_lut))
+        return FrameView(i, t, snap, cam, hits, surface(hits, snap, cam, self.instance_lut, self.semantic_lut, self.with_local))
 
     def shot_frames(self, shot, width: int, height: int, fps: float, only: set[int] | None = None
                     ) -> Iterator[FrameResult]:
@@ -84,7 +86,6 @@ class Rasterizer:
             yield FrameResult(window[i], self.passes_of(window[i - 1], window[i], window[i + 1]))
 
     def passes_of(self, prev: FrameView, cur: FrameView, nxt: FrameView) -> PassFrame:
-        shape = cur.hits.depth.shape
-        fwd = flow_to(cur.surf, cur.snap, nxt.snap, nxt.cam, nxt.hits, self.moving, shape)
-        bwd = flow_to(cur.surf, cur.snap, prev.snap, prev.cam, prev.hits, self.moving, shape)
+        fwd, bwd = flows(cur.surf, cur.snap, (nxt.snap, nxt.cam, nxt.hits), (prev.snap, prev.cam, prev.hits),
+                         self.moving)
         return make_pass_frame(cur.hits, cur.surf, fwd, bwd)
