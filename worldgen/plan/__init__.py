@@ -1,0 +1,1 @@
+"""The planner: prompt -> semantic plan (LLM or rules) -> solver -> scene spec."""
