@@ -149,6 +149,45 @@ def passes(
     _render_cmd(spec, output, backend, shot, format, overwrite, False, control, False, quiet)
 
 
+class LLM(str, Enum):
+    embedded = "embedded"
+    none = "none"
+
+
+@app.command()
+def plan(
+    prompt: str = typer.Argument(..., help="The idea: one line, or a short story paragraph (one shot per sentence)."),
+    output: Path = typer.Option(..., "-o", "--output", help="Spec file to write (YAML)."),
+    llm: LLM = typer.Option(LLM.embedded, "--llm", help="embedded: Gemma 3 270M through llama.cpp; none: rule-based."),
+    llm_model: Optional[Path] = typer.Option(None, "--llm-model", help="Any GGUF model file instead of the embedded one."),
+    llm_url: Optional[str] = typer.Option(None, "--llm-url", help="An OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1"),
+    seed: int = typer.Option(0, "--seed", help="Seeds decoding and the spec; same prompt + seed -> same spec."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing file."),
+):
+    """Turn an idea into a scene spec that renders as is. The model (or the rules) writes what
+    is in the scene, how things relate and the shots; a deterministic solver writes every
+    coordinate, so objects rest on supports, never interpenetrate and stay in frame.
+
+    Example: worldgen plan "a red bicycle to the left of a blue car, the camera orbits them at sunset" -o scenes/bike.yaml"""
+    from worldgen.plan.planner import plan_spec
+    if output.exists() and not overwrite:
+        _fail(WorldgenError(f"{output}: exists; use --overwrite to replace it"))
+    try:
+        text, report = plan_spec(prompt, llm=llm.value, model=str(llm_model) if llm_model else None, url=llm_url,
+                                 seed=seed)
+    except WorldgenError as e:
+        _fail(e)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    from worldgen.io import atomic_write_bytes
+    atomic_write_bytes(output, text.encode())
+    p = report.plan
+    out.print(f"wrote {output}: {len(p['objects'])} objects, {len(p['relations'])} relations, {len(p['shots'])} shots "
+              f"({report.backend}{', ' + report.model if report.model else ''}; {report.attempts} attempt(s), "
+              f"{report.seconds:.1f} s)")
+    for n in report.notes:
+        out.print(f"  note: {n}")
+
+
 @app.command()
 def doctor(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")):
     """Say what this machine can do: rasterizer backends, GL platforms, torch devices,

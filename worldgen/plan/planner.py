@@ -1,0 +1,163 @@
+"""prompt -> plan -> spec, with validation, a bounded repair loop and the spec's own gates.
+
+    spec_text, report = plan_spec("a red bicycle to the left of a blue car", llm="none")
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+
+import yaml
+from pydantic import ValidationError
+
+from worldgen.errors import WorldgenError
+from worldgen.plan.rules import merge_explicit, plan_from_text
+from worldgen.plan.schema import Plan, check_plan
+from worldgen.plan.solver import PlanError, solve
+
+MAX_PROMPT_CHARS = 4000
+REPAIRS = 2  # LLM retries with the exact errors fed back
+
+
+class PlanningError(WorldgenError):
+    """The planner could not produce a valid spec; the message says why."""
+
+
+@dataclass
+class PlanReport:
+    backend: str
+    model: str | None = None
+    attempts: int = 0
+    seconds: float = 0.0
+    notes: list = field(default_factory=list)
+    raw: list = field(default_factory=list)  # what the LLM wrote, per attempt
+    plan: dict | None = None
+
+
+def parse_llm_plan(text: str) -> tuple[Plan | None, str]:
+    """(plan, '') or (None, the errors as one line to feed back)."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        return None, f"not valid JSON ({e.msg} at character {e.pos})"
+    if not isinstance(data, dict):
+        return None, "the plan must be a JSON object"
+    for s in data.get("shots", []) if isinstance(data.get("shots"), list) else []:
+        if isinstance(s, dict) and isinstance(s.get("duration"), int):
+            s["duration"] = float(s["duration"])
+    try:
+        plan = Plan.model_validate(data)
+    except ValidationError as e:
+        errs = [f"{'.'.join(str(p) for p in x['loc'])}: {x['msg']}" for x in e.errors()[:6]]
+        return None, "; ".join(errs)
+    errs = check_plan(plan)
+    if errs:
+        return None, "; ".join(errs[:6])
+    return plan, ""
+
+
+def make_backend(llm: str = "embedded", model: str | None = None, url: str | None = None, seed: int = 0):
+    """llm: 'embedded' (Gemma 3 270M), 'none' (rules), or implied by `model` (a GGUF path) / `url`."""
+    from worldgen.plan import llm as L
+    if url:
+        return L.HttpPlanner(url, model or "default", seed=seed)
+    if model:
+        return L.LlamaCppPlanner(model, seed=seed)
+    if llm == "none":
+        return None
+    if llm == "embedded":
+        return L.LlamaCppPlanner(None, seed=seed)
+    raise PlanningError(f"--llm: unknown backend '{llm}' (embedded, none; or --llm-model FILE.gguf / --llm-url URL)")
+
+
+def make_plan(prompt: str, backend=None, report: PlanReport | None = None) -> Plan:
+    prompt = (prompt or "").strip()
+    if not prompt:
+        raise PlanningError("the prompt is empty: describe the scene, e.g. 'a red car next to a tree'")
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise PlanningError(f"the prompt is {len(prompt)} characters; at most {MAX_PROMPT_CHARS}")
+    report = report or PlanReport("rules")
+    if backend is None:
+        try:
+            plan = plan_from_text(prompt)
+        except ValueError as e:
+            raise PlanningError(str(e)) from None
+        report.attempts = 1
+        return plan
+    feedback = ""
+    for attempt in range(1 + REPAIRS):
+        report.attempts = attempt + 1
+        text = backend.complete(prompt, feedback)
+        report.raw.append(text)
+        plan, feedback = parse_llm_plan(text)
+        if plan is not None:
+            plan, notes = merge_explicit(plan, prompt)
+            report.notes += notes
+            return plan
+        report.notes.append(f"attempt {attempt + 1}: {feedback}")
+    raise PlanningError(f"the {backend.name} planner gave no valid plan after {1 + REPAIRS} attempts; "
+                        f"last errors: {feedback[:300]}")
+
+
+def plan_spec(prompt: str, llm: str = "embedded", model: str | None = None, url: str | None = None,
+              seed: int = 0, width: int = 512, height: int = 288, fps: float = 24, backend=None
+              ) -> tuple[str, PlanReport]:
+    """The whole planner: a YAML spec text that validates and renders as is, and a report."""
+    t0 = time.perf_counter()
+    if backend is None and not (llm == "none" and not model and not url):
+        backend = make_backend(llm, model, url, seed)
+    report = PlanReport(getattr(backend, "name", "rules"), getattr(backend, "model_id", None))
+    plan = make_plan(prompt, backend, report)
+    report.plan = plan.model_dump()
+    try:
+        data, notes = solve(plan, seed=seed, width=width, height=height, fps=fps)
+    except PlanError as e:
+        raise PlanningError(f"the plan cannot be laid out: {e}") from None
+    report.notes += notes
+    text = to_yaml(data, prompt, report)
+    text = _gate(text, data, prompt, report)
+    report.seconds = time.perf_counter() - t0
+    return text, report
+
+
+def _gate(text: str, data: dict, prompt: str, report: PlanReport) -> str:
+    """Run the spec's own checks; widen a shot whose camera lands inside something."""
+    from worldgen.errors import SpecError
+    from worldgen.spec import load_spec_text
+    from worldgen.spec.geometry import check_geometry
+    from worldgen.world import World
+    for _ in range(6):
+        try:
+            spec = load_spec_text(text, "<plan>")
+            check_geometry(spec, World(spec))
+            return text
+        except SpecError as e:
+            if e.path and e.path.startswith("shots[") and ".camera" in e.path:
+                k = int(e.path[6:e.path.index("]")])
+                _widen(data["shots"][k]["camera"])
+                report.notes.append(f"shot {k + 1}: camera moved back ({e.message})")
+                text = to_yaml(data, prompt, report)
+                continue
+            raise PlanningError(f"internal: the planned spec does not validate: {e}") from None
+    raise PlanningError("internal: could not place the cameras clear of the objects")
+
+
+def _widen(cam: dict, k: float = 1.4) -> None:
+    for key in ("radius", "distance"):
+        if key in cam:
+            cam[key] = round(cam[key] * k, 3)
+    for key in ("position",):
+        if key in cam:
+            p = cam[key]
+            cam[key] = [p[0], round(p[1] * 1.15 + 0.3, 3), round(p[2] * k, 3)]
+    if "offset" in cam:
+        o = cam["offset"]
+        cam["offset"] = [o[0], round(o[1] * k, 3), round(o[2] * k, 3)]
+
+
+def to_yaml(data: dict, prompt: str, report: PlanReport) -> str:
+    head = "# Planned by worldgen from the prompt:\n" + "".join(
+        f"#   {line}\n" for line in prompt.strip().splitlines()[:12])
+    head += f"# planner: {report.backend}" + (f" ({report.model})" if report.model else "") + "\n"
+    return head + yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=110, allow_unicode=True)
