@@ -249,6 +249,11 @@ def plan_from_text(prompt: str, shot_seconds: float | None = None) -> Plan:
         if move == "track" and ms:
             after = [m for m in ms if s.find("follow") < m.start or s.find("track") < m.start]
             subjects = (after or ms)[0].names[:1]
+        if not ms and move and shots and shots[-1].move == "static":
+            shots[-1].move = move  # 'A boat. The camera pulls back.': the move belongs to that shot
+            if dur:
+                shots[-1].duration = min(max(duration, 0.5), 30)
+            continue
         if ms or move or not shots:
             shots.append(PlanShot(description=originals[k][:300] if k < len(originals) else s[:300],
                                   move=move or "static", subjects=subjects if len(sentences) > 1 or move == "track" else [],
