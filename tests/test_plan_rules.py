@@ -78,12 +78,26 @@ GOOD = {"title": "t", "setting": "grass", "time_of_day": "noon",
 
 
 def test_repair_loop_feeds_back_exact_errors():
-    bad_ref = dict(GOOD, relations=[{"subject": "car", "relation": "left_of", "object": "bus"}])
-    b = Scripted(['{"title": "t", "objects": [', json.dumps(bad_ref), json.dumps(GOOD)])
-    plan = make_plan("a blue car", b)
-    assert plan.objects[0].name == "car"
+    bad_schema = dict(GOOD, shots=[{"description": "d", "move": "spin", "subjects": [], "duration": 3}])
+    dup = dict(GOOD, objects=GOOD["objects"] * 2)
+    b = Scripted(['{"title": "t", "objects": [', json.dumps(bad_schema), json.dumps(dup), json.dumps(GOOD)])
+    with pytest.raises(PlanningError):  # three attempts, all broken
+        make_plan("a blue car", b)
     assert b.feedback[0] == "" and "not valid JSON" in b.feedback[1]
-    assert "relations[0].object: no object named 'bus'" in b.feedback[2]
+    assert "shots.0.move" in b.feedback[2] and "'static'" in b.feedback[2]
+    b = Scripted([json.dumps(dup), json.dumps(GOOD)])
+    plan = make_plan("a blue car", b)
+    assert "objects: duplicate name 'car'" in b.feedback[1] and [o.name for o in plan.objects] == ["car"]
+
+
+def test_grounding_drops_what_the_prompt_never_names():
+    hallucinated = dict(GOOD, objects=GOOD["objects"] + [{"name": "dog", "category": "dog", "appearance": "brown"},
+                                                         {"name": "kitchen", "category": "kitchen", "appearance": ""}],
+                        relations=[{"subject": "dog", "relation": "left_of", "object": "car"}])
+    plan = make_plan("a blue car in a kitchen next to a red bus", Scripted([json.dumps(hallucinated)]))
+    names = [o.name for o in plan.objects]
+    assert "dog" not in names and "kitchen" not in names and "bus" in names
+    assert ("bus", "next_to", "car") in rels(plan) or ("car", "next_to", "bus") in rels(plan)
 
 
 def test_repair_loop_gives_up_with_a_clear_error():

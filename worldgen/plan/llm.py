@@ -84,17 +84,10 @@ def embedded_model_path() -> Path:
     except ImportError:
         raise BackendError(f"the embedded planner model is not installed: pip install {EMBEDDED_PACKAGE} "
                            "(scripts/setup.sh does), or use --llm none / --llm-model FILE.gguf / --llm-url URL") from None
-    for attr in ("model_path", "get_model_path", "path"):
-        v = getattr(pkg, attr, None)
-        if callable(v):
-            v = v()
-        if v and Path(v).exists():
-            return Path(v)
-    here = Path(pkg.__file__).parent
-    found = sorted(here.rglob("*.gguf"))
-    if found:
-        return found[0]
-    raise BackendError(f"{EMBEDDED_PACKAGE} is installed but holds no .gguf file (looked in {here})")
+    try:  # joins the package's chunks into ~/.cache once, checking the sha256
+        return Path(pkg.assemble())
+    except (FileNotFoundError, FileExistsError, ValueError, OSError) as e:
+        raise BackendError(f"{EMBEDDED_PACKAGE}: cannot assemble the model file: {e}") from None
 
 
 class LlamaCppPlanner:

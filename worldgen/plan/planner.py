@@ -12,7 +12,7 @@ import yaml
 from pydantic import ValidationError
 
 from worldgen.errors import WorldgenError
-from worldgen.plan.rules import merge_explicit, plan_from_text
+from worldgen.plan.rules import ground, plan_from_text
 from worldgen.plan.schema import Plan, check_plan
 from worldgen.plan.solver import PlanError, solve
 
@@ -36,7 +36,7 @@ class PlanReport:
 
 
 def parse_llm_plan(text: str) -> tuple[Plan | None, str]:
-    """(plan, '') or (None, the errors as one line to feed back)."""
+    """(plan, '') or (None, the errors as one line to feed back): JSON, then the schema."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
@@ -47,14 +47,10 @@ def parse_llm_plan(text: str) -> tuple[Plan | None, str]:
         if isinstance(s, dict) and isinstance(s.get("duration"), int):
             s["duration"] = float(s["duration"])
     try:
-        plan = Plan.model_validate(data)
+        return Plan.model_validate(data), ""
     except ValidationError as e:
         errs = [f"{'.'.join(str(p) for p in x['loc'])}: {x['msg']}" for x in e.errors()[:6]]
         return None, "; ".join(errs)
-    errs = check_plan(plan)
-    if errs:
-        return None, "; ".join(errs[:6])
-    return plan, ""
 
 
 def make_backend(llm: str = "embedded", model: str | None = None, url: str | None = None, seed: int = 0):
@@ -92,9 +88,16 @@ def make_plan(prompt: str, backend=None, report: PlanReport | None = None) -> Pl
         report.raw.append(text)
         plan, feedback = parse_llm_plan(text)
         if plan is not None:
-            plan, notes = merge_explicit(plan, prompt)
-            report.notes += notes
-            return plan
+            try:
+                plan, notes = ground(plan, prompt)
+            except ValueError as e:
+                plan, feedback = None, str(e)
+            else:
+                errs = check_plan(plan)
+                if not errs:
+                    report.notes += notes
+                    return plan
+                feedback = "; ".join(errs[:6])
         report.notes.append(f"attempt {attempt + 1}: {feedback}")
     raise PlanningError(f"the {backend.name} planner gave no valid plan after {1 + REPAIRS} attempts; "
                         f"last errors: {feedback[:300]}")

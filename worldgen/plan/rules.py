@@ -3,7 +3,7 @@ materials and counts), the spatial relation phrases, camera-move phrases, motion
 durations, setting and time of day; a paragraph becomes one shot per sentence.
 
 It is the planner used with `--llm none`, and its explicit findings are also merged into any
-LLM plan (see `merge_explicit`), so a small model cannot drop a relation the prompt states."""
+LLM plan (see `ground`), so a small model cannot drop a relation the prompt states."""
 from __future__ import annotations
 
 import re
@@ -23,7 +23,9 @@ NOT_NOUNS = {"left", "right", "front", "top", "back", "middle", "side", "center"
              "other", "each", "same", "way", "distance", "moment", "time", "end", "start", "sunset", "night",
              "dusk", "dawn", "morning", "evening", "noon", "day", "beach", "street", "field", "park", "forest",
              "room", "road", "city", "meadow", "garden", "desert", "sea", "ocean", "lake", "snow", "ground", "sky",
-             "them", "it", "they", "him", "view", "frame", "film", "video"}
+             "them", "it", "they", "him", "view", "frame", "film", "video", "kitchen", "office", "hill", "valley",
+             "mountain", "town", "village", "yard", "plaza", "square", "alley", "studio", "hall", "courtyard",
+             "clearing", "harbor", "harbour", "landscape", "world", "place", "area", "countryside", "background"}
 
 REL_PATTERNS = [  # order matters: longer phrases first
     (r"to the left of|on the left of|left of", "left_of"),
@@ -162,15 +164,19 @@ def _mentions(sentence: str, b: _Builder) -> list[Mention]:
 
 
 def _relation_between(text: str) -> str | None:
+    """The relation phrase nearest the second object ('a car in a kitchen next to a bus': next_to)."""
     t = " " + re.sub(r"\s+", " ", text.strip()) + " "
     if len(t.split()) > 8:
         return None
+    best = None  # (end, length, relation)
     for pat, rel in REL_PATTERNS:
-        if re.search(r"(?<![a-z])(" + pat + r")(?![a-z])", t):
-            if rel == "inside" and re.search(r"in front of", t):
+        for m in re.finditer(r"(?<![a-z])(" + pat + r")(?![a-z])", t):
+            if rel == "inside" and re.match(r"in front of", t[m.start():]):
                 continue
-            return rel
-    return None
+            key = (m.end(), m.end() - m.start(), rel)
+            if best is None or key[:2] > best[:2]:
+                best = key
+    return best[2] if best else None
 
 
 def _camera(sentence: str) -> str | None:
@@ -284,27 +290,79 @@ def plan_from_text(prompt: str, shot_seconds: float | None = None) -> Plan:
                 motions=motions, shots=shots)
 
 
-def merge_explicit(plan: Plan, prompt: str) -> tuple[Plan, list[str]]:
-    """Add to an LLM's plan what the rules read explicitly in the prompt and the plan lacks:
-    relations between objects of the same categories, and the camera move of a one-shot plan."""
+def _cat(word: str) -> str:
+    w = word.lower().split()[-1] if word.strip() else ""
+    return singular(w) or w
+
+
+def ground(plan: Plan, prompt: str) -> tuple[Plan, list[str]]:
+    """Hold an LLM's plan to the prompt. Objects the prompt never names (and setting words used
+    as objects) are dropped with everything that refers to them; objects the rules read in the
+    prompt and the plan lacks are added; relations and the camera move the prompt states
+    explicitly are added; a paragraph keeps one shot per sentence. Small models copy their
+    few-shot examples, and this is what keeps their plans about the prompt."""
+    notes: list[str] = []
+    words = set(re.findall(r"[a-z]+", prompt.lower()))
+    stems = words | {singular(w) or w for w in words}
     try:
         ruled = plan_from_text(prompt)
     except ValueError:
-        return plan, []
-    notes = []
-    by_cat = {}
+        ruled = None
+    keep = []
     for o in plan.objects:
-        by_cat.setdefault(singular(o.category.split()[-1]) or o.category.lower(), []).append(o.name)
-    cat_of = {o.name: (singular(o.category.split()[-1]) or o.category.lower()) for o in ruled.objects}
-    have = {(r.subject, r.relation, r.object) for r in plan.relations}
-    rels = list(plan.relations)
-    for r in ruled.relations:
-        a, b = by_cat.get(cat_of[r.subject], []), by_cat.get(cat_of[r.object], [])
-        if a and b and a[0] != b[0] and (a[0], r.relation, b[0]) not in have:
-            rels.append(Relation(subject=a[0], relation=r.relation, object=b[0]))
-            notes.append(f"added '{a[0]} {r.relation} {b[0]}' stated in the prompt")
-    shots = list(plan.shots)
-    if len(ruled.shots) == 1 and len(shots) == 1 and ruled.shots[0].move != "static" and shots[0].move != ruled.shots[0].move:
-        shots[0] = shots[0].model_copy(update={"move": ruled.shots[0].move})
-        notes.append(f"camera move set to '{ruled.shots[0].move}' as the prompt says")
-    return plan.model_copy(update={"relations": rels[:40], "shots": shots}), notes
+        tokens = set(re.findall(r"[a-z]+", (o.name + " " + o.category).lower()))
+        grounded = any(t in stems or (singular(t) or t) in stems for t in tokens if len(t) > 2)
+        if grounded and _cat(o.category) not in NOT_NOUNS:
+            keep.append(o)
+        else:
+            notes.append(f"dropped '{o.name}': the prompt does not name it")
+    names = {o.name for o in keep}
+    by_cat: dict[str, list[str]] = {}
+    for o in keep:
+        by_cat.setdefault(_cat(o.category), []).append(o.name)
+    rename = {}  # rules' name -> the plan's name for the same object
+    if ruled is not None:
+        for ro in ruled.objects:  # the k-th <category> the rules read is the plan's k-th <category>
+            c = _cat(ro.category)
+            k = [x.name for x in ruled.objects if _cat(x.category) == c].index(ro.name)
+            have = by_cat.setdefault(c, [])
+            if k < len(have):
+                rename[ro.name] = have[k]
+                continue
+            name = ro.name
+            while name in names:
+                name += "_x"
+            keep.append(ro.model_copy(update={"name": name}))
+            names.add(name)
+            have.append(name)
+            rename[ro.name] = name
+            notes.append(f"added '{name}': the prompt names it")
+    rels = [r for r in plan.relations if r.subject in names and r.object in names and r.subject != r.object]
+    motions = [m for m in plan.motions if m.subject in names and (m.target is None or m.target in names)]
+    shots = [sh.model_copy(update={"subjects": [n for n in sh.subjects if n in names]}) for sh in plan.shots]
+    if ruled is not None:
+        have = {(r.subject, r.relation, r.object) for r in rels}
+        for r in ruled.relations:
+            a, b = rename.get(r.subject), rename.get(r.object)
+            if a and b and a != b and (a, r.relation, b) not in have:
+                rels.append(Relation(subject=a, relation=r.relation, object=b))
+                have.add((a, r.relation, b))
+                notes.append(f"added '{a} {r.relation} {b}' stated in the prompt")
+        for m in ruled.motions:
+            a = rename.get(m.subject)
+            if a and not any(x.subject == a for x in motions):
+                motions.append(m.model_copy(update={"subject": a, "target": rename.get(m.target) if m.target else None}))
+        if len(ruled.shots) > 1 or len(shots) != 1:  # the sentences give the shot structure
+            shots = [sh.model_copy(update={"subjects": [rename[n] for n in sh.subjects if n in rename]})
+                     for sh in ruled.shots]
+        elif ruled.shots[0].move != "static" and shots[0].move != ruled.shots[0].move:
+            shots[0] = shots[0].model_copy(update={"move": ruled.shots[0].move})
+            notes.append(f"camera move set to '{ruled.shots[0].move}' as the prompt says")
+        if ruled.time_of_day != "noon":
+            plan = plan.model_copy(update={"time_of_day": ruled.time_of_day})
+        if ruled.setting != "grass":
+            plan = plan.model_copy(update={"setting": ruled.setting})
+    if not keep:
+        raise ValueError("the plan names nothing the prompt mentions")
+    return plan.model_copy(update={"objects": keep[:24], "relations": rels[:40], "motions": motions[:12],
+                                   "shots": shots[:12] or [PlanShot()]}), notes
