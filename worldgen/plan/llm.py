@@ -90,6 +90,22 @@ def embedded_model_path() -> Path:
         raise BackendError(f"{EMBEDDED_PACKAGE}: cannot assemble the model file: {e}") from None
 
 
+class _quiet_stderr:
+    """Send file descriptor 2 to /dev/null for a while (C libraries write there directly)."""
+
+    def __enter__(self):
+        import sys
+        sys.stderr.flush()
+        self.saved = os.dup(2)
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 2)
+        os.close(null)
+
+    def __exit__(self, *a):
+        os.dup2(self.saved, 2)
+        os.close(self.saved)
+
+
 class LlamaCppPlanner:
     """A local GGUF model through llama-cpp-python, with a JSON-schema grammar."""
 
@@ -107,8 +123,9 @@ class LlamaCppPlanner:
         if path.suffix.lower() != ".gguf":
             raise BackendError(f"{path}: the local backend reads GGUF files")
         self.model_id = path.name
-        self.llm = llama_cpp.Llama(model_path=str(path), n_ctx=n_ctx, seed=seed, verbose=False,
-                                   n_threads=threads or max(1, os.cpu_count() or 1))
+        with _quiet_stderr():  # llama.cpp's C code prints loader notes even when not verbose
+            self.llm = llama_cpp.Llama(model_path=str(path), n_ctx=n_ctx, seed=seed, verbose=False,
+                                       n_threads=threads or max(1, os.cpu_count() or 1))
         self.grammar = llama_cpp.LlamaGrammar.from_json_schema(json.dumps(decoding_schema()), verbose=False)
         self.seed = seed
 
@@ -131,6 +148,7 @@ class HttpPlanner:
             self.url += "/chat/completions" if self.url.endswith("/v1") else "/v1/chat/completions"
         self.model_id, self.seed, self.timeout = model, seed, timeout
         self.api_key = api_key or os.environ.get("WORLDGEN_LLM_API_KEY")
+        self._form = None  # which response_format form this server takes, once known
 
     def _post(self, body: dict) -> dict:
         req = urllib.request.Request(self.url, data=json.dumps(body).encode(), method="POST",
@@ -145,20 +163,25 @@ class HttpPlanner:
             messages += [{"role": "user", "content": text}, {"role": "assistant", "content": json.dumps(plan)}]
         messages.append({"role": "user", "content": idea + (f"\nErrors in the last plan, fix them: {feedback}"
                                                             if feedback else "")})
-        body = {"model": self.model_id, "messages": messages, "temperature": 0, "seed": self.seed, "max_tokens": 900,
-                "response_format": {"type": "json_schema",
-                                    "json_schema": {"name": "plan", "schema": decoding_schema(), "strict": True}}}
-        try:
+        body = {"model": self.model_id, "messages": messages, "temperature": 0, "seed": self.seed, "max_tokens": 900}
+        forms = [{"type": "json_schema", "json_schema": {"name": "plan", "schema": decoding_schema(), "strict": True}},
+                 # llama-cpp-python's server takes the schema in the json_object form
+                 {"type": "json_object", "schema": decoding_schema()}]
+        if self._form is not None:
+            forms = [forms[self._form]]
+        resp, last = None, None
+        for k, form in enumerate(forms):
             try:
-                resp = self._post(body)
+                resp = self._post({**body, "response_format": form})
+                if self._form is None:
+                    self._form = k
+                break
             except urllib.error.HTTPError as e:
-                if e.code not in (400, 422):
-                    raise
-                # some servers (llama-cpp-python) take the schema in the json_object form
-                body["response_format"] = {"type": "json_object", "schema": decoding_schema()}
-                resp = self._post(body)
-        except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as e:
-            raise BackendError(f"{self.url}: {getattr(e, 'reason', e)}") from None
+                last = f"HTTP {e.code} {e.reason}"
+            except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as e:
+                raise BackendError(f"{self.url}: {getattr(e, 'reason', e)}") from None
+        if resp is None:
+            raise BackendError(f"{self.url}: {last} (the server took neither JSON-schema response format)")
         try:
             return resp["choices"][0]["message"]["content"]
         except (KeyError, IndexError, TypeError):

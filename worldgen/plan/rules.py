@@ -80,6 +80,7 @@ FUNCTION = {"and", "or", "with", "of", "to", "in", "on", "at", "by", "for", "fro
             "past", "around", "camera", "each", "that", "which", "who", "it", "them", "its", "their", "has", "have",
             "slowly", "quickly", "far", "close", "up", "down", "out", "back", "there", "here"}
 VERBS = re.compile(r"^" + MOTION_VERBS + r"$")
+ADJ_ENDING = re.compile(r"(y|ful|ous|ish|ive|less|ed|ing)$")
 
 
 class Mention:
@@ -134,8 +135,11 @@ def _mentions(sentence: str, b: _Builder) -> list[Mention]:
             if not run:
                 i += 1
                 continue
-            # the noun is the last content word that is a known category, else the last word
-            k_noun = next((k for k in reversed(run) if singular(words[k][0])), run[-1])
+            # the noun: the last known category in the run; else the first word that does not read
+            # as an adjective ('a snowy field' -> field, 'a dragon lands' -> dragon)
+            known = [k for k in run if singular(words[k][0])]
+            plain = [k for k in run if words[k][0] not in ADJECTIVES and not ADJ_ENDING.search(words[k][0])]
+            k_noun = known[-1] if known else (plain[0] if plain else run[-1])
             adjs = [words[k][0] for k in run if k < k_noun]
             j = k_noun
             if j < len(words):
@@ -308,8 +312,12 @@ def ground(plan: Plan, prompt: str) -> tuple[Plan, list[str]]:
         ruled = plan_from_text(prompt)
     except ValueError:
         ruled = None
-    keep = []
+    keep, seen_names = [], set()
     for o in plan.objects:
+        if o.name in seen_names:
+            notes.append(f"dropped a second object named '{o.name}'")
+            continue
+        seen_names.add(o.name)
         tokens = set(re.findall(r"[a-z]+", (o.name + " " + o.category).lower()))
         grounded = any(t in stems or (singular(t) or t) in stems for t in tokens if len(t) > 2)
         if grounded and _cat(o.category) not in NOT_NOUNS:
@@ -337,7 +345,14 @@ def ground(plan: Plan, prompt: str) -> tuple[Plan, list[str]]:
             have.append(name)
             rename[ro.name] = name
             notes.append(f"added '{name}': the prompt names it")
-    rels = [r for r in plan.relations if r.subject in names and r.object in names and r.subject != r.object]
+    stated = {rel for pat, rel in REL_PATTERNS if re.search(r"(?<![a-z])(" + pat + r")(?![a-z])", prompt.lower())}
+    rels = []
+    for r in plan.relations:
+        if r.subject in names and r.object in names and r.subject != r.object:
+            if r.relation in stated:
+                rels.append(r)
+            else:
+                notes.append(f"dropped '{r.subject} {r.relation} {r.object}': the prompt says nothing like it")
     motions = [m for m in plan.motions if m.subject in names and (m.target is None or m.target in names)]
     shots = [sh.model_copy(update={"subjects": [n for n in sh.subjects if n in names]}) for sh in plan.shots]
     if ruled is not None:
