@@ -158,3 +158,54 @@ def _relation(world, frame, subject: str, relation: str, obj: str):
         cos = fwd @ d / max(np.linalg.norm(fwd) * np.linalg.norm(d), 1e-9)
         return bool(cos > np.cos(np.radians(10)))
     raise ValueError(relation)
+
+
+def classify_move(rig, world, duration: float) -> str:
+    """Name the move a shot's camera makes, from its poses alone (what the manifest records):
+    zoom, track, orbit, pan/tilt, crane/pedestal, dolly, truck, or static."""
+    c0, c1 = rig.at(0.0), rig.at(duration)
+    p0, p1 = c0.center, c1.center
+    f0, f1 = c0.world_to_camera[2, :3], c1.world_to_camera[2, :3]
+    if abs(c1.fov - c0.fov) > 3:
+        return "zoom_in" if c1.fov < c0.fov else "zoom_out"
+    target = rig.shot.camera.target
+    dist = np.linalg.norm(p1 - p0)
+    if target:
+        t0, t1 = rig.shot.start, rig.shot.start + duration
+        dt = world.position(target, t1) - world.position(target, t0)
+        if np.linalg.norm(dt) > 0.5 and np.linalg.norm((p1 - p0) - dt) < 0.3 * np.linalg.norm(dt):
+            return "track"
+    # the point the camera aims at, at the start: along the view ray at the aim's depth
+    aim = world.position(target, rig.shot.start) if target else None
+    if aim is None:
+        look = rig.shot.camera.look_at or (p0 + f0 * 10)
+        aim = np.asarray(look, float)
+    h0, h1 = (p0 - aim)[[0, 2]], (p1 - aim)[[0, 2]]
+    r0, r1 = np.linalg.norm(h0), np.linalg.norm(h1)
+    if r0 > 1e-6 and r1 > 1e-6:
+        az = np.degrees(np.arccos(np.clip(h0 @ h1 / (r0 * r1), -1, 1)))
+        if az > 20 and abs(r1 - r0) < 0.15 * r0:
+            return "orbit"
+    scale = max(np.linalg.norm(p0 - aim), 1.0)
+    yaw0, yaw1 = np.degrees(np.arctan2(f0[0], -f0[2])), np.degrees(np.arctan2(f1[0], -f1[2]))
+    pitch0, pitch1 = np.degrees(np.arcsin(np.clip(f0[1], -1, 1))), np.degrees(np.arcsin(np.clip(f1[1], -1, 1)))
+    dyaw = (yaw1 - yaw0 + 180) % 360 - 180
+    if dist < 0.05 * scale:
+        if abs(dyaw) > 5:
+            return "pan_right" if dyaw > 0 else "pan_left"
+        if abs(pitch1 - pitch0) > 4:
+            return "tilt_up" if pitch1 > pitch0 else "tilt_down"
+        return "static"
+    d = p1 - p0
+    right = c0.world_to_camera[0, :3]
+    fwd_h = np.array([f0[0], 0.0, f0[2]])
+    fwd_h /= max(np.linalg.norm(fwd_h), 1e-9)
+    comp = {"up": d[1], "forward": d @ fwd_h, "right": d @ right}
+    axis = max(comp, key=lambda k: abs(comp[k]))
+    if axis == "up":
+        if comp["up"] > 0 and abs(pitch1 - pitch0) > 2:
+            return "crane_up"
+        return "pedestal_up" if comp["up"] > 0 else "pedestal_down"
+    if axis == "forward":
+        return "dolly_in" if comp["forward"] > 0 else "dolly_out"
+    return "truck_right" if comp["right"] > 0 else "truck_left"
