@@ -127,3 +127,16 @@ def test_same_plan_same_spec():
     a, _ = solve(Plan.model_validate(two("bicycle", "left_of", "car", "orbit")), seed=3)
     b, _ = solve(Plan.model_validate(two("bicycle", "left_of", "car", "orbit")), seed=3)
     assert a == b
+
+
+def test_several_objects_share_the_space_under_a_table():
+    plan = {"objects": [{"name": "table", "category": "table"}, {"name": "cat", "category": "cat"},
+                        {"name": "dog", "category": "dog"}],
+            "relations": [{"subject": "cat", "relation": "under", "object": "table"},
+                          {"subject": "dog", "relation": "under", "object": "table"}],
+            "shots": [{"move": "static", "duration": 1}]}
+    spec, world, _ = build(plan)
+    frame = first_frame(spec, world)
+    for r in plan["relations"]:
+        assert relation_holds(world, frame, r["subject"], r["relation"], r["object"]), r
+    assert interpenetrations(world) == []

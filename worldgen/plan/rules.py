@@ -301,9 +301,10 @@ def _cat(word: str) -> str:
 
 def ground(plan: Plan, prompt: str) -> tuple[Plan, list[str]]:
     """Hold an LLM's plan to the prompt. Objects the prompt never names (and setting words used
-    as objects) are dropped with everything that refers to them; objects the rules read in the
-    prompt and the plan lacks are added; relations and the camera move the prompt states
-    explicitly are added; a paragraph keeps one shot per sentence. Small models copy their
+    as objects) are dropped with everything that refers to them, and so are relations of a kind
+    the prompt never states; objects the rules read in the prompt and the plan lacks are added;
+    relations the prompt states are added; camera moves are the ones the prompt states (static
+    where it states none); a paragraph keeps one shot per sentence. Small models copy their
     few-shot examples, and this is what keeps their plans about the prompt."""
     notes: list[str] = []
     words = set(re.findall(r"[a-z]+", prompt.lower()))
@@ -347,13 +348,17 @@ def ground(plan: Plan, prompt: str) -> tuple[Plan, list[str]]:
             notes.append(f"added '{name}': the prompt names it")
     stated = {rel for pat, rel in REL_PATTERNS if re.search(r"(?<![a-z])(" + pat + r")(?![a-z])", prompt.lower())}
     rels = []
+    if ruled is not None and ruled.relations:  # the prompt's own relations were read: they are the relations
+        stated = set()
+        if plan.relations:
+            notes.append("relations taken from the prompt's own words")
     for r in plan.relations:
         if r.subject in names and r.object in names and r.subject != r.object:
             if r.relation in stated:
                 rels.append(r)
             else:
                 notes.append(f"dropped '{r.subject} {r.relation} {r.object}': the prompt says nothing like it")
-    motions = [m for m in plan.motions if m.subject in names and (m.target is None or m.target in names)]
+    motions = []  # motions come from the prompt's motion verbs (below), not from the model
     shots = [sh.model_copy(update={"subjects": [n for n in sh.subjects if n in names]}) for sh in plan.shots]
     if ruled is not None:
         have = {(r.subject, r.relation, r.object) for r in rels}
@@ -367,10 +372,12 @@ def ground(plan: Plan, prompt: str) -> tuple[Plan, list[str]]:
             a = rename.get(m.subject)
             if a and not any(x.subject == a for x in motions):
                 motions.append(m.model_copy(update={"subject": a, "target": rename.get(m.target) if m.target else None}))
+        if plan.motions:
+            notes.append("motions taken from the prompt's own words")
         if len(ruled.shots) > 1 or len(shots) != 1:  # the sentences give the shot structure
             shots = [sh.model_copy(update={"subjects": [rename[n] for n in sh.subjects if n in rename]})
                      for sh in ruled.shots]
-        elif ruled.shots[0].move != "static" and shots[0].move != ruled.shots[0].move:
+        elif shots[0].move != ruled.shots[0].move:  # a move the prompt does not state is not made
             shots[0] = shots[0].model_copy(update={"move": ruled.shots[0].move})
             notes.append(f"camera move set to '{ruled.shots[0].move}' as the prompt says")
         if ruled.time_of_day != "noon":

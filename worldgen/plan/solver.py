@@ -315,24 +315,27 @@ def stack(items: dict, plan: Plan) -> None:
     def place(parent: str):
         p = items[parent]
         kids = sorted(children.get(parent, []), key=lambda k: (order.get(k, 0), list(items).index(k)))
-        on_top = [k for k in kids if items[k].mode == "on"]
-        total = sum(items[k].dims[0] for k in on_top) + GAP * 0.25 * max(len(on_top) - 1, 0)
-        if total > p.dims[0] and on_top:  # shrink to share the surface
-            s = p.dims[0] / total
-            for k in on_top:
-                _scale(items[k], s)
-            total = p.dims[0]
-        x = -total / 2
         top = p.pos[1] + p.dims[1] / 2
+        rows = {"on": top, "beneath": 0.0}  # a row on the top surface; a row on the ground beneath
+        for mode, base in rows.items():
+            row = [k for k in kids if items[k].mode == mode]
+            width = p.dims[0] if mode == "on" else p.dims[0] * 0.8  # beneath: clear of the legs
+            gap = GAP * 0.25
+            total = sum(items[k].dims[0] for k in row) + gap * max(len(row) - 1, 0)
+            if row and total > width:  # shrink to share the space
+                s = (width - gap * (len(row) - 1)) / (total - gap * (len(row) - 1))
+                for k in row:
+                    _scale(items[k], s)
+                total = width
+            x = -total / 2
+            for k in row:
+                c = items[k]
+                c.pos = np.array([p.pos[0] + x + c.dims[0] / 2, base + c.dims[1] / 2, p.pos[2]])
+                x += c.dims[0] + gap
         for k in kids:
             c = items[k]
-            if c.mode == "on":
-                c.pos = np.array([p.pos[0] + x + c.dims[0] / 2, top + c.dims[1] / 2, p.pos[2]])
-                x += c.dims[0] + GAP * 0.25
-            elif c.mode == "inside":
+            if c.mode == "inside":
                 c.pos = np.array([p.pos[0], p.pos[1] - p.dims[1] / 2 + c.dims[1] / 2 + 0.01, p.pos[2]])
-            else:  # beneath
-                c.pos = np.array([p.pos[0], c.dims[1] / 2, p.pos[2]])
             place(k)
 
     for n, it in items.items():
