@@ -28,6 +28,17 @@ def build(plan_data, **kw):
     return spec, world, notes
 
 
+def assert_holds(plan, skip=frozenset()):
+    """Build the plan; every relation holds, nothing clashes, everything is supported."""
+    spec, world, notes = build(plan)
+    frame = first_frame(spec, world)
+    for r in plan["relations"]:
+        assert relation_holds(world, frame, r["subject"], r["relation"], r["object"]), r
+    assert interpenetrations(world, skip=set(skip)) == []
+    assert unsupported(world) == []
+    return spec, world, notes
+
+
 def two(cat_a, rel, cat_b, move="static"):
     return {"objects": [{"name": "a", "category": cat_a}, {"name": "b", "category": cat_b}],
             "relations": [{"subject": "a", "relation": rel, "object": "b"}],
@@ -60,11 +71,7 @@ def test_view_dependent_relations_in_the_image():
                           {"subject": "dog", "relation": "in_front_of", "object": "car"},
                           {"subject": "bench", "relation": "right_of", "object": "car"}],
             "shots": [{"move": "orbit", "duration": 2}]}
-    spec, world, notes = build(plan)
-    frame = first_frame(spec, world)
-    for r in plan["relations"]:
-        assert relation_holds(world, frame, r["subject"], r["relation"], r["object"]), r
-    assert interpenetrations(world) == [] and unsupported(world) == []
+    assert_holds(plan)
 
 
 def test_stacks_rows_and_containers():
@@ -79,12 +86,7 @@ def test_stacks_rows_and_containers():
                           {"subject": "cat", "relation": "under", "object": "table"},
                           {"subject": "crate", "relation": "next_to", "object": "table"}],
             "shots": [{"move": "dolly_in", "duration": 1}]}
-    spec, world, notes = build(plan)
-    frame = first_frame(spec, world)
-    for r in plan["relations"]:
-        assert relation_holds(world, frame, r["subject"], r["relation"], r["object"]), r
-    assert interpenetrations(world, skip={("apple", "crate")}) == []
-    assert unsupported(world) == []
+    assert_holds(plan, skip={("apple", "crate")})
 
 
 def test_contradictions_are_reported_not_hidden():
@@ -135,8 +137,4 @@ def test_several_objects_share_the_space_under_a_table():
             "relations": [{"subject": "cat", "relation": "under", "object": "table"},
                           {"subject": "dog", "relation": "under", "object": "table"}],
             "shots": [{"move": "static", "duration": 1}]}
-    spec, world, _ = build(plan)
-    frame = first_frame(spec, world)
-    for r in plan["relations"]:
-        assert relation_holds(world, frame, r["subject"], r["relation"], r["object"]), r
-    assert interpenetrations(world) == []
+    assert_holds(plan)
