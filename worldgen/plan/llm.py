@@ -20,22 +20,25 @@ def decoding_schema() -> dict:
     small model cannot run on forever; names are validated after decoding, with errors fed back."""
     s = lambda n: {"type": "string", "maxLength": n}  # noqa: E731
     enum = lambda vals: {"type": "string", "enum": list(vals)}  # noqa: E731
-    obj = {"type": "object", "properties": {"name": s(24), "category": s(24), "appearance": s(60)},
+    obj = {"type": "object", "properties": {"name": s(20), "category": s(20), "appearance": s(40)},
            "required": ["name", "category", "appearance"], "additionalProperties": False}
-    rel = {"type": "object", "properties": {"subject": s(24), "relation": enum(RELATIONS), "object": s(24)},
+    rel = {"type": "object", "properties": {"subject": s(20), "relation": enum(RELATIONS), "object": s(20)},
            "required": ["subject", "relation", "object"], "additionalProperties": False}
-    mot = {"type": "object", "properties": {"subject": s(24), "direction": enum(DIRECTIONS[:4])},
+    mot = {"type": "object", "properties": {"subject": s(20), "direction": enum(DIRECTIONS[:4])},
            "required": ["subject", "direction"], "additionalProperties": False}
-    shot = {"type": "object", "properties": {"description": s(120), "move": enum(SHOT_MOVES),
-                                             "subjects": {"type": "array", "items": s(24), "maxItems": 4},
+    shot = {"type": "object", "properties": {"description": s(80), "move": enum(SHOT_MOVES),
+                                             "subjects": {"type": "array", "items": s(20), "maxItems": 2},
                                              "duration": {"type": "integer", "minimum": 1, "maximum": 12}},
             "required": ["description", "move", "subjects", "duration"], "additionalProperties": False}
     return {"type": "object", "properties": {
-        "title": s(60), "setting": enum(SETTINGS), "time_of_day": enum(TIMES),
-        "objects": {"type": "array", "items": obj, "minItems": 1, "maxItems": 8},
-        "relations": {"type": "array", "items": rel, "maxItems": 8},
-        "motions": {"type": "array", "items": mot, "maxItems": 3},
-        "shots": {"type": "array", "items": shot, "minItems": 1, "maxItems": 5}},
+        "title": s(40), "setting": enum(SETTINGS), "time_of_day": enum(TIMES),
+        # Grammar-checked decoding of this 262k-token vocabulary runs at ~16 tokens/s on 2 cores,
+        # so these bounds keep the longest answer near 350 tokens (~25 s). Counts beyond four
+        # objects, more relations and more shots come from the prompt's own words (rules.ground).
+        "objects": {"type": "array", "items": obj, "minItems": 1, "maxItems": 4},
+        "relations": {"type": "array", "items": rel, "maxItems": 3},
+        "motions": {"type": "array", "items": mot, "maxItems": 1},
+        "shots": {"type": "array", "items": shot, "minItems": 1, "maxItems": 3}},
         "required": ["title", "setting", "time_of_day", "objects", "relations", "motions", "shots"],
         "additionalProperties": False}
 
@@ -130,7 +133,7 @@ class LlamaCppPlanner:
         self.seed = seed
 
     def complete(self, idea: str, feedback: str = "") -> str:
-        out = self.llm.create_completion(few_shot_prompt(idea, feedback), grammar=self.grammar, max_tokens=900,
+        out = self.llm.create_completion(few_shot_prompt(idea, feedback), grammar=self.grammar, max_tokens=700,
                                          temperature=0.0, seed=self.seed, stop=["\n\n"])
         return out["choices"][0]["text"]
 
@@ -163,7 +166,7 @@ class HttpPlanner:
             messages += [{"role": "user", "content": text}, {"role": "assistant", "content": json.dumps(plan)}]
         messages.append({"role": "user", "content": idea + (f"\nErrors in the last plan, fix them: {feedback}"
                                                             if feedback else "")})
-        body = {"model": self.model_id, "messages": messages, "temperature": 0, "seed": self.seed, "max_tokens": 900}
+        body = {"model": self.model_id, "messages": messages, "temperature": 0, "seed": self.seed, "max_tokens": 700}
         forms = [{"type": "json_schema", "json_schema": {"name": "plan", "schema": decoding_schema(), "strict": True}},
                  # llama-cpp-python's server takes the schema in the json_object form
                  {"type": "json_object", "schema": decoding_schema()}]

@@ -299,6 +299,21 @@ def _cat(word: str) -> str:
     return singular(w) or w
 
 
+CAMERA_WORDS = {"camera", "shot", "pedestal", "pan", "tilt", "zoom", "dolly", "truck", "crane", "orbit", "track",
+                "static", "up", "down", "in", "out", "left", "right", "pave", "move", "moves"}
+
+
+def _tidy(o: PlanObject) -> PlanObject:
+    """'purple ball' as a category is a ball that is purple: the noun is the category."""
+    words = re.findall(r"[a-z]+", o.category.lower())
+    noun = next((singular(w) for w in reversed(words) if singular(w)), None)
+    if noun is None or noun == o.category:
+        return o
+    extra = " ".join(w for w in words if singular(w) != noun)
+    appearance = o.appearance if extra in o.appearance else (extra + " " + o.appearance).strip()
+    return o.model_copy(update={"category": noun, "appearance": appearance[:200]})
+
+
 def ground(plan: Plan, prompt: str) -> tuple[Plan, list[str]]:
     """Hold an LLM's plan to the prompt. Objects the prompt never names (and setting words used
     as objects) are dropped with everything that refers to them, and so are relations of a kind
@@ -319,10 +334,10 @@ def ground(plan: Plan, prompt: str) -> tuple[Plan, list[str]]:
             notes.append(f"dropped a second object named '{o.name}'")
             continue
         seen_names.add(o.name)
-        tokens = set(re.findall(r"[a-z]+", (o.name + " " + o.category).lower()))
+        tokens = set(re.findall(r"[a-z]+", (o.name + " " + o.category).lower())) - CAMERA_WORDS
         grounded = any(t in stems or (singular(t) or t) in stems for t in tokens if len(t) > 2)
-        if grounded and _cat(o.category) not in NOT_NOUNS:
-            keep.append(o)
+        if grounded and _cat(o.category) not in NOT_NOUNS and _cat(o.category) not in CAMERA_WORDS:
+            keep.append(_tidy(o))
         else:
             notes.append(f"dropped '{o.name}': the prompt does not name it")
     names = {o.name for o in keep}
