@@ -33,7 +33,6 @@ class ProceduralPainter:
         self.materials: list[Material] = [
             material_from_text(world.nodes[o].spec.appearance or o, key=f"{o}|{world.spec.seed}") for o in ids]
         self.sizes = [max(float(np.ptp(world.nodes[o].mesh.vertices, 0).max()), 1e-3) for o in ids]
-        self._shadow_caster = None
         self.set_style(style or self.spec.style)
 
     def set_style(self, style: str):
