@@ -151,7 +151,8 @@ def render(spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None) ->
     painter = None
     if opt.paint:
         from worldgen.paint.procedural import ProceduralPainter
-        painter = ProceduralPainter(world, shadows=r.shadows)
+        caster = raster.backend if hasattr(raster.backend, "occluded") else None
+        painter = ProceduralPainter(world, shadows=r.shadows, caster=caster)
     result = RenderResult(out, {})
     manifest_shots = []
     total = sum(frame_count(s, r.fps) for s in shots)

@@ -25,8 +25,11 @@ DEFAULT_SKY = ((80, 135, 215), (200, 222, 240), (118, 110, 98))
 class ProceduralPainter:
     name = "procedural"
 
-    def __init__(self, world, shadows: bool = True, style: str = ""):
+    def __init__(self, world, shadows: bool = True, style: str = "", caster=None):
+        """`caster`: a ray caster with `occluded()` over the same world (the rasterizer's raycast
+        backend), so shadow rays reuse its BVH; without one the painter builds its own."""
         self.world = world
+        self.caster = caster
         self.spec = world.spec
         self.shadows = shadows
         ids = list(world.nodes)
@@ -177,15 +180,14 @@ class ProceduralPainter:
         return out
 
     def _lit(self, view, surf, sun_dir, lam) -> np.ndarray:
-        from worldgen.passes.raycast import RaycastBackend
-        backend = getattr(self, "_caster", None)
-        if backend is None:
-            backend = self._caster = RaycastBackend(self.world)
+        if self.caster is None:
+            from worldgen.passes.raycast import RaycastBackend
+            self.caster = RaycastBackend(self.world)
         facing = lam > 0
         lit = np.zeros(len(lam), np.float32)
         pts = surf.world[facing] + surf.normal[facing] * 2e-3
         dirs = np.broadcast_to(sun_dir.astype(np.float32), pts.shape)
-        lit[facing] = np.where(backend.occluded(pts, dirs, view.snap), 0.0, 1.0)
+        lit[facing] = np.where(self.caster.occluded(pts, dirs, view.snap), 0.0, 1.0)
         return lit
 
     def paint(self, view: FrameView) -> np.ndarray:

@@ -23,11 +23,7 @@ import numpy as np
 
 from worldgen.camera import CameraFrame
 from worldgen.passes import kernels
-from worldgen.passes.snapshot import Hits, Snapshot, pixel_rays
-
-OCCLUSION_REL_TOL = kernels.OCC_REL  # a point counts as visible within 1% (+1 mm) of the depth seen there
-OCCLUSION_ABS_TOL = kernels.OCC_ABS
-
+from worldgen.passes.snapshot import Hits, Snapshot, pixel_ray_array
 
 @dataclass
 class Surface:
@@ -69,17 +65,10 @@ class Surface:
         return self._flat(self.local_img)
 
 
-def surface(hits: Hits, snap: Snapshot, cam: CameraFrame, instance_lut=None, semantic_lut=None,
+def surface(hits: Hits, snap: Snapshot, cam: CameraFrame, instance_lut: np.ndarray, semantic_lut: np.ndarray,
             with_local: bool = True) -> Surface:
-    n_geom = len(snap.face_offset) - 1
-    if instance_lut is None:
-        instance_lut = np.arange(1, n_geom + 1, dtype=np.uint16)
-    if semantic_lut is None:
-        semantic_lut = np.zeros(n_geom, np.uint16)
-    pixel_rays(cam)
-    rays = cam.__dict__["_rays_array"]
     world, normal, uv, local, inst, sem = kernels.surface_images(
-        hits.depth, hits.geom, hits.prim, hits.bary, rays, snap.face_offset, snap.faces, snap.normals, snap.uv,
+        hits.depth, hits.geom, hits.prim, hits.bary, pixel_ray_array(cam), snap.face_offset, snap.faces, snap.normals, snap.uv,
         snap.local, instance_lut, semantic_lut, with_local)
     return Surface(hits.geom, world, normal, uv, local, inst, sem)
 

@@ -59,6 +59,12 @@ class Hits:
     bary: np.ndarray  # (H, W, 2) float32 barycentric (b1, b2): p = (1-b1-b2) v0 + b1 v1 + b2 v2
 
 
+def pixel_ray_array(cam: CameraFrame) -> np.ndarray:
+    """The (H, W, 6) float32 rays (origin, direction) behind `pixel_rays`, what Open3D casts."""
+    pixel_rays(cam)
+    return cam.__dict__["_rays_array"]
+
+
 def pixel_rays(cam: CameraFrame) -> tuple[np.ndarray, np.ndarray]:
     """Origin (3,) and per-pixel world directions (H, W, 3) through pixel centres, scaled so
     that the camera-space z of each direction is 1: a ray parameter is then the z-depth.

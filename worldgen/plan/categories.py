@@ -11,7 +11,6 @@ class Category:
     shape: str = "box"  # a primitive, or mesh:<asset path>
     appearance: str = ""
     clearance: float = 0.0  # free height under it (tables, benches); 0 = solid to the ground
-    container: bool = False
 
 
 CATEGORIES = {
@@ -50,10 +49,10 @@ CATEGORIES = {
     "cow": Category((2.2, 1.5, 0.8), appearance="black and white spots"),
     "bird": Category((0.3, 0.2, 0.2), shape="sphere"),
     "ball": Category((0.25, 0.25, 0.25), shape="sphere"),
-    "box": Category((0.6, 0.6, 0.6), appearance="cardboard brown", container=True),
-    "crate": Category((0.8, 0.8, 0.8), appearance="wood", container=True),
-    "basket": Category((0.5, 0.35, 0.5), shape="cylinder", appearance="wood", container=True),
-    "barrel": Category((0.6, 0.9, 0.6), shape="cylinder", appearance="wood", container=True),
+    "box": Category((0.6, 0.6, 0.6), appearance="cardboard brown"),
+    "crate": Category((0.8, 0.8, 0.8), appearance="wood"),
+    "basket": Category((0.5, 0.35, 0.5), shape="cylinder", appearance="wood"),
+    "barrel": Category((0.6, 0.9, 0.6), shape="cylinder", appearance="wood"),
     "cup": Category((0.09, 0.1, 0.09), shape="cylinder"),
     "mug": Category((0.09, 0.1, 0.09), shape="cylinder"),
     "bottle": Category((0.08, 0.3, 0.08), shape="cylinder", appearance="green glass"),

@@ -52,7 +52,6 @@ class Item:
     dims: np.ndarray  # true extents (x, y, z) of the proxy, metres
     appearance: str
     clearance: float = 0.0
-    container: bool = False
     geometry: dict = field(default_factory=dict)  # spec fields for the shape
     support: str | None = None  # name of the object it rests on; None = ground
     mode: str = "on"  # on | inside | beneath (on the ground under a support with clearance)
@@ -78,7 +77,7 @@ def make_item(obj) -> Item:
         ext = np.asarray(_mesh_extents(shape[5:]))
         s = float(np.min(want / ext))
         dims = ext * s
-        return Item(obj.name, "mesh", dims, appearance, cat.clearance, cat.container,
+        return Item(obj.name, "mesh", dims, appearance, cat.clearance,
                     {"mesh": shape[5:], "size": [round(float(x), 4) for x in dims]})
     if shape == "sphere":
         r = min(w, h, d) / 2
@@ -86,16 +85,16 @@ def make_item(obj) -> Item:
     if shape in ("cylinder", "cone", "capsule"):
         r = min(w, d) / 2
         hh = max(h, 2 * r) if shape == "capsule" else h
-        return Item(obj.name, shape, np.array([2 * r, hh, 2 * r]), appearance, cat.clearance, cat.container,
+        return Item(obj.name, shape, np.array([2 * r, hh, 2 * r]), appearance, cat.clearance,
                     {"radius": round(r, 4), "height": round(hh, 4)})
     if shape == "torus":
         r, tube = w / 2 * 0.8, w / 2 * 0.2
         return Item(obj.name, shape, np.array([w, 2 * tube, w]), appearance, geometry={"radius": round(r, 4),
                                                                                         "tube": round(tube, 4)})
     if cat.clearance > 0:  # a top slab on four legs: room underneath
-        return Item(obj.name, "box", np.array([w, h, d]), appearance, min(cat.clearance, h * 0.9), cat.container,
+        return Item(obj.name, "box", np.array([w, h, d]), appearance, min(cat.clearance, h * 0.9),
                     {"size": [round(float(x), 4) for x in (w, SLAB, d)]})
-    return Item(obj.name, "box", np.array([w, h, d]), appearance, cat.clearance, cat.container,
+    return Item(obj.name, "box", np.array([w, h, d]), appearance, cat.clearance,
                 {"size": [round(float(x), 4) for x in (w, h, d)]})
 
 
@@ -211,8 +210,11 @@ def satisfied(rel: str, a: Item, b: Item) -> bool:
 
 
 def overlap(a: Item, b: Item, clear: float = CLEAR) -> bool:
-    fa, fb = a.footprint, b.footprint
-    return (abs(a.pos[0] - b.pos[0]) < fa[0] + fb[0] + clear) and (abs(a.pos[2] - b.pos[2]) < fa[1] + fb[1] + clear)
+    return _footprints_overlap(a.pos, a.footprint, b.pos, b.footprint, clear)
+
+
+def _footprints_overlap(pa, fa, pb, fb, clear: float = CLEAR) -> bool:
+    return abs(pa[0] - pb[0]) < fa[0] + fb[0] + clear and abs(pa[2] - pb[2]) < fa[1] + fb[1] + clear
 
 
 def layout(items: dict, plan: Plan, notes: list) -> None:
@@ -381,14 +383,8 @@ def motions(items: dict, plan: Plan, total: float, notes: list) -> dict:
 
 
 def _swept_hits(it: Item, end: np.ndarray, other: Item) -> bool:
-    start = it.pos.copy()
-    for u in np.linspace(0, 1, 25):
-        it.pos = start + (end - start) * u
-        hit = overlap(it, other)
-        it.pos = start
-        if hit:
-            return True
-    return False
+    fa, fb = it.footprint, other.footprint
+    return any(_footprints_overlap(it.pos + (end - it.pos) * u, fa, other.pos, fb) for u in np.linspace(0, 1, 25))
 
 
 # ---- shots -------------------------------------------------------------------------------------------
