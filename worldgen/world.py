@@ -33,6 +33,12 @@ class Node:
     instance: int  # value in the instance-id pass (1..N; 0 is background)
     label: str
     semantic: int  # value in the semantic pass (1..L; 0 is background)
+    character: str | None = None  # a body part of this character (rides on `bone`)
+    bone: str | None = None
+    region: str | None = None  # the part's look: skin, top, sleeve, bottom, shoes, hair
+
+
+PART_SEP = "/"  # body part node ids are "<character>/<part>"; spec ids cannot contain it
 
 
 class World:
@@ -55,6 +61,50 @@ class World:
             lab = o.label or default_label(o.id)
             self.nodes[o.id] = Node(o, i, mesh, i + 1, lab, labels.index(lab) + 1)
         self._tracks = {oid: self._make_tracks(n.spec) for oid, n in self.nodes.items()}
+        self._add_characters(spec)
+
+    def _add_characters(self, spec: Spec) -> None:
+        """Each character becomes one instance id whose body parts are nodes riding on its rig's
+        bones, so every pass treats them like any other rigid geometry."""
+        from worldgen.character.rig import CharacterRig
+        self.characters: dict[str, CharacterRig] = {}
+        self.character_instance: dict[str, int] = {}
+        for k, c in enumerate(spec.world.characters):
+            rig = CharacterRig(c, self.locate)
+            self.characters[c.id] = rig
+            inst = len(spec.world.objects) + k + 1
+            self.character_instance[c.id] = inst
+            if c.label not in self.labels:
+                self.labels.append(c.label)
+            sem = self.labels.index(c.label) + 1
+            for part in rig.parts:
+                pid = f"{c.id}{PART_SEP}{part.name}"
+                ospec = ObjectSpec.model_construct(id=pid, shape=None, mesh=None, appearance=c.appearance,
+                                                   parent=None, motion=None, label=c.label)
+                self.nodes[pid] = Node(ospec, len(self.nodes), part.mesh, inst, c.label, sem,
+                                       character=c.id, bone=part.bone, region=part.region)
+                self._tracks[pid] = None
+
+    def locate(self, oid: str, t: float, what: str = "centre"):
+        """A world point of an object or character ('centre', 'head') or its top height ('top'):
+        what look_at, point, turn and sit aim at. Characters answer from their path alone, so
+        two characters looking at each other never wait on each other's poses."""
+        if oid in self.characters:
+            rig = self.characters[oid]
+            p = rig.approx_head(t)
+            if what == "top":
+                return float(p[1])
+            return p if what == "head" else p - np.array([0.0, 0.35 * rig.body.height, 0.0])
+        m = self.world_matrix(oid, t)
+        if what == "top":
+            return float(trimesh.transform_points(self.nodes[oid].mesh.bounds, m)[:, 1].max()) \
+                if self.nodes[oid].spec.shape != "box" else float(self._box_top(oid, m))
+        return m[:3, 3]
+
+    def _box_top(self, oid: str, m: np.ndarray) -> float:
+        lo, hi = self.nodes[oid].mesh.bounds
+        corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
+        return (corners @ m[:3, :3].T + m[:3, 3])[:, 1].max()
 
     def _build_mesh(self, o: ObjectSpec) -> trimesh.Trimesh:
         if o.mesh is not None:
@@ -95,6 +145,9 @@ class World:
         return compose(tr["position"](t), tr["rotation"](t), tr["scale"](t))
 
     def world_matrix(self, oid: str, t: float) -> np.ndarray:
+        node = self.nodes[oid]
+        if node.character is not None:
+            return self.characters[node.character].bone_matrix(node.bone, t)
         m = self.local_matrix(oid, t)
         parent = self.nodes[oid].spec.parent
         while parent is not None:
@@ -107,13 +160,25 @@ class World:
         return {oid: self.world_matrix(oid, t) for oid in self.nodes}
 
     def position(self, oid: str, t: float) -> np.ndarray:
+        """Where a camera aims to frame an object (its centre) or a character (mid-torso)."""
+        if oid in self.characters:
+            return self.characters[oid].centre(t)
         return self.world_matrix(oid, t)[:3, 3]
+
+    def parts_of(self, cid: str) -> list[str]:
+        return [oid for oid, n in self.nodes.items() if n.character == cid]
+
+    def objects(self) -> list[str]:
+        """Ids of the spec's objects (not character parts)."""
+        return [oid for oid, n in self.nodes.items() if n.character is None]
 
     @cached_property
     def static_ids(self) -> frozenset:
         """Objects that never move: no motion on them or any ancestor."""
         out = set()
         for oid, n in self.nodes.items():
+            if n.character is not None:
+                continue
             cur, moving = n.spec, False
             while cur is not None:
                 moving |= bool(cur.motion)
@@ -132,7 +197,9 @@ class World:
         return np.stack([pts.min(0), pts.max(0)])
 
     def instance_map(self) -> dict[str, int]:
-        return {oid: n.instance for oid, n in self.nodes.items()}
+        out = {oid: n.instance for oid, n in self.nodes.items() if n.character is None}
+        out.update(self.character_instance)
+        return out
 
     def semantic_map(self) -> dict[str, int]:
         return {lab: i + 1 for i, lab in enumerate(self.labels)}

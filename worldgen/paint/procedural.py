@@ -32,11 +32,23 @@ class ProceduralPainter:
         self.caster = caster
         self.spec = world.spec
         self.shadows = shadows
+        self._looks: dict[str, dict] = {}
         ids = list(world.nodes)
-        self.materials: list[Material] = [
-            material_from_text(world.nodes[o].spec.appearance or o, key=f"{o}|{world.spec.seed}") for o in ids]
+        self.materials: list[Material] = [self._material(world.nodes[o], o) for o in ids]
         self.sizes = [max(float(np.ptp(world.nodes[o].mesh.vertices, 0).max()), 1e-3) for o in ids]
         self.set_style(style or self.spec.style)
+
+    def _material(self, node, oid: str) -> Material:
+        """An object's look from its appearance words; a body part's from its character's
+        clothes for that region (keyed by the character, so both arms match)."""
+        seed = self.world.spec.seed
+        if node.character is None:
+            return material_from_text(node.spec.appearance or oid, key=f"{oid}|{seed}")
+        looks = self._looks.get(node.character)
+        if looks is None:
+            from worldgen.character.look import region_materials
+            looks = self._looks[node.character] = region_materials(node.spec.appearance, f"{node.character}|{seed}")
+        return looks[node.region]
 
     def set_style(self, style: str):
         words = style.lower()

@@ -18,7 +18,10 @@ Ease = Literal["linear", "in", "out", "in_out"]
 
 SHAPES = ("plane", "box", "sphere", "cylinder", "capsule", "cone", "torus")
 CAMERA_MOVES = ("static", "orbit", "dolly", "truck", "pedestal", "pan", "tilt", "roll", "zoom",
-                "crane", "track")
+                "crane", "track", "over_the_shoulder", "close_up")
+CHARACTER_MOVES = ("over_the_shoulder", "close_up")  # moves that frame a character's head
+ACTIONS = ("idle", "walk", "run", "turn", "wave", "point", "sit", "look_at")
+BUILDS = ("slim", "average", "athletic", "heavy")
 SENSOR_HEIGHT_MM = 24.0  # full-frame 36x24 mm: converts lens_mm <-> vertical fov
 
 
@@ -125,8 +128,79 @@ class Light(Strict):
         return v
 
 
+class PathKey(Strict):
+    """Where a character's feet are at a time; between keys the character walks (or runs)."""
+    t: float = Field(ge=0, description="Time in seconds from the world's start.")
+    position: Vec3 = Field(description="Point on the ground between the feet (m).")
+    ease: Ease = Field("in_out", description="Timing of the segment that starts here (in_out: start and stop gently).")
+
+    _f = field_validator("t", "position")(finite)
+
+
+class Action(Strict):
+    """Something a character does over a time span. Layers run at once: the body (idle, walk,
+    run, turn, sit), each arm (wave, point) and the head (look_at); one action per layer at a time."""
+    action: Literal[ACTIONS] = Field(description="One of: " + ", ".join(ACTIONS) + ".")
+    start: float = Field(0.0, ge=0, description="World time (s) it begins.")
+    end: Optional[float] = Field(None, description="World time (s) it ends; default: holds to the end (wave: 2 s).")
+    target: Optional[Id] = Field(None, description="Object or character: look at, point at, turn to, or sit on (an object).")
+    at: Optional[Vec3] = Field(None, description="A world point instead of 'target'.")
+    to: Optional[float] = Field(None, description="turn: heading to face (degrees; 0 = +Z, 90 = +X).")
+    hand: Literal["right", "left"] = Field("right", description="wave, point: which arm.")
+    blend: float = Field(0.4, ge=0, le=5, description="Seconds to blend in and out.")
+
+    _f = field_validator("start", "end", "at", "to")(finite)
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.end is not None and self.end <= self.start:
+            raise ValueError("end must be after start")
+        if self.target is not None and self.at is not None:
+            raise ValueError("give 'target' or 'at', not both")
+        a = self.action
+        if a in ("look_at", "point") and self.target is None and self.at is None:
+            raise ValueError(f"{a}: give 'target' (an object or character id) or 'at' (a point)")
+        if a == "turn" and self.to is None and self.target is None and self.at is None:
+            raise ValueError("turn: give 'to' (degrees), 'target' or 'at'")
+        if a == "turn" and self.to is not None and (self.target is not None or self.at is not None):
+            raise ValueError("turn: give 'to' or a target, not both")
+        if a == "sit" and self.at is not None:
+            raise ValueError("sit: give 'target' (the object to sit on) or nothing (sit on the ground)")
+        if self.to is not None and a != "turn":
+            raise ValueError("'to' applies to turn only")
+        return self
+
+
+class CharacterSpec(Strict):
+    """An articulated humanoid actor. Its feet follow `path`; it walks or runs whenever the path
+    moves (stride matched to the speed), and does its `actions` on top."""
+    id: Id = Field(description="Unique name among objects and characters.")
+    height: float = Field(1.75, ge=0.5, le=2.5, description="Standing height (m).")
+    build: Literal[BUILDS] = Field("average", description="Body width: " + ", ".join(BUILDS) + ".")
+    appearance: str = Field("", max_length=500, description="Clothes, skin and hair in words, e.g. 'red coat, blue jeans, dark skin, short black hair'.")
+    label: Id = Field("person", description="Semantic class in the semantic pass.")
+    position: Vec3 = Field((0.0, 0.0, 0.0), description="Feet position when there is no path (m).")
+    facing: float = Field(0.0, description="Heading at the start (degrees; 0 = facing +Z, 90 = +X).")
+    path: Optional[list[PathKey]] = Field(None, description="Feet positions over time; the character walks between them.")
+    curve: Literal["linear", "spline"] = Field("spline", description="Path between keys: straight or Catmull-Rom.")
+    actions: list[Action] = Field(default_factory=list, max_length=200)
+
+    _f = field_validator("position", "facing")(finite)
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.path is not None:
+            if not self.path:
+                raise ValueError("path: give at least one key")
+            ts = [k.t for k in self.path]
+            if any(b <= a for a, b in zip(ts, ts[1:])):
+                raise ValueError("path: key times must increase")
+        return self
+
+
 class WorldSpec(Strict):
     objects: list[ObjectSpec] = Field(min_length=1, max_length=10000)
+    characters: list[CharacterSpec] = Field(default_factory=list, max_length=100, description="Actors.")
     lights: list[Light] = Field(default_factory=lambda: [Light()], description="Default: one white sun.")
 
 
@@ -173,6 +247,8 @@ class Camera(Strict):
     fov_end: Optional[float] = Field(None, gt=1, lt=170, description="zoom: field of view at the end.")
     lens_mm_end: Optional[Positive] = Field(None, description="zoom: focal length at the end.")
     offset: Optional[Vec3] = Field(None, description="track: camera position relative to the target (world axes).")
+    over: Optional[Id] = Field(None, description="over_the_shoulder: the character whose shoulder the camera looks over (at 'target').")
+    side: Literal["right", "left"] = Field("right", description="over_the_shoulder: which shoulder of 'over'.")
 
     _f = field_validator("position", "look_at", "offset", "degrees", "distance", "rise", "height",
                          "start_angle", "roll")(finite)
@@ -197,7 +273,13 @@ class Camera(Strict):
             raise ValueError(f"{m}: give 'target' (an object id) or 'look_at'")
         if m == "track" and self.target is None:
             raise ValueError("track: give 'target' (the object to follow)")
-        if m not in ("orbit", "track"):
+        if m in CHARACTER_MOVES and self.target is None:
+            raise ValueError(f"{m}: give 'target' (a character id)")
+        if m == "over_the_shoulder" and self.over is None:
+            raise ValueError("over_the_shoulder: give 'over' (the character in the foreground)")
+        if self.over is not None and m != "over_the_shoulder":
+            raise ValueError("'over' applies to over_the_shoulder only")
+        if m not in ("orbit", "track") + CHARACTER_MOVES:
             if self.position is None:
                 raise ValueError(f"{m}: give 'position'")
             if self.look_at is None and self.target is None:

@@ -1,0 +1,1 @@
+"""Characters: rigs, gaits, actions and pose passes."""
