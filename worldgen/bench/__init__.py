@@ -1,0 +1,1 @@
+"""Temporal-consistency and structure benchmarks computed from frames and exact passes."""
