@@ -1,0 +1,741 @@
+"""Rigged, skinned glTF 2.0 characters posed over time by linear blend skinning.
+
+A film needs a bought or exported character to move the same way in every frame and every
+shot, so the rig is read once (joint tree, inverse bind matrices, per-vertex joints and
+weights, animation clips) and the posed mesh is then a pure function of (clip, t).
+
+pygltflib turns the JSON into typed objects; the GLB container, the buffers and the
+accessors are checked here, because a truncated or hostile file must fail as one readable
+line (`AssetError`) rather than as a stray exception or silently wrong geometry. Buffers are
+only read from the file itself, data: URIs, or side-car files in the file's own folder."""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import struct
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote
+
+import numpy as np
+from pygltflib import GLTF2
+
+from worldgen import transforms
+from worldgen.errors import AssetError
+
+MAX_FILE_BYTES = 256 * 1024 * 1024
+INFLUENCES = 4  # joints per vertex kept for skinning (the strongest, renormalised)
+ANIMATED_PATHS = ("translation", "rotation", "scale")
+INTERPOLATIONS = ("LINEAR", "STEP", "CUBICSPLINE")
+# compressed geometry lives outside the accessors: reading around it would give zeros, not an error
+UNSUPPORTED_EXTENSIONS = ("KHR_draco_mesh_compression", "EXT_meshopt_compression", "KHR_meshopt_compression")
+
+_COMPONENT_DTYPES = {5120: "<i1", 5121: "<u1", 5122: "<i2", 5123: "<u2", 5125: "<u4", 5126: "<f4"}
+_NORMALISED_SCALE = {5120: 127.0, 5121: 255.0, 5122: 32767.0, 5123: 65535.0}
+_TYPE_WIDTHS = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT2": 4, "MAT3": 9, "MAT4": 16}
+
+# ---------------------------------------------------------------------------------------------
+# quaternions: glTF stores (x, y, z, w); worldgen.transforms works in (w, x, y, z)
+
+
+def quat_xyzw_to_matrix(q) -> np.ndarray:
+    """3x3 rotation of a glTF (x, y, z, w) quaternion."""
+    x, y, z, w = np.asarray(q, dtype=np.float64)
+    return transforms.quat_to_matrix([w, x, y, z])
+
+
+def matrix_to_quat_xyzw(rotation: np.ndarray) -> np.ndarray:
+    """glTF (x, y, z, w) quaternion of a 3x3 rotation."""
+    w, x, y, z = transforms.matrix_to_quat(rotation)
+    return np.array([x, y, z, w])
+
+
+def slerp_xyzw(q0, q1, s: float) -> np.ndarray:
+    """Shortest-arc slerp, renormalised (file quaternions are rarely exactly unit)."""
+    q0 = np.asarray(q0, np.float64) / np.linalg.norm(q0)
+    q1 = np.asarray(q1, np.float64) / np.linalg.norm(q1)
+    q = transforms.slerp(q0, q1, s)  # the formula does not depend on the component order
+    return q / np.linalg.norm(q)
+
+
+def trs_matrix(translation, rotation_xyzw, scale) -> np.ndarray:
+    """4x4 T * R * S, the glTF node transform."""
+    return transforms.compose(translation, quat_xyzw_to_matrix(rotation_xyzw), scale)
+
+
+def decompose_trs(m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Translation, xyzw rotation and scale of a shear-free 4x4, so an animation channel can
+    replace one of the three and keep the other two (glTF nodes given as `matrix`)."""
+    linear = m[:3, :3]
+    scale = np.linalg.norm(linear, axis=0)
+    if np.linalg.det(linear) < 0:
+        scale[0] = -scale[0]
+    safe = np.where(np.abs(scale) > 1e-12, scale, 1.0)
+    return m[:3, 3].copy(), matrix_to_quat_xyzw(linear / safe), scale
+
+
+# ---------------------------------------------------------------------------------------------
+# animation
+
+
+@dataclass
+class Channel:
+    """One animated property of one joint: key times and values as the file stores them
+    (CUBICSPLINE values are triples in-tangent, value, out-tangent per key)."""
+    path: str  # 'translation' | 'rotation' (xyzw) | 'scale'
+    times: np.ndarray  # (K,) seconds, non-decreasing
+    values: np.ndarray  # (K, C), or (3K, C) for CUBICSPLINE
+    interpolation: str = "LINEAR"
+
+    def key_value(self, k: int) -> np.ndarray:
+        v = self.values[3 * k + 1] if self.interpolation == "CUBICSPLINE" else self.values[k]
+        return self._unit(v.copy())
+
+    def sample(self, t: float) -> np.ndarray:
+        """The property at time t; held at the first/last key outside the keyed range."""
+        times = self.times
+        if len(times) == 1 or t <= times[0]:
+            return self.key_value(0)
+        if t >= times[-1]:
+            return self.key_value(len(times) - 1)
+        k = int(np.searchsorted(times, t, side="right")) - 1
+        span = times[k + 1] - times[k]
+        if span <= 0:
+            return self.key_value(k + 1)
+        s = (t - times[k]) / span
+        if self.interpolation == "STEP":
+            return self.key_value(k)
+        if self.interpolation == "CUBICSPLINE":
+            return self._unit(self._hermite(k, s, span))
+        if self.path == "rotation":
+            return slerp_xyzw(self.values[k], self.values[k + 1], s)
+        return (1.0 - s) * self.values[k] + s * self.values[k + 1]
+
+    def _hermite(self, k: int, s: float, span: float) -> np.ndarray:
+        """glTF cubic spline: tangents are per second, hence scaled by the key span."""
+        v0, out0 = self.values[3 * k + 1], self.values[3 * k + 2]
+        in1, v1 = self.values[3 * (k + 1)], self.values[3 * (k + 1) + 1]
+        s2, s3 = s * s, s * s * s
+        return ((2 * s3 - 3 * s2 + 1) * v0 + (s3 - 2 * s2 + s) * span * out0
+                + (-2 * s3 + 3 * s2) * v1 + (s3 - s2) * span * in1)
+
+    def _unit(self, v: np.ndarray) -> np.ndarray:
+        return v / np.linalg.norm(v) if self.path == "rotation" else v
+
+
+@dataclass
+class Clip:
+    """One glTF animation, restricted to channels that drive joints."""
+    name: str
+    duration: float
+    channels: dict[int, dict[str, Channel]] = field(default_factory=dict)  # joint -> path -> channel
+
+
+def clip_time(t: float, duration: float, loop: bool) -> float:
+    """Wrap (loop) or clamp t into the clip's [0, duration]."""
+    if duration <= 0:
+        return 0.0
+    return float(t % duration) if loop else float(np.clip(t, 0.0, duration))
+
+
+# ---------------------------------------------------------------------------------------------
+# the asset
+
+
+@dataclass
+class SkinnedAsset:
+    """A skinned mesh in its bind pose, its joint tree and its clips."""
+    vertices: np.ndarray  # (V,3) bind-pose positions in the mesh's model space
+    normals: np.ndarray  # (V,3)
+    faces: np.ndarray  # (F,3) int
+    uv: np.ndarray  # (V,2), origin bottom-left like trimesh (glTF v flipped); zeros if absent
+    joint_names: list[str]
+    parents: np.ndarray  # (J,) int, -1 for roots
+    rest_local: np.ndarray  # (J,4,4) each joint's local transform from its node
+    inverse_bind: np.ndarray  # (J,4,4)
+    joints: np.ndarray  # (V,4) int
+    weights: np.ndarray  # (V,4) float, rows sum to 1
+    clips: dict[str, Clip]
+    parent_offset: np.ndarray | None = None  # (J,4,4) non-joint nodes between a joint and its joint parent
+    source: str = ""  # the file, for error messages
+
+    def __post_init__(self):
+        count = len(self.joint_names)
+        if self.parent_offset is None:
+            self.parent_offset = np.tile(np.eye(4), (count, 1, 1))
+        self._order = parents_first_order(self.parents)
+        self._rest_trs = [decompose_trs(m) for m in self.rest_local]
+
+    def joint_matrices(self, clip: str | None, t: float = 0.0, loop: bool = True) -> np.ndarray:
+        """(J,4,4) model-space joint transforms at time t of `clip` (the rest pose for None)."""
+        return self._globals(self._locals(clip, t, loop))
+
+    def skin(self, joint_world: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Linear blend skinning: posed (V,3) vertices and unit (V,3) normals."""
+        blended = self._blended_skin_matrices(joint_world)
+        linear = blended[:, :3, :3]
+        posed = np.einsum("vij,vj->vi", linear, self.vertices) + blended[:, :3, 3]
+        return posed, skin_normals(linear, self.normals)
+
+    def joint_positions(self, joint_world: np.ndarray) -> np.ndarray:
+        """(J,3) joint origins: where a keypoint for that joint sits."""
+        return np.asarray(joint_world)[:, :3, 3].copy()
+
+    def openpose_joints(self) -> list[int | None]:
+        """Joint index standing for each OpenPose-18 keypoint (None where no joint matches)."""
+        return match_openpose(self.joint_names, self.parents)
+
+    def _locals(self, clip: str | None, t: float, loop: bool) -> np.ndarray:
+        local = self.rest_local.copy()
+        if clip is None:
+            return local
+        if clip not in self.clips:
+            raise AssetError(f"{self.source}: no animation clip '{clip}' (clips: {', '.join(self.clips) or 'none'})")
+        chosen = self.clips[clip]
+        at = clip_time(t, chosen.duration, loop)
+        for j, by_path in chosen.channels.items():
+            translation, rotation, scale = self._rest_trs[j]
+            sampled = {path: channel.sample(at) for path, channel in by_path.items()}
+            local[j] = trs_matrix(sampled.get("translation", translation), sampled.get("rotation", rotation),
+                                  sampled.get("scale", scale))
+        return local
+
+    def _globals(self, local: np.ndarray) -> np.ndarray:
+        world = np.empty_like(local)
+        for j in self._order:
+            parent = self.parents[j]
+            above = world[parent] if parent >= 0 else np.eye(4)
+            world[j] = above @ self.parent_offset[j] @ local[j]
+        return world
+
+    def _blended_skin_matrices(self, joint_world: np.ndarray) -> np.ndarray:
+        joint_world = np.asarray(joint_world, dtype=np.float64)
+        if joint_world.shape != self.inverse_bind.shape:
+            raise ValueError(f"joint_world must be {self.inverse_bind.shape}, got {joint_world.shape}")
+        per_joint = joint_world @ self.inverse_bind
+        return np.einsum("vk,vkij->vij", self.weights, per_joint[self.joints])
+
+
+def skin_normals(linear: np.ndarray, normals: np.ndarray) -> np.ndarray:
+    """Normals through each vertex's blended 3x3 by its cofactor (inverse transpose up to
+    det), which stays right under non-uniform scale and never divides by a zero det."""
+    a, b, c = linear[:, :, 0], linear[:, :, 1], linear[:, :, 2]
+    det = np.einsum("vi,vi->v", a, np.cross(b, c))
+    n = (np.cross(b, c) * normals[:, :1] + np.cross(c, a) * normals[:, 1:2] + np.cross(a, b) * normals[:, 2:3])
+    n *= np.where(det < 0, -1.0, 1.0)[:, None]
+    length = np.linalg.norm(n, axis=1, keepdims=True)
+    return n / np.where(length > 1e-20, length, 1.0)
+
+
+def parents_first_order(parents: np.ndarray) -> list[int]:
+    """Joint indices with every parent before its children (glTF does not promise that)."""
+    depth = [joint_depth(parents, j) for j in range(len(parents))]
+    return sorted(range(len(parents)), key=lambda j: (depth[j], j))
+
+
+def joint_depth(parents: np.ndarray, j: int) -> int:
+    depth = 0
+    while parents[j] >= 0:
+        j, depth = int(parents[j]), depth + 1
+        if depth > len(parents):
+            raise ValueError("joint parents form a cycle")
+    return depth
+
+
+# ---------------------------------------------------------------------------------------------
+# OpenPose keypoints from joint names
+
+OPENPOSE_18 = ("nose", "neck", "r_shoulder", "r_elbow", "r_wrist", "l_shoulder", "l_elbow", "l_wrist",
+               "r_hip", "r_knee", "r_ankle", "l_hip", "l_knee", "l_ankle", "r_eye", "l_eye", "r_ear", "l_ear")
+
+# keypoint part -> tiers of joint stems, best first. Mixamo's 'LeftShoulder' and Rigify's
+# 'shoulder.L' are collar bones, so an upper-arm joint wins over a 'shoulder' one.
+_PART_STEMS = {
+    "nose": [{"nose"}],
+    "neck": [{"neck"}],
+    "shoulder": [{"upperarm", "arm", "uparm", "shldr", "humerus"}, {"shoulder"}],
+    "elbow": [{"forearm", "lowerarm", "loarm", "elbow"}],
+    "wrist": [{"wrist"}, {"hand"}],
+    "hip": [{"upleg", "upperleg", "thigh", "hip", "femur"}],
+    "knee": [{"leg", "lowerleg", "loleg", "shin", "calf", "knee"}],
+    "ankle": [{"ankle"}, {"foot"}],
+    "eye": [{"eye"}],
+    "ear": [{"ear"}],
+}
+_SIDE_WORDS = {"l": "l", "left": "l", "r": "r", "right": "r"}
+_NOISE_TOKEN = re.compile(r"^(mixamorig\d*|bip\d*|def|org|mch|cc|base|armature|rig|jnt|joint|bone|bn|\d+)$")
+_TOKEN = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+
+
+def name_side_and_stem(name: str) -> tuple[str | None, str]:
+    """('l' | 'r' | None, stem) of a joint name: 'mixamorig:LeftForeArm' -> ('l', 'forearm'),
+    'upper_arm.R' -> ('r', 'upperarm'), 'Bip01 L Calf' -> ('l', 'calf'), 'neck_01' -> (None, 'neck')."""
+    side, kept = None, []
+    for token in (tok.lower() for tok in _TOKEN.findall(name)):
+        if token in _SIDE_WORDS and side is None:
+            side = _SIDE_WORDS[token]
+        elif not _NOISE_TOKEN.match(token):
+            kept.append(token)
+    return side, "".join(kept)
+
+
+def match_openpose(joint_names: list[str], parents) -> list[int | None]:
+    """OpenPose-18 keypoint -> joint index by name; ties go to the joint nearest the root
+    (the base of a multi-joint neck), then the lower index."""
+    parents = np.asarray(parents, dtype=np.int64)
+    keyed = [(name_side_and_stem(n), joint_depth(parents, j), j) for j, n in enumerate(joint_names)]
+    slots: list[int | None] = []
+    for keypoint in OPENPOSE_18:
+        side, part = (keypoint[0], keypoint[2:]) if keypoint[1] == "_" else (None, keypoint)
+        slots.append(_best_joint(keyed, side, _PART_STEMS[part]))
+    return slots
+
+
+def _best_joint(keyed, side: str | None, tiers: list[set[str]]) -> int | None:
+    for stems in tiers:
+        found = [(depth, j) for (s, stem), depth, j in keyed if s == side and stem in stems]
+        if found:
+            return min(found)[1]
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# loading
+
+
+def load_skinned(path) -> SkinnedAsset:
+    """Read a .glb or .gltf with a skinned mesh; any problem is an AssetError naming the file."""
+    where = str(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pygltflib warns about things checked here anyway
+            return _Reader(Path(path), where).asset()
+    except AssetError:
+        raise
+    except Exception as e:  # the last guard: a file must never crash the caller
+        detail = str(e).splitlines()[0][:160] if str(e) else ""
+        raise AssetError(f"{where}: cannot read glTF ({type(e).__name__}{': ' + detail if detail else ''})") from None
+
+
+class _Reader:
+    """One file's document, buffers and accessors, with errors prefixed by the file path."""
+
+    def __init__(self, path: Path, where: str):
+        self.path, self.where = path, where
+        self.doc, glb_binary = self._document()
+        self.buffers = [self._buffer(i, b, glb_binary) for i, b in enumerate(self.doc.buffers)]
+
+    def fail(self, message: str) -> AssetError:
+        return AssetError(f"{self.where}: {message}")
+
+    # -- the file -------------------------------------------------------------------------
+
+    def _document(self) -> tuple[GLTF2, bytes | None]:
+        data = self._file_bytes()
+        if data[:4] == b"glTF":
+            text, binary = self._glb_chunks(data)
+        elif self.path.suffix.lower() == ".glb":
+            raise self.fail("not a GLB file (it does not start with 'glTF')")
+        else:
+            text, binary = self._text(data), None
+        self._check_is_gltf(text)
+        doc = GLTF2.from_json(text, infer_missing=True)
+        blocked = sorted(set(doc.extensionsRequired or []) & set(UNSUPPORTED_EXTENSIONS))
+        if blocked:
+            raise self.fail(f"needs {', '.join(blocked)} (compressed geometry is not supported)")
+        return doc, binary
+
+    def _file_bytes(self) -> bytes:
+        if not self.path.exists():
+            raise self.fail("not found")
+        if not self.path.is_file():
+            raise self.fail("not a file")
+        size = self.path.stat().st_size
+        if size == 0:
+            raise self.fail("empty file")
+        if size > MAX_FILE_BYTES:
+            raise self.fail(f"larger than {MAX_FILE_BYTES >> 20} MB")
+        return self.path.read_bytes()
+
+    def _glb_chunks(self, data: bytes) -> tuple[str, bytes | None]:
+        """JSON text and BIN chunk of a GLB, after checking every length it declares."""
+        if len(data) < 20:
+            raise self.fail(f"truncated GLB ({len(data)} bytes, shorter than its header)")
+        version, declared = struct.unpack_from("<II", data, 4)
+        if version != 2:
+            raise self.fail(f"GLB version {version}; only glTF 2.0 is supported")
+        if declared > len(data):
+            raise self.fail(f"truncated GLB (header says {declared} bytes, the file has {len(data)})")
+        chunks, at = [], 12
+        while at + 8 <= declared:
+            length, kind = struct.unpack_from("<I4s", data, at)
+            if at + 8 + length > declared:
+                raise self.fail(f"truncated GLB (chunk at byte {at} runs past the end)")
+            chunks.append((kind, data[at + 8:at + 8 + length]))
+            at += 8 + length
+        if not chunks or chunks[0][0] != b"JSON":
+            raise self.fail("GLB has no JSON chunk first")
+        binary = chunks[1][1] if len(chunks) > 1 and chunks[1][0] == b"BIN\x00" else None
+        return self._text(chunks[0][1]), binary
+
+    def _text(self, data: bytes) -> str:
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise self.fail("not glTF (neither a GLB nor UTF-8 JSON)") from None
+
+    def _check_is_gltf(self, text: str) -> None:
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise self.fail(f"invalid JSON ({e.msg} at line {e.lineno})") from None
+        asset = raw.get("asset") if isinstance(raw, dict) else None
+        if not isinstance(asset, dict) or not str(asset.get("version", "")).startswith("2"):
+            raise self.fail("JSON is not glTF 2.0 (no 'asset' with version 2.x)")
+
+    def _buffer(self, index: int, buffer, glb_binary: bytes | None) -> bytes:
+        if buffer.uri is None:
+            if index != 0 or glb_binary is None:
+                raise self.fail(f"buffer {index} has no uri and there is no GLB binary chunk")
+            data = glb_binary
+        elif buffer.uri.startswith("data:"):
+            data = self._data_uri(index, buffer.uri)
+        else:
+            data = self._side_car(index, buffer.uri)
+        if buffer.byteLength is None or len(data) < buffer.byteLength:
+            raise self.fail(f"buffer {index} holds {len(data)} bytes, fewer than its byteLength {buffer.byteLength}")
+        return data
+
+    def _data_uri(self, index: int, uri: str) -> bytes:
+        head, _, payload = uri.partition(",")
+        if not head.endswith(";base64"):
+            raise self.fail(f"buffer {index}: only base64 data URIs are supported")
+        try:
+            return base64.b64decode(payload, validate=True)
+        except (binascii.Error, ValueError):
+            raise self.fail(f"buffer {index}: corrupt base64 data") from None
+
+    def _side_car(self, index: int, uri: str) -> bytes:
+        """A buffer file next to the .gltf; never one outside its folder, never a URL."""
+        if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", uri):
+            raise self.fail(f"buffer {index}: external URL '{uri[:60]}' refused (no network)")
+        folder = self.path.resolve().parent
+        target = (folder / unquote(uri)).resolve()
+        if folder not in target.parents:
+            raise self.fail(f"buffer {index}: '{uri[:60]}' is outside the file's folder")
+        if not target.is_file():
+            raise self.fail(f"buffer {index}: side-car file '{uri[:60]}' not found")
+        return target.read_bytes()
+
+    # -- accessors ------------------------------------------------------------------------
+
+    def accessor(self, index, what: str) -> np.ndarray:
+        """(count, width) array of accessor `index`: float64 for floats and normalised
+        integers, int64 for plain integers. Sparse substitutions applied."""
+        acc = self._item(self.doc.accessors, index, f"{what}: accessor")
+        dtype = _COMPONENT_DTYPES.get(acc.componentType)
+        width = _TYPE_WIDTHS.get(acc.type)
+        if dtype is None or width is None:
+            raise self.fail(f"{what}: accessor {index} has unsupported componentType/type "
+                            f"({acc.componentType}, {acc.type})")
+        count = acc.count
+        if not isinstance(count, int) or count < 0:
+            raise self.fail(f"{what}: accessor {index} has no valid count")
+        if acc.bufferView is None:
+            values = np.zeros((count, width), dtype=dtype)
+        else:
+            values = self._view_array(acc.bufferView, acc.byteOffset or 0, count, width, dtype,
+                                      f"{what}: accessor {index}", strided=True)
+        if acc.sparse is not None:
+            values = self._apply_sparse(acc, values, width, dtype, f"{what}: accessor {index}")
+        return self._decoded(values, acc)
+
+    def _decoded(self, values: np.ndarray, acc) -> np.ndarray:
+        if acc.componentType == 5126:
+            return values.astype(np.float64)
+        if acc.normalized:
+            scale = _NORMALISED_SCALE[acc.componentType]
+            return np.maximum(values.astype(np.float64) / scale, -1.0)
+        return values.astype(np.int64)
+
+    def _view_array(self, view_index, offset: int, count: int, width: int, dtype: str, what: str,
+                    strided: bool = False) -> np.ndarray:
+        view = self._item(self.doc.bufferViews, view_index, f"{what}: bufferView")
+        data = self._item(self.buffers, view.buffer, f"{what}: bufferView {view_index}: buffer")
+        start, length = view.byteOffset or 0, view.byteLength
+        if not isinstance(length, int) or start < 0 or start + length > len(data):
+            raise self.fail(f"{what}: bufferView {view_index} lies outside its buffer")
+        item = np.dtype(dtype).itemsize
+        stride = (view.byteStride or width * item) if strided else width * item
+        if stride < width * item:
+            raise self.fail(f"{what}: byteStride {stride} is smaller than one element")
+        needed = offset + (stride * (count - 1) + width * item if count else 0)
+        if offset < 0 or needed > length:
+            raise self.fail(f"{what}: reads {needed} bytes from bufferView {view_index} of {length} (out of range)")
+        window = data[start:start + length]
+        return np.ndarray((count, width), dtype=dtype, buffer=window, offset=offset, strides=(stride, item)).copy()
+
+    def _apply_sparse(self, acc, values: np.ndarray, width: int, dtype: str, what: str) -> np.ndarray:
+        sparse = acc.sparse
+        count = sparse.count
+        idx_dtype = _COMPONENT_DTYPES.get(sparse.indices.componentType)
+        if idx_dtype is None or not isinstance(count, int) or count < 0:
+            raise self.fail(f"{what}: malformed sparse block")
+        where = self._view_array(sparse.indices.bufferView, sparse.indices.byteOffset or 0, count, 1,
+                                 idx_dtype, f"{what} sparse indices")[:, 0].astype(np.int64)
+        if count and (where.min() < 0 or where.max() >= len(values)):
+            raise self.fail(f"{what}: sparse index out of range")
+        values = values.copy()
+        values[where] = self._view_array(sparse.values.bufferView, sparse.values.byteOffset or 0, count,
+                                         width, dtype, f"{what} sparse values")
+        return values
+
+    def _item(self, items: list, index, what: str):
+        if not isinstance(index, int) or not 0 <= index < len(items):
+            raise self.fail(f"{what} {index} does not exist (the file has {len(items)})")
+        return items[index]
+
+    # -- scene graph ----------------------------------------------------------------------
+
+    def node_parents(self) -> list[int]:
+        """Parent node of every node (-1 for roots), refusing shared children and cycles."""
+        nodes = self.doc.nodes
+        parent = [-1] * len(nodes)
+        for i, node in enumerate(nodes):
+            for child in node.children or []:
+                self._item(nodes, child, f"node {i}: child node")
+                if parent[child] != -1 or child == i:
+                    raise self.fail(f"node {child} has more than one parent")
+                parent[child] = i
+        for i in range(len(nodes)):
+            seen, j = 0, i
+            while j >= 0:
+                j, seen = parent[j], seen + 1
+                if seen > len(nodes):
+                    raise self.fail(f"node {i} is inside a cycle of children")
+        return parent
+
+    def node_local(self, index: int) -> np.ndarray:
+        node = self.doc.nodes[index]
+        if node.matrix is not None:
+            m = np.asarray(node.matrix, dtype=np.float64)
+            if m.shape != (16,):
+                raise self.fail(f"node {index}: matrix must have 16 numbers")
+            local = m.reshape(4, 4).T  # glTF matrices are column-major
+        else:
+            rotation = np.asarray(node.rotation if node.rotation is not None else [0, 0, 0, 1], np.float64)
+            translation = node.translation if node.translation is not None else [0, 0, 0]
+            scale = node.scale if node.scale is not None else [1, 1, 1]
+            if rotation.shape != (4,) or not np.linalg.norm(rotation) > 0:
+                raise self.fail(f"node {index}: rotation must be a non-zero (x, y, z, w) quaternion")
+            local = trs_matrix(np.asarray(translation, np.float64), rotation, np.asarray(scale, np.float64))
+        if not np.isfinite(local).all():
+            raise self.fail(f"node {index}: transform is not finite")
+        return local
+
+    # -- the skinned mesh -----------------------------------------------------------------
+
+    def skinned_nodes(self) -> tuple[int, list[int]]:
+        """The skin of the first skinned mesh node, and every mesh bound to that skin."""
+        doc = self.doc
+        if not doc.skins:
+            has = "has meshes but no 'skins'" if doc.meshes else "has no meshes and no 'skins'"
+            raise self.fail(f"no skinned mesh (the file {has})")
+        users = [n for n in doc.nodes if n.mesh is not None and n.skin is not None]
+        if not users:
+            raise self.fail("no skinned mesh (the file has 'skins' but no node uses one with a mesh)")
+        skin = users[0].skin
+        self._item(doc.skins, skin, "skin")
+        meshes = []
+        for node in users:
+            if node.skin == skin and node.mesh not in meshes:
+                self._item(doc.meshes, node.mesh, "skinned node: mesh")
+                meshes.append(node.mesh)
+        return skin, meshes
+
+    def asset(self) -> SkinnedAsset:
+        skin_index, mesh_indices = self.skinned_nodes()
+        skin = self.doc.skins[skin_index]
+        joint_nodes = list(skin.joints or [])
+        if not joint_nodes or len(set(joint_nodes)) != len(joint_nodes):
+            raise self.fail(f"skin {skin_index} has no joints or repeats one")
+        for node in joint_nodes:
+            self._item(self.doc.nodes, node, f"skin {skin_index}: joint node")
+        parents, offsets = self.joint_tree(joint_nodes)
+        mesh = self.merged_mesh(mesh_indices, len(joint_nodes))
+        return SkinnedAsset(
+            vertices=mesh["vertices"], normals=mesh["normals"], faces=mesh["faces"], uv=mesh["uv"],
+            joint_names=[self.doc.nodes[n].name or f"joint_{j}" for j, n in enumerate(joint_nodes)],
+            parents=parents, rest_local=np.stack([self.node_local(n) for n in joint_nodes]),
+            inverse_bind=self.inverse_bind(skin, len(joint_nodes)), joints=mesh["joints"],
+            weights=mesh["weights"], clips=self.clips(joint_nodes), parent_offset=offsets, source=self.where)
+
+    def joint_tree(self, joint_nodes: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Each joint's nearest joint ancestor, and the product of the non-joint nodes in
+        between (an 'Armature' node's transform moves the whole skeleton)."""
+        node_parent = self.node_parents()
+        joint_of = {node: j for j, node in enumerate(joint_nodes)}
+        parents = np.full(len(joint_nodes), -1, dtype=np.int64)
+        offsets = np.tile(np.eye(4), (len(joint_nodes), 1, 1))
+        for j, node in enumerate(joint_nodes):
+            above = node_parent[node]
+            while above >= 0 and above not in joint_of:
+                offsets[j] = self.node_local(above) @ offsets[j]
+                above = node_parent[above]
+            parents[j] = joint_of.get(above, -1)
+        return parents, offsets
+
+    def inverse_bind(self, skin, count: int) -> np.ndarray:
+        if skin.inverseBindMatrices is None:
+            return np.tile(np.eye(4), (count, 1, 1))  # the spec's default
+        flat = self.accessor(skin.inverseBindMatrices, "inverseBindMatrices")
+        if flat.shape[1] != 16 or len(flat) < count:
+            raise self.fail(f"inverseBindMatrices: need {count} MAT4, got {len(flat)} x {flat.shape[1]}")
+        if not np.isfinite(flat).all():
+            raise self.fail("inverseBindMatrices are not finite numbers")
+        return flat[:count].reshape(count, 4, 4).transpose(0, 2, 1)  # column-major
+
+    def merged_mesh(self, mesh_indices: list[int], joint_count: int) -> dict[str, np.ndarray]:
+        """All triangle primitives of the skinned meshes as one vertex/face table."""
+        parts = [self.primitive(m, p, prim, joint_count)
+                 for m in mesh_indices
+                 for p, prim in enumerate(self.doc.meshes[m].primitives or [])
+                 if prim.mode in (None, 4)]
+        if not parts:
+            raise self.fail("the skinned mesh has no triangle primitives")
+        offsets = np.cumsum([0] + [len(part["vertices"]) for part in parts[:-1]])
+        merged = {key: np.concatenate([part[key] for part in parts]) for key in parts[0] if key != "faces"}
+        merged["faces"] = np.concatenate([part["faces"] + o for part, o in zip(parts, offsets)])
+        return merged
+
+    def primitive(self, mesh: int, index: int, prim, joint_count: int) -> dict[str, np.ndarray]:
+        what = f"mesh {mesh} primitive {index}"
+        attrs = prim.attributes
+        if attrs.POSITION is None:
+            raise self.fail(f"{what} has no POSITION")
+        vertices = self.accessor(attrs.POSITION, f"{what} POSITION").astype(np.float64)
+        if vertices.shape[1] != 3 or not len(vertices):
+            raise self.fail(f"{what}: POSITION must be non-empty VEC3")
+        if not np.isfinite(vertices).all():
+            raise self.fail(f"{what}: vertex positions are not finite numbers (NaN or inf)")
+        faces = self.triangles(prim, len(vertices), what)
+        joints, weights = self.influences(attrs, len(vertices), joint_count, what)
+        return {"vertices": vertices, "faces": faces, "normals": self.normals(attrs, vertices, faces, what),
+                "uv": self.uv(attrs, len(vertices), what), "joints": joints, "weights": weights}
+
+    def triangles(self, prim, vertex_count: int, what: str) -> np.ndarray:
+        if prim.indices is None:
+            flat = np.arange(vertex_count - vertex_count % 3)
+        else:
+            flat = self.accessor(prim.indices, f"{what} indices").reshape(-1)
+            if flat.dtype.kind == "f":
+                raise self.fail(f"{what}: indices must be integers")
+            if len(flat) and (flat.min() < 0 or flat.max() >= vertex_count):
+                raise self.fail(f"{what}: a triangle index is out of range ({vertex_count} vertices)")
+        if len(flat) % 3 or not len(flat):
+            raise self.fail(f"{what}: {len(flat)} indices do not make whole triangles")
+        return flat.reshape(-1, 3).astype(np.int64)
+
+    def normals(self, attrs, vertices: np.ndarray, faces: np.ndarray, what: str) -> np.ndarray:
+        if attrs.NORMAL is None:
+            return vertex_normals(vertices, faces)
+        normals = self.accessor(attrs.NORMAL, f"{what} NORMAL").astype(np.float64)
+        if normals.shape != vertices.shape or not np.isfinite(normals).all():
+            raise self.fail(f"{what}: NORMAL must be finite VEC3, one per vertex")
+        length = np.linalg.norm(normals, axis=1, keepdims=True)
+        return normals / np.where(length > 1e-20, length, 1.0)
+
+    def uv(self, attrs, vertex_count: int, what: str) -> np.ndarray:
+        if attrs.TEXCOORD_0 is None:
+            return np.zeros((vertex_count, 2))
+        uv = self.accessor(attrs.TEXCOORD_0, f"{what} TEXCOORD_0").astype(np.float64)
+        if uv.shape != (vertex_count, 2) or not np.isfinite(uv).all():
+            raise self.fail(f"{what}: TEXCOORD_0 must be finite VEC2, one per vertex")
+        return np.column_stack([uv[:, 0], 1.0 - uv[:, 1]])  # glTF's origin is top-left
+
+    def influences(self, attrs, vertex_count: int, joint_count: int, what: str) -> tuple[np.ndarray, np.ndarray]:
+        """The (up to) four strongest joints per vertex, weights renormalised to sum 1."""
+        joints, weights = self.influence_sets(attrs, vertex_count, what)
+        if not np.isfinite(weights).all() or (weights < 0).any():
+            raise self.fail(f"{what}: skin weights must be finite and non-negative")
+        strongest = np.argsort(-weights, axis=1, kind="stable")[:, :INFLUENCES]
+        joints = np.take_along_axis(joints, strongest, 1)
+        weights = np.take_along_axis(weights, strongest, 1)
+        total = weights.sum(1)
+        if (total <= 0).any():
+            raise self.fail(f"{what}: vertex {int(np.argmax(total <= 0))} has all-zero skin weights")
+        used = weights > 0
+        if (joints[used] < 0).any() or (joints[used] >= joint_count).any():
+            raise self.fail(f"{what}: a JOINTS index is out of range (the skin has {joint_count} joints)")
+        joints = np.where(used, joints, 0)
+        return joints.astype(np.int64), weights / total[:, None]
+
+    def influence_sets(self, attrs, vertex_count: int, what: str) -> tuple[np.ndarray, np.ndarray]:
+        joints, weights, k = [], [], 0
+        while getattr(attrs, f"JOINTS_{k}", None) is not None and getattr(attrs, f"WEIGHTS_{k}", None) is not None:
+            j = self.accessor(getattr(attrs, f"JOINTS_{k}"), f"{what} JOINTS_{k}")
+            w = self.accessor(getattr(attrs, f"WEIGHTS_{k}"), f"{what} WEIGHTS_{k}")
+            if j.shape != (vertex_count, 4) or w.shape != (vertex_count, 4) or j.dtype.kind == "f":
+                raise self.fail(f"{what}: JOINTS_{k}/WEIGHTS_{k} must be VEC4, one per vertex")
+            joints.append(j)
+            weights.append(w.astype(np.float64))
+            k += 1
+        if not joints:
+            raise self.fail(f"{what}: the skinned mesh has no JOINTS_0/WEIGHTS_0")
+        return np.concatenate(joints, 1), np.concatenate(weights, 1)
+
+    # -- animations -----------------------------------------------------------------------
+
+    def clips(self, joint_nodes: list[int]) -> dict[str, Clip]:
+        joint_of = {node: j for j, node in enumerate(joint_nodes)}
+        clips: dict[str, Clip] = {}
+        for a, animation in enumerate(self.doc.animations):
+            name = animation.name or f"animation_{a}"
+            while name in clips:
+                name += "_"
+            clips[name] = self.clip(a, animation, name, joint_of)
+        return clips
+
+    def clip(self, index: int, animation, name: str, joint_of: dict[int, int]) -> Clip:
+        """A clip's joint channels; channels on other nodes and morph weights are ignored."""
+        channels: dict[int, dict[str, Channel]] = {}
+        for c, channel in enumerate(animation.channels or []):
+            target = channel.target
+            if target is None or target.node not in joint_of or target.path not in ANIMATED_PATHS:
+                continue
+            what = f"animation {index} ('{name}') channel {c}"
+            sampler = self._item(animation.samplers or [], channel.sampler, f"{what}: sampler")
+            channels.setdefault(joint_of[target.node], {})[target.path] = self.channel(sampler, target.path, what)
+        ends = [ch.times[-1] for by_path in channels.values() for ch in by_path.values()]
+        return Clip(name=name, duration=float(max(ends, default=0.0)), channels=channels)
+
+    def channel(self, sampler, path: str, what: str) -> Channel:
+        interpolation = sampler.interpolation or "LINEAR"
+        if interpolation not in INTERPOLATIONS:
+            raise self.fail(f"{what}: unknown interpolation '{interpolation}'")
+        times = self.accessor(sampler.input, f"{what} input").reshape(-1)
+        values = self.accessor(sampler.output, f"{what} output").astype(np.float64)
+        keys = len(times) * (3 if interpolation == "CUBICSPLINE" else 1)
+        width = 4 if path == "rotation" else 3
+        if not len(times) or values.shape != (keys, width):
+            raise self.fail(f"{what}: {len(times)} key times but output is {values.shape}, expected ({keys}, {width})")
+        if not (np.isfinite(times).all() and np.isfinite(values).all()) or (np.diff(times) < 0).any():
+            raise self.fail(f"{what}: key times must be finite and increasing, values finite")
+        keyed = values[1::3] if interpolation == "CUBICSPLINE" else values
+        if path == "rotation" and not (np.linalg.norm(keyed, axis=1) > 0).all():
+            raise self.fail(f"{what}: a rotation key is the zero quaternion")
+        return Channel(path=path, times=times.astype(np.float64), values=values, interpolation=interpolation)
+
+
+def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """Area-weighted vertex normals, for primitives that carry none."""
+    corners = vertices[faces]
+    face_normals = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+    normals = np.zeros_like(vertices)
+    for k in range(3):
+        np.add.at(normals, faces[:, k], face_normals)
+    length = np.linalg.norm(normals, axis=1, keepdims=True)
+    return normals / np.where(length > 1e-20, length, 1.0)
