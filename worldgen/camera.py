@@ -17,6 +17,10 @@ DEFAULT_FOV = 50.0
 DEFAULT_TRACK_OFFSET = (0.0, 2.0, 6.0)
 DEFAULT_ORBIT_DEGREES = 90.0
 DEFAULT_CRANE_RISE = 3.0
+CLOSE_UP_DISTANCE = 1.2  # m from the face
+CLOSE_UP_FOV = 28.0
+OTS_FOV = 40.0
+OTS_BEHIND, OTS_BESIDE, OTS_ABOVE = 1.0, 0.5, 0.12  # m from the foreground character's head
 
 
 def lens_to_fov(mm: float) -> float:
@@ -110,6 +114,10 @@ class ShotCamera:
         if m == "track":
             aim = self.world.position(c.target, t_world)
             return aim + np.asarray(c.offset or DEFAULT_TRACK_OFFSET, float), aim, None, roll, fov
+        if m == "close_up":
+            return self._close_up(t_world, roll, c.fov or (None if c.lens_mm else CLOSE_UP_FOV) or fov)
+        if m == "over_the_shoulder":
+            return self._over_shoulder(t_world, roll, c.fov or (None if c.lens_mm else OTS_FOV) or fov)
         if m == "orbit":
             centre = self._aim(c.look_at, c.target, t_world)
             a = math.radians(c.start_angle + (c.degrees if c.degrees is not None else DEFAULT_ORBIT_DEGREES) * u)
@@ -149,6 +157,28 @@ class ShotCamera:
                 + flat * (c.distance or 0.0) * u
             return eye, aim, None, roll, fov
         raise ValueError(f"unknown move {m}")
+
+
+    def _close_up(self, t_world, roll, fov):
+        """In front of the face (turned by start_angle), following the head so it stays framed."""
+        rig = self.world.characters[self.cam.target]
+        head = rig.head(t_world)
+        h = rig.heading(self.shot.start) + math.radians(self.cam.start_angle)
+        d = self.cam.distance if self.cam.distance is not None else CLOSE_UP_DISTANCE
+        eye = head + np.array([math.sin(h) * d, 0.02, math.cos(h) * d])
+        return eye, head, None, roll, fov
+
+    def _over_shoulder(self, t_world, roll, fov):
+        """Behind and beside the foreground character's head, aimed at the other's face."""
+        a = self.world.characters[self.cam.over].head(t_world)
+        b = self.world.characters[self.cam.target].head(t_world)
+        d = b - a
+        d[1] = 0.0
+        d = d / max(np.linalg.norm(d), 1e-9)
+        right = np.cross(d, [0.0, 1.0, 0.0])
+        side = 1.0 if self.cam.side == "right" else -1.0
+        eye = a - d * OTS_BEHIND + right * side * OTS_BESIDE + np.array([0.0, OTS_ABOVE, 0.0])
+        return eye, b + (a - b) * 0.12 - np.array([0.0, 0.08, 0.0]), None, roll, fov
 
 
 def frame_count(shot: Shot, fps: float) -> int:

@@ -20,7 +20,7 @@ from worldgen.passes.derive import PassFrame
 from worldgen.spec.models import Spec
 
 RUN_FILE = ".worldgen-run.json"
-CONTROL_KINDS = ("depth", "normal", "canny", "seg")
+CONTROL_KINDS = ("depth", "normal", "canny", "seg", "openpose")  # openpose: only where there are characters
 
 
 @dataclass
@@ -91,16 +91,28 @@ def _depth_range(raster, rig: ShotCamera, fps: float, n: int) -> tuple[float, fl
     return max(near, 1e-3), max(far, near * 1.5)
 
 
-def _frame_paths(shot_id: str, i: int, opt: RenderOptions) -> dict:
+def _frame_paths(shot_id: str, i: int, opt: RenderOptions, people: bool = False) -> dict:
     base = f"shots/{shot_id}"
     p = {}
     if opt.paint:
         p["frame"] = f"{base}/frames/{i:06d}.png"
     if opt.passes:
         p["passes"] = f"{base}/passes/{i:06d}.{opt.fmt}"
+        if people:
+            p["pose"] = f"{base}/pose/{i:06d}.json"
         for k in opt.control:
-            p[f"control_{k}"] = f"{base}/control/{k}/{i:06d}.png"
+            if k != "openpose" or people:
+                p[f"control_{k}"] = f"{base}/control/{k}/{i:06d}.png"
     return p
+
+
+def _write_pose(out: Path, paths: dict, world, view, passes: PassFrame) -> None:
+    from worldgen.character.pose_pass import openpose_image, people_in_frame, pose_json
+    cam = view.cam
+    people = people_in_frame(world, view.time, cam, passes.depth, passes.instance)
+    write_json(out / paths["pose"], pose_json(people, cam.width, cam.height, view.index, view.time))
+    if "control_openpose" in paths:
+        write_png(out / paths["control_openpose"], openpose_image(people, cam.width, cam.height))
 
 
 def _write_frame(out: Path, paths: dict, passes: PassFrame, painted, cam, near_far, opt: RenderOptions):
@@ -122,6 +134,8 @@ def _write_frame(out: Path, paths: dict, passes: PassFrame, painted, cam, near_f
             img = ctl.canny_image(normal_img)
         elif k == "seg":
             img = ctl.segmentation_image(passes.semantic)
+        elif k == "openpose":
+            continue  # written with the pose pass
         write_png(out / paths[f"control_{k}"], img)
 
 
@@ -147,6 +161,7 @@ def render(spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None) ->
     _claim_output(out, run, opt.overwrite)
     t0 = time.perf_counter()
     world = World(spec)
+    people = bool(world.characters)
     raster = Rasterizer(world, backend, with_local=opt.paint)
     painter = None
     if opt.paint:
@@ -163,7 +178,7 @@ def render(spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None) ->
             near_far = _depth_range(raster, rig, r.fps, n)
             frames, todo = [], set()
             for i in range(n):
-                paths = _frame_paths(shot.id, i, opt)
+                paths = _frame_paths(shot.id, i, opt, people)
                 cam = rig.at(i / r.fps)
                 frames.append({"index": i, "time": round(shot.start + i / r.fps, 9),
                                "K": cam.K.round(9).tolist(), "world_to_camera": cam.world_to_camera.round(9).tolist(),
@@ -177,7 +192,10 @@ def render(spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None) ->
             for fr in raster.shot_frames(shot, r.width, r.height, r.fps, only=todo):
                 i = fr.view.index
                 painted = painter.paint(fr.view) if painter is not None else None
-                _write_frame(out, _frame_paths(shot.id, i, opt), fr.passes, painted, fr.view.cam, near_far, opt)
+                paths = _frame_paths(shot.id, i, opt, people)
+                _write_frame(out, paths, fr.passes, painted, fr.view.cam, near_far, opt)
+                if "pose" in paths:
+                    _write_pose(out, paths, world, fr.view, fr.passes)
                 result.frames_rendered += 1
                 advance(1)
             manifest_shots.append({"id": shot.id, "start": shot.start, "duration": shot.duration,
@@ -199,6 +217,7 @@ def render(spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None) ->
 
 
 def _manifest(spec: Spec, world, backend: str, opt: RenderOptions, shots: list) -> dict:
+    from worldgen.character.rig import KEYPOINTS
     from worldgen.passes.derive import __doc__ as layers_doc
     r = spec.render
     return {
@@ -210,6 +229,10 @@ def _manifest(spec: Spec, world, backend: str, opt: RenderOptions, shots: list) 
                              "K pixel centres at integer coordinates",
         "units": "metres, seconds; depth is z-depth, inf where nothing is hit",
         "instances": world.instance_map(), "labels": world.semantic_map(),
+        "characters": {cid: {"instance": world.character_instance[cid], "label": rig.spec.label,
+                             "height": rig.spec.height, "parts": [p.name for p in rig.parts]}
+                       for cid, rig in world.characters.items()},
+        "keypoint_names": list(KEYPOINTS) if world.characters else None,
         "layers": _layer_table(layers_doc),
         "versions": _versions(),
         "shots": shots,

@@ -71,6 +71,7 @@ class World:
         self.character_instance: dict[str, int] = {}
         for k, c in enumerate(spec.world.characters):
             rig = CharacterRig(c, self.locate)
+            rig.index = k
             self.characters[c.id] = rig
             inst = len(spec.world.objects) + k + 1
             self.character_instance[c.id] = inst
@@ -86,25 +87,23 @@ class World:
                 self._tracks[pid] = None
 
     def locate(self, oid: str, t: float, what: str = "centre"):
-        """A world point of an object or character ('centre', 'head') or its top height ('top'):
+        """A world point of an object or character ('centre', 'head') or its world bounds ('box'):
         what look_at, point, turn and sit aim at. Characters answer from their path alone, so
         two characters looking at each other never wait on each other's poses."""
         if oid in self.characters:
             rig = self.characters[oid]
             p = rig.approx_head(t)
-            if what == "top":
-                return float(p[1])
+            if what == "box":
+                r = 0.25 * rig.body.height
+                return rig.root(t) - [r, 0, r], p + [r, 0.1, r]
             return p if what == "head" else p - np.array([0.0, 0.35 * rig.body.height, 0.0])
         m = self.world_matrix(oid, t)
-        if what == "top":
-            return float(trimesh.transform_points(self.nodes[oid].mesh.bounds, m)[:, 1].max()) \
-                if self.nodes[oid].spec.shape != "box" else float(self._box_top(oid, m))
+        if what == "box":  # world-axis bounds (lo, hi): a seat's footprint and top
+            lo, hi = self.nodes[oid].mesh.bounds
+            corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
+            w = corners @ m[:3, :3].T + m[:3, 3]
+            return w.min(0), w.max(0)
         return m[:3, 3]
-
-    def _box_top(self, oid: str, m: np.ndarray) -> float:
-        lo, hi = self.nodes[oid].mesh.bounds
-        corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
-        return (corners @ m[:3, :3].T + m[:3, 3])[:, 1].max()
 
     def _build_mesh(self, o: ObjectSpec) -> trimesh.Trimesh:
         if o.mesh is not None:

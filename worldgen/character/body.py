@@ -113,8 +113,8 @@ def body_parts(p: Proportions) -> list[Part]:
         Part("neck", "neck", _capsule_between(p.neck, 0.026 * p.height * w), "skin", 0.03 * p.height),
         Part("head", "head", _ellipsoid((0.86 * p.head_radius, p.head_radius, 0.95 * p.head_radius),
                                         (0, p.head_radius, 0.01 * p.height)), "skin", p.head_radius),
-        Part("hair", "head", _ellipsoid((0.93 * p.head_radius, 0.86 * p.head_radius, 0.98 * p.head_radius),
-                                        (0, 1.2 * p.head_radius, -0.005 * p.height)), "hair", p.head_radius),
+        Part("hair", "head", _ellipsoid((0.95 * p.head_radius, 0.8 * p.head_radius, 0.97 * p.head_radius),
+                                        (0, 1.26 * p.head_radius, -0.018 * p.height)), "hair", p.head_radius),
     ]
     for side in ("r", "l"):
         parts += [

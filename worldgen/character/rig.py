@@ -222,11 +222,20 @@ class CharacterRig:
                 return w, a
         return 0.0, None
 
-    def seat_height(self, a: Action, t: float) -> float:
-        ground = self.root(t)[1]
+    def seat_point(self, a: Action, t: float, root: np.ndarray, fwd: np.ndarray) -> np.ndarray:
+        """Where the pelvis rests when seated: on the target's top, over the part of it nearest
+        to where the character stands (a little in from its edge); on the ground without one."""
+        H = self.body.height
+        p = root - fwd * 0.12 * H
         if a.target is None or self.locate is None:
-            return ground
-        return self.locate(a.target, t, "top")
+            p[1] = root[1] + 0.055 * H
+            return p
+        lo, hi = self.locate(a.target, t, "box")
+        inset = np.minimum(0.15 * H / 1.75, (hi - lo) / 2)
+        for k in (0, 2):
+            p[k] = min(max(p[k], lo[k] + inset[k]), hi[k] - inset[k])
+        p[1] = hi[1] + 0.055 * H
+        return p
 
     # ---- the pose -------------------------------------------------------------------------
     def pose(self, t: float) -> Pose:
@@ -261,12 +270,10 @@ class CharacterRig:
                 y = min(y, ankles[k][1] + math.sqrt(reach * reach - dh * dh))
         pelvis[1] = y
         if sit_w > 0:
-            seat = self.seat_height(sit_a, t)
-            seated = root - fwd * 0.12 * H
-            seated[1] = seat + 0.055 * H
+            seated = self.seat_point(sit_a, t, root, fwd)
             pelvis = pelvis + (seated - pelvis) * sit_w
             for k in (0, 1):
-                sit_foot = root + fwd * 0.16 * H + hip_off[k] * 1.1
+                sit_foot = seated + fwd * 0.92 * b.thigh + hip_off[k] * 1.15
                 sit_foot[1] = root[1] + b.ankle_height
                 ankles[k] = ankles[k] + (sit_foot - ankles[k]) * sit_w
         lean = math.radians(gait.lean * min(speed / (1.4 if gait is GAITS["walk"] else 3.5), 1.0)) * (1 - sit_w)

@@ -45,8 +45,23 @@ def _below_plane(world, oid: str, t: float, point: np.ndarray) -> bool:
     return bool(local[1] < 0 and abs(local[0]) < sx / 2 and abs(local[2]) < sz / 2)
 
 
+def _target_points(world, target: str, t: float) -> np.ndarray:
+    """Points that show whether a target is in frame: an object's box corners and centre, a
+    character's keypoints."""
+    if target in world.characters:
+        return world.characters[target].pose(t).keypoints
+    node = world.nodes[target]
+    lo, hi = node.mesh.bounds
+    box = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
+    m = world.world_matrix(target, t)
+    return np.vstack([box @ m[:3, :3].T + m[:3, 3], m[:3, 3]])
+
+
 def check_geometry(spec, world) -> None:
     located = located_of(spec)
+    if spec.world.characters:
+        from worldgen.character.checks import check_characters
+        check_characters(spec, world, located, _inside, _below_plane)
     r = spec.render
     for s, shot in enumerate(spec.shots):
         rig = ShotCamera(shot, world, r.width, r.height)
@@ -58,7 +73,7 @@ def check_geometry(spec, world) -> None:
             t = shot.start + s_t
             cam = rig.at(s_t)
             eye = cam.center
-            for oid in world.nodes:
+            for oid in world.objects():
                 if _inside(world, oid, t, eye):
                     raise located.error(("shots", s, "camera"),
                                         f"the camera is inside object '{oid}' at t={s_t:.2f}s of the shot")
@@ -67,11 +82,7 @@ def check_geometry(spec, world) -> None:
                                         f"the camera is below '{oid}' at t={s_t:.2f}s of the shot")
             target = shot.camera.target
             if target is not None and not seen:
-                node = world.nodes[target]
-                lo, hi = node.mesh.bounds
-                box = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
-                m = world.world_matrix(target, t)
-                pts = np.vstack([box @ m[:3, :3].T + m[:3, 3], m[:3, 3]])
+                pts = _target_points(world, target, t)
                 uv, z = cam.project(pts)
                 ok = (z > 0) & (uv[:, 0] >= 0) & (uv[:, 0] < r.width) & (uv[:, 1] >= 0) & (uv[:, 1] < r.height)
                 seen = bool(ok.any())

@@ -18,11 +18,37 @@ def check_references(spec: Spec, located: LocatedSpec) -> None:
         if o.id in ids:
             raise located.error(("world", "objects", i, "id"), f"duplicate object id '{o.id}'")
         ids[o.id] = i
+    chars: dict[str, int] = {}
+    for i, c in enumerate(spec.world.characters):
+        if c.id in ids or c.id in chars:
+            raise located.error(("world", "characters", i, "id"), f"duplicate id '{c.id}' (objects and characters share names)")
+        chars[c.id] = i
     known = list(ids)
+    known_all = known + list(chars)
 
     def need(oid: str, path: tuple):
         if oid not in ids:
             raise located.error(path, f"no object '{oid}'{_did_you_mean(oid, known)}")
+
+    def need_any(oid: str, path: tuple):
+        if oid not in ids and oid not in chars:
+            raise located.error(path, f"no object or character '{oid}'{_did_you_mean(oid, known_all)}")
+
+    def need_character(oid: str, path: tuple):
+        if oid not in chars:
+            raise located.error(path, f"no character '{oid}'{_did_you_mean(oid, list(chars))}")
+
+    for i, c in enumerate(spec.world.characters):
+        for k, a in enumerate(c.actions):
+            where = ("world", "characters", i, "actions", k, "target")
+            if a.target is None:
+                continue
+            if a.action == "sit":
+                need(a.target, where)
+            else:
+                need_any(a.target, where)
+            if a.target == c.id:
+                raise located.error(where, f"a character cannot {a.action.replace('_', ' ')} itself")
 
     for i, o in enumerate(spec.world.objects):
         if o.parent is not None:
@@ -43,7 +69,14 @@ def check_references(spec: Spec, located: LocatedSpec) -> None:
         shot_ids.add(shot.id)
         cam = shot.camera
         if cam.target is not None:
-            need(cam.target, ("shots", s, "camera", "target"))
+            if cam.move in ("over_the_shoulder", "close_up"):
+                need_character(cam.target, ("shots", s, "camera", "target"))
+            else:
+                need_any(cam.target, ("shots", s, "camera", "target"))
+        if cam.over is not None:
+            need_character(cam.over, ("shots", s, "camera", "over"))
+            if cam.over == cam.target:
+                raise located.error(("shots", s, "camera", "over"), "'over' and 'target' must be two characters")
         for k, key in enumerate(cam.keyframes or []):
             if key.target is not None:
-                need(key.target, ("shots", s, "camera", "keyframes", k, "target"))
+                need_any(key.target, ("shots", s, "camera", "keyframes", k, "target"))

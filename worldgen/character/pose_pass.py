@@ -1,0 +1,74 @@
+"""The pose pass: each character's OpenPose-18 keypoints per frame, projected with the frame's
+camera, with visibility from the depth test against the rasterised passes, and the stick image
+OpenPose ControlNets are trained on.
+
+A keypoint is visible when it lies in the image, in front of the camera, on its own
+character's pixels in the instance pass, and no deeper than its body part's thickness behind
+the depth pass there: hidden by another object -> wrong instance; hidden by its own body (the far
+shoulder seen from the side) -> too deep."""
+from __future__ import annotations
+
+import numpy as np
+
+from worldgen.character.rig import KEYPOINTS
+
+DEPTH_MARGIN = 0.02  # m added to a body part's thickness in the depth test
+
+
+def keypoint_radii(rig) -> np.ndarray:
+    """How far inside the body surface each keypoint lies at most (m), OpenPose-18 order."""
+    b, H = rig.body, rig.body.height
+    face = 0.35 * b.head_radius
+    limb = b.limb_radius
+    by_name = {"nose": face, "r_eye": face, "l_eye": face, "r_ear": face, "l_ear": face, "neck": 0.07 * H,
+               "r_shoulder": 0.06 * H, "l_shoulder": 0.06 * H, "r_elbow": 1.2 * limb, "l_elbow": 1.2 * limb,
+               "r_wrist": 1.1 * limb, "l_wrist": 1.1 * limb, "r_hip": 0.075 * H * b.width, "l_hip": 0.075 * H * b.width,
+               "r_knee": 1.6 * limb, "l_knee": 1.6 * limb, "r_ankle": 1.3 * limb, "l_ankle": 1.3 * limb}
+    return np.array([by_name[n] for n in KEYPOINTS])
+
+
+def people_in_frame(world, t: float, cam, depth: np.ndarray, instance: np.ndarray) -> list[dict]:
+    """Keypoints of every character at world time t as seen by `cam`: per keypoint
+    [x, y, z, visible] with (x, y) in pixels (centres at integers) and z the camera depth."""
+    h, w = depth.shape
+    out = []
+    for cid, rig in world.characters.items():
+        inst = world.character_instance[cid]
+        pts = rig.pose(t).keypoints
+        uv, z = cam.project(pts)
+        tol = 1.6 * keypoint_radii(rig) + DEPTH_MARGIN
+        rows = []
+        for k in range(len(KEYPOINTS)):
+            x, y = float(uv[k, 0]), float(uv[k, 1])
+            vis = False
+            if z[k] > 0 and np.isfinite(x) and np.isfinite(y):
+                j, i = int(np.floor(x + 0.5)), int(np.floor(y + 0.5))
+                if 0 <= i < h and 0 <= j < w and instance[i, j] == inst:
+                    vis = bool(z[k] - depth[i, j] <= tol[k])
+            rows.append([round(x, 3), round(y, 3), round(float(z[k]), 4), int(vis)])
+        out.append({"id": cid, "instance": inst, "keypoints": rows,
+                    "pose_keypoints_2d": [v for r in rows for v in (r[0], r[1], float(r[3]))]})
+    return out
+
+
+def pose_json(people: list[dict], width: int, height: int, index: int, time: float) -> dict:
+    return {"frame": index, "time": round(time, 9), "width": width, "height": height,
+            "keypoint_names": list(KEYPOINTS), "format": "OpenPose-18 (COCO body without mid-hip); "
+            "keypoints [x, y, depth, visible], pixel centres at integers",
+            "people": people}
+
+
+def openpose_image(people: list[dict], width: int, height: int) -> np.ndarray:
+    """The OpenPose stick figure ControlNets expect (black background, the standard limb and
+    joint colours), drawn by controlnet-aux; hidden keypoints and their limbs are left out."""
+    from worldgen.compat import import_controlnet_aux
+    import_controlnet_aux()
+    from controlnet_aux.open_pose.body import Keypoint
+    from controlnet_aux.open_pose.util import draw_bodypose
+    canvas = np.zeros((height, width, 3), np.uint8)
+    for person in people:
+        kps = [Keypoint((x + 0.5) / width, (y + 0.5) / height) if vis else None
+               for x, y, _z, vis in person["keypoints"]]
+        if any(k is not None for k in kps):
+            canvas = draw_bodypose(canvas, kps)
+    return canvas

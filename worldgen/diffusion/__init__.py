@@ -1,0 +1,1 @@
+"""Diffusion painter plumbing: devices, model loading, evaluation counting and tiny test models."""
