@@ -233,7 +233,8 @@ def hub_snapshot(repo_id: str, role: str, pipeline: bool) -> Path:
 def not_in_cache(repo_id: str, role: str, what: str = "", include: str = "") -> ModelNotFound:
     files = f" {include}" if include else ""
     return ModelNotFound(
-        f"{role} '{repo_id}'{what} is not in the Hugging Face cache at {hub_cache_dir()} and downloads are off: "
+        f"{role} '{repo_id}'{what} is neither a folder here nor in the Hugging Face cache at {hub_cache_dir()} "
+        "(downloads are off): "
         f"run `hf download {repo_id}{files}` (with huggingface_hub < 1.0: `huggingface-cli download "
         f"{repo_id}{files}`) on a machine with network access, or set WORLDGEN_ALLOW_DOWNLOAD=1, "
         "or pass a local folder")
@@ -394,7 +395,21 @@ def cached_configs(repo_id: str, role: str) -> Path:
             return Path(snapshot_download(repo_id, cache_dir=hub_cache_dir(), allow_patterns=["*.json", "*.txt"]))
         return Path(snapshot_download(repo_id, cache_dir=hub_cache_dir(), local_files_only=True))
     except LocalEntryNotFoundError:
-        raise not_in_cache(repo_id, role, " (its configs)", "--include '*.json' '*.txt'") from None
+        raise ModelNotFound(
+            f"{role}: config '{repo_id}' is neither a folder here nor in the Hugging Face cache at {hub_cache_dir()}: "
+            f"run `hf download {repo_id} --include '*.json' '*.txt'` (configs and tokenizers only)") from None
+
+
+def check_single_file_family(keys: set[str], family: str, ref: str) -> None:
+    """An SDXL checkpoint read with SD1.5 configs (or the reverse) fails deep in diffusers; say it first."""
+    try:
+        theirs = single_file_family(keys, ref)
+    except ModelError:
+        return  # not recognisable from its keys: the configs decide
+    if theirs != family:
+        names = {"sd15": "SD1.5-class", "sdxl": "SDXL-class"}
+        raise ModelError(f"base model '{ref}' is an {names[theirs]} checkpoint but its configs are {names[family]}; "
+                         "pass config= a folder of the same family")
 
 
 def single_file_configs(path: Path, keys: set[str], config: str | None, ref: str) -> Path:
@@ -572,8 +587,10 @@ def load_base(ref: str, controlnets: Mapping[str, str] | None = None, device: st
     source = resolve_source(ref, "base model", PIPELINE_LAYOUT)
     if source.kind == "file":
         path = Path(source.location)
-        configs = single_file_configs(path, checkpoint_keys(path), config, ref)
+        keys = checkpoint_keys(path)
+        configs = single_file_configs(path, keys, config, ref)
         family, variant = pipeline_folder_family(configs, ref, "base model"), None
+        check_single_file_family(keys, family, ref)
     else:
         configs = local_folder(source, "base model", pipeline=True)
         family, variant = with_download_hint(source, lambda: check_pipeline_folder(configs, ref, "base model"))
