@@ -48,7 +48,7 @@ def test_lighthouse_matches_issue_example():
 BAD = [
     # (replacement of GOOD text, expected line, expected fragment)
     (("camera: {move: static, position: [0, 2, 10], target: boat}",
-      "camera: {move: static, position: [0, 2, 10], target: boaat}"), 10, "shots[0].camera.target: no object 'boaat' (did you mean 'boat'?)"),
+      "camera: {move: static, position: [0, 2, 10], target: boaat}"), 10, "shots[0].camera.target: no object or character 'boaat' (did you mean 'boat'?)"),
     (("size: [3, 1, 1]", "size: [3, -1, 1]"), 6, "world.objects[1]"),
     (("title: t", "titel: t"), 2, "titel: unknown field (did you mean 'title'?)"),
     (("duration: 1", "duration: 0"), 9, "shots[0].duration"),
@@ -136,7 +136,7 @@ def test_cli_validate_bad_spec_one_line_exit_2(tmp_path):
     assert r.returncode == 2
     assert "Traceback" not in r.stderr
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1 and f"{p}:10: shots[0].camera.target: no object 'boaat'" in lines[0]
+    assert len(lines) == 1 and f"{p}:10: shots[0].camera.target: no object or character 'boaat'" in lines[0]
 
 
 def test_cli_schema_is_json_schema():

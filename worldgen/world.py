@@ -69,8 +69,12 @@ class World:
         from worldgen.character.rig import CharacterRig
         self.characters: dict[str, CharacterRig] = {}
         self.character_instance: dict[str, int] = {}
+        located = located_of(spec)
         for k, c in enumerate(spec.world.characters):
-            rig = CharacterRig(c, self.locate)
+            if c.asset is not None:
+                rig = self._skinned_rig(c, k, located)
+            else:
+                rig = CharacterRig(c, self.locate)
             rig.index = k
             self.characters[c.id] = rig
             inst = len(spec.world.objects) + k + 1
@@ -85,6 +89,28 @@ class World:
                 self.nodes[pid] = Node(ospec, len(self.nodes), part.mesh, inst, c.label, sem,
                                        character=c.id, bone=part.bone, region=part.region)
                 self._tracks[pid] = None
+
+    def _skinned_rig(self, c, k: int, located):
+        from worldgen.assets import resolve_asset
+        from worldgen.character.skinned import load_skinned
+        from worldgen.character.skinned_rig import SkinnedRig
+        try:
+            asset = load_skinned(resolve_asset(c.asset, self.base_dir))
+            for action, clip in c.clips.items():
+                if clip not in asset.clips:
+                    raise AssetError(f"no clip '{clip}' for {action} (clips: {', '.join(asset.clips) or 'none'})")
+            return SkinnedRig(c, self.locate, asset)
+        except AssetError as e:
+            raise located.error(("world", "characters", k, "asset"), str(e)) from None
+
+    def deforms(self, oid: str) -> bool:
+        """Does this node change shape over time (a skinned body), not only move?"""
+        n = self.nodes[oid]
+        return n.character is not None and self.characters[n.character].deforms
+
+    def deformed(self, oid: str, t: float):
+        """Posed vertices and normals of a deforming node in its own frame at time t."""
+        return self.characters[self.nodes[oid].character].deformed(t)[:2]
 
     def locate(self, oid: str, t: float, what: str = "centre"):
         """A world point of an object or character ('centre', 'head') or its world bounds ('box'):

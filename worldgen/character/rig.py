@@ -30,8 +30,17 @@ def action_layer(a: Action) -> str:
     return LAYERS.get(a.action) or f"arm_{a.hand}"
 
 
+def _cross(a, b) -> np.ndarray:
+    """3-vector cross product; np.cross costs ~20x more on single vectors, and a pose makes dozens."""
+    return np.array([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]])
+
+
+def _norm(v) -> float:
+    return math.sqrt(float(np.dot(v, v)))
+
+
 def _unit(v):
-    n = np.linalg.norm(v)
+    n = math.sqrt(float(np.dot(v, v)))
     return v / n if n > 1e-12 else v
 
 
@@ -39,25 +48,25 @@ def _frame(origin, y, ref) -> np.ndarray:
     """Rigid frame at `origin` with +Y along `y` and +Z as close to `ref` as it can be."""
     y = _unit(np.asarray(y, float))
     z = ref - np.dot(ref, y) * y
-    if np.linalg.norm(z) < 1e-6:
+    if _norm(z) < 1e-6:
         alt = np.array([1.0, 0.0, 0.0]) if abs(y[0]) < 0.9 else np.array([0.0, 0.0, 1.0])
         z = alt - np.dot(alt, y) * y
     z = _unit(z)
     m = np.eye(4)
-    m[:3, 0], m[:3, 1], m[:3, 2], m[:3, 3] = np.cross(y, z), y, z, origin
+    m[:3, 0], m[:3, 1], m[:3, 2], m[:3, 3] = _cross(y, z), y, z, origin
     return m
 
 
 def _two_bone(root, target, l1, l2, pole):
     """Middle joint and end point of a two-bone chain reaching for `target`, bending toward `pole`."""
     d_vec = target - root
-    d = np.linalg.norm(d_vec)
+    d = _norm(d_vec)
     d_c = min(max(d, abs(l1 - l2) + 1e-6), l1 + l2 - 1e-9)
     u = d_vec / d if d > 1e-12 else np.array([0.0, -1.0, 0.0])
     x = (l1 * l1 - l2 * l2 + d_c * d_c) / (2 * d_c)
     h = math.sqrt(max(l1 * l1 - x * x, 0.0))
     perp = pole - np.dot(pole, u) * u
-    perp = _unit(perp) if np.linalg.norm(perp) > 1e-9 else np.array([0.0, 0.0, 1.0])
+    perp = _unit(perp) if _norm(perp) > 1e-9 else np.array([0.0, 0.0, 1.0])
     mid = root + u * x + perp * h
     return mid, mid + _unit(root + u * d_c - mid) * l2
 
@@ -84,12 +93,20 @@ class Pose:
 
 
 class CharacterRig:
+    deforms = False  # the proxy body is rigid parts; a skinned asset deforms
+
+    def _make_parts(self):
+        return body_parts(self.body)
+
+    def deformed(self, t: float):
+        raise NotImplementedError
+
     def __init__(self, spec: CharacterSpec, locate=None):
         """`locate(id, t, what)` gives another object's or character's 'centre' or 'head' point,
         or its 'top' height (a seat), for look_at, point, turn and sit; the world supplies it."""
         self.spec = spec
         self.body = Proportions(spec.height, BUILD_WIDTH[spec.build])
-        self.parts = body_parts(self.body)
+        self.parts = self._make_parts()
         self.locate = locate
         keys = spec.path
         if keys:
@@ -171,7 +188,7 @@ class CharacterRig:
         h = self.heading(t)
         fwd = np.array([math.sin(h), 0.0, math.cos(h)])
         up = np.array([0.0, 1.0, 0.0])
-        return np.cross(fwd, up), up, fwd
+        return _cross(fwd, up), up, fwd
 
     # ---- feet -----------------------------------------------------------------------------
     def _placement(self, f: Footstep, t: float) -> tuple[np.ndarray, float]:
@@ -278,7 +295,7 @@ class CharacterRig:
                 ankles[k] = ankles[k] + (sit_foot - ankles[k]) * sit_w
         lean = math.radians(gait.lean * min(speed / (1.4 if gait is GAITS["walk"] else 3.5), 1.0)) * (1 - sit_w)
         spine_up = up * math.cos(lean) + fwd * math.sin(lean)
-        fwd_lean = _unit(np.cross(right, spine_up))
+        fwd_lean = _unit(_cross(spine_up, right))
         bones = {"pelvis": _frame(pelvis, up, fwd)}
         bones["spine"] = _frame(pelvis + spine_up * 0.045 * H, spine_up, fwd)
         neck_base = pelvis + spine_up * (b.pelvis_to_chest + b.chest_to_neck)
@@ -291,7 +308,7 @@ class CharacterRig:
             yaw = math.atan2(np.dot(d, right), np.dot(d, fwd))
             yaw = max(-math.radians(75), min(math.radians(75), yaw))
             pitch = max(-math.radians(40), min(math.radians(35), math.asin(max(-1.0, min(1.0, d[1])))))
-            want = -right * math.sin(yaw) * math.cos(pitch) + fwd * math.cos(yaw) * math.cos(pitch) + up * math.sin(pitch)
+            want = right * math.sin(yaw) * math.cos(pitch) + fwd * math.cos(yaw) * math.cos(pitch) + up * math.sin(pitch)
             look = _unit(look * (1 - w) + want * w)
         head_up = _unit(spine_up + (look - fwd_lean) * 0.35)
         neck_dir = _unit(spine_up + (head_up - spine_up) * 0.5)

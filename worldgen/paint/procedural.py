@@ -42,7 +42,7 @@ class ProceduralPainter:
         """An object's look from its appearance words; a body part's from its character's
         clothes for that region (keyed by the character, so both arms match)."""
         seed = self.world.spec.seed
-        if node.character is None:
+        if node.character is None or node.region == "body":  # an object, or a skinned body in one piece
             return material_from_text(node.spec.appearance or oid, key=f"{oid}|{seed}")
         looks = self._looks.get(node.character)
         if looks is None:

@@ -76,23 +76,30 @@ def surface(hits: Hits, snap: Snapshot, cam: CameraFrame, instance_lut: np.ndarr
 def _motion(snap_a: Snapshot, snap_b: Snapshot, moving: np.ndarray) -> np.ndarray:
     """Per object, the 3x4 map of its points from instant a to instant b (identity if static)."""
     motion = np.tile(np.eye(4)[:3], (len(snap_a.matrices), 1, 1))
-    for k in np.flatnonzero(moving):
-        motion[k] = (snap_b.matrices[k] @ np.linalg.inv(snap_a.matrices[k]))[:3]
+    k = np.flatnonzero(moving)
+    if len(k):
+        motion[k] = (snap_b.matrices[k] @ np.linalg.inv(snap_a.matrices[k]))[:, :3]
     return motion
 
 
-def flows(surf: Surface, snap: Snapshot, nxt, prev, moving: np.ndarray):
+def flows(surf: Surface, snap: Snapshot, nxt, prev, moving: np.ndarray, hits: Hits = None, deform: np.ndarray = None):
     """Exact flow of this frame's visible surface points into the next and previous frames,
     and their occlusion there. `nxt`/`prev` are (snapshot, camera, hits) of those frames.
 
-    A point on object g moves with g: p_b = M_g(b) M_g(a)^-1 p_a (identity for static objects),
-    then is projected by the other frame's camera. It is visible there if it lands inside the
-    image and that frame sees the same object at (nearly) the same depth."""
+    A point on rigid object g moves with g: p_b = M_g(b) M_g(a)^-1 p_a (identity for static
+    objects); a point on a deforming body (a skinned character) is the same barycentric
+    combination of its triangle's vertices at b. It is then projected by the other frame's
+    camera, and is visible there if it lands inside the image and that frame sees the same
+    object at (nearly) the same depth."""
     (snap_f, cam_f, hits_f), (snap_b, cam_b, hits_b) = nxt, prev
+    if deform is None:
+        deform = np.zeros(len(snap.matrices), bool)
+    prim = hits.prim if hits is not None else np.zeros(surf.geom_img.shape, np.int32)
+    bary = hits.bary if hits is not None else np.zeros(surf.geom_img.shape + (2,), np.float32)
     ff, of, fb, ob = kernels.flow_images(
-        surf.geom_img, surf.world_img,
-        _motion(snap, snap_f, moving), cam_f.K @ cam_f.world_to_camera[:3], hits_f.depth, hits_f.geom,
-        _motion(snap, snap_b, moving), cam_b.K @ cam_b.world_to_camera[:3], hits_b.depth, hits_b.geom)
+        surf.geom_img, surf.world_img, prim, bary, snap.face_offset, snap.faces, deform,
+        _motion(snap, snap_f, moving), snap_f.vertices, cam_f.K @ cam_f.world_to_camera[:3], hits_f.depth, hits_f.geom,
+        _motion(snap, snap_b, moving), snap_b.vertices, cam_b.K @ cam_b.world_to_camera[:3], hits_b.depth, hits_b.geom)
     return (ff, of), (fb, ob)
 
 

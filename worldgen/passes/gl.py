@@ -64,17 +64,21 @@ class GLBackend:
             raise BackendError(f"the gl backend handles up to {MAX_FACES} triangles; use --backend raycast")
         self.scene = pr.Scene(bg_color=[0, 0, 0, 0], ambient_light=[1.0, 1.0, 1.0])
         self.nodes = []
+        self.snapshots = sm
         for g in range(len(sm.ids)):
-            f0, f1 = sm.face_offset[g], sm.face_offset[g + 1]
-            tri = sm.faces[f0:f1]
-            pos = sm.local[tri].reshape(-1, 3)  # one vertex per corner: flat colour per triangle
-            ids = np.arange(f0, f1, dtype=np.int64) + 1  # 0 = background
-            rgb = encode_ids(ids)
-            col = np.repeat(np.concatenate([rgb, np.full((len(ids), 1), 255, np.uint8)], 1), 3, axis=0)
-            mat = pr.MetallicRoughnessMaterial(baseColorFactor=[1.0, 1.0, 1.0, 1.0], doubleSided=True)
-            prim = pr.Primitive(positions=pos.astype(np.float32), color_0=col, mode=4, material=mat)
-            self.nodes.append(self.scene.add(pr.Mesh([prim]), pose=np.eye(4)))
+            self.nodes.append(self.scene.add(self._id_mesh(sm.local, g), pose=np.eye(4)))
         self.cam_node = None
+
+    def _id_mesh(self, vertices: np.ndarray, g: int):
+        """Object g's triangles, each flat in the colour of its global index."""
+        pr, sm = self.pyrender, self.snapshots
+        f0, f1 = sm.face_offset[g], sm.face_offset[g + 1]
+        pos = vertices[sm.faces[f0:f1]].reshape(-1, 3)  # one vertex per corner: flat colour per triangle
+        ids = np.arange(f0, f1, dtype=np.int64) + 1  # 0 = background
+        rgb = encode_ids(ids)
+        col = np.repeat(np.concatenate([rgb, np.full((len(ids), 1), 255, np.uint8)], 1), 3, axis=0)
+        mat = pr.MetallicRoughnessMaterial(baseColorFactor=[1.0, 1.0, 1.0, 1.0], doubleSided=True)
+        return pr.Mesh([pr.Primitive(positions=pos.astype(np.float32), color_0=col, mode=4, material=mat)])
 
     def _render_ids(self, snap: Snapshot, cam: CameraFrame):
         pr = self.pyrender
@@ -87,8 +91,12 @@ class GLBackend:
                 raise BackendError(f"no OpenGL context ({os.environ.get('PYOPENGL_PLATFORM')}): {e}; "
                                    "try WORLDGEN_GL=osmesa or --backend raycast") from None
             self._size = (cam.width, cam.height)
-        for node, m in zip(self.nodes, snap.matrices):
-            self.scene.set_pose(node, m)
+        for g, (node, m) in enumerate(zip(self.nodes, snap.matrices)):
+            if self.snapshots.deforming[g]:  # a skinned body: upload its posed world vertices
+                self.scene.remove_node(node)
+                self.nodes[g] = self.scene.add(self._id_mesh(snap.vertices, g), pose=np.eye(4))
+            else:
+                self.scene.set_pose(node, m)
         from worldgen.transforms import world_to_camera_to_gl_pose
         d = np.linalg.norm(snap.vertices - cam.center, axis=1)
         znear, zfar = 0.01, float(max(d.max() * 1.5, 1.0))

@@ -31,8 +31,9 @@ def make_rays(m, origin, h, w):
 
 
 @njit(parallel=True, cache=True)
-def hits_from_raycast(t_hit, gid, pid, uvs, h, w):
-    """Open3D's raw arrays -> (depth, geom, prim, bary) with -1 / inf for misses."""
+def hits_from_raycast(t_hit, gid, pid, uvs, h, w, geom_of):
+    """Open3D's raw arrays -> (depth, geom, prim, bary) with -1 / inf for misses; `geom_of` maps
+    the scene's geometry ids to the world's object indices."""
     depth = np.empty((h, w), np.float32)
     geom = np.empty((h, w), np.int32)
     prim = np.empty((h, w), np.int32)
@@ -42,7 +43,7 @@ def hits_from_raycast(t_hit, gid, pid, uvs, h, w):
             t = t_hit[i, j]
             if np.isfinite(t):
                 depth[i, j] = t
-                geom[i, j] = np.int32(gid[i, j])
+                geom[i, j] = geom_of[gid[i, j]]
                 prim[i, j] = np.int32(pid[i, j])
                 bary[i, j, 0] = uvs[i, j, 0]
                 bary[i, j, 1] = uvs[i, j, 1]
@@ -52,6 +53,41 @@ def hits_from_raycast(t_hit, gid, pid, uvs, h, w):
                 prim[i, j] = 0
                 bary[i, j, 0] = 0.0
                 bary[i, j, 1] = 0.0
+    return depth, geom, prim, bary
+
+
+@njit(parallel=True, cache=True)
+def nearer_hits(depth_a, geom_a, prim_a, bary_a, depth_b, geom_b, prim_b, bary_b):
+    """Per pixel, the nearer of two hit buffers (in place into the first)."""
+    h, w = depth_a.shape
+    for i in prange(h):
+        for j in range(w):
+            if depth_b[i, j] < depth_a[i, j]:
+                depth_a[i, j] = depth_b[i, j]
+                geom_a[i, j] = geom_b[i, j]
+                prim_a[i, j] = prim_b[i, j]
+                bary_a[i, j, 0] = bary_b[i, j, 0]
+                bary_a[i, j, 1] = bary_b[i, j, 1]
+    return depth_a, geom_a, prim_a, bary_a
+
+
+@njit(cache=True)
+def merge_sparse_hits(depth, geom, prim, bary, pixels, t_hit, gid, pid, uvs, geom_of):
+    """Fold hits cast for a subset of pixels (flat indices) into full hit buffers, keeping the
+    nearer; in place. Serial: the subsets are small and this avoids threading overhead."""
+    w = depth.shape[1]
+    for n in range(pixels.shape[0]):
+        t = t_hit[n]
+        if not np.isfinite(t):
+            continue
+        i = pixels[n] // w
+        j = pixels[n] - i * w
+        if t < depth[i, j]:
+            depth[i, j] = t
+            geom[i, j] = geom_of[gid[n]]
+            prim[i, j] = np.int32(pid[n])
+            bary[i, j, 0] = uvs[n, 0]
+            bary[i, j, 1] = uvs[n, 1]
     return depth, geom, prim, bary
 
 
@@ -106,11 +142,22 @@ def surface_images(depth, geom, prim, bary, rays, face_offset, faces, normals, u
 
 
 @njit(inline="always")
-def _flow_one(g, x, y, z, i, j, motion, proj, depth_b, geom_b, h, w, flow, occ):
+def _moved(g, x, y, z, motion, deform, f, b0, b1, b2, faces, verts):
+    """A surface point carried to the other instant: by its object's rigid motion, or for a
+    deforming body by its triangle's vertices there (same barycentrics: the same material point)."""
+    if deform[g]:
+        a, b, c = faces[f, 0], faces[f, 1], faces[f, 2]
+        return (b0 * verts[a, 0] + b1 * verts[b, 0] + b2 * verts[c, 0],
+                b0 * verts[a, 1] + b1 * verts[b, 1] + b2 * verts[c, 1],
+                b0 * verts[a, 2] + b1 * verts[b, 2] + b2 * verts[c, 2])
     m = motion[g]
-    px = m[0, 0] * x + m[0, 1] * y + m[0, 2] * z + m[0, 3]
-    py = m[1, 0] * x + m[1, 1] * y + m[1, 2] * z + m[1, 3]
-    pz = m[2, 0] * x + m[2, 1] * y + m[2, 2] * z + m[2, 3]
+    return (m[0, 0] * x + m[0, 1] * y + m[0, 2] * z + m[0, 3],
+            m[1, 0] * x + m[1, 1] * y + m[1, 2] * z + m[1, 3],
+            m[2, 0] * x + m[2, 1] * y + m[2, 2] * z + m[2, 3])
+
+
+@njit(inline="always")
+def _flow_one(g, px, py, pz, i, j, proj, depth_b, geom_b, h, w, flow, occ):
     qx = proj[0, 0] * px + proj[0, 1] * py + proj[0, 2] * pz + proj[0, 3]
     qy = proj[1, 0] * px + proj[1, 1] * py + proj[1, 2] * pz + proj[1, 3]
     qz = proj[2, 0] * px + proj[2, 1] * py + proj[2, 2] * pz + proj[2, 3]
@@ -129,12 +176,15 @@ def _flow_one(g, x, y, z, i, j, motion, proj, depth_b, geom_b, h, w, flow, occ):
 
 
 @njit(parallel=True, cache=True)
-def flow_images(geom, world, motion_f, proj_f, depth_f, geom_f, motion_b, proj_b, depth_b, geom_b):
+def flow_images(geom, world, prim, bary, face_offset, faces, deform,
+                motion_f, verts_f, proj_f, depth_f, geom_f, motion_b, verts_b, proj_b, depth_b, geom_b):
     """Exact forward and backward flow, and occlusion in the next and previous frames.
 
-    motion[g] (3x4) carries a point of object g from this frame to the other (identity for
-    static objects); proj (3x4) = K [R | t] of the other frame. A point is visible there when
-    it lands inside the image, where that frame sees the same object at (nearly) the same depth."""
+    motion[g] (3x4) carries a point of rigid object g from this frame to the other (identity for
+    static objects); a deforming body's points follow their triangle's vertices (verts_*, the
+    other instant's world vertices). proj (3x4) = K [R | t] of the other frame. A point is
+    visible there when it lands inside the image, where that frame sees the same object at
+    (nearly) the same depth."""
     h, w = geom.shape
     flow_f = np.empty((h, w, 2), np.float32)
     occ_f = np.empty((h, w), np.uint8)
@@ -152,6 +202,11 @@ def flow_images(geom, world, motion_f, proj_f, depth_f, geom_f, motion_b, proj_b
             if g < 0:
                 continue
             x, y, z = world[i, j, 0], world[i, j, 1], world[i, j, 2]
-            _flow_one(g, x, y, z, i, j, motion_f, proj_f, depth_f, geom_f, h, w, flow_f, occ_f)
-            _flow_one(g, x, y, z, i, j, motion_b, proj_b, depth_b, geom_b, h, w, flow_b, occ_b)
+            f = face_offset[g] + prim[i, j]
+            b1, b2 = bary[i, j, 0], bary[i, j, 1]
+            b0 = 1.0 - b1 - b2
+            px, py, pz = _moved(g, x, y, z, motion_f, deform, f, b0, b1, b2, faces, verts_f)
+            _flow_one(g, px, py, pz, i, j, proj_f, depth_f, geom_f, h, w, flow_f, occ_f)
+            px, py, pz = _moved(g, x, y, z, motion_b, deform, f, b0, b1, b2, faces, verts_b)
+            _flow_one(g, px, py, pz, i, j, proj_b, depth_b, geom_b, h, w, flow_b, occ_b)
     return flow_f, occ_f, flow_b, occ_b

@@ -87,5 +87,5 @@ class Rasterizer:
 
     def passes_of(self, prev: FrameView, cur: FrameView, nxt: FrameView) -> PassFrame:
         fwd, bwd = flows(cur.surf, cur.snap, (nxt.snap, nxt.cam, nxt.hits), (prev.snap, prev.cam, prev.hits),
-                         self.moving)
+                         self.moving, cur.hits, self.snapshots.deforming)
         return make_pass_frame(cur.hits, cur.surf, fwd, bwd)

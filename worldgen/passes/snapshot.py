@@ -16,7 +16,7 @@ class Snapshot:
     vertices: np.ndarray  # (V, 3) float32 world space, all objects concatenated
     normals: np.ndarray  # (V, 3) float32 world space, unit
     uv: np.ndarray  # (V, 2) float32
-    local: np.ndarray  # (V, 3) float32 object-frame vertices (before the world transform)
+    local: np.ndarray  # (V, 3) float32 object-frame vertices (before the world transform; a skinned body's rest pose)
     faces: np.ndarray  # (F, 3) int32 into the global vertex table
     face_offset: np.ndarray  # (G+1,) first global face of each object
     vertex_offset: np.ndarray  # (G+1,)
@@ -35,19 +35,46 @@ class SnapshotMaker:
         self.local_normals = np.concatenate([m.vertex_normals for m in meshes]).astype(np.float32)
         self.uv = np.concatenate([m.visual.uv for m in meshes]).astype(np.float32)
         self.faces = np.concatenate([m.faces + o for m, o in zip(meshes, self.vertex_offset)]).astype(np.int32)
+        self._fixed = None
+        self._rows: dict = {}
+        self.deforming = np.array([world.deforms(oid) for oid in self.ids], bool)
 
     def __call__(self, t: float) -> Snapshot:
-        mats = np.stack([self.world.world_matrix(oid, t) for oid in self.ids])
+        ids = self.ids
+        mats = np.stack([self.world.world_matrix(oid, t) for oid in ids])
+        if self._fixed is None:  # objects that never move are transformed once per world
+            self._fixed = self._transform(mats, range(len(ids)))
+        v, n = self._fixed[0].copy(), self._fixed[1].copy()
+        moving = [g for g, oid in enumerate(ids) if oid not in self.world.static_ids]
+        if moving:
+            mv, mn = self._transform(mats, moving, t)
+            sel = self._vertex_rows(moving)
+            v[sel], n[sel] = mv[sel], mn[sel]
+        return Snapshot(t, mats, v, n, self.uv, self.local, self.faces, self.face_offset, self.vertex_offset)
+
+    def _vertex_rows(self, geoms) -> np.ndarray:
+        key = tuple(geoms)
+        rows = self._rows.get(key)
+        if rows is None:
+            rows = self._rows[key] = np.concatenate(
+                [np.arange(self.vertex_offset[g], self.vertex_offset[g + 1]) for g in geoms])
+        return rows
+
+    def _transform(self, mats, geoms, t: float = 0.0):
         v = np.empty_like(self.local)
         n = np.empty_like(self.local_normals)
-        for g in range(len(self.ids)):
+        for g in geoms:
             a, b = self.vertex_offset[g], self.vertex_offset[g + 1]
             m = mats[g]
-            v[a:b] = self.local[a:b] @ m[:3, :3].T.astype(np.float32) + m[:3, 3].astype(np.float32)
+            src, src_n = self.local[a:b], self.local_normals[a:b]
+            if self.deforming[g]:  # a skinned body: its posed shape at t, then its root frame
+                pv, pn = self.world.deformed(self.ids[g], t)
+                src, src_n = pv.astype(np.float32), pn.astype(np.float32)
+            v[a:b] = src @ m[:3, :3].T.astype(np.float32) + m[:3, 3].astype(np.float32)
             nm = np.linalg.inv(m[:3, :3]).T.astype(np.float32)
-            nn = self.local_normals[a:b] @ nm.T
+            nn = src_n @ nm.T
             n[a:b] = nn / np.maximum(np.linalg.norm(nn, axis=1, keepdims=True), 1e-12)
-        return Snapshot(t, mats, v, n, self.uv, self.local, self.faces, self.face_offset, self.vertex_offset)
+        return v, n
 
 
 @dataclass

@@ -184,6 +184,12 @@ class CharacterSpec(Strict):
     path: Optional[list[PathKey]] = Field(None, description="Feet positions over time; the character walks between them.")
     curve: Literal["linear", "spline"] = Field("spline", description="Path between keys: straight or Catmull-Rom.")
     actions: list[Action] = Field(default_factory=list, max_length=200)
+    asset: Optional[str] = Field(
+        None, description="A rigged glTF/GLB (skin + clips) to use instead of the proxy body, relative to the spec "
+                          "or assets/; it faces +Z and is scaled to 'height'.")
+    clips: dict[str, str] = Field(
+        default_factory=dict, description="asset: which clip plays for idle, walk, run, wave, point, sit "
+                                          "(default: a clip named like the action). Clips play in place.")
 
     _f = field_validator("position", "facing")(finite)
 
@@ -195,6 +201,11 @@ class CharacterSpec(Strict):
             ts = [k.t for k in self.path]
             if any(b <= a for a, b in zip(ts, ts[1:])):
                 raise ValueError("path: key times must increase")
+        for name in self.clips:
+            if name not in ("idle", "walk", "run", "wave", "point", "sit"):
+                raise ValueError(f"clips: '{name}' is not an action with a clip (idle, walk, run, wave, point, sit)")
+        if self.clips and self.asset is None:
+            raise ValueError("clips: give 'asset' (a rigged glTF/GLB) to take clips from")
         return self
 
 
