@@ -95,7 +95,7 @@ def time_raw(spec, world, frames: int) -> list[float]:
     rays = np.empty(dirs.shape[:-1] + (6,), np.float32)
     rays[..., :3], rays[..., 3:] = origin, dirs
     t = o3d.core.Tensor(rays)
-    scene = be._scene_for(snap)
+    scene = be.scene_for_timing(snap)
     scene.cast_rays(t)
     out = []
     for _ in range(frames):

@@ -13,7 +13,7 @@ import trimesh
 from worldgen.shapes import make_mesh, primitive
 
 BUILD_WIDTH = {"slim": 0.86, "average": 1.0, "athletic": 1.08, "heavy": 1.3}
-PART_SEGMENTS = 12  # around a limb; a few hundred triangles per part keeps crowds cheap
+PART_SEGMENTS = 10  # around a limb: ~100 triangles a limb, ~1.8k a body; moving geometry is re-indexed every frame
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def _remesh(m: trimesh.Trimesh, v: np.ndarray, scale=(1.0, 1.0, 1.0)) -> trimesh
 
 
 def _ellipsoid(radii, centre=(0.0, 0.0, 0.0)) -> trimesh.Trimesh:
-    m = primitive("sphere", radius=1.0, segments=2 * PART_SEGMENTS)
+    m = primitive("sphere", radius=1.0, segments=12)
     v = m.vertices * np.asarray(radii) + np.asarray(centre)
     return _remesh(m, v, radii)
 

@@ -42,6 +42,7 @@ class Footstep:
     lift: float  # arc at which it leaves (+inf: stays down to the end)
     gait: str
     terminal: bool = False  # the standing placements at the path's ends
+    placed: tuple | None = None  # (ankle position, heading), cached once laid
 
 
 class PathArc:

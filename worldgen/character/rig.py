@@ -194,6 +194,8 @@ class CharacterRig:
     def _placement(self, f: Footstep, t: float) -> tuple[np.ndarray, float]:
         """Ankle position and foot heading of a footstep (the end placements follow the body's
         heading while it stands, so a turn on the spot pivots the feet)."""
+        if f.placed is not None:  # a walking footstep never moves: computed once
+            return f.placed
         side = -1.0 if f.foot == 0 else 1.0
         w = self.body.hip_half_width * 0.95
         if f.terminal:
@@ -208,6 +210,8 @@ class CharacterRig:
         right = np.array([-math.cos(h), 0.0, math.sin(h)])  # fwd x up
         p = base - right * side * w
         p[1] += self.body.ankle_height
+        if not f.terminal:
+            f.placed = (p, h)
         return p, h
 
     def foot(self, k: int, t: float):

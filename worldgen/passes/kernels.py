@@ -56,39 +56,111 @@ def hits_from_raycast(t_hit, gid, pid, uvs, h, w, geom_of):
     return depth, geom, prim, bary
 
 
+BANDS = 8  # rows i = band (mod BANDS) go to one thread: no two threads write one pixel
+
+
 @njit(parallel=True, cache=True)
-def nearer_hits(depth_a, geom_a, prim_a, bary_a, depth_b, geom_b, prim_b, bary_b):
-    """Per pixel, the nearer of two hit buffers (in place into the first)."""
-    h, w = depth_a.shape
-    for i in prange(h):
-        for j in range(w):
-            if depth_b[i, j] < depth_a[i, j]:
-                depth_a[i, j] = depth_b[i, j]
-                geom_a[i, j] = geom_b[i, j]
-                prim_a[i, j] = prim_b[i, j]
-                bary_a[i, j, 0] = bary_b[i, j, 0]
-                bary_a[i, j, 1] = bary_b[i, j, 1]
-    return depth_a, geom_a, prim_a, bary_a
+def raster_moving(depth, geom, prim, bary, rays, proj, verts, faces, face_list, face_geom, face_local):
+    """Add the moving triangles to hit buffers that hold the static set's hits, in place.
 
-
-@njit(cache=True)
-def merge_sparse_hits(depth, geom, prim, bary, pixels, t_hit, gid, pid, uvs, geom_of):
-    """Fold hits cast for a subset of pixels (flat indices) into full hit buffers, keeping the
-    nearer; in place. Serial: the subsets are small and this avoids threading overhead."""
-    w = depth.shape[1]
-    for n in range(pixels.shape[0]):
-        t = t_hit[n]
-        if not np.isfinite(t):
-            continue
-        i = pixels[n] // w
-        j = pixels[n] - i * w
-        if t < depth[i, j]:
-            depth[i, j] = t
-            geom[i, j] = geom_of[gid[n]]
-            prim[i, j] = np.int32(pid[n])
-            bary[i, j, 0] = uvs[n, 0]
-            bary[i, j, 1] = uvs[n, 1]
+    Each triangle is projected to its screen box and every pixel ray in the box is intersected
+    with it exactly (Moller-Trumbore, float64), keeping the nearer hit. Moving geometry changes
+    every instant, and a BVH rebuild costs ~350 ns a triangle; a few thousand small triangles
+    are cheaper to visit directly."""
+    h, w = depth.shape
+    m = face_list.shape[0]
+    boxes = np.empty((m, 4), np.int64)  # x0, x1, y0, y1 per triangle (x0 > x1: skip)
+    edges = np.zeros((m, 3, 3))  # per edge a, b, c: a x + b y + c = signed pixel distance, > 0 inside
+    for k in prange(m):
+        boxes[k, 0], boxes[k, 1], boxes[k, 2], boxes[k, 3] = _screen_box(face_list[k], faces, verts, proj, w, h,
+                                                                         edges[k])
+    for bi in prange(BANDS):  # rows interleaved across threads: figures share rows, so bands of
+        for k in range(m):  # adjacent rows would leave most threads idle
+            x0, x1, y0, y1 = boxes[k, 0], boxes[k, 1], boxes[k, 2], boxes[k, 3]
+            if x0 > x1 or y0 > y1:
+                continue
+            first = y0 + (bi - y0) % BANDS
+            if first > y1:
+                continue
+            _hit_triangle(face_list[k], face_geom[k], face_local[k], x0, x1, first, y1, faces, verts, rays,
+                          depth, geom, prim, bary, edges[k])
     return depth, geom, prim, bary
+
+
+@njit(inline="always")
+def _screen_box(f, faces, verts, proj, w, h, edge):
+    """Pixel box of a triangle's projection, clipped to the image; the whole image when it
+    crosses the camera plane, an empty box when it is behind the camera. Fills `edge` with the
+    projected edges' line equations (a prefilter; all zero = test every pixel of the box)."""
+    a, b, c = faces[f, 0], faces[f, 1], faces[f, 2]
+    umin, umax, vmin, vmax = 1e30, -1e30, 1e30, -1e30
+    behind = 0
+    us = np.empty(3)
+    vs = np.empty(3)
+    n = 0
+    for v in (a, b, c):
+        qx = proj[0, 0] * verts[v, 0] + proj[0, 1] * verts[v, 1] + proj[0, 2] * verts[v, 2] + proj[0, 3]
+        qy = proj[1, 0] * verts[v, 0] + proj[1, 1] * verts[v, 1] + proj[1, 2] * verts[v, 2] + proj[1, 3]
+        qz = proj[2, 0] * verts[v, 0] + proj[2, 1] * verts[v, 1] + proj[2, 2] * verts[v, 2] + proj[2, 3]
+        if qz <= 1e-6:
+            behind += 1
+            continue
+        umin, umax = min(umin, qx / qz), max(umax, qx / qz)
+        vmin, vmax = min(vmin, qy / qz), max(vmax, qy / qz)
+        us[n], vs[n] = qx / qz, qy / qz
+        n += 1
+    if behind == 3:
+        return 1, 0, 1, 0
+    if behind > 0:  # crosses the camera plane: its screen box is unbounded
+        return 0, w - 1, 0, h - 1
+    area2 = (us[1] - us[0]) * (vs[2] - vs[0]) - (vs[1] - vs[0]) * (us[2] - us[0])
+    if abs(area2) > 1e-9:
+        sgn = 1.0 if area2 > 0 else -1.0
+        for e in range(3):
+            i0, i1 = e, (e + 1) % 3
+            du, dv = us[i1] - us[i0], vs[i1] - vs[i0]
+            ln = np.sqrt(du * du + dv * dv)
+            edge[e, 0] = -sgn * dv / ln
+            edge[e, 1] = sgn * du / ln
+            edge[e, 2] = sgn * (dv * us[i0] - du * vs[i0]) / ln
+    return (max(int(np.floor(umin)), 0), min(int(np.ceil(umax)), w - 1),
+            max(int(np.floor(vmin)), 0), min(int(np.ceil(vmax)), h - 1))
+
+
+@njit(inline="always")
+def _hit_triangle(f, g, local, x0, x1, y0, y1, faces, verts, rays, depth, geom, prim, bary, edge):
+    """Intersect the pixel rays of a box with one triangle exactly; keep the nearer hit. Pixels
+    more than half a pixel outside the projected triangle are skipped before the exact test."""
+    a, b, c = faces[f, 0], faces[f, 1], faces[f, 2]
+    ax, ay, az = np.float64(verts[a, 0]), np.float64(verts[a, 1]), np.float64(verts[a, 2])
+    e1x, e1y, e1z = verts[b, 0] - ax, verts[b, 1] - ay, verts[b, 2] - az
+    e2x, e2y, e2z = verts[c, 0] - ax, verts[c, 1] - ay, verts[c, 2] - az
+    for i in range(y0, y1 + 1, BANDS):
+        for j in range(x0, x1 + 1):
+            if (edge[0, 0] * j + edge[0, 1] * i + edge[0, 2] < -0.5 or edge[1, 0] * j + edge[1, 1] * i + edge[1, 2] < -0.5
+                    or edge[2, 0] * j + edge[2, 1] * i + edge[2, 2] < -0.5):
+                continue
+            dx, dy, dz = np.float64(rays[i, j, 3]), np.float64(rays[i, j, 4]), np.float64(rays[i, j, 5])
+            px, py, pz = dy * e2z - dz * e2y, dz * e2x - dx * e2z, dx * e2y - dy * e2x
+            det = e1x * px + e1y * py + e1z * pz
+            if abs(det) < 1e-20:
+                continue
+            inv = 1.0 / det
+            sx, sy, sz = rays[i, j, 0] - ax, rays[i, j, 1] - ay, rays[i, j, 2] - az
+            b1 = (sx * px + sy * py + sz * pz) * inv
+            if b1 < 0.0 or b1 > 1.0:
+                continue
+            qx, qy, qz = sy * e1z - sz * e1y, sz * e1x - sx * e1z, sx * e1y - sy * e1x
+            b2 = (dx * qx + dy * qy + dz * qz) * inv
+            if b2 < 0.0 or b1 + b2 > 1.0:
+                continue
+            t = (e2x * qx + e2y * qy + e2z * qz) * inv
+            if t > 1e-6 and t < depth[i, j]:
+                depth[i, j] = t
+                geom[i, j] = g
+                prim[i, j] = local
+                bary[i, j, 0] = b1
+                bary[i, j, 1] = b2
 
 
 @njit(parallel=True, cache=True)

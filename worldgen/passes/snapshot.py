@@ -45,20 +45,32 @@ class SnapshotMaker:
         if self._fixed is None:  # objects that never move are transformed once per world
             self._fixed = self._transform(mats, range(len(ids)))
         v, n = self._fixed[0].copy(), self._fixed[1].copy()
-        moving = [g for g, oid in enumerate(ids) if oid not in self.world.static_ids]
-        if moving:
-            mv, mn = self._transform(mats, moving, t)
-            sel = self._vertex_rows(moving)
+        rigid = [g for g, oid in enumerate(ids) if oid not in self.world.static_ids and not self.deforming[g]]
+        if rigid:  # all moving rigid parts at once: one gathered matrix per vertex
+            rows, owner = self._rows_and_owner(rigid)
+            m = mats[:, :3, :].astype(np.float32)
+            nm = np.linalg.inv(mats[rigid, :3, :3]).transpose(0, 2, 1).astype(np.float32)
+            nm_all = np.zeros((len(ids), 3, 3), np.float32)
+            nm_all[rigid] = nm
+            v[rows] = np.einsum("vij,vj->vi", m[owner, :, :3], self.local[rows]) + m[owner, :, 3]
+            nn = np.einsum("vij,vj->vi", nm_all[owner], self.local_normals[rows])
+            n[rows] = nn / np.maximum(np.linalg.norm(nn, axis=1, keepdims=True), 1e-12)
+        deforming = [g for g in range(len(ids)) if self.deforming[g]]
+        if deforming:
+            mv, mn = self._transform(mats, deforming, t)
+            sel = self._rows_and_owner(deforming)[0]
             v[sel], n[sel] = mv[sel], mn[sel]
         return Snapshot(t, mats, v, n, self.uv, self.local, self.faces, self.face_offset, self.vertex_offset)
 
-    def _vertex_rows(self, geoms) -> np.ndarray:
+    def _rows_and_owner(self, geoms):
+        """Vertex rows of these objects and the object each row belongs to (cached)."""
         key = tuple(geoms)
-        rows = self._rows.get(key)
-        if rows is None:
-            rows = self._rows[key] = np.concatenate(
-                [np.arange(self.vertex_offset[g], self.vertex_offset[g + 1]) for g in geoms])
-        return rows
+        hit = self._rows.get(key)
+        if hit is None:
+            rows = np.concatenate([np.arange(self.vertex_offset[g], self.vertex_offset[g + 1]) for g in geoms])
+            owner = np.concatenate([np.full(self.vertex_offset[g + 1] - self.vertex_offset[g], g) for g in geoms])
+            hit = self._rows[key] = (rows, owner)
+        return hit
 
     def _transform(self, mats, geoms, t: float = 0.0):
         v = np.empty_like(self.local)
