@@ -34,6 +34,8 @@ class RenderOptions:
     film: bool = True
     overwrite: bool = False
     progress: bool = True
+    painter: str | None = None  # default: the spec's render.painter
+    painter_options: dict = field(default_factory=dict)  # passed to the painter (models, strength, ...)
 
 
 @dataclass
@@ -158,16 +160,20 @@ def render(spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None) ->
     r = spec.render
     run = {"spec_sha256": spec_hash(spec), "backend": backend, "format": opt.fmt, "passes": opt.passes,
            "paint": opt.paint, "control": list(opt.control), "worldgen": __version__}
+    if opt.painter and opt.painter != spec.render.painter or opt.painter_options:
+        run["painter"] = {"name": opt.painter or spec.render.painter, "options": opt.painter_options}
     _claim_output(out, run, opt.overwrite)
     t0 = time.perf_counter()
     world = World(spec)
     people = bool(world.characters)
     raster = Rasterizer(world, backend, with_local=opt.paint)
     painter = None
+    painter_name = opt.painter or r.painter
     if opt.paint:
-        from worldgen.paint.procedural import ProceduralPainter
-        caster = raster.backend if hasattr(raster.backend, "occluded") else None
-        painter = ProceduralPainter(world, shadows=r.shadows, caster=caster)
+        from worldgen.paint.registry import make_painter
+        painter = make_painter(painter_name, world, raster, opt.painter_options)
+        if hasattr(painter, "prepare"):
+            painter.prepare(shots)
     result = RenderResult(out, {})
     manifest_shots = []
     total = sum(frame_count(s, r.fps) for s in shots)
@@ -203,6 +209,10 @@ def render(spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None) ->
                                    "depth_range": list(near_far), "frames": frames})
     result.timings["frames_s"] = time.perf_counter() - t0
     manifest = _manifest(spec, world, backend, opt, manifest_shots)
+    if painter is not None:
+        manifest["painter"] = painter_name
+        if hasattr(painter, "stats"):
+            manifest["painter_stats"] = painter.stats()
     if opt.paint and opt.film:
         t1 = time.perf_counter()
         from worldgen.film import contact_sheet, encode_film

@@ -43,7 +43,9 @@ class RenderSettings(Strict):
     fps: float = Field(24, gt=0, le=120, description="Frames per second of every shot and the film.")
     backend: Literal["raycast", "gl"] = Field(
         "raycast", description="Rasterizer: 'raycast' (Open3D, CPU, no GL) or 'gl' (pyrender; EGL/OSMesa).")
-    painter: Literal["procedural"] = Field("procedural", description="How frames get their look.")
+    painter: str = Field("procedural", pattern=r"^[a-z][a-z0-9_+\-]*$", max_length=40,
+                         description="How frames get their look: 'procedural' (embedded, no weights) or a diffusion "
+                                     "painter ('worldgen render --help' lists them).")
     shadows: bool = Field(True, description="Cast sun shadows in the procedural painter.")
 
 
