@@ -1,7 +1,7 @@
 """Mesh assets: find them (confined to trusted roots), load them, make them worldgen-ready.
 
 A ready mesh is centred on its bounding-box centre (so `position` is its centre, as for
-primitives), has vertex normals, and has uv (its own, or a box projection where it has none)."""
+primitives), has vertex normals, and has uv (its own; an xatlas unwrap where it has none; a box projection for huge meshes)."""
 from __future__ import annotations
 
 import os
@@ -61,6 +61,9 @@ def box_projection_uv(vertices: np.ndarray, normals: np.ndarray) -> np.ndarray:
     return uv
 
 
+UNWRAP_MAX_FACES = 100_000  # above this a mesh without uv gets a box projection (unwrapping takes minutes)
+
+
 def load_mesh(path: Path) -> trimesh.Trimesh:
     try:
         loaded = trimesh.load(str(path), force="scene", process=False)
@@ -84,10 +87,21 @@ def load_mesh(path: Path) -> trimesh.Trimesh:
     faces = np.concatenate([m.faces + o for m, o in zip(meshes, offsets)])
     mesh = trimesh.Trimesh(vertices=vertices, faces=faces, process=False)
     normals = np.asarray(mesh.vertex_normals, dtype=np.float64)
+    from worldgen.shapes import make_mesh
+    if not has_uv and len(faces) <= UNWRAP_MAX_FACES:
+        return _unwrapped(vertices, faces, normals)
     uv = np.concatenate(uvs).astype(np.float64) if has_uv else box_projection_uv(vertices, normals)
     uv = np.nan_to_num(uv)
-    from worldgen.shapes import make_mesh
     return make_mesh(vertices, faces, normals, uv)
+
+
+def _unwrapped(vertices, faces, normals) -> trimesh.Trimesh:
+    """A mesh without uv gets a real atlas (xatlas: charts that never overlap), so look
+    development can paint every part of it separately; vertices are split along chart seams."""
+    import xatlas
+    from worldgen.shapes import make_mesh
+    vmap, new_faces, uv = xatlas.parametrize(np.ascontiguousarray(vertices, np.float32), np.ascontiguousarray(faces, np.uint32))
+    return make_mesh(vertices[vmap], new_faces.astype(np.int64), normals[vmap], uv.astype(np.float64))
 
 
 def fit_mesh(mesh: trimesh.Trimesh, size=None) -> trimesh.Trimesh:

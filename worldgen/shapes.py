@@ -67,7 +67,18 @@ def plane(size):
     return p, n, uv, np.array([[0, 2, 1], [1, 2, 3]])
 
 
+ATLAS_GUTTER = 0.02  # uv margin between atlas islands, so texture filtering never bleeds across
+
+
+def _island(uv, u0, v0, du, dv):
+    """Place a [0,1]^2 uv chart into the atlas cell (u0, v0, du, dv), inside a gutter."""
+    g = ATLAS_GUTTER
+    return np.stack([u0 + g + uv[:, 0] * (du - 2 * g), v0 + g + uv[:, 1] * (dv - 2 * g)], 1)
+
+
 def box(size):
+    """Six faces, each its own island of a 3 x 2 uv atlas: no two faces share texels, so a
+    texture painted onto the box (look development) keeps each face's own look."""
     half = np.asarray(size, float) / 2
     parts = []
     for axis in range(3):
@@ -81,7 +92,9 @@ def box(size):
                 n = np.zeros_like(p)
                 n[:, axis] = sign
                 return p, n
-            parts.append(_grid(fn, 1, 1))
+            p, n, uv, f = _grid(fn, 1, 1)
+            k = len(parts)
+            parts.append((p, n, _island(uv, (k % 3) / 3, (k // 3) / 2, 1 / 3, 1 / 2), f))
     return _merge(parts)
 
 
@@ -93,14 +106,24 @@ def sphere(radius, seg=SEGMENTS):
     return _grid(fn, seg, seg // 2)
 
 
+def _cap_island(part, u0):
+    """A cap's planar uv moved into its own square of the atlas' top band."""
+    p, n, uv, f = part
+    return p, n, _island(uv, u0, 0.6, 0.4, 0.4), f
+
+
 def cylinder(radius, height, seg=SEGMENTS):
+    """Side in the atlas' bottom band, each cap in its own square above it."""
     def fn(u, v):
         th = u * 2 * np.pi
         n = np.stack([np.sin(th), np.zeros_like(th), np.cos(th)], 1)
         p = radius * n
         p[:, 1] = (v - 0.5) * height
         return p, n
-    return _merge([_grid(fn, seg, 1), _disc(radius, height / 2, True, seg), _disc(radius, -height / 2, False, seg)])
+    p, n, uv, f = _grid(fn, seg, 1)
+    side = (p, n, np.stack([uv[:, 0], uv[:, 1] * 0.58], 1), f)
+    return _merge([side, _cap_island(_disc(radius, height / 2, True, seg), 0.05),
+                   _cap_island(_disc(radius, -height / 2, False, seg), 0.55)])
 
 
 def capsule(radius, height, seg=SEGMENTS):
@@ -135,7 +158,9 @@ def cone(radius, height, seg=SEGMENTS):
         p = np.stack([r * np.sin(th), (v - 0.5) * height, r * np.cos(th)], 1)
         n = np.stack([np.sin(th), np.full_like(th, slope), np.cos(th)], 1)
         return p, n / np.linalg.norm(n, axis=1, keepdims=True)
-    return _merge([_grid(fn, seg, 8), _disc(radius, -height / 2, False, seg)])
+    p, n, uv, f = _grid(fn, seg, 8)
+    side = (p, n, np.stack([uv[:, 0], uv[:, 1] * 0.58], 1), f)
+    return _merge([side, _cap_island(_disc(radius, -height / 2, False, seg), 0.3)])
 
 
 def torus(radius, tube, seg=SEGMENTS):
