@@ -92,13 +92,30 @@ def schema(output: Optional[Path] = typer.Option(None, "-o", "--output", help="W
         sys.stdout.write(text + "\n")
 
 
-def _render_cmd(spec_path, output, backend, shot, fmt, overwrite, paint, control, film, quiet):
+def _painter_options(base_model, controlnet, refine, steps, device, dtype, cache, lighting) -> dict:
+    """Painter flags -> painter options (None = the spec's render.diffusion value)."""
+    from worldgen.diffusion.loading import ModelError, parse_control_ref
+    o = {"base": base_model, "refine": refine, "steps": steps, "device": device, "dtype": dtype,
+         "cache": str(cache) if cache else None, "lighting": lighting}
+    if controlnet:
+        try:
+            refs = [parse_control_ref(c) for c in controlnet]
+        except ModelError as e:
+            raise WorldgenError(f"--controlnet: {e}") from None
+        o["controlnets"] = {r.kind: r.ref for r in refs}
+        o["weights"] = {r.kind: r.weight for r in refs}
+    return {k: v for k, v in o.items() if v is not None}
+
+
+def _render_cmd(spec_path, output, backend, shot, fmt, overwrite, paint, control, film, quiet, painter=None,
+                painter_options=None):
     from worldgen.render import CONTROL_KINDS, RenderOptions, render
     try:
         spec = _load(spec_path)
         opt = RenderOptions(backend=backend.value if backend else None, shots=shot or None, fmt=fmt.value,
                             paint=paint, control=CONTROL_KINDS if control else (), film=film,
-                            overwrite=overwrite, progress=not quiet)
+                            overwrite=overwrite, progress=not quiet, painter=painter,
+                            painter_options=painter_options or {})
         res = render(spec, output, opt)
     except WorldgenError as e:
         _fail(e)
@@ -116,6 +133,20 @@ _OVERWRITE = typer.Option(False, "--overwrite", help="Replace a folder that hold
 _QUIET = typer.Option(False, "--quiet", "-q", help="No progress bar.")
 
 
+_PAINTER = typer.Option(None, "--painter", help="procedural (default, no weights), diffusion (= baked), baked, "
+                                                  "baked+refine, or the baselines per-frame, fixed-seed, anchored-noise.")
+_BASE = typer.Option(None, "--base-model", help="Diffusion: SD1.5- or SDXL-class model, a diffusers folder, a hub id "
+                                               "in the local cache, or a .safetensors file.")
+_CONTROLNET = typer.Option(None, "--controlnet", help="Diffusion: KIND=PATH_OR_ID\\[@WEIGHT], repeat per net, e.g. "
+                                                     "depth=lllyasviel/control_v11f1p_sd15_depth@0.8")
+_REFINE = typer.Option(None, "--refine", help="Diffusion: img2img refinement strength over baked frames (e.g. 0.3).")
+_STEPS = typer.Option(None, "--steps", help="Diffusion: denoising steps (default 20).")
+_DEVICE = typer.Option(None, "--device", help="Diffusion: auto (default), cpu, cuda, cuda:N, mps.")
+_DTYPE = typer.Option(None, "--dtype", help="Diffusion: auto (fp16 on CUDA), fp16, bf16, fp32.")
+_CACHE = typer.Option(None, "--cache", help="Texture cache folder (default $WORLDGEN_CACHE or ~/.cache/worldgen).")
+_LIGHTING = typer.Option(None, "--lighting", help="Baked frames: lit (by the spec's lights; default) or unlit.")
+
+
 @app.command()
 def render(
     spec: Path = typer.Argument(..., help="Scene spec (YAML)."),
@@ -126,10 +157,60 @@ def render(
     passes: bool = typer.Option(True, "--passes/--no-passes", help="Also write the passes and control images."),
     overwrite: bool = _OVERWRITE,
     quiet: bool = _QUIET,
+    painter: Optional[str] = _PAINTER,
+    base_model: Optional[str] = _BASE,
+    controlnet: Optional[List[str]] = _CONTROLNET,
+    refine: Optional[float] = _REFINE,
+    steps: Optional[int] = _STEPS,
+    device: Optional[str] = _DEVICE,
+    dtype: Optional[str] = _DTYPE,
+    cache: Optional[Path] = _CACHE,
+    lighting: Optional[str] = _LIGHTING,
 ):
     """Render every shot: painted frames, passes, film.mp4 (H.264, shots cut in order),
-    contact_sheet.png and manifest.json. Re-running resumes: finished frames are kept."""
-    _render_cmd(spec, output, backend, shot, format, overwrite, True, passes, True, quiet)
+    contact_sheet.png and manifest.json. Re-running resumes: finished frames are kept.
+
+    Painting with diffusion (real weights needed for real pictures; see docs/DIFFUSION.md):
+
+      worldgen render scene.yaml -o out --painter diffusion --base-model stable-diffusion-v1-5/stable-diffusion-v1-5
+      --controlnet depth=lllyasviel/control_v11f1p_sd15_depth --refine 0.3"""
+    try:
+        opts = _painter_options(base_model, controlnet, refine, steps, device, dtype, cache, lighting)
+    except WorldgenError as e:
+        _fail(e)
+    _render_cmd(spec, output, backend, shot, format, overwrite, True, passes, True, quiet, painter, opts)
+
+
+@app.command()
+def lookdev(
+    spec: Path = typer.Argument(..., help="Scene spec (YAML)."),
+    base_model: Optional[str] = _BASE,
+    controlnet: Optional[List[str]] = _CONTROLNET,
+    steps: Optional[int] = _STEPS,
+    device: Optional[str] = _DEVICE,
+    dtype: Optional[str] = _DTYPE,
+    cache: Optional[Path] = _CACHE,
+):
+    """Look development: paint every object's and character's texture atlas with
+    depth/normal-conditioned diffusion, from the shots' own cameras first, into the texture
+    cache (plain PNGs you may edit; reused by every render until the object's appearance,
+    geometry, model or settings change)."""
+    from worldgen.paint.registry import make_painter
+    from worldgen.passes.sequence import Rasterizer
+    from worldgen.world import World
+    try:
+        s = _load(spec)
+        opts = _painter_options(base_model, controlnet, None, steps, device, dtype, cache, None)
+        world = World(s)
+        p = make_painter("baked", world, Rasterizer(world, s.render.backend, with_local=False), opts)
+        p.prepare(s.shots)
+    except WorldgenError as e:
+        _fail(e)
+    info = p.stats()
+    out.print(f"{info['lookdev']['units']} objects and characters: {info['lookdev']['painted']} painted, "
+              f"{info['lookdev']['from_cache']} from the cache; {info['unet_evals']} UNet evaluations")
+    for t in info["textures"]:
+        out.print(f"  {t}")
 
 
 @app.command()

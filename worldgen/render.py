@@ -191,13 +191,21 @@ def render(spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None) ->
                                **paths})
                 if not all((out / p).exists() for p in paths.values()):
                     todo.add(i)
-            result.frames_skipped += n - len(todo)
-            advance(n - len(todo))
             if painter is not None:
                 painter.set_style(shot.style or spec.style)
+                if hasattr(painter, "begin_shot"):
+                    painter.begin_shot(shot, near_far)
+                if todo and getattr(painter, "sequential", False):
+                    # each frame depends on the one before: resume by repainting the whole shot,
+                    # so a resumed film is byte-identical to an uninterrupted one
+                    todo = set(range(n))
+            result.frames_skipped += n - len(todo)
+            advance(n - len(todo))
             for fr in raster.shot_frames(shot, r.width, r.height, r.fps, only=todo):
                 i = fr.view.index
-                painted = painter.paint(fr.view) if painter is not None else None
+                painted = None
+                if painter is not None:
+                    painted = painter.paint_frame(fr) if hasattr(painter, "paint_frame") else painter.paint(fr.view)
                 paths = _frame_paths(shot.id, i, opt, people)
                 _write_frame(out, paths, fr.passes, painted, fr.view.cam, near_far, opt)
                 if "pose" in paths:

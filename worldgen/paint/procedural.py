@@ -120,6 +120,10 @@ class ProceduralPainter:
             col = col * 0.7
         return col
 
+    def surface_albedo(self, g: int, surf, sel, footprint) -> np.ndarray:
+        """Linear albedo of object g's pixels `sel`; painters with textures override this."""
+        return self.albedo(self.materials[g], surf.local[sel], surf.uv[sel], self.sizes[g], footprint)
+
     # ---- lighting ------------------------------------------------------------------------
     def sky(self, dirs: np.ndarray) -> np.ndarray:
         d = dirs / np.linalg.norm(dirs, axis=-1, keepdims=True)
@@ -156,7 +160,7 @@ class ProceduralPainter:
             sel = surf.geom == g
             mat = self.materials[g]
             scale = float(np.cbrt(abs(np.linalg.det(view.snap.matrices[g][:3, :3])))) or 1.0
-            albedo[sel] = self.albedo(mat, surf.local[sel], surf.uv[sel], self.sizes[g], footprint[sel] / scale)
+            albedo[sel] = self.surface_albedo(g, surf, sel, footprint[sel] / scale)
             emission[sel] = mat.emission
             rough[sel] = mat.roughness
         up = np.clip(n[:, 1:2], -1, 1)

@@ -6,14 +6,18 @@ written for the person authoring a spec.
 from __future__ import annotations
 
 import math
+import re
+import unicodedata
 from typing import Annotated, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-Vec3 = tuple[float, float, float]
-Vec2 = tuple[float, float]
+Finite = Annotated[float, Field(allow_inf_nan=False)]  # .inf / .nan never mean anything in a spec
+Vec3 = tuple[Finite, Finite, Finite]
+Vec2 = tuple[Finite, Finite]
 Id = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$", max_length=64)]
-Positive = Annotated[float, Field(gt=0)]
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+MAX_PATH_CHARS, MAX_NAME_BYTES = 1024, 255  # file systems refuse longer names with an OS error
 Ease = Literal["linear", "in", "out", "in_out"]
 
 SHAPES = ("plane", "box", "sphere", "cylinder", "capsule", "cone", "torus")
@@ -33,8 +37,55 @@ def finite(v):
     return v
 
 
+def positive_scale(v):
+    """Per-axis scales must be > 0 like the uniform one: 0 collapses an object (no inverse),
+    a negative one turns it inside out."""
+    if isinstance(v, (tuple, list)) and any(x <= 0 for x in v):
+        raise ValueError("every scale factor must be > 0")
+    return v
+
+
+def file_path(v):
+    """Asset paths are looked up on disk: refuse what the OS would fail on, in the spec's words."""
+    if v is None:
+        return v
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in v):
+        raise ValueError("a file path cannot hold control characters")
+    if len(v) > MAX_PATH_CHARS or any(len(p.encode("utf-8")) > MAX_NAME_BYTES for p in re.split(r"[\\/]", v)):
+        raise ValueError(f"path too long (at most {MAX_PATH_CHARS} characters, {MAX_NAME_BYTES} bytes per name)")
+    return v
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*")
+    @classmethod
+    def _valid_unicode(cls, v):
+        """Lone surrogates (which YAML escapes can make) cannot be printed or written as UTF-8."""
+        texts = [v] if isinstance(v, str) else [*v.keys(), *v.values()] if isinstance(v, dict) else []
+        for text in texts:
+            if isinstance(text, str) and any(unicodedata.category(c) == "Cs" for c in text):
+                raise ValueError("text must be valid Unicode (it holds a lone surrogate)")
+        return v
+
+
+class DiffusionSpec(Strict):
+    """Models and settings of the diffusion painters (command-line flags override these)."""
+    base: Optional[str] = Field(None, max_length=500, description="Base model: a diffusers folder, a hub id in the local cache, or a .safetensors file.")
+    controlnets: dict[str, str] = Field(default_factory=dict, description="ControlNet per kind (depth, normal, canny, seg, openpose, ...): PATH_OR_ID.")
+    weights: dict[str, float] = Field(default_factory=dict, description="Conditioning scale per ControlNet kind (default 1).")
+    refine: float = Field(0.0, ge=0, le=1, description="baked: img2img refinement strength per frame (0 = none).")
+    steps: int = Field(20, ge=1, le=200, description="Denoising steps.")
+    guidance: float = Field(7.5, ge=0, le=50, description="Classifier-free guidance scale.")
+    device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?|mps)$", description="auto, cpu, cuda, cuda:N or mps.")
+    dtype: Literal["auto", "fp16", "bf16", "fp32"] = Field("auto", description="auto: fp16 on CUDA, fp32 elsewhere.")
+    texture_size: int = Field(512, ge=16, le=4096, description="Texels per side of an object's texture atlas.")
+    part_texture_size: int = Field(256, ge=8, le=4096, description="Texels per side of a character body part's atlas.")
+    view_size: int = Field(512, ge=32, le=2048, multiple_of=8, description="Pixels per side of a look-development view.")
+    views: int = Field(6, ge=1, le=32, description="Look-development views per object or character.")
+    lighting: Literal["lit", "unlit"] = Field("lit", description="Baked frames: textures lit by the spec's lights, or as painted.")
+    cache: Optional[str] = Field(None, max_length=1000, description="Texture cache folder (default $WORLDGEN_CACHE or ~/.cache/worldgen).")
 
 
 class RenderSettings(Strict):
@@ -47,6 +98,7 @@ class RenderSettings(Strict):
                          description="How frames get their look: 'procedural' (embedded, no weights) or a diffusion "
                                      "painter ('worldgen render --help' lists them).")
     shadows: bool = Field(True, description="Cast sun shadows in the procedural painter.")
+    diffusion: Optional[DiffusionSpec] = Field(None, description="Models and settings of the diffusion painters.")
 
 
 class Keyframe(Strict):
@@ -59,6 +111,7 @@ class Keyframe(Strict):
     ease: Ease = Field("linear", description="Timing of the segment that starts at this key.")
 
     _f = field_validator("t", "position", "rotation")(finite)
+    _s = field_validator("scale")(positive_scale)
 
 
 class ObjectSpec(Strict):
@@ -82,6 +135,8 @@ class ObjectSpec(Strict):
     path: Literal["linear", "spline"] = Field("linear", description="Position between keys: straight or Catmull-Rom spline.")
 
     _f = field_validator("position", "rotation", "size")(finite)
+    _s = field_validator("scale")(positive_scale)
+    _m = field_validator("mesh")(file_path)
 
     @model_validator(mode="after")
     def _shape_fields(self):
@@ -194,6 +249,7 @@ class CharacterSpec(Strict):
                                           "(default: a clip named like the action). Clips play in place.")
 
     _f = field_validator("position", "facing")(finite)
+    _a = field_validator("asset")(file_path)
 
     @model_validator(mode="after")
     def _check(self):
@@ -218,7 +274,7 @@ class WorldSpec(Strict):
 
 
 class CameraKey(Strict):
-    t: float = Field(ge=0, description="Seconds from the shot's start.")
+    t: float = Field(ge=0, allow_inf_nan=False, description="Seconds from the shot's start.")
     position: Vec3
     look_at: Optional[Vec3] = Field(None, description="World point to aim at.")
     target: Optional[Id] = Field(None, description="Object to aim at (its centre, as it moves).")
@@ -311,7 +367,7 @@ class Camera(Strict):
 class Shot(Strict):
     id: Id
     duration: Positive = Field(description="Seconds.")
-    start: float = Field(0.0, ge=0, description="World time (s) at the shot's first frame. Shots with the same start show the same moment (coverage).")
+    start: float = Field(0.0, ge=0, allow_inf_nan=False, description="World time (s) at the shot's first frame. Shots with the same start show the same moment (coverage).")
     prompt: str = Field("", max_length=2000, description="What the shot shows, for painters that read text.")
     style: Optional[str] = Field(None, max_length=500, description="Overrides the film's style for this shot.")
     camera: Camera

@@ -1,0 +1,289 @@
+"""Diffusion painters, registered by name with worldgen.paint.registry.
+
+- `baked` (also `diffusion`): look development paints every object's texture once; every
+  frame is then the rasterised textured world under the spec's lights. No diffusion per frame.
+- `baked+refine` (or `diffusion` with `refine` > 0): the baked frame, refined by ControlNet
+  img2img at low strength with noise anchored on the surfaces, the previous frame's latents
+  carried along the exact flow, and attention extended to the shot's first frame.
+- `per-frame`: ControlNet text-to-image on every frame from fresh noise (what batch tools do).
+- `fixed-seed`: the same, one seed for every frame.
+- `anchored-noise`: per-frame text-to-image whose starting noise is anchored on the surfaces.
+
+Options (`RenderOptions.painter_options`, CLI flags, or the spec's `render.diffusion` block):
+base, controlnets {kind: ref}, weights {kind: scale}, device, dtype, steps, guidance, refine,
+texture_size, part_texture_size, view_size, views, cache, lighting (lit | unlit),
+attention_slicing, cpu_offload."""
+from __future__ import annotations
+
+import numpy as np
+
+from worldgen.diffusion.models import DiffusionModels, DiffusionSettings
+from worldgen.paint.procedural import ProceduralPainter
+from worldgen.paint.registry import PainterError, factory
+
+DEFAULT_REFINE = 0.3
+_MODELS: dict = {}  # loaded models shared by the painters of one process (a bench compares several)
+
+
+def _options(world, options: dict) -> dict:
+    spec_block = getattr(world.spec.render, "diffusion", None)
+    merged = spec_block.model_dump(exclude_none=True) if spec_block is not None else {}
+    merged.update({k: v for k, v in options.items() if v is not None})
+    if not merged.get("base"):
+        raise PainterError("the diffusion painters need a base model: --base-model PATH_OR_ID (or render.diffusion.base "
+                           "in the spec); see docs/DIFFUSION.md")
+    if not merged.get("controlnets"):
+        raise PainterError("the diffusion painters need at least one ControlNet: --controlnet depth=PATH_OR_ID")
+    return merged
+
+
+class _Counted:
+    """A painter's own share of the evaluations of models it may share with other painters."""
+    _since = None
+
+    def use_models(self, models: DiffusionModels) -> DiffusionModels:
+        if self._since is None:
+            self._since = models.totals()
+        return models
+
+    def model_stats(self) -> dict:
+        if self.models is None:
+            return {"unet_evals": 0, "unet_images": 0, "controlnet_evals": 0, "controlnet_images": 0, "peak_memory_bytes": 0}
+        return self.models.stats(self._since)
+
+
+def models_for(o: dict) -> DiffusionModels:
+    s = DiffusionSettings(base=o["base"], controlnets=dict(o["controlnets"]), weights=o.get("weights"),
+                          device=o.get("device", "auto"), dtype=o.get("dtype", "auto"), steps=int(o.get("steps", 20)),
+                          guidance=float(o.get("guidance", 7.5)), attention_slicing=bool(o.get("attention_slicing")),
+                          cpu_offload=bool(o.get("cpu_offload")), config=o.get("config"))
+    key = repr(sorted(vars(s).items(), key=lambda kv: kv[0]))
+    m = _MODELS.get(key)
+    if m is None:
+        m = _MODELS[key] = DiffusionModels(s)
+    return m
+
+
+def frame_prompt(world, shot, style: str) -> str:
+    if shot is not None and shot.prompt:
+        words = [shot.prompt]
+    else:
+        words = [n.spec.appearance for n in world.nodes.values() if n.character is None and n.spec.appearance][:6]
+    return ", ".join([w for w in words + [style] if w])
+
+
+def frame_controls(world, view, kinds, near_far) -> dict:
+    """Conditioning images of a frame from its exact passes, for the loaded ControlNet kinds."""
+    from worldgen import control as ctl
+    hit = view.hits.geom >= 0
+    out, normal = {}, None
+    for k in kinds:
+        if k == "depth":
+            out[k] = ctl.depth_image(view.hits.depth, *near_far)
+        elif k in ("normal", "canny"):
+            normal = normal if normal is not None else ctl.normal_image(view.surf.normal_img, view.cam.world_to_camera, hit)
+            out[k] = normal if k == "normal" else ctl.canny_image(normal)
+        elif k == "seg":
+            out[k] = ctl.segmentation_image(view.surf.semantic_img)
+        elif k == "openpose":
+            from worldgen.character.pose_pass import openpose_image, people_in_frame
+            people = people_in_frame(world, view.time, view.cam, view.hits.depth, view.surf.instance_img)
+            out[k] = openpose_image(people, view.cam.width, view.cam.height)
+        else:
+            out[k] = np.zeros(view.hits.depth.shape + (3,), np.uint8)
+    return out
+
+
+class _ShotAware:
+    """What every diffusion painter knows about the shot it is painting."""
+    shot = None
+    near_far = (0.1, 100.0)
+    frames_painted = 0
+
+    def begin_shot(self, shot, near_far):
+        self.shot, self.near_far = shot, near_far
+
+
+class BakedPainter(_Counted, _ShotAware, ProceduralPainter):
+    name = "baked"
+
+    def __init__(self, world, raster, options: dict):
+        ProceduralPainter.__init__(self, world, shadows=world.spec.render.shadows,
+                                   caster=raster.backend if hasattr(raster.backend, "occluded") else None)
+        self.o = _options(world, options)
+        self.lighting = self.o.get("lighting", "lit")
+        self.textures: dict[int, np.ndarray] = {}
+        self.models = None
+        self.lookdev_info = {"units": 0, "painted": 0, "from_cache": 0, "textures": []}
+
+    def _lookdev_settings(self):
+        from worldgen.diffusion.lookdev import LookdevSettings
+        o = self.o
+        return LookdevSettings(texture_size=int(o.get("texture_size", 512)), part_texture_size=int(o.get("part_texture_size", 256)),
+                               view_size=int(o.get("view_size", 512)), views=int(o.get("views", 6)),
+                               steps=int(o.get("steps", 20)), guidance=float(o.get("guidance", 7.5)), seed=self.spec.seed)
+
+    def prepare(self, shots) -> None:
+        """Look development: every unit's textures from the cache, or painted now and cached."""
+        from worldgen import __version__
+        from worldgen.diffusion.cache import TextureCache, mesh_digest, texture_key
+        from worldgen.diffusion.lookdev import choose_views, paint_unit, units_of
+        s = self._lookdev_settings()
+        cache = TextureCache(self.o.get("cache"))
+        ids = list(self.world.nodes)
+        style = self.spec.style
+        for unit in units_of(self.world):
+            self.lookdev_info["units"] += 1
+            keys = {oid: texture_key({"appearance": unit.appearance, "style": style, "mesh": mesh_digest(self.world.nodes[oid].mesh),
+                                      "unit": unit.oids, "base": self.o["base"], "controlnets": self.o["controlnets"],
+                                      "weights": self.o.get("weights"), "settings": vars(s), "seed": self.spec.seed,
+                                      "worldgen": __version__})
+                    for oid in unit.oids}
+            found = {oid: cache.load(oid, keys[oid]) for oid in unit.oids}
+            if all(v is not None for v in found.values()):
+                self.lookdev_info["from_cache"] += 1
+            else:
+                if self.models is None:
+                    self.models = self.use_models(models_for(self.o))
+                views = choose_views(self.world, unit, shots or self.spec.shots, self.spec.render.fps, s)
+                prompt = ", ".join(x for x in (unit.appearance, style) if x)
+                tex = paint_unit(self.world, unit, views, self.models, prompt, s, self.spec.seed)
+                for oid in unit.oids:
+                    cache.save(oid, keys[oid], tex.textures[oid], {"object": oid, "unit": unit.key, "prompt": prompt,
+                                                                   "views": len(views), "key": keys[oid],
+                                                                   "base": self.o["base"], "seed": self.spec.seed})
+                    found[oid] = tex.textures[oid]
+                self.lookdev_info["painted"] += 1
+            for oid, t in found.items():
+                self.textures[ids.index(oid)] = t
+                self.lookdev_info["textures"].append(str(cache.path(oid, keys[oid])))
+
+    def surface_albedo(self, g, surf, sel, footprint):
+        t = self.textures.get(int(g))
+        if t is None:
+            return super().surface_albedo(g, surf, sel, footprint)
+        from worldgen.diffusion.texture import sample
+        from worldgen.paint.materials import srgb_to_linear
+        return srgb_to_linear(sample(t, surf.uv[sel])).astype(np.float32)
+
+    def paint(self, view) -> np.ndarray:
+        self.frames_painted += 1
+        if self.lighting != "unlit":
+            return ProceduralPainter.paint(self, view)
+        return self.unlit(view)
+
+    def unlit(self, view) -> np.ndarray:
+        """The textures as painted, no lighting: each pixel is its texture at the pixel's uv."""
+        from worldgen.diffusion.texture import sample
+        from worldgen.passes.snapshot import pixel_rays
+        h, w = view.hits.depth.shape
+        out = np.zeros((h * w, 3), np.float32)
+        geom = view.hits.geom.ravel()
+        miss = geom < 0
+        sky = self.sky(pixel_rays(view.cam)[1].reshape(-1, 3)[miss])
+        out[miss] = np.clip(sky, 0, 1) ** (1 / 2.2) * 255
+        uv = view.surf.uv_img.reshape(-1, 2)
+        for g in np.unique(geom[~miss]):
+            sel = geom == g
+            t = self.textures.get(int(g))
+            out[sel] = sample(t, uv[sel]) if t is not None else 127.0
+        return np.clip(out + 0.5, 0, 255).astype(np.uint8).reshape(h, w, 3)
+
+    def stats(self) -> dict:
+        base = self.model_stats()
+        return {**base, "lookdev": {k: v for k, v in self.lookdev_info.items() if k != "textures"},
+                "textures": self.lookdev_info["textures"], "frames": self.frames_painted}
+
+
+class PerFramePainter(_Counted, _ShotAware):
+    """ControlNet text-to-image on every frame: the baselines."""
+    name = "per-frame"
+    seed_rule = "fresh"  # fresh | fixed | anchored
+
+    def __init__(self, world, raster, options: dict):
+        self.world, self.spec = world, world.spec
+        self.o = _options(world, options)
+        self.models = self.use_models(models_for(self.o))
+        self.style = self.spec.style
+        self._noise = None
+
+    def set_style(self, style: str):
+        self.style = style
+
+    def paint(self, view) -> np.ndarray:
+        self.frames_painted += 1
+        control = frame_controls(self.world, view, self.models.kinds, self.near_far)
+        seed = self.spec.seed
+        latents = None
+        if self.seed_rule == "fresh":
+            seed = hash_seed(self.spec.seed, self.shot.id if self.shot else "", view.index)
+        elif self.seed_rule == "anchored":
+            latents = self.anchored_latents(view)
+        return self.models.text_to_image(frame_prompt(self.world, self.shot, self.style), control, None, seed, latents)
+
+    def anchored_latents(self, view):
+        from worldgen.diffusion.noise import SurfaceNoise
+        from worldgen.passes.snapshot import pixel_rays
+        if self._noise is None:
+            self._noise = SurfaceNoise(self.spec.seed, keys=list(self.world.nodes))
+        pipe = self.models.pipe("txt2img")
+        n = self._noise.latent_noise(view.hits.geom, view.surf.uv_img, pixel_rays(view.cam)[1], factor=pipe.vae_scale_factor)
+        import torch
+        t = torch.from_numpy(n[None]).to(self.models.loaded.device, self.models.loaded.dtype)
+        return t * pipe.scheduler.init_noise_sigma
+
+    def stats(self) -> dict:
+        return {**self.model_stats(), "frames": self.frames_painted}
+
+
+class FixedSeedPainter(PerFramePainter):
+    name = "fixed-seed"
+    seed_rule = "fixed"
+
+
+class AnchoredNoisePainter(PerFramePainter):
+    name = "anchored-noise"
+    seed_rule = "anchored"
+
+
+def hash_seed(seed: int, shot: str, index: int) -> int:
+    import zlib
+    return zlib.crc32(f"{seed}|{shot}|{index}".encode())
+
+
+@factory("baked", "look development paints each object's texture once; frames are the textured world (0 UNet evaluations per frame)")
+def _baked(world, raster, options):
+    o = dict(options)
+    if float(o.get("refine") or 0) > 0:
+        from worldgen.diffusion.refine import RefinePainter
+        return RefinePainter(world, raster, o)
+    return BakedPainter(world, raster, o)
+
+
+@factory("diffusion", "the diffusion painter: 'baked', plus refinement when --refine STRENGTH > 0")
+def _diffusion(world, raster, options):
+    return _baked(world, raster, options)
+
+
+@factory("baked+refine", "baked frames refined by ControlNet img2img at low strength, noise on the surfaces, latents along the flow")
+def _baked_refine(world, raster, options):
+    o = dict(options)
+    if not float(o.get("refine") or 0) > 0:
+        o["refine"] = DEFAULT_REFINE
+    from worldgen.diffusion.refine import RefinePainter
+    return RefinePainter(world, raster, o)
+
+
+@factory("per-frame", "baseline: ControlNet text-to-image on every frame from fresh noise")
+def _per_frame(world, raster, options):
+    return PerFramePainter(world, raster, options)
+
+
+@factory("fixed-seed", "baseline: ControlNet text-to-image on every frame, one seed")
+def _fixed(world, raster, options):
+    return FixedSeedPainter(world, raster, options)
+
+
+@factory("anchored-noise", "per-frame text-to-image whose starting noise is anchored on the surfaces")
+def _anchored(world, raster, options):
+    return AnchoredNoisePainter(world, raster, options)
