@@ -8,6 +8,8 @@ from __future__ import annotations
 from worldgen.errors import WorldgenError
 
 PAINTERS = {"procedural": "the embedded look from appearance words; no weights, no GPU"}
+# the painters worldgen ships (the diffusion ones register on import); a spec naming another is refused early
+BUILT_IN = ("procedural", "diffusion", "baked", "baked+refine", "per-frame", "fixed-seed", "anchored-noise")
 
 
 class PainterError(WorldgenError):

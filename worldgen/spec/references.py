@@ -12,7 +12,25 @@ def _did_you_mean(name: str, known: list[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+MAX_FILM_FRAMES = 1_000_000  # 11.5 hours at 24 fps: more is a typo, and would only hang
+
+
+def check_frame_counts(spec: Spec, located: LocatedSpec) -> None:
+    """Every frame is rendered, so a duration that means millions of frames is refused up front
+    (compared as floats first: 1e300 s x fps has no integer frame count worth computing)."""
+    fps, total = spec.render.fps, 0
+    for s, shot in enumerate(spec.shots):
+        frames = shot.duration * fps
+        if not frames <= MAX_FILM_FRAMES:
+            raise located.error(("shots", s, "duration"), f"{shot.duration:g} s at {fps:g} fps is more than "
+                                                          f"{MAX_FILM_FRAMES:,} frames (the most a film may have)")
+        total += max(1, round(frames))
+    if total > MAX_FILM_FRAMES:
+        raise located.error(("shots",), f"the shots add up to {total:,} frames; a film may have at most {MAX_FILM_FRAMES:,}")
+
+
 def check_references(spec: Spec, located: LocatedSpec) -> None:
+    check_frame_counts(spec, located)
     ids: dict[str, int] = {}
     for i, o in enumerate(spec.world.objects):
         if o.id in ids:
@@ -62,6 +80,10 @@ def check_references(spec: Spec, located: LocatedSpec) -> None:
             if cur.id in seen:
                 raise located.error(("world", "objects", i, "parent"), f"parent cycle through '{cur.id}'")
             seen.add(cur.id)
+    from worldgen.paint.registry import BUILT_IN
+    if spec.render.painter not in BUILT_IN:
+        raise located.error(("render", "painter"), f"no painter '{spec.render.painter}'{_did_you_mean(spec.render.painter, list(BUILT_IN))} "
+                                                   f"(painters: {', '.join(BUILT_IN)})")
     shot_ids: set[str] = set()
     for s, shot in enumerate(spec.shots):
         if shot.id in shot_ids:
