@@ -92,11 +92,11 @@ def schema(output: Optional[Path] = typer.Option(None, "-o", "--output", help="W
         sys.stdout.write(text + "\n")
 
 
-def _painter_options(base_model, controlnet, refine, steps, device, dtype, cache, lighting) -> dict:
+def _painter_options(base_model, controlnet, refine, steps, device, dtype, cache, lighting, motion_adapter=None) -> dict:
     """Painter flags -> painter options (None = the spec's render.diffusion value)."""
     from worldgen.diffusion.loading import ModelError, parse_control_ref
     o = {"base": base_model, "refine": refine, "steps": steps, "device": device, "dtype": dtype,
-         "cache": str(cache) if cache else None, "lighting": lighting}
+         "cache": str(cache) if cache else None, "lighting": lighting, "motion_adapter": motion_adapter}
     if controlnet:
         try:
             refs = [parse_control_ref(c) for c in controlnet]
@@ -145,6 +145,8 @@ _DEVICE = typer.Option(None, "--device", help="Diffusion: auto (default), cpu, c
 _DTYPE = typer.Option(None, "--dtype", help="Diffusion: auto (fp16 on CUDA), fp16, bf16, fp32.")
 _CACHE = typer.Option(None, "--cache", help="Texture cache folder (default $WORLDGEN_CACHE or ~/.cache/worldgen).")
 _LIGHTING = typer.Option(None, "--lighting", help="Baked frames: lit (by the spec's lights; default) or unlit.")
+_MOTION = typer.Option(None, "--motion-adapter", help="Diffusion: an AnimateDiff motion adapter (folder or hub id) for "
+                                                      "--painter baked+animatediff.")
 
 
 @app.command()
@@ -166,6 +168,7 @@ def render(
     dtype: Optional[str] = _DTYPE,
     cache: Optional[Path] = _CACHE,
     lighting: Optional[str] = _LIGHTING,
+    motion_adapter: Optional[str] = _MOTION,
 ):
     """Render every shot: painted frames, passes, film.mp4 (H.264, shots cut in order),
     contact_sheet.png and manifest.json. Re-running resumes: finished frames are kept.
@@ -175,7 +178,7 @@ def render(
       worldgen render scene.yaml -o out --painter diffusion --base-model stable-diffusion-v1-5/stable-diffusion-v1-5
       --controlnet depth=lllyasviel/control_v11f1p_sd15_depth --refine 0.3"""
     try:
-        opts = _painter_options(base_model, controlnet, refine, steps, device, dtype, cache, lighting)
+        opts = _painter_options(base_model, controlnet, refine, steps, device, dtype, cache, lighting, motion_adapter)
     except WorldgenError as e:
         _fail(e)
     _render_cmd(spec, output, backend, shot, format, overwrite, True, passes, True, quiet, painter, opts)

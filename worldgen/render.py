@@ -201,17 +201,31 @@ def render(spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None) ->
                     todo = set(range(n))
             result.frames_skipped += n - len(todo)
             advance(n - len(todo))
-            for fr in raster.shot_frames(shot, r.width, r.height, r.fps, only=todo):
-                i = fr.view.index
-                painted = None
-                if painter is not None:
-                    painted = painter.paint_frame(fr) if hasattr(painter, "paint_frame") else painter.paint(fr.view)
-                paths = _frame_paths(shot.id, i, opt, people)
+            def write(fr, painted):
+                paths = _frame_paths(shot.id, fr.view.index, opt, people)
                 _write_frame(out, paths, fr.passes, painted, fr.view.cam, near_far, opt)
                 if "pose" in paths:
                     _write_pose(out, paths, world, fr.view, fr.passes)
                 result.frames_rendered += 1
                 advance(1)
+
+            chunk = getattr(painter, "chunk_size", 0) if hasattr(painter, "paint_chunk") else 0
+            pending = []
+            for fr in raster.shot_frames(shot, r.width, r.height, r.fps, only=todo):
+                if chunk:  # painters that paint runs of frames together (video models)
+                    pending.append(fr)
+                    if len(pending) == chunk or fr.view.index == n - 1:
+                        for f, img in zip(pending, painter.paint_chunk(pending)):
+                            write(f, img)
+                        pending = []
+                    continue
+                painted = None
+                if painter is not None:
+                    painted = painter.paint_frame(fr) if hasattr(painter, "paint_frame") else painter.paint(fr.view)
+                write(fr, painted)
+            if pending:
+                for f, img in zip(pending, painter.paint_chunk(pending)):
+                    write(f, img)
             manifest_shots.append({"id": shot.id, "start": shot.start, "duration": shot.duration,
                                    "frame_count": n, "prompt": shot.prompt, "style": shot.style or spec.style,
                                    "depth_range": list(near_far), "frames": frames})

@@ -12,7 +12,10 @@
 Options (`RenderOptions.painter_options`, CLI flags, or the spec's `render.diffusion` block):
 base, controlnets {kind: ref}, weights {kind: scale}, device, dtype, steps, guidance, refine,
 texture_size, part_texture_size, view_size, views, cache, lighting (lit | unlit),
-attention_slicing, cpu_offload."""
+attention_slicing, cpu_offload, refine_backend (img2img | animatediff), motion_adapter.
+
+- `baked+animatediff` (or `diffusion` with refine_backend animatediff): refinement by a video
+  model over chunks of frames (worldgen.diffusion.video_refine)."""
 from __future__ import annotations
 
 import numpy as np
@@ -130,6 +133,7 @@ class BakedPainter(_Counted, _ShotAware, ProceduralPainter):
         from worldgen.diffusion.lookdev import choose_views, paint_unit, units_of
         s = self._lookdev_settings()
         cache = TextureCache(self.o.get("cache"))
+        before = self.model_stats()["unet_evals"]
         ids = list(self.world.nodes)
         style = self.spec.style
         for unit in units_of(self.world):
@@ -157,6 +161,7 @@ class BakedPainter(_Counted, _ShotAware, ProceduralPainter):
             for oid, t in found.items():
                 self.textures[ids.index(oid)] = t
                 self.lookdev_info["textures"].append(str(cache.path(oid, keys[oid])))
+        self.lookdev_info["unet_evals"] = self.model_stats()["unet_evals"] - before
 
     def surface_albedo(self, g, surf, sel, footprint):
         t = self.textures.get(int(g))
@@ -254,6 +259,9 @@ def hash_seed(seed: int, shot: str, index: int) -> int:
 @factory("baked", "look development paints each object's texture once; frames are the textured world (0 UNet evaluations per frame)")
 def _baked(world, raster, options):
     o = dict(options)
+    if float(o.get("refine") or 0) > 0 and o.get("refine_backend") == "animatediff":
+        from worldgen.diffusion.video_refine import VideoRefinePainter
+        return VideoRefinePainter(world, raster, o)
     if float(o.get("refine") or 0) > 0:
         from worldgen.diffusion.refine import RefinePainter
         return RefinePainter(world, raster, o)
@@ -272,6 +280,15 @@ def _baked_refine(world, raster, options):
         o["refine"] = DEFAULT_REFINE
     from worldgen.diffusion.refine import RefinePainter
     return RefinePainter(world, raster, o)
+
+
+@factory("baked+animatediff", "baked frames refined in chunks by video diffusion (AnimateDiff motion adapter + ControlNet)")
+def _baked_video(world, raster, options):
+    o = dict(options)
+    if not float(o.get("refine") or 0) > 0:
+        o["refine"] = DEFAULT_REFINE
+    from worldgen.diffusion.video_refine import VideoRefinePainter
+    return VideoRefinePainter(world, raster, o)
 
 
 @factory("per-frame", "baseline: ControlNet text-to-image on every frame from fresh noise")

@@ -359,3 +359,16 @@ def save_as_single_file(folder: str | Path, path: str | Path) -> Path:
     tensors = {k: v.contiguous() for k, v in original_layout_state_dict(folder).items()}
     save_file(tensors, path)
     return path
+
+
+def build_tiny_motion_adapter(folder: str | Path, seed: int = 0) -> Path:
+    """A motion adapter (AnimateDiff) whose blocks match the tiny SD1.5 UNet, random weights."""
+    from diffusers import MotionAdapter
+    folder = Path(folder)
+
+    def build():
+        return MotionAdapter(block_out_channels=tuple(TINY_UNET["block_out_channels"]),
+                             motion_layers_per_block=TINY_UNET["layers_per_block"], motion_num_attention_heads=2,
+                             motion_norm_num_groups=8, motion_max_seq_length=32)
+    with_seed(seed, lambda: build()).save_pretrained(folder, safe_serialization=True)
+    return folder

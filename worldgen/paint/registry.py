@@ -9,7 +9,8 @@ from worldgen.errors import WorldgenError
 
 PAINTERS = {"procedural": "the embedded look from appearance words; no weights, no GPU"}
 # the painters worldgen ships (the diffusion ones register on import); a spec naming another is refused early
-BUILT_IN = ("procedural", "diffusion", "baked", "baked+refine", "per-frame", "fixed-seed", "anchored-noise")
+BUILT_IN = ("procedural", "diffusion", "baked", "baked+refine", "baked+animatediff", "per-frame", "fixed-seed",
+            "anchored-noise")
 
 
 class PainterError(WorldgenError):

@@ -86,6 +86,8 @@ class DiffusionSpec(Strict):
     views: int = Field(6, ge=1, le=32, description="Look-development views per object or character.")
     lighting: Literal["lit", "unlit"] = Field("lit", description="Baked frames: textures lit by the spec's lights, or as painted.")
     cache: Optional[str] = Field(None, max_length=1000, description="Texture cache folder (default $WORLDGEN_CACHE or ~/.cache/worldgen).")
+    refine_backend: Literal["img2img", "animatediff"] = Field("img2img", description="How refinement runs: per frame (img2img) or over chunks of frames (AnimateDiff).")
+    motion_adapter: Optional[str] = Field(None, max_length=500, description="animatediff: the motion adapter (folder or hub id).")
 
 
 class RenderSettings(Strict):
