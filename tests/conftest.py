@@ -8,6 +8,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# every test (and every CLI it runs) uses a store and texture cache of its own session, never
+# the user's ~/.cache/worldgen
+if "WORLDGEN_CACHE" not in os.environ or not os.environ.get("WORLDGEN_KEEP_CACHE"):
+    import tempfile
+    os.environ["WORLDGEN_CACHE"] = tempfile.mkdtemp(prefix="worldgen-test-cache-")
 SHARED_ASSETS = ROOT.parent / "shared" / "assets"
 
 

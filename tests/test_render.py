@@ -107,7 +107,12 @@ def test_resume_and_refuse(film, tmp_path):
     before = victim.read_bytes()
     victim.unlink()
     r = run("render", spec, "-o", out, "--quiet")
+    assert "0 rendered, 17 already there, 1 from the store" in r.stdout and victim.read_bytes() == before
+    victim.unlink()  # without the store it is recomputed, and only it, to the same bytes
+    r = run("render", spec, "-o", out, "--quiet", "--no-store")
     assert "1 rendered, 17 already there" in r.stdout and victim.read_bytes() == before
+    r = run("render", spec, "-o", out, "--quiet", "--force")
+    assert "18 rendered, 0 already there" in r.stdout and victim.read_bytes() == before
     # another spec into the same folder is refused without --overwrite
     other = tmp_path / "other.yaml"
     other.write_text(SMALL.replace("seed: 3", "seed: 4"))

@@ -94,10 +94,10 @@ def schema(output: Optional[Path] = typer.Option(None, "-o", "--output", help="W
 
 def _painter_options(base_model, controlnet, refine, steps, device, dtype, cache, lighting, motion_adapter=None) -> dict:
     """Painter flags -> painter options (None = the spec's render.diffusion value)."""
-    from worldgen.diffusion.loading import ModelError, parse_control_ref
     o = {"base": base_model, "refine": refine, "steps": steps, "device": device, "dtype": dtype,
          "cache": str(cache) if cache else None, "lighting": lighting, "motion_adapter": motion_adapter}
     if controlnet:
+        from worldgen.diffusion.loading import ModelError, parse_control_ref  # imports torch: only when asked
         try:
             refs = [parse_control_ref(c) for c in controlnet]
         except ModelError as e:
@@ -108,29 +108,60 @@ def _painter_options(base_model, controlnet, refine, steps, device, dtype, cache
 
 
 def _render_cmd(spec_path, output, backend, shot, fmt, overwrite, paint, control, film, quiet, painter=None,
-                painter_options=None):
+                painter_options=None, force=False, store=None, no_store=False):
     from worldgen.render import CONTROL_KINDS, RenderOptions, render
     try:
         spec = _load(spec_path)
         opt = RenderOptions(backend=backend.value if backend else None, shots=shot or None, fmt=fmt.value,
                             paint=paint, control=CONTROL_KINDS if control else (), film=film,
                             overwrite=overwrite, progress=not quiet, painter=painter,
-                            painter_options=painter_options or {})
+                            painter_options=painter_options or {}, force=force,
+                            store=str(store) if store else None, use_store=not no_store)
         res = render(spec, output, opt)
     except WorldgenError as e:
         _fail(e)
     m = res.manifest
     frames = sum(s["frame_count"] for s in m["shots"])
-    msg = f"{frames} frames ({res.frames_rendered} rendered, {res.frames_skipped} already there) in {output}"
+    store = f", {res.frames_from_store} from the store" if res.frames_from_store else ""
+    msg = f"{frames} frames ({res.frames_rendered} rendered, {res.frames_skipped} already there{store}) in {output}"
     if m.get("film"):
         msg += f"\nfilm: {Path(output) / m['film']}\ncontact sheet: {Path(output) / m['contact_sheet']}"
     out.print(msg)
+
+
+def _reproduce(manifest: Path, frames: Optional[List[str]], output: Path, quiet: bool):
+    from worldgen.render import reproduce
+    try:
+        if not manifest.is_file():
+            raise WorldgenError(f"{manifest}: no such manifest")
+        man = json.loads(manifest.read_text())
+        wanted: dict = {}
+        for f in frames or [f"{s_['id']}:{fr['index']}" for s_ in man["shots"] for fr in s_["frames"]]:
+            shot_id, _, index = f.rpartition(":")
+            ids = {s_["id"]: s_["frame_count"] for s_ in man["shots"]}
+            if shot_id not in ids or not index.isdigit() or int(index) >= ids[shot_id]:
+                raise WorldgenError(f"--frame {f}: expected SHOT:INDEX of this render (shots: "
+                                    + ", ".join(f"{k} 0-{v - 1}" for k, v in ids.items()) + ")")
+            wanted.setdefault(shot_id, set()).add(int(index))
+        report = reproduce(manifest, wanted, output, progress=not quiet)
+    except (WorldgenError, json.JSONDecodeError, KeyError) as e:
+        _fail(e if isinstance(e, WorldgenError) else WorldgenError(f"{manifest}: not a worldgen manifest ({e})"))
+    same = sum(r["identical"] for r in report)
+    for r in report:
+        out.print(f"{'identical' if r['identical'] else '[red]DIFFERENT[/]'}  {r['shot']}:{r['index']} {r['output']} -> {r['path']}")
+    out.print(f"{same} of {len(report)} outputs reproduced byte for byte")
+    if same != len(report):
+        raise typer.Exit(1)
 
 
 _SHOT = typer.Option(None, "--shot", help="Only this shot (repeat for several).")
 _BACKEND = typer.Option(None, "--backend", help="raycast (Open3D, CPU; default) or gl (pyrender via EGL/OSMesa).")
 _OVERWRITE = typer.Option(False, "--overwrite", help="Replace a folder that holds a render of another spec.")
 _QUIET = typer.Option(False, "--quiet", "-q", help="No progress bar.")
+_FORCE = typer.Option(False, "--force", help="Recompute every frame, ignoring finished files and the store.")
+_STORE = typer.Option(None, "--store", help="Content-addressed frame store (default $WORLDGEN_CACHE/frames, "
+                                            "else ~/.cache/worldgen/frames); `worldgen cache` shows and prunes it.")
+_NO_STORE = typer.Option(False, "--no-store", help="Neither read nor fill the frame store.")
 
 
 _PAINTER = typer.Option(None, "--painter", help="procedural (default, no weights), diffusion (= baked), baked, "
@@ -151,7 +182,7 @@ _MOTION = typer.Option(None, "--motion-adapter", help="Diffusion: an AnimateDiff
 
 @app.command()
 def render(
-    spec: Path = typer.Argument(..., help="Scene spec (YAML)."),
+    spec: Optional[Path] = typer.Argument(None, help="Scene spec (YAML); or use --from-manifest."),
     output: Path = typer.Option(..., "-o", "--output", help="Output folder (resumes if it holds this render)."),
     backend: Optional[Backend] = _BACKEND,
     shot: Optional[List[str]] = _SHOT,
@@ -169,6 +200,13 @@ def render(
     cache: Optional[Path] = _CACHE,
     lighting: Optional[str] = _LIGHTING,
     motion_adapter: Optional[str] = _MOTION,
+    force: bool = _FORCE,
+    store: Optional[Path] = _STORE,
+    no_store: bool = _NO_STORE,
+    from_manifest: Optional[Path] = typer.Option(None, "--from-manifest", help="Reproduce frames of an earlier render "
+                                                 "from its manifest.json (its resolved spec, backend, painter and options)."),
+    frame: Optional[List[str]] = typer.Option(None, "--frame", help="With --from-manifest: SHOT:INDEX, repeatable "
+                                              "(default: every frame of the render)."),
 ):
     """Render every shot: painted frames, passes, film.mp4 (H.264, shots cut in order),
     contact_sheet.png and manifest.json. Re-running resumes: finished frames are kept.
@@ -177,11 +215,17 @@ def render(
 
       worldgen render scene.yaml -o out --painter diffusion --base-model stable-diffusion-v1-5/stable-diffusion-v1-5
       --controlnet depth=lllyasviel/control_v11f1p_sd15_depth --refine 0.3"""
+    if from_manifest is not None:
+        _reproduce(from_manifest, frame, output, quiet)
+        return
+    if spec is None:
+        _fail(WorldgenError("give a spec file, or --from-manifest MANIFEST"))
     try:
         opts = _painter_options(base_model, controlnet, refine, steps, device, dtype, cache, lighting, motion_adapter)
     except WorldgenError as e:
         _fail(e)
-    _render_cmd(spec, output, backend, shot, format, overwrite, True, passes, True, quiet, painter, opts)
+    _render_cmd(spec, output, backend, shot, format, overwrite, True, passes, True, quiet, painter, opts, force, store,
+                no_store)
 
 
 @app.command()
@@ -226,11 +270,15 @@ def passes(
     control: bool = typer.Option(True, "--control/--no-control", help="Also write ControlNet images (depth, normal, canny, seg)."),
     overwrite: bool = _OVERWRITE,
     quiet: bool = _QUIET,
+    force: bool = _FORCE,
+    store: Optional[Path] = _STORE,
+    no_store: bool = _NO_STORE,
 ):
     """Write the exact passes of each frame (depth, normal, instance, semantic, uv, forward and
     backward flow with occlusion) and manifest.json with cameras (K, world_to_camera) and ids.
     docs/MANIFEST.md describes every field."""
-    _render_cmd(spec, output, backend, shot, format, overwrite, False, control, False, quiet)
+    _render_cmd(spec, output, backend, shot, format, overwrite, False, control, False, quiet, None, None, force, store,
+                no_store)
 
 
 class LLM(str, Enum):
@@ -270,6 +318,31 @@ def plan(
               f"{report.seconds:.1f} s)")
     for n in report.notes:
         out.print(f"  note: {n}")
+
+
+@app.command()
+def cache(
+    prune: bool = typer.Option(False, "--prune", help="Remove stored entries (all, or those unused for --older-than days)."),
+    older_than: Optional[float] = typer.Option(None, "--older-than", help="With --prune: only entries unused this many days."),
+    store: Optional[Path] = _STORE,
+):
+    """Show (or prune) the content-addressed store of finished frames, passes and films, and the
+    texture cache of look development. Renders link finished work from the store instead of
+    recomputing it; pruning only costs recomputation later (output folders keep their copies)."""
+    from worldgen.diffusion.cache import TextureCache
+    from worldgen.store import FrameStore
+    fs = FrameStore(store)
+    if prune:
+        n, b = fs.prune(older_than)
+        out.print(f"removed {n} entries ({b / 2**20:.1f} MB) from {fs.root}")
+        return
+    info = fs.summary()
+    out.print(f"frame store {info['root']}: {info['files']} files, {info['bytes'] / 2**20:.1f} MB")
+    for kind, v in info["by_kind"].items():
+        out.print(f"  {kind}: {v['files']} ({v['bytes'] / 2**20:.1f} MB)")
+    tc = TextureCache()
+    tex = tc.entries()
+    out.print(f"textures {tc.dir}: {len(tex)} files, {sum(p.stat().st_size for p in tex) / 2**20:.1f} MB")
 
 
 @app.command()

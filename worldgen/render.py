@@ -36,6 +36,10 @@ class RenderOptions:
     progress: bool = True
     painter: str | None = None  # default: the spec's render.painter
     painter_options: dict = field(default_factory=dict)  # passed to the painter (models, strength, ...)
+    force: bool = False  # recompute every frame (ignore finished files and the store)
+    frames: dict | None = None  # shot id -> frame indices: only these (reproducing single frames)
+    store: str | None = None  # content-addressed frame store (default $WORLDGEN_CACHE/frames)
+    use_store: bool = True
 
 
 @dataclass
@@ -44,6 +48,7 @@ class RenderResult:
     manifest: dict
     frames_rendered: int = 0
     frames_skipped: int = 0
+    frames_from_store: int = 0
     timings: dict = field(default_factory=dict)
 
 
@@ -68,6 +73,8 @@ def _claim_output(out: Path, run: dict, overwrite: bool) -> None:
     if marker.exists():
         old = json.loads(marker.read_text())
         if old == run:
+            for stale in out.rglob(".*.tmp"):  # half-written files of a run that was killed
+                stale.unlink(missing_ok=True)
             return
         if not overwrite:
             raise OutputExistsError(f"{out}: holds a render of another spec or settings; use --overwrite or another folder")
@@ -166,14 +173,14 @@ def render(spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None) ->
     t0 = time.perf_counter()
     world = World(spec)
     people = bool(world.characters)
-    raster = Rasterizer(world, backend, with_local=opt.paint)
-    painter = None
+    store = None
+    if opt.use_store:
+        from worldgen.store import FrameStore
+        store = FrameStore(opt.store)
     painter_name = opt.painter or r.painter
-    if opt.paint:
-        from worldgen.paint.registry import make_painter
-        painter = make_painter(painter_name, world, raster, opt.painter_options)
-        if hasattr(painter, "prepare"):
-            painter.prepare(shots)
+    lazy = _Lazy(world, backend, opt, painter_name, shots)
+    wd = world_digest(spec, world)
+    painter_id = lazy.painter_identity() if (opt.paint and store is not None) else None
     result = RenderResult(out, {})
     manifest_shots = []
     total = sum(frame_count(s, r.fps) for s in shots)
@@ -181,37 +188,52 @@ def render(spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None) ->
         for shot in shots:
             rig = ShotCamera(shot, world, r.width, r.height)
             n = frame_count(shot, r.fps)
-            near_far = _depth_range(raster, rig, r.fps, n)
-            frames, todo = [], set()
+            frames, todo, keys = [], set(), {}
             for i in range(n):
                 paths = _frame_paths(shot.id, i, opt, people)
                 cam = rig.at(i / r.fps)
+                keys[i] = _frame_keys(wd, shot, i, spec, backend, opt, people, painter_id, paths)
                 frames.append({"index": i, "time": round(shot.start + i / r.fps, 9),
                                "K": cam.K.round(9).tolist(), "world_to_camera": cam.world_to_camera.round(9).tolist(),
-                               **paths})
-                if not all((out / p).exists() for p in paths.values()):
+                               **paths, "keys": {k: v[0] for k, v in keys[i].items()}})
+                if opt.frames is not None and i not in opt.frames.get(shot.id, ()):
+                    continue
+                if opt.force or not all((out / p).exists() for p in paths.values()):
                     todo.add(i)
+            if store is not None and not opt.force:  # finished elsewhere before: link, don't compute
+                linked = {i for i in todo if _link_from_store(store, out, keys[i], _frame_paths(shot.id, i, opt, people))}
+                result.frames_from_store += len(linked)
+                todo -= linked
+            else:
+                linked = set()
+            painter = lazy.painter() if (opt.paint and todo) else None
+            near_far = _shot_depth_range(store, wd, shot, spec, backend, lazy, rig, n)
             if painter is not None:
                 painter.set_style(shot.style or spec.style)
                 if hasattr(painter, "begin_shot"):
                     painter.begin_shot(shot, near_far)
                 if todo and getattr(painter, "sequential", False):
-                    # each frame depends on the one before: resume by repainting the whole shot,
-                    # so a resumed film is byte-identical to an uninterrupted one
-                    todo = set(range(n))
-            result.frames_skipped += n - len(todo)
+                    # each frame depends on the one before: resume by repainting the shot up to the
+                    # last frame needed, so a resumed film is byte-identical to an uninterrupted one
+                    todo = set(range(max(todo) + 1))
+            selected = n if opt.frames is None else len(opt.frames.get(shot.id, ()))
+            result.frames_skipped += selected - len(todo) - len(linked & set(range(n)) - todo)
             advance(n - len(todo))
             def write(fr, painted):
                 paths = _frame_paths(shot.id, fr.view.index, opt, people)
                 _write_frame(out, paths, fr.passes, painted, fr.view.cam, near_far, opt)
                 if "pose" in paths:
                     _write_pose(out, paths, world, fr.view, fr.passes)
+                if store is not None:
+                    for name, (key, kind) in keys[fr.view.index].items():
+                        store.adopt(key, kind, out / paths[name])
                 result.frames_rendered += 1
                 advance(1)
+            raster = lazy.raster() if todo else None
 
             chunk = getattr(painter, "chunk_size", 0) if hasattr(painter, "paint_chunk") else 0
             pending = []
-            for fr in raster.shot_frames(shot, r.width, r.height, r.fps, only=todo):
+            for fr in (raster.shot_frames(shot, r.width, r.height, r.fps, only=todo) if todo else ()):
                 if chunk:  # painters that paint runs of frames together (video models)
                     pending.append(fr)
                     if len(pending) == chunk or fr.view.index == n - 1:
@@ -231,21 +253,125 @@ def render(spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None) ->
                                    "depth_range": list(near_far), "frames": frames})
     result.timings["frames_s"] = time.perf_counter() - t0
     manifest = _manifest(spec, world, backend, opt, manifest_shots)
-    if painter is not None:
+    if opt.paint:
         manifest["painter"] = painter_name
-        if hasattr(painter, "stats"):
-            manifest["painter_stats"] = painter.stats()
-    if opt.paint and opt.film:
+        p = lazy.painter_if_made()
+        if p is not None and hasattr(p, "stats"):
+            manifest["painter_stats"] = p.stats()
+    if store is not None:
+        manifest["store"] = str(store.root)
+    if opt.paint and opt.film and opt.frames is None:
         t1 = time.perf_counter()
         from worldgen.film import contact_sheet, encode_film
-        encode_film(out, manifest_shots, out / "film.mp4", r.fps)
-        contact_sheet(out, manifest_shots, out / "contact_sheet.png", spec.title)
+        from worldgen.store import digest
+        film_key = digest({"frames": [f["keys"].get("frame") for s_ in manifest_shots for f in s_["frames"]],
+                           "fps": r.fps, "title": spec.title, "worldgen": __version__})
+        for name, make in (("film.mp4", lambda p: encode_film(out, manifest_shots, p, r.fps)),
+                           ("contact_sheet.png", lambda p: contact_sheet(out, manifest_shots, p, spec.title))):
+            if opt.force or store is None or not store.link(film_key, name, out / name):
+                make(out / name)
+                if store is not None:
+                    store.adopt(film_key, name, out / name)
         manifest["film"], manifest["contact_sheet"] = "film.mp4", "contact_sheet.png"
         result.timings["film_s"] = time.perf_counter() - t1
     (out / "spec.resolved.json").write_text(spec.model_dump_json(indent=1))
     write_json(out / "manifest.json", manifest)
     result.manifest = manifest
     return result
+
+
+class _Lazy:
+    """The rasterizer and painter, made only when some frame must really be computed: a render
+    that the store already holds costs no more than linking files."""
+
+    def __init__(self, world, backend, opt, painter_name, shots):
+        self.world, self.backend, self.opt, self.name, self.shots = world, backend, opt, painter_name, shots
+        self._raster = self._painter = None
+
+    def raster(self):
+        if self._raster is None:
+            from worldgen.passes.sequence import Rasterizer
+            self._raster = Rasterizer(self.world, self.backend, with_local=self.opt.paint)
+        return self._raster
+
+    def painter(self):
+        if self._painter is None:
+            from worldgen.paint.registry import make_painter
+            self._painter = make_painter(self.name, self.world, self.raster(), self.opt.painter_options)
+            if hasattr(self._painter, "prepare"):
+                self._painter.prepare(self.shots)
+        return self._painter
+
+    def painter_if_made(self):
+        return self._painter
+
+    def painter_identity(self) -> dict:
+        """What decides the painter's pixels, for the frame keys. The diffusion painters
+        include their texture bytes, so that an edited texture repaints the frames."""
+        if self.name == "procedural":
+            return {"name": "procedural", "shadows": self.world.spec.render.shadows}
+        p = self.painter()
+        return p.identity() if hasattr(p, "identity") else {"name": self.name, "options": self.opt.painter_options}
+
+
+def world_digest(spec: Spec, world) -> tuple[str, str]:
+    """(geometry digest, full digest) of everything of the world that reaches a pixel: the world
+    block, the seed, and the bytes of every asset file it loads."""
+    from worldgen.assets import resolve_asset
+    from worldgen.store import digest, file_digest
+    assets = {}
+    refs = [o.mesh for o in spec.world.objects if o.mesh] + [c.asset for c in spec.world.characters if c.asset]
+    for ref in refs:
+        assets[ref] = file_digest(resolve_asset(ref, world.base_dir))
+    full = spec.world.model_dump(mode="json")
+    geometry = {"objects": [{k: v for k, v in o.items() if k != "appearance"} for o in full["objects"]],
+                "characters": [{k: v for k, v in c.items() if k != "appearance"} for c in full["characters"]]}
+    # passes depend on the geometry only; painted frames on everything (appearance, lights)
+    return (digest({"world": geometry, "seed": spec.seed, "assets": assets, "worldgen": __version__}),
+            digest({"world": full, "seed": spec.seed, "assets": assets, "worldgen": __version__}))
+
+
+def _frame_keys(wd: str, shot, i: int, spec: Spec, backend: str, opt: RenderOptions, people: bool, painter_id,
+                paths: dict) -> dict:
+    """Output name -> (content key, store kind). Passes, control images and poses depend on the
+    world and the camera; a painted frame also on the painter, the style and the prompt."""
+    from worldgen.store import digest
+    r = spec.render
+    wd_geometry, wd_full = wd
+    geometry = digest({"world": wd_geometry, "shot": shot.model_dump(mode="json", exclude={"id", "prompt", "style"}),
+                       "index": i, "size": [r.width, r.height], "fps": r.fps, "backend": backend, "people": people})
+    out = {}
+    for name, path in paths.items():
+        kind = name.replace("_", "-") + "." + path.rsplit(".", 1)[1]
+        if name == "frame":
+            key = digest({"geometry": geometry, "world": wd_full, "painter": painter_id, "style": shot.style or spec.style,
+                          "prompt": shot.prompt, "shot": shot.id})
+        else:
+            key = geometry
+        out[name] = (key, kind)
+    return out
+
+
+def _shot_depth_range(store, wd: str, shot, spec: Spec, backend: str, lazy, rig, n: int) -> tuple[float, float]:
+    """The shot's depth range (its depth images' near/far), remembered in the store so that a
+    render the store already holds needs no rasterizer at all."""
+    from worldgen.store import digest
+    key = digest({"world": wd[0], "shot": shot.model_dump(mode="json", exclude={"id", "prompt", "style"}),
+                  "size": [spec.render.width, spec.render.height], "fps": spec.render.fps, "backend": backend})
+    if store is not None and store.has(key, "depth-range.json"):
+        return tuple(json.loads(store.path(key, "depth-range.json").read_text()))
+    near_far = _depth_range(lazy.raster(), rig, spec.render.fps, n)
+    if store is not None:
+        store.put(key, "depth-range.json", json.dumps(list(near_far)).encode())
+    return near_far
+
+
+def _link_from_store(store, out: Path, keys: dict, paths: dict) -> bool:
+    if not all(store.has(key, kind) for key, kind in keys.values()):
+        return False
+    for name, (key, kind) in keys.items():
+        store.link(key, kind, out / paths[name])
+    return True
 
 
 def _manifest(spec: Spec, world, backend: str, opt: RenderOptions, shots: list) -> dict:
@@ -255,6 +381,8 @@ def _manifest(spec: Spec, world, backend: str, opt: RenderOptions, shots: list) 
     return {
         "manifest_version": 1,
         "title": spec.title, "seed": spec.seed, "spec_sha256": spec_hash(spec), "spec": "spec.resolved.json",
+        "spec_base_dir": str(world.base_dir.resolve()),
+        "painter_options": {k: v for k, v in opt.painter_options.items() if k != "cache"},
         "width": r.width, "height": r.height, "fps": r.fps, "backend": backend, "painter": r.painter if opt.paint else None,
         "passes_format": opt.fmt if opt.passes else None,
         "camera_convention": "OpenCV: x right, y down, z forward; world_to_camera maps world points to camera; "
@@ -297,6 +425,36 @@ class _progress:
     def __exit__(self, *a):
         if self.enabled:
             self.p.stop()
+
+
+def reproduce(manifest_path: str | Path, frames: dict, out_dir: str | Path, progress: bool = False) -> list[dict]:
+    """Render frames again from a render's manifest (its resolved spec, backend, painter and
+    options), without the store, and compare each with the original file: what a person
+    runs to check that a frame is reproducible."""
+    import hashlib
+
+    from worldgen.spec import load_spec_text
+    mp = Path(manifest_path)
+    man = json.loads(mp.read_text())
+    src = mp.parent
+    spec = load_spec_text((src / man["spec"]).read_text(), str(src / man["spec"]), base_dir=Path(man["spec_base_dir"]))
+    opt = RenderOptions(backend=man["backend"], shots=sorted(frames), fmt=man.get("passes_format") or "npz",
+                        passes=man.get("passes_format") is not None, paint=man.get("painter") is not None,
+                        film=False, painter=man.get("painter"), painter_options=man.get("painter_options") or {},
+                        frames=frames, use_store=False, overwrite=True, progress=progress)
+    res = render(spec, out_dir, opt)
+    report = []
+    for shot in res.manifest["shots"]:
+        old = next(s_ for s_ in man["shots"] if s_["id"] == shot["id"])
+        for i in sorted(frames[shot["id"]]):
+            new_f, old_f = shot["frames"][i], old["frames"][i]
+            for name in ("frame", "passes"):
+                if name in new_f and name in old_f and (src / old_f[name]).exists():
+                    a = hashlib.sha256((src / old_f[name]).read_bytes()).hexdigest()
+                    b = hashlib.sha256((Path(out_dir) / new_f[name]).read_bytes()).hexdigest()
+                    report.append({"shot": shot["id"], "index": i, "output": name, "identical": a == b,
+                                   "path": str(Path(out_dir) / new_f[name])})
+    return report
 
 
 def render_film(spec: Spec, out_dir, **kw) -> RenderResult:
