@@ -108,7 +108,7 @@ def _painter_options(base_model, controlnet, refine, steps, device, dtype, cache
 
 
 def _render_cmd(spec_path, output, backend, shot, fmt, overwrite, paint, control, film, quiet, painter=None,
-                painter_options=None, force=False, store=None, no_store=False):
+                painter_options=None, force=False, store=None, no_store=False, executor="local", address=None):
     from worldgen.render import CONTROL_KINDS, RenderOptions, render
     try:
         spec = _load(spec_path)
@@ -116,7 +116,10 @@ def _render_cmd(spec_path, output, backend, shot, fmt, overwrite, paint, control
                             paint=paint, control=CONTROL_KINDS if control else (), film=film,
                             overwrite=overwrite, progress=not quiet, painter=painter,
                             painter_options=painter_options or {}, force=force,
-                            store=str(store) if store else None, use_store=not no_store)
+                            store=str(store) if store else None, use_store=not no_store,
+                            executor=executor, ray_address=address)
+        if executor not in ("local", "ray"):
+            raise WorldgenError(f"--executor: '{executor}' is not local or ray")
         res = render(spec, output, opt)
     except WorldgenError as e:
         _fail(e)
@@ -162,6 +165,10 @@ _FORCE = typer.Option(False, "--force", help="Recompute every frame, ignoring fi
 _STORE = typer.Option(None, "--store", help="Content-addressed frame store (default $WORLDGEN_CACHE/frames, "
                                             "else ~/.cache/worldgen/frames); `worldgen cache` shows and prunes it.")
 _NO_STORE = typer.Option(False, "--no-store", help="Neither read nor fill the frame store.")
+_EXECUTOR = typer.Option("local", "--executor", help="local (default) or ray: frames and shots as Ray tasks "
+                                                     "(pip install 'worldgen[ray]').")
+_RAY_ADDRESS = typer.Option(None, "--address", help="With --executor ray: a running cluster ('auto', "
+                                                    "'ray://head:10001'); default starts Ray on this machine.")
 
 
 _PAINTER = typer.Option(None, "--painter", help="procedural (default, no weights), diffusion (= baked), baked, "
@@ -203,6 +210,8 @@ def render(
     force: bool = _FORCE,
     store: Optional[Path] = _STORE,
     no_store: bool = _NO_STORE,
+    executor: str = _EXECUTOR,
+    address: Optional[str] = _RAY_ADDRESS,
     from_manifest: Optional[Path] = typer.Option(None, "--from-manifest", help="Reproduce frames of an earlier render "
                                                  "from its manifest.json (its resolved spec, backend, painter and options)."),
     frame: Optional[List[str]] = typer.Option(None, "--frame", help="With --from-manifest: SHOT:INDEX, repeatable "
@@ -225,7 +234,7 @@ def render(
     except WorldgenError as e:
         _fail(e)
     _render_cmd(spec, output, backend, shot, format, overwrite, True, passes, True, quiet, painter, opts, force, store,
-                no_store)
+                no_store, executor, address)
 
 
 @app.command()
@@ -273,12 +282,14 @@ def passes(
     force: bool = _FORCE,
     store: Optional[Path] = _STORE,
     no_store: bool = _NO_STORE,
+    executor: str = _EXECUTOR,
+    address: Optional[str] = _RAY_ADDRESS,
 ):
     """Write the exact passes of each frame (depth, normal, instance, semantic, uv, forward and
     backward flow with occlusion) and manifest.json with cameras (K, world_to_camera) and ids.
     docs/MANIFEST.md describes every field."""
     _render_cmd(spec, output, backend, shot, format, overwrite, False, control, False, quiet, None, None, force, store,
-                no_store)
+                no_store, executor, address)
 
 
 class LLM(str, Enum):

@@ -40,6 +40,9 @@ class RenderOptions:
     frames: dict | None = None  # shot id -> frame indices: only these (reproducing single frames)
     store: str | None = None  # content-addressed frame store (default $WORLDGEN_CACHE/frames)
     use_store: bool = True
+    executor: str = "local"  # local | ray
+    ray_address: str | None = None  # a running Ray cluster ("auto", "ray://host:10001"); default: start one here
+    ray_workers: int | None = None  # local Ray: worker processes (default: CPUs)
 
 
 @dataclass
@@ -182,7 +185,7 @@ def render(spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None) ->
     wd = world_digest(spec, world)
     painter_id = lazy.painter_identity() if (opt.paint and store is not None) else None
     result = RenderResult(out, {})
-    manifest_shots = []
+    manifest_shots, plans, remote_stats = [], [], []
     total = sum(frame_count(s, r.fps) for s in shots)
     with _progress(opt.progress, total, spec.title) as advance:
         for shot in shots:
@@ -208,49 +211,25 @@ def render(spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None) ->
                 linked = set()
             painter = lazy.painter() if (opt.paint and todo) else None
             near_far = _shot_depth_range(store, wd, shot, spec, backend, lazy, rig, n)
-            if painter is not None:
-                painter.set_style(shot.style or spec.style)
-                if hasattr(painter, "begin_shot"):
-                    painter.begin_shot(shot, near_far)
-                if todo and getattr(painter, "sequential", False):
-                    # each frame depends on the one before: resume by repainting the shot up to the
-                    # last frame needed, so a resumed film is byte-identical to an uninterrupted one
-                    todo = set(range(max(todo) + 1))
+            if todo and getattr(painter, "sequential", False):
+                # each frame depends on the one before: resume by repainting the shot up to the
+                # last frame needed, so a resumed film is byte-identical to an uninterrupted one
+                todo = set(range(max(todo) + 1))
             selected = n if opt.frames is None else len(opt.frames.get(shot.id, ()))
             result.frames_skipped += selected - len(todo) - len(linked & set(range(n)) - todo)
             advance(n - len(todo))
-            def write(fr, painted):
-                paths = _frame_paths(shot.id, fr.view.index, opt, people)
-                _write_frame(out, paths, fr.passes, painted, fr.view.cam, near_far, opt)
-                if "pose" in paths:
-                    _write_pose(out, paths, world, fr.view, fr.passes)
-                if store is not None:
-                    for name, (key, kind) in keys[fr.view.index].items():
-                        store.adopt(key, kind, out / paths[name])
-                result.frames_rendered += 1
-                advance(1)
-            raster = lazy.raster() if todo else None
-
-            chunk = getattr(painter, "chunk_size", 0) if hasattr(painter, "paint_chunk") else 0
-            pending = []
-            for fr in (raster.shot_frames(shot, r.width, r.height, r.fps, only=todo) if todo else ()):
-                if chunk:  # painters that paint runs of frames together (video models)
-                    pending.append(fr)
-                    if len(pending) == chunk or fr.view.index == n - 1:
-                        for f, img in zip(pending, painter.paint_chunk(pending)):
-                            write(f, img)
-                        pending = []
-                    continue
-                painted = None
-                if painter is not None:
-                    painted = painter.paint_frame(fr) if hasattr(painter, "paint_frame") else painter.paint(fr.view)
-                write(fr, painted)
-            if pending:
-                for f, img in zip(pending, painter.paint_chunk(pending)):
-                    write(f, img)
+            plans.append((shot, todo, near_far, keys))
             manifest_shots.append({"id": shot.id, "start": shot.start, "duration": shot.duration,
                                    "frame_count": n, "prompt": shot.prompt, "style": shot.style or spec.style,
                                    "depth_range": list(near_far), "frames": frames})
+        if any(todo for _, todo, _, _ in plans):
+            if opt.executor == "ray":
+                from worldgen.executors import render_on_ray
+                remote_stats = render_on_ray(spec, plans, out, opt, backend, people, store, advance, result)
+            else:
+                for shot, todo, near_far, keys in plans:
+                    compute_frames(world, lazy, spec, shot, todo, near_far, keys, out, opt, people, store,
+                                   lambda: _count(result, advance))
     result.timings["frames_s"] = time.perf_counter() - t0
     manifest = _manifest(spec, world, backend, opt, manifest_shots)
     if opt.paint:
@@ -258,6 +237,8 @@ def render(spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None) ->
         p = lazy.painter_if_made()
         if p is not None and hasattr(p, "stats"):
             manifest["painter_stats"] = p.stats()
+        if remote_stats:
+            manifest["painter_stats"] = _merge_stats(manifest.get("painter_stats"), remote_stats)
     if store is not None:
         manifest["store"] = str(store.root)
     if opt.paint and opt.film and opt.frames is None:
@@ -278,6 +259,66 @@ def render(spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None) ->
     write_json(out / "manifest.json", manifest)
     result.manifest = manifest
     return result
+
+
+def _count(result: RenderResult, advance) -> None:
+    result.frames_rendered += 1
+    advance(1)
+
+
+def compute_frames(world, lazy, spec: Spec, shot, todo: set, near_far, keys: dict, out: Path, opt: RenderOptions,
+                   people: bool, store, on_frame) -> None:
+    """Rasterize, paint and write the frames `todo` of one shot (and put them in the store).
+    The local loop and every Ray task run this same code."""
+    r = spec.render
+    n = frame_count(shot, r.fps)
+    painter = lazy.painter() if opt.paint else None
+    if painter is not None:
+        painter.set_style(shot.style or spec.style)
+        if hasattr(painter, "begin_shot"):
+            painter.begin_shot(shot, near_far)
+
+    def write(fr, painted):
+        paths = _frame_paths(shot.id, fr.view.index, opt, people)
+        _write_frame(out, paths, fr.passes, painted, fr.view.cam, near_far, opt)
+        if "pose" in paths:
+            _write_pose(out, paths, world, fr.view, fr.passes)
+        if store is not None:
+            for name, (key, kind) in keys[fr.view.index].items():
+                store.adopt(key, kind, out / paths[name])
+        on_frame()
+
+    chunk = getattr(painter, "chunk_size", 0) if hasattr(painter, "paint_chunk") else 0
+    pending = []
+    for fr in lazy.raster().shot_frames(shot, r.width, r.height, r.fps, only=todo):
+        if chunk:  # painters that paint runs of frames together (video models)
+            pending.append(fr)
+            if len(pending) == chunk or fr.view.index == n - 1:
+                for f, img in zip(pending, painter.paint_chunk(pending)):
+                    write(f, img)
+                pending = []
+            continue
+        painted = None
+        if painter is not None:
+            painted = painter.paint_frame(fr) if hasattr(painter, "paint_frame") else painter.paint(fr.view)
+        write(fr, painted)
+    if pending:
+        for f, img in zip(pending, painter.paint_chunk(pending)):
+            write(f, img)
+
+
+def _merge_stats(local: dict | None, remote: list[dict]) -> dict:
+    """Painter counters of the tasks added up (numbers summed, the rest kept from the first)."""
+    out = dict(local or {})
+    for st in remote:
+        for k, v in (st or {}).items():
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "peak_memory_bytes":
+                out[k] = out.get(k, 0) + v if k in out and k != "peak_memory_bytes" else v
+            elif k == "peak_memory_bytes":
+                out[k] = max(out.get(k, 0), v)
+            else:
+                out.setdefault(k, v)
+    return out
 
 
 class _Lazy:

@@ -1,0 +1,129 @@
+"""Rendering on Ray: frames and shots as tasks on a local Ray instance or a cluster.
+
+The driver plans (which frames are missing, their content keys, each shot's depth range) and
+does look development, so textures exist before any frame task starts. Frame tasks then run
+the same `compute_frames` as a local render, on runs of consecutive frames (a whole shot for
+painters whose frames depend on the previous one). Each task writes its frames atomically to
+the output folder and the frame store, so a worker that dies loses nothing: Ray retries the
+task, and the retry recomputes only the frames that are not there yet. Tasks that paint with a
+diffusion model on CUDA ask Ray for a GPU.
+
+On a cluster the output folder and the store must be on storage every node sees (the usual
+render-farm arrangement); `--ray-address` points at the cluster."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+FRAMES_PER_TASK = 12
+RETRIES = 3
+
+
+def _task_runs(plans, sequential: bool, per_task: int) -> list:
+    """(shot index, frame indices) per task: consecutive frames, a whole shot when sequential."""
+    runs = []
+    for k, (shot, todo, _, _) in enumerate(plans):
+        frames = sorted(todo)
+        if not frames:
+            continue
+        if sequential:
+            runs.append((k, frames))
+            continue
+        for a in range(0, len(frames), per_task):
+            runs.append((k, frames[a:a + per_task]))
+    return runs
+
+
+def render_frames_task(spec_json: str, base_dir: str, shot_id: str, frames: list, near_far, keys: dict,
+                       out: str, opt_fields: dict, backend: str, people: bool, store_root: str | None) -> dict:
+    """One Ray task: rebuild the world from the resolved spec and compute these frames.
+    With WORLDGEN_TASK_PIDS set to a folder, the task notes its worker's PID there first (how
+    operations tooling, and the worker-kill test, find the workers)."""
+    note = os.environ.get("WORLDGEN_TASK_PIDS")
+    if note:
+        Path(note).mkdir(parents=True, exist_ok=True)
+        (Path(note) / f"{os.getpid()}-{shot_id}-{frames[0]}").write_text(str(os.getpid()))
+    from worldgen.render import RenderOptions, _Lazy, compute_frames
+    from worldgen.spec import load_spec_text
+    from worldgen.store import FrameStore
+    from worldgen.world import World
+    spec = load_spec_text(spec_json, "<spec.resolved.json>", base_dir=Path(base_dir), check=False)
+    opt = RenderOptions(**opt_fields)
+    world = World(spec)
+    shot = spec.shot(shot_id)
+    lazy = _Lazy(world, backend, opt, opt.painter or spec.render.painter, spec.shots)
+    store = FrameStore(store_root) if store_root else None
+    out_dir = Path(out)
+    from worldgen.render import _frame_paths
+    todo = {i for i in frames if not all((out_dir / p).exists() for p in _frame_paths(shot.id, i, opt, people).values())}
+    if getattr(lazy.painter() if opt.paint else None, "sequential", False) and todo:
+        todo = set(frames)  # a retried sequential shot repaints its chain
+    done = []
+    if todo:
+        keys = {int(i): {name: tuple(v) for name, v in kv.items()} for i, kv in keys.items()}
+        compute_frames(world, lazy, spec, shot, todo, tuple(near_far), keys, out_dir, opt, people, store,
+                       lambda: done.append(1))
+    p = lazy.painter_if_made()
+    return {"frames": len(done), "pid": os.getpid(), "stats": p.stats() if p is not None and hasattr(p, "stats") else None}
+
+
+def _gpu_per_task(opt) -> float:
+    device = str((opt.painter_options or {}).get("device", "auto"))
+    if (opt.painter or "procedural") == "procedural":
+        return 0.0
+    try:
+        import torch
+        return 1.0 if device.startswith("cuda") or (device == "auto" and torch.cuda.is_available()) else 0.0
+    except ImportError:
+        return 0.0
+
+
+def render_on_ray(spec, plans, out: Path, opt, backend: str, people: bool, store, advance, result) -> list[dict]:
+    """Run the planned frames as Ray tasks; returns the painters' counters of every task."""
+    try:
+        import ray
+    except ImportError:
+        from worldgen.errors import BackendError
+        raise BackendError("--executor ray needs Ray: pip install 'worldgen[ray]' (or pip install ray)") from None
+    from dataclasses import fields
+
+    from worldgen.spec.loader import base_dir_of
+    started = False
+    if not ray.is_initialized():
+        kw = {"address": opt.ray_address} if opt.ray_address else {"num_cpus": opt.ray_workers or os.cpu_count()}
+        ray.init(include_dashboard=False, log_to_driver=False, ignore_reinit_error=True,
+                 runtime_env={"env_vars": {k: v for k, v in os.environ.items() if k.startswith(("WORLDGEN_", "HF_"))}},
+                 **kw)
+        started = True
+    opt_fields = {f.name: getattr(opt, f.name) for f in fields(opt) if f.name not in ("progress",)}
+    opt_fields.update(progress=False, executor="local", overwrite=True)
+    sequential = False
+    if opt.paint:
+        from worldgen.paint.registry import PAINTERS  # noqa: F401  (painters register on import)
+        sequential = (opt.painter or spec.render.painter) in ("baked+refine", "baked+animatediff") or \
+            float((opt.painter_options or {}).get("refine") or 0) > 0
+    task = ray.remote(num_gpus=_gpu_per_task(opt), max_retries=RETRIES, retry_exceptions=False)(render_frames_task)
+    spec_json = spec.model_dump_json()
+    base = str(base_dir_of(spec).resolve())
+    refs = {}
+    for k, frames in _task_runs(plans, sequential, FRAMES_PER_TASK):
+        shot, _, near_far, keys = plans[k]
+        sub = {str(i): {name: list(v) for name, v in keys[i].items()} for i in frames}
+        ref = task.remote(spec_json, base, shot.id, frames, list(near_far), sub, str(out), opt_fields, backend, people,
+                          str(store.root) if store is not None else None)
+        refs[ref] = len(frames)
+    stats = []
+    pending = list(refs)
+    try:
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            for ref in ready:
+                res = ray.get(ref)
+                result.frames_rendered += refs[ref]
+                advance(refs[ref])
+                if res.get("stats"):
+                    stats.append(res["stats"])
+    finally:
+        if started and not opt.ray_address:
+            ray.shutdown()
+    return stats
