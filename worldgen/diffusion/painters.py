@@ -40,6 +40,12 @@ def _options(world, options: dict) -> dict:
     return merged
 
 
+def _identity(name: str, o: dict, models=None) -> dict:
+    """What decides a diffusion painter's pixels (the cache folder does not; device and dtype do)."""
+    keep = {k: v for k, v in o.items() if k not in ("cache",)}
+    return {"name": name, "options": keep}
+
+
 class _Counted:
     """A painter's own share of the evaluations of models it may share with other painters."""
     _since = None
@@ -163,6 +169,12 @@ class BakedPainter(_Counted, _ShotAware, ProceduralPainter):
                 self.lookdev_info["textures"].append(str(cache.path(oid, keys[oid])))
         self.lookdev_info["unet_evals"] = self.model_stats()["unet_evals"] - before
 
+    def identity(self) -> dict:
+        """Options, and the textures' bytes: editing a cached texture repaints the frames."""
+        import hashlib
+        tex = {str(g): hashlib.sha256(np.ascontiguousarray(t).tobytes()).hexdigest() for g, t in sorted(self.textures.items())}
+        return {**_identity(self.name, self.o), "textures": tex}
+
     def surface_albedo(self, g, surf, sel, footprint):
         t = self.textures.get(int(g))
         if t is None:
@@ -214,6 +226,9 @@ class PerFramePainter(_Counted, _ShotAware):
 
     def set_style(self, style: str):
         self.style = style
+
+    def identity(self) -> dict:
+        return _identity(self.name, self.o)
 
     def paint(self, view) -> np.ndarray:
         self.frames_painted += 1
