@@ -45,7 +45,7 @@ fi
 $PY -c "import torch; print('torch==' + torch.__version__.split('+')[0])" > "$VENV/constraints.txt"
 
 echo "setup: installing worldgen and its dependencies into $VENV (llama.cpp compiles on first set-up)"
-pipq install -c "$VENV/constraints.txt" -e ".[dev,llm,ray]"
+pipq install -c "$VENV/constraints.txt" -e ".[dev,llm,ray,interchange]"
 # pyrender 0.1.45 pins PyOpenGL==3.1.0, whose OSMesa binding lacks OSMesaCreateContextAttribs;
 # 3.1.10 keeps the same API and renders through both EGL and OSMesa. pip warns about the pin.
 pipq install -c "$VENV/constraints.txt" "PyOpenGL==3.1.10"

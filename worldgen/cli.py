@@ -331,6 +331,11 @@ def plan(
         out.print(f"  note: {n}")
 
 
+from worldgen.export.cli import export as _export  # noqa: E402  (the command lives with its library)
+
+app.command("export")(_export)
+
+
 @app.command()
 def cache(
     prune: bool = typer.Option(False, "--prune", help="Remove stored entries (all, or those unused for --older-than days)."),

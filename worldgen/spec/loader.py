@@ -16,7 +16,20 @@ from worldgen.errors import SpecError
 from worldgen.spec.models import Spec
 
 MAX_SPEC_BYTES = 2_000_000
+MAX_DEPTH = 64  # levels of nesting; a spec needs about 8
+MAX_VALUES = 1_000_000  # values once aliases are expanded: refuses alias bombs ("billion laughs")
 Path_ = tuple  # a field path such as ('shots', 1, 'camera', 'target')
+
+
+def printable(text: str) -> str:
+    """`text` safe to print on one line: newlines, other control characters and lone
+    surrogates (which no terminal or UTF-8 file can take) are shown escaped."""
+    return "".join(c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii") for c in str(text))
+
+
+def spec_error(message: str, file: str | None, line: int | None = None, path: str | None = None) -> SpecError:
+    """A SpecError whose every part is one printable line, whatever the spec contained."""
+    return SpecError(printable(message), printable(file) if file else file, line, printable(path) if path else path)
 
 
 def format_path(path: Path_) -> str:
@@ -41,47 +54,93 @@ class LocatedSpec:
         return self.lines.get((), None)
 
     def error(self, path: Path_, message: str) -> SpecError:
-        return SpecError(message, self.file, self.line(path), format_path(path) or None)
+        return spec_error(message, self.file, self.line(path), format_path(path) or None)
 
 
-def _to_data(node: yaml.Node, path: Path_, lines: dict, file: str):
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
+class _NodeReader:
+    """Turns PyYAML's node tree into plain data, recording each field's line. Aliases share
+    nodes, so it also refuses what they can hide: cycles (an alias inside its own anchor),
+    exponential expansion, and nesting deeper than any spec needs."""
+
+    def __init__(self, file: str):
+        self.file, self.lines, self.count, self.open = file, {}, 0, set()
+        self.constructor = yaml.constructor.SafeConstructor()  # YAML's own scalar rules, tags included
+
+    def fail(self, node: yaml.Node, path: Path_, message: str) -> SpecError:
+        return spec_error(message, self.file, node.start_mark.line + 1, format_path(path) or None)
+
+    def read(self, node: yaml.Node, path: Path_):
+        self.count += 1
+        if self.count > MAX_VALUES:
+            raise self.fail(node, path, f"expands to more than {MAX_VALUES:,} values (aliases repeat too much)")
+        if len(path) > MAX_DEPTH:
+            raise self.fail(node, path, f"nested more than {MAX_DEPTH} levels deep")
+        if id(node) in self.open:
+            raise self.fail(node, path, "an alias refers to a value that contains it (a cycle)")
+        self.lines[path] = node.start_mark.line + 1
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+            self.open.add(id(node))
+            try:
+                return self._mapping(node, path) if isinstance(node, yaml.MappingNode) else \
+                    [self.read(v, path + (i,)) for i, v in enumerate(node.value)]
+            finally:
+                self.open.discard(id(node))
+        return self._scalar(node, path)
+
+    def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict:
         out = {}
         for knode, vnode in node.value:
             if not isinstance(knode, yaml.ScalarNode):
-                raise SpecError("keys must be plain names", file, knode.start_mark.line + 1, format_path(path) or None)
+                raise self.fail(knode, path, "keys must be plain names")
             key = knode.value
             if key in out:
-                raise SpecError(f"duplicate key '{key}'", file, knode.start_mark.line + 1, format_path(path) or None)
-            lines[path + (key,)] = knode.start_mark.line + 1
-            out[key] = _to_data(vnode, path + (key,), lines, file)
-            lines[path + (key,)] = knode.start_mark.line + 1
+                raise self.fail(knode, path, f"duplicate key '{key}'")
+            self.lines[path + (key,)] = knode.start_mark.line + 1
+            out[key] = self.read(vnode, path + (key,))
+            self.lines[path + (key,)] = knode.start_mark.line + 1
         return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_to_data(v, path + (i,), lines, file) for i, v in enumerate(node.value)]
-    return yaml.safe_load(yaml.serialize(node)) if node.tag.startswith("tag:yaml.org,2002:") else node.value
+
+    def _scalar(self, node: yaml.Node, path: Path_):
+        if not node.tag.startswith("tag:yaml.org,2002:"):
+            return node.value
+        try:
+            return self.constructor.construct_object(node, deep=True)
+        except yaml.MarkedYAMLError as e:
+            raise self.fail(node, path, f"not valid YAML: {e.problem or e.context}") from None
+        except yaml.YAMLError as e:
+            raise self.fail(node, path, f"not valid YAML: {(str(e).splitlines() or [type(e).__name__])[0]}") from None
+        except (ValueError, TypeError, OverflowError):  # e.g. '!!int abc', '!!timestamp 2020-13-45'
+            kind = node.tag.rsplit(":", 1)[-1]
+            raise self.fail(node, path, f"'{node.value[:40]}' is not a valid {kind}") from None
+
+
+def _yaml_problem(e: yaml.YAMLError, text: str) -> tuple[str, int | None]:
+    """One line and a line number for any PyYAML error (their str() spans several lines)."""
+    if isinstance(e, yaml.MarkedYAMLError):
+        mark = e.problem_mark or e.context_mark
+        return f"{e.problem or e.context}", (mark.line + 1 if mark else None)
+    if isinstance(e, yaml.reader.ReaderError):  # a character YAML does not allow
+        line = text.count("\n", 0, e.position) + 1 if isinstance(e.position, int) else None
+        char = repr(chr(e.character)) if isinstance(e.character, int) else repr(e.character)
+        return f"character {char}: {e.reason}", line
+    return (str(e).splitlines() or [type(e).__name__])[0], None
 
 
 def parse_yaml(text: str, file: str = "<spec>") -> LocatedSpec:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line = mark.line + 1 if mark else None
-        raise SpecError(f"not valid YAML: {e.problem or e.context}", file, line) from None
     except yaml.YAMLError as e:
-        raise SpecError(f"not valid YAML: {e}", file) from None
+        problem, line = _yaml_problem(e, text)
+        raise spec_error(f"not valid YAML: {problem}", file, line) from None
+    except RecursionError:
+        raise spec_error("not valid YAML: nested too deeply (a spec needs about 8 levels)", file) from None
     if node is None:
-        raise SpecError("the file is empty", file)
-    lines: dict[Path_, int] = {}
-    try:
-        data = _to_data(node, (), lines, file)
-    except yaml.YAMLError as e:
-        raise SpecError(f"not valid YAML: {e}", file, node.start_mark.line + 1) from None
+        raise spec_error("the file is empty", file)
+    reader = _NodeReader(file)
+    data = reader.read(node, ())
     if not isinstance(data, dict):
-        raise SpecError("a spec is a mapping with keys 'worldgen', 'world' and 'shots'", file, 1)
-    return LocatedSpec(data, lines, file)
+        raise spec_error("a spec is a mapping with keys 'worldgen', 'world' and 'shots'", file, 1)
+    return LocatedSpec(data, reader.lines, file)
 
 
 def _pydantic_message(err: dict) -> str:
@@ -100,7 +159,7 @@ def _pydantic_message(err: dict) -> str:
 def _suggest_field(loc: tuple, located: LocatedSpec) -> str:
     """For an unknown key, name the closest allowed one."""
     from worldgen.spec import models
-    key = loc[-1]
+    key = loc[-1] if loc else None
     if not isinstance(key, str):
         return ""
     candidates = set()
@@ -111,12 +170,25 @@ def _suggest_field(loc: tuple, located: LocatedSpec) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-def _clean_loc(loc: tuple) -> tuple:
-    # pydantic inserts union/literal branch names into locations; keep only real fields/indices
-    out = []
+def _is_branch_name(p) -> bool:
+    """Names pydantic inserts into error locations for union/literal/validator branches."""
+    return isinstance(p, str) and ("[" in p or p.startswith("constrained-")
+                                   or p in ("function-after", "tuple", "float", "int"))
+
+
+def _clean_loc(loc: tuple, data: Any = None) -> tuple:
+    """An error location as a path through the spec: pydantic's branch names are dropped, but
+    a key the spec really has is kept, whatever it looks like (a user may write 'a[b]:')."""
+    out, cur = [], data
     for p in loc:
-        if isinstance(p, str) and ("[" in p or p in ("function-after", "tuple", "float", "int")):
+        real = (isinstance(cur, dict) and p in cur) or \
+            (isinstance(cur, list) and isinstance(p, int) and 0 <= p < len(cur))
+        if real:
+            cur = cur[p]
+        elif _is_branch_name(p):
             continue
+        else:
+            cur = None
         out.append(p)
     return tuple(out)
 
@@ -127,10 +199,10 @@ def validate_data(located: LocatedSpec) -> Spec:
     except ValidationError as e:
         errs = e.errors()
         # report the most specific error first (deepest location), one line
-        err = max(errs, key=lambda x: len(_clean_loc(x["loc"])))
+        err = max(errs, key=lambda x: len(_clean_loc(x["loc"], located.data)))
         if any(x["type"] == "extra_forbidden" for x in errs):
             err = next(x for x in errs if x["type"] == "extra_forbidden")
-        loc = _clean_loc(err["loc"])
+        loc = _clean_loc(err["loc"], located.data)
         msg = _pydantic_message(err)
         if err["type"] == "extra_forbidden":
             msg += _suggest_field(loc, located)
@@ -142,16 +214,18 @@ def load_spec(path: str | Path, check: bool = True) -> Spec:
     """Load, validate and (with ``check``) run the reference checks on a spec file."""
     p = Path(path)
     file = str(path)
-    if not p.exists():
-        raise SpecError("no such file", file)
-    if p.is_dir():
-        raise SpecError("is a folder, not a spec file", file)
-    if p.stat().st_size > MAX_SPEC_BYTES:
-        raise SpecError(f"spec is larger than {MAX_SPEC_BYTES // 1_000_000} MB", file)
     try:
+        if not p.exists():
+            raise spec_error("no such file", file)
+        if p.is_dir():
+            raise spec_error("is a folder, not a spec file", file)
+        if p.stat().st_size > MAX_SPEC_BYTES:
+            raise spec_error(f"spec is larger than {MAX_SPEC_BYTES // 1_000_000} MB", file)
         text = p.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise SpecError("not UTF-8 text", file) from None
+        raise spec_error("not UTF-8 text", file) from None
+    except (OSError, ValueError) as e:  # unreadable, name too long, a NUL in the name
+        raise spec_error(f"cannot read ({getattr(e, 'strerror', None) or e})", file) from None
     return load_spec_text(text, file, base_dir=p.resolve().parent, check=check)
 
 
