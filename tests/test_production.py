@@ -107,3 +107,12 @@ def test_reproduce_frames_from_a_manifest(spec, tmp_path):
     assert "4 of 4 outputs reproduced byte for byte" in rep.stdout
     bad = cli("render", "--from-manifest", tmp_path / "a" / "manifest.json", "--frame", "nope:1", "-o", tmp_path / "x")
     assert bad.returncode == 2 and "SHOT:INDEX" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_tiny_frames_render(tmp_path):
+    """The smallest allowed frames go through every output (control images included)."""
+    p = tmp_path / "tiny.yaml"
+    p.write_text(SMALL.replace("width: 96, height: 54, fps: 12", "width: 16, height: 16, fps: 4"))
+    r = cli("render", p, "-o", tmp_path / "o", "-q")
+    assert r.returncode == 0, r.stderr
+    assert len(list((tmp_path / "o" / "shots").rglob("control/canny/*.png"))) == 12

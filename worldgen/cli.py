@@ -10,6 +10,7 @@ from typing import List, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from worldgen import __version__
 from worldgen.errors import WorldgenError
@@ -37,7 +38,7 @@ class PassFormat(str, Enum):
 
 
 def _fail(e: WorldgenError):
-    err.print(f"[bold red]error:[/] {e}", markup=True, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(str(e))}", markup=True, soft_wrap=True)
     raise typer.Exit(e.exit_code)
 
 
@@ -71,10 +72,11 @@ def validate(specs: List[Path] = typer.Argument(..., help="Spec files to check."
     for p in specs:
         try:
             spec = _load(p)
-            out.print(f"[green]ok[/] {p}: '{spec.title}', {len(spec.world.objects)} objects, {len(spec.shots)} shots, "
-                      f"{sum(s.duration for s in spec.shots):g} s")
+            out.print(f"[green]ok[/] {escape(str(p))}: '{escape(spec.title)}', {len(spec.world.objects)} objects, "
+                      f"{len(spec.world.characters)} characters, {len(spec.shots)} shots, "
+                      f"{sum(s.duration for s in spec.shots):g} s", soft_wrap=True)
         except WorldgenError as e:
-            err.print(f"[bold red]error:[/] {e}", soft_wrap=True)
+            err.print(f"[bold red]error:[/] {escape(str(e))}", soft_wrap=True)
             bad += 1
     if bad:
         raise typer.Exit(2)
@@ -382,10 +384,11 @@ def main():
         err.print("interrupted; finished frames are kept and a re-run resumes")
         sys.exit(130)
     except WorldgenError as e:
-        err.print(f"error: {e}")
+        err.print(f"error: {e}", markup=False, soft_wrap=True)
         sys.exit(e.exit_code)
     except Exception as e:  # noqa: BLE001 - a bug: say so in one line unless debugging
         if os.environ.get("WORLDGEN_DEBUG"):
             raise
-        err.print(f"internal error: {type(e).__name__}: {e} (set WORLDGEN_DEBUG=1 for the traceback)")
+        err.print(f"internal error: {type(e).__name__}: {e} (set WORLDGEN_DEBUG=1 for the traceback)", markup=False,
+                  soft_wrap=True)
         sys.exit(1)

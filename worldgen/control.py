@@ -42,9 +42,13 @@ def segmentation_image(ids: np.ndarray) -> np.ndarray:
 
 def canny_image(rgb: np.ndarray, low: int = 100, high: int = 200) -> np.ndarray:
     """Canny edges through controlnet-aux's detector, the one diffusion users already run."""
+    h, w = rgb.shape[:2]
+    if min(h, w) < 64:  # controlnet-aux resizes to a minimum size and fails below it: same detector, direct
+        import cv2
+        edges = cv2.Canny(rgb, low, high)
+        return np.repeat(edges[..., None], 3, -1)
     from worldgen.compat import import_controlnet_aux
     det = import_controlnet_aux().CannyDetector()
-    h, w = rgb.shape[:2]
     out = det(rgb, low_threshold=low, high_threshold=high, detect_resolution=max(h, w), image_resolution=max(h, w),
               output_type="np")
     if out.shape[:2] != (h, w):

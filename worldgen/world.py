@@ -58,6 +58,8 @@ class World:
                 mesh = self._build_mesh(o)
             except AssetError as e:
                 raise located.error(("world", "objects", i, "mesh"), str(e)) from None
+            if len(mesh.faces) == 0:
+                raise located.error(("world", "objects", i), "too small to have any triangles (sizes under ~10 um)")
             lab = o.label or default_label(o.id)
             self.nodes[o.id] = Node(o, i, mesh, i + 1, lab, labels.index(lab) + 1)
         self._tracks = {oid: self._make_tracks(n.spec) for oid, n in self.nodes.items()}

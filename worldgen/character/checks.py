@@ -8,6 +8,7 @@ from worldgen.character.gait import MOVING_SPEED
 from worldgen.character.rig import action_layer
 
 PATH_STEP = 0.1  # m between the points checked along a path
+MAX_PATH_SAMPLES = 5_000  # a very long path is checked at this many points
 BODY_RADIUS = 0.12  # m around the path line that must be clear (a torso's half depth)
 HEIGHTS = (0.03, 0.5, 0.85)  # fractions of the character's height checked for clearance
 
@@ -45,7 +46,7 @@ def _path_samples(c, rig):
         yield 0.0, np.asarray(c.position, float), ("world", "characters", rig.index, "position")
         return
     arc = rig.arc
-    n = max(2, int(arc.length / PATH_STEP) + 1)
+    n = min(max(2, int(arc.length / PATH_STEP) + 1), MAX_PATH_SAMPLES)
     ks = [k.t for k in c.path]
     for s in np.linspace(0, arc.length, n):
         t = arc.t_at(s)

@@ -18,6 +18,7 @@ from worldgen.motion import Track
 SAMPLE_HZ = 240.0  # arc-length table resolution
 RUN_SPEED = 2.2  # m/s above which a path is run unless an action says otherwise
 MOVING_SPEED = 0.05  # m/s below which the character counts as standing
+MAX_SAMPLES = 200_000  # the arc table's size at most (a long path is sampled more coarsely)
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class PathArc:
             self.times = np.array([t0, t0 + 1e-9])
             self.points = np.stack([p, p])
         else:
-            n = max(2, int(math.ceil((t1 - t0) * SAMPLE_HZ)) + 1)
+            n = min(max(2, int(math.ceil((t1 - t0) * SAMPLE_HZ)) + 1), MAX_SAMPLES)
             self.times = np.linspace(t0, t1, n)
             self.points = np.stack([track(t) for t in self.times])
         seg = np.linalg.norm(np.diff(self.points[:, [0, 2]], axis=0), axis=1)

@@ -6,6 +6,7 @@ arms and head are aimed by direction and blended between actions with smooth wei
 poses change continuously and a foot in stance never moves."""
 from __future__ import annotations
 
+import bisect
 import math
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ KEYPOINTS = ("nose", "neck", "r_shoulder", "r_elbow", "r_wrist", "l_shoulder", "
 SIT_SECONDS = 0.9  # time to sit down or stand up
 TURN_RATE = math.radians(300)  # how fast the body turns toward its direction of travel
 HEADING_HZ = 100.0
+MAX_HEADING_SAMPLES = 100_000
 WAVE_HZ = 1.6
 LAYERS = {"idle": "body", "walk": "body", "run": "body", "turn": "body", "sit": "body", "look_at": "head"}
 
@@ -122,6 +124,7 @@ class CharacterRig:
         self._by_foot = [[f for f in self.footsteps if f.foot == k] for k in (0, 1)]
         for fs in self._by_foot:
             fs.sort(key=lambda f: f.land)
+        self._lands = [[f.land for f in fs] for fs in self._by_foot]
         self._heading_table()
         self._cache: OrderedDict[float, Pose] = OrderedDict()
 
@@ -154,8 +157,9 @@ class CharacterRig:
         ends = [k.t for k in self.spec.path or []] + [a.start for a in self.actions] + \
                [a.end for a in self.actions if a.end is not None]
         t_end = max(ends + [0.0]) + 2.0
-        n = int(math.ceil(t_end * HEADING_HZ)) + 1
-        ts = np.arange(n) / HEADING_HZ
+        hz = min(HEADING_HZ, MAX_HEADING_SAMPLES / t_end)  # long films: a coarser table, same turns
+        n = int(math.ceil(t_end * hz)) + 1
+        ts = np.arange(n) / hz
         hs = np.empty(n)
         h = math.radians(self.spec.facing)
         turn_from = {}
@@ -175,7 +179,7 @@ class CharacterRig:
                     span = (a.end - a.start) if a.end is not None else max(0.5, abs(goal - h0) / math.pi * 1.2)
                     rate = max(abs(math.remainder(goal - h0, 2 * math.pi)) / max(span, 1e-3), 1e-3)
             delta = math.remainder(goal - h, 2 * math.pi)
-            step = rate / HEADING_HZ
+            step = rate / hz
             h += max(-step, min(step, delta))
             hs[i] = h
         self._h_t, self._h = ts, hs
@@ -218,7 +222,7 @@ class CharacterRig:
         """(ankle position, foot heading, down?) of foot k (0 right, 1 left) at time t."""
         s = self.arc.s_at(t)
         fs = self._by_foot[k]
-        i = max(j for j, f in enumerate(fs) if f.land <= s or j == 0)
+        i = max(bisect.bisect_right(self._lands[k], s) - 1, 0)
         cur = fs[i]
         if s <= cur.lift or i + 1 >= len(fs):
             p, h = self._placement(cur, t)

@@ -187,21 +187,32 @@ class Light(Strict):
         return v
 
 
+MAX_PATH_COORD = 10_000.0  # m: a character's walk stays within 10 km of the origin
+MAX_CHARACTER_TIME = 36_000.0  # s: ten hours of film
+
+
 class PathKey(Strict):
     """Where a character's feet are at a time; between keys the character walks (or runs)."""
-    t: float = Field(ge=0, description="Time in seconds from the world's start.")
+    t: float = Field(ge=0, le=MAX_CHARACTER_TIME, description="Time in seconds from the world's start.")
     position: Vec3 = Field(description="Point on the ground between the feet (m).")
     ease: Ease = Field("in_out", description="Timing of the segment that starts here (in_out: start and stop gently).")
 
     _f = field_validator("t", "position")(finite)
+
+    @field_validator("position")
+    @classmethod
+    def _near(cls, v):
+        if any(abs(x) > MAX_PATH_COORD for x in v):
+            raise ValueError(f"a character walks within {MAX_PATH_COORD:g} m of the origin")
+        return v
 
 
 class Action(Strict):
     """Something a character does over a time span. Layers run at once: the body (idle, walk,
     run, turn, sit), each arm (wave, point) and the head (look_at); one action per layer at a time."""
     action: Literal[ACTIONS] = Field(description="One of: " + ", ".join(ACTIONS) + ".")
-    start: float = Field(0.0, ge=0, description="World time (s) it begins.")
-    end: Optional[float] = Field(None, description="World time (s) it ends; default: holds to the end (wave: 2 s).")
+    start: float = Field(0.0, ge=0, le=MAX_CHARACTER_TIME, description="World time (s) it begins.")
+    end: Optional[float] = Field(None, le=MAX_CHARACTER_TIME, description="World time (s) it ends; default: holds to the end (wave: 2 s).")
     target: Optional[Id] = Field(None, description="Object or character: look at, point at, turn to, or sit on (an object).")
     at: Optional[Vec3] = Field(None, description="A world point instead of 'target'.")
     to: Optional[float] = Field(None, description="turn: heading to face (degrees; 0 = +Z, 90 = +X).")

@@ -1,0 +1,138 @@
+"""Camera-move adherence judged by `shotdrift`, an independent tool that reads only pixels.
+
+worldgen knows each camera exactly, so judging its own moves with its own geometry would prove
+nothing; shotdrift (PyPI, MIT) estimates pan, scale and roll from the painted frames alone and
+says whether a declared move was HELD. It has a small vocabulary of 2D image motions, so only
+the worldgen moves that correspond to one are judged; the rest are "not judged" with a reason.
+
+Nothing here may crash a benchmark: when shotdrift is missing or fails, every shot reads
+"unavailable: <reason>".
+"""
+from __future__ import annotations
+
+import numpy as np
+
+# verdicts as they appear in results and tables
+HELD, NOT_HELD, NOT_MEASURABLE = "HELD", "NOT HELD", "NOT MEASURABLE"
+NOT_JUDGED, UNAVAILABLE = "not judged", "unavailable"
+
+# shotdrift measures at most this long side (its own default is 512); frames are shrunk to it
+# while they stream past, so a 30 s shot costs ~100 MB instead of a full-size stack
+ANALYSIS_MAX_SIDE = 256
+
+_NO_EQUIVALENT = {
+    "orbit": "an orbit is parallax around a fixed aim; shotdrift has no orbit",
+    "crane": "a crane rises and moves while keeping its aim; no single 2D move",
+    "track": "a track follows its subject; the subject holds still while the set slides",
+    "over_the_shoulder": "follows two heads; no fixed 2D move",
+    "close_up": "follows a head; no fixed 2D move",
+    "keyframes": "an explicit path; no single named move",
+}
+
+
+def availability() -> tuple[bool, str]:
+    """(True, version) when shotdrift imports here, else (False, why not)."""
+    try:
+        import shotdrift
+    except Exception as e:  # noqa: BLE001 - any import failure means "cannot judge here"
+        return False, f"shotdrift unavailable: {type(e).__name__}: {e} (pip install shotdrift)"
+    return True, getattr(shotdrift, "__version__", "unknown")
+
+
+def _sign_name(value: float | None, positive: str, negative: str) -> str:
+    if not value:
+        return "static"
+    return positive if value > 0 else negative
+
+
+def expected_move(camera: dict) -> tuple[str | None, str]:
+    """The shotdrift move name for a worldgen camera (a spec `camera` dict), or (None, reason).
+
+    Signs follow shotdrift's camera-relative vocabulary: a camera panning right is `pan-right`.
+    Truck and pedestal with a fixed `look_at` keep their orientation, so the picture translates
+    like a pan or tilt: they are judged as that 2D equivalent. With a `target` they keep
+    re-aiming and have none."""
+    move = camera.get("move")
+    if camera.get("keyframes"):
+        keys = camera["keyframes"]
+        if len(keys) == 1:
+            return "static", "one keyframe: the camera holds"
+        return None, _NO_EQUIVALENT["keyframes"]
+    if move == "static":
+        return "static", "static"
+    if move == "dolly":
+        return _sign_name(camera.get("distance"), "dolly-in", "dolly-out"), "dolly"
+    if move == "zoom":
+        from worldgen.camera import DEFAULT_FOV, lens_to_fov
+        start = lens_to_fov(camera["lens_mm"]) if camera.get("lens_mm") else (camera.get("fov") or DEFAULT_FOV)
+        end = lens_to_fov(camera["lens_mm_end"]) if camera.get("lens_mm_end") else camera.get("fov_end")
+        if end is None:
+            return None, "zoom without an end field of view"
+        return _sign_name(start - end, "zoom-in", "zoom-out"), "zoom (a narrower field of view zooms in)"
+    if move == "pan":
+        return _sign_name(camera.get("degrees"), "pan-right", "pan-left"), "pan"
+    if move == "tilt":
+        return _sign_name(camera.get("degrees"), "tilt-up", "tilt-down"), "tilt"
+    if move == "roll":  # worldgen: + turns the camera clockwise; shotdrift: roll-cw likewise
+        return _sign_name(camera.get("degrees"), "roll-cw", "roll-ccw"), "roll"
+    if move in ("truck", "pedestal"):
+        if camera.get("target") is not None:
+            return None, f"a {move} that keeps re-aiming at its target has no single 2D move"
+        distance = camera.get("distance")
+        if move == "truck":
+            return _sign_name(distance, "pan-right", "pan-left"), "truck, judged as its 2D equivalent (pan)"
+        return _sign_name(distance, "tilt-up", "tilt-down"), "pedestal, judged as its 2D equivalent (tilt)"
+    if move in _NO_EQUIVALENT:
+        return None, _NO_EQUIVALENT[move]
+    return None, f"unknown move {move!r}"
+
+
+def analysis_frame(frame: np.ndarray, max_side: int = ANALYSIS_MAX_SIDE) -> np.ndarray:
+    """A frame shrunk (aspect kept, even sides) to what shotdrift will measure, uint8 RGB."""
+    from PIL import Image
+    h, w = frame.shape[:2]
+    scale = min(1.0, max_side / max(w, h))
+    tw, th = max(16, int(round(w * scale))), max(16, int(round(h * scale)))
+    tw, th = tw - tw % 2, th - th % 2
+    if (tw, th) == (w, h):
+        return np.ascontiguousarray(frame[..., :3])
+    return np.asarray(Image.fromarray(np.ascontiguousarray(frame[..., :3])).resize((tw, th), Image.BILINEAR))
+
+
+def judge(frames, camera: dict, fps: float = 0.0, max_side: int = ANALYSIS_MAX_SIDE) -> dict:
+    """Judge one shot: whether the painted frames hold the move the spec asked for.
+
+    Returns {verdict, expect, detail, ...}: verdict is HELD / NOT HELD / NOT MEASURABLE, or
+    "not judged" (no shotdrift equivalent) or "unavailable" (shotdrift missing or failed)."""
+    expect, why = expected_move(camera)
+    out = {"move": camera.get("move") or ("keyframes" if camera.get("keyframes") else None),
+           "expect": expect, "verdict": NOT_JUDGED, "detail": why, "findings": []}
+    if expect is None:
+        return out
+    ok, version = availability()
+    if not ok:
+        return out | {"verdict": UNAVAILABLE, "detail": version}
+    out["shotdrift_version"] = version
+    if len(frames) < 2:
+        return out | {"verdict": NOT_MEASURABLE, "detail": "fewer than two frames"}
+    try:
+        from shotdrift import measure_frames
+        stack = np.stack([analysis_frame(np.asarray(f), max_side) for f in frames])
+        # one worldgen shot is one take: shotdrift's cut detection would only add doubt
+        result = measure_frames(stack, expect=expect, max_side=max_side, segment=False, fps=float(fps))
+    except Exception as e:  # noqa: BLE001 - an outside tool's failure is reported, never raised
+        return out | {"verdict": UNAVAILABLE, "detail": f"shotdrift failed: {type(e).__name__}: {e}"}
+    verdict_of = {True: HELD, False: NOT_HELD}
+    expectation = result.expect
+    if expectation is None or not expectation.measurable:
+        verdict = NOT_MEASURABLE
+    else:
+        verdict = verdict_of[bool(expectation.ok)]
+    path = result.path
+    return out | {
+        "verdict": verdict,
+        "detail": expectation.detail if expectation is not None else "no measurement",
+        "findings": [f"{f.code} ({f.severity})" for f in result.findings],
+        "dominant": getattr(path, "dominant", None),
+        "confidence": float(path.confidence) if path is not None and np.isfinite(path.confidence) else None,
+    }
