@@ -336,6 +336,9 @@ def plan(
 from worldgen.export.cli import export as _export  # noqa: E402  (the command lives with its library)
 
 app.command("export")(_export)
+from worldgen.bench.cli import bench as _bench  # noqa: E402
+
+app.command("bench")(_bench)
 
 
 @app.command()
