@@ -74,3 +74,33 @@ def test_paths_cannot_escape(tmp_path):
         World(spec_from(mesh_spec("link.obj"), inner))
     with pytest.raises(SpecError, match="not found"):
         World(spec_from(mesh_spec("nope.obj"), inner))
+
+
+@pytest.mark.parametrize("ext", ["glb", "obj", "ply", "stl"])
+def test_empty_and_truncated_files_of_each_type(tmp_path, ext):
+    import trimesh
+    good = trimesh.creation.icosphere(subdivisions=2)
+    data = good.export(file_type=ext)
+    data = data.encode() if isinstance(data, str) else data
+    (tmp_path / f"good.{ext}").write_bytes(data)
+    assert len(World(spec_from(mesh_spec(f"good.{ext}"), tmp_path)).nodes["thing"].mesh.faces) > 0
+    for name, content in (("empty", b""), ("cut", data[: len(data) // 3])):
+        (tmp_path / f"{name}.{ext}").write_bytes(content)
+        try:
+            world = World(spec_from(mesh_spec(f"{name}.{ext}"), tmp_path))
+        except SpecError as e:  # refused in one line naming the field
+            assert "world.objects[0].mesh" in str(e) and "\n" not in str(e)
+        else:  # text formats cut at a line end can still be a smaller valid mesh
+            assert ext in ("obj", "ply") and name == "cut" and len(world.nodes["thing"].mesh.faces) > 0
+
+
+def test_nan_vertices_and_missing_textures(tmp_path):
+    (tmp_path / "nan.obj").write_text("v 0 0 0\nv 1 0 0\nv nan 1 0\nf 1 2 3\n")
+    with pytest.raises(SpecError, match="not finite"):
+        World(spec_from(mesh_spec("nan.obj"), tmp_path))
+    # a material whose texture file is missing: the mesh still loads (worldgen paints from words)
+    (tmp_path / "tex.mtl").write_text("newmtl m\nmap_Kd missing.png\n")
+    (tmp_path / "tex.obj").write_text("mtllib tex.mtl\nusemtl m\nv 0 0 0\nv 1 0 0\nv 0 1 0\nvt 0 0\nvt 1 0\nvt 0 1\n"
+                                      "f 1/1 2/2 3/3\n")
+    w = World(spec_from(mesh_spec("tex.obj"), tmp_path))
+    assert len(w.nodes["thing"].mesh.faces) == 1

