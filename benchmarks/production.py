@@ -59,7 +59,7 @@ def main():
         f"Store hit target {r['target_cache_hit']}: **{'met' if r['cache_hit_target_met'] else 'not met'}**. "
         f"Ray output byte-identical to the local render: {'yes' if same else 'NO'}. On 2 cores Ray's two workers "
         "compete with its own processes and each task rebuilds the world, so it is not faster here; it pays off "
-        "with more cores or machines.", ""]))
+        "with more cores or machines (here it came out at the ratio in the table).", ""]))
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
