@@ -59,3 +59,10 @@ def spec_from(text: str, tmp_path: Path, check=True):
     p = tmp_path / "s.yaml"
     p.write_text(textwrap.dedent(text).lstrip())
     return load_spec(p, check=check)
+
+
+def output_digest(folder: Path) -> dict:
+    """sha256 of every file of a render folder but its manifest (which records timings and paths)."""
+    import hashlib
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "manifest.json"}

@@ -225,3 +225,19 @@ def test_inventory_finds_models_in_a_hub_cache(tiny, tmp_path):
     (tmp_path / "models--org--empty" / "snapshots" / "x").mkdir(parents=True)
     found = models_in_cache(tmp_path)
     assert found == {"base": ["org/tiny-sd"], "controlnet": ["org/tiny-depth"]}
+
+
+def test_spec_refine_strength_chooses_refinement(tiny, tmp_path):
+    """render.diffusion.refine in the spec refines, as --refine does (flags override it)."""
+    from worldgen.diffusion.refine import RefinePainter
+    from worldgen.paint.registry import make_painter
+    from worldgen.passes.sequence import Rasterizer
+    from worldgen.world import World
+    d, refs = tiny
+    text = SCENE.replace("render: {width: 64, height: 48, fps: 8}",
+                         "render:\n  width: 64\n  height: 48\n  fps: 8\n  diffusion:\n"
+                         f"    base: {d / 'm'}\n    controlnets: {{depth: {refs['depth']}}}\n    refine: 0.3\n")
+    world = World(load_spec_text(text, check=False))
+    raster = Rasterizer(world)
+    assert isinstance(make_painter("diffusion", world, raster, {}), RefinePainter)
+    assert not isinstance(make_painter("diffusion", world, raster, {"refine": 0}), RefinePainter)

@@ -1,6 +1,5 @@
 """Production behaviour: content-addressed work (kill -9 and resume gives the same bytes; only
 what changed is recomputed), reproducing frames from a manifest, the cache command."""
-import hashlib
 import json
 import os
 import signal
@@ -9,6 +8,8 @@ import sys
 import time
 
 import pytest
+
+from conftest import output_digest
 
 SMALL = """
 worldgen: 1
@@ -35,9 +36,7 @@ def cli(*args, env=None, **kw):
                           env=env, **kw)
 
 
-def digest(folder):
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "manifest.json"}
+digest = output_digest
 
 
 @pytest.fixture

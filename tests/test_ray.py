@@ -1,12 +1,13 @@
 """The render farm on a local Ray instance: the same bytes as a local render, and a worker
 killed mid-render costs nothing (Ray retries its task; finished frames are kept)."""
-import hashlib
 import os
 import signal
 import threading
 import time
 
 import pytest
+
+from conftest import output_digest
 
 ray = pytest.importorskip("ray")
 
@@ -30,9 +31,7 @@ shots:
 """
 
 
-def digest(folder):
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "manifest.json"}
+digest = output_digest
 
 
 def test_ray_render_survives_a_killed_worker_and_matches_local(tmp_path, monkeypatch):

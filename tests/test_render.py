@@ -1,11 +1,12 @@
 """End to end through the CLI: a small film, its manifest, determinism, resume and refusal."""
-import hashlib
 import json
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+
+from conftest import output_digest
 
 from worldgen.io import read_passes
 
@@ -35,12 +36,7 @@ def run(*args):
     return subprocess.run([sys.executable, "-m", "worldgen", *map(str, args)], capture_output=True, text=True)
 
 
-def digest(folder):
-    h = {}
-    for p in sorted(folder.rglob("*")):
-        if p.is_file() and p.name not in ("manifest.json",):
-            h[str(p.relative_to(folder))] = hashlib.sha256(p.read_bytes()).hexdigest()
-    return h
+digest = output_digest
 
 
 @pytest.fixture(scope="module")

@@ -192,10 +192,11 @@ def render(spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None) ->
             rig = ShotCamera(shot, world, r.width, r.height)
             n = frame_count(shot, r.fps)
             frames, todo, keys = [], set(), {}
+            camera_path = shot.model_dump(mode="json", exclude={"id", "prompt", "style"})  # what frames depend on
             for i in range(n):
                 paths = _frame_paths(shot.id, i, opt, people)
                 cam = rig.at(i / r.fps)
-                keys[i] = _frame_keys(wd, shot, i, spec, backend, opt, people, painter_id, paths)
+                keys[i] = _frame_keys(wd, shot, camera_path, i, spec, backend, people, painter_id, paths)
                 frames.append({"index": i, "time": round(shot.start + i / r.fps, 9),
                                "K": cam.K.round(9).tolist(), "world_to_camera": cam.world_to_camera.round(9).tolist(),
                                **paths, "keys": {k: v[0] for k, v in keys[i].items()}})
@@ -308,14 +309,15 @@ def compute_frames(world, lazy, spec: Spec, shot, todo: set, near_far, keys: dic
 
 
 def _merge_stats(local: dict | None, remote: list[dict]) -> dict:
-    """Painter counters of the tasks added up (numbers summed, the rest kept from the first)."""
+    """Painter counters of the tasks added up: counts summed, peak memory the largest, the
+    rest kept from the first that has it."""
     out = dict(local or {})
     for st in remote:
         for k, v in (st or {}).items():
-            if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "peak_memory_bytes":
-                out[k] = out.get(k, 0) + v if k in out and k != "peak_memory_bytes" else v
-            elif k == "peak_memory_bytes":
+            if k == "peak_memory_bytes":
                 out[k] = max(out.get(k, 0), v)
+            elif isinstance(v, (int, float)) and not isinstance(v, bool):
+                out[k] = out.get(k, 0) + v
             else:
                 out.setdefault(k, v)
     return out
@@ -372,14 +374,14 @@ def world_digest(spec: Spec, world) -> tuple[str, str]:
             digest({"world": full, "seed": spec.seed, "assets": assets, "worldgen": __version__}))
 
 
-def _frame_keys(wd: str, shot, i: int, spec: Spec, backend: str, opt: RenderOptions, people: bool, painter_id,
+def _frame_keys(wd: tuple, shot, camera_path: dict, i: int, spec: Spec, backend: str, people: bool, painter_id,
                 paths: dict) -> dict:
     """Output name -> (content key, store kind). Passes, control images and poses depend on the
     world and the camera; a painted frame also on the painter, the style and the prompt."""
     from worldgen.store import digest
     r = spec.render
     wd_geometry, wd_full = wd
-    geometry = digest({"world": wd_geometry, "shot": shot.model_dump(mode="json", exclude={"id", "prompt", "style"}),
+    geometry = digest({"world": wd_geometry, "shot": camera_path,
                        "index": i, "size": [r.width, r.height], "fps": r.fps, "backend": backend, "people": people})
     out = {}
     for name, path in paths.items():

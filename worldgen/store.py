@@ -36,6 +36,17 @@ def default_store_dir() -> Path:
     return (Path(env) if env else Path.home() / ".cache" / "worldgen") / "frames"
 
 
+def _place(src: Path, dest: Path) -> None:
+    """Put `src` at `dest` atomically: a hard link (no copy) where the file system allows."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    try:
+        os.link(src, tmp)
+    except OSError:
+        shutil.copyfile(src, tmp)
+    os.replace(tmp, dest)
+
+
 class FrameStore:
     def __init__(self, root: Path | None = None):
         self.root = Path(root) if root else default_store_dir()
@@ -53,27 +64,11 @@ class FrameStore:
             atomic_write_bytes(p, data)
         return p
 
-    def put_file(self, key: str, kind: str, src: Path) -> Path:
-        p = self.path(key, kind)
-        if not p.exists():
-            p.parent.mkdir(parents=True, exist_ok=True)
-            tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
-            shutil.copyfile(src, tmp)
-            os.replace(tmp, p)
-        return p
-
     def adopt(self, key: str, kind: str, src: Path) -> Path:
         """Take a freshly written output into the store (hard link, else copy)."""
         p = self.path(key, kind)
-        if p.exists():
-            return p
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
-        try:
-            os.link(src, tmp)
-        except OSError:
-            shutil.copyfile(src, tmp)
-        os.replace(tmp, p)
+        if not p.exists():
+            _place(src, p)
         return p
 
     def link(self, key: str, kind: str, dest: Path) -> bool:
@@ -81,13 +76,7 @@ class FrameStore:
         src = self.path(key, kind)
         if not src.exists():
             return False
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-        try:
-            os.link(src, tmp)
-        except OSError:
-            shutil.copyfile(src, tmp)
-        os.replace(tmp, dest)
+        _place(src, dest)
         return True
 
     def entries(self) -> list[Path]:

@@ -127,11 +127,3 @@ class SkinnedRig(CharacterRig):
 
     def centre(self, t: float) -> np.ndarray:
         return self.root(t) + np.array([0.0, 0.55 * self.spec.height, 0.0])
-
-
-def load_character_asset(path):
-    from worldgen.character.skinned import load_skinned
-    return load_skinned(path)
-
-
-

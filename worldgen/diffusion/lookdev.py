@@ -22,9 +22,6 @@ from worldgen.camera import CameraFrame, ShotCamera, frame_count
 from worldgen.diffusion.texture import fill_holes, texel_map, texel_of
 from worldgen.transforms import intrinsics, look_at_world_to_camera
 
-NEGATIVE = "blurry, low quality, text, watermark, frame, border"
-
-
 @dataclass
 class LookdevSettings:
     texture_size: int = 512  # texels per side of an object's atlas
@@ -134,7 +131,6 @@ def _framing(eye, centre, radius, size) -> CameraFrame:
 
 
 def choose_views(world, unit: Unit, shots, fps: float, s: LookdevSettings) -> list[tuple[float, CameraFrame]]:
-    from worldgen.passes.sequence import Rasterizer
     raster = _coverage_raster(world)
     inst = {world.nodes[o].instance for o in unit.oids}
     best = []
@@ -166,18 +162,15 @@ def choose_views(world, unit: Unit, shots, fps: float, s: LookdevSettings) -> li
         eye = centre + 2.5 * radius * np.array([math.cos(el) * math.sin(az), math.sin(el), math.cos(el) * math.cos(az)])
         views.append((t0, _framing(eye, centre, radius, s.view_size)))
         k += 1
-    del Rasterizer
     return views
 
 
-_RASTERS: dict = {}
-
-
 def _coverage_raster(world):
-    from worldgen.passes.sequence import Rasterizer
-    r = _RASTERS.get(id(world))
+    """One rasterizer per world for the coverage renders of every unit's view choice."""
+    r = world.__dict__.get("_coverage_raster")
     if r is None:
-        r = _RASTERS[id(world)] = Rasterizer(world, "raycast", with_local=False)
+        from worldgen.passes.sequence import Rasterizer
+        r = world.__dict__["_coverage_raster"] = Rasterizer(world, "raycast", with_local=False)
     return r
 
 

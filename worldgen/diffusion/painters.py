@@ -40,7 +40,7 @@ def _options(world, options: dict) -> dict:
     return merged
 
 
-def _identity(name: str, o: dict, models=None) -> dict:
+def _identity(name: str, o: dict) -> dict:
     """What decides a diffusion painter's pixels (the cache folder does not; device and dtype do)."""
     keep = {k: v for k, v in o.items() if k not in ("cache",)}
     return {"name": name, "options": keep}
@@ -271,39 +271,39 @@ def hash_seed(seed: int, shot: str, index: int) -> int:
     return zlib.crc32(f"{seed}|{shot}|{index}".encode())
 
 
-@factory("baked", "look development paints each object's texture once; frames are the textured world (0 UNet evaluations per frame)")
-def _baked(world, raster, options):
-    o = dict(options)
-    if float(o.get("refine") or 0) > 0 and o.get("refine_backend") == "animatediff":
+def _baked_family(world, raster, options: dict, refine_default: float = 0.0, backend: str | None = None):
+    """A baked painter, refined when the refinement strength (flags over the spec's
+    render.diffusion block) is above 0, by the backend asked for."""
+    o = _options(world, options)
+    if not float(o.get("refine") or 0) > 0:
+        o["refine"] = refine_default
+    if not o["refine"] > 0:
+        return BakedPainter(world, raster, o)
+    if (backend or o.get("refine_backend")) == "animatediff":
         from worldgen.diffusion.video_refine import VideoRefinePainter
         return VideoRefinePainter(world, raster, o)
-    if float(o.get("refine") or 0) > 0:
-        from worldgen.diffusion.refine import RefinePainter
-        return RefinePainter(world, raster, o)
-    return BakedPainter(world, raster, o)
-
-
-@factory("diffusion", "the diffusion painter: 'baked', plus refinement when --refine STRENGTH > 0")
-def _diffusion(world, raster, options):
-    return _baked(world, raster, options)
-
-
-@factory("baked+refine", "baked frames refined by ControlNet img2img at low strength, noise on the surfaces, latents along the flow")
-def _baked_refine(world, raster, options):
-    o = dict(options)
-    if not float(o.get("refine") or 0) > 0:
-        o["refine"] = DEFAULT_REFINE
     from worldgen.diffusion.refine import RefinePainter
     return RefinePainter(world, raster, o)
 
 
+@factory("baked", "look development paints each object's texture once; frames are the textured world (0 UNet evaluations per frame)")
+def _baked(world, raster, options):
+    return _baked_family(world, raster, options)
+
+
+@factory("diffusion", "the diffusion painter: 'baked', plus refinement when --refine STRENGTH > 0")
+def _diffusion(world, raster, options):
+    return _baked_family(world, raster, options)
+
+
+@factory("baked+refine", "baked frames refined by ControlNet img2img at low strength, noise on the surfaces, latents along the flow")
+def _baked_refine(world, raster, options):
+    return _baked_family(world, raster, options, DEFAULT_REFINE, "img2img")
+
+
 @factory("baked+animatediff", "baked frames refined in chunks by video diffusion (AnimateDiff motion adapter + ControlNet)")
 def _baked_video(world, raster, options):
-    o = dict(options)
-    if not float(o.get("refine") or 0) > 0:
-        o["refine"] = DEFAULT_REFINE
-    from worldgen.diffusion.video_refine import VideoRefinePainter
-    return VideoRefinePainter(world, raster, o)
+    return _baked_family(world, raster, options, DEFAULT_REFINE, "animatediff")
 
 
 @factory("per-frame", "baseline: ControlNet text-to-image on every frame from fresh noise")

@@ -18,8 +18,7 @@ from worldgen.passes.snapshot import Hits, Snapshot, pixel_ray_array
 class RaycastBackend:
     name = "raycast"
 
-    KEEP = 3  # moving-part BVHs kept: the sliding window's three instants, so painting frame i
-    # after rasterizing frame i+1 (and its shadow rays) rebuilds nothing
+    KEEP = 3  # moving-part BVHs kept for shadow rays: the sliding window's three instants
 
     def __init__(self, world):
         import open3d as o3d  # noqa: F401  (import cost paid once, here)
