@@ -320,18 +320,25 @@ def test_a_stochastic_scheduler_gets_the_generator_and_reproduces(tiny, tmp_path
 
 
 def test_frame_sizes_off_the_latent_grid_are_refused_with_a_located_line(tiny, tmp_path):
+    """On the command line (one process, the per-frame painter, which painted 56-pixel-wide
+    frames into a 60-pixel film before) and through the API for refinement."""
+    from worldgen.errors import SpecError
+    from worldgen.render import RenderOptions, render
+    from worldgen.spec import load_spec
     d, refs = tiny
     spec = tmp_path / "s.yaml"
     spec.write_text(SCENE.replace("width: 64", "width: 60"))
-    for painter in ("per-frame", "baked+refine"):
-        r = subprocess.run([sys.executable, "-m", "worldgen", "render", spec, "-q", "-o", tmp_path / painter,
-                            "--no-store", "--painter", painter, "--base-model", str(d / "m"),
-                            "--controlnet", f"depth={refs['depth']}", "--steps", "1"], capture_output=True, text=True)
-        assert r.returncode == 2, r.stderr
-        lines = r.stderr.strip().splitlines()
-        assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
-        line = SCENE.splitlines().index("render: {width: 64, height: 48, fps: 8}") + 1
-        assert lines[0].startswith(f"error: {spec}:{line}: render.width: 60 is not a multiple of 8"), lines[0]
+    line = SCENE.splitlines().index("render: {width: 64, height: 48, fps: 8}") + 1
+    where = f"{spec}:{line}: render.width: 60 is not a multiple of 8"
+    r = subprocess.run([sys.executable, "-m", "worldgen", "render", spec, "-q", "-o", tmp_path / "pf", "--no-store",
+                        "--painter", "per-frame", "--base-model", str(d / "m"), "--controlnet", f"depth={refs['depth']}",
+                        "--steps", "1"], capture_output=True, text=True, check=False)
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
+    assert lines[0].startswith(f"error: {where}"), lines[0]
+    with pytest.raises(SpecError, match="^" + where.replace(".", r"\.")):
+        render(load_spec(spec), tmp_path / "refined", RenderOptions(painter="baked+refine", painter_options=options(tiny),
+                                                                   progress=False, film=False, use_store=False))
 
 
 def test_a_latent_block_on_a_silhouette_moves_with_its_majority_surface():
@@ -348,7 +355,7 @@ def test_a_latent_block_on_a_silhouette_moves_with_its_majority_surface():
     mean_flow, carried = latent_flow(flow, occlusion, 8, 0.5, surface)
     assert mean_flow[0, 1].tolist() == [8.0, 0.0] and carried.all()
     prev = torch.arange(12, dtype=torch.float32).reshape(1, 4, 1, 3)
-    warped, mask = warp_latents(prev, flow, occlusion, surface=surface)
+    warped, _ = warp_latents(prev, flow, occlusion, surface=surface)
     assert torch.equal(warped[..., 1], prev[..., 2])
     # invisible pixels do not vote: the surface that is visible leads the block
     occlusion[surface == 1] = 1

@@ -10,7 +10,7 @@
 - `anchored-noise`: per-frame text-to-image whose starting noise is anchored on the surfaces.
 
 Options (`RenderOptions.painter_options`, CLI flags, or the spec's `render.diffusion` block):
-base, controlnets {kind: ref}, weights {kind: scale}, device, dtype, steps, guidance, refine,
+base, controlnets {kind: ref}, weights {kind: scale}, device, dtype, steps, guidance, refine, carry_weight,
 texture_size, part_texture_size, view_size, views, cache, lighting (lit | unlit),
 attention_slicing, cpu_offload, refine_backend (img2img | animatediff), motion_adapter.
 
