@@ -52,6 +52,11 @@ DEFAULT_CONFIG_REPOS = {"sd15": "stable-diffusion-v1-5/stable-diffusion-v1-5",
                         "sdxl": "stabilityai/stable-diffusion-xl-base-1.0"}
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")
 VARIANT_NAME = re.compile(r"^[^.]+\.(?P<variant>[A-Za-z0-9_]+)(-\d+-of-\d+)?\.safetensors$")
+# SD1.5 folders list a safety checker (and its image processor) in model_index.json, and
+# `from_pretrained` would load and run it: its false positives replace the image by a black one,
+# which look development would bake into the texture cache. worldgen paints textures of a scene
+# the user wrote; it loads these components as None, as `from_single_file` does.
+NOT_LOADED = ("safety_checker", "feature_extractor")
 PIPELINE_LAYOUT = "a diffusers folder (model_index.json, unet/, vae/, text_encoder/, tokenizer/, scheduler/)"
 CONTROLNET_LAYOUT = "a ControlNet folder (config.json, diffusion_pytorch_model.safetensors)"
 PIPELINES = {
@@ -288,9 +293,11 @@ def check_weights_present(folder: Path, ref: str, role: str) -> None:
 
 def model_subfolders(folder: Path, index: dict) -> list[Path]:
     """Pipeline components that hold a model (a config.json), as opposed to tokenizers,
-    schedulers and image processors, which carry no weights."""
+    schedulers and image processors, which carry no weights. The safety checker is left out:
+    it is never loaded (see `NOT_LOADED`), so its weights need not be here."""
     names = [name for name, value in index.items()
-             if not name.startswith("_") and isinstance(value, list) and value and value[0] is not None]
+             if not name.startswith("_") and name not in NOT_LOADED and isinstance(value, list) and value
+             and value[0] is not None]
     return [folder / name for name in sorted(names) if (folder / name / "config.json").is_file()]
 
 
@@ -598,6 +605,7 @@ def load_base(ref: str, controlnets: Mapping[str, str] | None = None, device: st
     nets = [load_controlnet(c, unet_config, dtype) for c in controls]
     cls = pipeline_class(family, task, bool(nets))
     parts = {"controlnet": nets[0] if len(nets) == 1 else nets} if nets else {}
+    parts.update(without_safety_checker(cls))
     if source.kind == "file":
         pipe = load_or_explain(lambda: cls.from_single_file(
             source.location, config=str(configs), local_files_only=True, **dtype_kwarg(dtype), **parts),
@@ -609,6 +617,16 @@ def load_base(ref: str, controlnets: Mapping[str, str] | None = None, device: st
     place(pipe, device, attention_slicing, cpu_offload)
     return LoadedBase(pipe, family, task, tuple(c.kind for c in controls), tuple(c.weight for c in controls),
                       device, dtype)
+
+
+def without_safety_checker(cls) -> dict:
+    """The arguments that keep a pipeline class from loading its safety checker (see NOT_LOADED):
+    SD1.5 pipelines take them, SDXL pipelines have no safety checker."""
+    accepted = inspect.signature(cls.__init__).parameters
+    out = {name: None for name in NOT_LOADED if name in accepted}
+    if "requires_safety_checker" in accepted:
+        out["requires_safety_checker"] = False
+    return out
 
 
 def load_refs(refs: ModelRefs, **kwargs) -> LoadedBase:

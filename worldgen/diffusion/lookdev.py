@@ -32,6 +32,7 @@ class LookdevSettings:
     guidance: float = 7.5
     seed: int = 0
     grazing: float = 0.15  # texels seen more obliquely than this (|n.v|) are left to other views
+    negative_prompt: str | None = None  # None: the painters' default (worldgen.diffusion.models.NEGATIVE)
 
 
 @dataclass

@@ -65,13 +65,16 @@ class DiffusionModels:
             kw["control_image"] = kw.pop("image")
         return kw
 
-    def _common(self, prompt: str, steps: int | None, guidance: float | None):
-        return dict(prompt=prompt, negative_prompt=NEGATIVE, num_inference_steps=steps or self.settings.steps,
+    def _common(self, prompt: str, steps: int | None, guidance: float | None, s=None):
+        """Call arguments every task shares; `s` (look-development settings) may carry its own
+        negative prompt (`negative_prompt`)."""
+        return dict(prompt=prompt, negative_prompt=getattr(s, "negative_prompt", None) or NEGATIVE,
+                    num_inference_steps=steps or self.settings.steps,
                     guidance_scale=self.settings.guidance if guidance is None else guidance, output_type="np")
 
     def text_to_image(self, prompt: str, control: dict, s=None, seed: int = 0, latents=None) -> np.ndarray:
         h, w = next(iter(control.values())).shape[:2] if control else (512, 512)
-        kw = self._common(prompt, getattr(s, "steps", None), getattr(s, "guidance", None))
+        kw = self._common(prompt, getattr(s, "steps", None), getattr(s, "guidance", None), s)
         out = self.pipe("txt2img")(height=h, width=w, generator=self._generator(seed), latents=latents,
                                    **self._controls(control, "txt2img", (w, h)), **kw)
         return _to_uint8(out.images[0])
@@ -79,7 +82,7 @@ class DiffusionModels:
     def inpaint(self, prompt: str, image: np.ndarray, mask: np.ndarray, control: dict, s=None, seed: int = 0) -> np.ndarray:
         from PIL import Image
         h, w = image.shape[:2]
-        kw = self._common(prompt, getattr(s, "steps", None), getattr(s, "guidance", None))
+        kw = self._common(prompt, getattr(s, "steps", None), getattr(s, "guidance", None), s)
         out = self.pipe("inpaint")(image=Image.fromarray(image), mask_image=Image.fromarray((mask * 255).astype(np.uint8)),
                                    height=h, width=w, strength=1.0, generator=self._generator(seed),
                                    **self._controls(control, "inpaint", (w, h)), **kw)

@@ -318,7 +318,8 @@ class SurfaceNoise:
 
     def as_torch(self, geom, uv, dirs=None, factor: int = 8, device=None, dtype=None):
         """`latent_noise` as a (1, channels, h, w) tensor, ready to be a pipeline's `latents`
-        (scale it by the scheduler's `init_noise_sigma` as diffusers does)."""
+        (unscaled: diffusers' pipelines multiply given latents by the scheduler's
+        `init_noise_sigma` themselves, so scaling here would count it twice)."""
         import torch
         noise = torch.from_numpy(self.latent_noise(geom, uv, dirs, factor))[None]
         return noise.to(device=device, dtype=dtype or torch.float32)

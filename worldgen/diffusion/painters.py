@@ -10,7 +10,7 @@
 - `anchored-noise`: per-frame text-to-image whose starting noise is anchored on the surfaces.
 
 Options (`RenderOptions.painter_options`, CLI flags, or the spec's `render.diffusion` block):
-base, controlnets {kind: ref}, weights {kind: scale}, device, dtype, steps, guidance, refine,
+base, controlnets {kind: ref}, weights {kind: scale}, device, dtype, steps, guidance, refine, carry_weight,
 texture_size, part_texture_size, view_size, views, cache, lighting (lit | unlit),
 attention_slicing, cpu_offload, refine_backend (img2img | animatediff), motion_adapter.
 
@@ -20,11 +20,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from worldgen.diffusion.models import DiffusionModels, DiffusionSettings
+from worldgen.diffusion.models import NEGATIVE, DiffusionModels, DiffusionSettings
 from worldgen.paint.procedural import ProceduralPainter
 from worldgen.paint.registry import PainterError, factory
 
 DEFAULT_REFINE = 0.3
+# Look development paints albedo: the baked frame lights the texture with the spec's sun, sky
+# and shadows (or shows it unlit), so light painted into it would be lit a second time and
+# stay put when the light or the camera moves.
+ALBEDO_PROMPT = "flat albedo texture, even diffuse lighting"
+ALBEDO_NEGATIVE = ("shadows, cast shadows, highlights, specular reflections, shading, ambient occlusion, "
+                   "dramatic lighting, " + NEGATIVE)
 _MODELS: dict = {}  # loaded models shared by the painters of one process (a bench compares several)
 
 
@@ -71,6 +77,26 @@ def models_for(o: dict) -> DiffusionModels:
     if m is None:
         m = _MODELS[key] = DiffusionModels(s)
     return m
+
+
+def lookdev_prompt(appearance: str, style: str) -> str:
+    """The prompt a unit's texture is painted with: its appearance words, the film's style, and
+    the words that ask for albedo rather than lit surfaces (ALBEDO_NEGATIVE is its negative)."""
+    return ", ".join(x for x in (appearance, style, ALBEDO_PROMPT) if x)
+
+
+def check_frame_size(world, painter: str) -> None:
+    """Painters that run diffusion on whole frames need frames of whole latents: the VAE maps
+    8x8 pixels to one latent, and other sizes fail deep in diffusers as a shape mismatch."""
+    from worldgen.spec.loader import located_of
+    r = world.spec.render
+    for field in ("width", "height"):
+        size = getattr(r, field)
+        if size % 8:
+            low = size // 8 * 8
+            raise located_of(world.spec).error(
+                ("render", field), f"{size} is not a multiple of 8, which the '{painter}' painter needs (diffusion "
+                                   f"works on 8x8-pixel latents): use {low} or {low + 8}")
 
 
 def frame_prompt(world, shot, style: str) -> str:
@@ -130,7 +156,8 @@ class BakedPainter(_Counted, _ShotAware, ProceduralPainter):
         o = self.o
         return LookdevSettings(texture_size=int(o.get("texture_size", 512)), part_texture_size=int(o.get("part_texture_size", 256)),
                                view_size=int(o.get("view_size", 512)), views=int(o.get("views", 6)),
-                               steps=int(o.get("steps", 20)), guidance=float(o.get("guidance", 7.5)), seed=self.spec.seed)
+                               steps=int(o.get("steps", 20)), guidance=float(o.get("guidance", 7.5)), seed=self.spec.seed,
+                               negative_prompt=ALBEDO_NEGATIVE)
 
     def prepare(self, shots) -> None:
         """Look development: every unit's textures from the cache, or painted now and cached."""
@@ -144,7 +171,9 @@ class BakedPainter(_Counted, _ShotAware, ProceduralPainter):
         style = self.spec.style
         for unit in units_of(self.world):
             self.lookdev_info["units"] += 1
-            keys = {oid: texture_key({"appearance": unit.appearance, "style": style, "mesh": mesh_digest(self.world.nodes[oid].mesh),
+            prompt = lookdev_prompt(unit.appearance, style)
+            keys = {oid: texture_key({"appearance": unit.appearance, "style": style, "prompt": prompt,
+                                      "mesh": mesh_digest(self.world.nodes[oid].mesh),
                                       "unit": unit.oids, "base": self.o["base"], "controlnets": self.o["controlnets"],
                                       "weights": self.o.get("weights"), "settings": vars(s), "seed": self.spec.seed,
                                       "worldgen": __version__})
@@ -156,7 +185,6 @@ class BakedPainter(_Counted, _ShotAware, ProceduralPainter):
                 if self.models is None:
                     self.models = self.use_models(models_for(self.o))
                 views = choose_views(self.world, unit, shots or self.spec.shots, self.spec.render.fps, s)
-                prompt = ", ".join(x for x in (unit.appearance, style) if x)
                 tex = paint_unit(self.world, unit, views, self.models, prompt, s, self.spec.seed)
                 for oid in unit.oids:
                     cache.save(oid, keys[oid], tex.textures[oid], {"object": oid, "unit": unit.key, "prompt": prompt,
@@ -220,6 +248,7 @@ class PerFramePainter(_Counted, _ShotAware):
     def __init__(self, world, raster, options: dict):
         self.world, self.spec = world, world.spec
         self.o = _options(world, options)
+        check_frame_size(world, self.name)
         self.models = self.use_models(models_for(self.o))
         self.style = self.spec.style
         self._noise = None
@@ -242,6 +271,9 @@ class PerFramePainter(_Counted, _ShotAware):
         return self.models.text_to_image(frame_prompt(self.world, self.shot, self.style), control, None, seed, latents)
 
     def anchored_latents(self, view):
+        """Unit-variance noise anchored on the surfaces. Not scaled here: the pipeline's
+        `prepare_latents` multiplies given latents by the scheduler's `init_noise_sigma` itself
+        (14.6 for SD's Euler schedulers, 1 for DDIM/PNDM), as it does its own random ones."""
         from worldgen.diffusion.noise import SurfaceNoise
         from worldgen.passes.snapshot import pixel_rays
         if self._noise is None:
@@ -249,8 +281,7 @@ class PerFramePainter(_Counted, _ShotAware):
         pipe = self.models.pipe("txt2img")
         n = self._noise.latent_noise(view.hits.geom, view.surf.uv_img, pixel_rays(view.cam)[1], factor=pipe.vae_scale_factor)
         import torch
-        t = torch.from_numpy(n[None]).to(self.models.loaded.device, self.models.loaded.dtype)
-        return t * pipe.scheduler.init_noise_sigma
+        return torch.from_numpy(n[None]).to(self.models.loaded.device, self.models.loaded.dtype)
 
     def stats(self) -> dict:
         return {**self.model_stats(), "frames": self.frames_painted}
@@ -279,7 +310,9 @@ def _baked_family(world, raster, options: dict, refine_default: float = 0.0, bac
         o["refine"] = refine_default
     if not o["refine"] > 0:
         return BakedPainter(world, raster, o)
-    if (backend or o.get("refine_backend")) == "animatediff":
+    video = (backend or o.get("refine_backend")) == "animatediff"
+    check_frame_size(world, "baked+animatediff" if video else "baked+refine")
+    if video:
         from worldgen.diffusion.video_refine import VideoRefinePainter
         return VideoRefinePainter(world, raster, o)
     from worldgen.diffusion.refine import RefinePainter

@@ -3,21 +3,33 @@ construction rather than by luck.
 
 - The starting noise is anchored on the surfaces (worldgen.diffusion.noise): a surface point
   gets the same noise in every frame and shot, and the noise stays unit-variance white.
-- The previous frame's refined latents are carried along the exact backward flow onto the
-  pixels that were visible then (worldgen.diffusion.temporal.warp_latents) and replace the
-  encoded baked frame there as the image to refine.
-- Self-attention also attends to the shot's first frame (keyframe attention).
+- What refinement added to the previous frame is carried along the exact backward flow: the
+  image entering frame n is `E(baked_n) + gamma * mask * warp(z_{n-1} - E(baked_{n-1}))`, the
+  encoded baked frame plus a share gamma < 1 (`carry_weight`) of the previous frame's residual,
+  on the latent pixels whose surface was visible then (worldgen.diffusion.temporal.warp_latents;
+  the mask is feathered). Carrying the refined latents themselves instead would put a still
+  pixel of frame n through n img2img passes (saturation and invented detail build up) and
+  discard what changes in the baked frame (moving shadows, animated shading); here every frame
+  starts from its own baked frame, and the carried part of frame n-k is weighted gamma^k.
+- Self-attention also attends to the shot's first frame (keyframe attention); its processors
+  are on the shared UNet only while this painter's frame is denoised.
 
 The denoising loop is written out (SD1.5-class models) so the noise and the carried latents
-enter exactly where they must; every UNet and ControlNet call goes through the same modules
-the evaluation counter watches."""
+enter exactly where they must; it follows diffusers' img2img pipeline (timesteps from the
+strength, `set_begin_index`, the generator and eta handed to `scheduler.step`), and every UNet
+and ControlNet call goes through the same modules the evaluation counter watches."""
 from __future__ import annotations
+
+import inspect
+from contextlib import nullcontext
 
 import numpy as np
 
 from worldgen.diffusion.models import NEGATIVE
 from worldgen.diffusion.painters import BakedPainter, frame_controls, frame_prompt, models_for
 from worldgen.paint.registry import PainterError
+
+CARRY_WEIGHT = 0.5  # gamma: the share of the previous frame's residual carried into the next
 
 
 class RefinePainter(BakedPainter):
@@ -27,10 +39,12 @@ class RefinePainter(BakedPainter):
     def __init__(self, world, raster, options: dict):
         super().__init__(world, raster, options)
         self.strength = float(self.o.get("refine") or 0.3)
-        self.carry = bool(self.o.get("carry", True))
+        self.carry_weight = float(self.o.get("carry_weight", CARRY_WEIGHT)) if self.o.get("carry", True) else 0.0
+        if not 0.0 <= self.carry_weight <= 1.0:
+            raise PainterError(f"carry_weight {self.carry_weight} must be between 0 and 1")
         self.keyframe_attention = bool(self.o.get("keyframe_attention", True))
         self._noise = None
-        self._prev = None
+        self._prev = None  # the previous frame's residual z - E(baked), (1, 4, h, w)
         self._attn = None
 
     def begin_shot(self, shot, near_far):
@@ -48,14 +62,22 @@ class RefinePainter(BakedPainter):
             from worldgen.diffusion.noise import SurfaceNoise
             self._noise = SurfaceNoise(self.spec.seed, keys=list(self.world.nodes))
         if self.keyframe_attention and self._attn is None:
-            from worldgen.diffusion.temporal import install_keyframe_attention
-            self._attn = install_keyframe_attention(self.models.pipe("img2img").unet)
+            from worldgen.diffusion.temporal import KeyframeAttention
+            self._attn = KeyframeAttention()
         return self.models
+
+    def _attention(self, unet):
+        """Keyframe attention for this frame only: installed now, the originals back after."""
+        if self._attn is None:
+            return nullcontext()
+        from worldgen.diffusion.temporal import keyframe_attention
+        (self._attn.record if self._prev is None else self._attn.attend)()
+        return keyframe_attention(unet, self._attn)
 
     def paint_frame(self, fr) -> np.ndarray:
         import torch
 
-        from worldgen.diffusion.temporal import warp_latents
+        from worldgen.diffusion.temporal import feather, warp_latents
         from worldgen.passes.snapshot import pixel_rays
         baked = BakedPainter.paint(self, fr.view)
         models = self._ready()
@@ -65,14 +87,16 @@ class RefinePainter(BakedPainter):
         noise = self._noise.latent_noise(view.hits.geom, view.surf.uv_img, pixel_rays(view.cam)[1], factor=factor)
         noise = torch.from_numpy(noise[None]).to(models.loaded.device, models.loaded.dtype)
         carry = None
-        if self.carry and self._prev is not None:
-            carry = warp_latents(self._prev, fr.passes.flow_bwd, fr.passes.occlusion_bwd, factor=factor)
-        if self._attn is not None:
-            (self._attn.record if self._prev is None else self._attn.attend)()
+        if self.carry_weight > 0 and self._prev is not None:
+            warped, mask = warp_latents(self._prev, fr.passes.flow_bwd, fr.passes.occlusion_bwd, factor=factor,
+                                        surface=fr.passes.instance)
+            carry = (warped, self.carry_weight * feather(mask))
         control = frame_controls(self.world, view, models.kinds, self.near_far)
-        image, latents = refine_image(models, baked, frame_prompt(self.world, self.shot, self.style_text()), control,
-                                      self.strength, noise, carry)
-        self._prev = latents
+        generator = torch.Generator(device="cpu").manual_seed(self.spec.seed)
+        with self._attention(pipe.unet):
+            image, latents, encoded = refine_image(models, baked, frame_prompt(self.world, self.shot, self.style_text()),
+                                                   control, self.strength, noise, carry, generator=generator)
+        self._prev = latents - encoded
         return image
 
     def style_text(self) -> str:
@@ -84,8 +108,13 @@ class RefinePainter(BakedPainter):
 
 
 def refine_image(models, image: np.ndarray, prompt: str, control: dict, strength: float, noise, carry=None,
-                 steps: int | None = None):
-    """One img2img refinement: (uint8 image, final latents (1, 4, h, w))."""
+                 steps: int | None = None, generator=None, eta: float = 0.0):
+    """One img2img refinement: (uint8 image, final latents (1, 4, h, w), the image's encoding).
+
+    `carry` is (residual, weight): the latents that enter are `E(image) + weight * residual`
+    (weight (1, 1, h, w), 0 where nothing is carried). `generator` and `eta` go to the
+    scheduler's step where it takes them (ancestral and SDE samplers draw noise every step), as
+    diffusers' pipelines do, so a stochastic scheduler reproduces its frames."""
     import torch
     pipe = models.pipe("img2img")
     device, dtype = models.loaded.device, models.loaded.dtype
@@ -96,16 +125,21 @@ def refine_image(models, image: np.ndarray, prompt: str, control: dict, strength
         emb = torch.cat([uncond, cond])
         x = torch.from_numpy(image).to(device, dtype).permute(2, 0, 1)[None] / 127.5 - 1.0
         sf = pipe.vae.config.scaling_factor
-        z0 = pipe.vae.encode(x).latent_dist.mean * sf
+        encoded = pipe.vae.encode(x).latent_dist.mean * sf
+        z0 = encoded
         if carry is not None:
-            warped, mask = carry
-            z0 = mask.to(dtype) * warped.to(dtype) + (1 - mask.to(dtype)) * z0
+            residual, weight = carry
+            z0 = encoded + weight.to(dtype) * residual.to(dtype)
         sched = pipe.scheduler
         sched.set_timesteps(steps, device=device)
         n_run = min(max(int(round(steps * strength)), 1), steps)
-        timesteps = sched.timesteps[(steps - n_run) * sched.order:]
+        start = (steps - n_run) * sched.order
+        timesteps = sched.timesteps[start:]
+        if hasattr(sched, "set_begin_index"):
+            sched.set_begin_index(start)
         lat = sched.add_noise(z0, noise, timesteps[:1])
         conds, scales = _control_tensors(models, control, device, dtype)
+        extra = step_kwargs(sched, generator, eta)
         for t in timesteps:
             xin = sched.scale_model_input(torch.cat([lat, lat]), t)
             down, mid = pipe.controlnet(xin, t, encoder_hidden_states=emb, controlnet_cond=conds,
@@ -113,10 +147,21 @@ def refine_image(models, image: np.ndarray, prompt: str, control: dict, strength
             eps = pipe.unet(xin, t, encoder_hidden_states=emb, down_block_additional_residuals=down,
                             mid_block_additional_residual=mid).sample
             eu, ec = eps.chunk(2)
-            lat = sched.step(eu + guidance * (ec - eu), t, lat).prev_sample
+            lat = sched.step(eu + guidance * (ec - eu), t, lat, **extra).prev_sample
         img = pipe.vae.decode(lat / sf).sample
     out = ((img[0].float().clamp(-1, 1) + 1) * 127.5 + 0.5).clamp(0, 255).to(torch.uint8).permute(1, 2, 0).cpu().numpy()
-    return out, lat
+    return out, lat, encoded
+
+
+def step_kwargs(scheduler, generator, eta: float) -> dict:
+    """What `scheduler.step` accepts of (generator, eta), as diffusers' `prepare_extra_step_kwargs`."""
+    accepted = inspect.signature(scheduler.step).parameters
+    out = {}
+    if "generator" in accepted:
+        out["generator"] = generator
+    if "eta" in accepted:
+        out["eta"] = eta
+    return out
 
 
 def _control_tensors(models, control: dict, device, dtype):

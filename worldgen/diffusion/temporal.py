@@ -10,6 +10,8 @@ x [factor*j, factor*j + factor) (rows, columns); image pixel centres are at inte
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -31,17 +33,41 @@ def centre_pixels(factor: int) -> np.ndarray:
     return (rows * factor + cols).ravel()
 
 
-def latent_flow(flow: np.ndarray, occlusion: np.ndarray, factor: int, min_visible: float):
-    """Per latent pixel: the mean flow of its visible image pixels (for a flow that is affine over
-    the footprint, the flow at its centre), and whether it can be carried over: its centre
-    pixels and at least `min_visible` of its pixels were visible in the other frame."""
+def latent_flow(flow: np.ndarray, occlusion: np.ndarray, factor: int, min_visible: float,
+                surface: np.ndarray | None = None):
+    """Per latent pixel: the flow it moves with, and whether it can be carried over: its centre
+    pixels and at least `min_visible` of its pixels were visible in the other frame.
+
+    The flow is the mean over the visible pixels of the footprint's majority surface (`surface`:
+    an (H, W) id per pixel, e.g. the instance pass; without it, of all visible pixels). A block
+    on a silhouette holds two surfaces moving differently, and the mean of their flows is
+    neither: the latent would sample the previous frame half-way between them (a ghost). The
+    majority surface's flow moves it with what most of it shows. For a flow that is affine over
+    the footprint the mean is the flow at its centre."""
     visible = footprints(occlusion == 0, factor)
     f = footprints(np.asarray(flow, np.float64), factor)
+    member = majority_members(footprints(surface, factor), visible) if surface is not None else \
+        np.ones(visible.shape, bool)
+    use = member & visible
+    n_use = use.sum(-1)
+    n_member = np.maximum(member.sum(-1), 1)
+    mean_use = (f * use[..., None]).sum(-2) / np.maximum(n_use, 1)[..., None]
+    mean_member = (f * member[..., None]).sum(-2) / n_member[..., None]
+    mean_flow = np.where(n_use[..., None] > 0, mean_use, mean_member)
     n_visible = visible.sum(-1)
-    mean_visible = (f * visible[..., None]).sum(-2) / np.maximum(n_visible, 1)[..., None]
-    mean_flow = np.where(n_visible[..., None] > 0, mean_visible, f.mean(-2))
     carried = visible[..., centre_pixels(factor)].all(-1) & (n_visible >= min_visible * factor * factor)
     return mean_flow, carried
+
+
+def majority_members(ids: np.ndarray, visible: np.ndarray) -> np.ndarray:
+    """(h, w, k) ids and visibility of each footprint's pixels -> which pixels belong to the
+    footprint's majority surface: the id most of its visible pixels have (ties: the id with
+    more pixels overall, then the first in the footprint); of all its pixels if none is visible."""
+    same = ids[..., :, None] == ids[..., None, :]  # (h, w, k, k)
+    k = ids.shape[-1]
+    score = (same & visible[..., None, :]).sum(-1) * (k + 1) + same.sum(-1)
+    lead = np.take_along_axis(ids, score.argmax(-1)[..., None], -1)
+    return ids == lead
 
 
 def bilinear(latents: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -60,16 +86,17 @@ def bilinear(latents: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.T
 
 
 def warp_latents(prev: torch.Tensor, flow_bwd: np.ndarray, occlusion_bwd: np.ndarray, factor: int = 8,
-                 min_visible: float = 0.5) -> tuple[torch.Tensor, torch.Tensor]:
+                 min_visible: float = 0.5, surface: np.ndarray | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """The previous frame's latents (B, C, h, w) carried into this frame: each latent pixel
-    samples them (bilinearly) where its footprint's centre was in the previous frame, using this
-    frame's exact backward flow (H, W, 2) and occlusion (H, W) passes. Returns (warped, mask):
+    samples them (bilinearly) where its footprint was in the previous frame, moved by this
+    frame's exact backward flow (H, W, 2) over the visible pixels of its majority surface
+    (`surface`, an (H, W) id pass: see `latent_flow`), with the occlusion (H, W). Returns (warped, mask):
     mask (1, 1, h, w) is 1 where the latent pixel's surface was visible in the previous frame
     (centre pixels, and at least `min_visible` of the footprint) and lands inside it; elsewhere
     (disocclusions, background, points from outside the frame) warped holds an edge-clamped
     sample that should not be used."""
     _, _, h, w = prev.shape
-    flow, carried = latent_flow(flow_bwd, occlusion_bwd, factor, min_visible)
+    flow, carried = latent_flow(flow_bwd, occlusion_bwd, factor, min_visible, surface)
     if flow.shape[:2] != (h, w):
         raise ValueError(f"passes of {flow_bwd.shape[1]}x{flow_bwd.shape[0]} give {flow.shape[1]}x{flow.shape[0]} "
                          f"latents at factor {factor}, but the latents are {w}x{h}")
@@ -80,6 +107,19 @@ def warp_latents(prev: torch.Tensor, flow_bwd: np.ndarray, occlusion_bwd: np.nda
     warped = bilinear(prev, as_tensor(x), as_tensor(y)).to(prev.dtype)
     mask = as_tensor(carried & inside)[None, None].to(prev.dtype)
     return warped, mask
+
+
+def feather(mask: torch.Tensor, radius: int = 1) -> torch.Tensor:
+    """A carry mask (B, 1, h, w) of 0/1 softened towards its edges: each latent pixel is
+    weighted by the share of carried pixels in its (2 radius + 1)^2 neighbourhood (0 outside the
+    mask), so carried and fresh latents meet over a latent pixel or two instead of along a hard
+    seam. The image border is not an edge (the neighbourhood is padded by repetition)."""
+    if radius <= 0:
+        return mask
+    m = mask.float()
+    padded = F.pad(m, (radius,) * 4, mode="replicate")
+    share = F.avg_pool2d(padded, 2 * radius + 1, stride=1)
+    return (m * share).to(mask.dtype)
 
 
 # --- keyframe attention --------------------------------------------------------------------------
@@ -210,11 +250,13 @@ def is_self_attention_layer(name: str) -> bool:
     return name.endswith("attn1.processor")
 
 
-def install_keyframe_attention(unet) -> KeyframeAttention:
+def install_keyframe_attention(unet, controller: KeyframeAttention | None = None) -> KeyframeAttention:
     """Put keyframe processors on every transformer block's self-attention (`attn1`) of a
-    diffusers UNet, in 'off' mode; `uninstall(unet)` puts the originals back."""
-    uninstall(unet)
-    controller = KeyframeAttention()
+    diffusers UNet, driven by `controller` (a new one, in 'off' mode, if None: an existing one
+    keeps its recording); `uninstall(unet)` puts the originals back. A UNet shared with other
+    painters must not keep them: see `keyframe_attention`."""
+    uninstall(unet, keep=controller)
+    controller = controller if controller is not None else KeyframeAttention()
     processors = {name: KeyframeProcessor(controller, name, proc) if is_self_attention_layer(name) else proc
                   for name, proc in unet.attn_processors.items()}
     unet.set_attn_processor(processors)
@@ -223,8 +265,9 @@ def install_keyframe_attention(unet) -> KeyframeAttention:
     return controller
 
 
-def uninstall(unet) -> None:
-    """Restore the processors that `install_keyframe_attention` replaced (no-op if none)."""
+def uninstall(unet, keep: KeyframeAttention | None = None) -> None:
+    """Restore the processors that `install_keyframe_attention` replaced (no-op if none). The
+    controller is switched off and its recording dropped, unless it is `keep`."""
     processors = unet.attn_processors
     if any(isinstance(p, KeyframeProcessor) for p in processors.values()):
         unet.set_attn_processor({name: p.original if isinstance(p, KeyframeProcessor) else p
@@ -234,5 +277,20 @@ def uninstall(unet) -> None:
         if controller.hook is not None:
             controller.hook.remove()
             controller.hook = None
-        controller.off().clear()
+        if controller is not keep:
+            controller.off().clear()
         del unet._worldgen_keyframe_attention
+
+
+@contextmanager
+def keyframe_attention(unet, controller: KeyframeAttention):
+    """The keyframe processors installed on `unet` for the duration of a `with` block, and the
+    original processors back afterwards whatever happens. The UNet is shared by every painter
+    of a process (a bench paints several methods, look development paints textures): leaving
+    the processors installed would make them attend to this shot's keyframe. The controller
+    keeps the recording between blocks (from one frame of a shot to the next)."""
+    install_keyframe_attention(unet, controller)
+    try:
+        yield controller
+    finally:
+        uninstall(unet, keep=controller)
