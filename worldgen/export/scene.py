@@ -135,7 +135,7 @@ def node_material(world, oid: str) -> Material:
     seed = world.spec.seed
     if node.character is None or node.region == "body":
         return material_from_text(node.spec.appearance or oid, key=f"{oid}|{seed}")
-    from worldgen.character.look import region_materials
+    from worldgen.paint.character_look import region_materials
     looks = region_materials(node.spec.appearance, f"{node.character}|{seed}")
     return looks[node.region]
 
