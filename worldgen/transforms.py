@@ -69,6 +69,67 @@ def compose(position, rotation_matrix, scale) -> np.ndarray:
     return m
 
 
+def decompose(m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Translation, unit quaternion (w, x, y, z) and per-axis scale of an affine T*R*S matrix
+    (what `compose` makes; scales are positive, so the split is exact). A scale within 1e-9 of
+    one is returned as exactly one, so rigid poses keep an exact unit scale in exported files."""
+    lin = np.asarray(m, float)[:3, :3]
+    scale = np.linalg.norm(lin, axis=0)
+    scale = np.where(np.abs(scale - 1.0) < 1e-9, 1.0, scale)
+    return np.asarray(m, float)[:3, 3].copy(), matrix_to_quat(lin / scale), scale
+
+
+def continuous_quats(quats: np.ndarray) -> np.ndarray:
+    """Flip signs so consecutive quaternions are on the same side: interpolating readers then
+    turn the short way between samples."""
+    q = np.array(quats, float)
+    for i in range(1, len(q)):
+        if np.dot(q[i - 1], q[i]) < 0:
+            q[i] = -q[i]
+    return q
+
+
+# ---------------------------------------------------------------------------------------------
+# glTF order: files store quaternions as (x, y, z, w); everything above works in (w, x, y, z)
+
+
+def quat_xyzw_to_matrix(q) -> np.ndarray:
+    """3x3 rotation of a glTF (x, y, z, w) quaternion."""
+    x, y, z, w = np.asarray(q, dtype=np.float64)
+    return quat_to_matrix([w, x, y, z])
+
+
+def matrix_to_quat_xyzw(rotation: np.ndarray) -> np.ndarray:
+    """glTF (x, y, z, w) quaternion of a 3x3 rotation."""
+    w, x, y, z = matrix_to_quat(rotation)
+    return np.array([x, y, z, w])
+
+
+def slerp_xyzw(q0, q1, s: float) -> np.ndarray:
+    """Shortest-arc slerp, renormalised (file quaternions are rarely exactly unit)."""
+    q0 = np.asarray(q0, np.float64) / np.linalg.norm(q0)
+    q1 = np.asarray(q1, np.float64) / np.linalg.norm(q1)
+    q = slerp(q0, q1, s)  # the formula does not depend on the component order
+    return q / np.linalg.norm(q)
+
+
+def trs_matrix(translation, rotation_xyzw, scale) -> np.ndarray:
+    """4x4 T * R * S, the glTF node transform."""
+    return compose(translation, quat_xyzw_to_matrix(rotation_xyzw), scale)
+
+
+def decompose_trs(m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Translation, xyzw rotation and scale of a shear-free 4x4, so an animation channel can
+    replace one of the three and keep the other two (glTF nodes given as `matrix`). Unlike
+    `decompose`, a mirrored matrix keeps its mirror (a negative x scale)."""
+    linear = m[:3, :3]
+    scale = np.linalg.norm(linear, axis=0)
+    if np.linalg.det(linear) < 0:
+        scale[0] = -scale[0]
+    safe = np.where(np.abs(scale) > 1e-12, scale, 1.0)
+    return m[:3, 3].copy(), matrix_to_quat_xyzw(linear / safe), scale
+
+
 def look_at_world_to_camera(eye, target, up=(0.0, 1.0, 0.0), roll_deg: float = 0.0) -> np.ndarray:
     """4x4 world->camera (OpenCV) for a camera at `eye` aimed at `target`, world +Y up.
     Positive roll turns the camera clockwise (seen from behind it): the image turns counter-clockwise."""

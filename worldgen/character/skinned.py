@@ -23,7 +23,7 @@ from urllib.parse import unquote
 import numpy as np
 from pygltflib import GLTF2
 
-from worldgen import transforms
+from worldgen.transforms import decompose_trs, slerp_xyzw, trs_matrix
 from worldgen.errors import AssetError
 
 MAX_FILE_BYTES = 256 * 1024 * 1024
@@ -36,46 +36,6 @@ UNSUPPORTED_EXTENSIONS = ("KHR_draco_mesh_compression", "EXT_meshopt_compression
 _COMPONENT_DTYPES = {5120: "<i1", 5121: "<u1", 5122: "<i2", 5123: "<u2", 5125: "<u4", 5126: "<f4"}
 _NORMALISED_SCALE = {5120: 127.0, 5121: 255.0, 5122: 32767.0, 5123: 65535.0}
 _TYPE_WIDTHS = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT2": 4, "MAT3": 9, "MAT4": 16}
-
-# ---------------------------------------------------------------------------------------------
-# quaternions: glTF stores (x, y, z, w); worldgen.transforms works in (w, x, y, z)
-
-
-def quat_xyzw_to_matrix(q) -> np.ndarray:
-    """3x3 rotation of a glTF (x, y, z, w) quaternion."""
-    x, y, z, w = np.asarray(q, dtype=np.float64)
-    return transforms.quat_to_matrix([w, x, y, z])
-
-
-def matrix_to_quat_xyzw(rotation: np.ndarray) -> np.ndarray:
-    """glTF (x, y, z, w) quaternion of a 3x3 rotation."""
-    w, x, y, z = transforms.matrix_to_quat(rotation)
-    return np.array([x, y, z, w])
-
-
-def slerp_xyzw(q0, q1, s: float) -> np.ndarray:
-    """Shortest-arc slerp, renormalised (file quaternions are rarely exactly unit)."""
-    q0 = np.asarray(q0, np.float64) / np.linalg.norm(q0)
-    q1 = np.asarray(q1, np.float64) / np.linalg.norm(q1)
-    q = transforms.slerp(q0, q1, s)  # the formula does not depend on the component order
-    return q / np.linalg.norm(q)
-
-
-def trs_matrix(translation, rotation_xyzw, scale) -> np.ndarray:
-    """4x4 T * R * S, the glTF node transform."""
-    return transforms.compose(translation, quat_xyzw_to_matrix(rotation_xyzw), scale)
-
-
-def decompose_trs(m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Translation, xyzw rotation and scale of a shear-free 4x4, so an animation channel can
-    replace one of the three and keep the other two (glTF nodes given as `matrix`)."""
-    linear = m[:3, :3]
-    scale = np.linalg.norm(linear, axis=0)
-    if np.linalg.det(linear) < 0:
-        scale[0] = -scale[0]
-    safe = np.where(np.abs(scale) > 1e-12, scale, 1.0)
-    return m[:3, 3].copy(), matrix_to_quat_xyzw(linear / safe), scale
-
 
 # ---------------------------------------------------------------------------------------------
 # animation
