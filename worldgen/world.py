@@ -99,8 +99,8 @@ class World:
 
     def _skinned_rig(self, c, k: int, located):
         from worldgen.assets import resolve_asset
-        from worldgen.character.skinned import load_skinned
         from worldgen.character.skinned_rig import SkinnedRig
+        from worldgen.gltf_reader import load_skinned
         try:
             asset = load_skinned(resolve_asset(c.asset, self.base_dir))
             for action, clip in c.clips.items():
