@@ -156,7 +156,6 @@ def render(spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None, wo
     spec's world when the caller has built it already (the CLI checks it first), else built here."""
     import time
 
-    from worldgen.passes.sequence import Rasterizer
     from worldgen.world import World
     opt = opt or RenderOptions()
     out = Path(out_dir)
