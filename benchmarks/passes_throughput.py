@@ -175,7 +175,7 @@ def main():
 
 def write_markdown(res: dict):
     m = res["machine"]
-    lines = [f"# Passes throughput\n", f"Machine: {m['cores']} cores ({m['cpu']}), Python {m['python']}, Open3D {m['open3d']}, "
+    lines = ["# Passes throughput\n", f"Machine: {m['cores']} cores ({m['cpu']}), Python {m['python']}, Open3D {m['open3d']}, "
              f"GL {m['gl']}; {m['date']}. Medians per frame, one run.\n",
              "| triangles | size | raw cast_rays fps | all passes, raycast fps | raycast / raw | all passes, gl fps |",
              "|---:|---:|---:|---:|---:|---:|"]

@@ -35,7 +35,7 @@ def judge(text, case):
     from worldgen.camera import ShotCamera
     from worldgen.plan.check import classify_move, first_frame, interpenetrations, relation_holds
     from worldgen.spec import load_spec_text
-    from worldgen.spec.geometry import check_geometry
+    from worldgen.world_checks import check_geometry
     from worldgen.world import World
     spec = load_spec_text(text, "<plan>")
     world = World(spec)

@@ -7,7 +7,6 @@ from scipy import stats
 
 from worldgen.diffusion.noise import SurfaceNoise, block_values, cube_map
 from worldgen.passes.sequence import Rasterizer
-from worldgen.passes.snapshot import pixel_rays
 from worldgen.spec import load_spec_text
 from worldgen.world import World
 

@@ -19,7 +19,7 @@ from hypothesis.control import currently_in_test_context
 from worldgen.errors import SpecError, WorldgenError
 from worldgen.spec import load_spec_text
 from worldgen.spec import models
-from worldgen.spec.geometry import check_geometry
+from worldgen.world_checks import check_geometry
 from worldgen.world import World
 
 ROOT = Path(__file__).resolve().parent.parent

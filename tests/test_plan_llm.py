@@ -17,7 +17,7 @@ from worldgen.plan.check import first_frame, interpenetrations, relation_holds  
 from worldgen.plan.llm import HttpPlanner, LlamaCppPlanner, embedded_model_path  # noqa: E402
 from worldgen.plan.planner import plan_spec  # noqa: E402
 from worldgen.spec import load_spec_text  # noqa: E402
-from worldgen.spec.geometry import check_geometry  # noqa: E402
+from worldgen.world_checks import check_geometry  # noqa: E402
 from worldgen.world import World  # noqa: E402
 
 PROMPTS = [

@@ -9,7 +9,7 @@ from worldgen.plan.check import first_frame, interpenetrations, relation_holds, 
 from worldgen.plan.schema import RELATIONS, Plan
 from worldgen.plan.solver import solve
 from worldgen.spec import load_spec_text
-from worldgen.spec.geometry import check_geometry
+from worldgen.world_checks import check_geometry
 from worldgen.world import World
 
 PAIRS = {  # relation -> (subject category, object category)

@@ -7,8 +7,9 @@ import pygltflib
 import pytest
 
 from rigged_glb import (ARMATURE_OFFSET, BOUNCE_SPINE_DEG, NOD, WAVE, build_rigged_glb, quat_xyzw)
-from worldgen.character.skinned import OPENPOSE_18, Channel, load_skinned, match_openpose
+from worldgen.character.skinned import OPENPOSE_18, Channel, match_openpose
 from worldgen.errors import AssetError
+from worldgen.gltf_reader import load_skinned
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import pytest
 
 from worldgen.errors import SpecError
 from worldgen.spec import load_spec
-from worldgen.spec.geometry import check_geometry
+from worldgen.world_checks import check_geometry
 from worldgen.world import World
 from conftest import ROOT
 

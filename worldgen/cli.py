@@ -43,13 +43,15 @@ def _fail(e: WorldgenError):
 
 
 def _load(spec_path: Path):
+    """The spec and its world, checked as 'worldgen validate' does; commands go on with this
+    world rather than building a second one."""
     from worldgen.spec import load_spec
-    from worldgen.spec.geometry import check_geometry
     from worldgen.world import World
+    from worldgen.world_checks import check_geometry
     spec = load_spec(spec_path)
     world = World(spec)
     check_geometry(spec, world)
-    return spec
+    return spec, world
 
 
 def _version(v: bool):
@@ -71,7 +73,7 @@ def validate(specs: List[Path] = typer.Argument(..., help="Spec files to check."
     bad = 0
     for p in specs:
         try:
-            spec = _load(p)
+            spec, _ = _load(p)
             out.print(f"[green]ok[/] {escape(str(p))}: '{escape(spec.title)}', {len(spec.world.objects)} objects, "
                       f"{len(spec.world.characters)} characters, {len(spec.shots)} shots, "
                       f"{sum(s.duration for s in spec.shots):g} s", soft_wrap=True)
@@ -113,7 +115,7 @@ def _render_cmd(spec_path, output, backend, shot, fmt, overwrite, paint, control
                 painter_options=None, force=False, store=None, no_store=False, executor="local", address=None):
     from worldgen.render import CONTROL_KINDS, RenderOptions, render
     try:
-        spec = _load(spec_path)
+        spec, world = _load(spec_path)
         opt = RenderOptions(backend=backend.value if backend else None, shots=shot or None, fmt=fmt.value,
                             paint=paint, control=CONTROL_KINDS if control else (), film=film,
                             overwrite=overwrite, progress=not quiet, painter=painter,
@@ -122,7 +124,7 @@ def _render_cmd(spec_path, output, backend, shot, fmt, overwrite, paint, control
                             executor=executor, ray_address=address)
         if executor not in ("local", "ray"):
             raise WorldgenError(f"--executor: '{executor}' is not local or ray")
-        res = render(spec, output, opt)
+        res = render(spec, output, opt, world=world)
     except WorldgenError as e:
         _fail(e)
     m = res.manifest
@@ -255,11 +257,9 @@ def lookdev(
     geometry, model or settings change)."""
     from worldgen.paint.registry import make_painter
     from worldgen.passes.sequence import Rasterizer
-    from worldgen.world import World
     try:
-        s = _load(spec)
+        s, world = _load(spec)
         opts = _painter_options(base_model, controlnet, None, steps, device, dtype, cache, None)
-        world = World(s)
         p = make_painter("baked", world, Rasterizer(world, s.render.backend, with_local=False), opts)
         p.prepare(s.shots)
     except WorldgenError as e:

@@ -34,7 +34,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def write_json(path: Path, obj) -> None:
+def write_json(path: Path, obj: object) -> None:
     atomic_write_bytes(path, (json.dumps(obj, indent=1, sort_keys=False) + "\n").encode())
 
 
@@ -49,7 +49,7 @@ def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
             method = zipfile.ZIP_STORED if arr.dtype.kind == "f" else zipfile.ZIP_DEFLATED
             info.compress_type = method
             if method == zipfile.ZIP_DEFLATED:
-                info._compresslevel = 1
+                info._compresslevel = 1  # type: ignore[attr-defined]  # public only from Python 3.13
             b = io.BytesIO()
             np.lib.format.write_array(b, np.ascontiguousarray(arr), allow_pickle=False)
             z.writestr(info, b.getvalue())

@@ -151,11 +151,11 @@ def _write_frame(out: Path, paths: dict, passes: PassFrame, painted, cam, near_f
         write_png(out / paths[f"control_{k}"], img)
 
 
-def render(spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None) -> RenderResult:
-    """Render the selected shots of `spec` into `out_dir` and write its manifest."""
+def render(spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None, world=None) -> RenderResult:
+    """Render the selected shots of `spec` into `out_dir` and write its manifest. `world`: the
+    spec's world when the caller has built it already (the CLI checks it first), else built here."""
     import time
 
-    from worldgen.passes.sequence import Rasterizer
     from worldgen.world import World
     opt = opt or RenderOptions()
     out = Path(out_dir)
@@ -174,7 +174,7 @@ def render(spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None) ->
         run["painter"] = {"name": opt.painter or spec.render.painter, "options": opt.painter_options}
     _claim_output(out, run, opt.overwrite)
     t0 = time.perf_counter()
-    world = World(spec)
+    world = World(spec) if world is None else world
     people = bool(world.characters)
     store = None
     if opt.use_store:

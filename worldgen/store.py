@@ -19,7 +19,7 @@ from pathlib import Path
 from worldgen.io import atomic_write_bytes
 
 
-def digest(obj) -> str:
+def digest(obj: object) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str, separators=(",", ":")).encode()).hexdigest()
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import trimesh
 
 from worldgen.errors import AssetError
-from worldgen.motion import Track, rotation_track
+from worldgen.motion import RotationTrack, Track, rotation_track
 from worldgen.shapes import primitive
 from worldgen.spec.loader import base_dir_of, located_of
 from worldgen.spec.models import ObjectSpec, Spec
@@ -99,8 +99,8 @@ class World:
 
     def _skinned_rig(self, c, k: int, located):
         from worldgen.assets import resolve_asset
-        from worldgen.character.skinned import load_skinned
         from worldgen.character.skinned_rig import SkinnedRig
+        from worldgen.gltf_reader import load_skinned
         try:
             asset = load_skinned(resolve_asset(c.asset, self.base_dir))
             for action, clip in c.clips.items():
@@ -117,7 +117,9 @@ class World:
 
     def deformed(self, oid: str, t: float):
         """Posed vertices and normals of a deforming node in its own frame at time t."""
-        return self.characters[self.nodes[oid].character].deformed(t)[:2]
+        cid = self.nodes[oid].character
+        assert cid is not None, f"'{oid}' is not a body part"
+        return self.characters[cid].deformed(t)[:2]
 
     def locate(self, oid: str, t: float, what: str = "centre"):
         """A world point of an object or character ('centre', 'head') or its world bounds ('box'):
@@ -142,6 +144,7 @@ class World:
         if o.mesh is not None:
             from worldgen.assets import fit_mesh, load_mesh, resolve_asset
             return fit_mesh(load_mesh(resolve_asset(o.mesh, self.base_dir)), o.size)
+        assert o.shape is not None  # the spec's models require a shape or a mesh
         return primitive(o.shape, size=o.size, radius=o.radius, height=o.height, tube=o.tube)
 
     @staticmethod
@@ -150,7 +153,7 @@ class World:
             return None
         keys = o.motion
         base = {"position": o.position, "rotation": o.rotation, "scale": o.scale}
-        tracks = {}
+        tracks: dict[str, Track | RotationTrack] = {}
         for ch in ("position", "rotation", "scale"):
             ts, vs, es = [], [], []
             for k_i, k in enumerate(keys):
@@ -161,7 +164,9 @@ class World:
                     continue
                 if ch == "scale":
                     v = np.broadcast_to(np.asarray(v, float), (3,))
-                ts.append(k.t), vs.append(v), es.append(k.ease)
+                ts.append(k.t)
+                vs.append(v)
+                es.append(k.ease)
             if ch == "rotation":
                 tracks[ch] = rotation_track(ts, vs, es)
             else:
@@ -179,6 +184,7 @@ class World:
     def world_matrix(self, oid: str, t: float) -> np.ndarray:
         node = self.nodes[oid]
         if node.character is not None:
+            assert node.bone is not None  # body parts always ride a bone
             return self.characters[node.character].bone_matrix(node.bone, t)
         m = self.local_matrix(oid, t)
         parent = self.nodes[oid].spec.parent
@@ -207,11 +213,12 @@ class World:
     @cached_property
     def static_ids(self) -> frozenset:
         """Objects that never move: no motion on them or any ancestor."""
-        out = set()
+        out: set[str] = set()
         for oid, n in self.nodes.items():
             if n.character is not None:
                 continue
-            cur, moving = n.spec, False
+            cur: ObjectSpec | None = n.spec
+            moving = False
             while cur is not None:
                 moving |= bool(cur.motion)
                 cur = self.nodes[cur.parent].spec if cur.parent else None
@@ -224,8 +231,8 @@ class World:
         return sum(len(n.mesh.faces) for n in self.nodes.values())
 
     def bounds(self, t: float = 0.0) -> np.ndarray:
-        pts = [trimesh.transform_points(n.mesh.bounds, self.world_matrix(oid, t)) for oid, n in self.nodes.items()]
-        pts = np.concatenate(pts)
+        pts = np.concatenate([trimesh.transform_points(n.mesh.bounds, self.world_matrix(oid, t))
+                              for oid, n in self.nodes.items()])
         return np.stack([pts.min(0), pts.max(0)])
 
     def instance_map(self) -> dict[str, int]:

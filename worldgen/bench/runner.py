@@ -360,7 +360,7 @@ def collect_inputs(items: Sequence[str | Path], options: BenchOptions) -> list[S
     """Specs (YAML) become scenes to render; rendered folders are grouped into scenes by title,
     each folder one method (its manifest's painter). No items: the built-in suite."""
     from worldgen.spec import load_spec
-    from worldgen.spec.geometry import check_geometry
+    from worldgen.world_checks import check_geometry
     from worldgen.world import World
     paths = [Path(p) for p in items] or suite_specs()
     scenes: dict[str, SceneInput] = {}

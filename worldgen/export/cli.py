@@ -55,7 +55,7 @@ def export(
     try:
         require_library(format_of(to))
         from worldgen.spec import load_spec
-        from worldgen.spec.geometry import check_geometry
+        from worldgen.world_checks import check_geometry
         from worldgen.world import World
         loaded = load_spec(spec)
         world = World(loaded)

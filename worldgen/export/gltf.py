@@ -15,8 +15,9 @@ import numpy as np
 import pygltflib as gl
 
 from worldgen import __version__
-from worldgen.export.scene import ExportCamera, ExportNode, ExportScene, continuous_quats, decompose, unit_normals
+from worldgen.export.scene import ExportCamera, ExportNode, ExportScene, unit_normals
 from worldgen.io import atomic_write_bytes
+from worldgen.transforms import continuous_quats, decompose
 
 METALLIC_WORDS = ("metal", "steel")
 ANIMATION_POINTER = "KHR_animation_pointer"

@@ -15,7 +15,7 @@ import trimesh
 from worldgen.camera import ShotCamera, frame_count
 from worldgen.paint.materials import Material, material_from_text
 from worldgen.spec.models import SENSOR_HEIGHT_MM, Shot, Spec
-from worldgen.transforms import matrix_to_quat, world_to_camera_to_gl_pose
+from worldgen.transforms import world_to_camera_to_gl_pose
 
 NEAR_CLIP = 0.05  # m; every camera in worldgen is at least this far from surfaces it films
 TIME_TOLERANCE = 1e-7  # s; two sample times closer than this are one
@@ -101,25 +101,6 @@ def sample_times(timings: list[ShotTiming], fps: float) -> np.ndarray:
     return np.asarray(keep)
 
 
-def decompose(m: np.ndarray):
-    """Translation, unit quaternion (w, x, y, z) and per-axis scale of an affine T*R*S matrix
-    (what worldgen composes; scales are positive, so the split is exact)."""
-    lin = np.asarray(m, float)[:3, :3]
-    scale = np.linalg.norm(lin, axis=0)
-    scale = np.where(np.abs(scale - 1.0) < 1e-9, 1.0, scale)  # rigid poses keep an exact unit scale
-    return np.asarray(m, float)[:3, 3].copy(), matrix_to_quat(lin / scale), scale
-
-
-def continuous_quats(quats: np.ndarray) -> np.ndarray:
-    """Flip signs so consecutive quaternions are on the same side: interpolating readers then
-    turn the short way between samples."""
-    q = np.array(quats, float)
-    for i in range(1, len(q)):
-        if np.dot(q[i - 1], q[i]) < 0:
-            q[i] = -q[i]
-    return q
-
-
 def unit_normals(mesh) -> np.ndarray:
     """Vertex normals as float32 unit vectors (both formats require unit length)."""
     n = np.asarray(mesh.vertex_normals, np.float64)
@@ -135,7 +116,7 @@ def node_material(world, oid: str) -> Material:
     seed = world.spec.seed
     if node.character is None or node.region == "body":
         return material_from_text(node.spec.appearance or oid, key=f"{oid}|{seed}")
-    from worldgen.character.look import region_materials
+    from worldgen.paint.character_look import region_materials
     looks = region_materials(node.spec.appearance, f"{node.character}|{seed}")
     return looks[node.region]
 

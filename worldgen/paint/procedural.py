@@ -46,7 +46,7 @@ class ProceduralPainter:
             return material_from_text(node.spec.appearance or oid, key=f"{oid}|{seed}")
         looks = self._looks.get(node.character)
         if looks is None:
-            from worldgen.character.look import region_materials
+            from worldgen.paint.character_look import region_materials
             looks = self._looks[node.character] = region_materials(node.spec.appearance, f"{node.character}|{seed}")
         return looks[node.region]
 

@@ -6,11 +6,9 @@ Every painter has `set_style(text)`, `paint(view) -> uint8 (H, W, 3)`, and optio
 from __future__ import annotations
 
 from worldgen.errors import WorldgenError
+from worldgen.spec.painters import BUILT_IN  # noqa: F401  (the names worldgen ships; declared where the spec checks them)
 
 PAINTERS = {"procedural": "the embedded look from appearance words; no weights, no GPU"}
-# the painters worldgen ships (the diffusion ones register on import); a spec naming another is refused early
-BUILT_IN = ("procedural", "diffusion", "baked", "baked+refine", "baked+animatediff", "per-frame", "fixed-seed",
-            "anchored-noise")
 
 
 class PainterError(WorldgenError):

@@ -151,7 +151,7 @@ def _gate(text: str, data: dict, prompt: str, report: PlanReport) -> str:
     """Run the spec's own checks; widen a shot whose camera lands inside something."""
     from worldgen.errors import SpecError
     from worldgen.spec import load_spec_text
-    from worldgen.spec.geometry import check_geometry
+    from worldgen.world_checks import check_geometry
     from worldgen.world import World
     for _ in range(6):
         try:

@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import difflib
+from typing import TYPE_CHECKING
 
-from worldgen.spec.loader import LocatedSpec
 from worldgen.spec.models import Spec
+from worldgen.spec.painters import BUILT_IN
+
+if TYPE_CHECKING:  # the loader imports this module to run its checks: a name for annotations only
+    from worldgen.spec.loader import LocatedSpec
 
 
 def _did_you_mean(name: str, known: list[str]) -> str:
@@ -80,7 +84,6 @@ def check_references(spec: Spec, located: LocatedSpec) -> None:
             if cur.id in seen:
                 raise located.error(("world", "objects", i, "parent"), f"parent cycle through '{cur.id}'")
             seen.add(cur.id)
-    from worldgen.paint.registry import BUILT_IN
     if spec.render.painter not in BUILT_IN:
         raise located.error(("render", "painter"), f"no painter '{spec.render.painter}'{_did_you_mean(spec.render.painter, list(BUILT_IN))} "
                                                    f"(painters: {', '.join(BUILT_IN)})")

@@ -1,6 +1,8 @@
 """Spec checks that need the world: cameras inside solid objects, targets that never show.
 
-Run before any rendering, like a gate: an impossible shot is refused with its location."""
+Run before any rendering, like a gate: an impossible shot is refused with its location (the
+spec's own line). They ask the built world and its cameras, so they sit above `world.py` and
+`camera.py`, not in `spec/`: the checks the spec can make alone live in `spec/references.py`."""
 from __future__ import annotations
 
 import weakref

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Lint (ruff) and type-check (mypy) as configured in pyproject.toml; both fast (seconds).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${WORLDGEN_VENV:-.venv}/bin/python
+"$PY" -m ruff check --quiet .
+"$PY" -m mypy
