@@ -84,7 +84,8 @@ def free_port():
 @pytest.fixture(scope="module")
 def server():
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(embedded_model_path()),
+    serve = "import sys; from worldgen.compat import run_llama_server; run_llama_server(sys.argv[1:])"
+    proc = subprocess.Popen([sys.executable, "-c", serve, "--model", str(embedded_model_path()),
                              "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/v1"

@@ -46,3 +46,50 @@ def import_controlnet_aux():
         warnings.simplefilter("ignore")
         import controlnet_aux
     return controlnet_aux
+
+
+def cpu_has_amx() -> bool:
+    """Whether the kernel reports Intel AMX tiles (Sapphire Rapids and later)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return "amx_tile" in line.split()
+    except OSError:
+        pass
+    return False
+
+
+def llama_cpp_without_amx() -> bool:
+    """llama.cpp built for the machine (`-march=native`) puts weights into its AMX buffer type
+    on CPUs that report AMX, and its AMX matrix multiply crashes the process (SIGSEGV in
+    `ggml_backend_amx_mul_mat`) on the virtual machines this project is built on, on the first
+    decode. Turning off llama.cpp's extra buffer types (`use_extra_bufts`, a model parameter
+    that llama-cpp-python does not expose) keeps weights in plain CPU buffers; it costs only the
+    repacked-weights speed-up. Done by wrapping llama-cpp-python's default model parameters,
+    where AMX is reported, unless WORLDGEN_LLAMA_EXTRA_BUFTS=1. Returns whether it applied."""
+    if os.environ.get("WORLDGEN_LLAMA_EXTRA_BUFTS") == "1" or not cpu_has_amx():
+        return False
+    import llama_cpp.llama_cpp as low
+    if getattr(low.llama_model_default_params, "_worldgen_no_extra_bufts", False):
+        return True
+    original = low.llama_model_default_params
+
+    def default_params():
+        params = original()
+        params.use_extra_bufts = False
+        return params
+
+    default_params._worldgen_no_extra_bufts = True
+    low.llama_model_default_params = default_params
+    return True
+
+
+def run_llama_server(argv: list[str]) -> None:
+    """`python -m llama_cpp.server ARGS` with the work-around above (for tests and users who
+    serve the embedded model to `--llm-url`)."""
+    import runpy
+    import sys
+    llama_cpp_without_amx()
+    sys.argv = ["llama_cpp.server", *argv]
+    runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)

@@ -126,6 +126,8 @@ class LlamaCppPlanner:
         if path.suffix.lower() != ".gguf":
             raise BackendError(f"{path}: the local backend reads GGUF files")
         self.model_id = path.name
+        from worldgen.compat import llama_cpp_without_amx
+        llama_cpp_without_amx()
         with _quiet_stderr():  # llama.cpp's C code prints loader notes even when not verbose
             self.llm = llama_cpp.Llama(model_path=str(path), n_ctx=n_ctx, seed=seed, verbose=False,
                                        n_threads=threads or max(1, os.cpu_count() or 1))
