@@ -127,7 +127,8 @@ def _write_pose(out: Path, paths: dict, world, view, passes: PassFrame) -> None:
         write_png(out / paths["control_openpose"], openpose_image(people, cam.width, cam.height))
 
 
-def _write_frame(out: Path, paths: dict, passes: PassFrame, painted, cam, near_far, opt: RenderOptions):
+def _write_frame(out: Path, paths: dict, passes: PassFrame, painted, cam, near_far, opt: RenderOptions,
+                 seg_colours=None):
     if "frame" in paths:
         write_png(out / paths["frame"], painted)
     if "passes" in paths:
@@ -145,7 +146,7 @@ def _write_frame(out: Path, paths: dict, passes: PassFrame, painted, cam, near_f
         if k == "canny":
             img = ctl.canny_image(normal_img)
         elif k == "seg":
-            img = ctl.segmentation_image(passes.semantic)
+            img = ctl.segmentation_image(passes.semantic, seg_colours)
         elif k == "openpose":
             continue  # written with the pose pass
         write_png(out / paths[f"control_{k}"], img)
@@ -278,10 +279,14 @@ def compute_frames(world, lazy, spec: Spec, shot, todo: set, near_far, keys: dic
         painter.set_style(shot.style or spec.style)
         if hasattr(painter, "begin_shot"):
             painter.begin_shot(shot, near_far)
+    seg_colours = None
+    if "seg" in opt.control:
+        from worldgen.control import world_label_colours
+        seg_colours = world_label_colours(world)
 
     def write(fr, painted):
         paths = _frame_paths(shot.id, fr.view.index, opt, people)
-        _write_frame(out, paths, fr.passes, painted, fr.view.cam, near_far, opt)
+        _write_frame(out, paths, fr.passes, painted, fr.view.cam, near_far, opt, seg_colours)
         if "pose" in paths:
             _write_pose(out, paths, world, fr.view, fr.passes)
         if store is not None:

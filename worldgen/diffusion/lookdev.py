@@ -182,7 +182,7 @@ class UnitTextures:
     maps: dict = field(default_factory=dict)  # oid -> TexelMap
 
 
-def control_images(kinds, sv: SoloView) -> dict:
+def control_images(kinds, sv: SoloView, world=None, unit: Unit | None = None) -> dict:
     """The conditioning images a unit view gives, for the loaded ControlNet kinds."""
     from worldgen import control as ctl
     hit = sv.part >= 0
@@ -195,12 +195,21 @@ def control_images(kinds, sv: SoloView) -> dict:
         elif k == "normal":
             out[k] = ctl.normal_image(sv.normal, sv.cam.world_to_camera, hit)
         elif k == "seg":
-            out[k] = ctl.segmentation_image(np.where(hit, 1, 0).astype(np.uint16))
+            out[k] = ctl.segmentation_image((sv.part + 1).astype(np.uint16), _part_colours(world, unit))
         elif k == "canny":
             out[k] = ctl.canny_image(ctl.normal_image(sv.normal, sv.cam.world_to_camera, hit))
         else:  # kinds a unit view cannot supply (openpose, ...) get a blank image
             out[k] = np.zeros(sv.depth.shape + (3,), np.uint8)
     return out
+
+
+def _part_colours(world, unit: Unit | None):
+    """ADE20K colours of a unit's parts, indexed by part + 1 (0: nothing hit, the sky)."""
+    from worldgen import control as ctl
+    if world is None or unit is None:
+        return None
+    labels = [world.nodes[oid].label for oid in unit.oids]
+    return ctl.label_colours(labels, [[unit.appearance]] * len(labels))
 
 
 def known_view(world, unit: Unit, sv: SoloView, tex: UnitTextures) -> tuple[np.ndarray, np.ndarray]:
@@ -285,7 +294,7 @@ def paint_unit(world, unit: Unit, views, models, prompt: str, s: LookdevSettings
         sv = render_solo(world, unit, t, cam)
         if not (sv.part >= 0).any():
             continue
-        control = control_images(models.kinds, sv)
+        control = control_images(models.kinds, sv, world, unit)
         known, todo = known_view(world, unit, sv, tex)
         if k > 0 and not todo.any():
             continue

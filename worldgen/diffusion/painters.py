@@ -93,7 +93,7 @@ def frame_controls(world, view, kinds, near_far) -> dict:
             normal = normal if normal is not None else ctl.normal_image(view.surf.normal_img, view.cam.world_to_camera, hit)
             out[k] = normal if k == "normal" else ctl.canny_image(normal)
         elif k == "seg":
-            out[k] = ctl.segmentation_image(view.surf.semantic_img)
+            out[k] = ctl.segmentation_image(view.surf.semantic_img, ctl.world_label_colours(world))
         elif k == "openpose":
             from worldgen.character.pose_pass import openpose_image, people_in_frame
             people = people_in_frame(world, view.time, view.cam, view.hits.depth, view.surf.instance_img)
