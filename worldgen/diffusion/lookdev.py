@@ -26,7 +26,7 @@ from worldgen.transforms import intrinsics, look_at_world_to_camera
 class LookdevSettings:
     texture_size: int = 512  # texels per side of an object's atlas
     part_texture_size: int = 256  # a character body part's atlas
-    view_size: int = 512  # square views painted by diffusion (a multiple of 8)
+    view_size: int | None = None  # square views painted by diffusion (a multiple of 8); None: the model's own size
     views: int = 6  # views per unit: the shots' best first, then around it
     steps: int = 20
     guidance: float = 7.5
@@ -213,7 +213,10 @@ def _part_colours(world, unit: Unit | None):
 
 
 def known_view(world, unit: Unit, sv: SoloView, tex: UnitTextures) -> tuple[np.ndarray, np.ndarray]:
-    """The view as the texture painted so far shows it, and the mask of pixels still unpainted."""
+    """The view as the texture painted so far shows it, and the mask of pixels still unpainted.
+    Unpainted texels show their hole-filled (pull-push) colour, the colour the finished texture
+    would give them if no later view painted them: the inpainting starts from and blends into
+    plausible colours, not a flat grey that leaks into the latents around the mask."""
     from worldgen.diffusion.texture import sample
     h, w = sv.depth.shape
     img = np.full((h, w, 3), 127, np.uint8)
@@ -224,10 +227,26 @@ def known_view(world, unit: Unit, sv: SoloView, tex: UnitTextures) -> tuple[np.n
             continue
         r = tex.textures[oid].shape[0]
         row, col = texel_of(sv.uv[sel], r)
-        painted = tex.weights[oid][row, col] > 0
-        img[sel] = np.clip(sample(tex.textures[oid], sv.uv[sel]) + 0.5, 0, 255).astype(np.uint8)
+        known = tex.weights[oid] > 0
+        painted = known[row, col]
+        filled = fill_holes(tex.textures[oid], known) if known.any() else tex.textures[oid]
+        img[sel] = np.clip(sample(filled, sv.uv[sel]) + 0.5, 0, 255).astype(np.uint8)
         todo[np.nonzero(sel)[0][~painted], np.nonzero(sel)[1][~painted]] = True
     return img, todo
+
+
+def inpaint_mask(todo: np.ndarray, factor: int = 8) -> np.ndarray:
+    """The mask to inpaint `todo` with a latent diffusion model: every factor x factor cell of
+    the latent grid that holds a pixel of `todo` is masked whole. Diffusers shrinks the mask to
+    the latent grid by nearest sampling (one pixel per cell), so a cell only partly unpainted
+    would otherwise keep the latents of the known image there, and strips narrower than a cell
+    could go unpainted altogether."""
+    h, w = todo.shape
+    hp, wp = -(-h // factor) * factor, -(-w // factor) * factor
+    padded = np.zeros((hp, wp), bool)
+    padded[:h, :w] = todo
+    cells = padded.reshape(hp // factor, factor, wp // factor, factor).any(axis=(1, 3))
+    return np.repeat(np.repeat(cells, factor, 0), factor, 1)[:h, :w]
 
 
 def back_project(world, unit: Unit, sv: SoloView, image: np.ndarray, tex: UnitTextures, s: LookdevSettings,
@@ -301,13 +320,8 @@ def paint_unit(world, unit: Unit, views, models, prompt: str, s: LookdevSettings
         if not any((tex.weights[o] > 0).any() for o in unit.oids):
             image = models.text_to_image(prompt, control, s, seed + 7919 * k)
         else:
-            image = models.inpaint(prompt, known, _grow(todo, 2), control, s, seed + 7919 * k)
+            image = models.inpaint(prompt, known, inpaint_mask(todo, models.latent_factor), control, s, seed + 7919 * k)
         back_project(world, unit, sv, image, tex, s, only_new=True)
     for oid in unit.oids:
         tex.textures[oid] = fill_holes(tex.textures[oid], tex.weights[oid] > 0)
     return tex
-
-
-def _grow(mask: np.ndarray, px: int) -> np.ndarray:
-    from scipy import ndimage
-    return ndimage.binary_dilation(mask, iterations=px) if px > 0 else mask

@@ -129,7 +129,7 @@ class BakedPainter(_Counted, _ShotAware, ProceduralPainter):
         from worldgen.diffusion.lookdev import LookdevSettings
         o = self.o
         return LookdevSettings(texture_size=int(o.get("texture_size", 512)), part_texture_size=int(o.get("part_texture_size", 256)),
-                               view_size=int(o.get("view_size", 512)), views=int(o.get("views", 6)),
+                               view_size=int(o["view_size"]) if o.get("view_size") else None, views=int(o.get("views", 6)),
                                steps=int(o.get("steps", 20)), guidance=float(o.get("guidance", 7.5)), seed=self.spec.seed)
 
     def prepare(self, shots) -> None:
@@ -155,9 +155,11 @@ class BakedPainter(_Counted, _ShotAware, ProceduralPainter):
             else:
                 if self.models is None:
                     self.models = self.use_models(models_for(self.o))
-                views = choose_views(self.world, unit, shots or self.spec.shots, self.spec.render.fps, s)
+                from dataclasses import replace
+                ps = replace(s, view_size=s.view_size or self.models.native_size)  # the model's own size unless asked
+                views = choose_views(self.world, unit, shots or self.spec.shots, self.spec.render.fps, ps)
                 prompt = ", ".join(x for x in (unit.appearance, style) if x)
-                tex = paint_unit(self.world, unit, views, self.models, prompt, s, self.spec.seed)
+                tex = paint_unit(self.world, unit, views, self.models, prompt, ps, self.spec.seed)
                 for oid in unit.oids:
                     cache.save(oid, keys[oid], tex.textures[oid], {"object": oid, "unit": unit.key, "prompt": prompt,
                                                                    "views": len(views), "key": keys[oid],
@@ -223,6 +225,7 @@ class PerFramePainter(_Counted, _ShotAware):
         self.models = self.use_models(models_for(self.o))
         self.style = self.spec.style
         self._noise = None
+        self.raster = raster
 
     def set_style(self, style: str):
         self.style = style
@@ -231,7 +234,12 @@ class PerFramePainter(_Counted, _ShotAware):
         return _identity(self.name, self.o)
 
     def paint(self, view) -> np.ndarray:
+        """The frame painted at the model's own resolution (its passes rasterized there) and
+        resampled to the frame's size (worldgen.diffusion.models.paint_size)."""
+        from worldgen.diffusion.models import resize
         self.frames_painted += 1
+        w, h = view.cam.width, view.cam.height
+        view = self.raster.view_at(view, *self.models.paint_size(w, h))
         control = frame_controls(self.world, view, self.models.kinds, self.near_far)
         seed = self.spec.seed
         latents = None
@@ -239,7 +247,8 @@ class PerFramePainter(_Counted, _ShotAware):
             seed = hash_seed(self.spec.seed, self.shot.id if self.shot else "", view.index)
         elif self.seed_rule == "anchored":
             latents = self.anchored_latents(view)
-        return self.models.text_to_image(frame_prompt(self.world, self.shot, self.style), control, None, seed, latents)
+        image = self.models.text_to_image(frame_prompt(self.world, self.shot, self.style), control, None, seed, latents)
+        return resize(image, w, h)
 
     def anchored_latents(self, view):
         from worldgen.diffusion.noise import SurfaceNoise
