@@ -213,7 +213,10 @@ def render(spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None) ->
                 linked = set()
             painter = lazy.painter() if (opt.paint and todo) else None
             near_far = _shot_depth_range(store, wd, shot, spec, backend, lazy, rig, n)
-            if todo and getattr(painter, "sequential", False):
+            if todo and getattr(painter, "whole_shot", False):
+                # a frame depends on frames after it too (overlapping windows of a video model)
+                todo = set(range(n))
+            elif todo and getattr(painter, "sequential", False):
                 # each frame depends on the one before: resume by repainting the shot up to the
                 # last frame needed, so a resumed film is byte-identical to an uninterrupted one
                 todo = set(range(max(todo) + 1))
@@ -273,7 +276,6 @@ def compute_frames(world, lazy, spec: Spec, shot, todo: set, near_far, keys: dic
     """Rasterize, paint and write the frames `todo` of one shot (and put them in the store).
     The local loop and every Ray task run this same code."""
     r = spec.render
-    n = frame_count(shot, r.fps)
     painter = lazy.painter() if opt.paint else None
     if painter is not None:
         painter.set_style(shot.style or spec.style)
@@ -294,22 +296,20 @@ def compute_frames(world, lazy, spec: Spec, shot, todo: set, near_far, keys: dic
                 store.adopt(key, kind, out / paths[name])
         on_frame()
 
-    chunk = getattr(painter, "chunk_size", 0) if hasattr(painter, "paint_chunk") else 0
-    pending = []
+    # painters that paint overlapping windows of frames together (video models) take the
+    # frames one by one and hand back each frame once every window that covers it is painted
+    windowed = painter is not None and hasattr(painter, "push_frame")
     for fr in lazy.raster().shot_frames(shot, r.width, r.height, r.fps, only=todo):
-        if chunk:  # painters that paint runs of frames together (video models)
-            pending.append(fr)
-            if len(pending) == chunk or fr.view.index == n - 1:
-                for f, img in zip(pending, painter.paint_chunk(pending)):
-                    write(f, img)
-                pending = []
+        if windowed:
+            for f, img in painter.push_frame(fr):
+                write(f, img)
             continue
         painted = None
         if painter is not None:
             painted = painter.paint_frame(fr) if hasattr(painter, "paint_frame") else painter.paint(fr.view)
         write(fr, painted)
-    if pending:
-        for f, img in zip(pending, painter.paint_chunk(pending)):
+    if windowed:
+        for f, img in painter.end_shot():
             write(f, img)
 
 
