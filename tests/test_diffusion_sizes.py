@@ -40,13 +40,22 @@ def tiny_xl(tmp_path_factory):
     return d, tiny_controlnet_refs(d / "m")
 
 
-def unet_sizes(models):
-    sizes = []
-    models.loaded.pipe.unet.register_forward_pre_hook(lambda m, args: sizes.append(tuple(args[0].shape[-2:])))
-    return sizes
+@pytest.fixture
+def unet_sizes():
+    """(models -> list of the latent sizes its UNet is called with), hooks removed afterwards."""
+    handles = []
+
+    def watch(models):
+        sizes = []
+        handles.append(models.loaded.pipe.unet.register_forward_pre_hook(
+            lambda m, args: sizes.append(tuple(args[0].shape[-2:]))))
+        return sizes
+    yield watch
+    for h in handles:
+        h.remove()
 
 
-def test_sdxl_paints_views_and_frames_at_its_own_size(tiny_xl, tmp_path):
+def test_sdxl_paints_views_and_frames_at_its_own_size(tiny_xl, tmp_path, unet_sizes):
     """The UNet of a (tiny) SDXL model sees latents of its own size: look-development views
     default to it (64 px: 8 x 8 latents, not the former fixed 512 px), and a 128 x 96 frame
     of a per-frame baseline is painted at 72 x 56 (its pixel count scaled to 64^2) and
