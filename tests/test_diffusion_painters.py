@@ -199,15 +199,16 @@ def test_cuda_fp16(tiny, tmp_path):
 
 
 def test_video_refine_backend(tiny, tmp_path):
-    """AnimateDiff (motion adapter + ControlNet, video-to-video) over chunks of baked frames."""
+    """AnimateDiff (motion adapter + ControlNet, video-to-video) over windows of baked frames."""
     from worldgen.diffusion.tiny import build_tiny_motion_adapter
     adapter = build_tiny_motion_adapter(tmp_path / "motion")
     res = render_with(tiny, tmp_path / "v", "baked+animatediff", motion_adapter=str(adapter), chunk=4, refine=0.5)
     st = res.manifest["painter_stats"]
     frames = frames_of(res.out_dir, res.manifest)
     assert len(frames) == 6 and frames[0].shape == (48, 64, 3)
-    # shot a: chunks of 4 + 2 frames, shot b: 4 frames; round(4 steps x 0.5) = 2 calls per chunk
-    assert st["video_unet_calls"] == 2 * 3 and st["unet_evals"] - st["lookdev"]["unet_evals"] == 2 * 10
+    # shot a (6 frames): windows of 4 at frames 0-3 and 2-5, shot b: 4 frames; round(4 steps x 0.5) = 2 calls
+    # per window, each evaluating the window's 4 frames
+    assert st["video_unet_calls"] == 2 * 3 and st["unet_evals"] - st["lookdev"]["unet_evals"] == 2 * 4 * 3
     again = render_with(tiny, tmp_path / "v2", "baked+animatediff", motion_adapter=str(adapter), chunk=4, refine=0.5)
     assert all(np.array_equal(a, b) for a, b in zip(frames, frames_of(again.out_dir, again.manifest)))
     with pytest.raises(Exception, match="--motion-adapter"):

@@ -52,13 +52,14 @@ def test_normal_image_facing_camera_is_blue():
     n = np.array([[[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]], np.float32)  # toward the camera; world right
     img = control.normal_image(n, w2c, np.array([[True, True]]))
     assert tuple(img[0, 0]) == (128, 128, 255)
-    assert img[0, 1, 0] == 255 and img[0, 1, 2] == 128
+    assert img[0, 1, 0] == 0 and img[0, 1, 2] == 128  # NormalBae's red is left: a right-facing normal has none
 
 
 def test_segmentation_colours_are_stable_and_distinct():
     ids = np.array([[0, 1, 2, 3]], np.uint16)
-    a, b = control.segmentation_image(ids), control.segmentation_image(ids[:, ::-1])
-    assert tuple(a[0, 0]) == (0, 0, 0)
+    colours = control.label_colours(["tree", "person", "road"])
+    a, b = control.segmentation_image(ids, colours), control.segmentation_image(ids[:, ::-1], colours)
+    assert tuple(a[0, 0]) == (6, 230, 230)  # nothing hit: ADE20K's sky
     assert np.array_equal(a[0, ::-1], b[0])
     assert len({tuple(c) for c in a[0]}) == 4
 

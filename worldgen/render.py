@@ -127,7 +127,8 @@ def _write_pose(out: Path, paths: dict, world, view, passes: PassFrame) -> None:
         write_png(out / paths["control_openpose"], openpose_image(people, cam.width, cam.height))
 
 
-def _write_frame(out: Path, paths: dict, passes: PassFrame, painted, cam, near_far, opt: RenderOptions):
+def _write_frame(out: Path, paths: dict, passes: PassFrame, painted, cam, near_far, opt: RenderOptions,
+                 seg_colours=None):
     if "frame" in paths:
         write_png(out / paths["frame"], painted)
     if "passes" in paths:
@@ -145,7 +146,7 @@ def _write_frame(out: Path, paths: dict, passes: PassFrame, painted, cam, near_f
         if k == "canny":
             img = ctl.canny_image(normal_img)
         elif k == "seg":
-            img = ctl.segmentation_image(passes.semantic)
+            img = ctl.segmentation_image(passes.semantic, seg_colours)
         elif k == "openpose":
             continue  # written with the pose pass
         write_png(out / paths[f"control_{k}"], img)
@@ -212,7 +213,10 @@ def render(spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None, wo
                 linked = set()
             painter = lazy.painter() if (opt.paint and todo) else None
             near_far = _shot_depth_range(store, wd, shot, spec, backend, lazy, rig, n)
-            if todo and getattr(painter, "sequential", False):
+            if todo and getattr(painter, "whole_shot", False):
+                # a frame depends on frames after it too (overlapping windows of a video model)
+                todo = set(range(n))
+            elif todo and getattr(painter, "sequential", False):
                 # each frame depends on the one before: resume by repainting the shot up to the
                 # last frame needed, so a resumed film is byte-identical to an uninterrupted one
                 todo = set(range(max(todo) + 1))
@@ -272,16 +276,19 @@ def compute_frames(world, lazy, spec: Spec, shot, todo: set, near_far, keys: dic
     """Rasterize, paint and write the frames `todo` of one shot (and put them in the store).
     The local loop and every Ray task run this same code."""
     r = spec.render
-    n = frame_count(shot, r.fps)
     painter = lazy.painter() if opt.paint else None
     if painter is not None:
         painter.set_style(shot.style or spec.style)
         if hasattr(painter, "begin_shot"):
             painter.begin_shot(shot, near_far)
+    seg_colours = None
+    if "seg" in opt.control:
+        from worldgen.control import world_label_colours
+        seg_colours = world_label_colours(world)
 
     def write(fr, painted):
         paths = _frame_paths(shot.id, fr.view.index, opt, people)
-        _write_frame(out, paths, fr.passes, painted, fr.view.cam, near_far, opt)
+        _write_frame(out, paths, fr.passes, painted, fr.view.cam, near_far, opt, seg_colours)
         if "pose" in paths:
             _write_pose(out, paths, world, fr.view, fr.passes)
         if store is not None:
@@ -289,22 +296,20 @@ def compute_frames(world, lazy, spec: Spec, shot, todo: set, near_far, keys: dic
                 store.adopt(key, kind, out / paths[name])
         on_frame()
 
-    chunk = getattr(painter, "chunk_size", 0) if hasattr(painter, "paint_chunk") else 0
-    pending = []
+    # painters that paint overlapping windows of frames together (video models) take the
+    # frames one by one and hand back each frame once every window that covers it is painted
+    windowed = painter is not None and hasattr(painter, "push_frame")
     for fr in lazy.raster().shot_frames(shot, r.width, r.height, r.fps, only=todo):
-        if chunk:  # painters that paint runs of frames together (video models)
-            pending.append(fr)
-            if len(pending) == chunk or fr.view.index == n - 1:
-                for f, img in zip(pending, painter.paint_chunk(pending)):
-                    write(f, img)
-                pending = []
+        if windowed:
+            for f, img in painter.push_frame(fr):
+                write(f, img)
             continue
         painted = None
         if painter is not None:
             painted = painter.paint_frame(fr) if hasattr(painter, "paint_frame") else painter.paint(fr.view)
         write(fr, painted)
-    if pending:
-        for f, img in zip(pending, painter.paint_chunk(pending)):
+    if windowed:
+        for f, img in painter.end_shot():
             write(f, img)
 
 

@@ -26,7 +26,7 @@ from worldgen.transforms import intrinsics, look_at_world_to_camera
 class LookdevSettings:
     texture_size: int = 512  # texels per side of an object's atlas
     part_texture_size: int = 256  # a character body part's atlas
-    view_size: int = 512  # square views painted by diffusion (a multiple of 8)
+    view_size: int | None = None  # square views painted by diffusion (a multiple of 8); None: the model's own size
     views: int = 6  # views per unit: the shots' best first, then around it
     steps: int = 20
     guidance: float = 7.5
@@ -183,7 +183,7 @@ class UnitTextures:
     maps: dict = field(default_factory=dict)  # oid -> TexelMap
 
 
-def control_images(kinds, sv: SoloView) -> dict:
+def control_images(kinds, sv: SoloView, world=None, unit: Unit | None = None) -> dict:
     """The conditioning images a unit view gives, for the loaded ControlNet kinds."""
     from worldgen import control as ctl
     hit = sv.part >= 0
@@ -196,7 +196,7 @@ def control_images(kinds, sv: SoloView) -> dict:
         elif k == "normal":
             out[k] = ctl.normal_image(sv.normal, sv.cam.world_to_camera, hit)
         elif k == "seg":
-            out[k] = ctl.segmentation_image(np.where(hit, 1, 0).astype(np.uint16))
+            out[k] = ctl.segmentation_image((sv.part + 1).astype(np.uint16), _part_colours(world, unit))
         elif k == "canny":
             out[k] = ctl.canny_image(ctl.normal_image(sv.normal, sv.cam.world_to_camera, hit))
         else:  # kinds a unit view cannot supply (openpose, ...) get a blank image
@@ -204,8 +204,20 @@ def control_images(kinds, sv: SoloView) -> dict:
     return out
 
 
+def _part_colours(world, unit: Unit | None):
+    """ADE20K colours of a unit's parts, indexed by part + 1 (0: nothing hit, the sky)."""
+    from worldgen import control as ctl
+    if world is None or unit is None:
+        return None
+    labels = [world.nodes[oid].label for oid in unit.oids]
+    return ctl.label_colours(labels, [[unit.appearance]] * len(labels))
+
+
 def known_view(world, unit: Unit, sv: SoloView, tex: UnitTextures) -> tuple[np.ndarray, np.ndarray]:
-    """The view as the texture painted so far shows it, and the mask of pixels still unpainted."""
+    """The view as the texture painted so far shows it, and the mask of pixels still unpainted.
+    Unpainted texels show their hole-filled (pull-push) colour, the colour the finished texture
+    would give them if no later view painted them: the inpainting starts from and blends into
+    plausible colours, not a flat grey that leaks into the latents around the mask."""
     from worldgen.diffusion.texture import sample
     h, w = sv.depth.shape
     img = np.full((h, w, 3), 127, np.uint8)
@@ -216,10 +228,26 @@ def known_view(world, unit: Unit, sv: SoloView, tex: UnitTextures) -> tuple[np.n
             continue
         r = tex.textures[oid].shape[0]
         row, col = texel_of(sv.uv[sel], r)
-        painted = tex.weights[oid][row, col] > 0
-        img[sel] = np.clip(sample(tex.textures[oid], sv.uv[sel]) + 0.5, 0, 255).astype(np.uint8)
+        known = tex.weights[oid] > 0
+        painted = known[row, col]
+        filled = fill_holes(tex.textures[oid], known) if known.any() else tex.textures[oid]
+        img[sel] = np.clip(sample(filled, sv.uv[sel]) + 0.5, 0, 255).astype(np.uint8)
         todo[np.nonzero(sel)[0][~painted], np.nonzero(sel)[1][~painted]] = True
     return img, todo
+
+
+def inpaint_mask(todo: np.ndarray, factor: int = 8) -> np.ndarray:
+    """The mask to inpaint `todo` with a latent diffusion model: every factor x factor cell of
+    the latent grid that holds a pixel of `todo` is masked whole. Diffusers shrinks the mask to
+    the latent grid by nearest sampling (one pixel per cell), so a cell only partly unpainted
+    would otherwise keep the latents of the known image there, and strips narrower than a cell
+    could go unpainted altogether."""
+    h, w = todo.shape
+    hp, wp = -(-h // factor) * factor, -(-w // factor) * factor
+    padded = np.zeros((hp, wp), bool)
+    padded[:h, :w] = todo
+    cells = padded.reshape(hp // factor, factor, wp // factor, factor).any(axis=(1, 3))
+    return np.repeat(np.repeat(cells, factor, 0), factor, 1)[:h, :w]
 
 
 def back_project(world, unit: Unit, sv: SoloView, image: np.ndarray, tex: UnitTextures, s: LookdevSettings,
@@ -286,20 +314,15 @@ def paint_unit(world, unit: Unit, views, models, prompt: str, s: LookdevSettings
         sv = render_solo(world, unit, t, cam)
         if not (sv.part >= 0).any():
             continue
-        control = control_images(models.kinds, sv)
+        control = control_images(models.kinds, sv, world, unit)
         known, todo = known_view(world, unit, sv, tex)
         if k > 0 and not todo.any():
             continue
         if not any((tex.weights[o] > 0).any() for o in unit.oids):
             image = models.text_to_image(prompt, control, s, seed + 7919 * k)
         else:
-            image = models.inpaint(prompt, known, _grow(todo, 2), control, s, seed + 7919 * k)
+            image = models.inpaint(prompt, known, inpaint_mask(todo, models.latent_factor), control, s, seed + 7919 * k)
         back_project(world, unit, sv, image, tex, s, only_new=True)
     for oid in unit.oids:
         tex.textures[oid] = fill_holes(tex.textures[oid], tex.weights[oid] > 0)
     return tex
-
-
-def _grow(mask: np.ndarray, px: int) -> np.ndarray:
-    from scipy import ndimage
-    return ndimage.binary_dilation(mask, iterations=px) if px > 0 else mask

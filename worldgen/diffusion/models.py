@@ -48,10 +48,26 @@ class DiffusionModels:
         if p is None:
             import diffusers
             name = {"inpaint": INPAINT, "img2img": IMG2IMG}[task][self.loaded.family]
-            p = getattr(diffusers, name).from_pipe(self.loaded.pipe)
+            p = from_pipe(getattr(diffusers, name), self.loaded.pipe, self.loaded.dtype)
             p.set_progress_bar_config(disable=True)
             self._pipes[task] = p
         return p
+
+    @property
+    def latent_factor(self) -> int:
+        """Image pixels per latent pixel, per side (the VAE's downsampling: 8)."""
+        return int(self.loaded.pipe.vae_scale_factor)
+
+    @property
+    def native_size(self) -> int:
+        """The side of the square images the model was trained on: its UNet's sample size times
+        the VAE factor, which is also diffusers' default height and width (512 for SD1.5, 1024
+        for SDXL, 64 for the tiny test models)."""
+        return int(self.loaded.pipe.unet.config.sample_size) * self.latent_factor
+
+    def paint_size(self, width: int, height: int) -> tuple[int, int]:
+        """The size to paint a width x height image at (see `paint_size`)."""
+        return paint_size(width, height, self.native_size, self.latent_factor)
 
     def _generator(self, seed: int):
         import torch
@@ -115,6 +131,39 @@ class DiffusionModels:
             now = {k: v - since.get(k, 0) for k, v in now.items()}
         return {**now, "peak_memory_bytes": int(peak_memory_bytes(self.loaded.device)),
                 "device": str(self.loaded.device), "dtype": str(self.loaded.dtype).replace("torch.", "")}
+
+
+def paint_size(width: int, height: int, native: int, multiple: int = 8, tolerance: float = 2.5) -> tuple[int, int]:
+    """A model paints well near the pixel count it was trained at (native x native) and poorly
+    far from it (SDXL at 512 x 512 gives mush; SD1.5 at 1920 x 1080 repeats its subjects). An
+    image whose pixel count is within `tolerance` times of native^2 is painted at its own size
+    (2.5: SD1.5 at 768 x 768, SDXL at 768 x 768 are used and fine);
+    another is painted at its aspect ratio scaled to native^2 pixels, each side a multiple of
+    the VAE factor, and resampled to its size afterwards."""
+    area, target = width * height, native * native
+    if target / tolerance <= area <= target * tolerance:
+        return width, height
+    s = (target / area) ** 0.5
+    return (max(multiple, int(round(width * s / multiple)) * multiple),
+            max(multiple, int(round(height * s / multiple)) * multiple))
+
+
+def from_pipe(cls, pipe, dtype, **components):
+    """`cls.from_pipe(pipe, **components)` sharing the same modules in their dtype: recent
+    diffusers cast the new pipeline (so the shared UNet, VAE and ControlNets) to float32 unless
+    a dtype is given, which breaks (or doubles the memory of) an fp16/bf16 model."""
+    import warnings
+    with warnings.catch_warnings():  # `torch_dtype` works in every diffusers since 0.30 (newer ones prefer `dtype`)
+        warnings.simplefilter("ignore", FutureWarning)
+        return cls.from_pipe(pipe, torch_dtype=dtype, **components)
+
+
+def resize(image: np.ndarray, width: int, height: int, nearest: bool = False) -> np.ndarray:
+    """An HxWx3 uint8 image resampled to width x height (Lanczos, or nearest for label maps)."""
+    if image.shape[1] == width and image.shape[0] == height:
+        return image
+    from PIL import Image
+    return np.asarray(Image.fromarray(image).resize((width, height), Image.NEAREST if nearest else Image.LANCZOS))
 
 
 def _to_uint8(x) -> np.ndarray:

@@ -119,7 +119,7 @@ def frame_controls(world, view, kinds, near_far) -> dict:
             normal = normal if normal is not None else ctl.normal_image(view.surf.normal_img, view.cam.world_to_camera, hit)
             out[k] = normal if k == "normal" else ctl.canny_image(normal)
         elif k == "seg":
-            out[k] = ctl.segmentation_image(view.surf.semantic_img)
+            out[k] = ctl.segmentation_image(view.surf.semantic_img, ctl.world_label_colours(world))
         elif k == "openpose":
             from worldgen.character.pose_pass import openpose_image, people_in_frame
             people = people_in_frame(world, view.time, view.cam, view.hits.depth, view.surf.instance_img)
@@ -155,7 +155,7 @@ class BakedPainter(_Counted, _ShotAware, ProceduralPainter):
         from worldgen.diffusion.lookdev import LookdevSettings
         o = self.o
         return LookdevSettings(texture_size=int(o.get("texture_size", 512)), part_texture_size=int(o.get("part_texture_size", 256)),
-                               view_size=int(o.get("view_size", 512)), views=int(o.get("views", 6)),
+                               view_size=int(o["view_size"]) if o.get("view_size") else None, views=int(o.get("views", 6)),
                                steps=int(o.get("steps", 20)), guidance=float(o.get("guidance", 7.5)), seed=self.spec.seed,
                                negative_prompt=ALBEDO_NEGATIVE)
 
@@ -184,8 +184,10 @@ class BakedPainter(_Counted, _ShotAware, ProceduralPainter):
             else:
                 if self.models is None:
                     self.models = self.use_models(models_for(self.o))
-                views = choose_views(self.world, unit, shots or self.spec.shots, self.spec.render.fps, s)
-                tex = paint_unit(self.world, unit, views, self.models, prompt, s, self.spec.seed)
+                from dataclasses import replace
+                ps = replace(s, view_size=s.view_size or self.models.native_size)  # the model's own size unless asked
+                views = choose_views(self.world, unit, shots or self.spec.shots, self.spec.render.fps, ps)
+                tex = paint_unit(self.world, unit, views, self.models, prompt, ps, self.spec.seed)
                 for oid in unit.oids:
                     cache.save(oid, keys[oid], tex.textures[oid], {"object": oid, "unit": unit.key, "prompt": prompt,
                                                                    "views": len(views), "key": keys[oid],
@@ -252,6 +254,7 @@ class PerFramePainter(_Counted, _ShotAware):
         self.models = self.use_models(models_for(self.o))
         self.style = self.spec.style
         self._noise = None
+        self.raster = raster
 
     def set_style(self, style: str):
         self.style = style
@@ -260,7 +263,12 @@ class PerFramePainter(_Counted, _ShotAware):
         return _identity(self.name, self.o)
 
     def paint(self, view) -> np.ndarray:
+        """The frame painted at the model's own resolution (its passes rasterized there) and
+        resampled to the frame's size (worldgen.diffusion.models.paint_size)."""
+        from worldgen.diffusion.models import resize
         self.frames_painted += 1
+        w, h = view.cam.width, view.cam.height
+        view = self.raster.view_at(view, *self.models.paint_size(w, h))
         control = frame_controls(self.world, view, self.models.kinds, self.near_far)
         seed = self.spec.seed
         latents = None
@@ -268,7 +276,8 @@ class PerFramePainter(_Counted, _ShotAware):
             seed = hash_seed(self.spec.seed, self.shot.id if self.shot else "", view.index)
         elif self.seed_rule == "anchored":
             latents = self.anchored_latents(view)
-        return self.models.text_to_image(frame_prompt(self.world, self.shot, self.style), control, None, seed, latents)
+        image = self.models.text_to_image(frame_prompt(self.world, self.shot, self.style), control, None, seed, latents)
+        return resize(image, w, h)
 
     def anchored_latents(self, view):
         """Unit-variance noise anchored on the surfaces. Not scaled here: the pipeline's

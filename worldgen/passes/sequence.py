@@ -69,6 +69,21 @@ class Rasterizer:
         hits = self.backend.hits(snap, cam)
         return FrameView(i, t, snap, cam, hits, surface(hits, snap, cam, self.instance_lut, self.semantic_lut, self.with_local))
 
+    def view_at(self, view: FrameView, width: int, height: int) -> FrameView:
+        """The same frame (world time, camera pose and field of view) rasterized at another
+        size: what a diffusion model paints at its own resolution before the picture is
+        resampled to the frame's (pixel centres keep their places in the image)."""
+        if (view.cam.width, view.cam.height) == (width, height):
+            return view
+        sx, sy = width / view.cam.width, height / view.cam.height
+        k = view.cam.K.copy()
+        k[0, 0], k[1, 1] = k[0, 0] * sx, k[1, 1] * sy
+        k[0, 2], k[1, 2] = (k[0, 2] + 0.5) * sx - 0.5, (k[1, 2] + 0.5) * sy - 0.5
+        cam = CameraFrame(k, view.cam.world_to_camera, width, height)
+        hits = self.backend.hits(view.snap, cam)
+        return FrameView(view.index, view.time, view.snap, cam, hits,
+                         surface(hits, view.snap, cam, self.instance_lut, self.semantic_lut, self.with_local))
+
     def shot_frames(self, shot, width: int, height: int, fps: float, only: set[int] | None = None
                     ) -> Iterator[FrameResult]:
         """Passes for every frame of a shot (or the frames in `only`), in order."""

@@ -82,7 +82,7 @@ class DiffusionSpec(Strict):
     dtype: Literal["auto", "fp16", "bf16", "fp32"] = Field("auto", description="auto: fp16 on CUDA, fp32 elsewhere.")
     texture_size: int = Field(512, ge=16, le=4096, description="Texels per side of an object's texture atlas.")
     part_texture_size: int = Field(256, ge=8, le=4096, description="Texels per side of a character body part's atlas.")
-    view_size: int = Field(512, ge=32, le=2048, multiple_of=8, description="Pixels per side of a look-development view.")
+    view_size: Optional[int] = Field(None, ge=32, le=2048, multiple_of=8, description="Pixels per side of a look-development view (default: the model's own size, 512 for SD1.5, 1024 for SDXL).")
     views: int = Field(6, ge=1, le=32, description="Look-development views per object or character.")
     lighting: Literal["lit", "unlit"] = Field("lit", description="Baked frames: textures lit by the spec's lights, or as painted.")
     cache: Optional[str] = Field(None, max_length=1000, description="Texture cache folder (default $WORLDGEN_CACHE or ~/.cache/worldgen).")
