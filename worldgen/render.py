@@ -458,9 +458,11 @@ class _progress:
     def __enter__(self):
         if not self.enabled:
             return lambda k=1: None
+        from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        # on stderr: stdout carries only results (counts, paths), whole lines a program can read
         self.p = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                          TextColumn("frames"), TimeRemainingColumn(), transient=False)
+                          TextColumn("frames"), TimeRemainingColumn(), transient=False, console=Console(stderr=True))
         self.p.start()
         task = self.p.add_task(self.title[:40], total=self.total)
         return lambda k=1: self.p.advance(task, k)
