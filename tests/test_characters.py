@@ -218,14 +218,16 @@ def test_pose_pass_in_a_render_is_written_and_deterministic(tmp_path):
     spec = tmp_path / "c.yaml"
     spec.write_text(text)
 
-    def render(out):
-        r = subprocess.run([sys.executable, "-m", "worldgen", "render", spec, "-o", out, "--quiet", "--shot", "front"],
-                           capture_output=True, text=True)
+    def render(out, *flags):
+        r = subprocess.run([sys.executable, "-m", "worldgen", "render", spec, "-o", out, "--quiet", "--shot", "front",
+                            *flags], capture_output=True, text=True)
         assert r.returncode == 0, r.stderr
+        if "--no-store" in flags:  # computed again, not linked from the first render's files
+            assert "6 frames (6 rendered, 0 already there)" in r.stdout, r.stdout
         return {p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
                 for p in sorted(out.rglob("*")) if p.is_file() and p.name != "manifest.json"}
 
-    a, b = render(tmp_path / "a"), render(tmp_path / "b")
+    a, b = render(tmp_path / "a"), render(tmp_path / "b", "--no-store")
     assert a == b
     pose_files = [k for k in a if "/pose/" in k]
     assert len(pose_files) == 6 and len([k for k in a if "/control/openpose/" in k]) == 6

@@ -242,6 +242,10 @@ def render(spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None) ->
             manifest["painter_stats"] = _merge_stats(manifest.get("painter_stats"), remote_stats)
     if store is not None:
         manifest["store"] = str(store.root)
+    # what this run computed and what it only linked or kept: a check that two renders agree
+    # byte for byte proves something only where the second one computed its frames
+    manifest["frames_this_run"] = {"rendered": result.frames_rendered, "from_store": result.frames_from_store,
+                                   "already_there": result.frames_skipped}
     if opt.paint and opt.film and opt.frames is None:
         t1 = time.perf_counter()
         from worldgen.film import contact_sheet, encode_film
