@@ -70,8 +70,12 @@ class RefinePainter(BakedPainter):
         if self._attn is not None:
             (self._attn.record if self._prev is None else self._attn.attend)()
         control = frame_controls(self.world, view, models.kinds, self.near_far)
-        image, latents = refine_image(models, baked, frame_prompt(self.world, self.shot, self.style_text()), control,
-                                      self.strength, noise, carry)
+        try:
+            image, latents = refine_image(models, baked, frame_prompt(self.world, self.shot, self.style_text()),
+                                          control, self.strength, noise, carry)
+        finally:  # the UNet is shared (look development, other painters, a next render): keyframe
+            if self._attn is not None:  # attention acts on this painter's refinement calls only
+                self._attn.off()
         self._prev = latents
         return image
 
