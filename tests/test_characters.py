@@ -94,13 +94,41 @@ def test_visible_keypoints_lie_on_the_body_at_the_pass_depth(scene):
     assert checked > 25
 
 
+def pinhole(points, eye, aim, fov_deg, width, height):
+    """The textbook pinhole camera, written out here from the shot's numbers (not the
+    library's camera): OpenCV axes (x right, y down, z forward), world +Y up, vertical field
+    of view, square pixels, pixel centres at integer coordinates."""
+    eye, aim = np.asarray(eye, float), np.asarray(aim, float)
+    z_axis = (aim - eye) / np.linalg.norm(aim - eye)
+    x_axis = np.cross(z_axis, [0.0, 1.0, 0.0])
+    x_axis /= np.linalg.norm(x_axis)
+    y_axis = np.cross(z_axis, x_axis)  # image down: world -Y for a level camera
+    rel = np.asarray(points, float) - eye
+    x, y, z = rel @ x_axis, rel @ y_axis, rel @ z_axis
+    f = (height / 2) / math.tan(math.radians(fov_deg) / 2)
+    return np.stack([f * x / z + (width - 1) / 2, f * y / z + (height - 1) / 2], 1), z
+
+
+def test_pinhole_reference_with_known_numbers():
+    """The reference itself, on numbers worked by hand: 45 degrees vertical over 192 rows puts
+    f = 96 / tan(22.5 deg) = 231.76 px; a point 1 m right and 0.5 m up at 5 m depth lands at
+    (127.5 + 231.76 / 5, 95.5 - 231.76 / 10)."""
+    uv, z = pinhole([[1.0, 0.5, -5.0]], eye=[0, 0, 0], aim=[0, 0, -1], fov_deg=45, width=256, height=192)
+    assert z[0] == pytest.approx(5.0)
+    assert uv[0] == pytest.approx([127.5 + 231.7645 / 5, 95.5 - 231.7645 / 10], abs=1e-3)
+
+
 def test_keypoints_are_the_rig_projected(scene):
+    """The pose pass's pixel coordinates and depths are the rig's keypoints seen through the
+    shot's camera (position [-1, 1.4, 5.5], aimed at [-1, 1, 0], 45 degrees, 256x192), as
+    the textbook pinhole computes them from those numbers."""
     _, world = scene
     fr = shot_frames(scene, "front", only={6})[0]
     person = people(scene, fr)["walker"]
     pts = world.characters["walker"].pose(fr.view.time).keypoints
-    uv, z = fr.view.cam.project(pts)
+    uv, z = pinhole(pts, eye=[-1, 1.4, 5.5], aim=[-1, 1.0, 0], fov_deg=45, width=256, height=192)
     got = np.array([r[:3] for r in person["keypoints"]])
+    assert ((uv >= 0) & (uv < [256, 192])).all(1).sum() >= 10 and z.min() > 1  # in front, in the frame
     assert np.allclose(got[:, :2], uv, atol=2e-3) and np.allclose(got[:, 2], z, atol=2e-4)
 
 
@@ -218,14 +246,16 @@ def test_pose_pass_in_a_render_is_written_and_deterministic(tmp_path):
     spec = tmp_path / "c.yaml"
     spec.write_text(text)
 
-    def render(out):
-        r = subprocess.run([sys.executable, "-m", "worldgen", "render", spec, "-o", out, "--quiet", "--shot", "front"],
-                           capture_output=True, text=True)
+    def render(out, *flags):
+        r = subprocess.run([sys.executable, "-m", "worldgen", "render", spec, "-o", out, "--quiet", "--shot", "front",
+                            *flags], capture_output=True, text=True)
         assert r.returncode == 0, r.stderr
+        if "--no-store" in flags:  # computed again, not linked from the first render's files
+            assert "6 frames (6 rendered, 0 already there)" in r.stdout, r.stdout
         return {p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
                 for p in sorted(out.rglob("*")) if p.is_file() and p.name != "manifest.json"}
 
-    a, b = render(tmp_path / "a"), render(tmp_path / "b")
+    a, b = render(tmp_path / "a"), render(tmp_path / "b", "--no-store")
     assert a == b
     pose_files = [k for k in a if "/pose/" in k]
     assert len(pose_files) == 6 and len([k for k in a if "/control/openpose/" in k]) == 6

@@ -9,7 +9,10 @@ import sys
 import numpy as np
 import pytest
 
+from conftest import output_digest
+
 from worldgen.io import read_passes
+from worldgen.paint.registry import BUILT_IN
 from worldgen.spec import load_spec_text
 
 torch = pytest.importorskip("torch")
@@ -89,6 +92,107 @@ def test_baked_frames_are_the_textured_world_and_cost_nothing_per_frame(baked):
                 assert np.array_equal(frame[m], want), oid
 
 
+def bilinear(texture, uv):
+    """Bilinear texture lookup written from the atlas convention (worldgen.diffusion.texture):
+    row 0 is v = 1, texel centres at ((col + 0.5) / R, 1 - (row + 0.5) / R), clamped at the borders."""
+    r = texture.shape[0]
+    x = np.clip(uv[:, 0] * r - 0.5, 0, r - 1)
+    y = np.clip((1 - uv[:, 1]) * r - 0.5, 0, r - 1)
+    x0, y0 = np.floor(x).astype(int), np.floor(y).astype(int)
+    x1, y1 = np.minimum(x0 + 1, r - 1), np.minimum(y0 + 1, r - 1)
+    fx, fy = (x - x0)[:, None], (y - y0)[:, None]
+    t = texture.astype(np.float64)
+    return (t[y0, x0] * (1 - fx) + t[y0, x1] * fx) * (1 - fy) + (t[y1, x0] * (1 - fx) + t[y1, x1] * fx) * fy
+
+
+def to_linear(srgb):
+    c = np.asarray(srgb, np.float64) / 255
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+def sun_blocked(points, to_sun, margin) -> dict:
+    """Object id -> whether a ray from each point toward the sun meets it: SCENE's crate and
+    ball, worked out analytically from their sizes in the spec; `margin` grows (> 0) or
+    shrinks (< 0) both."""
+    lo, hi = np.array([-0.5, 0.0, -0.5]) - margin, np.array([0.5, 1.0, 0.5]) + margin
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t0, t1 = (lo - points) / to_sun, (hi - points) / to_sun
+    near, far = np.minimum(t0, t1).max(1), np.maximum(t0, t1).min(1)
+    oc = points - np.array([1.2, 0.4, 0.5])
+    b = oc @ to_sun
+    disc = b * b - ((oc * oc).sum(1) - (0.4 + margin) ** 2)
+    return {"crate": (near <= far) & (far > 1e-3), "ball": (disc >= 0) & (-b + np.sqrt(np.maximum(disc, 0)) > 1e-3)}
+
+
+@pytest.fixture(scope="module")
+def lit(tiny, tmp_path_factory):
+    out = tmp_path_factory.mktemp("lit") / "out"
+    res = render_with(tiny, out, "baked")  # the default: lighting lit, sun shadows on
+    return out, res.manifest
+
+
+def test_lit_baked_frames_are_the_textures_under_the_spec_sun(lit):
+    """The default (lit) baked frame, recomputed here from its passes: the painted texture at
+    each pixel's uv, lit by the spec's default sun (Lambert on the normal pass, shadowed where
+    a ray toward the sun meets the crate or the ball) and the sky and ground fill, then the
+    tone curve: the shading model of worldgen.paint.procedural, written out here. Pixels whose
+    shadow ray grazes an occluder (within 2 cm) and the ball's terminator are left out: the
+    meshes there are not the analytic shapes."""
+    from PIL import Image
+
+    from worldgen.paint.procedural import DEFAULT_SKY
+    from worldgen.spec.models import Light
+    out, man = lit
+    stats = man["painter_stats"]
+    textures = {p.split("/")[-1].split(".")[0]: np.asarray(Image.open(p).convert("RGB")) for p in stats["textures"]}
+    light = Light()  # SCENE names no lights: one white sun
+    to_sun = -np.asarray(light.direction, float) / np.linalg.norm(light.direction)
+    zenith, bounce = to_linear(DEFAULT_SKY[0]), to_linear(DEFAULT_SKY[2])
+    compared, off, seen = 0, 0, {}
+    for shot in range(2):
+        f = man["shots"][shot]["frames"][0]
+        frame = np.asarray(Image.open(out / f["frame"])).astype(int)
+        p = read_passes(out / f["passes"])
+        K, w2c = np.array(f["K"]), np.array(f["world_to_camera"])
+        rows, cols = np.nonzero(np.isfinite(p["depth"]))
+        z = p["depth"][rows, cols].astype(np.float64)
+        cam = np.stack([(cols - K[0, 2]) / K[0, 0] * z, (rows - K[1, 2]) / K[1, 1] * z, z], 1)
+        world = (cam - w2c[:3, 3]) @ w2c[:3, :3]  # R^T (x - t)
+        n = p["normal"][rows, cols].astype(np.float64)
+        inst = p["instance"][rows, cols]
+        albedo = np.zeros((len(rows), 3))
+        for oid, value in man["instances"].items():
+            m = inst == value
+            albedo[m] = to_linear(bilinear(textures[oid], p["uv"][rows, cols][m]))
+        lam = np.clip(n @ to_sun, 0, None)
+        # shadowed: the ray toward the sun meets another object (a convex one never shades its
+        # own sunlit side); unambiguous where the grown and the shrunk occluders agree
+        grown, shrunk = (sun_blocked(world + n * 0.002, to_sun, m) for m in (0.02, -0.02))
+        shadow, clear = np.zeros(len(rows), bool), np.ones(len(rows), bool)
+        for oid in ("crate", "ball"):
+            other = inst != man["instances"][oid]
+            shadow |= other & shrunk[oid]
+            clear &= ~other | (grown[oid] == shrunk[oid])
+        ball = inst == man["instances"]["ball"]
+        clear &= ~(ball & (lam < 0.15))  # the tessellated ball's terminator
+        up = n[:, 1:2]
+        light_in = (zenith * 0.5 * (1 + up) + bounce * 0.5 * (1 - up)) * 0.55
+        light_in = light_in + (lam * ~shadow)[:, None] * 0.45  # a white sun of intensity 1
+        x = albedo * light_in * 1.2
+        x = x / (1 + 0.35 * x)
+        want = np.floor(np.clip(x, 0, 1) ** (1 / 2.2) * 255 + 0.5)
+        got = frame[rows, cols]
+        err = np.abs(got - want).max(1)[clear]
+        compared += clear.sum()
+        off += (err > 2).sum()
+        for oid, value in man["instances"].items():
+            seen[oid] = seen.get(oid, 0) + ((inst == value) & clear).sum()
+        sun, shade = (clear & (lam > 0.3) & ~shadow).sum(), (clear & (lam > 0.3) & shadow).sum()
+        assert sun > 100 and shade > 5, (shot, sun, shade)  # compared in the sun and in shadow
+    assert min(seen.values()) > 30, seen  # every object
+    assert compared > 3000 and off == 0, (off, compared)
+
+
 def test_a_painted_texel_looks_the_same_in_two_shots(baked):
     """Pixels of the crate in shot a and shot b that land on the same texel have the same colour
     (up to bilinear sampling inside the texel); per-frame painting has no such relation."""
@@ -132,15 +236,35 @@ def test_evaluation_counts_are_what_the_method_says(tiny, tmp_path):
     assert ref["unet_evals"] == frames * round(STEPS * 0.5)  # textures come from the cache
 
 
-def test_same_seed_same_bytes(tiny, tmp_path):
-    import hashlib
+@pytest.fixture(scope="module")
+def motion_adapter(tmp_path_factory):
+    from worldgen.diffusion.tiny import build_tiny_motion_adapter
+    return str(build_tiny_motion_adapter(tmp_path_factory.mktemp("motion") / "adapter"))
 
-    def digest(out):
-        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.rglob("*.png"))}
-    for method in ("per-frame", "baked+refine"):
-        a = render_with(tiny, tmp_path / f"{method}1", method)
-        b = render_with(tiny, tmp_path / f"{method}2", method)
-        assert digest(a.out_dir) == digest(b.out_dir), method
+
+@pytest.mark.parametrize("method", BUILT_IN)
+def test_every_painter_same_spec_same_bytes(tiny, motion_adapter, tmp_path, method):
+    """Every painter, twice through `render`, each run computing all it writes: no frame store
+    (it would link the first run's files into the second folder, a file compared with itself)
+    and, for the diffusion painters, a texture cache of its own (look development runs again).
+    The two folders hold the same bytes: frames, passes, film, contact sheet."""
+    from worldgen.render import RenderOptions, render
+    spec = load_spec_text(SCENE, check=False)
+    runs = []
+    for k in range(2):
+        opts = {} if method == "procedural" else options(tiny, cache=str(tmp_path / f"textures{k}"))
+        if method == "baked+animatediff":
+            opts.update(motion_adapter=motion_adapter, chunk=4)
+        res = render(spec, tmp_path / f"run{k}", RenderOptions(painter=method, painter_options=opts, progress=False,
+                                                               use_store=False))
+        assert (res.frames_rendered, res.frames_from_store, res.frames_skipped) == (10, 0, 0)
+        assert res.manifest["frames_this_run"] == {"rendered": 10, "from_store": 0, "already_there": 0}
+        if method not in ("procedural", "per-frame", "fixed-seed", "anchored-noise"):
+            assert res.manifest["painter_stats"]["lookdev"]["painted"] == 3  # textures painted, not read
+        runs.append(output_digest(tmp_path / f"run{k}"))
+        runs[-1].pop(".worldgen-run.json")  # the run's settings: they name its own texture cache
+    assert len([k for k in runs[0] if k.endswith(".png") and "/frames/" in k]) == 10 and "film.mp4" in runs[0]
+    assert runs[0] == runs[1], [k for k in runs[0] if runs[0][k] != runs[1].get(k)]
 
 
 def test_refine_is_more_consistent_than_per_frame(tiny, tmp_path):
@@ -198,19 +322,16 @@ def test_cuda_fp16(tiny, tmp_path):
     assert res.manifest["painter_stats"]["dtype"] == "float16"
 
 
-def test_video_refine_backend(tiny, tmp_path):
-    """AnimateDiff (motion adapter + ControlNet, video-to-video) over windows of baked frames."""
-    from worldgen.diffusion.tiny import build_tiny_motion_adapter
-    adapter = build_tiny_motion_adapter(tmp_path / "motion")
-    res = render_with(tiny, tmp_path / "v", "baked+animatediff", motion_adapter=str(adapter), chunk=4, refine=0.5)
+def test_video_refine_backend(tiny, motion_adapter, tmp_path):
+    """AnimateDiff (motion adapter + ControlNet, video-to-video) over windows of baked frames.
+    (Same spec, same bytes: test_every_painter_same_spec_same_bytes.)"""
+    res = render_with(tiny, tmp_path / "v", "baked+animatediff", motion_adapter=motion_adapter, chunk=4, refine=0.5)
     st = res.manifest["painter_stats"]
     frames = frames_of(res.out_dir, res.manifest)
     assert len(frames) == 6 and frames[0].shape == (48, 64, 3)
     # shot a (6 frames): windows of 4 at frames 0-3 and 2-5, shot b: 4 frames; round(4 steps x 0.5) = 2 calls
     # per window, each evaluating the window's 4 frames
     assert st["video_unet_calls"] == 2 * 3 and st["unet_evals"] - st["lookdev"]["unet_evals"] == 2 * 4 * 3
-    again = render_with(tiny, tmp_path / "v2", "baked+animatediff", motion_adapter=str(adapter), chunk=4, refine=0.5)
-    assert all(np.array_equal(a, b) for a, b in zip(frames, frames_of(again.out_dir, again.manifest)))
     with pytest.raises(Exception, match="--motion-adapter"):
         render_with(tiny, tmp_path / "v3", "baked+animatediff")
 

@@ -86,9 +86,14 @@ def test_manifest_describes_every_frame(film):
 
 
 def test_same_spec_same_bytes(film, tmp_path):
+    """A second render computes every frame again (no store: it would only link the first
+    render's files) and writes the same bytes."""
     spec, out = film
-    r = run("render", spec, "-o", tmp_path / "again", "--quiet")
+    r = run("render", spec, "-o", tmp_path / "again", "--quiet", "--no-store")
     assert r.returncode == 0, r.stderr
+    assert "18 frames (18 rendered, 0 already there)" in r.stdout, r.stdout
+    assert json.loads((tmp_path / "again" / "manifest.json").read_text())["frames_this_run"] == {
+        "rendered": 18, "from_store": 0, "already_there": 0}
     a, b = digest(out), digest(tmp_path / "again")
     assert a.keys() == b.keys()
     assert [k for k in a if a[k] != b[k]] == []

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
 from worldgen import __version__
+from worldgen.console import console, reflow_help
 from worldgen.errors import WorldgenError
 
 app = typer.Typer(
@@ -23,8 +23,8 @@ app = typer.Typer(
          "  worldgen validate scenes/lighthouse.yaml\n\n"
          "  worldgen render scenes/lighthouse.yaml -o out/lighthouse\n\n"
          "  worldgen passes scenes/lighthouse.yaml -o out/passes --shot push_in --format exr")
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
+err = console(stderr=True)
+out = console()
 
 
 class Backend(str, Enum):
@@ -38,7 +38,7 @@ class PassFormat(str, Enum):
 
 
 def _fail(e: WorldgenError):
-    err.print(f"[bold red]error:[/] {escape(str(e))}", markup=True, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(str(e))}")
     raise typer.Exit(e.exit_code)
 
 
@@ -76,9 +76,9 @@ def validate(specs: List[Path] = typer.Argument(..., help="Spec files to check."
             spec, _ = _load(p)
             out.print(f"[green]ok[/] {escape(str(p))}: '{escape(spec.title)}', {len(spec.world.objects)} objects, "
                       f"{len(spec.world.characters)} characters, {len(spec.shots)} shots, "
-                      f"{sum(s.duration for s in spec.shots):g} s", soft_wrap=True)
+                      f"{sum(s.duration for s in spec.shots):g} s")
         except WorldgenError as e:
-            err.print(f"[bold red]error:[/] {escape(str(e))}", soft_wrap=True)
+            err.print(f"[bold red]error:[/] {escape(str(e))}")
             bad += 1
     if bad:
         raise typer.Exit(2)
@@ -91,7 +91,7 @@ def schema(output: Optional[Path] = typer.Option(None, "-o", "--output", help="W
     text = json.dumps(Spec.model_json_schema(), indent=1)
     if output:
         output.write_text(text + "\n")
-        out.print(f"wrote {output}")
+        out.print(f"wrote {output}", markup=False)
     else:
         sys.stdout.write(text + "\n")
 
@@ -133,7 +133,7 @@ def _render_cmd(spec_path, output, backend, shot, fmt, overwrite, paint, control
     msg = f"{frames} frames ({res.frames_rendered} rendered, {res.frames_skipped} already there{store}) in {output}"
     if m.get("film"):
         msg += f"\nfilm: {Path(output) / m['film']}\ncontact sheet: {Path(output) / m['contact_sheet']}"
-    out.print(msg)
+    out.print(msg, markup=False)
 
 
 def _reproduce(manifest: Path, frames: Optional[List[str]], output: Path, quiet: bool):
@@ -155,7 +155,8 @@ def _reproduce(manifest: Path, frames: Optional[List[str]], output: Path, quiet:
         _fail(e if isinstance(e, WorldgenError) else WorldgenError(f"{manifest}: not a worldgen manifest ({e})"))
     same = sum(r["identical"] for r in report)
     for r in report:
-        out.print(f"{'identical' if r['identical'] else '[red]DIFFERENT[/]'}  {r['shot']}:{r['index']} {r['output']} -> {r['path']}")
+        out.print(f"{'identical' if r['identical'] else '[red]DIFFERENT[/]'}  "
+                  + escape(f"{r['shot']}:{r['index']} {r['output']} -> {r['path']}"))
     out.print(f"{same} of {len(report)} outputs reproduced byte for byte")
     if same != len(report):
         raise typer.Exit(1)
@@ -268,7 +269,7 @@ def lookdev(
     out.print(f"{info['lookdev']['units']} objects and characters: {info['lookdev']['painted']} painted, "
               f"{info['lookdev']['from_cache']} from the cache; {info['unet_evals']} UNet evaluations")
     for t in info["textures"]:
-        out.print(f"  {t}")
+        out.print(f"  {t}", markup=False)
 
 
 @app.command()
@@ -328,9 +329,9 @@ def plan(
     p = report.plan
     out.print(f"wrote {output}: {len(p['objects'])} objects, {len(p['relations'])} relations, {len(p['shots'])} shots "
               f"({report.backend}{', ' + report.model if report.model else ''}; {report.attempts} attempt(s), "
-              f"{report.seconds:.1f} s)")
+              f"{report.seconds:.1f} s)", markup=False)
     for n in report.notes:
-        out.print(f"  note: {n}")
+        out.print(f"  note: {n}", markup=False)
 
 
 from worldgen.export.cli import export as _export  # noqa: E402  (the command lives with its library)
@@ -355,15 +356,16 @@ def cache(
     fs = FrameStore(store)
     if prune:
         n, b = fs.prune(older_than)
-        out.print(f"removed {n} entries ({b / 2**20:.1f} MB) from {fs.root}")
+        out.print(f"removed {n} entries ({b / 2**20:.1f} MB) from {fs.root}", markup=False)
         return
     info = fs.summary()
-    out.print(f"frame store {info['root']}: {info['files']} files, {info['bytes'] / 2**20:.1f} MB")
+    out.print(f"frame store {info['root']}: {info['files']} files, {info['bytes'] / 2**20:.1f} MB", markup=False)
     for kind, v in info["by_kind"].items():
         out.print(f"  {kind}: {v['files']} ({v['bytes'] / 2**20:.1f} MB)")
     tc = TextureCache()
     tex = tc.entries()
-    out.print(f"textures {tc.dir}: {len(tex)} files, {sum(p.stat().st_size for p in tex) / 2**20:.1f} MB")
+    out.print(f"textures {tc.dir}: {len(tex)} files, {sum(p.stat().st_size for p in tex) / 2**20:.1f} MB",
+              markup=False)
 
 
 @app.command()
@@ -377,7 +379,11 @@ def doctor(as_json: bool = typer.Option(False, "--json", help="Machine-readable 
         return
     for c in checks:
         mark = "[green]ok[/]  " if c["ok"] else "[yellow]--[/]  "
-        out.print(f"{mark}{c['name']}: {c['detail']}" + ("" if c["ok"] or not c.get("fix") else f"\n      fix: {c['fix']}"))
+        fix = "" if c["ok"] or not c.get("fix") else f"\n      fix: {c['fix']}"
+        out.print(mark + escape(f"{c['name']}: {c['detail']}{fix}"))
+
+
+reflow_help(app)  # after every command is registered: help text wraps once, at the terminal's width
 
 
 def main():
@@ -387,11 +393,10 @@ def main():
         err.print("interrupted; finished frames are kept and a re-run resumes")
         sys.exit(130)
     except WorldgenError as e:
-        err.print(f"error: {e}", markup=False, soft_wrap=True)
+        err.print(f"error: {e}", markup=False)
         sys.exit(e.exit_code)
     except Exception as e:  # noqa: BLE001 - a bug: say so in one line unless debugging
         if os.environ.get("WORLDGEN_DEBUG"):
             raise
-        err.print(f"internal error: {type(e).__name__}: {e} (set WORLDGEN_DEBUG=1 for the traceback)", markup=False,
-                  soft_wrap=True)
+        err.print(f"internal error: {type(e).__name__}: {e} (set WORLDGEN_DEBUG=1 for the traceback)", markup=False)
         sys.exit(1)

@@ -25,7 +25,9 @@ def _run(code: str, *args, timeout=60) -> tuple[bool, str]:
     except subprocess.TimeoutExpired:
         return False, "timed out"
     lines = (p.stdout.strip() or p.stderr.strip()).splitlines()
-    return p.returncode == 0, (lines[-1] if lines else "")[:160]
+    line = lines[-1] if lines else ""
+    # what a probe found is kept whole (a path in a deep folder is long); an error line is cut
+    return p.returncode == 0, line if p.returncode == 0 else line[:300]
 
 
 def run_checks() -> list[dict]:

@@ -246,6 +246,10 @@ def render(spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None, wo
             manifest["painter_stats"] = _merge_stats(manifest.get("painter_stats"), remote_stats)
     if store is not None:
         manifest["store"] = str(store.root)
+    # what this run computed and what it only linked or kept: a check that two renders agree
+    # byte for byte proves something only where the second one computed its frames
+    manifest["frames_this_run"] = {"rendered": result.frames_rendered, "from_store": result.frames_from_store,
+                                   "already_there": result.frames_skipped}
     if opt.paint and opt.film and opt.frames is None:
         t1 = time.perf_counter()
         from worldgen.film import contact_sheet, encode_film
@@ -463,9 +467,11 @@ class _progress:
     def __enter__(self):
         if not self.enabled:
             return lambda k=1: None
+        from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        # on stderr: stdout carries only results (counts, paths), whole lines a program can read
         self.p = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                          TextColumn("frames"), TimeRemainingColumn(), transient=False)
+                          TextColumn("frames"), TimeRemainingColumn(), transient=False, console=Console(stderr=True))
         self.p.start()
         task = self.p.add_task(self.title[:40], total=self.total)
         return lambda k=1: self.p.advance(task, k)

@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
+from worldgen.console import console, reflow_help
 from worldgen.errors import WorldgenError
 
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
+err = console(stderr=True)
+out = console()
 
 DEFAULT_METHODS = "procedural,per-frame,fixed-seed,anchored-noise,baked,baked+refine"
 
@@ -68,7 +68,7 @@ def parse_painter_options(items: list[str] | None, controlnets: list[str] | None
 
 
 def _print_line(line: str) -> None:
-    out.print(line, markup=False, soft_wrap=True)
+    out.print(line, markup=False)
 
 
 def bench(
@@ -135,20 +135,21 @@ def bench(
             progress=not quiet, video=video, log=None if quiet else _print_line)
         results = run_bench(specs or [], [m for m in methods.split(",")], output, options)
     except WorldgenError as e:
-        err.print(f"[bold red]error:[/] {escape(str(e))}", soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(e))}")
         raise typer.Exit(e.exit_code)
     failed = [(s["scene"], m, r["reason"]) for s in results["scenes"] for m, r in s["methods"].items()
               if r["status"] == "failed"]
     if not quiet:
-        out.print(f"results: {output / 'results.md'}\npage: {output / results['files']['html']}")
+        out.print(f"results: {output / 'results.md'}\npage: {output / results['files']['html']}", markup=False)
     if failed:
         for scene, method, reason in failed:
-            err.print(f"[bold red]failed:[/] {escape(f'{scene} / {method}: {reason}')}", soft_wrap=True)
+            err.print(f"[bold red]failed:[/] {escape(f'{scene} / {method}: {reason}')}")
         raise typer.Exit(1)
 
 
 app = typer.Typer(add_completion=False, rich_markup_mode="rich")
 app.command()(bench)
+reflow_help(app)
 
 
 def main():
@@ -159,12 +160,12 @@ def main():
         err.print("interrupted; finished frames are kept and a re-run resumes")
         sys.exit(130)
     except WorldgenError as e:
-        err.print(f"error: {e}")
+        err.print(f"error: {e}", markup=False)
         sys.exit(e.exit_code)
     except Exception as e:  # noqa: BLE001 - a bug: one line unless debugging
         if os.environ.get("WORLDGEN_DEBUG"):
             raise
-        err.print(f"internal error: {type(e).__name__}: {e} (set WORLDGEN_DEBUG=1 for the traceback)")
+        err.print(f"internal error: {type(e).__name__}: {e} (set WORLDGEN_DEBUG=1 for the traceback)", markup=False)
         sys.exit(1)
 
 

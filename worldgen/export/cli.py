@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
+from worldgen.console import console
 from worldgen.errors import WorldgenError
 
-_err = Console(stderr=True, highlight=False)
-_out = Console(highlight=False)
+_err = console(stderr=True)
+_out = console()
 
 
 class Media(str, Enum):
@@ -62,6 +62,6 @@ def export(
         check_geometry(loaded, world)
         summary = export_spec(loaded, to, world=world, render_dir=render_dir, media=media.value)
     except WorldgenError as e:
-        _err.print(f"[bold red]error:[/] {escape(str(e))}", soft_wrap=True)  # spec text may hold '[/]'
+        _err.print(f"[bold red]error:[/] {escape(str(e))}")  # spec text may hold '[/]'
         raise typer.Exit(e.exit_code)
-    _out.print(escape(f"wrote {to}: {summary}"), soft_wrap=True)
+    _out.print(f"wrote {to}: {summary}", markup=False)
