@@ -20,7 +20,8 @@ PACKAGE = "worldgen"
 # Lowest first. A pattern is a module name or `package.*` (every module below that package).
 # docs/ARCHITECTURE.md ("Layers") says what belongs in each.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("foundation", ("worldgen.errors", "worldgen.compat", "worldgen.transforms", "worldgen.io", "worldgen.ade20k")),
+    ("foundation", ("worldgen.errors", "worldgen.compat", "worldgen.transforms", "worldgen.io", "worldgen.ade20k",
+                    "worldgen.console")),
     ("spec", ("worldgen.spec", "worldgen.spec.*")),
     ("assets", ("worldgen.shapes", "worldgen.assets", "worldgen.motion", "worldgen.gltf_reader",
                 "worldgen.character", "worldgen.character.*")),
