@@ -54,11 +54,9 @@ def missing_painter():
 
     def make(world, raster, options):
         raise registry.PainterError("no weights on this machine")
-    registry._FACTORIES[MISSING] = make
-    registry.PAINTERS[MISSING] = "test painter that is never available"
+    registry.register(MISSING, make, "test painter that is never available")
     yield MISSING
-    registry._FACTORIES.pop(MISSING, None)
-    registry.PAINTERS.pop(MISSING, None)
+    registry.unregister(MISSING)
 
 
 @pytest.fixture(scope="module")

@@ -177,7 +177,8 @@ _RAY_ADDRESS = typer.Option(None, "--address", help="With --executor ray: a runn
 
 
 _PAINTER = typer.Option(None, "--painter", help="procedural (default, no weights), diffusion (= baked), baked, "
-                                                  "baked+refine, or the baselines per-frame, fixed-seed, anchored-noise.")
+                                                  "baked+refine, or the baselines per-frame, fixed-seed, anchored-noise; or a "
+                                                  "plugin's painter (entry-point group worldgen.painters).")
 _BASE = typer.Option(None, "--base-model", help="Diffusion: SD1.5- or SDXL-class model, a diffusers folder, a hub id "
                                                "in the local cache, or a .safetensors file.")
 _CONTROLNET = typer.Option(None, "--controlnet", help="Diffusion: KIND=PATH_OR_ID\\[@WEIGHT], repeat per net, e.g. "

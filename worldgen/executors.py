@@ -56,7 +56,7 @@ def render_frames_task(spec_json: str, base_dir: str, shot_id: str, frames: list
     out_dir = Path(out)
     from worldgen.render import _frame_paths
     todo = {i for i in frames if not all((out_dir / p).exists() for p in _frame_paths(shot.id, i, opt, people).values())}
-    if getattr(lazy.painter() if opt.paint else None, "sequential", False) and todo:
+    if todo and opt.paint and lazy.painter().sequential:
         todo = set(frames)  # a retried sequential shot repaints its chain
     done = []
     if todo:
@@ -64,12 +64,14 @@ def render_frames_task(spec_json: str, base_dir: str, shot_id: str, frames: list
         compute_frames(world, lazy, spec, shot, todo, tuple(near_far), keys, out_dir, opt, people, store,
                        lambda: done.append(1))
     p = lazy.painter_if_made()
-    return {"frames": len(done), "pid": os.getpid(), "stats": p.stats() if p is not None and hasattr(p, "stats") else None}
+    return {"frames": len(done), "pid": os.getpid(), "stats": p.stats() if p is not None else None}
 
 
-def _gpu_per_task(opt) -> float:
+def _gpu_per_task(opt, painter) -> float:
+    """One GPU for a task whose painter evaluates a model on CUDA (asked for, or "auto" where
+    there is one); none otherwise."""
     device = str((opt.painter_options or {}).get("device", "auto"))
-    if (opt.painter or "procedural") == "procedural":
+    if painter is None or not painter.needs_model:
         return 0.0
     try:
         import torch
@@ -78,8 +80,11 @@ def _gpu_per_task(opt) -> float:
         return 0.0
 
 
-def render_on_ray(spec, plans, out: Path, opt, backend: str, people: bool, store, advance, result) -> list[dict]:
-    """Run the planned frames as Ray tasks; returns the painters' counters of every task."""
+def render_on_ray(spec, plans, out: Path, opt, backend: str, people: bool, store, advance, result,
+                  painter=None) -> list[dict]:
+    """Run the planned frames as Ray tasks; returns the painters' counters of every task.
+    `painter`: the driver's (made, and its look development done, while planning); what it
+    declares decides how shots split into tasks and whether tasks ask for a GPU."""
     try:
         import ray
     except ImportError:
@@ -97,12 +102,8 @@ def render_on_ray(spec, plans, out: Path, opt, backend: str, people: bool, store
         started = True
     opt_fields = {f.name: getattr(opt, f.name) for f in fields(opt) if f.name not in ("progress",)}
     opt_fields.update(progress=False, executor="local", overwrite=True)
-    sequential = False
-    if opt.paint:
-        from worldgen.paint.registry import PAINTERS  # noqa: F401  (painters register on import)
-        sequential = (opt.painter or spec.render.painter) in ("baked+refine", "baked+animatediff") or \
-            float((opt.painter_options or {}).get("refine") or 0) > 0
-    task = ray.remote(num_gpus=_gpu_per_task(opt), max_retries=RETRIES, retry_exceptions=False)(render_frames_task)
+    sequential = painter is not None and (painter.sequential or painter.whole_shot)
+    task = ray.remote(num_gpus=_gpu_per_task(opt, painter), max_retries=RETRIES, retry_exceptions=False)(render_frames_task)
     spec_json = spec.model_dump_json()
     base = str(base_dir_of(spec).resolve())
     refs = {}

@@ -213,10 +213,10 @@ def render(spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None, wo
                 linked = set()
             painter = lazy.painter() if (opt.paint and todo) else None
             near_far = _shot_depth_range(store, wd, shot, spec, backend, lazy, rig, n)
-            if todo and getattr(painter, "whole_shot", False):
+            if painter is not None and painter.whole_shot:
                 # a frame depends on frames after it too (overlapping windows of a video model)
                 todo = set(range(n))
-            elif todo and getattr(painter, "sequential", False):
+            elif painter is not None and painter.sequential:
                 # each frame depends on the one before: resume by repainting the shot up to the
                 # last frame needed, so a resumed film is byte-identical to an uninterrupted one
                 todo = set(range(max(todo) + 1))
@@ -230,7 +230,8 @@ def render(spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None, wo
         if any(todo for _, todo, _, _ in plans):
             if opt.executor == "ray":
                 from worldgen.executors import render_on_ray
-                remote_stats = render_on_ray(spec, plans, out, opt, backend, people, store, advance, result)
+                remote_stats = render_on_ray(spec, plans, out, opt, backend, people, store, advance, result,
+                                             lazy.painter_if_made())
             else:
                 for shot, todo, near_far, keys in plans:
                     compute_frames(world, lazy, spec, shot, todo, near_far, keys, out, opt, people, store,
@@ -240,8 +241,9 @@ def render(spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None, wo
     if opt.paint:
         manifest["painter"] = painter_name
         p = lazy.painter_if_made()
-        if p is not None and hasattr(p, "stats"):
-            manifest["painter_stats"] = p.stats()
+        stats = p.stats() if p is not None else None
+        if stats:
+            manifest["painter_stats"] = stats
         if remote_stats:
             manifest["painter_stats"] = _merge_stats(manifest.get("painter_stats"), remote_stats)
     if store is not None:
@@ -283,8 +285,7 @@ def compute_frames(world, lazy, spec: Spec, shot, todo: set, near_far, keys: dic
     painter = lazy.painter() if opt.paint else None
     if painter is not None:
         painter.set_style(shot.style or spec.style)
-        if hasattr(painter, "begin_shot"):
-            painter.begin_shot(shot, near_far)
+        painter.begin_shot(shot, near_far)
     seg_colours = None
     if "seg" in opt.control:
         from worldgen.control import world_label_colours
@@ -300,19 +301,12 @@ def compute_frames(world, lazy, spec: Spec, shot, todo: set, near_far, keys: dic
                 store.adopt(key, kind, out / paths[name])
         on_frame()
 
-    # painters that paint overlapping windows of frames together (video models) take the
-    # frames one by one and hand back each frame once every window that covers it is painted
-    windowed = painter is not None and hasattr(painter, "push_frame")
+    # the painter takes the frames one by one and hands back each frame once it is final (at
+    # once, or, for painters of overlapping windows of frames, once every window holding it is)
     for fr in lazy.raster().shot_frames(shot, r.width, r.height, r.fps, only=todo):
-        if windowed:
-            for f, img in painter.push_frame(fr):
-                write(f, img)
-            continue
-        painted = None
-        if painter is not None:
-            painted = painter.paint_frame(fr) if hasattr(painter, "paint_frame") else painter.paint(fr.view)
-        write(fr, painted)
-    if windowed:
+        for f, img in painter.push_frame(fr) if painter is not None else [(fr, None)]:
+            write(f, img)
+    if painter is not None:
         for f, img in painter.end_shot():
             write(f, img)
 
@@ -350,8 +344,7 @@ class _Lazy:
         if self._painter is None:
             from worldgen.paint.registry import make_painter
             self._painter = make_painter(self.name, self.world, self.raster(), self.opt.painter_options)
-            if hasattr(self._painter, "prepare"):
-                self._painter.prepare(self.shots)
+            self._painter.prepare(self.shots)
         return self._painter
 
     def painter_if_made(self):
@@ -360,10 +353,10 @@ class _Lazy:
     def painter_identity(self) -> dict:
         """What decides the painter's pixels, for the frame keys. The diffusion painters
         include their texture bytes, so that an edited texture repaints the frames."""
-        if self.name == "procedural":
-            return {"name": "procedural", "shadows": self.world.spec.render.shadows}
-        p = self.painter()
-        return p.identity() if hasattr(p, "identity") else {"name": self.name, "options": self.opt.painter_options}
+        from worldgen.paint.registry import painter_class
+        cls = painter_class(self.name)
+        known = cls.static_identity(self.world, self.opt.painter_options) if cls is not None else None
+        return known if known is not None else self.painter().identity()
 
 
 def world_digest(spec: Spec, world) -> tuple[str, str]:

@@ -37,9 +37,8 @@ from worldgen.bench import shotdrift_judge
 from worldgen.errors import WorldgenError
 from worldgen.io import read_passes
 
-# the issue's painting methods; anything else must be a painter registered here
+# the issue's painting methods, run by default; anything else must be a painter registered here
 BENCH_METHODS = ("procedural", "per-frame", "fixed-seed", "anchored-noise", "baked", "baked+refine")
-TEXTURE_METHODS = ("baked", "baked+refine")  # painters whose look development is cached on disk
 WARP_KS = (1, 5, 10)
 RESULTS_VERSION = 1
 COST_FILE = "bench-cost.json"  # cost of the render that made a folder, kept for resumed runs
@@ -401,14 +400,14 @@ def check_methods(methods: Sequence[str]) -> list[str]:
     """Method names, checked: the issue's methods are always accepted (reported "unavailable"
     where they cannot run); any other must be a painter registered here."""
     from worldgen.paint import registry
-    _try_load_painters()
+    painters = registry.names()
     out = []
     for m in methods:
         m = m.strip()
         if not m:
             continue
-        if m not in BENCH_METHODS and m not in registry.PAINTERS:
-            known = sorted(set(BENCH_METHODS) | set(registry.PAINTERS))
+        if m not in BENCH_METHODS and m not in painters:
+            known = sorted(set(BENCH_METHODS) | set(painters))
             import difflib
             close = difflib.get_close_matches(m, known, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else f" (methods: {', '.join(known)})"
@@ -420,20 +419,25 @@ def check_methods(methods: Sequence[str]) -> list[str]:
     return out
 
 
-def _try_load_painters() -> None:
-    """Let heavy painters register themselves; a failed import just leaves them unregistered."""
-    try:
-        import worldgen.diffusion.painters  # noqa: F401
-    except Exception:  # noqa: BLE001 - then those methods are reported unavailable
-        pass
-
-
 def _unavailable_reason(method: str) -> str | None:
     from worldgen.paint import registry
-    _try_load_painters()
-    if method != "procedural" and method not in registry.PAINTERS:
-        return f"no painter '{method}' here (painters: {', '.join(sorted(registry.PAINTERS))})"
-    return None
+    return registry.unavailable_reason(method)
+
+
+def _painter_class(method: str):
+    """The class of a method's painter, whose attributes (worldgen.paint.base.Painter) say
+    whether it takes a model and paints textures; None when that is not known here (no such
+    painter, one that cannot load, or a plugin's plain factory)."""
+    from worldgen.paint import registry
+    try:
+        return registry.painter_class(method)
+    except registry.PainterError:
+        return None
+
+
+def _no_model(method: str) -> bool:
+    cls = _painter_class(method)
+    return cls is not None and not cls.needs_model
 
 
 # ---------------------------------------------------------------- plans from manifests and specs
@@ -510,7 +514,7 @@ def _cost(method: str, manifest: dict, frames_total: int, rendered: dict | None)
             "unet_evals": stats.get("unet_evals"), "controlnet_evals": stats.get("controlnet_evals"),
             "painter_peak_memory_bytes": stats.get("peak_memory_bytes"),
             "peak_rss_bytes": rendered.get("peak_rss_bytes"), "painter_stats": stats or None}
-    if method == "procedural" and cost["unet_evals"] is None:
+    if _no_model(manifest.get("painter") or method) and cost["unet_evals"] is None:
         cost["unet_evals"], cost["controlnet_evals"] = 0, 0
     per = painted or (frames_total if rendered.get("source") == "manifest" else 0)
     for key in ("unet", "controlnet"):
@@ -611,16 +615,18 @@ def _log(options: BenchOptions, text: str) -> None:
 
 
 def painter_options_for(method: str, options: BenchOptions, folder: Path | None = None) -> dict:
-    """Options for a method's painter: none for procedural (it takes no model); for diffusion
-    painters `--model` is the base model, and a model folder's `controlnet-<kind>/` sub-folders
-    (how the tiny test models are laid out) are its ControlNets unless some were given. Methods
-    that paint textures once (look development) get a texture cache of their own inside their
+    """Options for a method's painter: none for one that takes no model (procedural: its class
+    says `needs_model = False`); for diffusion painters `--model` is the base model, and a model
+    folder's `controlnet-<kind>/` sub-folders (how the tiny test models are laid out) are its
+    ControlNets unless some were given. Methods that paint textures once (look development, a
+    class that says `uses_textures`) get a texture cache of their own inside their
     render folder, so each one's cost includes its look development instead of reusing another
     method's (`cache` in the painter options overrides)."""
-    if method == "procedural":
+    if _no_model(method):
         return {}
     out = dict(options.painter_options)
-    if method in TEXTURE_METHODS and folder is not None:
+    cls = _painter_class(method)
+    if cls is not None and cls.uses_textures and folder is not None:
         out.setdefault("cache", str(folder / "texture-cache"))
     if options.model:
         out.setdefault("base", options.model)

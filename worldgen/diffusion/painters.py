@@ -1,4 +1,5 @@
-"""Diffusion painters, registered by name with worldgen.paint.registry.
+"""Diffusion painters (worldgen.paint.registry lists them by name; each name leads to a class here
+or in refine.py / video_refine.py, whose `create` picks the family member the options ask for).
 
 - `baked` (also `diffusion`): look development paints every object's texture once; every
   frame is then the rasterised textured world under the spec's lights. No diffusion per frame.
@@ -21,8 +22,9 @@ from __future__ import annotations
 import numpy as np
 
 from worldgen.diffusion.models import NEGATIVE, DiffusionModels, DiffusionSettings
+from worldgen.paint.base import Painter
 from worldgen.paint.procedural import ProceduralPainter
-from worldgen.paint.registry import PainterError, factory
+from worldgen.paint.registry import PainterError
 
 DEFAULT_REFINE = 0.3
 # Look development paints albedo: the baked frame lights the texture with the spec's sun, sky
@@ -141,6 +143,13 @@ class _ShotAware:
 
 class BakedPainter(_Counted, _ShotAware, ProceduralPainter):
     name = "baked"
+    needs_model = True
+    uses_textures = True  # look development, cached on disk
+
+    @classmethod
+    def create(cls, world, raster, options: dict) -> Painter:
+        """`baked` and `diffusion`: refined when --refine (or the spec's) is above 0."""
+        return baked_family(world, raster, options)
 
     def __init__(self, world, raster, options: dict):
         ProceduralPainter.__init__(self, world, shadows=world.spec.render.shadows,
@@ -242,9 +251,10 @@ class BakedPainter(_Counted, _ShotAware, ProceduralPainter):
                 "textures": self.lookdev_info["textures"], "frames": self.frames_painted}
 
 
-class PerFramePainter(_Counted, _ShotAware):
+class PerFramePainter(_Counted, _ShotAware, Painter):
     """ControlNet text-to-image on every frame: the baselines."""
     name = "per-frame"
+    needs_model = True
     seed_rule = "fresh"  # fresh | fixed | anchored
 
     def __init__(self, world, raster, options: dict):
@@ -311,7 +321,7 @@ def hash_seed(seed: int, shot: str, index: int) -> int:
     return zlib.crc32(f"{seed}|{shot}|{index}".encode())
 
 
-def _baked_family(world, raster, options: dict, refine_default: float = 0.0, backend: str | None = None):
+def baked_family(world, raster, options: dict, refine_default: float = 0.0, backend: str | None = None):
     """A baked painter, refined when the refinement strength (flags over the spec's
     render.diffusion block) is above 0, by the backend asked for."""
     o = _options(world, options)
@@ -327,37 +337,3 @@ def _baked_family(world, raster, options: dict, refine_default: float = 0.0, bac
     from worldgen.diffusion.refine import RefinePainter
     return RefinePainter(world, raster, o)
 
-
-@factory("baked", "look development paints each object's texture once; frames are the textured world (0 UNet evaluations per frame)")
-def _baked(world, raster, options):
-    return _baked_family(world, raster, options)
-
-
-@factory("diffusion", "the diffusion painter: 'baked', plus refinement when --refine STRENGTH > 0")
-def _diffusion(world, raster, options):
-    return _baked_family(world, raster, options)
-
-
-@factory("baked+refine", "baked frames refined by ControlNet img2img at low strength, noise on the surfaces, latents along the flow")
-def _baked_refine(world, raster, options):
-    return _baked_family(world, raster, options, DEFAULT_REFINE, "img2img")
-
-
-@factory("baked+animatediff", "baked frames refined in chunks by video diffusion (AnimateDiff motion adapter + ControlNet)")
-def _baked_video(world, raster, options):
-    return _baked_family(world, raster, options, DEFAULT_REFINE, "animatediff")
-
-
-@factory("per-frame", "baseline: ControlNet text-to-image on every frame from fresh noise")
-def _per_frame(world, raster, options):
-    return PerFramePainter(world, raster, options)
-
-
-@factory("fixed-seed", "baseline: ControlNet text-to-image on every frame, one seed")
-def _fixed(world, raster, options):
-    return FixedSeedPainter(world, raster, options)
-
-
-@factory("anchored-noise", "per-frame text-to-image whose starting noise is anchored on the surfaces")
-def _anchored(world, raster, options):
-    return AnchoredNoisePainter(world, raster, options)

@@ -26,7 +26,8 @@ from contextlib import nullcontext
 import numpy as np
 
 from worldgen.diffusion.models import NEGATIVE
-from worldgen.diffusion.painters import BakedPainter, frame_controls, frame_prompt, models_for
+from worldgen.diffusion.painters import (DEFAULT_REFINE, BakedPainter, baked_family, frame_controls, frame_prompt,
+                                          models_for)
 from worldgen.paint.registry import PainterError
 
 CARRY_WEIGHT = 0.5  # gamma: the share of the previous frame's residual carried into the next
@@ -35,6 +36,11 @@ CARRY_WEIGHT = 0.5  # gamma: the share of the previous frame's residual carried 
 class RefinePainter(BakedPainter):
     name = "baked+refine"
     sequential = True  # a frame needs the one before it (carried latents)
+
+    @classmethod
+    def create(cls, world, raster, options: dict):
+        """`baked+refine`: refinement at DEFAULT_REFINE unless a strength is given."""
+        return baked_family(world, raster, options, DEFAULT_REFINE, "img2img")
 
     def __init__(self, world, raster, options: dict):
         super().__init__(world, raster, options)

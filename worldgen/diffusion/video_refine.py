@@ -41,7 +41,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from worldgen.diffusion.models import NEGATIVE
-from worldgen.diffusion.painters import BakedPainter, frame_controls, frame_prompt, hash_seed
+from worldgen.diffusion.painters import (DEFAULT_REFINE, BakedPainter, baked_family, frame_controls, frame_prompt,
+                                          hash_seed)
 from worldgen.paint.registry import PainterError
 
 CHUNK = 16  # frames per window (AnimateDiff's trained context)
@@ -107,6 +108,11 @@ class VideoRefinePainter(BakedPainter):
     name = "baked+animatediff"
     sequential = True  # a shot is painted in order, in one task
     whole_shot = True  # a frame depends on the frames after it too (the windows that hold it)
+
+    @classmethod
+    def create(cls, world, raster, options: dict):
+        """`baked+animatediff`: video refinement at DEFAULT_REFINE unless a strength is given."""
+        return baked_family(world, raster, options, DEFAULT_REFINE, "animatediff")
 
     def __init__(self, world, raster, options: dict):
         super().__init__(world, raster, options)

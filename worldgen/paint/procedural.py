@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from worldgen.paint.base import Painter
 from worldgen.paint.materials import Material, material_from_text, srgb_to_linear
 from worldgen.paint.noise import band_limit, fbm, value_noise
 from worldgen.passes.sequence import FrameView
@@ -22,7 +23,7 @@ SKIES = {  # style word -> (zenith, horizon, ground bounce) sRGB, sun tint
 DEFAULT_SKY = ((80, 135, 215), (200, 222, 240), (118, 110, 98))
 
 
-class ProceduralPainter:
+class ProceduralPainter(Painter):
     name = "procedural"
 
     def __init__(self, world, shadows: bool = True, style: str = "", caster=None):
@@ -37,6 +38,24 @@ class ProceduralPainter:
         self.materials: list[Material] = [self._material(world.nodes[o], o) for o in ids]
         self.sizes = [max(float(np.ptp(world.nodes[o].mesh.vertices, 0).max()), 1e-3) for o in ids]
         self.set_style(style or self.spec.style)
+
+    @classmethod
+    def create(cls, world, raster, options: dict) -> Painter:
+        """Shadows as the spec says; the rasterizer's ray caster for shadow rays where it has one."""
+        caster = raster.backend if hasattr(raster.backend, "occluded") else None
+        return cls(world, shadows=world.spec.render.shadows, caster=caster, **options)
+
+    @classmethod
+    def static_identity(cls, world, options: dict) -> dict | None:
+        """The procedural look follows from the world alone (and the shadows switch), so a
+        render the store holds is keyed without making the painter. Only while `identity` is
+        this class's own: a subclass with state of its own (textures) must be made first."""
+        if cls.identity is not ProceduralPainter.identity:
+            return None
+        return {"name": "procedural", "shadows": world.spec.render.shadows}
+
+    def identity(self) -> dict:
+        return {"name": "procedural", "shadows": self.spec.render.shadows}
 
     def _material(self, node, oid: str) -> Material:
         """An object's look from its appearance words; a body part's from its character's
