@@ -157,9 +157,13 @@ def plural_to_singular(word: str) -> str:
         return w[:-3] + "y"
     if w.endswith(("sses", "shes", "ches", "xes", "zes")):
         return w[:-2]
-    if w.endswith("s") and not w.endswith(("ss", "us", "is")) and len(w) > 3:
+    if w.endswith("s") and not w.endswith(("ss", "us")) and w not in NOT_PLURAL and len(w) > 3:
         return w[:-1]
     return w
+
+
+NOT_PLURAL = {"tennis", "axis", "iris", "chassis", "lens", "gas", "species", "series", "news", "canvas", "atlas",
+              "bias", "oasis", "jeans", "pants", "glasses", "scissors", "trousers", "shorts", "binoculars"}
 
 
 def singular(word: str) -> str | None:

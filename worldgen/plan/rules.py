@@ -114,7 +114,8 @@ def _verbish(word: str, singular_det: bool, nxt: str | None) -> bool:
     """Does a word after the first of a noun phrase read as its verb ('a dragon lands', 'a man
     walking', 'a boat moored')? Then the phrase ends before it. A participle right before a
     known noun modifies it instead ('a yellow coloured bus', 'a red parked car')."""
-    if re.search(r"(ing|ed)$", word) and nxt and singular(nxt):
+    if re.search(r"(ing|ed)$", word) and nxt and (singular(nxt) or f"{word}_{nxt}" in CATEGORIES or (
+            nxt not in FUNCTION and nxt not in DETERMINERS and not nxt.endswith("ly") and lx.lemma(nxt) not in lx.VERBS)):
         return False
     if lx.lemma(word) in lx.VERBS and not singular(word):
         return True
@@ -301,8 +302,8 @@ def _pairs(s: str, ms: list[Mention]) -> list[tuple[Mention, str, Mention]]:
         if rel is not None:
             out.append((a, rel, c))
             continue
-        lead = s[(ms[i - 1].end if i else 0):a.start]
-        if re.search(r"\b(there (is|are|stands?|sits?)|stands?|sits?|lies?|rests?|waits?|is|are)\b", between) \
+        lead = s[:a.start] if i == 0 else ""  # the sentence opens with the relation
+        if lead.strip() and re.search(r"\b(there (is|are|stands?|sits?)|stands?|sits?|lies?|rests?|waits?|is|are)\b", between) \
                 or not between.strip(" ,"):
             rel = _relation_between(lead)
             if rel is not None and lx.relation_in(lead) and lead.strip():
