@@ -144,7 +144,7 @@ class Recorded:
             b = self._live()
             t0 = time.perf_counter()
             text = b.complete(idea, feedback)
-            self.book[k] = {"idea": idea, "feedback": feedback, "text": text,
+            self.book[k] = {"idea": idea, "feedback": feedback, "text": text, "model": b.model_id,
                             "seconds": round(time.perf_counter() - t0, 2), "load": [round(x, 2) for x in os.getloadavg()],
                             "date": time.strftime("%Y-%m-%d %H:%M")}
             ANSWERS.write_text(json.dumps(self.book, indent=0, sort_keys=True) + "\n")
@@ -251,8 +251,8 @@ def main():
     out["machine"]["load_end"] = [round(x, 2) for x in os.getloadavg()]
     out["machine"]["wall_seconds"] = round(time.perf_counter() - t0, 1)
     if model is not None:
-        out["model"] = model.model_id or "embedded (all answers recorded earlier)"
         calls = [v for v in model.book.values()]
+        out["model"] = ", ".join(sorted({c.get("model") or "?" for c in calls})) or "none"
         out["model_answers"] = {"file": str(ANSWERS.relative_to(ROOT)), "answers": len(calls),
                                 "first": min((c["date"] for c in calls), default=None),
                                 "last": max((c["date"] for c in calls), default=None),

@@ -409,7 +409,7 @@ def _tidy(o: PlanObject) -> PlanObject:
     """A model's category in the reader's form: appearance words move to the appearance
     ('purple ball' is a ball that is purple), compound nouns stay whole ('stop sign' ->
     stop_sign), other modifiers go."""
-    words = re.findall(r"[a-z]+", o.category.lower())
+    words = [w for w in re.findall(r"[a-z]+", o.category.lower()) if w not in DETERMINERS and w not in FUNCTION]
     if not words:
         return o
     k = len(words) - 1
