@@ -332,8 +332,8 @@ def plan(
               f"({report.backend}{', ' + report.model if report.model else ''}; {report.attempts} attempt(s), "
               f"{report.seconds:.1f} s)")
     if report.provenance:
-        out.print("  from the model / the prompt's words: " + ", ".join(
-            f"{k} {v['model'] + v['both']}/{v['rules']}" for k, v in report.provenance.items()))
+        out.print("  supplied by the model alone / the model and the prompt's words / the prompt's words alone: "
+                  + ", ".join(f"{k} {v['model']}/{v['both']}/{v['rules']}" for k, v in report.provenance.items()))
     for n in report.notes:
         out.print(f"  note: {n}")
 
