@@ -241,6 +241,10 @@ def main():
                        "load_start": [round(x, 2) for x in os.getloadavg()],
                        "note": "the machine was shared with other work during the run; see load averages"},
            "planners": PLANNERS, "sets": {}}
+    from worldgen.plan.planner import plan_spec
+    warm = {"prompt": "a red car next to a tree", "move": "static", "relations": [["car", "next_to", "tree"]],
+            "colours": {"car": "red"}}
+    judge(plan_spec(warm["prompt"], llm="none", width=320, height=180, fps=12)[0], warm)  # imports, first-use compiles
     t0 = time.perf_counter()
     for s in args.sets.split(","):
         cases = yaml.safe_load((ROOT / "benchmarks" / SETS[s]).read_text())[:args.limit]

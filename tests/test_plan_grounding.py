@@ -129,3 +129,44 @@ def test_everyday_nouns_never_go_missing(prompt, expect):
     assert {o.category for o in plan_from_text(prompt).objects} == expect
     plan = make_plan(prompt, Scripted(plan_data([("thing", "thing", "")])))  # a model that names nothing useful
     assert {o.category for o in plan.objects} == expect
+
+
+def test_cli_no_grounding_flag(tmp_path):
+    """`worldgen plan --no-grounding` through an OpenAI-compatible server that always gives the
+    same plan (a scripted one on loopback): the plan as written, or held to the prompt."""
+    import http.server
+    import subprocess
+    import sys
+    import threading
+    answer = json.dumps(plan_data([("car", "car", "blue"), ("dog", "dog", "brown")], time="sunset"))
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = json.dumps({"choices": [{"message": {"content": answer}}]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    try:
+        runs = {}
+        for flag in ([], ["--no-grounding"]):
+            out = tmp_path / f"s{len(flag)}.yaml"
+            r = subprocess.run([sys.executable, "-m", "worldgen", "plan", "a car next to a bus", "-o", str(out),
+                                "--llm-url", url, *flag], capture_output=True, text=True, timeout=300)
+            assert r.returncode == 0, r.stderr
+            runs[bool(flag)] = (yaml.safe_load(out.read_text()), " ".join(r.stdout.split()))  # wrapping aside
+    finally:
+        server.shutdown()
+    ids = {k: {o["id"] for o in spec["world"]["objects"]} for k, (spec, _) in runs.items()}
+    assert "dog" in ids[True] and "bus" not in ids[True] and runs[True][0]["style"] == "sunset"
+    assert "dog" not in ids[False] and "bus" in ids[False] and runs[False][0]["style"] == ""
+    assert "the prompt's words alone: objects 0/1/1" in runs[False][1] and "prompt's words" not in runs[True][1]
