@@ -43,12 +43,13 @@ def heads(plan):
     return [o.category.replace(" ", "_").split("_")[-1] for o in plan.objects]
 
 
-@pytest.mark.parametrize("meter", ["parking_meter", "parking meter", "meter"])
+@pytest.mark.parametrize("meter", ["parking_meter", "parking meter", "meter", "parking"])
 def test_one_object_per_thing_named_with_a_compound_noun(meter):
     answer = plan_data([("stop_sign", "sign", ""), ("parking_meter", meter, "")])
     plan = make_plan(STOP_SIGN, Scripted(answer))
     assert sorted(heads(plan)) == ["meter", "sign"]  # not a second meter added from the prompt's words
     assert {o.category for o in plan.objects} == {"stop_sign", "parking_meter"}
+    assert [o.name for o in plan.objects] == ["stop_sign", "parking_meter"]
 
 
 def test_noun_modifiers_are_not_looks_and_colours_stay_where_the_prompt_puts_them():

@@ -471,23 +471,24 @@ def ground(plan: Plan, prompt: str, provenance: dict | None = None) -> tuple[Pla
             keep.append(o)
         else:
             notes.append(f"dropped '{o.name}': the prompt does not name it")
-    by_head: dict[str, list[int]] = {}
+    by_head: dict[str, list[int]] = {}  # a model's object under the head nouns of its category and its name
     for i, o in enumerate(keep):
-        by_head.setdefault(_head(o.category), []).append(i)
+        for h in dict.fromkeys((_head(o.category), _head(o.name))):
+            by_head.setdefault(h, []).append(i)
     rename: dict[str, str] = {}  # the reader's name -> the plan's name for the same object
     matched: set[int] = set()
     ruled_look: dict[int, str] = {}
     if ruled is not None:
         extra = []
-        for ro in ruled.objects:  # the k-th thing with this head noun the reader found is the plan's k-th
+        for ro in ruled.objects:  # in order: the reader's next thing with this head noun is the plan's next
             h = _head(ro.category)
-            k = [x.name for x in ruled.objects if _head(x.category) == h].index(ro.name)
-            have = by_head.get(h, [])
-            if k < len(have):
-                i = have[k]
+            have = [i for i in by_head.get(h, []) if i not in matched]
+            if have:
+                i = have[0]
                 matched.add(i)
                 o = keep[i]
-                if "_" in ro.category and "_" not in o.category:  # the more exact name: parking_meter, not meter
+                if _head(o.category) != h or ("_" in ro.category and "_" not in o.category):
+                    # the prompt's name for it: parking_meter, not meter; tennis_racket, not tennis
                     keep[i] = o.model_copy(update={"category": ro.category})
                 if ro.size and not o.size:
                     keep[i] = keep[i].model_copy(update={"size": ro.size})
