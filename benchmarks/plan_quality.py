@@ -68,14 +68,21 @@ def matches(spec, category):
 def find(spec, category):
     exact = [o.id for o in spec.world.objects if o.label == category or o.id == category]
     cands = exact or matches(spec, category)
-    return sorted(cands, key=len)[0] if cands else None
+    return min(cands, key=len) if cands else None
 
 
 def judge(text, case, colour_cache=None):
     import numpy as np
+
     from worldgen.camera import ShotCamera
-    from worldgen.plan.check import (classify_move, first_frame, interpenetrations, motion_direction, painted_colours,
-                                     relation_holds)
+    from worldgen.plan.check import (
+        classify_move,
+        first_frame,
+        interpenetrations,
+        motion_direction,
+        painted_colours,
+        relation_holds,
+    )
     from worldgen.spec import load_spec_text
     from worldgen.spec.geometry import check_geometry
     from worldgen.world import World

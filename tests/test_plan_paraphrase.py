@@ -85,6 +85,7 @@ def spec_of(prompt):
 def test_left_and_right_as_the_camera_sees_them(prompt, a, rel, b):
     """Screen left is image x decreasing in the main camera's first frame."""
     import numpy as np
+
     from worldgen.plan.check import first_frame, relation_holds
     spec, world = spec_of(prompt)
     frame = first_frame(spec, world)
@@ -99,6 +100,7 @@ def test_left_and_right_as_the_camera_sees_them(prompt, a, rel, b):
 ])
 def test_depth_relations_keep_both_objects_in_view(prompt, front, rear):
     import numpy as np
+
     from worldgen.plan.check import first_frame, relation_holds
     spec, world = spec_of(prompt)
     frame = first_frame(spec, world)

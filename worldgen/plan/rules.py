@@ -8,6 +8,7 @@ It is the planner used with `--llm none`, and its findings hold any model's plan
 (see `ground`), so a small model cannot drop a relation the prompt states or invent one."""
 from __future__ import annotations
 
+import itertools
 import re
 
 from worldgen.paint.materials import COLOURS, MATERIALS, PATTERN_WORDS
@@ -296,7 +297,7 @@ def _pairs(s: str, ms: list[Mention]) -> list[tuple[Mention, str, Mention]]:
     """(subject, relation, object) mentions a sentence relates: 'A rel B'; 'rel B, A' (inverted:
     'to the left of a house stands a tree'); 'A ... B rel it' ('a bench with a dog below it')."""
     out = []
-    for i, (a, c) in enumerate(zip(ms, ms[1:])):
+    for i, (a, c) in enumerate(itertools.pairwise(ms)):
         between = s[a.end:c.start]
         rel = _relation_between(between)
         if rel is not None:
