@@ -309,6 +309,8 @@ def plan(
     llm_model: Optional[Path] = typer.Option(None, "--llm-model", help="Any GGUF model file instead of the embedded one."),
     llm_url: Optional[str] = typer.Option(None, "--llm-url", help="An OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1"),
     seed: int = typer.Option(0, "--seed", help="Seeds decoding and the spec; same prompt + seed -> same spec."),
+    no_grounding: bool = typer.Option(False, "--no-grounding", help="Take the model's plan as it wrote it, without "
+                                      "holding it to the prompt's own words (to see what the model does alone)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing file."),
 ):
     """Turn an idea into a scene spec that renders as is. The model (or the rules) writes what
@@ -321,7 +323,7 @@ def plan(
         _fail(WorldgenError(f"{output}: exists; use --overwrite to replace it"))
     try:
         text, report = plan_spec(prompt, llm=llm.value, model=str(llm_model) if llm_model else None, url=llm_url,
-                                 seed=seed)
+                                 seed=seed, grounding=not no_grounding)
     except WorldgenError as e:
         _fail(e)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -331,6 +333,10 @@ def plan(
     out.print(f"wrote {output}: {len(p['objects'])} objects, {len(p['relations'])} relations, {len(p['shots'])} shots "
               f"({report.backend}{', ' + report.model if report.model else ''}; {report.attempts} attempt(s), "
               f"{report.seconds:.1f} s)", markup=False)
+    if report.provenance:
+        out.print("  supplied by the model alone / the model and the prompt's words / the prompt's words alone: "
+                  + ", ".join(f"{k} {v['model']}/{v['both']}/{v['rules']}" for k, v in report.provenance.items()),
+                  markup=False)
     for n in report.notes:
         out.print(f"  note: {n}", markup=False)
 

@@ -73,10 +73,59 @@ CATEGORIES = {
     "window": Category((1.0, 1.2, 0.1), appearance="glass"),
     "ring": Category((1.0, 0.2, 1.0), shape="torus"),
     "donut": Category((0.12, 0.04, 0.12), shape="torus", appearance="brown"),
+    # everyday objects (the kinds compositional text-to-image prompts name)
+    "stop_sign": Category((0.75, 2.2, 0.08), appearance="red"),
+    "parking_meter": Category((0.3, 1.4, 0.25), shape="cylinder", appearance="grey metal"),
+    "fire_hydrant": Category((0.4, 0.8, 0.4), shape="cylinder", appearance="red metal"),
+    "traffic_light": Category((0.35, 3.2, 0.35), shape="cylinder", appearance="black metal"),
+    "suitcase": Category((0.5, 0.7, 0.25), appearance="black fabric"),
+    "backpack": Category((0.35, 0.5, 0.2), appearance="blue fabric"),
+    "handbag": Category((0.35, 0.25, 0.12), appearance="brown"),
+    "umbrella": Category((1.2, 1.1, 1.2), appearance="black fabric", clearance=0.95),
+    "laptop": Category((0.34, 0.03, 0.24), appearance="grey metal"),
+    "keyboard": Category((0.45, 0.03, 0.15), appearance="black plastic"),
+    "microwave": Category((0.5, 0.3, 0.38), appearance="white"),
+    "toaster": Category((0.3, 0.2, 0.2), appearance="silver metal"),
+    "oven": Category((0.6, 0.9, 0.6), appearance="white"),
+    "refrigerator": Category((0.8, 1.8, 0.7), appearance="white"),
+    "fridge": Category((0.8, 1.8, 0.7), appearance="white"),
+    "sink": Category((0.6, 0.9, 0.5), appearance="white"),
+    "toilet": Category((0.4, 0.8, 0.65), appearance="white"),
+    "clock": Category((0.35, 0.35, 0.08), shape="cylinder", appearance="white"),
+    "couch": Category((2.0, 0.85, 0.9), appearance="fabric"),
+    "dining_table": Category((1.6, 0.75, 0.9), appearance="wood", clearance=0.7),
+    "potted_plant": Category((0.4, 0.6, 0.4), shape="cone", appearance="green leaves"),
+    "teddy_bear": Category((0.3, 0.4, 0.25), appearance="brown"),
+    "skateboard": Category((0.8, 0.1, 0.2), appearance="wood"),
+    "surfboard": Category((0.55, 2.0, 0.08), appearance="white"),
+    "kite": Category((0.8, 0.8, 0.05), appearance="red"),
+    "elephant": Category((3.2, 3.0, 1.4), appearance="grey"),
+    "giraffe": Category((1.6, 4.8, 0.8), appearance="yellow with brown spots"),
+    "zebra": Category((2.2, 1.4, 0.6), appearance="white with black stripes"),
+    "sheep": Category((1.2, 0.9, 0.5), appearance="white"),
+    "bear": Category((1.8, 1.1, 0.8), appearance="brown"),
+    "train": Category((20.0, 3.8, 3.0), appearance="painted metal"),
+    "airplane": Category((30.0, 8.0, 30.0), appearance="white"),
+    "cake": Category((0.25, 0.12, 0.25), shape="cylinder", appearance="cream"),
+    "pizza": Category((0.35, 0.03, 0.35), shape="cylinder", appearance="orange"),
+    "orange": Category((0.08, 0.08, 0.08), shape="sphere", appearance="orange"),
+    "banana": Category((0.2, 0.04, 0.04), appearance="yellow"),
+    "bowl": Category((0.18, 0.08, 0.18), shape="cylinder", appearance="white"),
+    "glass": Category((0.08, 0.12, 0.08), shape="cylinder", appearance="glass"),
+    "wine_glass": Category((0.08, 0.2, 0.08), shape="cylinder", appearance="glass"),
+    "cell_phone": Category((0.07, 0.01, 0.15), appearance="black"),
+    "phone": Category((0.07, 0.01, 0.15), appearance="black"),
+    "tennis_racket": Category((0.3, 0.03, 0.7), appearance="white"),
+    "baseball_bat": Category((0.07, 0.07, 0.85), shape="cylinder", appearance="wood"),
+    "hot_dog": Category((0.18, 0.05, 0.05), shape="capsule", appearance="brown"),
+    "frisbee": Category((0.27, 0.03, 0.27), shape="cylinder", appearance="orange"),
+    "hydrant": Category((0.4, 0.8, 0.4), shape="cylinder", appearance="red metal"),
 }
 DEFAULT = Category((1.0, 1.0, 1.0))
 PLURALS = {"people": "person", "men": "man", "women": "woman", "children": "child", "benches": "bench",
-           "boxes": "box", "buses": "bus", "trees": "tree", "houses": "house", "cups": "cup"}
+           "boxes": "box", "buses": "bus", "trees": "tree", "houses": "house", "cups": "cup", "glasses": "glass",
+           "knives": "knife", "leaves": "leaf", "shelves": "shelf", "wolves": "wolf", "mice": "mouse", "geese": "goose",
+           "feet": "foot", "teeth": "tooth", "sheep": "sheep", "deer": "deer", "fish": "fish"}
 
 
 def lookup(category: str) -> Category:
@@ -88,6 +137,33 @@ def lookup(category: str) -> Category:
         if cand in CATEGORIES:
             return CATEGORIES[cand]
     return DEFAULT
+
+
+def head(category: str) -> str:
+    """The head noun of a category, its last word: stop_sign -> sign, 'parking meter' -> meter."""
+    words = category.strip().lower().replace(" ", "_").split("_")
+    return words[-1] if words else ""
+
+
+def plural_to_singular(word: str) -> str:
+    """A plural noun's singular, for words no table knows: giraffes -> giraffe, glasses -> glass."""
+    w = word.lower()
+    known = singular(w)
+    if known:
+        return known
+    if w in PLURALS:
+        return PLURALS[w]
+    if w.endswith("ies") and len(w) > 4:
+        return w[:-3] + "y"
+    if w.endswith(("sses", "shes", "ches", "xes", "zes")):
+        return w[:-2]
+    if w.endswith("s") and not w.endswith(("ss", "us")) and w not in NOT_PLURAL and len(w) > 3:
+        return w[:-1]
+    return w
+
+
+NOT_PLURAL = {"tennis", "axis", "iris", "chassis", "lens", "gas", "species", "series", "news", "canvas", "atlas",
+              "bias", "oasis", "jeans", "pants", "glasses", "scissors", "trousers", "shorts", "binoculars"}
 
 
 def singular(word: str) -> str | None:

@@ -209,3 +209,111 @@ def classify_move(rig, world, duration: float) -> str:
     if axis == "forward":
         return "dolly_in" if comp["forward"] > 0 else "dolly_out"
     return "truck_right" if comp["right"] > 0 else "truck_left"
+
+
+def motion_direction(world, rig, subject: str, target: str | None, duration: float, still: float = 0.3) -> str:
+    """Name what an object's motion does over `duration`, as the main camera (`rig` at its
+    start) sees it: 'toward'/'away' when `target` is given and the distance to it changes,
+    else 'left'/'right' (screen directions), 'forward' (nearer the camera) or 'backward';
+    'still' when it moves less than `still` metres."""
+    p0, p1 = world.position(subject, 0.0), world.position(subject, duration)
+    if target:
+        d0 = np.linalg.norm((p0 - world.position(target, 0.0))[[0, 2]])
+        d1 = np.linalg.norm((p1 - world.position(target, duration))[[0, 2]])
+        if abs(d1 - d0) > still:
+            return "toward" if d1 < d0 else "away"
+    d = p1 - p0
+    if np.linalg.norm(d) < still:
+        return "still"
+    w2c = rig.at(0.0).world_to_camera
+    right, forward = d @ w2c[0, :3], d @ w2c[2, :3]  # OpenCV camera: x right, z forward (away from the eye)
+    if abs(right) >= abs(forward):
+        return "right" if right > 0 else "left"
+    return "backward" if forward > 0 else "forward"
+
+
+# ---- appearance: the painted colour under an object's instance mask ---------------------------------
+BASIC_COLOURS = ("red", "orange", "yellow", "green", "blue", "purple", "pink", "brown", "black", "white", "grey")
+
+
+def srgb_to_lab(rgb) -> np.ndarray:
+    """CIELAB (D65) of sRGB 0-255 colours, shape (..., 3)."""
+    c = np.asarray(rgb, np.float64) / 255.0
+    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    m = np.array([[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.0721750],
+                  [0.0193339, 0.1191920, 0.9503041]])
+    xyz = lin @ m.T / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], -1)
+
+
+def ciede2000(lab1, lab2, kl: float = 1.0) -> float:
+    """The CIEDE2000 colour difference of two CIELAB colours (Sharma, Wu and Dalal's
+    formulation); `kl` > 1 weighs lightness down (kl = 2 is the textile convention)."""
+    L1, a1, b1 = (float(x) for x in lab1)
+    L2, a2, b2 = (float(x) for x in lab2)
+    cbar = (np.hypot(a1, b1) + np.hypot(a2, b2)) / 2
+    g = 0.5 * (1 - np.sqrt(cbar ** 7 / (cbar ** 7 + 25.0 ** 7)))
+    a1p, a2p = a1 * (1 + g), a2 * (1 + g)
+    c1p, c2p = np.hypot(a1p, b1), np.hypot(a2p, b2)
+    h1p = np.degrees(np.arctan2(b1, a1p)) % 360 if c1p else 0.0
+    h2p = np.degrees(np.arctan2(b2, a2p)) % 360 if c2p else 0.0
+    dL, dC = L2 - L1, c2p - c1p
+    dh = 0.0 if c1p * c2p == 0 else (h2p - h1p + 180) % 360 - 180
+    dH = 2 * np.sqrt(c1p * c2p) * np.sin(np.radians(dh / 2))
+    Lbar, Cbar = (L1 + L2) / 2, (c1p + c2p) / 2
+    if c1p * c2p == 0:
+        hbar = h1p + h2p
+    elif abs(h1p - h2p) <= 180:
+        hbar = (h1p + h2p) / 2
+    else:
+        hbar = (h1p + h2p + 360) / 2 if h1p + h2p < 360 else (h1p + h2p - 360) / 2
+    t = (1 - 0.17 * np.cos(np.radians(hbar - 30)) + 0.24 * np.cos(np.radians(2 * hbar))
+         + 0.32 * np.cos(np.radians(3 * hbar + 6)) - 0.20 * np.cos(np.radians(4 * hbar - 63)))
+    sl = 1 + 0.015 * (Lbar - 50) ** 2 / np.sqrt(20 + (Lbar - 50) ** 2)
+    sc, sh = 1 + 0.045 * Cbar, 1 + 0.015 * Cbar * t
+    rt = -2 * np.sqrt(Cbar ** 7 / (Cbar ** 7 + 25.0 ** 7)) * np.sin(np.radians(60 * np.exp(-((hbar - 275) / 25) ** 2)))
+    return float(np.sqrt((dL / (kl * sl)) ** 2 + (dC / sc) ** 2 + (dH / sh) ** 2 + rt * (dC / sc) * (dH / sh)))
+
+
+class PaintedColour:
+    """The median painted sRGB of an object's pixels, and how it reads against a named colour."""
+
+    def __init__(self, rgb):
+        self.rgb = [int(round(float(x))) for x in rgb]
+
+    def nearest(self) -> str:
+        from worldgen.paint.materials import COLOURS
+        lab = srgb_to_lab(self.rgb)
+        return min(BASIC_COLOURS, key=lambda c: ciede2000(lab, srgb_to_lab(COLOURS[c]), kl=2.0))
+
+    def judge(self, want: str) -> dict:
+        from worldgen.paint.materials import COLOURS
+        want = {"gray": "grey"}.get(want, want)
+        de = ciede2000(srgb_to_lab(self.rgb), srgb_to_lab(COLOURS[want]))
+        near = self.nearest()
+        return {"rgb": self.rgb, "de00": round(de, 1), "nearest": near, "ok": near == want}
+
+
+def painted_colours(spec, world, ids, width: int = 192, height: int = 108, lit: float = 0.75) -> dict:
+    """oid -> PaintedColour: the main camera's first frame painted by the procedural painter at
+    width x height; each object's median colour under its instance mask (its legs included),
+    over its lit pixels (luminance at or above the mask's `lit` quantile), since the faces
+    turned from the sun show the shadow's colour rather than the object's."""
+    from worldgen.camera import ShotCamera
+    from worldgen.paint.registry import make_painter
+    from worldgen.passes.sequence import Rasterizer
+    raster = Rasterizer(world, "raycast", with_local=True)
+    view = raster.view(ShotCamera(spec.shots[0], world, width, height), spec.render.fps, 0)
+    image = make_painter("procedural", world, raster).paint(view)
+    geom = view.hits.geom
+    inst = np.where(geom >= 0, raster.instance_lut[np.maximum(geom, 0)], 0)
+    out = {}
+    for oid in ids:
+        parts = [oid] + [c for c in world.nodes if oid in _ancestors(world, c) and c.startswith(oid + "_leg")]
+        m = np.isin(inst, [world.nodes[i].instance for i in parts])
+        if m.any():
+            px = image[m].reshape(-1, 3).astype(np.float64)
+            lum = px @ np.array([0.2126, 0.7152, 0.0722])
+            out[oid] = PaintedColour(np.median(px[lum >= np.quantile(lum, lit)], axis=0))
+    return out

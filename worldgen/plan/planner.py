@@ -34,6 +34,10 @@ class PlanReport:
     notes: list = field(default_factory=list)
     raw: list = field(default_factory=list)  # what the LLM wrote, per attempt
     plan: dict | None = None
+    grounded: bool = False  # whether the model's plan was held to the prompt (rules.ground)
+    # per kind (objects, relations, moves, motions): how many of the plan's items the model
+    # supplied, how many the prompt's own words (the rule reader) supplied; see rules.ground
+    provenance: dict | None = None
 
 
 def parse_llm_plan(text: str) -> tuple[Plan | None, str]:
@@ -90,7 +94,10 @@ def make_backend(llm: str = "embedded", model: str | None = None, url: str | Non
     raise PlanningError(f"--llm: unknown backend '{llm}' (embedded, none; or --llm-model FILE.gguf / --llm-url URL)")
 
 
-def make_plan(prompt: str, backend=None, report: PlanReport | None = None) -> Plan:
+def make_plan(prompt: str, backend=None, report: PlanReport | None = None, grounding: bool = True) -> Plan:
+    """The semantic plan: the rule reader's (no backend), or the model's after validation and
+    repair. `grounding=False` takes the model's plan as it is (only schema and reference errors
+    are fed back), so the model can be measured on its own."""
     prompt = (prompt or "").strip()
     if not prompt:
         raise PlanningError("the prompt is empty: describe the scene, e.g. 'a red car next to a tree'")
@@ -112,13 +119,16 @@ def make_plan(prompt: str, backend=None, report: PlanReport | None = None) -> Pl
         plan, feedback = parse_llm_plan(text)
         if plan is not None:
             try:
-                plan, notes = ground(plan, prompt)
+                provenance: dict = {}
+                plan, notes = ground(plan, prompt, provenance) if grounding else (plan, [])
             except ValueError as e:
                 plan, feedback = None, str(e)
             else:
                 errs = check_plan(plan)
                 if not errs:
                     report.notes += notes
+                    report.grounded = grounding
+                    report.provenance = provenance if grounding else None
                     return plan
                 feedback = "; ".join(errs[:6])
         report.notes.append(f"attempt {attempt + 1}: {feedback}")
@@ -127,14 +137,15 @@ def make_plan(prompt: str, backend=None, report: PlanReport | None = None) -> Pl
 
 
 def plan_spec(prompt: str, llm: str = "embedded", model: str | None = None, url: str | None = None,
-              seed: int = 0, width: int = 512, height: int = 288, fps: float = 24, backend=None
-              ) -> tuple[str, PlanReport]:
-    """The whole planner: a YAML spec text that validates and renders as is, and a report."""
+              seed: int = 0, width: int = 512, height: int = 288, fps: float = 24, backend=None,
+              grounding: bool = True) -> tuple[str, PlanReport]:
+    """The whole planner: a YAML spec text that validates and renders as is, and a report.
+    `grounding=False`: the model's plan goes to the solver as the model wrote it."""
     t0 = time.perf_counter()
     if backend is None and not (llm == "none" and not model and not url):
         backend = make_backend(llm, model, url, seed)
     report = PlanReport(getattr(backend, "name", "rules"), getattr(backend, "model_id", None))
-    plan = make_plan(prompt, backend, report)
+    plan = make_plan(prompt, backend, report, grounding=grounding)
     report.plan = plan.model_dump()
     try:
         data, notes = solve(plan, seed=seed, width=width, height=height, fps=fps)
@@ -185,5 +196,6 @@ def _widen(cam: dict, k: float = 1.4) -> None:
 def to_yaml(data: dict, prompt: str, report: PlanReport) -> str:
     head = "# Planned by worldgen from the prompt:\n" + "".join(
         f"#   {line}\n" for line in prompt.strip().splitlines()[:12])
-    head += f"# planner: {report.backend}" + (f" ({report.model})" if report.model else "") + "\n"
+    head += f"# planner: {report.backend}" + (f" ({report.model})" if report.model else "") + (
+        ", not grounded" if report.backend != "rules" and not report.grounded else "") + "\n"
     return head + yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=110, allow_unicode=True)

@@ -251,7 +251,27 @@ def layout(items: dict, plan: Plan, notes: list) -> None:
                     progress = True
     for n, p in placed.items():
         items[n].pos[0], items[n].pos[2] = p
-    # fix-up: push until every relation holds and nothing overlaps (bounded, deterministic)
+    _fix_up(items, rels, roots)
+    if _unhide(items, rels, roots, notes):
+        _fix_up(items, rels, roots)
+    for a, rel, b in rels:
+        if rel == "facing":
+            d = items[b].pos - items[a].pos
+            items[a].yaw = round(math.degrees(math.atan2(d[0], d[2])), 3)  # local +Z toward b
+    for a, rel, b in rels:
+        if rel != "facing" and not satisfied(rel, items[a], items[b]):
+            notes.append(f"could not satisfy '{a} {rel} {b}' together with the other relations")
+    # centre the layout on the origin
+    xs = [items[n].pos[0] for n in roots]
+    zs = [items[n].pos[2] for n in roots]
+    cx, cz = (min(xs) + max(xs)) / 2, (min(zs) + max(zs)) / 2
+    for n in roots:
+        items[n].pos[0] -= cx
+        items[n].pos[2] -= cz
+
+
+def _fix_up(items: dict, rels: list, roots: list) -> None:
+    """Push until every relation holds and nothing overlaps (bounded, deterministic)."""
     for _ in range(400):
         moved = False
         for a, rel, b in rels:
@@ -272,20 +292,64 @@ def layout(items: dict, plan: Plan, notes: list) -> None:
                     moved = True
         if not moved:
             break
+
+
+HIDDEN = 0.6  # a rear object whose screen box is covered this much by the front one is moved aside
+
+
+def _screen_box(it: Item, eye: np.ndarray, centre: np.ndarray) -> np.ndarray:
+    """(x0, y0, x1, y1) of an item's box in the image plane of a camera at `eye` looking at
+    `centre` (tangent units: only ratios between boxes matter)."""
+    f = centre - eye
+    f /= np.linalg.norm(f)
+    r = np.cross(f, [0.0, 1.0, 0.0])
+    r /= max(np.linalg.norm(r), 1e-9)
+    u = np.cross(r, f)
+    half = np.array([it.footprint[0], it.dims[1] / 2, it.footprint[1]])
+    rest = np.array([it.pos[0], it.dims[1] / 2, it.pos[2]])  # on the ground, where stack() will put it
+    corners = rest + half * np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)])
+    v = corners - eye
+    z = np.maximum(v @ f, 1e-3)
+    x, y = v @ r / z, v @ u / z
+    return np.array([x.min(), y.min(), x.max(), y.max()])
+
+
+def _covered(front: Item, rear: Item, eye, centre) -> float:
+    a, b = _screen_box(front, eye, centre), _screen_box(rear, eye, centre)
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    return w * h / max((b[2] - b[0]) * (b[3] - b[1]), 1e-12)
+
+
+def _unhide(items: dict, rels: list, roots: list, notes: list) -> bool:
+    """'A in front of B' must not hide B from the main camera (a small sink hides a toilet
+    behind it; a fence, a zebra): the rear object moves aside along x until at least part of
+    it shows, which keeps the depth order. The camera is estimated the way `shot_camera` frames
+    the whole layout (the first shot's camera at its start)."""
+    moved = False
     for a, rel, b in rels:
-        if rel == "facing":
-            d = items[b].pos - items[a].pos
-            items[a].yaw = round(math.degrees(math.atan2(d[0], d[2])), 3)  # local +Z toward b
-    for a, rel, b in rels:
-        if rel != "facing" and not satisfied(rel, items[a], items[b]):
-            notes.append(f"could not satisfy '{a} {rel} {b}' together with the other relations")
-    # centre the layout on the origin
-    xs = [items[n].pos[0] for n in roots]
-    zs = [items[n].pos[2] for n in roots]
-    cx, cz = (min(xs) + max(xs)) / 2, (min(zs) + max(zs)) / 2
-    for n in roots:
-        items[n].pos[0] -= cx
-        items[n].pos[2] -= cz
+        if rel not in ("in_front_of", "behind"):
+            continue
+        front, rear = (items[a], items[b]) if rel == "in_front_of" else (items[b], items[a])
+        for _ in range(24):
+            lo = np.min([[items[n].pos[0] - items[n].footprint[0], 0.0, items[n].pos[2] - items[n].footprint[1]]
+                         for n in roots], 0)
+            hi = np.max([[items[n].pos[0] + items[n].footprint[0], items[n].dims[1], items[n].pos[2] + items[n].footprint[1]]
+                         for n in roots], 0)
+            centre = (lo + hi) / 2
+            radius = max(float(np.linalg.norm(hi - lo) / 2), 0.3)
+            dist = radius / math.sin(math.radians(FOV) / 2) * 1.1
+            eye = np.array([centre[0], max(centre[1] + max(radius * 0.35, 0.6), 0.5), centre[2] + dist])
+            if _covered(front, rear, eye, centre) < HIDDEN:
+                break
+            side = 1.0 if rear.pos[0] >= front.pos[0] else -1.0
+            rear.pos[0] += side * max(rear.footprint[0] * 0.5, 0.05)
+            moved = True
+        else:
+            notes.append(f"{rear.name} may be hidden behind {front.name}")
+    if moved:
+        notes.append("moved objects aside so that what stands behind stays in view")
+    return moved
 
 
 def _separate(a: Item, b: Item, rels) -> None:
@@ -519,6 +583,8 @@ def solve(plan: Plan, seed: int = 0, width: int = 512, height: int = 288, fps: f
         subj = s.subjects or [o.name for o in plan.objects]
         centre, radius = _bounds(items, subj, tracks, t, t + s.duration)
         main = subj[0] if len(subj) == 1 else None
+        if main and s.move == "static" and _root(items, main) in tracks:
+            main = None  # a still camera does not turn to follow: it frames the whole path
         if s.move == "track" and moving is None:
             main = subj[0]
         cam = shot_camera(s.move, centre, radius, main, moving if moving in subj or not s.subjects else None,
