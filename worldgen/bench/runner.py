@@ -819,7 +819,8 @@ def _options_record(options: BenchOptions) -> dict:
 
 
 def overall(scenes: list[dict], methods: list[str], ks: Sequence[int]) -> dict:
-    """Per method, the unweighted mean over scenes of each summary number (where defined)."""
+    """Per method, the unweighted mean over scenes of each summary number (where defined), and
+    for each number the scenes behind it (`scenes_behind`: a mean is only read with its scenes)."""
     keys = [f"warp_{k}" for k in ks] + ["flicker", "identity_drift", "edge_f1", "seconds_per_frame",
                                          "unet_per_frame", "unet_per_film_second", "peak_memory_bytes"]
     out = {}
@@ -828,12 +829,15 @@ def overall(scenes: list[dict], methods: list[str], ks: Sequence[int]) -> dict:
                 if s["methods"].get(method, {}).get("status") == "ok"]
         if not done:
             continue
-        row = {"scenes": len(done)}
+        names = [s["scene"] for s in scenes if s["methods"].get(method, {}).get("status") == "ok"]
+        row = {"scenes": len(done), "scenes_behind": {}}
         for key in keys:
             vals = [d[key] for d in done if d.get(key) is not None]
             row[key] = float(np.mean(vals)) if vals else None
+            row["scenes_behind"][key] = [n for n, d in zip(names, done) if d.get(key) is not None]
         row["camera_held"] = sum(d["camera_held"] for d in done)
         row["camera_judged"] = sum(d["camera_judged"] for d in done)
+        row["scenes_behind"]["camera"] = [n for n, d in zip(names, done) if d["camera_judged"]]
         out[method] = row
     return out
 

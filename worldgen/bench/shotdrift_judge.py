@@ -34,7 +34,7 @@ NOT_JUDGED, UNAVAILABLE = "not judged", "unavailable"
 
 # a static expectation is judged only when no more than this share of the picture moves between
 # two frames (see the module docstring; calibrated on procedural renders, docs/BENCHMARK.md)
-STATIC_MAX_MOVING_SHARE = 0.0
+STATIC_MAX_MOVING_SHARE = 0.01
 
 # shotdrift measures at most this long side (its own default is 512); frames are shrunk to it
 # while they stream past, so a 30 s shot costs ~100 MB instead of a full-size stack
@@ -157,15 +157,22 @@ def judge(frames, camera: dict, fps: float = 0.0, max_side: int = ANALYSIS_MAX_S
     if not valid:
         return out | {"detail": why_not}
     out["shotdrift_version"] = version
+    return out | measure(frames, expect, fps, max_side)
+
+
+def measure(frames, expect: str, fps: float = 0.0, max_side: int = ANALYSIS_MAX_SIDE) -> dict:
+    """shotdrift's own verdict on the frames for a move name, with no validity restriction (what
+    `judge` calls once a shot passed `valid_for`; benchmarks/shotdrift_validity.py calls it to
+    measure where the restriction must lie)."""
     if len(frames) < 2:
-        return out | {"verdict": NOT_MEASURABLE, "detail": "fewer than two frames"}
+        return {"verdict": NOT_MEASURABLE, "detail": "fewer than two frames"}
     try:
         from shotdrift import measure_frames
         stack = np.stack([analysis_frame(np.asarray(f), max_side) for f in frames])
         # one worldgen shot is one take: shotdrift's cut detection would only add doubt
         result = measure_frames(stack, expect=expect, max_side=max_side, segment=False, fps=float(fps))
     except Exception as e:  # noqa: BLE001 - an outside tool's failure is reported, never raised
-        return out | {"verdict": UNAVAILABLE, "detail": f"shotdrift failed: {type(e).__name__}: {e}"}
+        return {"verdict": UNAVAILABLE, "detail": f"shotdrift failed: {type(e).__name__}: {e}"}
     verdict_of = {True: HELD, False: NOT_HELD}
     expectation = result.expect
     if expectation is None or not expectation.measurable:
@@ -173,7 +180,7 @@ def judge(frames, camera: dict, fps: float = 0.0, max_side: int = ANALYSIS_MAX_S
     else:
         verdict = verdict_of[bool(expectation.ok)]
     path = result.path
-    return out | {
+    return {
         "verdict": verdict,
         "detail": expectation.detail if expectation is not None else "no measurement",
         "findings": [f"{f.code} ({f.severity})" for f in result.findings],
