@@ -145,10 +145,14 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=C.REPEATS)
     ap.add_argument("--tiny", action="store_true", help="64², 0 and 1 character, 3 frames (tests)")
     ap.add_argument("--out", type=Path, default=C.RESULTS)
+    ap.add_argument("--report-only", action="store_true", help="rewrite the Markdown and plot from the JSON")
     args = ap.parse_args()
     counts, size, frames = ((0, 1), 64, 3) if args.tiny else (COUNTS, SIZE, args.frames)
-    r = measure(counts, size, frames, args.repeats)
-    C.write_json(r, args.out / "characters.json")
+    if args.report_only:
+        r = C.json.loads((args.out / "characters.json").read_text())
+    else:
+        r = measure(counts, size, frames, args.repeats)
+        C.write_json(r, args.out / "characters.json")
     (args.out / "characters.md").write_text(markdown(r))
     plot(r, args.out / "characters.png")
     print(markdown(r))

@@ -343,11 +343,15 @@ def main() -> int:
     ap.add_argument("--full-shot", action="store_true", help="also one refined shot at the film's size (512x288)")
     ap.add_argument("--out", type=Path, default=C.RESULTS)
     ap.add_argument("--name", default=None)
+    ap.add_argument("--report-only", action="store_true", help="rewrite the Markdown and plot from the JSON")
     args = ap.parse_args()
     mode_name = "real" if args.real_size else "smoke" if args.smoke else "tiny"
-    r = measure(mode_name, args.repeats, args.device, args.seconds, args.full_shot)
     name = args.name or {"real": "diffusion_real", "smoke": "diffusion_smoke", "tiny": "diffusion"}[mode_name]
-    C.write_json(r, args.out / f"{name}.json")
+    if args.report_only:
+        r = C.json.loads((args.out / f"{name}.json").read_text())
+    else:
+        r = measure(mode_name, args.repeats, args.device, args.seconds, args.full_shot)
+        C.write_json(r, args.out / f"{name}.json")
     (args.out / f"{name}.md").write_text(markdown(r))
     plot(r, args.out / f"{name}.png")
     print(markdown(r))

@@ -282,13 +282,17 @@ def main() -> int:
     ap.add_argument("--no-stages", action="store_true", help="leave out the per-stage breakdown")
     ap.add_argument("--out", type=Path, default=C.RESULTS)
     ap.add_argument("--name", default="passes", help="results file stem")
+    ap.add_argument("--report-only", action="store_true", help="rewrite the Markdown and plot from the JSON")
     args = ap.parse_args()
     sizes = args.sizes or ([64] if args.tiny else [256, 512] if args.quick else [256, 512, 1024])
     tris = args.triangles or ([1_000] if args.tiny else [1_000, 100_000] if args.quick else [1_000, 100_000, 1_000_000])
     frames = 3 if args.tiny and args.frames == 12 else args.frames
     backends = args.backends.split(",") if args.backends else ["raycast", "gl"]
-    res = measure(tris, sizes, backends, frames, args.repeats, stages=not (args.no_stages or args.tiny))
-    C.write_json(res, args.out / f"{args.name}.json")
+    if args.report_only:
+        res = C.json.loads((args.out / f"{args.name}.json").read_text())
+    else:
+        res = measure(tris, sizes, backends, frames, args.repeats, stages=not (args.no_stages or args.tiny))
+        C.write_json(res, args.out / f"{args.name}.json")
     (args.out / f"{args.name}.md").write_text(markdown(res))
     plot(res, args.out / f"{args.name}.png")
     print(markdown(res))

@@ -91,7 +91,7 @@ def measure(spec: Path, work: Path, repeats: int, ray: bool, log=print) -> dict:
 def markdown(r: dict) -> str:
     lab, s, mem = r["labels"], r["seconds"], r["peak_rss_mb"]
     lines = ["# Production: store and render farm\n", C.machine_line(r) + "\n",
-             f"`{r['params']['spec']}`: {lab['frames']} frames, {lab['width']}x{lab['height']} at {lab['fps']} fps "
+             f"`{r['params']['spec']}`: {lab['frames']} frames, {lab['width']}x{lab['height']} at {lab['fps']:g} fps "
              f"({lab['film_seconds']:g} s of film; frames + passes + control images + film, {r['output_mb']} MB on "
              f"disk), wall time and peak memory (render process and its children) of `worldgen render` as a user runs "
              f"it. Each case {r['params']['repeats']} times in rotating order after a warm-up render; median "
@@ -138,11 +138,15 @@ def main() -> int:
     ap.add_argument("--no-ray", action="store_true", help="leave out the Ray case")
     ap.add_argument("--tiny", action="store_true", help="a 1 s 64x36 scene instead of the demo film (tests)")
     ap.add_argument("--out", type=Path, default=C.RESULTS, help="results folder")
+    ap.add_argument("--report-only", action="store_true", help="rewrite the Markdown and plot from the JSON")
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory(prefix="worldgen-bench-production-") as d:
-        spec = C.write_tiny_spec(Path(d)) if args.tiny else DEMO
-        r = measure(spec, Path(d), args.repeats, not args.no_ray)
-    C.write_json(r, args.out / "production.json")
+    if args.report_only:
+        r = C.json.loads((args.out / "production.json").read_text())
+    else:
+        with tempfile.TemporaryDirectory(prefix="worldgen-bench-production-") as d:
+            spec = C.write_tiny_spec(Path(d)) if args.tiny else DEMO
+            r = measure(spec, Path(d), args.repeats, not args.no_ray)
+        C.write_json(r, args.out / "production.json")
     (args.out / "production.md").write_text(markdown(r))
     plot(r, args.out / "production.png")
     print(markdown(r))
