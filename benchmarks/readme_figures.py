@@ -13,6 +13,7 @@ import argparse
 import json
 import re
 import sys
+import textwrap
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -124,9 +125,11 @@ def consistency(results: Path) -> str:
     groups: dict = {}
     for k, t, _ in cols:
         groups.setdefault(tuple(behind.get(k, ())), []).append(t.rstrip(" ↓↑"))
-    lines += ["", "Scenes behind each mean: " + "; ".join(
-        f"{', '.join(ts)}: {', '.join(names) if len(names) < len(cons['scenes']) else 'all ' + str(len(names)) + ' (' + ', '.join(names) + ')'}"
-        for names, ts in groups.items()) + "."]
+    def where(names: tuple) -> str:
+        listed = ", ".join(names) or "no scene"
+        return f"all {len(names)} ({listed})" if len(names) == len(cons["scenes"]) else listed
+    lines += ["", "Scenes behind each mean: "
+              + "; ".join(f"{', '.join(ts)}: {where(names)}" for names, ts in groups.items()) + "."]
     same = cons["rounds"]["quality_identical"]
     lines.append(f"Every quality number came out {'identical' if same else 'DIFFERENT'} in the {cons['rounds']['n']} "
                  "rounds. Flicker is VBench's, on the still pixels of static-camera shots; the locked-off shot of "
@@ -142,16 +145,24 @@ def diffusion(results: Path) -> str:
     return (f"Measured with tiny random-weight models on {d['machine']['cores']} CPU cores "
             f"(`benchmarks/results/diffusion.md`, a pipeline check: evaluation counts, not pictures): per-frame "
             f"methods spend {pf['unet_per_film_second']:g} UNet evaluations per film second at {d['steps']} steps; "
-            f"baked spends {bk['unet_per_film_second_30s']:g} (look development, amortised over a 30 s film) and "
-            f"baked+refine {br['unet_per_film_second_30s']:g}.\n")
+            f"baked spends {bk['unet_per_film_second_30s']:.3g} (look development, amortised over a 30 s film) and "
+            f"baked+refine {br['unet_per_film_second_30s']:.3g}.\n")
 
 
 BLOCKS = {"performance": performance, "consistency": consistency, "diffusion": diffusion}
 
 
+def wrap(block: str, width: int = 95) -> str:
+    """Paragraph lines hard-wrapped like the rest of the README; table rows left as they are."""
+    out = []
+    for line in block.split("\n"):
+        out.append(line if line.startswith("|") or not line else textwrap.fill(line, width, break_on_hyphens=False))
+    return "\n".join(out)
+
+
 def rewrite(text: str, results: Path) -> str:
     def sub(m: re.Match) -> str:
-        return m.group(1) + BLOCKS[m.group("name")](results) + m.group(4)
+        return m.group(1) + wrap(BLOCKS[m.group("name")](results)) + m.group(4)
     return BLOCK.sub(sub, text)
 
 
