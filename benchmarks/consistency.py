@@ -1,16 +1,23 @@
 """Consistency benchmark over the built-in suite (benchmarks/suite/*.yaml), every method that can
 run here, and the cost of the 30 s long take on this machine.
 
-    python benchmarks/consistency.py [--quick] [--methods procedural,baked,...] [--model PATH]
+    python benchmarks/consistency.py [--tiny] [--repeats 3] [--methods procedural,baked,...] [--model PATH]
+                                     [--time-long-take] [--quick] [--report-only]
 
-Renders go to out/bench-consistency/ (resumed on a re-run unless --fresh); results are written to
-benchmarks/results/consistency.{json,md,png,html} with plots, strips and side-by-side videos
-under benchmarks/results/consistency/. --quick renders at 128x72, 12 fps (a CI-sized run) and
-writes to out/bench-consistency-quick/ only, leaving the committed results alone.
+The suite is rendered `--repeats` times, each round from scratch (fresh renders, a fresh
+WORLDGEN_CACHE), with the methods in rotating order; the quality metrics must come out identical
+in every round (the record says whether they did) and the cost columns (s/frame, peak memory)
+give the median and the range over the rounds. `--time-long-take` times a fresh `worldgen bench`
+of the 30 s long take alone, `--repeats` times, at the spec's own size; its labels (size, frame
+count, memory) are read from those runs. Renders go to out/bench-consistency/round-N/; results
+to benchmarks/results/consistency.{json,md,png,html} with plots, strips and side-by-side videos
+under benchmarks/results/consistency/. --quick renders at 128x72, 12 fps, one round, and writes
+to out/bench-consistency-quick/ only, leaving the committed results alone.
 """
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import shutil
@@ -18,72 +25,139 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as C  # noqa: E402
+
+ROOT = C.ROOT
 RESULTS = Path("benchmarks/results")
 LONG_TAKE = "long_take"
 TARGET_S = 180.0
+QUALITY_KEYS = ("warp_1", "warp_5", "warp_10", "flicker", "identity_drift", "edge_f1", "camera_held", "camera_judged")
+COST_KEYS = ("seconds_per_frame", "peak_memory_bytes")
+PIPELINE_NOTE = ("**The diffusion methods here (per-frame, fixed-seed, anchored-noise, baked, baked+refine) ran tiny "
+                 "models with random weights: their rows test the pipeline (evaluation counts, masks, noise "
+                 "anchoring, caching, the metrics), not the methods. Random weights paint noise, so these numbers "
+                 "say nothing about how the methods compare with real models.**")
 
 
 def _s(value) -> str:
     return "n/a" if value is None else f"{value:.1f} s"
 
 
-def time_long_take(work: Path) -> dict:
-    """A dedicated, fresh run of the 30 s long take with the procedural painter: render, every
-    metric and its own report, timed end to end (what `worldgen bench long_take.yaml` costs)."""
+# ---------------------------------------------------------------- the 30 s long take alone
+
+def time_long_take(work: Path, repeats: int) -> dict:
+    """Fresh runs of `worldgen bench` on the 30 s long take with the procedural painter, at the
+    spec's own size: render, every metric and its own report, timed end to end. Labels (size,
+    frames, memory) come from the runs' results."""
     from worldgen.bench.runner import BenchOptions, run_bench
     spec = Path("benchmarks/suite") / f"{LONG_TAKE}.yaml"
-    load_before = os.getloadavg()[0]
-    t0 = time.perf_counter()
-    results = run_bench([spec], ["procedural"], work, BenchOptions(fresh=True))
-    wall = time.perf_counter() - t0
-    cost = results["scenes"][0]["methods"]["procedural"]["cost"]
-    return {"wall_s": round(wall, 1), "load_average": [load_before, os.getloadavg()[0]],
-            "render_s": cost["render_s"], "render_cpu_s": cost["render_cpu_s"],
-            "metrics_cpu_s": cost["metrics_cpu_s"], "frames": cost["frames"],
-            "peak_memory_bytes": cost["peak_memory_bytes"], "when": time.strftime("%Y-%m-%d %H:%M")}
+    n = iter(range(10**6))
+
+    def once() -> dict:
+        with C.fresh_cache():
+            load = os.getloadavg()[0]
+            t0 = time.perf_counter()
+            results = run_bench([spec], ["procedural"], work / f"run-{next(n)}", BenchOptions(fresh=True))
+            wall = time.perf_counter() - t0
+        scene = results["scenes"][0]
+        cost = scene["methods"]["procedural"]["cost"]
+        return {"wall_s": round(wall, 1), "load_before": load, "load_after": os.getloadavg()[0],
+                "width": scene["width"], "height": scene["height"], "fps": scene["fps"], "frames": cost["frames"],
+                "frames_rendered": cost["frames_rendered"], "render_s": cost["render_s"],
+                "render_cpu_s": cost["render_cpu_s"], "metrics_cpu_s": cost["metrics_cpu_s"],
+                "peak_memory_bytes": cost["peak_memory_bytes"]}
+
+    runs, _ = C.alternating({"long take": once}, repeats)
+    runs = runs["long take"]
+    first = runs[0]
+    return {"runs": runs, "when": time.strftime("%Y-%m-%d %H:%M"),
+            "width": first["width"], "height": first["height"], "fps": first["fps"], "frames": first["frames"],
+            "every_frame_rendered": all(r["frames_rendered"] == r["frames"] for r in runs),
+            "wall_s": C.spread([r["wall_s"] for r in runs], 1),
+            "render_s": C.spread([r["render_s"] for r in runs], 1),
+            "render_cpu_s": C.spread([r["render_cpu_s"] for r in runs], 1),
+            "metrics_cpu_s": C.spread([r["metrics_cpu_s"] for r in runs], 1),
+            "peak_memory_mb": C.spread([(r["peak_memory_bytes"] or 0) / 1e6 for r in runs], 0)}
 
 
 def long_take_section(results: dict) -> str:
-    """The cost figure the issue asks for: the 30 s film, render + every metric."""
-    scene = next((s for s in results["scenes"] if s["scene"] == LONG_TAKE), None)
-    res = scene and scene["methods"].get("procedural")
-    if not res or res["status"] != "ok":
-        return ""
-    m = results["machine"]
-    rows = []
+    """The cost figure of the 30 s film: render + every metric, labelled from its own runs."""
     timing = results.get("long_take_timing")
-    if timing:
-        verdict = "met" if timing["wall_s"] <= TARGET_S else "NOT met"
-        rows += [f"| `worldgen bench` of the long take alone, fresh: render + every metric + report, wall | "
-                 f"**{timing['wall_s']:.1f} s** | ≤ {TARGET_S:.0f} s ({verdict}) |",
-                 f"| ... its render: wall / CPU time of the rendering process | {_s(timing['render_s'])} / "
-                 f"{_s(timing['render_cpu_s'])} | |",
-                 f"| ... its metrics: CPU time of the evaluating process (alongside the render) | "
-                 f"{_s(timing['metrics_cpu_s'])} | |",
-                 f"| ... load average (1 min) before / after | {timing['load_average'][0]:.1f} / "
-                 f"{timing['load_average'][1]:.1f} | |"]
-    cost = res["cost"]
-    if cost["frames_rendered"] == cost["frames"]:
-        rows += [f"| the long take inside the suite run: render + every metric, wall | {res['wall_s']:.1f} s | |",
-                 f"| ... render: wall / CPU | {_s(cost.get('render_s'))} / {_s(cost.get('render_cpu_s'))} | |",
-                 f"| ... metrics: CPU | {_s(cost.get('metrics_cpu_s'))} | |"]
-    if results.get("load_average"):
-        rows.append(f"| ... suite run load average (1 min) before / after | {results['load_average'][0]:.1f} / "
-                    f"{results['load_average'][1]:.1f} | |")
-    if not rows:
+    if not timing or "runs" not in timing:
         return ""
+    verdict = "met" if timing["wall_s"]["median"] <= TARGET_S else "NOT met"
+    n = len(timing["runs"])
+    loads = ", ".join(f"{r['load_before']:.1f} / {r['load_after']:.1f}" for r in timing["runs"])
+    rows = [f"| `worldgen bench` of the long take alone, fresh: render + every metric + report, wall | "
+            f"**{C.fmt(timing['wall_s'], 's', 1)}** | ≤ {TARGET_S:.0f} s ({verdict}) |",
+            f"| ... its render: wall | {C.fmt(timing['render_s'], 's', 1)} | |",
+            f"| ... its render: CPU time of the rendering process | {C.fmt(timing['render_cpu_s'], 's', 1)} | |",
+            f"| ... its metrics: CPU time of the evaluating process (alongside the render) | "
+            f"{C.fmt(timing['metrics_cpu_s'], 's', 1)} | |",
+            f"| peak memory of the rendering process | {C.fmt(timing['peak_memory_mb'], 'MB', 0)} | |",
+            f"| load average (1 min) before / after each run | {loads} | |"]
+    m = results["machine"]
     return "\n".join([
-        "", f"## The 30 s film on CPU ({scene['width']}x{scene['height']}, {cost['frames']} frames, "
-            "procedural painter)", "",
-        "| what | measured | target |", "|---|---:|---:|", *rows,
-        f"| peak memory of the rendering process | {(cost['peak_memory_bytes'] or 0) / 1e6:.0f} MB | |", "",
-        f"Machine: {m['cpu']}, {m['cores']} cores, no GPU, shared with other work (hence the load "
-        "averages: a load above 0 means other processes took part of the two cores). The render runs "
-        "in one process and the metrics in a second one that follows it frame by frame, so on an idle "
-        "2-core machine the wall time is about the larger of the two CPU times plus start-up and report. "
-        "E_warp(5) and E_warp(10) start a chain every k frames (chains that tile the shot); edge F1 on "
-        "every frame; the long take is keyframed, so shotdrift does not judge it.", ""])
+        "", f"## The 30 s film on CPU ({timing['width']}x{timing['height']}, {timing['frames']} frames at "
+            f"{timing['fps']:g} fps, procedural painter)", "",
+        f"{n} fresh runs (empty store, every frame rendered: {'yes' if timing['every_frame_rendered'] else 'NO'}); "
+        "median (min–max). Size and frame count are the runs' own, the spec's (the suite table above runs the "
+        "same scene smaller).", "",
+        "| what | measured | target |", "|---|---:|---:|", *rows, "",
+        f"Machine: {m['cpu']}, {m['cores']} cores, no GPU, shared with other work (hence the load averages: a load "
+        "above the core count means other processes took part of the cores). The render runs in one process and "
+        "the metrics in a second one that follows it frame by frame, so on an idle 2-core machine the wall time is "
+        "about the larger of the two CPU times plus start-up and report. E_warp(5) and E_warp(10) start a chain "
+        "every k frames (chains that tile the shot); edge F1 on every frame; the long take is keyframed, so "
+        "shotdrift does not judge it.", ""])
+
+
+# ---------------------------------------------------------------- rounds
+
+def merge_rounds(rounds: list[dict], orders: list[list[str]]) -> dict:
+    """One results dict from several rounds of the same suite: round 1's numbers, with the cost
+    columns replaced by the median over the rounds (and their range in `<key>_spread`), and a
+    record of whether every quality metric came out identical in every round."""
+    from worldgen.bench.runner import overall
+    merged = copy.deepcopy(rounds[0])
+    mismatches = []
+    for i, scene in enumerate(merged["scenes"]):
+        for method, res in scene["methods"].items():
+            others = [r["scenes"][i]["methods"].get(method, {}) for r in rounds]
+            if res.get("status") != "ok" or any(o.get("status") != "ok" for o in others):
+                continue
+            for key in QUALITY_KEYS:
+                values = [o["summary"].get(key) for o in others]
+                if any(v != values[0] for v in values):
+                    mismatches.append({"scene": scene["scene"], "method": method, "metric": key, "values": values})
+            for key in COST_KEYS:
+                values = [o["summary"].get(key) for o in others]
+                if all(v is not None for v in values):
+                    spread = C.spread(values, 6)
+                    res["summary"][key] = spread["median"]
+                    res["summary"][f"{key}_spread"] = spread
+    merged["overall"] = overall(merged["scenes"], merged["methods"], merged["options"]["ks"])
+    merged["rounds"] = {"n": len(rounds), "order": orders, "wall_s": [r["wall_s"] for r in rounds],
+                        "load_average": [r["load_average"] for r in rounds],
+                        "quality_identical": not mismatches, "mismatches": mismatches}
+    return merged
+
+
+def rounds_section(results: dict) -> str:
+    r = results.get("rounds")
+    if not r:
+        return ""
+    same = ("identical in every round" if r["quality_identical"] else
+            f"NOT identical in every round ({len(r['mismatches'])} differences, listed in the JSON)")
+    loads = "; ".join(f"{a:.1f} → {b:.1f}" for a, b in r["load_average"])
+    record = results.get("record")
+    return "\n".join(["", "## Rounds", "", *([C.machine_line(record), ""] if record else []),
+                      f"The suite ran {r['n']} times from scratch, the methods in rotating order (round 1: "
+                      f"{', '.join(r['order'][0])}). Quality metrics: **{same}**. s/frame and peak MB are the median "
+                      f"over the rounds (range in brackets). Round wall times: "
+                      f"{', '.join(f'{w:.0f} s' for w in r['wall_s'])}; load average (1 min) before → after each "
+                      f"round: {loads}.", ""])
 
 
 TINY_OPTIONS = {"steps": 4, "views": 3, "view_size": 64, "texture_size": 128, "part_texture_size": 64}
@@ -101,18 +175,18 @@ def tiny_model(folder: Path) -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="CI-sized: 128x72 at 12 fps, results under out/ only")
+    ap.add_argument("--quick", action="store_true", help="CI-sized: 128x72 at 12 fps, one round, results under out/ only")
     ap.add_argument("--methods", default="procedural,per-frame,fixed-seed,anchored-noise,baked,baked+refine")
     ap.add_argument("--model", default=None, help="base model for the diffusion methods")
     ap.add_argument("--tiny", action="store_true",
                     help="CPU run of every method: tiny random-weight models built from configs (4 steps, small look "
                          "development), every method at 128x72, 12 fps; results committed like a full run")
-    ap.add_argument("--fresh", action="store_true", help="re-render everything (needed for cost figures)")
+    ap.add_argument("--repeats", type=int, default=C.REPEATS, help="rounds of the whole suite (and of the long take)")
     ap.add_argument("--no-video", action="store_true")
     ap.add_argument("--report-only", action="store_true",
                     help="rewrite the tables, plots and page from the results JSON (renders must still be there)")
     ap.add_argument("--time-long-take", action="store_true",
-                    help="also time a fresh `worldgen bench` of the 30 s long take alone (the issue's cost target)")
+                    help="also time fresh `worldgen bench` runs of the 30 s long take alone (the cost target)")
     args = ap.parse_args()
     os.chdir(ROOT)  # relative paths in the results
     sys.path.insert(0, str(ROOT))
@@ -124,25 +198,37 @@ def main() -> int:
     if args.report_only:
         results = json.loads((target / f"{stem}.json").read_text())
     else:
+        rec = C.start_record("consistency", methods=args.methods, tiny=args.tiny, repeats=args.repeats)
         specs = [p.relative_to(ROOT) for p in suite_specs()]
         small = args.quick or args.tiny
         model, painter_options = args.model, {}
         if args.tiny:
             model, painter_options = tiny_model(Path("out/tiny-sd15")), TINY_OPTIONS
-        options = BenchOptions(size=(128, 72) if small else None, fps=12 if small else None,
-                               model=model, painter_options=painter_options, fresh=args.fresh, report=False, log=print)
-        load_before = os.getloadavg()[0]
-        t0 = time.perf_counter()
-        results = run_bench(specs, args.methods.split(","), work, options)
-        print(f"suite: {time.perf_counter() - t0:.1f} s")
-        results["load_average"] = [load_before, os.getloadavg()[0]]  # 1-minute, before and after
-    if args.time_long_take and not args.quick:
-        results["long_take_timing"] = time_long_take(Path("out/bench-long-take"))
-        print(f"long take alone: {results['long_take_timing']['wall_s']} s")
+        methods = args.methods.split(",")
+        repeats = 1 if args.quick else args.repeats
+        rounds, orders = [], C.rotations(methods, repeats)
+        for r, order in enumerate(orders):
+            options = BenchOptions(size=(128, 72) if small else None, fps=12 if small else None, model=model,
+                                   painter_options=painter_options, fresh=True, report=False, log=print)
+            with C.fresh_cache():
+                load_before = os.getloadavg()[0]
+                t0 = time.perf_counter()
+                res = run_bench(specs, order, work / f"round-{r + 1}", options)
+                print(f"round {r + 1}/{repeats}: {time.perf_counter() - t0:.1f} s", flush=True)
+                res["load_average"] = [load_before, os.getloadavg()[0]]  # 1-minute, before and after
+            res["methods"] = methods  # table order, whatever order the round ran in
+            rounds.append(res)
+        results = merge_rounds(rounds, orders)
+        if args.tiny:
+            results["notes"] = [PIPELINE_NOTE]
+        if args.time_long_take and not args.quick:
+            results["long_take_timing"] = time_long_take(Path("out/bench-long-take"), args.repeats)
+            print(f"long take alone: {results['long_take_timing']['wall_s']}")
+        results["record"] = {k: v for k, v in C.finish_record(rec).items() if k not in ("benchmark",)}
     files = write_report(results, target, video=not args.no_video, stem=stem,
                          assets="" if args.quick else "consistency")
     md = target / files["markdown"]
-    md.write_text(md.read_text() + long_take_section(results))
+    md.write_text(md.read_text() + rounds_section(results) + long_take_section(results))
     if not args.quick:
         shutil.copyfile(target / files["metric_bars"], RESULTS / "consistency.png")
     print(f"wrote {md} and {target / files['html']}")

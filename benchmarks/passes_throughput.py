@@ -1,34 +1,40 @@
-"""Passes throughput per backend, resolution and triangle count, next to raw ray casting;
-and the demo film end to end (time, peak memory).
+"""Passes throughput per backend, resolution and triangle count, next to raw ray casting, and
+where a frame's time goes (per stage, at 512² and ~100k triangles).
 
-    python benchmarks/passes_throughput.py [--quick]
+    python benchmarks/passes_throughput.py [--repeats 3] [--frames 12] [--quick | --tiny]
+        [--backends raycast,gl] [--sizes 256,512,1024] [--triangles 1000,100000,1000000]
+        [--out DIR] [--name passes]
 
-Writes benchmarks/results/passes.json, passes.md and passes.png. 'all passes' means what
+Writes <name>.json, .md and .png to benchmarks/results/ (or --out). 'all passes' means what
 `worldgen passes` computes per frame (hits, depth, normal, ids, uv, forward + backward flow
 with occlusion), without writing files; 'raw cast_rays' is Open3D's RaycastingScene.cast_rays
-alone on the same scene and rays. Medians over the timed frames, one run, machine recorded."""
+alone on the same scene and rays. After a warm-up (imports, numba, GL context), each
+configuration runs its cases (raw, each backend) `--repeats` times in rotating order; a round's
+figure is the median over its timed frames, and the tables give the median of the rounds with
+their range. Triangle counts come from the built world, the GL renderer string from the GL
+context itself. (The demo film end to end is timed by benchmarks/production.py.)"""
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "results"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as C  # noqa: E402
+
+STAGE_CONFIG = (100_000, 512)  # where the per-stage breakdown is measured
+STAGES = ("ray generation", "cast (Open3D)", "hit conversion", "surface attributes", "both flows + occlusion")
 
 
-def scene_yaml(tris: int, size: int) -> str:
-    # a grid of spheres (128 x 64 segments = 16,128 triangles each) on a ground plane,
-    # with the sphere tessellation chosen to hit the requested triangle count
+def scene_yaml(tris: int, size: int) -> tuple[str, int]:
+    """A grid of spheres on a ground plane, the sphere tessellation chosen to hit the requested
+    triangle count (128 x 64 segments = 16,128 triangles a sphere)."""
     per = 16128
     n = max(1, round(tris / per))
     seg = 128
@@ -52,24 +58,22 @@ shots:
 
 def build(tris: int, size: int):
     import worldgen.shapes as shapes
+    import worldgen.world as wmod
     from worldgen.spec import load_spec_text
     from worldgen.world import World
     text, seg = scene_yaml(tris, size)
-    old = shapes.SEGMENTS
-    shapes.SEGMENTS = seg
+    spec = load_spec_text(text, "bench.yaml")
+    orig = wmod.primitive
+    wmod.primitive = lambda *a, **k: shapes.primitive(*a, segments=seg, **k)
     try:
-        spec = load_spec_text(text, "bench.yaml")
-        import worldgen.world as wmod
-        orig = wmod.primitive
-        wmod.primitive = lambda *a, **k: shapes.primitive(*a, segments=seg, **k)
         world = World(spec)
-        wmod.primitive = orig
     finally:
-        shapes.SEGMENTS = old
+        wmod.primitive = orig
     return spec, world
 
 
 def time_passes(spec, world, backend: str, frames: int) -> list[float]:
+    """Seconds per frame of all passes; the first frame (BVH build, window fill) is not counted."""
     from worldgen.passes.sequence import Rasterizer
     r = Rasterizer(world, backend, with_local=False)  # what `worldgen passes` computes
     times, last = [], time.perf_counter()
@@ -77,24 +81,23 @@ def time_passes(spec, world, backend: str, frames: int) -> list[float]:
                        only=set(range(frames + 1)))
     for k, _ in enumerate(it):
         now = time.perf_counter()
-        if k > 0:  # the first frame pays for the window's extra neighbours and the BVH
+        if k > 0:
             times.append(now - last)
         last = now
     return times
 
 
 def time_raw(spec, world, frames: int) -> list[float]:
+    """Seconds per Open3D cast_rays on the same BVH and rays (the floor for the raycast backend)."""
+    import open3d as o3d
+
     from worldgen.camera import ShotCamera
     from worldgen.passes.raycast import RaycastBackend
-    from worldgen.passes.snapshot import SnapshotMaker, pixel_rays
+    from worldgen.passes.snapshot import SnapshotMaker, pixel_ray_array
     be = RaycastBackend(world)
     snap = SnapshotMaker(world)(0.0)
     cam = ShotCamera(spec.shots[0], world, spec.render.width, spec.render.height).at(0.0)
-    origin, dirs = pixel_rays(cam)
-    import open3d as o3d
-    rays = np.empty(dirs.shape[:-1] + (6,), np.float32)
-    rays[..., :3], rays[..., 3:] = origin, dirs
-    t = o3d.core.Tensor(rays)
+    t = o3d.core.Tensor(pixel_ray_array(cam))
     scene = be.scene_for_timing(snap)
     scene.cast_rays(t)
     out = []
@@ -105,110 +108,196 @@ def time_raw(spec, world, frames: int) -> list[float]:
     return out
 
 
-def gl_ok() -> bool:
-    from worldgen.doctor import GL_PROBE
-    return subprocess.run([sys.executable, "-c", GL_PROBE, os.environ.get("WORLDGEN_GL", "egl")],
-                          capture_output=True).returncode == 0
+def time_stages(spec, world, frames: int) -> dict[str, list[float]]:
+    """The raycast backend's per-frame work, stage by stage, on a world that does not move:
+    the same calls `Rasterizer.view` and `passes_of` make, timed one by one."""
+    import open3d as o3d
 
-
-def demo_film() -> dict:
-    """Wall time and peak memory of `worldgen render` on the demo, as a user runs it.
-    Peak = the largest summed RSS of the render process and its children (ffmpeg), polled
-    every 50 ms (getrusage would count the memory of this benchmark process, copied at fork)."""
-    import psutil
-    with tempfile.TemporaryDirectory() as d:
+    from worldgen.camera import ShotCamera
+    from worldgen.passes.derive import flows, surface
+    from worldgen.passes.kernels import hits_from_raycast
+    from worldgen.passes.sequence import Rasterizer
+    from worldgen.passes.snapshot import Hits, pixel_ray_array
+    raster = Rasterizer(world, "raycast", with_local=False)
+    be, snap = raster.backend, raster.snapshot(0.0)
+    scene = be.scene_for_timing(snap)
+    w, h, fps = spec.render.width, spec.render.height, spec.render.fps
+    rig = ShotCamera(spec.shots[0], world, w, h)
+    times = {s: [] for s in STAGES}
+    views = []
+    for i in range(frames + 2):
+        cam = rig.at(i / fps)  # a new camera frame: its rays are not cached yet
         a = time.perf_counter()
-        p = subprocess.Popen([sys.executable, "-m", "worldgen", "render", str(ROOT / "scenes/lighthouse.yaml"),
-                              "-o", d, "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        proc, peak = psutil.Process(p.pid), 0
-        while p.poll() is None:
-            try:
-                rss = proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children(recursive=True))
-                peak = max(peak, rss)
-            except psutil.Error:
-                pass
-            time.sleep(0.05)
-        secs = time.perf_counter() - a
-        _, err = p.communicate()
-        assert p.returncode == 0, err
-        frames = sum(s["frame_count"] for s in json.loads((Path(d) / "manifest.json").read_text())["shots"])
-        size = sum(f.stat().st_size for f in Path(d).rglob("*") if f.is_file())
-    return {"frames": frames, "seconds": round(secs, 2), "peak_memory_mb": round(peak / 2**20),
-            "output_mb": round(size / 2**20), "film_seconds": frames / 24}
+        rays = pixel_ray_array(cam)
+        b = time.perf_counter()
+        r = scene.cast_rays(o3d.core.Tensor.from_numpy(rays))
+        c = time.perf_counter()
+        hits = Hits(*hits_from_raycast(r["t_hit"].numpy(), r["geometry_ids"].numpy(), r["primitive_ids"].numpy(),
+                                       r["primitive_uvs"].numpy(), h, w, be.static_geoms))
+        d = time.perf_counter()
+        surf = surface(hits, snap, cam, raster.instance_lut, raster.semantic_lut, False)
+        e = time.perf_counter()
+        views.append((cam, hits, surf))
+        if i > 0:  # the first cast warms the BVH's caches
+            for s, v in zip(STAGES[:4], (b - a, c - b, d - c, e - d)):
+                times[s].append(v)
+    for i in range(1, frames + 1):
+        (cam_p, hits_p, _), (cam, hits, surf), (cam_n, hits_n, _) = views[i - 1], views[i], views[i + 1]
+        a = time.perf_counter()
+        flows(surf, snap, (snap, cam_n, hits_n), (snap, cam_p, hits_p), raster.moving, hits, raster.snapshots.deforming)
+        times[STAGES[4]].append(time.perf_counter() - a)
+    return times
 
 
-def machine() -> dict:
-    import open3d
-    return {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(), "python": platform.python_version(),
-            "open3d": open3d.__version__, "gl": os.environ.get("WORLDGEN_GL", "egl") + " (Mesa llvmpipe, CPU)",
-            "date": time.strftime("%Y-%m-%d")}
+def gl_renderer() -> str | None:
+    """The GL renderer string of the platform worldgen would use (e.g. 'llvmpipe ...' for Mesa's
+    software rasterizer, the GPU's name on a GPU), or None when GL does not start here."""
+    from worldgen.doctor import GL_PROBE
+    p = subprocess.run([sys.executable, "-c", GL_PROBE, os.environ.get("WORLDGEN_GL", "egl")],
+                       capture_output=True, text=True)
+    return p.stdout.strip().splitlines()[-1] if p.returncode == 0 and p.stdout.strip() else None
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--quick", action="store_true", help="fewer sizes and frames (CI smoke)")
-    ap.add_argument("--frames", type=int, default=12)
-    args = ap.parse_args()
-    sizes = [256, 512] if args.quick else [256, 512, 1024]
-    tris = [1_000, 100_000] if args.quick else [1_000, 100_000, 1_000_000]
-    backends = ["raycast"] + (["gl"] if gl_ok() else [])
-    rows = []
-    for n in tris:
-        for size in sizes:
-            spec, world = build(n, size)
-            raw = statistics.median(time_raw(spec, world, args.frames))
-            row = {"triangles": world.triangle_count, "size": size, "raw_cast_rays_fps": round(1 / raw, 1)}
-            for b in backends:
-                frames = args.frames if (size < 1024 or b == "raycast") else max(4, args.frames // 3)
-                med = statistics.median(time_passes(spec, world, b, frames))
-                row[f"{b}_fps"] = round(1 / med, 1)
-            row["raycast_vs_raw"] = round(row["raycast_fps"] / row["raw_cast_rays_fps"], 3)
-            rows.append(row)
-            print(row, flush=True)
-    result = {"machine": machine(), "passes": rows, "demo_film": demo_film()}
-    print(result["demo_film"])
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "passes.json").write_text(json.dumps(result, indent=1) + "\n")
-    write_markdown(result)
-    plot(result)
+def measure(tris_list, sizes, backends, frames: int, repeats: int, stages: bool, log=print) -> dict:
+    renderer = gl_renderer() if "gl" in backends else None
+    if "gl" in backends and renderer is None:
+        log("gl: no GL context here, left out")
+        backends = [b for b in backends if b != "gl"]
+    rec = C.start_record("passes", triangles=list(tris_list), sizes=list(sizes), backends=list(backends),
+                         frames=frames, repeats=repeats)
+    rec["gl_platform"] = os.environ.get("WORLDGEN_GL", "egl")
+    rec["gl_renderer"] = renderer
+    with C.fresh_cache():
+        rec["warm_up_s"] = round(C.warm_up(tuple(backends)), 2)
+        rows = []
+        for n in tris_list:
+            for size in sizes:
+                spec, world = build(n, size)
+                row = {"triangles_asked": n, "triangles": world.triangle_count,
+                       "width": spec.render.width, "height": spec.render.height}
+                cases = {"raw_cast_rays": lambda: statistics.median(time_raw(spec, world, frames))}
+                for b in backends:
+                    k = frames if (size < 1024 or b == "raycast") else max(4, frames // 3)
+                    cases[b] = lambda b=b, k=k: statistics.median(time_passes(spec, world, b, k))
+                runs, order = C.alternating(cases, repeats, log=None)
+                row["order"] = order
+                for name, secs in runs.items():
+                    row[f"{name}_ms"] = C.spread([s * 1e3 for s in secs], 3)
+                    row[f"{name}_fps"] = C.spread([1 / s for s in secs], 1)
+                if "raycast" in runs:  # round by round: both measured under the same load
+                    row["raycast_vs_raw"] = C.spread([r / p for r, p in zip(runs["raw_cast_rays"], runs["raycast"])], 3)
+                rows.append(row)
+                log(f"{row['triangles']:,} triangles, {size}²: " + ", ".join(
+                    f"{k[:-4]} {row[k]['median']} fps" for k in row if k.endswith("_fps")))
+        rec["passes"] = rows
+        if stages:
+            spec, world = build(*STAGE_CONFIG)
+            rounds = []
+            for _ in range(repeats):
+                rounds.append({s: statistics.median(v) * 1e3 for s, v in time_stages(spec, world, frames).items()})
+            rec["stages"] = {"triangles": world.triangle_count, "width": spec.render.width,
+                             "height": spec.render.height, "frames": frames,
+                             "ms": {s: C.spread([r[s] for r in rounds], 3) for s in STAGES},
+                             "sum_ms": C.spread([sum(r.values()) for r in rounds], 3)}
+    return C.finish_record(rec)
 
 
-def write_markdown(res: dict):
-    m = res["machine"]
-    lines = ["# Passes throughput\n", f"Machine: {m['cores']} cores ({m['cpu']}), Python {m['python']}, Open3D {m['open3d']}, "
-             f"GL {m['gl']}; {m['date']}. Medians per frame, one run.\n",
-             "| triangles | size | raw cast_rays fps | all passes, raycast fps | raycast / raw | all passes, gl fps |",
-             "|---:|---:|---:|---:|---:|---:|"]
+def _f(s: dict | None, digits: int = 1) -> str:
+    if s is None:
+        return "n/a"
+    return f"{s['median']:.{digits}f} ({s['min']:.{digits}f}–{s['max']:.{digits}f})"
+
+
+def markdown(res: dict) -> str:
+    backends = [b for b in res["params"]["backends"] if b != "raycast"]
+    gl = f"GL via {res['gl_platform']}, renderer: {res['gl_renderer']}" if res.get("gl_renderer") else "GL not measured"
+    lines = ["# Passes throughput\n", C.machine_line(res) + "\n",
+             f"{gl}. Frames per second, median of {res['params']['repeats']} rounds (range in brackets); a round is "
+             f"the median over {res['params']['frames']} timed frames (1024² GL: a third of them, at least 4). "
+             "Cases in rotating order after a warm-up.\n"]
+    titles = ["triangles", "size", "raw cast_rays fps"]
+    if "raycast" in res["params"]["backends"]:
+        titles += ["all passes, raycast fps", "raycast / raw"]
+    titles += [f"all passes, {b} fps" for b in backends]
+    lines += ["| " + " | ".join(titles) + " |", "|" + "---:|" * len(titles)]
     for r in res["passes"]:
-        lines.append(f"| {r['triangles']:,} | {r['size']}² | {r['raw_cast_rays_fps']} | {r['raycast_fps']} | "
-                     f"{r['raycast_vs_raw']} | {r.get('gl_fps', 'n/a')} |")
-    d = res["demo_film"]
-    lines += ["", "## Demo film (scenes/lighthouse.yaml, `worldgen render`, everything written)", "",
-              "| frames | film length | wall time | peak memory | output on disk |", "|---:|---:|---:|---:|---:|",
-              f"| {d['frames']} | {d['film_seconds']:.0f} s | {d['seconds']} s | {d['peak_memory_mb']} MB | {d['output_mb']} MB |", ""]
-    (RESULTS / "passes.md").write_text("\n".join(lines))
+        cells = [f"{r['triangles']:,}", f"{r['width']}x{r['height']}", _f(r["raw_cast_rays_fps"])]
+        if "raycast_fps" in r:
+            cells += [_f(r["raycast_fps"]), _f(r.get("raycast_vs_raw"), 3)]
+        cells += [_f(r.get(f"{b}_fps")) for b in backends]
+        lines.append("| " + " | ".join(cells) + " |")
+    st = res.get("stages")
+    if st:
+        lines += ["", f"## Where a frame's time goes (raycast, {st['triangles']:,} triangles, {st['width']}x{st['height']})",
+                  "", f"Milliseconds per frame, median of {res['params']['repeats']} rounds of {st['frames']} frames "
+                  "(range), each stage timed alone with the calls the rasterizer makes. 'both flows' projects every "
+                  "visible point into the next and the previous frame and tests its visibility there.", "",
+                  "| stage | ms / frame |", "|---|---:|"]
+        for s in STAGES:
+            lines.append(f"| {s} | {_f(st['ms'][s], 2)} |")
+        lines.append(f"| sum | {_f(st['sum_ms'], 2)} |")
+    return "\n".join(lines) + "\n"
 
 
-def plot(res: dict):
+def plot(res: dict, path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, len({r["triangles"] for r in res["passes"]}), figsize=(12, 3.6), sharey=True)
-    axes = np.atleast_1d(axes)
-    for ax, n in zip(axes, sorted({r["triangles"] for r in res["passes"]})):
+    tris = sorted({r["triangles"] for r in res["passes"]})
+    fig, axes = plt.subplots(1, len(tris), figsize=(4 * len(tris), 3.6), sharey=True, squeeze=False)
+    keys = ["raw_cast_rays_fps"] + [f"{b}_fps" for b in res["params"]["backends"]]
+    for ax, n in zip(axes[0], tris):
         rows = [r for r in res["passes"] if r["triangles"] == n]
         x = np.arange(len(rows))
-        keys = [k for k in ("raw_cast_rays_fps", "raycast_fps", "gl_fps") if k in rows[0]]
+        width = 0.8 / len(keys)
         for i, k in enumerate(keys):
-            ax.bar(x + (i - 1) * 0.27, [r.get(k, 0) for r in rows], 0.27, label=k.replace("_fps", "").replace("_", " "))
-        ax.set_xticks(x, [f"{r['size']}²" for r in rows])
+            med = [r[k]["median"] if k in r else 0 for r in rows]
+            lo = [m - r[k]["min"] if k in r else 0 for m, r in zip(med, rows)]
+            hi = [r[k]["max"] - m if k in r else 0 for m, r in zip(med, rows)]
+            ax.bar(x + (i - (len(keys) - 1) / 2) * width, med, width, yerr=[lo, hi], capsize=2,
+                   label=k.replace("_fps", "").replace("_", " "))
+        ax.set_xticks(x, [f"{r['width']}²" for r in rows])
         ax.set_title(f"{n:,} triangles")
         ax.set_yscale("log")
-    axes[0].set_ylabel("frames / s")
-    axes[0].legend(fontsize=8)
+    axes[0, 0].set_ylabel("frames / s (median, range)")
+    axes[0, 0].legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(RESULTS / "passes.png", dpi=110)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _ints(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="256 and 512², 1k and 100k triangles")
+    ap.add_argument("--tiny", action="store_true", help="64², 1k triangles, 3 frames (tests)")
+    ap.add_argument("--frames", type=int, default=12)
+    ap.add_argument("--repeats", type=int, default=C.REPEATS)
+    ap.add_argument("--backends", default=None, help="default: raycast, and gl when a GL context starts here")
+    ap.add_argument("--sizes", type=_ints, default=None)
+    ap.add_argument("--triangles", type=_ints, default=None)
+    ap.add_argument("--no-stages", action="store_true", help="leave out the per-stage breakdown")
+    ap.add_argument("--out", type=Path, default=C.RESULTS)
+    ap.add_argument("--name", default="passes", help="results file stem")
+    ap.add_argument("--report-only", action="store_true", help="rewrite the Markdown and plot from the JSON")
+    args = ap.parse_args()
+    sizes = args.sizes or ([64] if args.tiny else [256, 512] if args.quick else [256, 512, 1024])
+    tris = args.triangles or ([1_000] if args.tiny else [1_000, 100_000] if args.quick else [1_000, 100_000, 1_000_000])
+    frames = 3 if args.tiny and args.frames == 12 else args.frames
+    backends = args.backends.split(",") if args.backends else ["raycast", "gl"]
+    if args.report_only:
+        res = C.json.loads((args.out / f"{args.name}.json").read_text())
+    else:
+        res = measure(tris, sizes, backends, frames, args.repeats, stages=not (args.no_stages or args.tiny))
+        C.write_json(res, args.out / f"{args.name}.json")
+    (args.out / f"{args.name}.md").write_text(markdown(res))
+    plot(res, args.out / f"{args.name}.png")
+    print(markdown(res))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

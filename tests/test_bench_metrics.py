@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from worldgen.bench.metrics import (
-    compose_forward_flow, drift_all, edge_f1, geometric_edges, identity_drift, image_edges,
+    compose_forward_flow, drift_all, edge_f1, geometric_edges, identity_drift, image_edges, still_pixels,
     structure_f1, temporal_flickering, warp, warping_error,
 )
 
@@ -194,6 +194,58 @@ def test_flickering_averages_unequal_pair_differences():
     levels = [100, 100, 120, 110]  # pair differences 0, 20, 10 levels: mean 10
     frames = [np.full((8, 8, 3), level, np.uint8) for level in levels]
     assert temporal_flickering(frames) == pytest.approx((255 - 10) / 255, abs=1e-12)
+
+
+def moving_square_sequence(n=5, step=2, size=10):
+    """A still textured backdrop under a static camera and a white square sliding `step` px right
+    per frame, with its exact passes: flow on the square, occlusion where it covers the backdrop."""
+    ys, xs = np.mgrid[0:H, 0:W]
+    backdrop = (rough_texture(xs, ys) * 255).astype(np.uint8)
+    frames, flows, occs, depths = [], [], [], []
+    for t in range(n):
+        x0 = 5 + step * t
+        square = (xs >= x0) & (xs < x0 + size) & (ys >= 20) & (ys < 20 + size)
+        frame = backdrop.copy()
+        frame[square] = 255
+        depth = np.where(square, 2.0, 5.0).astype(np.float32)
+        depth[:3] = np.inf  # a strip of sky: background in every frame
+        flow = np.zeros((H, W, 2), np.float32)
+        flow[square, 0] = step
+        covered_next = (xs >= x0 + step) & (xs < x0 + step + size) & (ys >= 20) & (ys < 20 + size) & ~square
+        occ = (covered_next | ~np.isfinite(depth)).astype(np.uint8)
+        frames.append(frame), flows.append(flow), occs.append(occ), depths.append(depth)
+    return frames, flows, occs, depths
+
+
+def test_still_pixels_are_those_where_nothing_moved():
+    frames, flows, occs, depths = moving_square_sequence()
+    still = still_pixels(flows[0], occs[0], depths[0], depths[1])
+    assert not still[20:30, 5:15].any()  # the square moves
+    assert not still[20:30, 15:17].any()  # the backdrop it covers in the next frame
+    assert still[20:30, 17:].all() and still[40:].all()  # the rest of the backdrop
+    assert still[:3].all()  # background in both frames
+    flows[0][0, 0] = (2e-4, 0)  # float32 round-off of an exact flow still counts as still
+    assert still_pixels(flows[0], occs[0], depths[0], depths[1])[0, 0]
+    hit_then_miss = depths[1].copy()
+    hit_then_miss[40, 40] = np.inf
+    occs[0][40, 40] = 1
+    assert not still_pixels(flows[0], occs[0], depths[0], hit_then_miss)[40, 40]
+
+
+def test_flicker_on_still_pixels_ignores_moving_objects():
+    """VBench's flicker is defined on static content: a square moving over a still backdrop is
+    motion, not flicker. Over all pixels it lowers the score; over the still pixels it does not."""
+    frames, flows, occs, depths = moving_square_sequence()
+    still = [still_pixels(flows[t], occs[t], depths[t], depths[t + 1]) for t in range(len(frames) - 1)]
+    assert temporal_flickering(frames) < 0.995  # the unmasked score reads the motion as flicker
+    assert temporal_flickering(frames, still) == 1.0
+    # real flicker on the still pixels is still caught, with the unmasked score's value where all is still
+    flickering = [np.clip(f.astype(np.int64) + (10 if t % 2 else -10), 0, 255).astype(np.uint8)
+                  for t, f in enumerate(frames)]
+    assert temporal_flickering(flickering, still) == pytest.approx((255 - 20) / 255, abs=1e-3)
+    everything = [np.ones((H, W), bool)] * (len(frames) - 1)
+    assert temporal_flickering(flickering, everything) == temporal_flickering(flickering)
+    assert np.isnan(temporal_flickering(frames, [np.zeros((H, W), bool)] * (len(frames) - 1)))
 
 
 # ---------------------------------------------------------------- identity drift

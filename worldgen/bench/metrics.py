@@ -180,14 +180,51 @@ def warping_error(frames: Sequence[np.ndarray], flows_fwd: Sequence[np.ndarray],
 
 # ---------------------------------------------------------------- temporal flickering (VBench)
 
-def temporal_flickering(frames: Sequence[np.ndarray]) -> float:
+# exact flow is float32: a still surface point's flow is ~1e-7 px (round-off), a moving one's far more
+STILL_FLOW_PX = 1e-3
+
+
+def still_pixels(flow_fwd: np.ndarray, occlusion_fwd: np.ndarray, depth: np.ndarray,
+                 depth_next: np.ndarray, tol_px: float = STILL_FLOW_PX) -> np.ndarray:
+    """Pixels whose content does not move between frame t and t+1, by the exact passes (bool (H, W)):
+    a surface point whose forward flow is at most `tol_px` and that is still visible in frame
+    t+1, or background (nothing hit) in both frames. Under a static camera these are the pixels
+    where nothing in the world moved; everything else (moving objects, what they cover and
+    uncover) is excluded."""
+    hit, hit_next = np.isfinite(depth), np.isfinite(depth_next)
+    flow = np.asarray(flow_fwd, np.float64)
+    speed = np.hypot(flow[..., 0], flow[..., 1])
+    return (hit & (speed <= tol_px) & (np.asarray(occlusion_fwd) == 0)) | (~hit & ~hit_next)
+
+
+def pair_flicker(frame_a: np.ndarray, frame_b: np.ndarray, still: np.ndarray | None = None) -> float | None:
+    """Mean absolute difference of two frames over all channels, in 0..255: over every pixel, or
+    over the `still` pixels only (None when there are none)."""
+    diff = np.abs(to_unit_rgb(frame_a) - to_unit_rgb(frame_b)) * 255.0
+    if still is None:
+        return float(np.mean(diff))
+    still = np.asarray(still, bool)
+    if not still.any():
+        return None
+    return float(np.mean(diff[still]))
+
+
+def temporal_flickering(frames: Sequence[np.ndarray], still: Sequence[np.ndarray] | None = None) -> float:
     """VBench temporal-flickering score: (255 − mean over consecutive pairs of the mean absolute
     difference over all pixels and channels, in 0..255) / 255. Higher is steadier; 1 = identical
-    frames. Only meaningful for static-camera shots (it does not compensate motion)."""
+    frames. VBench defines it on static content (it does not compensate motion): pass `still`,
+    one bool mask per consecutive pair (`still_pixels`), to average each pair over the pixels
+    where nothing moved; pairs without such pixels are skipped (NaN when all are). With every
+    pixel still the two agree exactly."""
     if len(frames) < 2:
         raise ValueError("need at least two frames")
-    pair_means = [np.mean(np.abs(to_unit_rgb(a) - to_unit_rgb(b))) * 255.0
-                  for a, b in zip(frames[:-1], frames[1:])]
+    if still is not None and len(still) < len(frames) - 1:
+        raise ValueError("need a still mask for every consecutive pair")
+    pair_means = [pair_flicker(a, b, None if still is None else still[i])
+                  for i, (a, b) in enumerate(zip(frames[:-1], frames[1:]))]
+    pair_means = [m for m in pair_means if m is not None]
+    if not pair_means:
+        return float("nan")
     return float((255.0 - np.mean(pair_means)) / 255.0)
 
 

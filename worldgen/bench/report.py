@@ -60,9 +60,12 @@ def cell(summary: dict, key: str, fmt: str) -> str:
     value = summary.get(key)
     if value is None:
         return "—"
-    if key == "peak_memory_bytes":
-        value = value / 1e6
-    return fmt.format(value)
+    scale = 1e-6 if key == "peak_memory_bytes" else 1.0
+    text = fmt.format(value * scale)
+    spread = summary.get(f"{key}_spread")  # a figure measured in several rounds: median (min–max)
+    if spread:
+        text += f" ({fmt.format(spread['min'] * scale)}–{fmt.format(spread['max'] * scale)})"
+    return text
 
 
 def _header(title: str, better: str | None) -> str:
@@ -116,7 +119,9 @@ def markdown(results: dict) -> str:
              f"Run wall time: {results.get('wall_s', 0):.1f} s (renders + metrics).", "",
              "Columns: see docs/BENCHMARK.md; metric definitions in docs/METRICS.md. "
              "↓ lower is better, ↑ higher is better, — not defined for that scene "
-             "(flicker: static-camera shots only; identity drift: scenes with two or more shots).", ""]
+             "(flicker: the still pixels of static-camera shots; identity drift: scenes with two or more shots).", ""]
+    for note in results.get("notes") or []:
+        lines += [note, ""]
     lines.append("| scene | method | " + " | ".join(_header(t, b) for _, t, b, _ in cols) + " |")
     lines.append("|---|---|" + "---:|" * len(cols))
     notes: dict = {}  # (method, status, reason) -> scenes
@@ -139,10 +144,12 @@ def markdown(results: dict) -> str:
                   "|---|---:|" + "---:|" * len(cols)]
         for method, row in results["overall"].items():
             lines.append(f"| {method} | {row['scenes']} | " + " | ".join(cell(row, k, f) for k, _, _, f in cols) + " |")
+        lines += ["", "Scenes behind each mean:", ""] + [f"- {line}" for line in scenes_behind(results, cols)]
     lines += ["", "## Camera moves (judged by shotdrift from the painted pixels)", ""]
     if not results.get("shotdrift", {}).get("available"):
         lines += [f"{results.get('shotdrift', {}).get('note')}", ""]
     methods = ran(results)
+    restricted = []
     lines.append("| scene | shot | move | static camera | shotdrift move | " + " | ".join(methods) + " |")
     lines.append("|---|---|---|---|---|" + "---|" * len(methods))
     for scene in results["scenes"]:
@@ -159,6 +166,13 @@ def markdown(results: dict) -> str:
                 verdicts.append(judged.get("verdict", "—"))
             lines.append(f"| {scene['scene']} | {shot['id']} | {shot.get('camera_move')} | {static} | {expect} | "
                          + " | ".join(verdicts) + " |")
+            if expect == "static" and all(v in ("not judged", "—") for v in verdicts):
+                why = next((res["shots"][i]["camera_judge"].get("detail") for res in scene["methods"].values()
+                            if res.get("status") == "ok"), None)
+                if why:
+                    restricted.append(f"- {scene['scene']} / {shot['id']}: not judged: {why}.")
+    if restricted:
+        lines += [""] + restricted
     drift_rows = [(scene["scene"], method, r) for scene, method, res in _rows(results) if res["status"] == "ok"
                   for r in res["identity_drift"]]
     if drift_rows:
@@ -168,6 +182,28 @@ def markdown(results: dict) -> str:
             lines.append(f"| {scene_name} | {method} | {r['shot_a']} / {r['shot_b']} | {r['object']} | "
                          f"{r['drift']:.4f} | {r['texels']} |")
     return "\n".join(lines) + "\n"
+
+
+def scenes_behind(results: dict, cols: list[tuple]) -> list[str]:
+    """One line per group of columns whose means stand on the same scenes (per method where the
+    methods differ), so no mean is read without the scenes it averages."""
+    groups: dict = {}
+    for key, title, _, _ in cols:
+        per_method = {m: tuple((row.get("scenes_behind") or {}).get(key, ())) for m, row in results["overall"].items()}
+        groups.setdefault(tuple(sorted(per_method.items())), []).append(title)
+    n_all = len(results["scenes"])
+    lines = []
+    for per_method, titles in groups.items():
+        distinct = {names for _, names in per_method}
+        if len(distinct) == 1:
+            names = next(iter(distinct))
+            where = ", ".join(names) if names else "no scene"
+            if len(names) == n_all:
+                where = f"all {n_all} scenes ({where})"
+        else:
+            where = "; ".join(f"{m}: {', '.join(names) or 'no scene'}" for m, names in per_method)
+        lines.append(f"{', '.join(titles)}: {where}")
+    return lines
 
 
 # ---------------------------------------------------------------- plots
@@ -370,7 +406,9 @@ def html_page(results: dict, files: dict) -> str:
         f"<p>Machine: {esc(str(m.get('cpu')))}, {m.get('cores')} cores"
         + (f", GPU {esc(m['gpu'])}" if m.get("gpu") else ", no GPU")
         + f". Run wall time {results.get('wall_s', 0):.1f} s. Metric definitions: docs/METRICS.md; columns: "
-          "docs/BENCHMARK.md. Flicker is defined for static-camera shots only; identity drift needs two shots.</p>",
+          "docs/BENCHMARK.md. Flicker is measured on the still pixels of static-camera shots; identity drift "
+          "needs two shots.</p>",
+        "".join(f"<p><b>{esc(note)}</b></p>" for note in results.get("notes") or []),
         f"<table>{head}{''.join(rows)}</table>",
         "".join(f"<p class='na'>Not run: {esc(line)}</p>" for line in not_run(results)),
         f"<p>Raw numbers: <a href='{files['json']}'>{files['json']}</a>, "

@@ -108,12 +108,14 @@ class ShotEval:
     frames: int
     warp: dict  # k -> metrics.WarpingError
     warp_every: dict  # k -> start spacing
-    flicker: float | None  # VBench score over all consecutive pairs (kept only for static shots)
+    flicker: float | None  # VBench score over the still pixels of consecutive pairs (kept only for static shots)
     structure: list  # (frame index, metrics.StructureF1)
     camera: dict  # shotdrift_judge.judge output
     textures: dict | None  # instance -> (colour sum (R, R, 3), counts (R, R))
     seconds: float  # wall time, including any wait for frames still rendering
     cpu_seconds: float  # CPU time of the evaluating process
+    still_share: float | None = None  # mean share of pixels still between consecutive frames (exact passes)
+    moving_share_max: float | None = None  # largest share of pixels that moved between two frames
 
 
 def read_frame(path: str | Path) -> np.ndarray:
@@ -123,10 +125,10 @@ def read_frame(path: str | Path) -> np.ndarray:
 
 
 class _Slot:
-    __slots__ = ("index", "frame", "flow", "occlusion")
+    __slots__ = ("index", "frame", "flow", "occlusion", "depth")
 
-    def __init__(self, index, frame, flow, occlusion):
-        self.index, self.frame, self.flow, self.occlusion = index, frame, flow, occlusion
+    def __init__(self, index, frame, flow, occlusion, depth=None):
+        self.index, self.frame, self.flow, self.occlusion, self.depth = index, frame, flow, occlusion, depth
 
 
 def _accumulate_textures(acc: dict, frame: np.ndarray, instance: np.ndarray, uv: np.ndarray, tex_res: int) -> None:
@@ -161,14 +163,14 @@ def evaluate_shot(plan: ShotPlan, cfg: EvalConfig, wait: Callable | None = None)
     ks = tuple(sorted(set(cfg.ks)))
     window: deque = deque(maxlen=max(ks) + 1)
     warp = {k: ([], [], [], []) for k in ks}  # values, starts, pixels, skipped
-    flicker, structure, small = [], [], []
+    flicker, structure, small, shares = [], [], [], []
     textures = {} if cfg.textures else None
     for i, (frame_path, passes_path) in enumerate(zip(plan.frames, plan.passes, strict=True)):
         if wait is not None:
             wait((frame_path, passes_path))
         frame = read_frame(frame_path)
         passes = read_passes(Path(passes_path))
-        window.append(_Slot(i, frame, passes["flow_fwd"], passes["occlusion_fwd"]))
+        window.append(_Slot(i, frame, passes["flow_fwd"], passes["occlusion_fwd"], passes["depth"]))
         for k in ks:
             start = i - k
             if start < 0 or start % cfg.every(k):
@@ -182,7 +184,10 @@ def evaluate_shot(plan: ShotPlan, cfg: EvalConfig, wait: Callable | None = None)
             else:
                 values.append(error), starts.append(start), pixels.append(count)
         if len(window) > 1:
-            flicker.append(M.temporal_flickering([window[-2].frame, frame]))
+            prev = window[-2]
+            still = M.still_pixels(prev.flow, prev.occlusion, prev.depth, passes["depth"])
+            shares.append(float(still.mean()))
+            flicker.append(M.pair_flicker(prev.frame, frame, still))
         if i % cfg.structure_every == 0:
             structure.append((i, M.structure_f1(frame, passes["depth"], passes["normal"], passes["instance"],
                                                 tol_px=cfg.tol_px)))
@@ -195,12 +200,15 @@ def evaluate_shot(plan: ShotPlan, cfg: EvalConfig, wait: Callable | None = None)
         mean = float(np.mean(values)) if values else float("nan")
         errors[k] = M.WarpingError(k, np.asarray(values, np.float64), np.asarray(starts, np.int64),
                                    np.asarray(pixels, np.int64), tuple(skipped), mean)
-    # the mean of per-pair VBench scores is the VBench score: it is linear in the pair differences
-    score = float(np.mean(flicker)) if flicker else None
-    camera = shotdrift_judge.judge(small, plan.camera, plan.fps) if cfg.judge_camera else \
+    # VBench's score from the pair differences over still pixels (pairs with none are skipped)
+    diffs = [d for d in flicker if d is not None]
+    score = float((255.0 - np.mean(diffs)) / 255.0) if diffs else None
+    moving = 1.0 - min(shares) if shares else None
+    camera = shotdrift_judge.judge(small, plan.camera, plan.fps, moving_share=moving) if cfg.judge_camera else \
         {"verdict": shotdrift_judge.NOT_JUDGED, "detail": "camera judging switched off", "expect": None}
     return ShotEval(plan.id, len(plan.frames), errors, {k: cfg.every(k) for k in ks}, score, structure, camera,
-                    textures, time.perf_counter() - t0, time.process_time() - cpu0)
+                    textures, time.perf_counter() - t0, time.process_time() - cpu0,
+                    float(np.mean(shares)) if shares else None, moving)
 
 
 def evaluate_shots(plans: Sequence[ShotPlan], cfg: EvalConfig, wait: Callable | None = None) -> list[ShotEval]:
@@ -561,7 +569,9 @@ def _shot_result(ev: ShotEval, manifest_shot: dict) -> dict:
                            "detail": "the camera stands still but turns to follow its target; no single 2D move"}
     return {"id": ev.id, "frames": ev.frames, "static_camera": static,
             "flicker": ev.flicker if static else None,
-            "flicker_note": None if static else "moving camera: VBench flicker is defined for static-camera shots",
+            "flicker_note": ("computed on the still pixels (exact flow zero, visible in both frames)" if static else
+                             "moving camera: VBench flicker is defined on static content"),
+            "still_share": ev.still_share, "moving_share_max": ev.moving_share_max,
             "warp": warp, "structure": structure, "camera_judge": camera,
             "metrics_s": round(ev.seconds, 3), "metrics_cpu_s": round(ev.cpu_seconds, 3)}
 
@@ -815,7 +825,8 @@ def _options_record(options: BenchOptions) -> dict:
 
 
 def overall(scenes: list[dict], methods: list[str], ks: Sequence[int]) -> dict:
-    """Per method, the unweighted mean over scenes of each summary number (where defined)."""
+    """Per method, the unweighted mean over scenes of each summary number (where defined), and
+    for each number the scenes behind it (`scenes_behind`: a mean is only read with its scenes)."""
     keys = [f"warp_{k}" for k in ks] + ["flicker", "identity_drift", "edge_f1", "seconds_per_frame",
                                          "unet_per_frame", "unet_per_film_second", "peak_memory_bytes"]
     out = {}
@@ -824,12 +835,15 @@ def overall(scenes: list[dict], methods: list[str], ks: Sequence[int]) -> dict:
                 if s["methods"].get(method, {}).get("status") == "ok"]
         if not done:
             continue
-        row = {"scenes": len(done)}
+        names = [s["scene"] for s in scenes if s["methods"].get(method, {}).get("status") == "ok"]
+        row = {"scenes": len(done), "scenes_behind": {}}
         for key in keys:
             vals = [d[key] for d in done if d.get(key) is not None]
             row[key] = float(np.mean(vals)) if vals else None
+            row["scenes_behind"][key] = [n for n, d in zip(names, done) if d.get(key) is not None]
         row["camera_held"] = sum(d["camera_held"] for d in done)
         row["camera_judged"] = sum(d["camera_judged"] for d in done)
+        row["scenes_behind"]["camera"] = [n for n, d in zip(names, done) if d["camera_judged"]]
         out[method] = row
     return out
 
