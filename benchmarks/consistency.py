@@ -144,12 +144,31 @@ def merge_rounds(rounds: list[dict], orders: list[list[str]]) -> dict:
     return merged
 
 
+def relative_differences(rounds: dict) -> dict[str, float]:
+    """Per method, the largest (max − min) / |median| of a quality metric over the rounds."""
+    import statistics
+    out: dict[str, float] = {}
+    for m in rounds["mismatches"]:
+        vals = [v for v in m["values"] if v is not None]
+        if len(vals) < len(m["values"]):
+            rel = float("inf")  # defined in one round, not in another
+        else:
+            mid = abs(statistics.median(vals))
+            rel = (max(vals) - min(vals)) / mid if mid else float("inf")
+        out[m["method"]] = max(out.get(m["method"], 0.0), rel)
+    return out
+
+
 def rounds_section(results: dict) -> str:
     r = results.get("rounds")
     if not r:
         return ""
-    same = ("identical in every round" if r["quality_identical"] else
-            f"NOT identical in every round ({len(r['mismatches'])} differences, listed in the JSON)")
+    same = "identical in every round"
+    if not r["quality_identical"]:
+        rel = relative_differences(r)
+        same = (f"NOT identical in every round ({len(r['mismatches'])} differences, listed in the JSON; largest "
+                "relative difference per method: " + ", ".join(f"{m} {v:.1e}" for m, v in rel.items())
+                + "; every other method identical)")
     loads = "; ".join(f"{a:.1f} → {b:.1f}" for a, b in r["load_average"])
     record = results.get("record")
     return "\n".join(["", "## Rounds", "", *([C.machine_line(record), ""] if record else []),
