@@ -4,8 +4,8 @@ run here, and the cost of the 30 s long take on this machine.
     python benchmarks/consistency.py [--tiny] [--repeats 3] [--methods procedural,baked,...] [--model PATH]
                                      [--time-long-take] [--quick] [--report-only]
 
-The suite is rendered `--repeats` times, each round from scratch (fresh renders, a fresh
-WORLDGEN_CACHE), with the methods in rotating order; the quality metrics must come out identical
+After a warm-up (imports, numba), the suite is rendered `--repeats` times, each round from
+scratch (fresh renders, a fresh WORLDGEN_CACHE), with the methods in rotating order; the quality metrics must come out identical
 in every round (the record says whether they did) and the cost columns (s/frame, peak memory)
 give the median and the range over the rounds. `--time-long-take` times a fresh `worldgen bench`
 of the 30 s long take alone, `--repeats` times, at the spec's own size; its labels (size, frame
@@ -225,6 +225,7 @@ def main() -> int:
             model, painter_options = tiny_model(Path("out/tiny-sd15")), TINY_OPTIONS
         methods = args.methods.split(",")
         repeats = 1 if args.quick else args.repeats
+        rec["warm_up_s"] = round(C.warm_up(), 1)  # imports, numba; the models load in round 1's first use
         rounds, orders = [], C.rotations(methods, repeats)
         for r, order in enumerate(orders):
             options = BenchOptions(size=(128, 72) if small else None, fps=12 if small else None, model=model,
