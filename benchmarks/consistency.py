@@ -4,8 +4,8 @@ run here, and the cost of the 30 s long take on this machine.
     python benchmarks/consistency.py [--tiny] [--repeats 3] [--methods procedural,baked,...] [--model PATH]
                                      [--time-long-take] [--quick] [--report-only]
 
-The suite is rendered `--repeats` times, each round from scratch (fresh renders, a fresh
-WORLDGEN_CACHE), with the methods in rotating order; the quality metrics must come out identical
+After a warm-up (imports, numba), the suite is rendered `--repeats` times, each round from
+scratch (fresh renders, a fresh WORLDGEN_CACHE), with the methods in rotating order; the quality metrics must come out identical
 in every round (the record says whether they did) and the cost columns (s/frame, peak memory)
 give the median and the range over the rounds. `--time-long-take` times a fresh `worldgen bench`
 of the 30 s long take alone, `--repeats` times, at the spec's own size; its labels (size, frame
@@ -144,12 +144,31 @@ def merge_rounds(rounds: list[dict], orders: list[list[str]]) -> dict:
     return merged
 
 
+def relative_differences(rounds: dict) -> dict[str, float]:
+    """Per method, the largest (max − min) / |median| of a quality metric over the rounds."""
+    import statistics
+    out: dict[str, float] = {}
+    for m in rounds["mismatches"]:
+        vals = [v for v in m["values"] if v is not None]
+        if len(vals) < len(m["values"]):
+            rel = float("inf")  # defined in one round, not in another
+        else:
+            mid = abs(statistics.median(vals))
+            rel = (max(vals) - min(vals)) / mid if mid else float("inf")
+        out[m["method"]] = max(out.get(m["method"], 0.0), rel)
+    return out
+
+
 def rounds_section(results: dict) -> str:
     r = results.get("rounds")
     if not r:
         return ""
-    same = ("identical in every round" if r["quality_identical"] else
-            f"NOT identical in every round ({len(r['mismatches'])} differences, listed in the JSON)")
+    same = "identical in every round"
+    if not r["quality_identical"]:
+        rel = relative_differences(r)
+        same = (f"NOT identical in every round ({len(r['mismatches'])} differences, listed in the JSON; largest "
+                "relative difference per method: " + ", ".join(f"{m} {v:.1e}" for m, v in rel.items())
+                + "; every other method identical)")
     loads = "; ".join(f"{a:.1f} → {b:.1f}" for a, b in r["load_average"])
     record = results.get("record")
     return "\n".join(["", "## Rounds", "", *([C.machine_line(record), ""] if record else []),
@@ -206,6 +225,7 @@ def main() -> int:
             model, painter_options = tiny_model(Path("out/tiny-sd15")), TINY_OPTIONS
         methods = args.methods.split(",")
         repeats = 1 if args.quick else args.repeats
+        rec["warm_up_s"] = round(C.warm_up(), 1)  # imports, numba; the models load in round 1's first use
         rounds, orders = [], C.rotations(methods, repeats)
         for r, order in enumerate(orders):
             options = BenchOptions(size=(128, 72) if small else None, fps=12 if small else None, model=model,

@@ -87,9 +87,9 @@ def performance(results: Path) -> str:
     st = passes.get("stages")
     if st:
         ms = st["ms"]
-        lines += ["", f"Per frame at {st['width']}², {st['triangles']:,} triangles (medians, `passes.md`): the cast "
-                  f"takes {ms['cast (Open3D)']['median']:.1f} ms and worldgen's own work the rest of "
-                  f"{st['sum_ms']['median']:.1f} ms: ray generation {ms['ray generation']['median']:.1f} ms, hit "
+        lines += ["", f"Per frame at {st['width']}², {st['triangles']:,} triangles (medians, `passes.md`), "
+                  f"{st['sum_ms']['median']:.1f} ms in all: the cast takes {ms['cast (Open3D)']['median']:.1f} ms, "
+                  f"and worldgen's own work is ray generation {ms['ray generation']['median']:.1f} ms, hit "
                   f"conversion {ms['hit conversion']['median']:.1f} ms, surface attributes "
                   f"{ms['surface attributes']['median']:.1f} ms and the two exact flows "
                   f"{ms['both flows + occlusion']['median']:.1f} ms (fused numba kernels)."]
@@ -130,9 +130,17 @@ def consistency(results: Path) -> str:
         return f"all {len(names)} ({listed})" if len(names) == len(cons["scenes"]) else listed
     lines += ["", "Scenes behind each mean: "
               + "; ".join(f"{', '.join(ts)}: {where(names)}" for names, ts in groups.items()) + "."]
-    same = cons["rounds"]["quality_identical"]
-    lines.append(f"Every quality number came out {'identical' if same else 'DIFFERENT'} in the {cons['rounds']['n']} "
-                 "rounds. Flicker is VBench's, on the still pixels of static-camera shots; the locked-off shot of "
+    if cons["rounds"]["quality_identical"]:
+        same = f"Every quality number came out identical in the {cons['rounds']['n']} rounds."
+    else:
+        import consistency as K
+        rel = K.relative_differences(cons["rounds"])
+        equal = [m for m in methods if m not in rel]
+        same = (f"Not every quality number came out identical in the {cons['rounds']['n']} rounds: "
+                + ", ".join(f"{m} up to {v:.0e}" for m, v in rel.items()) + " relative difference"
+                + (f" ({', '.join(equal)} identical)" if equal else "")
+                + "; docs/BENCHMARK.md says why.")
+    lines.append(f"{same} Flicker is VBench's, on the still pixels of static-camera shots; the locked-off shot of "
                  "crossing_occluders is not judged by shotdrift, whose locked-off test reads its moving objects as "
                  "camera motion (`benchmarks/results/shotdrift_validity.md`).")
     return "\n".join(lines) + "\n"
