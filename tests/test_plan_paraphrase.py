@@ -26,6 +26,7 @@ def rels(prompt):
     ("a bicycle leaning right against a streetlight", ("bicycle", "next_to", "streetlight")),
     ("a dog turned to face a cat", ("dog", "facing", "cat")),
     ("a tent pitched a long way from a campfire", ("tent", "far_from", "campfire")),
+    ("a house standing distant from a tower", ("house", "far_from", "tower")),  # 'standing' is a verb here
 ])
 def test_relations_in_other_words(prompt, expect):
     assert rels(prompt) == {expect}

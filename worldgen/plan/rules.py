@@ -115,15 +115,16 @@ def _verbish(word: str, singular_det: bool, nxt: str | None) -> bool:
     """Does a word after the first of a noun phrase read as its verb ('a dragon lands', 'a man
     walking', 'a boat moored')? Then the phrase ends before it. A participle right before a
     known noun modifies it instead ('a yellow coloured bus', 'a red parked car')."""
-    if re.search(r"(ing|ed)$", word) and nxt and (singular(nxt) or f"{word}_{nxt}" in CATEGORIES or (
-            nxt not in FUNCTION and nxt not in DETERMINERS and not nxt.endswith("ly") and lx.lemma(nxt) not in lx.VERBS)):
+    participle = re.search(r"(ing|ed)$", word) and len(word) > 4
+    if participle and nxt and (singular(nxt) or f"{word}_{nxt}" in CATEGORIES):
         return False
     if lx.lemma(word) in lx.VERBS and not singular(word):
-        return True
+        return True  # 'a house standing distant from'
     if word in CATEGORIES or word in NOUN_ING:
         return False
-    if re.search(r"(ing|ed)$", word) and len(word) > 4:
-        return True
+    if participle:  # an unknown participle before another content word modifies it ('a potted fern')
+        return not (nxt and nxt not in FUNCTION and nxt not in DETERMINERS and not nxt.endswith("ly")
+                    and lx.lemma(nxt) not in lx.VERBS)
     return singular_det and word.endswith("s") and not word.endswith(("ss", "us", "is")) and not singular(word)
 
 
