@@ -64,6 +64,8 @@ FUNCTION = {"and", "or", "with", "of", "to", "in", "on", "at", "by", "for", "fro
             "here", "upon", "atop", "within", "alongside", "against", "beyond", "ahead", "before", "after", "off",
             "through", "along", "adjacent", "just", "slightly", "directly", "very", "facing", "where", "when",
             "so", "but", "than", "not", "no", "lens", "view", "shot"}
+# degree words before a modifier inside a noun phrase ('a very, really big car'); not 'a car very near'
+DEGREE = {"very", "really", "extremely", "quite", "rather", "incredibly", "super", "so", "too", "fairly"}
 CAMERA_WORDS = {"camera", "shot", "pedestal", "pan", "tilt", "zoom", "dolly", "truck", "crane", "orbit", "track",
                 "static", "up", "down", "in", "out", "left", "right", "pave", "move", "moves", "lens", "view"}
 ADJ_ENDING = re.compile(r"(y|ful|ous|ish|ive|less|ed|ing|al|ic|ible|able)$")
@@ -133,11 +135,15 @@ def _noun_phrase(words, j, count):
     run = []
     while j < len(words) and len(run) < 5:
         wj = words[j][0]
+        nxt = words[j + 1][0] if j + 1 < len(words) and not words[j][3] else None
+        after = words[j + 1][0] if j + 1 < len(words) else None  # a comma may part 'really, really'
+        if wj in DEGREE and after and (after in DEGREE or (nxt and nxt not in FUNCTION and nxt not in DETERMINERS)):
+            j += 1  # 'a very big car': the degree word qualifies a modifier and is not one itself
+            continue
         if wj in FUNCTION or wj in DETERMINERS or wj.isdigit():
             break
         if run and words[run[-1]][3]:  # punctuation between two words ends the phrase
             break
-        nxt = words[j + 1][0] if j + 1 < len(words) and not words[j][3] else None
         if run and _verbish(wj, count == 1, nxt):
             break
         if not run and lx.lemma(wj) != wj and lx.lemma(wj) in lx.VERBS and not singular(wj) \
