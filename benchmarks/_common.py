@@ -152,10 +152,11 @@ def spread(values, digits: int = 4) -> dict:
             "values": [r(v) for v in vals]}
 
 
-def fmt(s: dict, unit: str = "", digits: int = 2) -> str:
-    """'40.20 s (39.81-41.03, n=3)': the median, then the range."""
+def fmt(s: dict, unit: str = "", digits: int = 2, count: bool = True) -> str:
+    """'40.20 s (39.81–41.03, n=3)': the median, then the range (and, with count, how many)."""
     u = f" {unit}" if unit else ""
-    return f"{s['median']:.{digits}f}{u} ({s['min']:.{digits}f}–{s['max']:.{digits}f}, n={s['n']})"
+    n = f", n={s['n']}" if count else ""
+    return f"{s['median']:.{digits}f}{u} ({s['min']:.{digits}f}–{s['max']:.{digits}f}{n})"
 
 
 # ---------------------------------------------------------------- machine record

@@ -49,15 +49,9 @@ shots:
 
 
 def build_world(n_characters: int, size: int):
-    import worldgen.shapes as shapes
     from worldgen.world import World
-    old = shapes.SEGMENTS
-    shapes.SEGMENTS = 128  # 16k triangles a sphere, as in the passes benchmark
-    try:
-        spec = scene(n_characters, size)
-        return spec, World(spec)
-    finally:
-        shapes.SEGMENTS = old
+    spec = scene(n_characters, size)  # spheres at shapes.SEGMENTS = 128: 16k triangles, as in the passes benchmark
+    return spec, World(spec)
 
 
 def time_frames(spec, world, frames: int) -> list[float]:

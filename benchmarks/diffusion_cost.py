@@ -99,8 +99,9 @@ def _sync():
 
 def _reset_peak():
     import torch
-    if torch.cuda.is_available():
-        torch.cuda.reset_peak_memory_stats()
+
+    from worldgen.diffusion.counting import reset_peak_memory
+    reset_peak_memory("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def render_method(setup: Setup, method: str, spec, out: Path, cache: str | None = None) -> dict:
@@ -248,7 +249,7 @@ def measure(mode: str, repeats: int, device: str, seconds: float | None, with_fu
     import torch
     rec = C.start_record("diffusion", mode=mode, repeats=repeats, device_asked=device)
     rec["torch_device"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
-    with C.fresh_cache() as cache, tempfile.TemporaryDirectory(prefix="worldgen-bench-diffusion-") as d:
+    with C.fresh_cache(), tempfile.TemporaryDirectory(prefix="worldgen-bench-diffusion-") as d:
         setup = Setup(mode, Path(d), device, seconds)
         a = time.perf_counter()  # warm-up: model load (kept for the process), first calls, numba
         C.warm_up()
@@ -264,7 +265,6 @@ def measure(mode: str, repeats: int, device: str, seconds: float | None, with_fu
                 "shoot": shoot_timings(setup, repeats, log)}
         if with_full_shot:
             rec["full_shot"] = full_shot(setup)
-        del cache
     return C.finish_record(rec)
 
 

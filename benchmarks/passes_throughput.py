@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -152,10 +151,9 @@ def time_stages(spec, world, frames: int) -> dict[str, list[float]]:
 def gl_renderer() -> str | None:
     """The GL renderer string of the platform worldgen would use (e.g. 'llvmpipe ...' for Mesa's
     software rasterizer, the GPU's name on a GPU), or None when GL does not start here."""
-    from worldgen.doctor import GL_PROBE
-    p = subprocess.run([sys.executable, "-c", GL_PROBE, os.environ.get("WORLDGEN_GL", "egl")],
-                       capture_output=True, text=True)
-    return p.stdout.strip().splitlines()[-1] if p.returncode == 0 and p.stdout.strip() else None
+    from worldgen.doctor import GL_PROBE, run_probe
+    ok, line = run_probe(GL_PROBE, os.environ.get("WORLDGEN_GL", "egl"))
+    return line if ok and line else None
 
 
 def measure(tris_list, sizes, backends, frames: int, repeats: int, stages: bool, log=print) -> dict:
@@ -203,9 +201,7 @@ def measure(tris_list, sizes, backends, frames: int, repeats: int, stages: bool,
 
 
 def _f(s: dict | None, digits: int = 1) -> str:
-    if s is None:
-        return "n/a"
-    return f"{s['median']:.{digits}f} ({s['min']:.{digits}f}–{s['max']:.{digits}f})"
+    return "n/a" if s is None else C.fmt(s, digits=digits, count=False)
 
 
 def markdown(res: dict) -> str:

@@ -71,7 +71,7 @@ def find(spec, category):
     return min(cands, key=len) if cands else None
 
 
-def judge(text, case, colour_cache=None):
+def judge(text, case):
     import numpy as np
 
     from worldgen.camera import ShotCamera

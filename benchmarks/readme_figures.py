@@ -30,8 +30,7 @@ def load(results: Path, name: str) -> dict:
 
 def _m(s: dict, digits: int = 1, unit: str = "") -> str:
     """A median with its range: '40.2 s (39.8–41.0)'."""
-    u = f" {unit}" if unit else ""
-    return f"{s['median']:.{digits}f}{u} ({s['min']:.{digits}f}–{s['max']:.{digits}f})"
+    return C.fmt(s, unit, digits, count=False)
 
 
 def _load_range(*records: dict) -> str:

