@@ -156,7 +156,33 @@ def diffusion(results: Path) -> str:
             f"baked+refine {br['unet_per_film_second_30s']:.3g}.\n")
 
 
-BLOCKS = {"performance": performance, "consistency": consistency, "diffusion": diffusion}
+def planner(results: Path) -> str:
+    q = load(results, "plan_quality")
+    m = q["machine"]
+    lines = [f"Latest committed run (`benchmarks/results/plan_quality.md`, {m['date']}, {m['cores']} CPU cores shared "
+             f"with other work, load {m['load_start'][0]:.1f} at the start):", "",
+             "| prompt set | planner | valid specs | relations satisfied | hidden | L/R swapped | camera moves as asked "
+             "| colours right | s/plan median |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    not_run = []
+    for sname, st in q["sets"].items():
+        for name, b in st["planners"].items():
+            s = b["summary"]
+            colours = f"{100 * s['colour_rate']:.0f} % of {s['colours']}" if s["colour_rate"] is not None else "n/a"
+            lines.append(f"| {sname} ({st['prompts']}) | {name} | {100 * s['valid_rate']:.0f} % | "
+                         f"{100 * s['relation_rate']:.0f} % of {s['relations']} | {s['hidden']} | {s['swapped']} | "
+                         f"{100 * s['move_rate']:.0f} % | {colours} | {s['seconds_median']:.2f} |")
+        not_run += [f"{p} on {sname}" for p in st.get("not_run", [])]
+    answers = q.get("model_answers")
+    if answers:
+        lines += ["", f"Model ({q['model']}) seconds are those its calls took when they were asked ({answers['first']} "
+                  f"to {answers['last']}, median load {answers['load_median']:.1f} on {m['cores']} cores), not a "
+                  "quiet machine's."]
+    if not_run:
+        lines += ["", "Not measured yet: " + ", ".join(not_run) + "."]
+    return "\n".join(lines) + "\n"
+
+
+BLOCKS = {"performance": performance, "consistency": consistency, "diffusion": diffusion, "planner": planner}
 
 
 def wrap(block: str, width: int = 95) -> str:
