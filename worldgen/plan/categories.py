@@ -88,7 +88,6 @@ CATEGORIES = {
     "toaster": Category((0.3, 0.2, 0.2), appearance="silver metal"),
     "oven": Category((0.6, 0.9, 0.6), appearance="white"),
     "refrigerator": Category((0.8, 1.8, 0.7), appearance="white"),
-    "fridge": Category((0.8, 1.8, 0.7), appearance="white"),
     "sink": Category((0.6, 0.9, 0.5), appearance="white"),
     "toilet": Category((0.4, 0.8, 0.65), appearance="white"),
     "clock": Category((0.35, 0.35, 0.08), shape="cylinder", appearance="white"),
@@ -114,13 +113,14 @@ CATEGORIES = {
     "glass": Category((0.08, 0.12, 0.08), shape="cylinder", appearance="glass"),
     "wine_glass": Category((0.08, 0.2, 0.08), shape="cylinder", appearance="glass"),
     "cell_phone": Category((0.07, 0.01, 0.15), appearance="black"),
-    "phone": Category((0.07, 0.01, 0.15), appearance="black"),
     "tennis_racket": Category((0.3, 0.03, 0.7), appearance="white"),
     "baseball_bat": Category((0.07, 0.07, 0.85), shape="cylinder", appearance="wood"),
     "hot_dog": Category((0.18, 0.05, 0.05), shape="capsule", appearance="brown"),
     "frisbee": Category((0.27, 0.03, 0.27), shape="cylinder", appearance="orange"),
-    "hydrant": Category((0.4, 0.8, 0.4), shape="cylinder", appearance="red metal"),
 }
+# other words for the same thing: one entry each, so their sizes and looks cannot drift apart
+ALIASES = {"fridge": "refrigerator", "phone": "cell_phone", "hydrant": "fire_hydrant"}
+CATEGORIES.update({word: CATEGORIES[same] for word, same in ALIASES.items()})
 DEFAULT = Category((1.0, 1.0, 1.0))
 PLURALS = {"people": "person", "men": "man", "women": "woman", "children": "child", "benches": "bench",
            "boxes": "box", "buses": "bus", "trees": "tree", "houses": "house", "cups": "cup", "glasses": "glass",
