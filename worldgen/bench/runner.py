@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import platform
 import shutil
 import sys
 import threading
@@ -649,29 +648,11 @@ def painter_options_for(method: str, options: BenchOptions, folder: Path | None 
     return out
 
 
-def _holds_other_render(folder: Path, spec, opt) -> bool:
-    """Whether `folder` holds a render that `render(spec, folder, opt)` would not resume. The
-    run record is rebuilt as render() builds it; should the two ever differ, the folder is
-    cleared and re-rendered, which costs time but never reads stale frames."""
-    from worldgen import __version__
-    from worldgen.render import RUN_FILE, spec_hash
-    marker = folder / RUN_FILE
-    if not marker.exists():
-        return False
-    run = {"spec_sha256": spec_hash(spec), "backend": opt.backend or spec.render.backend, "format": opt.fmt,
-           "passes": opt.passes, "paint": opt.paint, "control": list(opt.control), "worldgen": __version__}
-    if opt.painter and opt.painter != spec.render.painter or opt.painter_options:
-        run["painter"] = {"name": opt.painter or spec.render.painter, "options": opt.painter_options}
-    try:
-        return json.loads(marker.read_text()) != json.loads(json.dumps(run))
-    except (OSError, ValueError):
-        return True
-
-
 def _render_method(scene: SceneInput, method: str, folder: Path, options: BenchOptions, cfg: EvalConfig):
     """Render `scene` with `method` into `folder` (resuming what is there) while evaluating;
     returns (manifest, shot evals, rendered-cost dict)."""
     from worldgen.render import RUN_FILE, RenderOptions, render
+    from worldgen.render.record import holds_other_render
     if options.fresh and (folder / RUN_FILE).exists():
         shutil.rmtree(folder)
     opt = RenderOptions(backend=options.backend, fmt="npz", passes=True, paint=True, control=(), film=False,
@@ -679,7 +660,7 @@ def _render_method(scene: SceneInput, method: str, folder: Path, options: BenchO
                         painter_options=painter_options_for(method, options, folder))
     if hasattr(opt, "use_store"):  # a cost benchmark computes its frames; never links finished ones
         opt.use_store = False
-    if _holds_other_render(folder, scene.spec, opt):
+    if holds_other_render(folder, scene.spec, opt):
         shutil.rmtree(folder)  # render would clear it too, but only after the follower read stale frames
     plans = plans_for_render(scene.spec, folder, opt.fmt)
     # a half-finished folder may get frames repainted (painters that carry state from frame to
@@ -795,28 +776,6 @@ def _fmt(v) -> str:
 
 # ---------------------------------------------------------------- the whole run
 
-def machine_info() -> dict:
-    """What the numbers were measured on (cost figures mean nothing without it)."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    info = {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(),
-            "python": platform.python_version(), "gpu": None}
-    torch = sys.modules.get("torch")  # only if a painter already loaded it; never import it for this
-    if torch is not None:
-        try:
-            if torch.cuda.is_available():
-                info["gpu"] = torch.cuda.get_device_name(0)
-        except Exception:  # noqa: BLE001
-            pass
-    return info
-
-
 def _options_record(options: BenchOptions) -> dict:
     return {"size": list(options.size) if options.size else None, "fps": options.fps, "model": options.model,
             "painter_options": options.painter_options, "backend": options.backend, "ks": list(options.ks),
@@ -887,6 +846,7 @@ def run_bench(specs_or_dirs: Sequence[str | Path], methods: Sequence[str] | None
                                      "camera_move": (_cameras_of_render(Path(result["render_dir"])).get(s["id"], {})
                                                      .get("move") or "keyframes")} for s in manifest["shots"]]}
         scenes.append(entry)
+    from worldgen.render.record import machine_info
     results = {"results_version": RESULTS_VERSION, "worldgen": _worldgen_version(), "machine": machine_info(),
                "options": _options_record(options), "methods": all_methods,
                "shotdrift": {"available": shotdrift_ok, "note": shotdrift_note},
