@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import platform
 import re
 import shutil
 import statistics
@@ -161,25 +160,8 @@ def fmt(s: dict, unit: str = "", digits: int = 2, count: bool = True) -> str:
 
 # ---------------------------------------------------------------- machine record
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _versions(names=("worldgen", "numpy", "numba", "open3d", "torch", "diffusers", "pyrender")) -> dict:
-    import importlib.metadata as md
-    out = {}
-    for name in names:
-        try:
-            out[name] = md.version(name)
-        except md.PackageNotFoundError:
-            pass
-    return out
+# the libraries a benchmark record names (worldgen.render.record.versions reads them)
+RECORD_PACKAGES = ("worldgen", "numpy", "numba", "open3d", "torch", "diffusers", "pyrender")
 
 
 def gpu_name() -> str | None:
@@ -193,13 +175,17 @@ def gpu_name() -> str | None:
 
 
 def machine() -> dict:
-    """What the figures depend on: CPU model, cores usable here, OS, Python, library versions."""
+    """What the figures depend on: CPU model, cores usable here, OS, Python, library versions
+    (from worldgen.render.record, which render manifests and bench results use too; the GPU is
+    asked of nvidia-smi, so that a CPU benchmark never imports torch for it)."""
     try:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:
         usable = os.cpu_count()
-    return {"cpu": _cpu_model(), "cores": os.cpu_count(), "cores_usable": usable, "os": platform.platform(),
-            "python": platform.python_version(), "versions": _versions(), "gpu": gpu_name()}
+    from worldgen.render.record import machine_info, versions
+    info = machine_info()  # the same CPU, cores, OS and Python that `worldgen bench` records
+    return {"cpu": info["cpu"], "cores": info["cores"], "cores_usable": usable, "os": info["platform"],
+            "python": info["python"], "versions": versions(RECORD_PACKAGES), "gpu": gpu_name()}
 
 
 def start_record(benchmark: str, **params) -> dict:

@@ -1,4 +1,4 @@
-"""Consistency benchmark over the built-in suite (benchmarks/suite/*.yaml), every method that can
+"""Consistency benchmark over the built-in suite (worldgen/bench/suite/*.yaml), every method that can
 run here, and the cost of the 30 s long take on this machine.
 
     python benchmarks/consistency.py [--tiny] [--repeats 3] [--methods procedural,baked,...] [--model PATH]
@@ -50,8 +50,9 @@ def time_long_take(work: Path, repeats: int) -> dict:
     """Fresh runs of `worldgen bench` on the 30 s long take with the procedural painter, at the
     spec's own size: render, every metric and its own report, timed end to end. Labels (size,
     frames, memory) come from the runs' results."""
+    from worldgen.bench.inputs import SUITE_DIR
     from worldgen.bench.runner import BenchOptions, run_bench
-    spec = Path("benchmarks/suite") / f"{LONG_TAKE}.yaml"
+    spec = SUITE_DIR / f"{LONG_TAKE}.yaml"
     n = iter(range(10**6))
 
     def once() -> dict:
@@ -218,7 +219,7 @@ def main() -> int:
         results = json.loads((target / f"{stem}.json").read_text())
     else:
         rec = C.start_record("consistency", methods=args.methods, tiny=args.tiny, repeats=args.repeats)
-        specs = [p.relative_to(ROOT) for p in suite_specs()]
+        specs = [p.relative_to(ROOT) if p.is_relative_to(ROOT) else p for p in suite_specs()]
         small = args.quick or args.tiny
         model, painter_options = args.model, {}
         if args.tiny:

@@ -105,7 +105,8 @@ def main() -> int:
             p.write_text(BALL.format(r=r))
             specs.append(p)
         if not args.no_suite:
-            specs += [C.ROOT / "benchmarks" / "suite" / f"{name}.yaml" for name in SUITE]
+            from worldgen.bench.inputs import SUITE_DIR
+            specs += [SUITE_DIR / f"{name}.yaml" for name in SUITE]
         rec["rows"] = verdicts(specs, Path(d) / "bench", size, args.fps)
     rec["bound"] = STATIC_MAX_MOVING_SHARE
     C.finish_record(rec)

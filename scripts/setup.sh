@@ -33,6 +33,7 @@ pipq() {
   return "${PIPESTATUS[0]}"
 }
 
+# Every extra is installed (dev, planner, Ray, interchange, diffusion).
 # torch first, by an exact pin. On this project's machines 'torch==2.13.0' resolves to a local
 # CPU wheel; on a user's Linux machine PyPI serves the CUDA build of the same version. Set
 # WORLDGEN_TORCH to choose another (e.g. 'torch' or a path to a wheel).
@@ -45,7 +46,7 @@ fi
 $PY -c "import torch; print('torch==' + torch.__version__.split('+')[0])" > "$VENV/constraints.txt"
 
 echo "setup: installing worldgen and its dependencies into $VENV (llama.cpp compiles on first set-up)"
-pipq install -c "$VENV/constraints.txt" -e ".[dev,llm,ray,interchange]"
+pipq install -c "$VENV/constraints.txt" -e ".[dev,llm,ray,interchange,diffusion]"
 # pyrender 0.1.45 pins PyOpenGL==3.1.0, whose OSMesa binding lacks OSMesaCreateContextAttribs;
 # 3.1.10 keeps the same API and renders through both EGL and OSMesa. pip warns about the pin.
 pipq install -c "$VENV/constraints.txt" "PyOpenGL==3.1.10"

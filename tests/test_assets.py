@@ -42,7 +42,7 @@ def test_shared_assets_load_and_render(tmp_path, name):
 
 
 def test_project_asset_resolves():
-    assets = sorted(p.name for p in (ROOT / "assets").glob("*.obj"))
+    assets = sorted(p.name for p in (ROOT / "worldgen" / "data" / "assets").glob("*.obj"))
     assert assets, "the project ships at least one mesh asset"
 
 

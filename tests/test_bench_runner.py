@@ -154,6 +154,39 @@ def test_streaming_warping_error_equals_the_library(bench):
         assert np.array_equal(ev.warp[k].per_pair, whole.per_pair) and ev.warp[k].mean == whole.mean
 
 
+def test_streaming_flicker_equals_the_library(tmp_path):
+    """Frames that flicker (alternating brightness) under a square that moves: the streaming
+    evaluation and metrics.temporal_flickering over the same still pixels (the square, what it
+    covers and uncovers left out) give the same VBench score, unlike the score over all pixels."""
+    from PIL import Image
+
+    from worldgen.bench.evaluate import ShotPlan
+    from worldgen.io import write_npz
+    h, w, n = 24, 32, 5
+    rng = np.random.default_rng(7)
+    backdrop = rng.integers(40, 200, (h, w, 3))
+    frames, moves, plan = [], [], ShotPlan("s", [], [], {}, 12.0)
+    for i in range(n):
+        img = backdrop + (10 if i % 2 else -10)
+        img[8:16, 4 + 4 * i:12 + 4 * i] = 250  # the square moves 4 px a frame
+        frames.append(np.clip(img, 0, 255).astype(np.uint8))
+        flow = np.zeros((h, w, 2), np.float32)
+        flow[8:16, 4 + 4 * i:12 + 4 * i, 0] = 4
+        occlusion = np.zeros((h, w), np.uint8)
+        occlusion[8:16, 4 + 4 * (i + 1):12 + 4 * (i + 1)] = 1  # what the square covers next
+        moves.append((flow, occlusion))
+        plan.frames.append(str(tmp_path / f"{i}.png"))
+        plan.passes.append(str(tmp_path / f"{i}.npz"))
+        Image.fromarray(frames[-1]).save(plan.frames[-1])
+        write_npz(Path(plan.passes[-1]), {"flow_fwd": flow, "occlusion_fwd": occlusion,
+                                          "depth": np.ones((h, w), np.float32), "normal": np.zeros((h, w, 3), np.float32),
+                                          "instance": np.ones((h, w), np.int32), "uv": np.zeros((h, w, 2), np.float32)})
+    still = [M.still_pixels(flow, occlusion, np.ones((h, w)), np.ones((h, w))) for flow, occlusion in moves[:-1]]
+    ev = evaluate_shot(plan, EvalConfig(ks=(1,), structure_every=n + 1, judge_camera=False))
+    library = M.temporal_flickering(frames, still)
+    assert ev.flicker == pytest.approx(library, abs=1e-12) and library != pytest.approx(M.temporal_flickering(frames))
+
+
 def test_reading_a_rendered_folder_gives_the_same_numbers(bench, tmp_path):
     _, results = bench
     proc = _procedural(results)
@@ -199,13 +232,14 @@ def test_camera_judge_never_crashes(monkeypatch, bench):
 
 
 def test_static_move_that_turns_to_follow_is_not_judged():
-    from worldgen.bench.runner import ShotEval, _shot_result
+    from worldgen.bench.evaluate import ShotEval
+    from worldgen.bench.results import shot_result
     held = {"expect": "static", "verdict": "HELD", "detail": "locked off as asked"}
     ev = ShotEval("s", 2, {}, {}, 1.0, [], held, None, 0.0, 0.0)
     still = [{"K": [[1]], "world_to_camera": [[1]]}] * 2
     turning = [{"K": [[1]], "world_to_camera": [[1]]}, {"K": [[1]], "world_to_camera": [[0]]}]
-    assert _shot_result(ev, {"frames": still})["camera_judge"]["verdict"] == "HELD"
-    assert _shot_result(ev, {"frames": turning})["camera_judge"]["verdict"] == "not judged"
+    assert shot_result(ev, {"frames": still})["camera_judge"]["verdict"] == "HELD"
+    assert shot_result(ev, {"frames": turning})["camera_judge"]["verdict"] == "not judged"
 
 
 def test_painter_options_for_diffusion_methods(tmp_path):

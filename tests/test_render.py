@@ -127,6 +127,20 @@ def test_resume_and_refuse(film, tmp_path):
     assert r.returncode == 3 and (mine / "notes.txt").read_text() == "keep"
 
 
+def test_run_record_is_what_the_folder_holds(film):
+    """The run record the CLI's render wrote is `run_record` of its spec and settings, the one
+    the benchmark compares before resuming in a folder; other settings are another render."""
+    from worldgen.render import RUN_FILE, RenderOptions, run_record
+    from worldgen.render.record import holds_other_render
+    from worldgen.spec import load_spec
+    spec_path, out = film
+    spec = load_spec(spec_path)
+    assert json.loads((out / RUN_FILE).read_text()) == run_record(spec, RenderOptions())
+    assert not holds_other_render(out, spec, RenderOptions())
+    assert holds_other_render(out, spec, RenderOptions(fmt="exr"))
+    assert holds_other_render(out, spec, RenderOptions(painter="flat-test", painter_options={"x": 1}))
+
+
 def test_passes_exr_and_single_shot(film, tmp_path):
     spec, out = film
     r = run("passes", spec, "-o", tmp_path / "p", "--format", "exr", "--shot", "close", "--no-control", "--quiet")

@@ -14,7 +14,9 @@ from worldgen.errors import AssetError
 
 MESH_SUFFIXES = {".glb", ".gltf", ".obj", ".ply", ".stl", ".off"}
 MAX_ASSET_BYTES = 256 * 1024 * 1024
-PROJECT_ASSETS = Path(__file__).resolve().parent.parent / "assets"
+# the meshes worldgen ships (package data, so an installed worldgen has them too); a spec names
+# them `assets/<file>`
+PROJECT_ASSETS = Path(__file__).resolve().parent / "data" / "assets"
 
 
 def asset_roots(spec_dir: Path) -> list[Path]:

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import trimesh
@@ -16,9 +17,12 @@ import trimesh
 from worldgen.errors import AssetError
 from worldgen.motion import RotationTrack, Track, rotation_track
 from worldgen.shapes import primitive
-from worldgen.spec.loader import base_dir_of, located_of
-from worldgen.spec.models import ObjectSpec, Spec
+from worldgen.spec.loader import LocatedSpec, base_dir_of, located_of
+from worldgen.spec.models import CharacterSpec, ObjectSpec, Spec
 from worldgen.transforms import compose, euler_xyz_to_matrix
+
+if TYPE_CHECKING:
+    from worldgen.character.skinned_rig import SkinnedRig
 
 
 def default_label(oid: str) -> str:
@@ -78,6 +82,7 @@ class World:
         self.character_instance: dict[str, int] = {}
         located = located_of(spec)
         for k, c in enumerate(spec.world.characters):
+            rig: CharacterRig
             if c.asset is not None:
                 rig = self._skinned_rig(c, k, located)
             else:
@@ -97,10 +102,11 @@ class World:
                                        character=c.id, bone=part.bone, region=part.region)
                 self._tracks[pid] = None
 
-    def _skinned_rig(self, c, k: int, located):
+    def _skinned_rig(self, c: CharacterSpec, k: int, located: LocatedSpec) -> SkinnedRig:
         from worldgen.assets import resolve_asset
         from worldgen.character.skinned_rig import SkinnedRig
         from worldgen.gltf_reader import load_skinned
+        assert c.asset is not None  # called for characters with an asset only
         try:
             asset = load_skinned(resolve_asset(c.asset, self.base_dir))
             for action, clip in c.clips.items():
@@ -115,13 +121,13 @@ class World:
         n = self.nodes[oid]
         return n.character is not None and self.characters[n.character].deforms
 
-    def deformed(self, oid: str, t: float):
+    def deformed(self, oid: str, t: float) -> tuple[np.ndarray, np.ndarray]:
         """Posed vertices and normals of a deforming node in its own frame at time t."""
         cid = self.nodes[oid].character
         assert cid is not None, f"'{oid}' is not a body part"
         return self.characters[cid].deformed(t)[:2]
 
-    def locate(self, oid: str, t: float, what: str = "centre"):
+    def locate(self, oid: str, t: float, what: str = "centre") -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """A world point of an object or character ('centre', 'head') or its world bounds ('box'):
         what look_at, point, turn and sit aim at. Characters answer from their path alone, so
         two characters looking at each other never wait on each other's poses."""
@@ -148,7 +154,7 @@ class World:
         return primitive(o.shape, size=o.size, radius=o.radius, height=o.height, tube=o.tube)
 
     @staticmethod
-    def _make_tracks(o: ObjectSpec):
+    def _make_tracks(o: ObjectSpec) -> dict[str, Track | RotationTrack] | None:
         if not o.motion:
             return None
         keys = o.motion
@@ -211,7 +217,7 @@ class World:
         return [oid for oid, n in self.nodes.items() if n.character is None]
 
     @cached_property
-    def static_ids(self) -> frozenset:
+    def static_ids(self) -> frozenset[str]:
         """Objects that never move: no motion on them or any ancestor."""
         out: set[str] = set()
         for oid, n in self.nodes.items():

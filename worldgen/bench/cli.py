@@ -75,7 +75,7 @@ def bench(
     specs: Optional[List[Path]] = typer.Argument(
         None, help="Scene specs (YAML) to render with each method, and/or folders that already hold a "
                    "render (`worldgen render` output; its painter is the method). None: the built-in "
-                   "suite in benchmarks/suite."),
+                   "suite (worldgen/bench/suite, shipped with the package)."),
     output: Path = typer.Option(Path("out/bench"), "-o", "--output",
                                 help="Folder for results.json, results.md, plots/, strips/, videos/, index.html "
                                      "and the renders (renders/<scene>/<method>/, resumed on a re-run)."),

@@ -11,7 +11,7 @@ frames are divided by 255, float frames are taken as already in [0, 1].
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
 import numpy as np
 from scipy import ndimage
@@ -220,12 +220,17 @@ def temporal_flickering(frames: Sequence[np.ndarray], still: Sequence[np.ndarray
         raise ValueError("need at least two frames")
     if still is not None and len(still) < len(frames) - 1:
         raise ValueError("need a still mask for every consecutive pair")
-    pair_means = [pair_flicker(a, b, None if still is None else still[i])
-                  for i, (a, b) in enumerate(zip(frames[:-1], frames[1:]))]
-    pair_means = [m for m in pair_means if m is not None]
-    if not pair_means:
-        return float("nan")
-    return float((255.0 - np.mean(pair_means)) / 255.0)
+    score = flicker_score(pair_flicker(a, b, None if still is None else still[i])
+                          for i, (a, b) in enumerate(zip(frames[:-1], frames[1:])))
+    return float("nan") if score is None else score
+
+
+def flicker_score(pair_means: Iterable[float | None]) -> float | None:
+    """VBench's temporal-flickering score from the pairs' mean absolute differences (0..255, as
+    `pair_flicker` gives them): (255 − their mean) / 255. Pairs given as None (no still pixels)
+    are skipped; None when none is left."""
+    means = [m for m in pair_means if m is not None]
+    return float((255.0 - np.mean(means)) / 255.0) if means else None
 
 
 # ---------------------------------------------------------------- identity drift in uv space

@@ -96,6 +96,7 @@ class Pose:
 
 class CharacterRig:
     deforms = False  # the proxy body is rigid parts; a skinned asset deforms
+    index: int = 0  # the character's place in the spec's list (the world sets it)
 
     def _make_parts(self):
         return body_parts(self.body)

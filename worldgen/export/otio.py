@@ -48,7 +48,7 @@ def _read_manifest(spec: Spec, root: Path) -> dict | None:
         raise WorldgenError(f"{path}: not a readable manifest ({type(e).__name__})") from None
     if not isinstance(manifest, dict):
         raise WorldgenError(f"{path}: not a worldgen manifest")
-    from worldgen.render import spec_hash
+    from worldgen.spec.identity import spec_hash
     if manifest.get("spec_sha256") != spec_hash(spec):
         raise WorldgenError(f"{root}: holds a render of another spec; export with the spec it was rendered from, "
                             f"or render this one there first")

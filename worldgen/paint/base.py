@@ -6,8 +6,8 @@ shot calls `set_style` and `begin_shot`, hands it the shot's frames in order thr
 manifest. `identity()` goes into every painted frame's content key, so the store never hands
 out a frame another painter (or other options) made. Every hook but `paint` has a default that
 suits a painter whose frames depend on their own passes only, so such a painter (the
-procedural one, a plugin painting a flat colour) writes `paint` and nothing else; render.py
-and executors.py call the hooks unconditionally instead of probing for them.
+procedural one, a plugin painting a flat colour) writes `paint` and nothing else; the render
+package (worldgen.render) calls the hooks unconditionally instead of probing for them.
 
 Class attributes declare what a render or the benchmark must know before (or without) making
 the painter: `sequential` and `whole_shot` decide which frames a resumed render repaints and
@@ -18,9 +18,17 @@ gives each such method a texture cache of its own, so its cost includes that wor
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from worldgen.passes.sequence import FrameResult, FrameView, Rasterizer
+    from worldgen.spec.models import Shot
+    from worldgen.world import World
+
+# what push_frame and end_shot hand back: each frame that is final, with its image
+Finished = list[tuple["FrameResult", np.ndarray]]
 
 
 class Painter(ABC):
@@ -32,7 +40,7 @@ class Painter(ABC):
     needs_model: bool = False  # evaluates a neural network (GPU tasks on Ray; bench counts evaluations)
     uses_textures: bool = False  # look development paints textures once, cached on disk
 
-    def __init__(self, world, raster=None, options: dict | None = None):
+    def __init__(self, world: World, raster: Rasterizer | None = None, options: dict[str, Any] | None = None):
         """The constructor a registered Painter subclass is called with (see `create`):
         the world, the rasterizer (whose ray caster a painter may reuse) and the options
         (flags and the spec's painter settings)."""
@@ -41,14 +49,14 @@ class Painter(ABC):
         self.options = dict(options or {})
 
     @classmethod
-    def create(cls, world, raster, options: dict) -> Painter:
+    def create(cls, world: World, raster: Rasterizer | None, options: dict[str, Any]) -> Painter:
         """Make the painter registered under a name that points at this class. A class whose
         constructor takes other arguments, or that picks a subclass from its options, says so
         here."""
         return cls(world, raster, options)
 
     @classmethod
-    def static_identity(cls, world, options: dict) -> dict | None:
+    def static_identity(cls, world: World, options: dict[str, Any]) -> dict[str, Any] | None:
         """`identity()` when it is known from the world and options alone, else None. A render
         that the store already holds then costs no rasterizer and no painter; painters whose
         identity needs their own state (textures painted in look development) leave it None."""
@@ -57,31 +65,31 @@ class Painter(ABC):
     def set_style(self, style: str) -> None:
         """The shot's style words (its own, or the film's); called before the shot's frames."""
 
-    def prepare(self, shots) -> None:
+    def prepare(self, shots: Sequence[Shot]) -> None:
         """Work done once per world before any frame (look development paints textures here),
         so that Ray's frame tasks, which make painters of their own, find it done."""
 
-    def begin_shot(self, shot, near_far: tuple[float, float]) -> None:
+    def begin_shot(self, shot: Shot, near_far: tuple[float, float]) -> None:
         """A new shot starts: its spec and its depth range (for depth conditioning images).
         Painters that carry state from frame to frame reset it here."""
 
     @abstractmethod
-    def paint(self, view) -> np.ndarray:
+    def paint(self, view: FrameView) -> np.ndarray:
         """uint8 sRGB frame (H, W, 3) from one frame's view (camera, hits, surfaces)."""
 
-    def paint_frame(self, fr) -> np.ndarray:
+    def paint_frame(self, fr: FrameResult) -> np.ndarray:
         """One frame from its whole rasterized frame (`fr.view` and `fr.passes`, which hold
         the flow a painter that carries latents needs); by default `paint(fr.view)`."""
         return self.paint(fr.view)
 
-    def push_frame(self, fr) -> list:
+    def push_frame(self, fr: FrameResult) -> Finished:
         """Take the next frame of the shot; return (frame, image) for every frame that is final
         now, in order. Painters that paint overlapping windows of frames together (video
         models) hold frames back until every window that covers them is painted; by default a
         frame is final at once."""
         return [(fr, self.paint_frame(fr))]
 
-    def end_shot(self) -> list:
+    def end_shot(self) -> Finished:
         """The shot's last frame was pushed: return (frame, image) for the frames still held."""
         return []
 

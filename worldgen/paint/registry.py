@@ -98,7 +98,9 @@ def _resolve(name: str):
         else:
             obj = target
     except ImportError as e:
-        raise PainterError(f"no painter '{name}' here: {where} cannot be imported ({e})") from None
+        extra = (" (pip install 'worldgen[diffusion]')"
+                 if (e.name or "").split(".")[0] in ("torch", "diffusers", "transformers", "controlnet_aux") else "")
+        raise PainterError(f"no painter '{name}' here: {where} cannot be imported ({e}){extra}") from None
     except Exception as e:  # noqa: BLE001 - a broken plugin is reported in one line, not a traceback
         raise PainterError(f"painter '{name}': loading {where} failed: {type(e).__name__}: {e}") from None
     if not (isinstance(obj, type) and issubclass(obj, Painter)) and (isinstance(obj, type) or not callable(obj)):

@@ -1,4 +1,4 @@
-"""Rendering on Ray: frames and shots as tasks on a local Ray instance or a cluster.
+"""The Ray executor: frames and shots as tasks on a local Ray instance or a cluster.
 
 The driver plans (which frames are missing, their content keys, each shot's depth range) and
 does look development, so textures exist before any frame task starts. Frame tasks then run
@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+
+from worldgen.render.frames import LazyTools, compute_frames, frame_paths
+from worldgen.render.options import RenderOptions
 
 FRAMES_PER_TASK = 12
 RETRIES = 3
@@ -43,7 +46,6 @@ def render_frames_task(spec_json: str, base_dir: str, shot_id: str, frames: list
     if note:
         Path(note).mkdir(parents=True, exist_ok=True)
         (Path(note) / f"{os.getpid()}-{shot_id}-{frames[0]}").write_text(str(os.getpid()))
-    from worldgen.render import RenderOptions, _Lazy, compute_frames
     from worldgen.spec import load_spec_text
     from worldgen.store import FrameStore
     from worldgen.world import World
@@ -51,11 +53,10 @@ def render_frames_task(spec_json: str, base_dir: str, shot_id: str, frames: list
     opt = RenderOptions(**opt_fields)
     world = World(spec)
     shot = spec.shot(shot_id)
-    lazy = _Lazy(world, backend, opt, opt.painter or spec.render.painter, spec.shots)
+    lazy = LazyTools(world, backend, opt, opt.painter or spec.render.painter, spec.shots)
     store = FrameStore(store_root) if store_root else None
     out_dir = Path(out)
-    from worldgen.render import _frame_paths
-    todo = {i for i in frames if not all((out_dir / p).exists() for p in _frame_paths(shot.id, i, opt, people).values())}
+    todo = {i for i in frames if not all((out_dir / p).exists() for p in frame_paths(shot.id, i, opt, people).values())}
     if todo and opt.paint and lazy.painter().sequential:
         todo = set(frames)  # a retried sequential shot repaints its chain
     done = []

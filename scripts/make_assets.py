@@ -1,4 +1,5 @@
-"""Builds the small mesh assets that ship in assets/ (run: python assets/make_assets.py).
+"""Builds the small mesh assets that ship in worldgen/data/assets/ (run: python scripts/make_assets.py);
+specs name them `assets/<file>`.
 
 pine_tree.obj: a low-poly pine (trunk + three stacked cones), 1 unit = 1 m, base at y = 0.
 sailboat.obj: a hull, a mast and a sail. Both carry uv coordinates."""
@@ -15,7 +16,7 @@ SEGMENTS = 16  # low-poly on purpose: small files, a stylised read
 def primitive(shape, **kw):
     return _primitive(shape, segments=SEGMENTS, **kw)
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent.parent / "worldgen" / "data" / "assets"
 
 
 def moved(mesh, offset, scale=(1, 1, 1)):
@@ -51,6 +52,8 @@ def sailboat():
 
 def write_obj(path, mesh):
     """Plain OBJ with positions, uv and normals (no material files)."""
+    # the header names the script's old place: kept, so that the files' bytes (and the content keys of
+    # frames that show them) stay as they are
     lines = [f"# worldgen asset {path.name}: made by assets/make_assets.py"]
     lines += [f"v {x:.5f} {y:.5f} {z:.5f}" for x, y, z in mesh.vertices]
     lines += [f"vt {u:.5f} {v:.5f}" for u, v in mesh.visual.uv]

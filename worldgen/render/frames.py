@@ -1,0 +1,145 @@
+"""Computing frames: where each output file of a frame goes, the rasterizer and painter made only
+when needed (`LazyTools`), the shot's depth range, and `compute_frames`, the one loop that
+rasterizes, paints and writes frames; the local executor and every Ray task run it."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from worldgen.camera import ShotCamera
+from worldgen.io import write_exr, write_json, write_npz, write_png
+from worldgen.passes.derive import PassFrame
+from worldgen.render.options import RenderOptions
+from worldgen.spec.models import Spec
+
+
+def frame_paths(shot_id: str, i: int, opt: RenderOptions, people: bool = False) -> dict:
+    base = f"shots/{shot_id}"
+    p = {}
+    if opt.paint:
+        p["frame"] = f"{base}/frames/{i:06d}.png"
+    if opt.passes:
+        p["passes"] = f"{base}/passes/{i:06d}.{opt.fmt}"
+        if people:
+            p["pose"] = f"{base}/pose/{i:06d}.json"
+        for k in opt.control:
+            if k != "openpose" or people:
+                p[f"control_{k}"] = f"{base}/control/{k}/{i:06d}.png"
+    return p
+
+
+def _write_pose(out: Path, paths: dict, world, view, passes: PassFrame) -> None:
+    from worldgen.character.pose_pass import openpose_image, people_in_frame, pose_json
+    cam = view.cam
+    people = people_in_frame(world, view.time, cam, passes.depth, passes.instance)
+    write_json(out / paths["pose"], pose_json(people, cam.width, cam.height, view.index, view.time))
+    if "control_openpose" in paths:
+        write_png(out / paths["control_openpose"], openpose_image(people, cam.width, cam.height))
+
+
+def _write_frame(out: Path, paths: dict, passes: PassFrame, painted, cam, near_far, opt: RenderOptions,
+                 seg_colours=None):
+    if "frame" in paths:
+        write_png(out / paths["frame"], painted)
+    if "passes" in paths:
+        arrays = passes.arrays()
+        (write_exr if opt.fmt == "exr" else write_npz)(out / paths["passes"], arrays)
+    from worldgen import control as ctl
+    hit = np.isfinite(passes.depth)
+    normal_img = None
+    for k in opt.control if "passes" in paths else ():
+        if k == "depth":
+            img = ctl.depth_image(passes.depth, *near_far)
+        elif k == "normal" or (k == "canny" and normal_img is None):
+            normal_img = ctl.normal_image(passes.normal, cam.world_to_camera, hit)
+            img = normal_img
+        if k == "canny":
+            img = ctl.canny_image(normal_img)
+        elif k == "seg":
+            img = ctl.segmentation_image(passes.semantic, seg_colours)
+        elif k == "openpose":
+            continue  # written with the pose pass
+        write_png(out / paths[f"control_{k}"], img)
+
+
+def depth_range(raster, rig: ShotCamera, fps: float, n: int) -> tuple[float, float]:
+    """Near/far of a whole shot for its depth conditioning images: depth percentiles of a few
+    frames cast at low resolution. One range per shot keeps the images from flickering."""
+    small = ShotCamera(rig.shot, rig.world, 96, max(8, int(96 * rig.height / rig.width)))
+    depths = []
+    for i in np.linspace(0, n - 1, min(n, 5)).round().astype(int):
+        hits = raster.backend.hits(raster.snapshot(rig.shot.start + i / fps), small.at(i / fps))
+        depths.append(hits.depth[np.isfinite(hits.depth)])
+    d = np.concatenate(depths)
+    if d.size == 0:
+        return 0.1, 100.0
+    near, far = float(np.percentile(d, 1)) * 0.9, float(np.percentile(d, 99)) * 1.1
+    return max(near, 1e-3), max(far, near * 1.5)
+
+
+def compute_frames(world, lazy, spec: Spec, shot, todo: set, near_far, keys: dict, out: Path, opt: RenderOptions,
+                   people: bool, store, on_frame) -> None:
+    """Rasterize, paint and write the frames `todo` of one shot (and put them in the store).
+    The local loop and every Ray task run this same code."""
+    r = spec.render
+    painter = lazy.painter() if opt.paint else None
+    if painter is not None:
+        painter.set_style(shot.style or spec.style)
+        painter.begin_shot(shot, near_far)
+    seg_colours = None
+    if "seg" in opt.control:
+        from worldgen.control import world_label_colours
+        seg_colours = world_label_colours(world)
+
+    def write(fr, painted):
+        paths = frame_paths(shot.id, fr.view.index, opt, people)
+        _write_frame(out, paths, fr.passes, painted, fr.view.cam, near_far, opt, seg_colours)
+        if "pose" in paths:
+            _write_pose(out, paths, world, fr.view, fr.passes)
+        if store is not None:
+            for name, (key, kind) in keys[fr.view.index].items():
+                store.adopt(key, kind, out / paths[name])
+        on_frame()
+
+    # the painter takes the frames one by one and hands back each frame once it is final (at
+    # once, or, for painters of overlapping windows of frames, once every window holding it is)
+    for fr in lazy.raster().shot_frames(shot, r.width, r.height, r.fps, only=todo):
+        for f, img in painter.push_frame(fr) if painter is not None else [(fr, None)]:
+            write(f, img)
+    if painter is not None:
+        for f, img in painter.end_shot():
+            write(f, img)
+
+
+class LazyTools:
+    """The rasterizer and painter, made only when some frame must really be computed: a render
+    that the store already holds costs no more than linking files."""
+
+    def __init__(self, world, backend, opt, painter_name, shots):
+        self.world, self.backend, self.opt, self.name, self.shots = world, backend, opt, painter_name, shots
+        self._raster = self._painter = None
+
+    def raster(self):
+        if self._raster is None:
+            from worldgen.passes.sequence import Rasterizer
+            self._raster = Rasterizer(self.world, self.backend, with_local=self.opt.paint)
+        return self._raster
+
+    def painter(self):
+        if self._painter is None:
+            from worldgen.paint.registry import make_painter
+            self._painter = make_painter(self.name, self.world, self.raster(), self.opt.painter_options)
+            self._painter.prepare(self.shots)
+        return self._painter
+
+    def painter_if_made(self):
+        return self._painter
+
+    def painter_identity(self) -> dict:
+        """What decides the painter's pixels, for the frame keys. The diffusion painters
+        include their texture bytes, so that an edited texture repaints the frames."""
+        from worldgen.paint.registry import painter_class
+        cls = painter_class(self.name)
+        known = cls.static_identity(self.world, self.opt.painter_options) if cls is not None else None
+        return known if known is not None else self.painter().identity()

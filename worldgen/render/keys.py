@@ -1,0 +1,45 @@
+"""Content keys: a digest of exactly what decides each output of a frame (the world, the camera,
+the size, the backend, and for a painted frame the painter, style and prompt), so that the
+frame store can hand back what was computed before (see worldgen.store)."""
+from __future__ import annotations
+
+from worldgen import __version__
+from worldgen.spec.models import Spec
+
+
+def world_digest(spec: Spec, world) -> tuple[str, str]:
+    """(geometry digest, full digest) of everything of the world that reaches a pixel: the world
+    block, the seed, and the bytes of every asset file it loads."""
+    from worldgen.assets import resolve_asset
+    from worldgen.store import digest, file_digest
+    assets = {}
+    refs = [o.mesh for o in spec.world.objects if o.mesh] + [c.asset for c in spec.world.characters if c.asset]
+    for ref in refs:
+        assets[ref] = file_digest(resolve_asset(ref, world.base_dir))
+    full = spec.world.model_dump(mode="json")
+    geometry = {"objects": [{k: v for k, v in o.items() if k != "appearance"} for o in full["objects"]],
+                "characters": [{k: v for k, v in c.items() if k != "appearance"} for c in full["characters"]]}
+    # passes depend on the geometry only; painted frames on everything (appearance, lights)
+    return (digest({"world": geometry, "seed": spec.seed, "assets": assets, "worldgen": __version__}),
+            digest({"world": full, "seed": spec.seed, "assets": assets, "worldgen": __version__}))
+
+
+def frame_keys(wd: tuple, shot, camera_path: dict, i: int, spec: Spec, backend: str, people: bool, painter_id,
+                paths: dict) -> dict:
+    """Output name -> (content key, store kind). Passes, control images and poses depend on the
+    world and the camera; a painted frame also on the painter, the style and the prompt."""
+    from worldgen.store import digest
+    r = spec.render
+    wd_geometry, wd_full = wd
+    geometry = digest({"world": wd_geometry, "shot": camera_path,
+                       "index": i, "size": [r.width, r.height], "fps": r.fps, "backend": backend, "people": people})
+    out = {}
+    for name, path in paths.items():
+        kind = name.replace("_", "-") + "." + path.rsplit(".", 1)[1]
+        if name == "frame":
+            key = digest({"geometry": geometry, "world": wd_full, "painter": painter_id, "style": shot.style or spec.style,
+                          "prompt": shot.prompt, "shot": shot.id})
+        else:
+            key = geometry
+        out[name] = (key, kind)
+    return out

@@ -1,0 +1,49 @@
+"""What a render is asked to do (`RenderOptions`) and what it reports back (`RenderResult`).
+
+Plain dataclasses, importable without any rendering stack, so that the CLI, the benchmark and
+Ray tasks can build and ship them cheaply."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Collection
+
+RUN_FILE = ".worldgen-run.json"
+CONTROL_KINDS = ("depth", "normal", "canny", "seg", "openpose")  # openpose: only where there are characters
+
+
+@dataclass
+class RenderOptions:
+    """Every setting of one render; the defaults render every shot of the spec as it says."""
+
+    backend: str | None = None  # default: the spec's render.backend
+    shots: list[str] | None = None  # default: every shot
+    fmt: str = "npz"  # passes as npz or exr
+    passes: bool = True
+    paint: bool = True
+    control: tuple[str, ...] = CONTROL_KINDS
+    film: bool = True
+    overwrite: bool = False
+    progress: bool = True
+    painter: str | None = None  # default: the spec's render.painter
+    painter_options: dict[str, Any] = field(default_factory=dict)  # passed to the painter (models, strength, ...)
+    force: bool = False  # recompute every frame (ignore finished files and the store)
+    frames: dict[str, Collection[int]] | None = None  # shot id -> frame indices: only these (reproducing single frames)
+    store: str | None = None  # content-addressed frame store (default $WORLDGEN_CACHE/frames)
+    use_store: bool = True
+    executor: str = "local"  # local | ray
+    ray_address: str | None = None  # a running Ray cluster ("auto", "ray://host:10001"); default: start one here
+    ray_workers: int | None = None  # local Ray: worker processes (default: CPUs)
+
+
+@dataclass
+class RenderResult:
+    """What a render did: its folder, its manifest, and how many frames it computed, found
+    finished in the folder, or linked from the store."""
+
+    out_dir: Path
+    manifest: dict[str, Any]
+    frames_rendered: int = 0
+    frames_skipped: int = 0
+    frames_from_store: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
