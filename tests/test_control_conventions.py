@@ -90,10 +90,10 @@ def test_segmentation_control_images_use_ade20k_colours(tmp_path):
     from PIL import Image
 
     from worldgen.diffusion.lookdev import control_images, render_solo, units_of
-    from worldgen.diffusion.painters import frame_controls
+    from worldgen.control import view_control_images
     from worldgen.render import RenderOptions, render
     world, _, view = first_view(LABELS)
-    seg = frame_controls(world, view, ["seg"], (0.1, 100.0))["seg"]
+    seg = view_control_images(world, view, ["seg"], (0.1, 100.0))["seg"]
     inst = view.surf.instance_img
     expect = {"tree": ade20k.BY_NAME["tree"].rgb, "zorblax_1": ade20k.NEUTRAL.rgb, "thing": ade20k.BY_NAME["tower"].rgb}
     for oid, rgb in expect.items():

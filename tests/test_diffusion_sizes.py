@@ -62,7 +62,7 @@ def test_sdxl_paints_views_and_frames_at_its_own_size(tiny_xl, tmp_path, unet_si
     resampled to 128 x 96."""
     from PIL import Image
 
-    from worldgen.diffusion.painters import models_for
+    from worldgen.diffusion.baked import models_for
     from worldgen.render import RenderOptions, render
     d, refs = tiny_xl
     o = {"base": str(d / "m"), "controlnets": {"depth": refs["depth"]}, "steps": 1, "views": 1, "texture_size": 32,

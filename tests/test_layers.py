@@ -53,8 +53,6 @@ def painter_modules() -> tuple[str, ...]:
 KNOWN_VIOLATIONS = {
     # executors take render's private _Lazy and _frame_paths; render hands shots to executors
     ("cycle", ("worldgen.executors", "worldgen.render")),
-    # painters <-> refine / video_refine share helpers both ways
-    ("cycle", ("worldgen.diffusion.painters", "worldgen.diffusion.refine", "worldgen.diffusion.video_refine")),
     # test-model builders inside the product package (benchmarks and tests import them)
     ("unreached", "worldgen.diffusion.tiny"),
 }

@@ -113,11 +113,12 @@ def _painter_options(base_model, controlnet, refine, steps, device, dtype, cache
 
 def _render_cmd(spec_path, output, backend, shot, fmt, overwrite, paint, control, film, quiet, painter=None,
                 painter_options=None, force=False, store=None, no_store=False, executor="local", address=None):
-    from worldgen.render import CONTROL_KINDS, RenderOptions, render
+    from worldgen.control import WRITTEN_CONTROL_KINDS
+    from worldgen.render import RenderOptions, render
     try:
         spec, world = _load(spec_path)
         opt = RenderOptions(backend=backend.value if backend else None, shots=shot or None, fmt=fmt.value,
-                            paint=paint, control=CONTROL_KINDS if control else (), film=film,
+                            paint=paint, control=WRITTEN_CONTROL_KINDS if control else (), film=film,
                             overwrite=overwrite, progress=not quiet, painter=painter,
                             painter_options=painter_options or {}, force=force,
                             store=str(store) if store else None, use_store=not no_store,

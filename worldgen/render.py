@@ -14,13 +14,13 @@ import numpy as np
 
 from worldgen import __version__
 from worldgen.camera import ShotCamera, frame_count
+from worldgen.control import WRITTEN_CONTROL_KINDS
 from worldgen.errors import OutputExistsError, SpecError
 from worldgen.io import write_exr, write_json, write_npz, write_png
 from worldgen.passes.derive import PassFrame
 from worldgen.spec.models import Spec
 
 RUN_FILE = ".worldgen-run.json"
-CONTROL_KINDS = ("depth", "normal", "canny", "seg", "openpose")  # openpose: only where there are characters
 
 
 @dataclass
@@ -30,7 +30,7 @@ class RenderOptions:
     fmt: str = "npz"  # passes as npz or exr
     passes: bool = True
     paint: bool = True
-    control: tuple = CONTROL_KINDS
+    control: tuple = WRITTEN_CONTROL_KINDS
     film: bool = True
     overwrite: bool = False
     progress: bool = True
@@ -134,22 +134,13 @@ def _write_frame(out: Path, paths: dict, passes: PassFrame, painted, cam, near_f
     if "passes" in paths:
         arrays = passes.arrays()
         (write_exr if opt.fmt == "exr" else write_npz)(out / paths["passes"], arrays)
-    from worldgen import control as ctl
-    hit = np.isfinite(passes.depth)
-    normal_img = None
-    for k in opt.control if "passes" in paths else ():
-        if k == "depth":
-            img = ctl.depth_image(passes.depth, *near_far)
-        elif k == "normal" or (k == "canny" and normal_img is None):
-            normal_img = ctl.normal_image(passes.normal, cam.world_to_camera, hit)
-            img = normal_img
-        if k == "canny":
-            img = ctl.canny_image(normal_img)
-        elif k == "seg":
-            img = ctl.segmentation_image(passes.semantic, seg_colours)
-        elif k == "openpose":
-            continue  # written with the pose pass
-        write_png(out / paths[f"control_{k}"], img)
+    if "passes" in paths:
+        from worldgen.control import control_images
+        kinds = [k for k in opt.control if k != "openpose"]  # openpose: written with the pose pass
+        images = control_images(kinds, passes.depth, passes.normal, cam.world_to_camera, np.isfinite(passes.depth),
+                                passes.semantic, near_far, seg_colours)
+        for k, img in images.items():
+            write_png(out / paths[f"control_{k}"], img)
 
 
 def render(spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None, world=None) -> RenderResult:

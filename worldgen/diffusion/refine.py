@@ -26,8 +26,8 @@ from contextlib import nullcontext
 import numpy as np
 
 from worldgen.diffusion.models import NEGATIVE
-from worldgen.diffusion.painters import (DEFAULT_REFINE, BakedPainter, baked_family, frame_controls, frame_prompt,
-                                          models_for)
+from worldgen.control import view_control_images
+from worldgen.diffusion.baked import DEFAULT_REFINE, BakedPainter, baked_family, encode_image, frame_prompt, models_for
 from worldgen.paint.registry import PainterError
 
 CARRY_WEIGHT = 0.5  # gamma: the share of the previous frame's residual carried into the next
@@ -97,7 +97,7 @@ class RefinePainter(BakedPainter):
             warped, mask = warp_latents(self._prev, fr.passes.flow_bwd, fr.passes.occlusion_bwd, factor=factor,
                                         surface=fr.passes.instance)
             carry = (warped, self.carry_weight * feather(mask))
-        control = frame_controls(self.world, view, models.kinds, self.near_far)
+        control = view_control_images(self.world, view, models.kinds, self.near_far)
         generator = torch.Generator(device="cpu").manual_seed(self.spec.seed)
         with self._attention(pipe.unet):
             image, latents, encoded = refine_image(models, baked, frame_prompt(self.world, self.shot, self.style_text()),
@@ -129,9 +129,8 @@ def refine_image(models, image: np.ndarray, prompt: str, control: dict, strength
     with torch.no_grad():
         cond, uncond = pipe.encode_prompt(prompt, device, 1, True, NEGATIVE)
         emb = torch.cat([uncond, cond])
-        x = torch.from_numpy(image).to(device, dtype).permute(2, 0, 1)[None] / 127.5 - 1.0
         sf = pipe.vae.config.scaling_factor
-        encoded = pipe.vae.encode(x).latent_dist.mean * sf
+        encoded = encode_image(pipe.vae, image, device, dtype)
         z0 = encoded
         if carry is not None:
             residual, weight = carry
