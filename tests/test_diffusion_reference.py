@@ -34,7 +34,7 @@ STEPS = 4
 def tiny(tmp_path_factory):
     from worldgen.compat import torchvision_importable
     torchvision_importable()
-    from worldgen.diffusion.tiny import build_tiny_sd15, tiny_controlnet_refs
+    from support.tiny import build_tiny_sd15, tiny_controlnet_refs
     d = tmp_path_factory.mktemp("tiny-ref")
     build_tiny_sd15(d / "m", controlnets=("depth",))
     return d, tiny_controlnet_refs(d / "m")

@@ -8,7 +8,7 @@ torchvision_importable()  # before diffusers is imported anywhere below
 
 import torch  # noqa: E402
 
-from worldgen.diffusion import tiny  # noqa: E402
+from support import tiny  # noqa: E402
 from worldgen.diffusion.temporal import (  # noqa: E402
     KeyframeProcessor, install_keyframe_attention, uninstall, warp_latents)
 

@@ -46,7 +46,7 @@ def test_window_plan_covers_the_shot_with_full_overlapping_windows():
 def tiny(tmp_path_factory):
     from worldgen.compat import torchvision_importable
     torchvision_importable()
-    from worldgen.diffusion.tiny import build_tiny_motion_adapter, build_tiny_sd15
+    from support.tiny import build_tiny_motion_adapter, build_tiny_sd15
     d = tmp_path_factory.mktemp("tinyvid")
     build_tiny_sd15(d / "m", controlnets=("depth",))
     build_tiny_motion_adapter(d / "motion")

@@ -53,8 +53,6 @@ def painter_modules() -> tuple[str, ...]:
 KNOWN_VIOLATIONS = {
     # executors take render's private _Lazy and _frame_paths; render hands shots to executors
     ("cycle", ("worldgen.executors", "worldgen.render")),
-    # test-model builders inside the product package (benchmarks and tests import them)
-    ("unreached", "worldgen.diffusion.tiny"),
 }
 
 
