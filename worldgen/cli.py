@@ -97,7 +97,9 @@ def schema(output: Optional[Path] = typer.Option(None, "-o", "--output", help="W
 
 
 def _painter_options(base_model, controlnet, refine, steps, device, dtype, cache, lighting, motion_adapter=None) -> dict:
-    """Painter flags -> painter options (None = the spec's render.diffusion value)."""
+    """Painter flags -> the command line's layer of painter options (None = not given: the spec's
+    render.diffusion value)."""
+    from worldgen.spec.painters import merge_painter_options
     o = {"base": base_model, "refine": refine, "steps": steps, "device": device, "dtype": dtype,
          "cache": str(cache) if cache else None, "lighting": lighting, "motion_adapter": motion_adapter}
     if controlnet:
@@ -108,7 +110,7 @@ def _painter_options(base_model, controlnet, refine, steps, device, dtype, cache
             raise WorldgenError(f"--controlnet: {e}") from None
         o["controlnets"] = {r.kind: r.ref for r in refs}
         o["weights"] = {r.kind: r.weight for r in refs}
-    return {k: v for k, v in o.items() if v is not None}
+    return merge_painter_options(o)  # checked now; the spec's block goes under it when the painter is made
 
 
 def _render_cmd(spec_path, output, backend, shot, fmt, overwrite, paint, control, film, quiet, painter=None,

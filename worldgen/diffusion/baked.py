@@ -19,6 +19,7 @@ from worldgen.diffusion.models import NEGATIVE, DiffusionModels, DiffusionSettin
 from worldgen.paint.base import Painter
 from worldgen.paint.procedural import ProceduralPainter
 from worldgen.paint.registry import PainterError
+from worldgen.spec.painters import merge_painter_options
 
 DEFAULT_REFINE = 0.3
 # Look development paints albedo: the baked frame lights the texture with the spec's sun, sky
@@ -31,10 +32,9 @@ _MODELS: dict = {}  # loaded models shared by the painters of one process (a ben
 
 
 def diffusion_options(world, options: dict) -> dict:
-    """A diffusion painter's options: the given ones over the spec's render.diffusion block."""
-    spec_block = getattr(world.spec.render, "diffusion", None)
-    merged = spec_block.model_dump(exclude_none=True) if spec_block is not None else {}
-    merged.update({k: v for k, v in options.items() if v is not None})
+    """A diffusion painter's options: the given ones over the spec's render.diffusion block
+    (worldgen.spec.painters.merge_painter_options), with the models every one of them needs."""
+    merged = merge_painter_options(getattr(world.spec.render, "diffusion", None), options)
     if not merged.get("base"):
         raise PainterError("the diffusion painters need a base model: --base-model PATH_OR_ID (or render.diffusion.base "
                            "in the spec); see docs/DIFFUSION.md")
