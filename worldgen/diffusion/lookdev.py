@@ -14,6 +14,7 @@ Per unit (an object, or a character with all its body parts):
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -195,13 +196,22 @@ def control_images(kinds, sv: SoloView, world=None, unit: Unit | None = None) ->
                               (near, max(far, near * 1.01)), seg)
 
 
+_PART_COLOURS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # world -> {unit key: colours}
+
+
 def _part_colours(world, unit: Unit | None):
-    """ADE20K colours of a unit's parts, indexed by part + 1 (0: nothing hit, the sky)."""
+    """ADE20K colours of a unit's parts, indexed by part + 1 (0: nothing hit, the sky); once per
+    world and unit, not per view."""
     from worldgen import control as ctl
     if world is None or unit is None:
         return None
-    labels = [world.nodes[oid].label for oid in unit.oids]
-    return ctl.label_colours(labels, [[unit.appearance]] * len(labels))
+    known = _PART_COLOURS.setdefault(world, {})
+    key = (unit.key, tuple(unit.oids), unit.appearance)
+    if key not in known:
+        labels = [world.nodes[oid].label for oid in unit.oids]
+        known[key] = ctl.label_colours(labels, [[unit.appearance]] * len(labels))
+        known[key].flags.writeable = False
+    return known[key]
 
 
 def known_view(world, unit: Unit, sv: SoloView, tex: UnitTextures) -> tuple[np.ndarray, np.ndarray]:

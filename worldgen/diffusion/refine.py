@@ -20,7 +20,6 @@ strength, `set_begin_index`, the generator and eta handed to `scheduler.step`), 
 and ControlNet call goes through the same modules the evaluation counter watches."""
 from __future__ import annotations
 
-import inspect
 from contextlib import nullcontext
 
 import numpy as np
@@ -44,7 +43,7 @@ class RefinePainter(BakedPainter):
 
     def __init__(self, world, raster, options: dict):
         super().__init__(world, raster, options)
-        self.strength = float(self.o.get("refine") or 0.3)
+        self.strength = float(self.o.get("refine") or DEFAULT_REFINE)
         self.carry_weight = float(self.o.get("carry_weight", CARRY_WEIGHT)) if self.o.get("carry", True) else 0.0
         if not 0.0 <= self.carry_weight <= 1.0:
             raise PainterError(f"carry_weight {self.carry_weight} must be between 0 and 1")
@@ -144,7 +143,7 @@ def refine_image(models, image: np.ndarray, prompt: str, control: dict, strength
             sched.set_begin_index(start)
         lat = sched.add_noise(z0, noise, timesteps[:1])
         conds, scales = _control_tensors(models, control, device, dtype)
-        extra = step_kwargs(sched, generator, eta)
+        extra = pipe.prepare_extra_step_kwargs(generator, eta)  # what its scheduler.step takes of the two
         for t in timesteps:
             xin = sched.scale_model_input(torch.cat([lat, lat]), t)
             down, mid = pipe.controlnet(xin, t, encoder_hidden_states=emb, controlnet_cond=conds,
@@ -156,17 +155,6 @@ def refine_image(models, image: np.ndarray, prompt: str, control: dict, strength
         img = pipe.vae.decode(lat / sf).sample
     out = ((img[0].float().clamp(-1, 1) + 1) * 127.5 + 0.5).clamp(0, 255).to(torch.uint8).permute(1, 2, 0).cpu().numpy()
     return out, lat, encoded
-
-
-def step_kwargs(scheduler, generator, eta: float) -> dict:
-    """What `scheduler.step` accepts of (generator, eta), as diffusers' `prepare_extra_step_kwargs`."""
-    accepted = inspect.signature(scheduler.step).parameters
-    out = {}
-    if "generator" in accepted:
-        out["generator"] = generator
-    if "eta" in accepted:
-        out["eta"] = eta
-    return out
 
 
 def _control_tensors(models, control: dict, device, dtype):

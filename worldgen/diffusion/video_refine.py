@@ -117,7 +117,7 @@ class VideoRefinePainter(BakedPainter):
 
     def __init__(self, world, raster, options: dict):
         super().__init__(world, raster, options)
-        self.strength = float(self.o.get("refine") or 0.3)
+        self.strength = float(self.o.get("refine") or DEFAULT_REFINE)
         if not self.o.get("motion_adapter"):
             raise PainterError("the animatediff refine backend needs --motion-adapter PATH_OR_ID "
                                "(e.g. guoyww/animatediff-motion-adapter-v1-5-2)")
@@ -128,7 +128,7 @@ class VideoRefinePainter(BakedPainter):
         self._counter = None
         self._frames_in_calls = 0
         self._style = ""
-        self.windows: list[tuple[str, Window]] = []  # (shot id, window) in the order painted
+        self.windows = 0  # windows painted (stats)
         self._plan, self._next, self._held, self._shared = [], 0, {}, None
 
     def set_style(self, style: str):
@@ -224,7 +224,7 @@ class VideoRefinePainter(BakedPainter):
                    callback_on_step_end=on_step, callback_on_step_end_tensor_inputs=["latents"])
         self._frames_in_calls += (self._counter.unet_calls - before) * w.size
         self._shared = record if nxt is not None else None
-        self.windows.append((self.shot.id if self.shot is not None else "", w))
+        self.windows += 1
         end = nxt.start if nxt is not None else w.stop  # frames no later window holds are final now
         with torch.no_grad():
             video = pipe.decode_latents(out.frames[:, :, :end - w.start])
@@ -259,5 +259,5 @@ class VideoRefinePainter(BakedPainter):
             s["video_controlnet_calls"] = self._counter.controlnet_calls
             s["unet_evals"] += self._frames_in_calls  # image-equivalent: each call evaluates the window's frames
             s["controlnet_evals"] += self._frames_in_calls * len(self.models.kinds)
-            s["windows"] = len(self.windows)
+            s["windows"] = self.windows
         return s
