@@ -16,6 +16,9 @@
 - **Labels from the run.** Sizes, frame counts and memory in the tables are read from the run's
   record (a manifest, a world, a process), never typed into a script's text; `run_cli()` returns
   what the render itself reported (frames rendered, frames taken from the store).
+- **Tiny models.** `tiny_models()` is the tests' model builder module (tests/support/tiny.py,
+  test code that stays out of the installed package), found from this checkout wherever the
+  script is run from.
 """
 from __future__ import annotations
 
@@ -271,3 +274,13 @@ def render_labels(render_dir: Path) -> dict:
 
 def output_mb(folder: Path) -> float:
     return round(sum(f.stat().st_size for f in Path(folder).rglob("*") if f.is_file()) / 2**20, 1)
+
+
+def tiny_models():
+    """tests/support/tiny.py of this checkout (the tiny test-model builders: SD1.5- and SDXL-class
+    folders built from configs, random weights), imported as the tests import it."""
+    tests = str(Path(__file__).resolve().parents[1] / "tests")
+    if tests not in sys.path:
+        sys.path.insert(0, tests)
+    from support import tiny
+    return tiny

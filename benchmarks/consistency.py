@@ -188,8 +188,7 @@ def tiny_model(folder: Path) -> str:
     if not (folder / "model_index.json").exists():
         from worldgen.compat import torchvision_importable
         torchvision_importable()
-        from worldgen.diffusion.tiny import build_tiny_sd15
-        build_tiny_sd15(folder, controlnets=("depth",))
+        C.tiny_models().build_tiny_sd15(folder, controlnets=("depth",))
     return str(folder)
 
 

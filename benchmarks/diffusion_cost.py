@@ -57,7 +57,7 @@ class Setup:
     """The mode's sizes and the painter options every run shares."""
 
     def __init__(self, mode: str, work: Path, device: str, seconds: float | None):
-        from worldgen.diffusion import tiny
+        tiny = C.tiny_models()
         self.mode, self.work = mode, work
         a = time.perf_counter()
         if mode == "real":

@@ -309,7 +309,7 @@ def test_diffusion_methods_through_worldgen_bench(tiny_spec, tmp_path):
     from worldgen.bench.cli import DEFAULT_METHODS
     from worldgen.compat import torchvision_importable
     torchvision_importable()
-    from worldgen.diffusion.tiny import build_tiny_sd15
+    from support.tiny import build_tiny_sd15
     model = build_tiny_sd15(tmp_path / "sd15", controlnets=("depth",))
     out = tmp_path / "out"
     options = [f"{k}={v}" for k, v in {"steps": 2, "views": 2, "view_size": 32, "texture_size": 32,

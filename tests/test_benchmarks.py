@@ -62,6 +62,21 @@ def test_record_names_machine_and_load():
 
 # ---------------------------------------------------------------- benchmarks in their smallest runs
 
+def test_scripts_find_the_tiny_model_builders_outside_the_package(tmp_path):
+    """The tiny test-model builders are test code (tests/support/tiny.py), not in the installed
+    package: a benchmark script finds them from its checkout, run from the root or elsewhere."""
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import _common; t = _common.tiny_models(); "
+            "print(t.__file__); import worldgen.diffusion as d, pkgutil; "
+            "print(sorted(m.name for m in pkgutil.iter_modules(d.__path__)))")
+    for cwd in (ROOT, tmp_path):
+        p = subprocess.run([sys.executable, "-c", code, str(ROOT / "benchmarks")], cwd=cwd, capture_output=True,
+                           text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+        assert p.returncode == 0, p.stderr
+        where, modules = p.stdout.splitlines()
+        assert Path(where) == ROOT / "tests" / "support" / "tiny.py"
+        assert "tiny" not in modules
+
+
 def test_production_cold_runs_are_cold_and_labels_come_from_the_render(tmp_path):
     p = _script("production.py", "--tiny", "--no-ray", "--repeats", "2", "--out", str(tmp_path))
     assert p.returncode == 0, p.stderr[-2000:]

@@ -90,10 +90,10 @@ def test_segmentation_control_images_use_ade20k_colours(tmp_path):
     from PIL import Image
 
     from worldgen.diffusion.lookdev import control_images, render_solo, units_of
-    from worldgen.diffusion.painters import frame_controls
+    from worldgen.control import view_control_images
     from worldgen.render import RenderOptions, render
     world, _, view = first_view(LABELS)
-    seg = frame_controls(world, view, ["seg"], (0.1, 100.0))["seg"]
+    seg = view_control_images(world, view, ["seg"], (0.1, 100.0))["seg"]
     inst = view.surf.instance_img
     expect = {"tree": ade20k.BY_NAME["tree"].rgb, "zorblax_1": ade20k.NEUTRAL.rgb, "thing": ade20k.BY_NAME["tower"].rgb}
     for oid, rgb in expect.items():
@@ -109,3 +109,15 @@ def test_segmentation_control_images_use_ade20k_colours(tmp_path):
     sv = render_solo(world, unit, 0.0, view.cam)
     img = control_images(["seg"], sv, world, unit)["seg"]
     assert (img[sv.part == 0] == ade20k.BY_NAME["tree"].rgb).all() and (img[sv.part < 0] == ade20k.SKY.rgb).all()
+
+
+def test_label_colours_are_made_once_per_world():
+    """Every frame's seg image (the render's and the painters') reads its world's label colours:
+    made once per world and shared read-only; another world gets its own."""
+    spec = load_spec_text(LABELS, check=False)
+    world = World(spec)
+    colours = control.world_label_colours(world)
+    assert control.world_label_colours(world) is colours and not colours.flags.writeable
+    other = World(spec)
+    assert control.world_label_colours(other) is not colours
+    assert np.array_equal(control.world_label_colours(other), colours)

@@ -12,7 +12,7 @@ torchvision_importable()  # before diffusers is imported anywhere below
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from worldgen.diffusion import tiny  # noqa: E402
+from support import tiny  # noqa: E402
 from worldgen.diffusion.counting import EvalCounter, peak_memory_bytes  # noqa: E402
 from worldgen.diffusion.devices import apply_memory_options, pick_device, pick_dtype  # noqa: E402
 from worldgen.diffusion.loading import (  # noqa: E402

@@ -48,7 +48,7 @@ def test_inpaint_mask_fills_whole_latent_cells():
 def tiny(tmp_path_factory):
     from worldgen.compat import torchvision_importable
     torchvision_importable()
-    from worldgen.diffusion.tiny import build_tiny_sd15, tiny_controlnet_refs
+    from support.tiny import build_tiny_sd15, tiny_controlnet_refs
     d = tmp_path_factory.mktemp("tiny")
     build_tiny_sd15(d / "m", controlnets=("depth",))
     return d / "m", tiny_controlnet_refs(d / "m")

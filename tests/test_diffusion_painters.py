@@ -37,7 +37,7 @@ STEPS = 4
 def tiny(tmp_path_factory):
     from worldgen.compat import torchvision_importable
     torchvision_importable()
-    from worldgen.diffusion.tiny import build_tiny_sd15, tiny_controlnet_refs
+    from support.tiny import build_tiny_sd15, tiny_controlnet_refs
     d = tmp_path_factory.mktemp("tiny")
     build_tiny_sd15(d / "m", controlnets=("depth", "normal"))
     return d, tiny_controlnet_refs(d / "m")
@@ -238,7 +238,7 @@ def test_evaluation_counts_are_what_the_method_says(tiny, tmp_path):
 
 @pytest.fixture(scope="module")
 def motion_adapter(tmp_path_factory):
-    from worldgen.diffusion.tiny import build_tiny_motion_adapter
+    from support.tiny import build_tiny_motion_adapter
     return str(build_tiny_motion_adapter(tmp_path_factory.mktemp("motion") / "adapter"))
 
 

@@ -34,7 +34,7 @@ STEPS = 4
 def tiny(tmp_path_factory):
     from worldgen.compat import torchvision_importable
     torchvision_importable()
-    from worldgen.diffusion.tiny import build_tiny_sd15, tiny_controlnet_refs
+    from support.tiny import build_tiny_sd15, tiny_controlnet_refs
     d = tmp_path_factory.mktemp("tiny-ref")
     build_tiny_sd15(d / "m", controlnets=("depth",))
     return d, tiny_controlnet_refs(d / "m")
@@ -77,7 +77,7 @@ def render_with(out, method, o, text=SCENE):
 
 
 def models_of(o):
-    from worldgen.diffusion.painters import models_for
+    from worldgen.diffusion.baked import models_for
     return models_for(o)
 
 
@@ -185,7 +185,7 @@ def textures_ready(tiny, tmp_path):
 # --- 3. keyframe attention is switched off when the refined frames are done ------------------
 
 def test_keyframe_attention_leaves_the_shared_unet_as_it_found_it(tiny, tmp_path, textures_ready):
-    from worldgen.diffusion import painters
+    from worldgen.diffusion import baked
     from worldgen.diffusion.temporal import KeyframeProcessor
     o = options(tiny)
     unet = models_of(o).pipe("img2img").unet
@@ -202,7 +202,7 @@ def test_keyframe_attention_leaves_the_shared_unet_as_it_found_it(tiny, tmp_path
     assert {name: type(p) for name, p in unet.attn_processors.items()} == before
     assert len(unet._forward_pre_hooks) == hooks
     after_refine = render_with(tmp_path / "pf1", "per-frame", o)  # on the same (shared) models
-    painters._MODELS.clear()
+    baked._MODELS.clear()
     fresh = render_with(tmp_path / "pf2", "per-frame", o)  # on models loaded afresh
     assert all(np.array_equal(a, b) for a, b in zip(after_refine, fresh))
 
@@ -278,7 +278,7 @@ def test_the_carried_part_is_a_share_of_the_previous_residual(tiny, tmp_path, mo
 def test_a_change_of_the_baked_frame_reaches_the_refinement(tiny, tmp_path, monkeypatch, textures_ready):
     """Frame 1's baked image brightened (as a moving shadow or animated shading would change it):
     the latents entering frame 1 change by exactly the change of its encoding, carried or not."""
-    from worldgen.diffusion.painters import BakedPainter
+    from worldgen.diffusion.baked import BakedPainter
     o = options(tiny, refine=0.5)
     runs = []
     for brighten in (0, 40):

@@ -34,7 +34,7 @@ def test_paint_size_follows_the_models_pixel_count():
 def tiny_xl(tmp_path_factory):
     from worldgen.compat import torchvision_importable
     torchvision_importable()
-    from worldgen.diffusion.tiny import build_tiny_sdxl, tiny_controlnet_refs
+    from support.tiny import build_tiny_sdxl, tiny_controlnet_refs
     d = tmp_path_factory.mktemp("tinyxl")
     build_tiny_sdxl(d / "m", controlnets=("depth",))
     return d, tiny_controlnet_refs(d / "m")
@@ -62,7 +62,7 @@ def test_sdxl_paints_views_and_frames_at_its_own_size(tiny_xl, tmp_path, unet_si
     resampled to 128 x 96."""
     from PIL import Image
 
-    from worldgen.diffusion.painters import models_for
+    from worldgen.diffusion.baked import models_for
     from worldgen.render import RenderOptions, render
     d, refs = tiny_xl
     o = {"base": str(d / "m"), "controlnets": {"depth": refs["depth"]}, "steps": 1, "views": 1, "texture_size": 32,
@@ -85,7 +85,7 @@ def test_pipelines_made_from_the_loaded_one_keep_its_dtype(tmp_path):
     from worldgen.compat import torchvision_importable
     torchvision_importable()
     from worldgen.diffusion.models import DiffusionModels, DiffusionSettings
-    from worldgen.diffusion.tiny import build_tiny_sd15, tiny_controlnet_refs
+    from support.tiny import build_tiny_sd15, tiny_controlnet_refs
     build_tiny_sd15(tmp_path / "m", controlnets=("depth",))
     m = DiffusionModels(DiffusionSettings(base=str(tmp_path / "m"), controlnets=tiny_controlnet_refs(tmp_path / "m"),
                                           device="cpu", dtype="bf16", steps=1))

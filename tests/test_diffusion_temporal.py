@@ -8,7 +8,7 @@ torchvision_importable()  # before diffusers is imported anywhere below
 
 import torch  # noqa: E402
 
-from worldgen.diffusion import tiny  # noqa: E402
+from support import tiny  # noqa: E402
 from worldgen.diffusion.temporal import (  # noqa: E402
     KeyframeProcessor, install_keyframe_attention, uninstall, warp_latents)
 
@@ -85,6 +85,32 @@ def test_mask_needs_the_centre_and_most_of_the_footprint():
 def test_passes_of_the_wrong_size_are_refused():
     with pytest.raises(ValueError, match="latents"):
         warp_latents(numbered_latents(4, 6), uniform_flow(4, 5, 0, 0), np.zeros((32, 40), np.uint8))
+
+
+def _majority_every_block(ids, visible):
+    """The majority rule scored on every footprint, mixed or not (how it was first written)."""
+    same = ids[..., :, None] == ids[..., None, :]
+    k = ids.shape[-1]
+    score = (same & visible[..., None, :]).sum(-1) * (k + 1) + same.sum(-1)
+    return ids == np.take_along_axis(ids, score.argmax(-1)[..., None], -1)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_majority_scored_on_mixed_footprints_only_is_the_full_rule(seed):
+    """Scoring only the footprints that hold several ids gives what scoring all of them gives,
+    on id maps with large uniform regions, silhouettes, ties and invisible pixels."""
+    from worldgen.diffusion.temporal import footprints, majority_members
+    rng = np.random.default_rng(seed)
+    h, w = 6 * F, 5 * F
+    ids = np.repeat(np.repeat(rng.integers(0, 3, (h // F, w // F)), F, 0), F, 1)  # uniform footprints above
+    low = ids[h // 2:]
+    low[:] = np.repeat(np.repeat(rng.integers(0, 3, (h // 8, w // 4)), 4, 0), 4, 1)  # silhouettes below
+    low[rng.random(low.shape) < 0.05] = 7  # and speckle
+    visible = rng.random((h, w)) < [0.0, 0.5, 0.9, 1.0][seed]
+    fid, fvis = footprints(ids, F), footprints(visible, F)
+    got = majority_members(fid, fvis)
+    assert got.shape == fid.shape and np.array_equal(got, _majority_every_block(fid, fvis))
+    assert (fid.min(-1) != fid.max(-1)).any() and (fid.min(-1) == fid.max(-1)).any()  # both kinds occur
 
 
 # --- keyframe attention -------------------------------------------------------------------------

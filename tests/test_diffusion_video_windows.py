@@ -46,7 +46,7 @@ def test_window_plan_covers_the_shot_with_full_overlapping_windows():
 def tiny(tmp_path_factory):
     from worldgen.compat import torchvision_importable
     torchvision_importable()
-    from worldgen.diffusion.tiny import build_tiny_motion_adapter, build_tiny_sd15
+    from support.tiny import build_tiny_motion_adapter, build_tiny_sd15
     d = tmp_path_factory.mktemp("tinyvid")
     build_tiny_sd15(d / "m", controlnets=("depth",))
     build_tiny_motion_adapter(d / "motion")
@@ -107,7 +107,7 @@ def test_windows_overlap_and_blend_at_every_step(tiny, tmp_path, monkeypatch):
     assert type(first["scheduler_obj"]).__name__ == "DDIMScheduler"
     assert (sc["beta_schedule"], sc["clip_sample"], sc["timestep_spacing"], sc["steps_offset"]) == ("linear", False,
                                                                                                     "linspace", 1)
-    from worldgen.diffusion.painters import models_for
+    from worldgen.diffusion.baked import models_for
     base = models_for(options(tiny)).loaded.pipe.scheduler
     assert base is not first["scheduler_obj"] and base.config.beta_schedule == "scaled_linear"
     assert "charcoal sketch" in first["prompt"] and "film photo" not in first["prompt"]
@@ -120,7 +120,7 @@ def test_video_pipe_respects_cpu_offload(tiny, monkeypatch):
     import diffusers
 
     from worldgen.diffusion import devices
-    from worldgen.diffusion.painters import models_for
+    from worldgen.diffusion.baked import models_for
     from worldgen.paint.registry import make_painter
     from worldgen.passes.sequence import Rasterizer
     from worldgen.world import World

@@ -51,10 +51,6 @@ def painter_modules() -> tuple[str, ...]:
 
 # issue 12, step 2: mended by the painter contract, the render package and the diffusion split.
 KNOWN_VIOLATIONS = {
-    # painters <-> refine / video_refine share helpers both ways
-    ("cycle", ("worldgen.diffusion.painters", "worldgen.diffusion.refine", "worldgen.diffusion.video_refine")),
-    # test-model builders inside the product package (benchmarks and tests import them)
-    ("unreached", "worldgen.diffusion.tiny"),
 }
 
 

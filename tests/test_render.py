@@ -164,3 +164,10 @@ def test_doctor_reports():
     assert "gl backend via egl" in names and "fix" in names["gl backend via osmesa"]
     assert names["controlnet-aux"]["ok"], names["controlnet-aux"]
     assert "planner model (Gemma 3 270M)" in names and "planner runtime (llama.cpp)" in names
+
+
+def test_render_options_name_the_control_images_the_control_module_makes():
+    """render/options.py repeats the list so that options import without numpy: the two stay equal."""
+    from worldgen.control import WRITTEN_CONTROL_KINDS
+    from worldgen.render.options import WRITTEN_CONTROL_KINDS as IN_OPTIONS
+    assert IN_OPTIONS == WRITTEN_CONTROL_KINDS

@@ -97,7 +97,9 @@ def schema(output: Optional[Path] = typer.Option(None, "-o", "--output", help="W
 
 
 def _painter_options(base_model, controlnet, refine, steps, device, dtype, cache, lighting, motion_adapter=None) -> dict:
-    """Painter flags -> painter options (None = the spec's render.diffusion value)."""
+    """Painter flags -> the command line's layer of painter options (None = not given: the spec's
+    render.diffusion value)."""
+    from worldgen.spec.painters import merge_painter_options
     o = {"base": base_model, "refine": refine, "steps": steps, "device": device, "dtype": dtype,
          "cache": str(cache) if cache else None, "lighting": lighting, "motion_adapter": motion_adapter}
     if controlnet:
@@ -108,16 +110,17 @@ def _painter_options(base_model, controlnet, refine, steps, device, dtype, cache
             raise WorldgenError(f"--controlnet: {e}") from None
         o["controlnets"] = {r.kind: r.ref for r in refs}
         o["weights"] = {r.kind: r.weight for r in refs}
-    return {k: v for k, v in o.items() if v is not None}
+    return merge_painter_options(o)  # checked now; the spec's block goes under it when the painter is made
 
 
 def _render_cmd(spec_path, output, backend, shot, fmt, overwrite, paint, control, film, quiet, painter=None,
                 painter_options=None, force=False, store=None, no_store=False, executor="local", address=None):
-    from worldgen.render import CONTROL_KINDS, RenderOptions, render
+    from worldgen.control import WRITTEN_CONTROL_KINDS
+    from worldgen.render import RenderOptions, render
     try:
         spec, world = _load(spec_path)
         opt = RenderOptions(backend=backend.value if backend else None, shots=shot or None, fmt=fmt.value,
-                            paint=paint, control=CONTROL_KINDS if control else (), film=film,
+                            paint=paint, control=WRITTEN_CONTROL_KINDS if control else (), film=film,
                             overwrite=overwrite, progress=not quiet, painter=painter,
                             painter_options=painter_options or {}, force=force,
                             store=str(store) if store else None, use_store=not no_store,

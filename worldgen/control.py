@@ -1,7 +1,18 @@
-"""ControlNet conditioning images derived from the exact passes (never the other way round)."""
+"""ControlNet conditioning images derived from the exact passes (never the other way round).
+
+Every conditioning image worldgen makes comes from `control_images` here: the ones a render
+writes next to a frame's passes, the ones the diffusion painters condition a frame on
+(`view_control_images`), and the ones look development conditions an object's views on."""
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
+
+# The conditioning images a render writes next to every frame's passes (`--control`), one
+# folder each; openpose only where there are characters (it is drawn with the pose pass). The
+# kinds a ControlNet may be loaded for are another list: worldgen.diffusion.loading.CONTROLNET_KINDS.
+WRITTEN_CONTROL_KINDS = ("depth", "normal", "canny", "seg", "openpose")
 
 
 def depth_image(depth: np.ndarray, near: float, far: float) -> np.ndarray:
@@ -37,8 +48,20 @@ def label_colours(labels, appearances=None, background=None) -> np.ndarray:
     return np.array(rows, np.uint8).reshape(-1, 3)
 
 
+_WORLD_COLOURS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # world -> its label colours
+
+
 def world_label_colours(world) -> np.ndarray:
-    """`label_colours` of a world's semantic values (its labels and their objects' appearances)."""
+    """`label_colours` of a world's semantic values (its labels and their objects' appearances),
+    computed once per world: every frame's seg image, the render's and the painters', reads it."""
+    colours = _WORLD_COLOURS.get(world)
+    if colours is None:
+        colours = _WORLD_COLOURS[world] = _label_colours_of(world)
+        colours.flags.writeable = False  # shared by every caller
+    return colours
+
+
+def _label_colours_of(world) -> np.ndarray:
     apps = {lab: [] for lab in world.labels}
     for node in world.nodes.values():
         text = node.spec.appearance
@@ -54,11 +77,11 @@ def segmentation_image(ids: np.ndarray, colours: np.ndarray | None = None) -> np
     colours[v] (`label_colours`). Without `colours`, every label is the neutral class (wall) on
     the sky: stable, but it says nothing about what things are."""
     top = int(ids.max()) if ids.size else 0
-    if colours is None or len(colours) <= top:
+    known = 0 if colours is None else len(colours)
+    if known <= top:  # one table: the colours given, then the fallback for the values past them
         from worldgen import ade20k
-        known = 0 if colours is None else len(colours)
-        extra = np.array([ade20k.SKY.rgb] + [ade20k.NEUTRAL.rgb] * top, np.uint8)[known:top + 1]
-        colours = extra if colours is None else np.concatenate([colours, extra])
+        fallback = np.array([ade20k.SKY.rgb] + [ade20k.NEUTRAL.rgb] * top, np.uint8)
+        colours = fallback if colours is None else np.concatenate([np.asarray(colours, np.uint8), fallback[known:]])
     return np.asarray(colours, np.uint8)[ids]
 
 
@@ -77,3 +100,39 @@ def canny_image(rgb: np.ndarray, low: int = 100, high: int = 200) -> np.ndarray:
         from PIL import Image
         out = np.asarray(Image.fromarray(out).resize((w, h), Image.NEAREST))
     return out
+
+
+def control_images(kinds, depth: np.ndarray, normal_world: np.ndarray, world_to_camera: np.ndarray, hit: np.ndarray,
+                   semantic: np.ndarray, near_far: tuple[float, float], seg_colours: np.ndarray | None = None,
+                   openpose=None) -> dict:
+    """The conditioning image of each kind in `kinds` (in that order) from one view's exact
+    passes: metric depth, world-space normals and the camera they are seen from, the hit mask,
+    the semantic values (drawn in `seg_colours`, see `segmentation_image`). `openpose` is a
+    function drawing the view's skeletons; without it, and for a kind no pass gives, the image
+    is blank (a ControlNet loaded for it sees nothing). canny is drawn on the normal image."""
+    out, normal = {}, None
+    for k in kinds:
+        if k == "depth":
+            out[k] = depth_image(depth, *near_far)
+        elif k in ("normal", "canny"):
+            normal = normal if normal is not None else normal_image(normal_world, world_to_camera, hit)
+            out[k] = normal if k == "normal" else canny_image(normal)
+        elif k == "seg":
+            out[k] = segmentation_image(semantic, seg_colours)
+        elif k == "openpose" and openpose is not None:
+            out[k] = openpose()
+        else:
+            out[k] = np.zeros(depth.shape + (3,), np.uint8)
+    return out
+
+
+def view_control_images(world, view, kinds, near_far: tuple[float, float]) -> dict:
+    """`control_images` of a rasterized frame of `world` (a worldgen.passes view): the images a
+    diffusion painter conditions the frame on, openpose drawn from the world's characters."""
+    def openpose():
+        from worldgen.character.pose_pass import openpose_image, people_in_frame
+        people = people_in_frame(world, view.time, view.cam, view.hits.depth, view.surf.instance_img)
+        return openpose_image(people, view.cam.width, view.cam.height)
+    seg = world_label_colours(world) if "seg" in kinds else None
+    return control_images(kinds, view.hits.depth, view.surf.normal_img, view.cam.world_to_camera, view.hits.geom >= 0,
+                          view.surf.semantic_img, near_far, seg, openpose)

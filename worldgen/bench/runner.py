@@ -57,21 +57,20 @@ def painter_options_for(method: str, options: BenchOptions, folder: Path | None 
     class that says `uses_textures`) get a texture cache of their own inside their
     render folder, so each one's cost includes its look development instead of reusing another
     method's (`cache` in the painter options overrides)."""
+    from worldgen.spec.painters import merge_painter_options
     if no_model(method):
         return {}
-    out = dict(options.painter_options)
+    defaults: dict = {}
     cls = painter_class(method)
     if cls is not None and cls.uses_textures and folder is not None:
-        out.setdefault("cache", str(folder / "texture-cache"))
+        defaults["cache"] = str(folder / "texture-cache")
     if options.model:
-        out.setdefault("base", options.model)
-        folder = Path(options.model)
-        if "controlnets" not in out and folder.is_dir():
-            found = {p.name.removeprefix("controlnet-"): str(p) for p in sorted(folder.glob("controlnet-*"))
-                     if (p / "config.json").is_file()}
-            if found:
-                out["controlnets"] = found
-    return out
+        defaults["base"] = options.model
+        model = Path(options.model)
+        if model.is_dir():
+            defaults["controlnets"] = {p.name.removeprefix("controlnet-"): str(p) for p in sorted(model.glob("controlnet-*"))
+                                       if (p / "config.json").is_file()} or None
+    return merge_painter_options(defaults, options.painter_options)
 
 
 def _render_method(scene: SceneInput, method: str, folder: Path, options: BenchOptions, cfg: EvalConfig):

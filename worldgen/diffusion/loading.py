@@ -25,7 +25,7 @@ ControlNets on a command line are written `KIND=PATH_OR_ID[@WEIGHT]`, one per ne
 
     depth=lllyasviel/control_v11f1p_sd15_depth@0.8   normal=./nets/normal   canny=canny.safetensors@0.5
 
-KIND is one of `CONTROL_KINDS`; WEIGHT (the net's conditioning scale, default 1.0) is a number
+KIND is one of `CONTROLNET_KINDS`; WEIGHT (the net's conditioning scale, default 1.0) is a number
 >= 0 after the last `@`. An `@` not followed by a number belongs to the path.
 """
 from __future__ import annotations
@@ -45,7 +45,9 @@ import torch
 from worldgen.diffusion.devices import apply_memory_options, check_cpu_offload_possible, pick_device, pick_dtype
 from worldgen.errors import EXIT_USAGE, WorldgenError
 
-CONTROL_KINDS = ("canny", "depth", "lineart", "normal", "openpose", "scribble", "seg", "softedge", "tile")
+# the conditioning a --controlnet KIND=... may name (what the net was trained on); the images a
+# render writes next to its passes are another list, worldgen.control.WRITTEN_CONTROL_KINDS
+CONTROLNET_KINDS = ("canny", "depth", "lineart", "normal", "openpose", "scribble", "seg", "softedge", "tile")
 PICKLE_SUFFIXES = (".ckpt", ".bin", ".pt", ".pth", ".pkl", ".pickle")
 FAMILIES = ("sd15", "sdxl")
 DEFAULT_CONFIG_REPOS = {"sd15": "stable-diffusion-v1-5/stable-diffusion-v1-5",
@@ -149,8 +151,8 @@ def check_weight(weight: float, label: str) -> float:
 
 
 def check_kind(kind: str) -> None:
-    if kind not in CONTROL_KINDS:
-        raise ModelError(f"unknown ControlNet kind '{kind}' (known: {', '.join(CONTROL_KINDS)})")
+    if kind not in CONTROLNET_KINDS:
+        raise ModelError(f"unknown ControlNet kind '{kind}' (known: {', '.join(CONTROLNET_KINDS)})")
 
 
 def check_unique_kinds(controls: Iterable[ControlRef]) -> None:

@@ -14,6 +14,7 @@ Per unit (an object, or a character with all its body parts):
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -184,33 +185,33 @@ class UnitTextures:
 
 
 def control_images(kinds, sv: SoloView, world=None, unit: Unit | None = None) -> dict:
-    """The conditioning images a unit view gives, for the loaded ControlNet kinds."""
+    """The conditioning images a unit view gives, for the loaded ControlNet kinds (those no
+    unit view supplies, openpose among them, blank); depth spans the unit's own depth range."""
     from worldgen import control as ctl
     hit = sv.part >= 0
-    out = {}
     d = sv.depth[hit]
     near, far = (float(d.min()) * 0.95, float(d.max()) * 1.05) if d.size else (0.1, 10.0)
-    for k in kinds:
-        if k == "depth":
-            out[k] = ctl.depth_image(sv.depth, near, max(far, near * 1.01))
-        elif k == "normal":
-            out[k] = ctl.normal_image(sv.normal, sv.cam.world_to_camera, hit)
-        elif k == "seg":
-            out[k] = ctl.segmentation_image((sv.part + 1).astype(np.uint16), _part_colours(world, unit))
-        elif k == "canny":
-            out[k] = ctl.canny_image(ctl.normal_image(sv.normal, sv.cam.world_to_camera, hit))
-        else:  # kinds a unit view cannot supply (openpose, ...) get a blank image
-            out[k] = np.zeros(sv.depth.shape + (3,), np.uint8)
-    return out
+    seg = _part_colours(world, unit) if "seg" in kinds else None
+    return ctl.control_images(kinds, sv.depth, sv.normal, sv.cam.world_to_camera, hit, (sv.part + 1).astype(np.uint16),
+                              (near, max(far, near * 1.01)), seg)
+
+
+_PART_COLOURS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # world -> {unit key: colours}
 
 
 def _part_colours(world, unit: Unit | None):
-    """ADE20K colours of a unit's parts, indexed by part + 1 (0: nothing hit, the sky)."""
+    """ADE20K colours of a unit's parts, indexed by part + 1 (0: nothing hit, the sky); once per
+    world and unit, not per view."""
     from worldgen import control as ctl
     if world is None or unit is None:
         return None
-    labels = [world.nodes[oid].label for oid in unit.oids]
-    return ctl.label_colours(labels, [[unit.appearance]] * len(labels))
+    known = _PART_COLOURS.setdefault(world, {})
+    key = (unit.key, tuple(unit.oids), unit.appearance)
+    if key not in known:
+        labels = [world.nodes[oid].label for oid in unit.oids]
+        known[key] = ctl.label_colours(labels, [[unit.appearance]] * len(labels))
+        known[key].flags.writeable = False
+    return known[key]
 
 
 def known_view(world, unit: Unit, sv: SoloView, tex: UnitTextures) -> tuple[np.ndarray, np.ndarray]:

@@ -20,14 +20,13 @@ strength, `set_begin_index`, the generator and eta handed to `scheduler.step`), 
 and ControlNet call goes through the same modules the evaluation counter watches."""
 from __future__ import annotations
 
-import inspect
 from contextlib import nullcontext
 
 import numpy as np
 
 from worldgen.diffusion.models import NEGATIVE
-from worldgen.diffusion.painters import (DEFAULT_REFINE, BakedPainter, baked_family, frame_controls, frame_prompt,
-                                          models_for)
+from worldgen.control import view_control_images
+from worldgen.diffusion.baked import DEFAULT_REFINE, BakedPainter, baked_family, encode_image, frame_prompt, models_for
 from worldgen.paint.registry import PainterError
 
 CARRY_WEIGHT = 0.5  # gamma: the share of the previous frame's residual carried into the next
@@ -44,7 +43,7 @@ class RefinePainter(BakedPainter):
 
     def __init__(self, world, raster, options: dict):
         super().__init__(world, raster, options)
-        self.strength = float(self.o.get("refine") or 0.3)
+        self.strength = float(self.o.get("refine") or DEFAULT_REFINE)
         self.carry_weight = float(self.o.get("carry_weight", CARRY_WEIGHT)) if self.o.get("carry", True) else 0.0
         if not 0.0 <= self.carry_weight <= 1.0:
             raise PainterError(f"carry_weight {self.carry_weight} must be between 0 and 1")
@@ -97,7 +96,7 @@ class RefinePainter(BakedPainter):
             warped, mask = warp_latents(self._prev, fr.passes.flow_bwd, fr.passes.occlusion_bwd, factor=factor,
                                         surface=fr.passes.instance)
             carry = (warped, self.carry_weight * feather(mask))
-        control = frame_controls(self.world, view, models.kinds, self.near_far)
+        control = view_control_images(self.world, view, models.kinds, self.near_far)
         generator = torch.Generator(device="cpu").manual_seed(self.spec.seed)
         with self._attention(pipe.unet):
             image, latents, encoded = refine_image(models, baked, frame_prompt(self.world, self.shot, self.style_text()),
@@ -129,9 +128,8 @@ def refine_image(models, image: np.ndarray, prompt: str, control: dict, strength
     with torch.no_grad():
         cond, uncond = pipe.encode_prompt(prompt, device, 1, True, NEGATIVE)
         emb = torch.cat([uncond, cond])
-        x = torch.from_numpy(image).to(device, dtype).permute(2, 0, 1)[None] / 127.5 - 1.0
         sf = pipe.vae.config.scaling_factor
-        encoded = pipe.vae.encode(x).latent_dist.mean * sf
+        encoded = encode_image(pipe.vae, image, device, dtype)
         z0 = encoded
         if carry is not None:
             residual, weight = carry
@@ -145,7 +143,7 @@ def refine_image(models, image: np.ndarray, prompt: str, control: dict, strength
             sched.set_begin_index(start)
         lat = sched.add_noise(z0, noise, timesteps[:1])
         conds, scales = _control_tensors(models, control, device, dtype)
-        extra = step_kwargs(sched, generator, eta)
+        extra = pipe.prepare_extra_step_kwargs(generator, eta)  # what its scheduler.step takes of the two
         for t in timesteps:
             xin = sched.scale_model_input(torch.cat([lat, lat]), t)
             down, mid = pipe.controlnet(xin, t, encoder_hidden_states=emb, controlnet_cond=conds,
@@ -157,17 +155,6 @@ def refine_image(models, image: np.ndarray, prompt: str, control: dict, strength
         img = pipe.vae.decode(lat / sf).sample
     out = ((img[0].float().clamp(-1, 1) + 1) * 127.5 + 0.5).clamp(0, 255).to(torch.uint8).permute(1, 2, 0).cpu().numpy()
     return out, lat, encoded
-
-
-def step_kwargs(scheduler, generator, eta: float) -> dict:
-    """What `scheduler.step` accepts of (generator, eta), as diffusers' `prepare_extra_step_kwargs`."""
-    accepted = inspect.signature(scheduler.step).parameters
-    out = {}
-    if "generator" in accepted:
-        out["generator"] = generator
-    if "eta" in accepted:
-        out["eta"] = eta
-    return out
 
 
 def _control_tensors(models, control: dict, device, dtype):

@@ -62,12 +62,19 @@ def latent_flow(flow: np.ndarray, occlusion: np.ndarray, factor: int, min_visibl
 def majority_members(ids: np.ndarray, visible: np.ndarray) -> np.ndarray:
     """(h, w, k) ids and visibility of each footprint's pixels -> which pixels belong to the
     footprint's majority surface: the id most of its visible pixels have (ties: the id with
-    more pixels overall, then the first in the footprint); of all its pixels if none is visible."""
-    same = ids[..., :, None] == ids[..., None, :]  # (h, w, k, k)
-    k = ids.shape[-1]
-    score = (same & visible[..., None, :]).sum(-1) * (k + 1) + same.sum(-1)
-    lead = np.take_along_axis(ids, score.argmax(-1)[..., None], -1)
-    return ids == lead
+    more pixels overall, then the first in the footprint); of all its pixels if none is visible.
+    Most footprints hold one surface, whose pixels are all members; only the mixed ones (on a
+    silhouette) are scored, pixel against pixel ((m, k, k) for m mixed footprints)."""
+    out = np.ones(ids.shape, bool)
+    mixed = ids.min(-1) != ids.max(-1)
+    if mixed.any():
+        sub, vis = ids[mixed], visible[mixed]  # (m, k)
+        same = sub[:, :, None] == sub[:, None, :]  # (m, k, k)
+        k = ids.shape[-1]
+        score = (same & vis[:, None, :]).sum(-1) * (k + 1) + same.sum(-1)
+        lead = np.take_along_axis(sub, score.argmax(-1)[:, None], -1)
+        out[mixed] = sub == lead
+    return out
 
 
 def bilinear(latents: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -41,8 +41,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from worldgen.diffusion.models import NEGATIVE
-from worldgen.diffusion.painters import (DEFAULT_REFINE, BakedPainter, baked_family, frame_controls, frame_prompt,
-                                          hash_seed)
+from worldgen.control import view_control_images
+from worldgen.diffusion.baked import (DEFAULT_REFINE, BakedPainter, baked_family, encode_image, frame_prompt, hash_seed,
+                                      models_for)
 from worldgen.paint.registry import PainterError
 
 CHUNK = 16  # frames per window (AnimateDiff's trained context)
@@ -116,7 +117,7 @@ class VideoRefinePainter(BakedPainter):
 
     def __init__(self, world, raster, options: dict):
         super().__init__(world, raster, options)
-        self.strength = float(self.o.get("refine") or 0.3)
+        self.strength = float(self.o.get("refine") or DEFAULT_REFINE)
         if not self.o.get("motion_adapter"):
             raise PainterError("the animatediff refine backend needs --motion-adapter PATH_OR_ID "
                                "(e.g. guoyww/animatediff-motion-adapter-v1-5-2)")
@@ -127,7 +128,7 @@ class VideoRefinePainter(BakedPainter):
         self._counter = None
         self._frames_in_calls = 0
         self._style = ""
-        self.windows: list[tuple[str, Window]] = []  # (shot id, window) in the order painted
+        self.windows = 0  # windows painted (stats)
         self._plan, self._next, self._held, self._shared = [], 0, {}, None
 
     def set_style(self, style: str):
@@ -139,7 +140,6 @@ class VideoRefinePainter(BakedPainter):
             from worldgen.diffusion.counting import EvalCounter
             from worldgen.diffusion.devices import apply_memory_options
             from worldgen.diffusion.models import from_pipe
-            from worldgen.diffusion.painters import models_for
             if self.models is None:
                 self.models = self.use_models(models_for(self.o))
             if self.models.loaded.family != "sd15":
@@ -169,7 +169,7 @@ class VideoRefinePainter(BakedPainter):
     def push_frame(self, fr) -> list:
         """Take the next frame of the shot; return (frame, image) for every frame now final."""
         self._held[fr.view.index] = (fr, BakedPainter.paint(self, fr.view),
-                                     frame_controls(self.world, fr.view, self._kinds(), self.near_far))
+                                     view_control_images(self.world, fr.view, self._kinds(), self.near_far))
         out = []
         while self._next < len(self._plan) and all(i in self._held for i in range(self._plan[self._next].start,
                                                                                    self._plan[self._next].stop)):
@@ -224,7 +224,7 @@ class VideoRefinePainter(BakedPainter):
                    callback_on_step_end=on_step, callback_on_step_end_tensor_inputs=["latents"])
         self._frames_in_calls += (self._counter.unet_calls - before) * w.size
         self._shared = record if nxt is not None else None
-        self.windows.append((self.shot.id if self.shot is not None else "", w))
+        self.windows += 1
         end = nxt.start if nxt is not None else w.stop  # frames no later window holds are final now
         with torch.no_grad():
             video = pipe.decode_latents(out.frames[:, :, :end - w.start])
@@ -242,8 +242,7 @@ class VideoRefinePainter(BakedPainter):
         device, dtype = pipe._execution_device, loaded.dtype
         steps = self.models.settings.steps
         with torch.no_grad():
-            x = torch.from_numpy(np.stack(baked)).to(device, dtype).permute(0, 3, 1, 2) / 127.5 - 1.0
-            z0 = pipe.vae.encode(x).latent_dist.mean * pipe.vae.config.scaling_factor
+            z0 = encode_image(pipe.vae, np.stack(baked), device, dtype)
             shot = self.shot.id if self.shot is not None else ""
             frames = list(range(w.start, w.stop)) + [w.stop - 1] * w.pad
             noise = torch.stack([torch.randn(z0.shape[1:], generator=torch.Generator().manual_seed(
@@ -260,5 +259,5 @@ class VideoRefinePainter(BakedPainter):
             s["video_controlnet_calls"] = self._counter.controlnet_calls
             s["unet_evals"] += self._frames_in_calls  # image-equivalent: each call evaluates the window's frames
             s["controlnet_evals"] += self._frames_in_calls * len(self.models.kinds)
-            s["windows"] = len(self.windows)
+            s["windows"] = self.windows
         return s

@@ -45,22 +45,13 @@ def _write_frame(out: Path, paths: dict, passes: PassFrame, painted, cam, near_f
     if "passes" in paths:
         arrays = passes.arrays()
         (write_exr if opt.fmt == "exr" else write_npz)(out / paths["passes"], arrays)
-    from worldgen import control as ctl
-    hit = np.isfinite(passes.depth)
-    normal_img = None
-    for k in opt.control if "passes" in paths else ():
-        if k == "depth":
-            img = ctl.depth_image(passes.depth, *near_far)
-        elif k == "normal" or (k == "canny" and normal_img is None):
-            normal_img = ctl.normal_image(passes.normal, cam.world_to_camera, hit)
-            img = normal_img
-        if k == "canny":
-            img = ctl.canny_image(normal_img)
-        elif k == "seg":
-            img = ctl.segmentation_image(passes.semantic, seg_colours)
-        elif k == "openpose":
-            continue  # written with the pose pass
-        write_png(out / paths[f"control_{k}"], img)
+    if "passes" in paths:
+        from worldgen.control import control_images
+        kinds = [k for k in opt.control if k != "openpose"]  # openpose: written with the pose pass
+        images = control_images(kinds, passes.depth, passes.normal, cam.world_to_camera, np.isfinite(passes.depth),
+                                passes.semantic, near_far, seg_colours)
+        for k, img in images.items():
+            write_png(out / paths[f"control_{k}"], img)
 
 
 def depth_range(raster, rig: ShotCamera, fps: float, n: int) -> tuple[float, float]:

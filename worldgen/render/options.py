@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any, Collection
 
 RUN_FILE = ".worldgen-run.json"
-CONTROL_KINDS = ("depth", "normal", "canny", "seg", "openpose")  # openpose: only where there are characters
+# the conditioning images a render writes (worldgen.control.WRITTEN_CONTROL_KINDS, repeated here so
+# that options import without numpy; tests/test_render.py keeps the two equal)
+WRITTEN_CONTROL_KINDS = ("depth", "normal", "canny", "seg", "openpose")
 
 
 @dataclass
@@ -21,7 +23,7 @@ class RenderOptions:
     fmt: str = "npz"  # passes as npz or exr
     passes: bool = True
     paint: bool = True
-    control: tuple[str, ...] = CONTROL_KINDS
+    control: tuple[str, ...] = WRITTEN_CONTROL_KINDS
     film: bool = True
     overwrite: bool = False
     progress: bool = True
