@@ -64,13 +64,20 @@ def test_segmentation_colours_are_stable_and_distinct():
     assert len({tuple(c) for c in a[0]}) == 4
 
 
-def test_canny_through_controlnet_aux():
-    img = np.zeros((64, 64, 3), np.uint8)
-    img[16:48, 16:48] = 200
+@pytest.mark.parametrize("h,w", [(64, 64), (288, 512), (50, 70)])
+def test_canny_edges_lie_on_the_square_at_the_frame_size(h, w):
+    """A bright square on black: edges only on its border (one pixel either side of it, as
+    OpenCV's Canny marks them), at the frame's own size, nowhere else."""
+    img = np.zeros((h, w, 3), np.uint8)
+    img[16:40, 16:40] = 200
     edges = control.canny_image(img)
-    assert edges.shape == (64, 64, 3)
-    assert edges[32, 16].max() == 255 or edges[32, 15].max() == 255
-    assert edges[32, 32].max() == 0
+    assert edges.shape == (h, w, 3)
+    on = edges[..., 0] > 0
+    ring = np.zeros((h, w), bool)
+    ring[15:41, 15:41] = True
+    ring[17:39, 17:39] = False
+    assert on.any() and not (on & ~ring).any()
+    assert on[27, 15:17].any() and on[27, 39:41].any()  # both vertical sides, mid-height
 
 
 @pytest.mark.parametrize("ids", [np.arange(0, 5000), np.array([0, 1, 127, 128, 16383, 16384, (1 << 21) - 1])])

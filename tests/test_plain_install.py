@@ -17,13 +17,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ("torch", "torchvision", "diffusers", "transformers", "controlnet_aux")
 
-# 48x32: control images below 64 px take OpenCV's Canny directly (control.canny_image); larger
-# ones go through controlnet-aux, which imports torch (see docs/ARCHITECTURE.md, "Extras")
+# 96x64: every control image, Canny's included, is made without torch (control.canny_image)
 TINY = """
 worldgen: 1
 title: plain install
 seed: 2
-render: {width: 48, height: 32, fps: 4}
+render: {width: 96, height: 64, fps: 4}
 world:
   objects:
     - {id: ground, shape: plane, size: [10, 10], appearance: "grey stone"}
