@@ -17,7 +17,7 @@ from worldgen.camera import ShotCamera, frame_count
 from worldgen.errors import OutputExistsError, SpecError
 from worldgen.io import write_exr, write_json, write_npz, write_png
 from worldgen.passes.derive import PassFrame
-from worldgen.spec.models import Spec
+from worldgen.spec.models import EDIT_FIELDS, Spec
 
 RUN_FILE = ".worldgen-run.json"
 CONTROL_KINDS = ("depth", "normal", "canny", "seg", "openpose")  # openpose: only where there are characters
@@ -193,7 +193,7 @@ def render(spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None, wo
             rig = ShotCamera(shot, world, r.width, r.height)
             n = frame_count(shot, r.fps)
             frames, todo, keys = [], set(), {}
-            camera_path = shot.model_dump(mode="json", exclude={"id", "prompt", "style"})  # what frames depend on
+            camera_path = shot.model_dump(mode="json", exclude={"id", "prompt", "style", *EDIT_FIELDS})  # what frames depend on
             for i in range(n):
                 paths = _frame_paths(shot.id, i, opt, people)
                 cam = rig.at(i / r.fps)
@@ -401,7 +401,7 @@ def _shot_depth_range(store, wd: str, shot, spec: Spec, backend: str, lazy, rig,
     """The shot's depth range (its depth images' near/far), remembered in the store so that a
     render the store already holds needs no rasterizer at all."""
     from worldgen.store import digest
-    key = digest({"world": wd[0], "shot": shot.model_dump(mode="json", exclude={"id", "prompt", "style"}),
+    key = digest({"world": wd[0], "shot": shot.model_dump(mode="json", exclude={"id", "prompt", "style", *EDIT_FIELDS}),
                   "size": [spec.render.width, spec.render.height], "fps": spec.render.fps, "backend": backend})
     if store is not None and store.has(key, "depth-range.json"):
         return tuple(json.loads(store.path(key, "depth-range.json").read_text()))
