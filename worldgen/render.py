@@ -43,6 +43,7 @@ class RenderOptions:
     executor: str = "local"  # local | ray
     ray_address: str | None = None  # a running Ray cluster ("auto", "ray://host:10001"); default: start one here
     ray_workers: int | None = None  # local Ray: worker processes (default: CPUs)
+    voice_model: str | None = None  # a transformers text-to-speech folder for the dialogue (default: flite)
 
 
 @dataclass
@@ -254,17 +255,8 @@ def render(spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None, wo
                                    "already_there": result.frames_skipped}
     if opt.paint and opt.film and opt.frames is None:
         t1 = time.perf_counter()
-        from worldgen.film import contact_sheet, encode_film
-        from worldgen.store import digest
-        film_key = digest({"frames": [f["keys"].get("frame") for s_ in manifest_shots for f in s_["frames"]],
-                           "fps": r.fps, "title": spec.title, "worldgen": __version__})
-        for name, make in (("film.mp4", lambda p: encode_film(out, manifest_shots, p, r.fps)),
-                           ("contact_sheet.png", lambda p: contact_sheet(out, manifest_shots, p, spec.title))):
-            if opt.force or store is None or not store.link(film_key, name, out / name):
-                make(out / name)
-                if store is not None:
-                    store.adopt(film_key, name, out / name)
-        manifest["film"], manifest["contact_sheet"] = "film.mp4", "contact_sheet.png"
+        from worldgen.edit.cut import cut_film
+        manifest.update(cut_film(spec, out, manifest_shots, store, opt.force, opt.voice_model, world.base_dir))
         result.timings["film_s"] = time.perf_counter() - t1
     (out / "spec.resolved.json").write_text(spec.model_dump_json(indent=1))
     write_json(out / "manifest.json", manifest)
