@@ -124,17 +124,17 @@ def read_cube(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return lut, lo, hi
 
 
-def apply_lut(img: np.ndarray, lut: np.ndarray, lo=None, hi=None, strength: float = 1.0) -> np.ndarray:
+def apply_lut(img: np.ndarray, lut: np.ndarray, lo=None, hi=None, strength: float = 1.0, by_colour: bool = True) -> np.ndarray:
     """uint8 RGB (h, w, 3) through a 3D LUT with trilinear interpolation; `strength` mixes the
     graded with the original frame."""
     lo = np.zeros(3) if lo is None else lo
     hi = np.ones(3) if hi is None else hi
-    if img.ndim == 3 and img.shape[0] * img.shape[1] > 4096:
+    if by_colour and img.shape[0] * img.shape[1] > 4096:
         # a frame holds far fewer colours than pixels: look each colour up once
         packed = (img[..., 0].astype(np.int32) << 16) | (img[..., 1].astype(np.int32) << 8) | img[..., 2]
         colours, inverse = np.unique(packed.ravel(), return_inverse=True)
         rgb = np.stack([(colours >> 16) & 255, (colours >> 8) & 255, colours & 255], axis=-1).astype(np.uint8)
-        return apply_lut(rgb[None], lut, lo, hi, strength)[0][inverse].reshape(img.shape)
+        return apply_lut(rgb[None], lut, lo, hi, strength, by_colour=False)[0][inverse].reshape(img.shape)
     n = lut.shape[0]
     flat = lut.reshape(-1, 3).astype(np.float32)
     x = img.reshape(-1, 3).astype(np.float32) / np.float32(255.0)

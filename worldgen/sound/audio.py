@@ -3,7 +3,6 @@ files, write WAV stems, measure loudness (EBU R128 by ffmpeg's ebur128 filter, v
 and normalise to a target. No audio library beyond numpy and scipy is needed."""
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import wave

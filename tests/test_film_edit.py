@@ -1,0 +1,109 @@
+"""The edit's parts without a render: the timeline of transitions, the blend of a dissolve,
+fades, LUTs (identity, .cube reading and its errors), voices and the score's determinism."""
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from worldgen.edit.cut import compose_frame
+from worldgen.edit.grade import apply_lut, look_lut, read_cube, write_cube
+from worldgen.edit.timeline import build_timeline
+from worldgen.errors import SpecError
+from worldgen.spec import load_spec_text
+from test_film_spec import FILM
+
+
+def frames_of(spec, counts):
+    rng = np.random.default_rng(1)
+    imgs = {(i, j): rng.integers(0, 256, (6, 8, 3), dtype=np.uint8) for i, n in enumerate(counts) for j in range(n)}
+    return imgs, lambda i, j: imgs[(i, j)]
+
+
+def test_dissolve_frame_is_the_weighted_blend():
+    spec = load_spec_text(FILM.replace("title: t\n", "title: t\nrender: {fps: 10}\n"))
+    tl = build_timeline(spec, [20, 20])
+    k = 5  # 0.5 s at 10 fps
+    assert tl.shot_start == [10, 10 + 20 - k]  # a 1 s title (10 frames), then the overlap
+    imgs, get = frames_of(spec, [20, 20])
+    mixed = [f for f, fr in enumerate(tl.frames) if fr.kind == "dissolve"]
+    assert len(mixed) == k
+    for n, f in enumerate(mixed):
+        fr = tl.frames[f]
+        w = (n + 1) / (k + 1)
+        want = np.round((1 - w) * imgs[fr.a].astype(np.float32) + w * imgs[fr.b].astype(np.float32)).astype(np.uint8)
+        assert fr.a == (0, 15 + n) and fr.b == (1, n)
+        assert np.array_equal(compose_frame(fr, get, None, None, tl), want)
+
+
+def test_fade_goes_through_black_and_a_cut_is_untouched():
+    text = FILM.replace("title: t\n", "title: t\nrender: {fps: 10}\n").replace("type: dissolve", "type: fade")
+    tl = build_timeline(load_spec_text(text), [20, 20])
+    assert tl.shot_start == [10, 30]  # no overlap
+    blacks = [tl.frames[f].black for f in range(10, 50)]
+    assert blacks[19] > 0.5 and blacks[20] > 0.5 and blacks[0] == 0 and blacks[10] == 0
+    tl2 = build_timeline(load_spec_text(text.replace("type: fade", "type: cut")), [20, 20])
+    assert all(fr.black == 0 and fr.b is None for fr in tl2.frames if fr.kind == "shot")
+
+
+def test_identity_lut_leaves_frames_unchanged(tmp_path):
+    img = np.random.default_rng(0).integers(0, 256, (72, 128, 3), dtype=np.uint8)
+    write_cube(tmp_path / "id.cube", look_lut("none", 17), "identity")
+    lut, lo, hi = read_cube(tmp_path / "id.cube")
+    assert np.array_equal(apply_lut(img, lut, lo, hi), img)
+    warm = apply_lut(img, look_lut("warm"))
+    assert warm[..., 0].mean() > img[..., 0].mean() and warm[..., 2].mean() < img[..., 2].mean()
+    noir = apply_lut(img, look_lut("noir"))
+    assert np.array_equal(noir[..., 0], noir[..., 1])
+
+
+def test_cube_reads_red_fastest(tmp_path):
+    """A LUT that swaps red and blue: .cube order (red fastest) must be read the right way round."""
+    g = np.linspace(0, 1, 5)
+    r_, g_, b_ = np.meshgrid(g, g, g, indexing="ij")
+    write_cube(tmp_path / "swap.cube", np.stack([b_, g_, r_], axis=-1), "swap")
+    img = np.array([[[200, 100, 20]]], np.uint8)
+    assert apply_lut(img, *read_cube(tmp_path / "swap.cube")).tolist() == [[[20, 100, 200]]]
+
+
+@pytest.mark.parametrize("text,fragment", [
+    ("LUT_3D_SIZE 2\n0 0 0\n", "1 rows for LUT_3D_SIZE 2"),
+    ("LUT_1D_SIZE 4\n", "a 1D LUT"),
+    ("0 0 0\n", "no LUT_3D_SIZE"),
+    ("LUT_3D_SIZE 2\n0 0 x\n", ":2: not a .cube line"),
+])
+def test_bad_cube_is_one_located_line(tmp_path, text, fragment):
+    p = tmp_path / "bad.cube"
+    p.write_text(text)
+    with pytest.raises(SpecError) as e:
+        read_cube(p)
+    assert fragment in str(e.value) and "\n" not in str(e.value)
+
+
+def test_score_is_deterministic_and_lands_on_the_beat():
+    from worldgen.sound.music import compose
+    a, info = compose("tense strings", None, "F# minor", 3.0, 5)
+    b, _ = compose("tense strings", None, "F# minor", 3.0, 5)
+    c, _ = compose("tense strings", None, "F# minor", 3.0, 6)
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    assert info["key"] == "F# minor" and info["mood"] == "tense"
+    assert info["beats"] * 60 / info["tempo"] == pytest.approx(3.0)  # whole beats fill the cue
+    assert a.shape == (3 * 48000, 2)
+
+
+def test_voices_are_distinct_per_character():
+    from worldgen.sound.voices import cast_voices
+    chars = [SimpleNamespace(id=f"c{i}", voice=None) for i in range(7)]
+    voices = cast_voices(SimpleNamespace(world=SimpleNamespace(characters=chars)))
+    assert len({(v.name, v.pitch) for v in voices.values()}) == 7
+
+
+def test_user_lut_in_a_spec(tmp_path):
+    write_cube(tmp_path / "look.cube", look_lut("cool", 9), "cool")
+    text = FILM.replace("look: warm", "lut: look.cube")
+    (tmp_path / "s.yaml").write_text(text)
+    from worldgen.edit.cut import grade_of
+    from worldgen.spec import load_spec
+    spec = load_spec(tmp_path / "s.yaml")
+    lut, lo, hi, strength, name = grade_of(spec, Path(tmp_path))
+    assert lut.shape == (9, 9, 9, 3) and name == "LUT look.cube"
