@@ -68,8 +68,8 @@ def cast_voices(spec, voice_model: str | None = None) -> dict[str, VoiceChoice]:
     for c in spec.world.characters:
         v = c.voice
         engine = v.engine if v is not None else "auto"
-        if engine == "auto":
-            engine = "model" if voice_model else "flite"
+        if engine == "auto":  # a named flite voice stays flite; the rest speak with the --voice-model
+            engine = "model" if voice_model and not (v is not None and v.name) else "flite"
         pitch, rate = (v.pitch, v.rate) if v is not None else (0.0, 1.0)
         if engine == "flite":
             if v is not None and v.name:
