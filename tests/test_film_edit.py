@@ -117,3 +117,30 @@ def test_piper_voice_is_deterministic():
     a = synthesize(VoiceChoice("piper", "joe"), "Hello there.")
     b = synthesize(VoiceChoice("piper", "joe"), "Hello there.")
     assert a.duration > 0.3 and np.array_equal(a.samples, b.samples)
+
+
+def test_otio_of_an_edited_film_has_its_transitions_and_sound():
+    otio = pytest.importorskip("opentimelineio")
+    from worldgen.export.otio import build_timeline as otio_timeline
+    spec = load_spec_text(FILM.replace("title: t\n", "title: t\nrender: {fps: 10}\n"))
+    tl = otio_timeline(spec)
+    video, dialogue, music = tl.tracks
+    assert [type(x).__name__ for x in video] == ["Gap", "Clip", "Transition", "Clip", "Gap"]
+    cut = build_timeline(spec, [20, 20])
+    assert video.duration().value == len(cut.frames)  # title + shots less the overlap + credits
+    trans = video[2]
+    assert trans.in_offset.value + trans.out_offset.value == 5 and trans.transition_type == "SMPTE_Dissolve"
+    a, b = video[1], video[3]
+    assert a.source_range.start_time.value == 0 and a.source_range.duration.value == 20 - 3
+    assert b.source_range.start_time.value == 2 and b.source_range.duration.value == 20 - 2
+    # the film's frames: a's last 2 kept frames and b's 2 handle frames before the cut, 3 after
+    assert [m.marked_range.start_time.value for m in dialogue.markers] == [10 + 4, 10 + 15 + 2]
+    (cue,) = [c for c in music if isinstance(c, otio.schema.Clip)]
+    assert cue.source_range.start_time.value == 0 and cue.source_range.duration.value == len(cut.frames)
+
+
+@pytest.mark.parametrize("style,look", [("warm dusk light, painterly", "warm"), ("a gritty war film", "bleach_bypass"),
+                                        ("clear noon, bright", "none"), ("winter night", "cool"), ("film noir", "noir")])
+def test_look_from_style_words(style, look):
+    from worldgen.edit.grade import look_from_style
+    assert look_from_style(style) == look

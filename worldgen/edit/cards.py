@@ -57,7 +57,7 @@ def credits_lines(spec, voices: dict, music: list, tools: list[str], extra: list
         out += [(f"{cid}  -  voice: {v.describe()}", 0.04, False) for cid, v in voices.items()]
         out.append(("", 0.03, False))
     if music:
-        out.append(("Music", 0.05, True))
+        out.append(("Music and sound", 0.05, True))
         out += [(m, 0.04, False) for m in music]
         out.append(("", 0.03, False))
     out.append(("Made with", 0.05, True))

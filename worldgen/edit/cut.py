@@ -131,6 +131,7 @@ def _cut(spec, out: Path, shots: list, store, voices: dict, voice_model, base_di
         c = edit.credits
         music_lines = [f"{m['mood']} score, {m['tempo']:g} bpm, {m['key']} (composed by worldgen)" if "mood" in m else m["file"]
                        for m in mix.music]
+        music_lines += [f"{a.kind} ambience" if a.kind else a.file for a in (spec.sound.ambience if spec.sound else [])]
         tools = [f"worldgen {__version__}, {spec.render.painter} painter", "voices: flite (CMU)" if any(
             v.engine == "flite" for v in voices.values()) else "", "DejaVu fonts, ffmpeg"]
         credits_img = cards.card(w, h, cards.credits_lines(spec, {k: voices[k] for k in _speakers(spec)}, music_lines,

@@ -3,6 +3,7 @@ trilinear lookup that applies either to finished frames. (The procedural painter
 look, its tone curve, vignette and grain, is the painter's; this runs after it, at the edit.)"""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -20,9 +21,10 @@ LOOK_WORDS = {
 
 
 def look_from_style(style: str) -> str:
+    """The first look one of whose words is in the style, as whole words ('warm' is not 'war')."""
     text = (style or "").lower()
     for look, words in LOOK_WORDS.items():
-        if any(w in text for w in words):
+        if any(re.search(rf"(?<![a-z]){re.escape(w)}(?![a-z])", text) for w in words):
             return look
     return "none"
 
