@@ -119,3 +119,20 @@ def test_same_spec_same_bytes_and_a_recut_from_the_store(film, tmp_path):
     graded = render(tmp_path / "graded.yaml", tmp_path / "graded", tmp_path / "cache")
     assert graded["frames_this_run"]["rendered"] == 0 and graded["edit"]["grade"] == "noir"
     assert (tmp_path / "graded" / "film.mp4").read_bytes() != (d / "out" / "film.mp4").read_bytes()
+
+
+def test_mouth_opening_follows_the_speech(film):
+    """lipsync.json: the speakers' mouth opening per film frame correlates with the dialogue's
+    energy in that frame (r >= 0.5), and is shut where nobody speaks."""
+    from worldgen.sound.audio import read_wav
+    d, man = film
+    lip = json.loads((d / "out" / "lipsync.json").read_text())
+    x, rate = read_wav(d / "out" / "stems" / "dialogue.wav")
+    n, fps = lip["frames"], lip["fps"]
+    per = int(rate / fps)
+    energy = np.array([np.sqrt(np.mean(x[k * per:(k + 1) * per, 0] ** 2)) for k in range(n)])
+    opening = np.sum([np.array(c["open"]) for c in lip["characters"].values()], axis=0)
+    assert set(lip["characters"]) == {"ana", "ben"}
+    r = np.corrcoef(opening, energy)[0, 1]
+    assert r >= 0.5, r
+    assert opening[:12].max() == 0  # the title: nobody speaks

@@ -47,7 +47,7 @@ def cut_film(spec, out: Path, shots: list, store, force: bool = False, voice_mod
                        "voices": {c: voice_identity(v, voice_model) for c, v in voices.items()}, "worldgen": __version__})
     names = ["film.mp4", "contact_sheet.png", "film-edit.json"] + [f"stems/{s}.wav" for s in STEMS]
     if any(s.dialogue for s in spec.shots):
-        names += ["film.srt", "film.vtt"]
+        names += ["film.srt", "film.vtt", "lipsync.json"]
     if grade_of(spec, base_dir) is not None and not (spec.edit.grade and spec.edit.grade.lut):
         names.append("grade.cube")
     kinds = {n: "edit-" + n.replace("/", "-") for n in names}
@@ -117,6 +117,7 @@ def _cut(spec, out: Path, shots: list, store, voices: dict, voice_model, base_di
     if mix.lines:
         subtitles.write(out / "film.srt", subtitles.srt(mix.lines))
         subtitles.write(out / "film.vtt", subtitles.vtt(mix.lines))
+        _write_lipsync(out / "lipsync.json", spec, tl, mix.lines)
     grade = grade_of(spec, base_dir)
     if grade is not None and not (spec.edit.grade and spec.edit.grade.lut):
         write_cube(out / "grade.cube", grade[0], grade[4])  # the look as a LUT other tools can apply
@@ -158,11 +159,23 @@ def _cut(spec, out: Path, shots: list, store, voices: dict, voice_model, base_di
             "lines": [{k: v for k, v in ln.items() if k != "phones"} | {"phones": len(ln["phones"])} for ln in mix.lines],
             "voices": {k: v.describe() for k, v in voices.items()}, "music": mix.music, "loudness": mix.measured,
             "grade": grade[4] if grade else None, "stems": {s: f"stems/{s}.wav" for s in STEMS},
-            "subtitles": ["film.srt", "film.vtt"] if mix.lines else []}
+            "subtitles": ["film.srt", "film.vtt"] if mix.lines else [], "lipsync": "lipsync.json" if mix.lines else None}
     tmp = out / ".film-edit.json.tmp"
     tmp.write_text(json.dumps(info, indent=1))
     tmp.replace(out / "film-edit.json")
     return info
+
+
+def _write_lipsync(path: Path, spec, tl, lines: list[dict]) -> None:
+    """Mouth opening, width and viseme per film frame for each speaking character, and which
+    shot frame each film frame shows (so a rig can take the mouth into world time)."""
+    from worldgen.sound.visemes import mouth_curves
+    shows = [[spec.shots[fr.a[0]].id, fr.a[1]] if fr.a is not None else None for fr in tl.frames]
+    record = {"fps": tl.fps, "frames": len(tl.frames), "shows": shows,
+              "characters": mouth_curves(lines, _speakers(spec), len(tl.frames), tl.fps)}
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(record))
+    tmp.replace(path)
 
 
 def _speakers(spec) -> list[str]:
