@@ -136,3 +136,26 @@ def test_mouth_opening_follows_the_speech(film):
     r = np.corrcoef(opening, energy)[0, 1]
     assert r >= 0.5, r
     assert opening[:12].max() == 0  # the title: nobody speaks
+
+
+def test_a_cut_killed_midway_resumes_to_the_same_film(film, tmp_path):
+    """kill -9 while the edit is being cut (its stems are written, the film is not), then the
+    same command again: the same bytes as the uninterrupted render, and no temp file left."""
+    import signal
+    import time
+    d, _ = film
+    env = {**os.environ, "WORLDGEN_CACHE": str(tmp_path / "cache"), "PYTHONPATH": str(ROOT)}
+    out = tmp_path / "out"
+    p = subprocess.Popen([sys.executable, "-m", "worldgen", "render", str(d / "film.yaml"), "-o", str(out), "-q"],
+                         env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while p.poll() is None and not (out / "stems" / "mix.wav").exists():
+        time.sleep(0.005)
+    killed = p.poll() is None
+    if killed:
+        os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    assert killed and not (out / "film.mp4").exists()
+    again = render(d / "film.yaml", out, tmp_path / "cache")
+    assert again["frames_this_run"]["rendered"] == 0  # the frames were done before the kill
+    assert (out / "film.mp4").read_bytes() == (d / "out" / "film.mp4").read_bytes()
+    assert not list(out.rglob(".*.tmp"))
