@@ -25,7 +25,7 @@ def _centred(draw: ImageDraw.ImageDraw, y: float, text: str, f, w: int, fill) ->
 
 
 def _fit(text: str, size: int, width: int, bold: bool) -> ImageFont.FreeTypeFont:
-    while size > 6 and font(size, bold).getlength(text) > width * 0.9:
+    while size > 4 and font(size, bold).getlength(text) > width * 0.9:
         size -= 1
     return font(size, bold)
 
@@ -36,8 +36,12 @@ def card(w: int, h: int, lines: list[tuple[str, float, bool]]) -> np.ndarray:
     draw = ImageDraw.Draw(img)
     total = sum(rel for _, rel, _ in lines) * 1.35
     shrink = min(1.0, 0.92 / total) if total else 1.0  # many credits: smaller type, all on the card
-    fonts = [_fit(t, max(6, int(rel * shrink * h)), w, bold) for t, rel, bold in lines]
-    heights = [f.size * 1.35 for f in fonts]
+    while True:
+        fonts = [_fit(t, max(4, int(rel * shrink * h)), w, bold) for t, rel, bold in lines]
+        heights = [f.size * 1.35 for f in fonts]
+        if sum(heights) <= 0.96 * h or shrink < 0.2:
+            break
+        shrink *= 0.9
     y = (h - sum(heights)) / 2
     for (text, _, _), f, lh in zip(lines, fonts, heights):
         _centred(draw, y, text, f, w, (235, 235, 235))
@@ -86,6 +90,6 @@ def overlay_text(frame: np.ndarray, text: str, where: str) -> np.ndarray:
     else:
         f = _fit(text, max(8, int(h * 0.055)), w, False)
         x0, y0, x1, y1 = draw.textbbox((0, 0), text, font=f)
-        x, y = (w - (x1 - x0)) / 2 - x0, h * 0.9 - (y1 - y0) - y0
-        draw.text((x, y), text, font=f, fill=(255, 255, 255, 255), stroke_width=max(1, f.size // 12), stroke_fill=(0, 0, 0, 255))
+        sx, sy = (w - (x1 - x0)) / 2 - x0, h * 0.9 - (y1 - y0) - y0
+        draw.text((sx, sy), text, font=f, fill=(255, 255, 255, 255), stroke_width=max(1, f.size // 12), stroke_fill=(0, 0, 0, 255))
     return np.asarray(img.convert("RGB"))

@@ -61,6 +61,8 @@ def parse_key(key: str | None, mood: Mood) -> tuple[int, bool]:
     if not key:
         return NOTE[mood.tonic], mood.minor
     m = re.match(r"^([A-G])([#b]?) ?(major|minor)?$", key)
+    if m is None:  # the spec's pattern allows only what matches
+        raise ValueError(f"not a key: {key}")
     pc = (NOTE[m.group(1)] + {"#": 1, "b": -1, "": 0}[m.group(2)]) % 12
     return pc, (m.group(3) == "minor") if m.group(3) else mood.minor
 

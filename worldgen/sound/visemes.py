@@ -49,9 +49,9 @@ def mouth_curves(lines: list[dict], characters: list[str], n_frames: int, fps: f
                 if not w.any():
                     continue
                 v = viseme(phone)
-                o, wd = SHAPES[v]
-                open_ += w * o
-                wide += w * wd
+                shape_open, shape_wide = SHAPES[v]
+                open_ += w * shape_open
+                wide += w * shape_wide
                 weight += w
                 names = np.where(w > best, v, names)
                 best = np.maximum(best, w)
