@@ -144,3 +144,52 @@ def test_otio_of_an_edited_film_has_its_transitions_and_sound():
 def test_look_from_style_words(style, look):
     from worldgen.edit.grade import look_from_style
     assert look_from_style(style) == look
+
+
+def test_wipe_reveals_the_incoming_shot_from_the_left():
+    spec = load_spec_text(FILM.replace("title: t\n", "title: t\nrender: {fps: 10}\n").replace("type: dissolve", "type: wipe"))
+    tl = build_timeline(spec, [20, 20])
+    imgs, get = frames_of(spec, [20, 20])
+    for fr in (f for f in tl.frames if f.kind == "wipe"):
+        out = compose_frame(fr, get, None, None, tl)
+        edge = int(round(fr.w * 8))
+        assert np.array_equal(out[:, :edge], imgs[fr.b][:, :edge]) and np.array_equal(out[:, edge:], imgs[fr.a][:, edge:])
+
+
+def test_mix_of_a_user_music_file(tmp_path):
+    """A WAV cue of the user's is decoded, levelled, placed over its shots and ducked under a
+    line; the mix meets its loudness target with the true peak under -1 dBTP."""
+    from worldgen.sound import SAMPLE_RATE
+    from worldgen.sound.audio import measure, write_wav
+    from worldgen.sound.mix import mix_film
+    from worldgen.sound.voices import Speech
+    t = np.arange(3 * 22050) / 22050
+    write_wav(tmp_path / "song.wav", (0.8 * np.sin(2 * np.pi * 330 * t)).astype(np.float32), 22050)
+    text = FILM.replace("mood: calm, tempo: 90, key: D minor", "file: song.wav").replace("from: a, to: b", "from: b, to: b")
+    (tmp_path / "s.yaml").write_text(text)
+    from worldgen.spec import load_spec
+    spec = load_spec(tmp_path / "s.yaml")
+    rng = np.random.default_rng(0)
+    speech = Speech((0.3 * rng.standard_normal(SAMPLE_RATE // 2)).astype(np.float32), [("aa", 0.0, 0.5)])
+    mix = mix_film(spec, 4.0, [0.0, 2.0], [2.0, 4.0], lambda cid, text: speech, tmp_path)
+    music = mix.stems["music"]
+    assert np.abs(music[: int(1.9 * SAMPLE_RATE)]).max() == 0  # the cue starts with shot b
+    line = next(ln for ln in mix.lines if ln["shot"] == "b")
+    under = music[int(line["start"] * SAMPLE_RATE):int(line["end"] * SAMPLE_RATE)]
+    after = music[int((line["end"] + 0.5) * SAMPLE_RATE):int((line["end"] + 1.0) * SAMPLE_RATE)]
+    assert 20 * np.log10(np.sqrt(np.mean(after ** 2)) / np.sqrt(np.mean(under ** 2))) >= 6
+    m = measure(mix.stems["mix"])
+    assert abs(m["integrated_lufs"] - (-16)) <= 0.5 and m["true_peak_dbtp"] <= -1.0
+
+
+def test_normalise_meets_loudness_and_true_peak():
+    """Quiet tone with loud clicks: the gain to -14 LUFS would push the clicks far over 0 dBFS;
+    the limiter holds them under -1 dBTP and the loudness still lands on target."""
+    from worldgen.sound.audio import measure, normalise
+    t = np.arange(4 * 48000) / 48000
+    x = 0.02 * np.sin(2 * np.pi * 200 * t)
+    x[::24000] = 0.5
+    x = np.stack([x, x], axis=1).astype(np.float32)
+    y, m = normalise(x, -14.0)
+    check = measure(y)
+    assert abs(check["integrated_lufs"] + 14) <= 0.5 and check["true_peak_dbtp"] <= -1.0, check

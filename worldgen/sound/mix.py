@@ -15,6 +15,7 @@ GAP = 0.3  # s: default pause before a line that gives no time
 DIALOGUE_RMS = 0.1  # each line's level before the mix is normalised
 MUSIC_DB, AMBIENCE_DB = -12.0, -13.0  # gain on the composed music and generated beds: about 10 and 20 dB under the dialogue
 TRUE_PEAK = -1.0
+COMPOSED_LUFS, BED_LUFS = -18.5, -27.0  # about where the composed score and the generated beds come out
 
 
 @dataclass
@@ -104,7 +105,7 @@ def mix_film(spec, duration: float, starts: list[float], ends: list[float], spea
         t0, t1 = _span(spec, cue, starts, ends, duration)
         a, b = int(round(t0 * SAMPLE_RATE)), int(round(t1 * SAMPLE_RATE))
         if cue.file is not None:
-            x = _edges(_loop(decode(_resolve(cue.file, base_dir)), b - a), 0.5)
+            x = _edges(_loop(_level(decode(_resolve(cue.file, base_dir)), COMPOSED_LUFS), b - a), 0.5)
             played.append({"file": cue.file, "start": t0, "end": t1})
         else:
             x, info = compose(cue.mood, cue.tempo, cue.key, (b - a) / SAMPLE_RATE, spec.seed + 1000 * k)
@@ -113,7 +114,7 @@ def mix_film(spec, duration: float, starts: list[float], ends: list[float], spea
     for k, amb in enumerate(sound.ambience if sound else []):
         t0, t1 = _span(spec, amb, starts, ends, duration)
         a, b = int(round(t0 * SAMPLE_RATE)), int(round(t1 * SAMPLE_RATE))
-        x = _edges(_loop(decode(_resolve(amb.file, base_dir)), b - a), 0.3) if amb.file else bed(amb.kind, (b - a) / SAMPLE_RATE, spec.seed + 17 * k)
+        x = _edges(_loop(_level(decode(_resolve(amb.file, base_dir)), BED_LUFS), b - a), 0.3) if amb.file else bed(amb.kind, (b - a) / SAMPLE_RATE, spec.seed + 17 * k)
         ambience[a:a + len(x)] += x[: n - a] * 10 ** ((AMBIENCE_DB + amb.gain) / 20)
     if lines:
         g = duck_gain(lines, n, sound.duck if sound else 10.0)[:, None]
@@ -126,6 +127,14 @@ def mix_film(spec, duration: float, starts: list[float], ends: list[float], spea
     stems = {"dialogue": dialogue * scale, "music": music * scale, "ambience": ambience * scale, "mix": normed}
     measured = {**measured, "target_lufs": target, "scale_db": round(20 * np.log10(scale), 3) if scale > 0 else None}
     return Mix(stems, lines, played, measured)
+
+
+def _level(x: np.ndarray, lufs: float) -> np.ndarray:
+    """A user's file at the level of what worldgen would have generated in its place, so that
+    the cue's `gain` means the same for both."""
+    from worldgen.sound.audio import measure
+    m = measure(x)["integrated_lufs"]
+    return (x * 10 ** ((lufs - m) / 20)).astype(np.float32) if np.isfinite(m) else x
 
 
 def _scale(before: np.ndarray, after: np.ndarray) -> float:
