@@ -229,6 +229,8 @@ def render(
 ):
     """Render every shot: painted frames, passes, film.mp4 (H.264, shots cut in order),
     contact_sheet.png and manifest.json. Re-running resumes: finished frames are kept.
+    A spec with dialogue, sound or an edit block also gets the edit: voices, score, mix
+    (AAC in film.mp4, stems/), transitions, title, credits, grade, subtitles (docs/FILM.md).
 
     Painting with diffusion (real weights needed for real pictures; see docs/DIFFUSION.md):
 
