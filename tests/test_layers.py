@@ -30,6 +30,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("paint", ("worldgen.paint", "worldgen.paint.*")),
     ("diffusion", ("worldgen.diffusion", "worldgen.diffusion.*")),
     ("delivery", ("worldgen.render", "worldgen.render.*", "worldgen.store", "worldgen.film",
+                  "worldgen.sound", "worldgen.sound.*", "worldgen.edit", "worldgen.edit.*",
                   "worldgen.export", "worldgen.export.*")),
     ("apps", ("worldgen.bench", "worldgen.bench.*", "worldgen.plan", "worldgen.plan.*")),
     # the package itself is the library's front door (`from worldgen import World, render_film`)

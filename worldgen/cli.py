@@ -114,7 +114,8 @@ def _painter_options(base_model, controlnet, refine, steps, device, dtype, cache
 
 
 def _render_cmd(spec_path, output, backend, shot, fmt, overwrite, paint, control, film, quiet, painter=None,
-                painter_options=None, force=False, store=None, no_store=False, executor="local", address=None):
+                painter_options=None, force=False, store=None, no_store=False, executor="local", address=None,
+                voice_model=None):
     from worldgen.control import WRITTEN_CONTROL_KINDS
     from worldgen.render import RenderOptions, render
     try:
@@ -124,7 +125,8 @@ def _render_cmd(spec_path, output, backend, shot, fmt, overwrite, paint, control
                             overwrite=overwrite, progress=not quiet, painter=painter,
                             painter_options=painter_options or {}, force=force,
                             store=str(store) if store else None, use_store=not no_store,
-                            executor=executor, ray_address=address)
+                            executor=executor, ray_address=address,
+                            voice_model=str(voice_model) if voice_model else None)
         if executor not in ("local", "ray"):
             raise WorldgenError(f"--executor: '{executor}' is not local or ray")
         res = render(spec, output, opt, world=world)
@@ -225,9 +227,13 @@ def render(
                                                  "from its manifest.json (its resolved spec, backend, painter and options)."),
     frame: Optional[List[str]] = typer.Option(None, "--frame", help="With --from-manifest: SHOT:INDEX, repeatable "
                                               "(default: every frame of the render)."),
+    voice_model: Optional[Path] = typer.Option(None, "--voice-model", help="A transformers text-to-speech folder "
+                                               "(VITS/MMS, from_pretrained) to speak the dialogue (default: flite)."),
 ):
     """Render every shot: painted frames, passes, film.mp4 (H.264, shots cut in order),
     contact_sheet.png and manifest.json. Re-running resumes: finished frames are kept.
+    A spec with dialogue, sound or an edit block also gets the edit: voices, score, mix
+    (AAC in film.mp4, stems/), transitions, title, credits, grade, subtitles (docs/FILM.md).
 
     Painting with diffusion (real weights needed for real pictures; see docs/DIFFUSION.md):
 
@@ -243,7 +249,7 @@ def render(
     except WorldgenError as e:
         _fail(e)
     _render_cmd(spec, output, backend, shot, format, overwrite, True, passes, True, quiet, painter, opts, force, store,
-                no_store, executor, address)
+                no_store, executor, address, voice_model)
 
 
 @app.command()

@@ -126,6 +126,11 @@ def build_timeline(spec: Spec, render_dir: Path | None = None, media: str = "fra
     otio = import_otio()
     found = find_rendered_media(spec, render_dir) if render_dir is not None else None
     rate = spec.render.fps
+    from worldgen.edit.cut import uses_edit
+    if uses_edit(spec):  # title, transitions, credits and the sound: docs/FILM.md
+        from worldgen.export.otio_edit import edited_timeline
+        # shots link their frames either way: film.mp4 has the transitions and cards baked in
+        return edited_timeline(otio, spec, shot_timings(spec), found, lambda t: _clip(otio, t, found, "frames"))
     track = otio.schema.Track(name="film", kind=otio.schema.TrackKind.Video)
     for t in shot_timings(spec):
         track.append(_clip(otio, t, found, media))

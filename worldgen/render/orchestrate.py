@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from worldgen import __version__
 from worldgen.camera import ShotCamera, frame_count
 from worldgen.errors import SpecError
 from worldgen.io import write_json
@@ -21,7 +20,7 @@ from worldgen.render.options import RenderOptions, RenderResult
 from worldgen.render.progress import FrameProgress
 from worldgen.render.record import claim_output, run_record
 from worldgen.render.store_link import link_from_store, shot_depth_range
-from worldgen.spec.models import Spec
+from worldgen.spec.models import EDIT_FIELDS, Spec
 
 if TYPE_CHECKING:
     from worldgen.world import World
@@ -64,7 +63,7 @@ def render(spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None, wo
             rig = ShotCamera(shot, world, r.width, r.height)
             n = frame_count(shot, r.fps)
             frames, todo, keys = [], set(), {}
-            camera_path = shot.model_dump(mode="json", exclude={"id", "prompt", "style"})  # what frames depend on
+            camera_path = shot.model_dump(mode="json", exclude={"id", "prompt", "style", *EDIT_FIELDS})  # what frames depend on
             for i in range(n):
                 paths = frame_paths(shot.id, i, opt, people)
                 cam = rig.at(i / r.fps)
@@ -123,17 +122,8 @@ def render(spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None, wo
                                    "already_there": result.frames_skipped}
     if opt.paint and opt.film and opt.frames is None:
         t1 = time.perf_counter()
-        from worldgen.film import contact_sheet, encode_film
-        from worldgen.store import digest
-        film_key = digest({"frames": [f["keys"].get("frame") for s_ in manifest_shots for f in s_["frames"]],
-                           "fps": r.fps, "title": spec.title, "worldgen": __version__})
-        for name, make in (("film.mp4", lambda p: encode_film(out, manifest_shots, p, r.fps)),
-                           ("contact_sheet.png", lambda p: contact_sheet(out, manifest_shots, p, spec.title))):
-            if opt.force or store is None or not store.link(film_key, name, out / name):
-                make(out / name)
-                if store is not None:
-                    store.adopt(film_key, name, out / name)
-        manifest["film"], manifest["contact_sheet"] = "film.mp4", "contact_sheet.png"
+        from worldgen.edit.cut import cut_film
+        manifest.update(cut_film(spec, out, manifest_shots, store, opt.force, opt.voice_model, world.base_dir))
         result.timings["film_s"] = time.perf_counter() - t1
     (out / "spec.resolved.json").write_text(spec.model_dump_json(indent=1))
     write_json(out / "manifest.json", manifest)

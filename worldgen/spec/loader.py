@@ -158,14 +158,15 @@ def _pydantic_message(err: dict) -> str:
 
 def _suggest_field(loc: tuple, located: LocatedSpec) -> str:
     """For an unknown key, name the closest allowed one."""
-    from worldgen.spec import models
+    from worldgen.spec import film_edit, models
     key = loc[-1] if loc else None
     if not isinstance(key, str):
         return ""
     candidates = set()
     for cls in (models.Spec, models.RenderSettings, models.WorldSpec, models.ObjectSpec, models.Keyframe,
-                models.Light, models.Shot, models.Camera, models.CameraKey):
+                models.Light, models.Shot, models.Camera, models.CameraKey, *film_edit.MODELS):
         candidates.update(cls.model_fields)
+        candidates.update(f.alias for f in cls.model_fields.values() if f.alias)
     close = difflib.get_close_matches(key, sorted(candidates), n=1, cutoff=0.75)
     return f" (did you mean '{close[0]}'?)" if close else ""
 

@@ -6,18 +6,19 @@ written for the person authoring a spec.
 from __future__ import annotations
 
 import math
-import re
 import unicodedata
 from typing import Annotated, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from worldgen.spec.fields import MAX_NAME_BYTES, MAX_PATH_CHARS, file_path  # noqa: F401 (re-exported)
+from worldgen.spec.film_edit import EditSpec, Line, OmitDefaults, SoundSpec, Transition, Voice
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]  # .inf / .nan never mean anything in a spec
 Vec3 = tuple[Finite, Finite, Finite]
 Vec2 = tuple[Finite, Finite]
 Id = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$", max_length=64)]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-MAX_PATH_CHARS, MAX_NAME_BYTES = 1024, 255  # file systems refuse longer names with an OS error
 Ease = Literal["linear", "in", "out", "in_out"]
 
 SHAPES = ("plane", "box", "sphere", "cylinder", "capsule", "cone", "torus")
@@ -42,17 +43,6 @@ def positive_scale(v):
     a negative one turns it inside out."""
     if isinstance(v, (tuple, list)) and any(x <= 0 for x in v):
         raise ValueError("every scale factor must be > 0")
-    return v
-
-
-def file_path(v):
-    """Asset paths are looked up on disk: refuse what the OS would fail on, in the spec's words."""
-    if v is None:
-        return v
-    if any(unicodedata.category(c) in ("Cc", "Cs") for c in v):
-        raise ValueError("a file path cannot hold control characters")
-    if len(v) > MAX_PATH_CHARS or any(len(p.encode("utf-8")) > MAX_NAME_BYTES for p in re.split(r"[\\/]", v)):
-        raise ValueError(f"path too long (at most {MAX_PATH_CHARS} characters, {MAX_NAME_BYTES} bytes per name)")
     return v
 
 
@@ -241,9 +231,10 @@ class Action(Strict):
         return self
 
 
-class CharacterSpec(Strict):
+class CharacterSpec(Strict, OmitDefaults):
     """An articulated humanoid actor. Its feet follow `path`; it walks or runs whenever the path
     moves (stride matched to the speed), and does its `actions` on top."""
+    EXTENSIONS = ("voice",)
     id: Id = Field(description="Unique name among objects and characters.")
     height: float = Field(1.75, ge=0.5, le=2.5, description="Standing height (m).")
     build: Literal[BUILDS] = Field("average", description="Body width: " + ", ".join(BUILDS) + ".")
@@ -260,6 +251,7 @@ class CharacterSpec(Strict):
     clips: dict[str, str] = Field(
         default_factory=dict, description="asset: which clip plays for idle, walk, run, wave, point, sit "
                                           "(default: a clip named like the action). Clips play in place.")
+    voice: Optional[Voice] = Field(None, description="How the character's lines sound (default: a distinct flite voice per character).")
 
     _f = field_validator("position", "facing")(finite)
     _a = field_validator("asset")(file_path)
@@ -377,17 +369,24 @@ class Camera(Strict):
         return self
 
 
-class Shot(Strict):
+class Shot(Strict, OmitDefaults):
+    EXTENSIONS = ("dialogue", "transition")
     id: Id
     duration: Positive = Field(description="Seconds.")
     start: float = Field(0.0, ge=0, allow_inf_nan=False, description="World time (s) at the shot's first frame. Shots with the same start show the same moment (coverage).")
     prompt: str = Field("", max_length=2000, description="What the shot shows, for painters that read text.")
     style: Optional[str] = Field(None, max_length=500, description="Overrides the film's style for this shot.")
     camera: Camera
+    dialogue: list[Line] = Field(default_factory=list, max_length=500, description="Lines spoken in this shot.")
+    transition: Optional[Transition] = Field(None, description="How the shot comes in from the one before (default: a cut).")
 
 
-class Spec(Strict):
+EDIT_FIELDS = ("dialogue", "transition")  # a shot's fields that reach the edit, not its frames
+
+
+class Spec(Strict, OmitDefaults):
     """A worldgen scene spec: one persistent world and the shots that film it."""
+    EXTENSIONS = ("sound", "edit")
     worldgen: Literal[1] = Field(description="Spec format version.")
     title: str = Field("Untitled", max_length=200)
     seed: int = Field(0, ge=0, le=2**32 - 1, description="Seeds every random choice; same spec + seed -> same bytes.")
@@ -395,6 +394,8 @@ class Spec(Strict):
     style: str = Field("", max_length=500, description="Look of the whole film, in words.")
     world: WorldSpec
     shots: list[Shot] = Field(min_length=1, max_length=1000)
+    sound: Optional[SoundSpec] = Field(None, description="Music, ambience and the loudness of the mix.")
+    edit: Optional[EditSpec] = Field(None, description="Transitions aside (on the shots): title, lower thirds, credits, grade, subtitles.")
 
     def object(self, oid: str) -> ObjectSpec:
         return next(o for o in self.world.objects if o.id == oid)

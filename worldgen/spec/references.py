@@ -105,3 +105,5 @@ def check_references(spec: Spec, located: LocatedSpec) -> None:
         for k, key in enumerate(cam.keyframes or []):
             if key.target is not None:
                 need_any(key.target, ("shots", s, "camera", "keyframes", k, "target"))
+    from worldgen.spec.film_checks import check_film
+    check_film(spec, located)

