@@ -138,3 +138,14 @@ def test_video_pipe_respects_cpu_offload(tiny, monkeypatch):
     painter._pipe()
     assert ("AnimateDiffVideoToVideoControlNetPipeline", True) in offloaded
     assert not [m for m in moved if m[0] or "device" in m[1]], moved
+
+
+def test_too_few_steps_for_the_strength_is_one_clear_refusal(tiny, tmp_path):
+    """2 steps at strength 0.3: diffusers would denoise int(0.6) = 0 steps and fail deep inside
+    with a tensor size error; worldgen refuses before any model loads, naming the fix."""
+    from worldgen.errors import WorldgenError
+    from worldgen.render import RenderOptions, render
+    with pytest.raises(WorldgenError, match=r"2 steps at refine strength 0.3 leave no denoising step; give at least 4"):
+        render(load_spec_text(SCENE, check=False), tmp_path / "v",
+               RenderOptions(painter="baked+animatediff", painter_options=options(tiny, steps=2, refine=0.3),
+                             progress=False, film=False))

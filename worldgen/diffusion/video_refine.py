@@ -36,6 +36,8 @@ Counted like every method: one UNet call here evaluates every frame of the windo
 counts report image-equivalent evaluations (calls x window frames, padding included)."""
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -121,6 +123,10 @@ class VideoRefinePainter(BakedPainter):
         if not self.o.get("motion_adapter"):
             raise PainterError("the animatediff refine backend needs --motion-adapter PATH_OR_ID "
                                "(e.g. guoyww/animatediff-motion-adapter-v1-5-2)")
+        steps = int(self.o.get("steps", 20))
+        if int(steps * self.strength) < 1:  # diffusers denoises int(steps * strength) steps of a video
+            raise PainterError(f"baked+animatediff: {steps} steps at refine strength {self.strength:g} leave no "
+                               f"denoising step; give at least {math.ceil(1 / self.strength)} steps or a higher --refine")
         self.chunk_size = int(self.o.get("chunk", CHUNK))
         self.overlap = int(self.o.get("overlap", min(OVERLAP, self.chunk_size // 4)))
         window_plan(self.chunk_size + 1, self.chunk_size, self.overlap)  # a bad chunk/overlap fails here, not mid-film
