@@ -31,7 +31,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("diffusion", ("worldgen.diffusion", "worldgen.diffusion.*")),
     ("delivery", ("worldgen.render", "worldgen.executors", "worldgen.store", "worldgen.film",
                   "worldgen.export", "worldgen.export.*")),
-    ("apps", ("worldgen.bench", "worldgen.bench.*", "worldgen.plan", "worldgen.plan.*")),
+    ("apps", ("worldgen.bench", "worldgen.bench.*", "worldgen.plan", "worldgen.plan.*",
+              "worldgen.preview", "worldgen.preview.*")),
     # the package itself is the library's front door (`from worldgen import World, render_film`)
     ("commands", ("worldgen", "worldgen.__main__", "worldgen.cli", "worldgen.doctor")),
 ]
