@@ -21,7 +21,7 @@ const S = {
   infoOf: new Map(),   // worldgen id -> its object/character description
   time: 0,             // film seconds (the playhead)
   playing: false,
-  view: 'orbit',       // 'orbit', 'cut' (the playhead's shot), or a shot id
+  view: 'free',        // 'free' (orbit controls), 'cut' (the playhead's shot), or 'shot:ID'
   idMode: params.get('ids') === '1',
   selected: null,
   firstPaintMs: null,  // performance.now() at the first frame that showed a world
@@ -92,7 +92,7 @@ function cameraAt(shot, world, cam) {
 function viewedShot(loc) {
   if (!loc) return null;
   if (S.view === 'cut') return loc.shot;
-  return shotsOf().find((s) => s.id === S.view) || null;
+  return shotsOf().find((s) => `shot:${s.id}` === S.view) || null;
 }
 
 function applyTime() {
@@ -293,7 +293,7 @@ function applyIdMode() {
 }
 
 // ---- drawing ------------------------------------------------------------------------------------
-function viewCamera() { return S.view === 'orbit' ? orbitCam : shotCam; }
+function viewCamera() { return S.view === 'free' ? orbitCam : shotCam; }
 
 function resize() {
   const w = canvas.clientWidth, h = canvas.clientHeight;
@@ -308,7 +308,7 @@ function resize() {
 function draw() {
   const [w, h] = resize();
   applyTime();
-  const looking = S.view !== 'orbit' && S.meta;
+  const looking = S.view !== 'free' && S.meta;
   helperGroup.visible = liveFrustum.visible = !S.idMode && !looking;
   renderer.setScissorTest(false);
   renderer.setViewport(0, 0, w, h);
@@ -382,10 +382,10 @@ function buildViewChoices(meta) {
   const keep = S.view;
   sel.replaceChildren();
   const add = (value, text) => { const o = document.createElement('option'); o.value = value; o.textContent = text; sel.append(o); };
-  add('orbit', 'free orbit');
+  add('free', 'free orbit');
   add('cut', 'through the cut');
-  for (const s of meta.shots) add(s.id, `through ${s.id}`);
-  S.view = [...sel.options].some((o) => o.value === keep) ? keep : 'orbit';
+  for (const s of meta.shots) add(`shot:${s.id}`, `through ${s.id}`);
+  S.view = [...sel.options].some((o) => o.value === keep) ? keep : 'free';
   sel.value = S.view;
 }
 
@@ -398,8 +398,8 @@ function setTime(T) {
 function setView(v) {
   S.view = v;
   $('viewsel').value = v;
-  controls.enabled = v === 'orbit';
-  const shot = shotsOf().find((s) => s.id === v);
+  controls.enabled = v === 'free';
+  const shot = shotsOf().find((s) => `shot:${s.id}` === v);
   if (shot) {
     // bring the playhead into the shot when it is elsewhere
     const loc = locate(S.time);
@@ -470,7 +470,7 @@ function updateSelectionBox() {
 function pick(event) {
   const rect = canvas.getBoundingClientRect();
   const ndc = new THREE.Vector2(((event.clientX - rect.left) / rect.width) * 2 - 1, -((event.clientY - rect.top) / rect.height) * 2 + 1);
-  if (S.view !== 'orbit' && S.meta) {
+  if (S.view !== 'free' && S.meta) {
     // the shot's picture is letterboxed: map the click into it
     const a = S.meta.width / S.meta.height, w = rect.width, h = rect.height;
     let vw = w, vh = w / a; if (vh > h) { vh = h; vw = h * a; }
