@@ -96,18 +96,27 @@ def test_scrubbing_puts_moving_things_where_the_renderer_does(page, served):
 
 
 def test_clicking_an_object_shows_its_spec_line(page, served):
+    """Clicks near the top or bottom edge of four objects, through the letterboxed shot camera:
+    each selects its object and shows its shape, appearance and defining line."""
+    from scipy.ndimage import binary_erosion
     _look_through(page, served, "fixed", 0)
     truth = _instance_pass(served, "fixed", 0)
-    x, y = _centroid(truth == served.state.good.world.nodes["ball"].instance)
     box = page.eval_on_selector("#canvas", "(c) => { const r = c.getBoundingClientRect(); "
                                            "return [r.left, r.top, r.width, r.height]; }")
-    w, h = 192, 108
+    h, w = truth.shape
     scale = min(box[2] / w, box[3] / h)  # the shot is letterboxed in the view
-    page.mouse.click(box[0] + (box[2] - w * scale) / 2 + (x + 0.5) * scale,
-                     box[1] + (box[3] - h * scale) / 2 + (y + 0.5) * scale)
-    info = poll(page, "() => document.querySelector('#info dl') && document.querySelector('#info').innerText")
-    line = next(n for n, text in enumerate(TINY_SPEC.splitlines(), 1) if "id: ball" in text)
-    assert "ball" in info and "sphere" in info and "blue ball" in info and f"scene.yaml:{line}" in info
+    lines = TINY_SPEC.splitlines()
+    for oid, shape, looks in [("ball", "sphere", "blue ball"), ("crate", "box", "red box"),
+                              ("post", "cylinder", "white post"), ("cart", "box", "green cart")]:
+        inside = binary_erosion(truth == served.state.good.world.nodes[oid].instance, iterations=2)
+        ys, xs = np.nonzero(inside)
+        k = np.argmax(np.abs(ys - h / 2))  # the pixel farthest from the middle row
+        page.mouse.click(box[0] + (box[2] - w * scale) / 2 + (xs[k] + 0.5) * scale,
+                         box[1] + (box[3] - h * scale) / 2 + (ys[k] + 0.5) * scale)
+        info = poll(page, f"() => window.worldgenPreview.state.selected === '{oid}' && "
+                          "document.querySelector('#info').innerText", timeout=5)
+        line = next(n for n, text in enumerate(lines, 1) if f"id: {oid}" in text)
+        assert shape in info and looks in info and f"scene.yaml:{line}" in info and lines[line - 1].strip() in info
 
 
 def test_render_this_frame_shows_the_renderers_passes(page, served):
@@ -129,7 +138,6 @@ def live(ctx, tmp_path):
     with PreviewServer(spec, port=0) as server:
         page = new_page(ctx)
         open_preview(page, server.url)
-        time.sleep(0.1)  # the watcher starts in its own thread
         yield spec, server, page
         assert page.errors == []
         page.close()

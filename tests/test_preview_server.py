@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -235,7 +234,6 @@ def test_saving_the_spec_reloads_and_tells_the_page(tmp_path):
         res = conn.getresponse()
         first = _read_event(res)
         assert first["version"] == 1 and first["scene_version"] == 1
-        time.sleep(0.2)  # let the watcher start (a save before it watches would go unseen)
         tmp = tmp_path / "scene.yaml.tmp"
         tmp.write_text(TINY_SPEC.replace("[2.0, 0.7, -0.5]", "[2.5, 0.7, -0.5]"))
         os.replace(tmp, spec)  # the way editors save

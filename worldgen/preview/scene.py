@@ -27,7 +27,8 @@ class BuiltScene:
     world: object
     glb: bytes
     meta: dict
-    seconds: float = 0.0
+    seconds: float = 0.0  # how long the build took
+    started: float = 0.0  # when it began (time.time(): comparable with a file's save time)
     assets: dict[str, Path] = field(default_factory=dict)  # spec-relative names of mesh assets -> files
 
 
@@ -117,7 +118,7 @@ def build_scene(path: str | Path, version: int) -> BuiltScene:
     from worldgen.spec import load_spec
     from worldgen.world import World
     from worldgen.world_checks import check_geometry
-    t0 = time.perf_counter()
+    started, t0 = time.time(), time.perf_counter()
     spec = load_spec(path)
     world = World(spec)
     check_geometry(spec, world)
@@ -126,5 +127,5 @@ def build_scene(path: str | Path, version: int) -> BuiltScene:
     text = Path(path).read_text(encoding="utf-8")
     meta = describe(spec, world, export_scene, text)
     meta["version"] = version
-    return BuiltScene(version, spec, world, glb, meta, time.perf_counter() - t0,
+    return BuiltScene(version, spec, world, glb, meta, time.perf_counter() - t0, started,
                       spec_assets(spec, Path(path).resolve().parent))

@@ -38,6 +38,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 KEEP_VERSIONS = 4  # world versions whose glTF a page may still ask for while it loads
 WATCH_STEP_MS = 20  # watchfiles: a change is reported once no further write came for this long
+WATCH_READY_MS = 100  # watchfiles wakes up this often without changes (to say it is watching)
 HEARTBEAT_S = 15.0  # a comment line on idle event streams, so dead connections are noticed
 
 _TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
@@ -297,6 +298,7 @@ class PreviewServer:
         self._httpd: ThreadingHTTPServer | None = None
         self._threads: list[threading.Thread] = []
         self._restart_watch = threading.Event()
+        self.watching = threading.Event()  # set once the watcher has its watches in place
 
     @property
     def url(self) -> str:
@@ -324,6 +326,7 @@ class PreviewServer:
         self._spawn(self._httpd.serve_forever, "preview-http")
         if self.watch:
             self._spawn(self._watch_loop, "preview-watch")
+            self.watching.wait(timeout=10)
         return first
 
     def _spawn(self, target, name: str) -> None:
@@ -338,9 +341,13 @@ class PreviewServer:
             folders = sorted({str(Path(f).parent) for f in files if Path(f).parent.is_dir()})
             self._restart_watch.clear()
             stop = _AnyEvent(self.closing, self._restart_watch)
+            # rust_timeout + yield_on_timeout: an empty yield soon after the watches are in place
+            # tells start() that a save from now on will be seen
             for changes in watchfiles.watch(*folders, watch_filter=lambda _c, p: p in files, step=WATCH_STEP_MS,
                                             stop_event=stop, recursive=False, raise_interrupt=False,
-                                            force_polling=self.force_polling, poll_delay_ms=100):
+                                            force_polling=self.force_polling, poll_delay_ms=100,
+                                            rust_timeout=WATCH_READY_MS, yield_on_timeout=True):
+                self.watching.set()
                 if self.closing.is_set():
                     return
                 if changes:

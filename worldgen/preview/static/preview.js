@@ -38,7 +38,8 @@ const SKY = new THREE.Color(0x9fb3c6);
 const worldGroup = new THREE.Group();
 const lightGroup = new THREE.Group();
 const helperGroup = new THREE.Group();   // camera paths and frustums
-scene.add(worldGroup, lightGroup, helperGroup);
+const markerGroup = new THREE.Group();   // where the lights shine from
+scene.add(worldGroup, lightGroup, helperGroup, markerGroup);
 const grid = new THREE.GridHelper(100, 100, 0x556070, 0x3a424d);
 grid.position.y = -0.002;
 scene.add(grid);
@@ -203,14 +204,20 @@ function frameWorld() {
 
 function buildLights(meta) {
   lightGroup.clear();
+  markerGroup.clear();
   lightGroup.add(new THREE.HemisphereLight(0xdde6f0, 0x4a4038, 1.2));
   for (const l of meta.lights) {
     const colour = new THREE.Color(l.color);
     if (l.type === 'ambient') { lightGroup.add(new THREE.AmbientLight(colour, l.intensity)); continue; }
     const sun = new THREE.DirectionalLight(colour, l.intensity);
     const d = new THREE.Vector3(...l.direction).normalize();
-    sun.position.copy(d.multiplyScalar(-50));
+    sun.position.copy(d.clone().multiplyScalar(-50));
     lightGroup.add(sun);
+    // the sun's direction, drawn above the world's centre in the orbit view
+    const box = new THREE.Box3().setFromObject(S.root);
+    const c = box.isEmpty() ? new THREE.Vector3() : box.getCenter(new THREE.Vector3());
+    const top = box.isEmpty() ? 5 : box.max.y + 2;
+    markerGroup.add(new THREE.ArrowHelper(d, new THREE.Vector3(c.x, top, c.z).addScaledVector(d, -3), 3, colour.getHex(), 0.6, 0.35));
   }
 }
 
@@ -286,7 +293,7 @@ function applyIdMode() {
   renderer.outputColorSpace = on ? THREE.LinearSRGBColorSpace : THREE.SRGBColorSpace;
   scene.background = on ? new THREE.Color(0, 0, 0) : SKY;
   grid.visible = !on && !S.hasGround;
-  helperGroup.visible = liveFrustum.visible = !on;
+  helperGroup.visible = liveFrustum.visible = markerGroup.visible = !on;
   lightGroup.visible = !on;
   $('ids').checked = on;
   S.dirty = true;
@@ -309,7 +316,7 @@ function draw() {
   const [w, h] = resize();
   applyTime();
   const looking = S.view !== 'free' && S.meta;
-  helperGroup.visible = liveFrustum.visible = !S.idMode && !looking;
+  helperGroup.visible = liveFrustum.visible = markerGroup.visible = !S.idMode && !looking;
   renderer.setScissorTest(false);
   renderer.setViewport(0, 0, w, h);
   if (looking) {
@@ -547,6 +554,16 @@ window.worldgenPreview = {
     let found = null;
     S.root && S.root.traverse((o) => { if (!found && o.userData.worldgen_id === id) found = o; });
     return found ? found.getWorldPosition(new THREE.Vector3()).toArray() : null;
+  },
+  // where an object's centre is drawn now, in CSS pixels from the canvas's top left
+  screenPoint(id) {
+    const p = this.position(id);
+    if (!p) return null;
+    const cam = viewCamera(), w = canvas.clientWidth, h = canvas.clientHeight;
+    let x0 = 0, y0 = 0, vw = w, vh = h;
+    if (cam === shotCam) { const a = S.meta.width / S.meta.height; vh = Math.min(h, w / a); vw = vh * a; x0 = (w - vw) / 2; y0 = (h - vh) / 2; }
+    const v = new THREE.Vector3(...p).project(cam);
+    return [x0 + (v.x + 1) / 2 * vw, y0 + (1 - v.y) / 2 * vh];
   },
   // the current view's camera drawn at the shot's render size with flat id colours:
   // instance ids, row by row from the top (base64 of little-endian uint16)
