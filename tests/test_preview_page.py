@@ -96,27 +96,32 @@ def test_scrubbing_puts_moving_things_where_the_renderer_does(page, served):
 
 
 def test_clicking_an_object_shows_its_spec_line(page, served):
-    """Clicks near the top or bottom edge of four objects, through the letterboxed shot camera:
-    each selects its object and shows its shape, appearance and defining line."""
+    """Clicks near the outer edge of four objects through the shot camera, letterboxed in a
+    wide view: each selects its object and shows its shape, appearance and defining line."""
     from scipy.ndimage import binary_erosion
+    page.set_viewport_size({"width": 1400, "height": 420})  # wide bars left and right of the shot
     _look_through(page, served, "fixed", 0)
+    poll(page, "() => { const c = document.getElementById('canvas'); "
+               "return c.width === Math.floor(c.clientWidth * window.devicePixelRatio); }")
     truth = _instance_pass(served, "fixed", 0)
     box = page.eval_on_selector("#canvas", "(c) => { const r = c.getBoundingClientRect(); "
                                            "return [r.left, r.top, r.width, r.height]; }")
     h, w = truth.shape
-    scale = min(box[2] / w, box[3] / h)  # the shot is letterboxed in the view
+    scale = min(box[2] / w, box[3] / h)
+    assert box[2] - w * scale > 300  # the bars are wide
     lines = TINY_SPEC.splitlines()
     for oid, shape, looks in [("ball", "sphere", "blue ball"), ("crate", "box", "red box"),
                               ("post", "cylinder", "white post"), ("cart", "box", "green cart")]:
         inside = binary_erosion(truth == served.state.good.world.nodes[oid].instance, iterations=2)
         ys, xs = np.nonzero(inside)
-        k = np.argmax(np.abs(ys - h / 2))  # the pixel farthest from the middle row
+        k = np.argmax(np.hypot(xs - w / 2, ys - h / 2))  # the pixel farthest from the middle
         page.mouse.click(box[0] + (box[2] - w * scale) / 2 + (xs[k] + 0.5) * scale,
                          box[1] + (box[3] - h * scale) / 2 + (ys[k] + 0.5) * scale)
         info = poll(page, f"() => window.worldgenPreview.state.selected === '{oid}' && "
                           "document.querySelector('#info').innerText", timeout=5)
         line = next(n for n, text in enumerate(lines, 1) if f"id: {oid}" in text)
         assert shape in info and looks in info and f"scene.yaml:{line}" in info and lines[line - 1].strip() in info
+    page.set_viewport_size({"width": 900, "height": 560})
 
 
 def test_render_this_frame_shows_the_renderers_passes(page, served):
