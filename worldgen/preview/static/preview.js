@@ -452,7 +452,7 @@ function showInfo() {
   rows.push(['appearance', d.appearance || '—'], ['label', d.label], ['instance id', d.instance]);
   if (d.parent) rows.push(['parent', d.parent]);
   if (d.id !== S.selected) rows.push(['part', S.selected]);
-  rows.push(['spec line', `${S.meta.file}:${d.line}`], ['', d.line_text]);
+  rows.push(['spec line', `${S.meta.file.split('/').pop()}:${d.line}`], ['', d.line_text]);
   const dl = document.createElement('dl');
   for (const [k, v] of rows) {
     const dt = document.createElement('dt'); dt.textContent = k;
