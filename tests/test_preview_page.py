@@ -133,6 +133,17 @@ def test_render_this_frame_shows_the_renderers_passes(page, served):
     assert kinds == [["frame", 192], ["depth", 192], ["segmentation", 192]]
 
 
+def test_play_advances_the_playhead_and_pause_holds_it(page, served):
+    scrub_to(page, 0.0)
+    page.click("#play")
+    poll(page, "() => window.worldgenPreview.state.time > 0.2")
+    page.click("#play")
+    held = page.evaluate("() => window.worldgenPreview.state.time")
+    page.wait_for_timeout(200)
+    assert page.evaluate("() => window.worldgenPreview.state.time") == held
+    assert float(page.input_value("#scrub")) == pytest.approx(held)
+
+
 # ---- live edits ----------------------------------------------------------------------------------
 
 
