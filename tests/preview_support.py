@@ -17,7 +17,7 @@ import numpy as np
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--no-sandbox",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--no-first-run", "--disable-extensions", "--mute-audio"]
+                  "--no-first-run", "--disable-extensions", "--mute-audio", "--disable-dev-shm-usage"]
 
 # small frames and a low fps keep every build, capture and comparison quick
 TINY_SPEC = """\

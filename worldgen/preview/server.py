@@ -182,6 +182,8 @@ class _Handler(BaseHTTPRequestHandler):
             if path == "/api/scene.glb":
                 return self._glb(query)
             if path == "/api/events":
+                if head:
+                    return self._send(HTTPStatus.OK, b"", "text/event-stream")
                 return self._events()
             if path == "/api/render":
                 return self._render(query)
