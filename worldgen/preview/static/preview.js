@@ -436,7 +436,7 @@ async function showSpecLines(line, bad) {
   pre.replaceChildren();
   for (let k = Math.max(1, line - 3); k <= Math.min(lines.length, line + 3); k++) {
     const span = document.createElement('span');
-    span.textContent = `${String(k).padStart(4)}  ${lines[k - 1]}\n`;
+    span.textContent = `${String(k).padStart(4)}  ${lines[k - 1]}`;
     if (k === line && bad) span.className = 'bad';
     pre.append(span);
   }
