@@ -193,7 +193,15 @@ function idOf(o) {
 }
 
 function frameWorld() {
-  const box = new THREE.Box3().setFromObject(S.root);
+  // what the shots film: everything but ground planes, and the cameras' paths
+  const box = new THREE.Box3();
+  S.root.updateMatrixWorld(true);
+  S.root.traverse((o) => {
+    const d = o.isMesh && S.infoOf.get(o.userData.worldgenId);
+    if (d && d.shape !== 'plane') box.expandByObject(o);
+  });
+  for (const shot of S.meta.shots) for (const p of shot.camera.position) box.expandByPoint(new THREE.Vector3(...p));
+  if (box.isEmpty()) box.setFromObject(S.root);
   if (box.isEmpty()) return;
   const c = box.getCenter(new THREE.Vector3());
   const r = Math.min(box.getSize(new THREE.Vector3()).length() / 2, 60);
