@@ -299,7 +299,6 @@ class PreviewServer:
         self.closing = threading.Event()
         self._httpd: ThreadingHTTPServer | None = None
         self._threads: list[threading.Thread] = []
-        self._restart_watch = threading.Event()
         self.watching = threading.Event()  # set once the watcher has its watches in place
 
     @property
@@ -312,9 +311,10 @@ class PreviewServer:
         to loopback); a server bound to another address, by the user's explicit choice, takes any."""
         if not is_loopback(self.host):
             return True
-        name, _, port = header.rpartition(":") if not header.endswith("]") else (header, "", "")
-        name = name.strip("[]")
-        return port == str(self.port) and is_loopback(name)
+        name, port = header, "80"  # no port in the header: the scheme's default
+        if re.fullmatch(r".*:\d+", header) and not header.endswith("]"):
+            name, _, port = header.rpartition(":")
+        return port == str(self.port) and is_loopback(name.strip("[]"))
 
     def start(self) -> dict:
         """Bind, build the first world (a broken spec still starts: the page shows its error),
@@ -341,12 +341,10 @@ class PreviewServer:
         while not self.closing.is_set():
             files = {str(p) for p in self.state.watched_files()}
             folders = sorted({str(Path(f).parent) for f in files if Path(f).parent.is_dir()})
-            self._restart_watch.clear()
-            stop = _AnyEvent(self.closing, self._restart_watch)
             # rust_timeout + yield_on_timeout: an empty yield soon after the watches are in place
             # tells start() that a save from now on will be seen
             for changes in watchfiles.watch(*folders, watch_filter=lambda _c, p: p in files, step=WATCH_STEP_MS,
-                                            stop_event=stop, recursive=False, raise_interrupt=False,
+                                            stop_event=self.closing, recursive=False, raise_interrupt=False,
                                             force_polling=self.force_polling, poll_delay_ms=100,
                                             rust_timeout=WATCH_READY_MS, yield_on_timeout=True):
                 self.watching.set()
@@ -372,12 +370,3 @@ class PreviewServer:
     def __exit__(self, *exc):
         self.close()
 
-
-class _AnyEvent:
-    """An event that is set when any of its events is (watchfiles polls `is_set`)."""
-
-    def __init__(self, *events: threading.Event):
-        self.events = events
-
-    def is_set(self) -> bool:
-        return any(e.is_set() for e in self.events)

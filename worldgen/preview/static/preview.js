@@ -548,7 +548,9 @@ new ResizeObserver(() => { S.dirty = true; }).observe($('view'));
 const events = new EventSource('/api/events');
 events.addEventListener('state', (e) => {
   const data = JSON.parse(e.data);
-  if (data.scene_version !== S.version || JSON.stringify(data.error) !== JSON.stringify(S.error)) refresh();
+  if (data.scene_version !== S.version || JSON.stringify(data.error) !== JSON.stringify(S.error)) {
+    refresh().catch((err) => { $('status').textContent = `could not load the world: ${err}`; });
+  }
 });
 events.onerror = () => { $('status').textContent = 'connection to the preview server lost; retrying…'; };
 
