@@ -16,6 +16,9 @@ need=()
 for pkg in libusb-1.0-0 libegl1 libgl1 libosmesa6 libgomp1 flite fonts-dejavu-core; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
+# worldgen preview's browser tests drive Debian's chromium through playwright (never
+# `playwright install`, which downloads browsers)
+dpkg -s chromium >/dev/null 2>&1 || need+=(chromium)
 # llama-cpp-python compiles llama.cpp from source: it needs a C/C++ compiler
 command -v g++ >/dev/null 2>&1 || need+=(build-essential)
 if [ ${#need[@]} -gt 0 ]; then

@@ -32,7 +32,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("delivery", ("worldgen.render", "worldgen.render.*", "worldgen.store", "worldgen.film",
                   "worldgen.sound", "worldgen.sound.*", "worldgen.edit", "worldgen.edit.*",
                   "worldgen.export", "worldgen.export.*")),
-    ("apps", ("worldgen.bench", "worldgen.bench.*", "worldgen.plan", "worldgen.plan.*")),
+    ("apps", ("worldgen.bench", "worldgen.bench.*", "worldgen.plan", "worldgen.plan.*",
+              "worldgen.preview", "worldgen.preview.*")),
     # the package itself is the library's front door (`from worldgen import World, render_film`)
     ("commands", ("worldgen", "worldgen.__main__", "worldgen.cli", "worldgen.doctor")),
 ]

@@ -356,6 +356,9 @@ app.command("export")(_export)
 from worldgen.bench.cli import bench as _bench  # noqa: E402
 
 app.command("bench")(_bench)
+from worldgen.preview.cli import preview as _preview  # noqa: E402
+
+app.command("preview")(_preview)
 
 
 @app.command()

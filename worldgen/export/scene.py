@@ -144,8 +144,10 @@ def _character_nodes(world, times: np.ndarray) -> list[ExportNode]:
     for cid in world.characters:
         parts = world.parts_of(cid)
         out.append(ExportNode(cid, None, np.eye(4), label=world.nodes[parts[0]].label if parts else None))
-        for pid in parts:
-            mats = np.stack([world.world_matrix(pid, float(t)) for t in times])
+        # time by time, so each pose is solved once for all its parts (the rig caches a few poses)
+        per_time = [[world.world_matrix(pid, float(t)) for pid in parts] for t in times]
+        for k, pid in enumerate(parts):
+            mats = np.stack([row[k] for row in per_time])
             out.append(ExportNode(pid, cid, mats[0], mats, _drawable(world.nodes[pid].mesh), node_material(world, pid),
                                   False, world.nodes[pid].label))
     return out
