@@ -4,7 +4,7 @@ frame store can hand back what was computed before (see worldgen.store)."""
 from __future__ import annotations
 
 from worldgen import __version__
-from worldgen.spec.models import Spec
+from worldgen.spec.models import CHARACTER_EDIT_FIELDS, EDIT_FIELDS, Spec
 
 
 def world_digest(spec: Spec, world) -> tuple[str, str]:
@@ -16,12 +16,19 @@ def world_digest(spec: Spec, world) -> tuple[str, str]:
     refs = [o.mesh for o in spec.world.objects if o.mesh] + [c.asset for c in spec.world.characters if c.asset]
     for ref in refs:
         assets[ref] = file_digest(resolve_asset(ref, world.base_dir))
-    full = spec.world.model_dump(mode="json")
+    # a character's voice reaches the edit only: a new voice re-cuts the film, never a frame
+    full = spec.world.model_dump(mode="json", exclude={"characters": {"__all__": set(CHARACTER_EDIT_FIELDS)}})
     geometry = {"objects": [{k: v for k, v in o.items() if k != "appearance"} for o in full["objects"]],
                 "characters": [{k: v for k, v in c.items() if k != "appearance"} for c in full["characters"]]}
     # passes depend on the geometry only; painted frames on everything (appearance, lights)
     return (digest({"world": geometry, "seed": spec.seed, "assets": assets, "worldgen": __version__}),
             digest({"world": full, "seed": spec.seed, "assets": assets, "worldgen": __version__}))
+
+
+def shot_camera_path(shot) -> dict:
+    """What a shot's frames depend on besides the world: its camera and timing, not its id, its
+    words (prompt and style reach painted frames through their own key) or its edit fields."""
+    return shot.model_dump(mode="json", exclude={"id", "prompt", "style", *EDIT_FIELDS})
 
 
 def frame_keys(wd: tuple, shot, camera_path: dict, i: int, spec: Spec, backend: str, people: bool, painter_id,

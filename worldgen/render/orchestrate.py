@@ -13,14 +13,14 @@ from worldgen.camera import ShotCamera, frame_count
 from worldgen.errors import SpecError
 from worldgen.io import write_json
 from worldgen.render.frames import LazyTools, frame_paths
-from worldgen.render.keys import frame_keys, world_digest
+from worldgen.render.keys import frame_keys, shot_camera_path, world_digest
 from worldgen.render.local import render_locally
 from worldgen.render.manifest import build_manifest, merge_stats
 from worldgen.render.options import RenderOptions, RenderResult
 from worldgen.render.progress import FrameProgress
 from worldgen.render.record import claim_output, run_record
 from worldgen.render.store_link import link_from_store, shot_depth_range
-from worldgen.spec.models import EDIT_FIELDS, Spec
+from worldgen.spec.models import Spec
 
 if TYPE_CHECKING:
     from worldgen.world import World
@@ -63,7 +63,7 @@ def render(spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None, wo
             rig = ShotCamera(shot, world, r.width, r.height)
             n = frame_count(shot, r.fps)
             frames, todo, keys = [], set(), {}
-            camera_path = shot.model_dump(mode="json", exclude={"id", "prompt", "style", *EDIT_FIELDS})  # what frames depend on
+            camera_path = shot_camera_path(shot)  # what frames depend on
             for i in range(n):
                 paths = frame_paths(shot.id, i, opt, people)
                 cam = rig.at(i / r.fps)

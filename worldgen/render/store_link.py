@@ -6,14 +6,15 @@ import json
 from pathlib import Path
 
 from worldgen.render.frames import depth_range
-from worldgen.spec.models import EDIT_FIELDS, Spec
+from worldgen.render.keys import shot_camera_path
+from worldgen.spec.models import Spec
 
 
 def shot_depth_range(store, wd: str, shot, spec: Spec, backend: str, lazy, rig, n: int) -> tuple[float, float]:
     """The shot's depth range (its depth images' near/far), remembered in the store so that a
     render the store already holds needs no rasterizer at all."""
     from worldgen.store import digest
-    key = digest({"world": wd[0], "shot": shot.model_dump(mode="json", exclude={"id", "prompt", "style", *EDIT_FIELDS}),
+    key = digest({"world": wd[0], "shot": shot_camera_path(shot),
                   "size": [spec.render.width, spec.render.height], "fps": spec.render.fps, "backend": backend})
     if store is not None and store.has(key, "depth-range.json"):
         return tuple(json.loads(store.path(key, "depth-range.json").read_text()))

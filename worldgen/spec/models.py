@@ -382,6 +382,7 @@ class Shot(Strict, OmitDefaults):
 
 
 EDIT_FIELDS = ("dialogue", "transition")  # a shot's fields that reach the edit, not its frames
+CHARACTER_EDIT_FIELDS = ("voice",)  # a character's fields that reach the edit (its voice), not its frames
 
 
 class Spec(Strict, OmitDefaults):
