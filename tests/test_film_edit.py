@@ -1,5 +1,6 @@
 """The edit's parts without a render: the timeline of transitions, the blend of a dissolve,
 fades, LUTs (identity, .cube reading and its errors), voices and the score's determinism."""
+import json
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -193,3 +194,26 @@ def test_normalise_meets_loudness_and_true_peak():
     y, m = normalise(x, -14.0)
     check = measure(y)
     assert abs(check["integrated_lufs"] + 14) <= 0.5 and check["true_peak_dbtp"] <= -1.0, check
+
+
+def test_overwrite_clears_the_earlier_cut_and_keeps_what_the_user_put_there(tmp_path):
+    """A render of another spec with --overwrite removes the earlier render's frames and every
+    file its cut wrote (stale subtitles must not sit next to a film without dialogue); a file
+    the user added to the folder stays."""
+    from worldgen.edit.cut import EDIT_OUTPUTS
+    from worldgen.errors import OutputExistsError
+    from worldgen.render.record import RUN_FILE, claim_output
+    out = tmp_path / "r"
+    (out / "shots" / "a").mkdir(parents=True)
+    (out / "stems").mkdir()
+    (out / "stems" / "mix.wav").write_bytes(b"x")
+    for name in EDIT_OUTPUTS:
+        if name != "stems":
+            (out / name).write_text("old")
+    (out / "notes.txt").write_text("mine")
+    (out / RUN_FILE).write_text(json.dumps({"spec_sha256": "old"}))
+    with pytest.raises(OutputExistsError):
+        claim_output(out, {"spec_sha256": "new"}, overwrite=False)
+    assert (out / "film.srt").exists()
+    claim_output(out, {"spec_sha256": "new"}, overwrite=True)
+    assert sorted(p.name for p in out.iterdir()) == sorted([RUN_FILE, "notes.txt"])

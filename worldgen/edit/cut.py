@@ -18,6 +18,9 @@ from PIL import Image
 from worldgen import __version__
 
 STEMS = ("dialogue", "music", "ambience", "mix")
+# everything a cut may write into a render folder (an --overwrite clears them with the frames)
+EDIT_OUTPUTS = ("film.mp4", "contact_sheet.png", "film-edit.json", "film.srt", "film.vtt", "lipsync.json",
+                "grade.cube", "stems")
 
 
 def uses_edit(spec) -> bool:
@@ -25,8 +28,9 @@ def uses_edit(spec) -> bool:
 
 
 def cut_film(spec, out: Path, shots: list, store, force: bool = False, voice_model: str | None = None,
-             base_dir: Path | None = None) -> dict:
-    """Write the film (and its sidecars) into `out`; return the manifest's entries for them."""
+             base_dir: Path | None = None, painter: str | None = None) -> dict:
+    """Write the film (and its sidecars) into `out`; return the manifest's entries for them.
+    `painter`: the painter that made the frames (the credits name it; default: the spec's)."""
     from worldgen.film import contact_sheet, encode_film
     from worldgen.store import digest
     r = spec.render
@@ -56,7 +60,7 @@ def cut_film(spec, out: Path, shots: list, store, force: bool = False, voice_mod
         for n, k in kinds.items():
             store.link(edit_key, k, out / n)
         return _entries(json.loads((out / "film-edit.json").read_text()))
-    info = _cut(spec, out, shots, store, voices, voice_model, base_dir)
+    info = _cut(spec, out, shots, store, voices, voice_model, base_dir, painter or spec.render.painter)
     contact_sheet(out, shots, out / "contact_sheet.png", spec.title)
     if store is not None:
         for n, k in kinds.items():
@@ -99,7 +103,7 @@ def grade_of(spec, base_dir: Path):
     return look_lut(look), np.zeros(3), np.ones(3), g.strength if g is not None else 1.0, look
 
 
-def _cut(spec, out: Path, shots: list, store, voices: dict, voice_model, base_dir: Path) -> dict:
+def _cut(spec, out: Path, shots: list, store, voices: dict, voice_model, base_dir: Path, painter: str) -> dict:
     from worldgen.edit import cards, subtitles
     from worldgen.edit.grade import apply_lut, write_cube
     from worldgen.edit.timeline import build_timeline
@@ -133,7 +137,7 @@ def _cut(spec, out: Path, shots: list, store, voices: dict, voice_model, base_di
         music_lines = [f"{m['mood']} score, {m['tempo']:g} bpm, {m['key']} (composed by worldgen)" if "mood" in m else m["file"]
                        for m in mix.music]
         music_lines += [f"{a.kind} ambience" if a.kind else a.file for a in (spec.sound.ambience if spec.sound else [])]
-        tools = [f"worldgen {__version__}, {spec.render.painter} painter", "voices: flite (CMU)" if any(
+        tools = [f"worldgen {__version__}, {painter} painter", "voices: flite (CMU)" if any(
             v.engine == "flite" for v in voices.values()) else "", "DejaVu fonts, ffmpeg"]
         credits_img = cards.card(w, h, cards.credits_lines(spec, {k: voices[k] for k in _speakers(spec)}, music_lines,
                                                            [t for t in tools if t], c.extra if c is not True else []))

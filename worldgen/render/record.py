@@ -95,7 +95,10 @@ def claim_output(out: Path, run: dict, overwrite: bool) -> None:
             return
         if not overwrite:
             raise OutputExistsError(f"{out}: holds a render of another spec or settings; use --overwrite or another folder")
-        shutil.rmtree(out / "shots", ignore_errors=True)
+        from worldgen.edit.cut import EDIT_OUTPUTS
+        for name in ("shots", *EDIT_OUTPUTS):  # the earlier render's outputs, and nothing the user put there
+            path = out / name
+            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
     elif out.exists() and any(out.iterdir()) and not overwrite:
         raise OutputExistsError(f"{out}: folder exists and is not a worldgen render; use --overwrite or another folder")
     out.mkdir(parents=True, exist_ok=True)
