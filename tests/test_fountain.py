@@ -191,10 +191,11 @@ def test_line_numbers_survive_notes_and_boneyard():
     assert scene.dialogue[0].line == 13
 
 
-def test_windows_line_endings_count_the_same():
-    play = parse_screenplay("INT. A - DAY\r\n\r\nJO\r\nHi.\r\n")
-    assert [(e.kind, e.line) for e in play.scenes[0].elements] == [("character", 3),
-                                                                   ("dialogue", 4)]
+@pytest.mark.parametrize("newline", ["\r\n", "\r"])
+def test_windows_and_old_mac_line_endings_count_the_same(newline):
+    play = parse_screenplay(newline.join(["INT. A - DAY", "", "JO", "Hi.", ""]))
+    assert [(e.kind, e.text, e.line) for e in play.scenes[0].elements] == [
+        ("character", "JO", 3), ("dialogue", "Hi.", 4)]
 
 
 # ---------------------------------------------------------------------------------------------

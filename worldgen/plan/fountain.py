@@ -6,8 +6,9 @@ the cast, and its dialogue is kept, in order, for the voices. This module only r
 nothing of worlds or specs, so the film planner above it can be written and tested apart.
 
 Why our own reader: the maintained parsers on the package index either render (HTML, PDF, FDX)
-and drop source line numbers, or carry them in a large young package we would still have to
-wrap for heading parts, folded cues and located errors (docs/PLANNER.md, "Screenplays").
+and drop source line numbers, or carry them in a large young package that needs Python 3.11
+and that we would still have to wrap for heading parts, folded cues and located errors
+(docs/PLANNER.md, "Screenplays (Fountain)", names them).
 This one is small, keeps every element's line, and reports bad input as one located line.
 
 Rules follow the Fountain 1.1 syntax: elements are separated by blank lines; a scene heading
