@@ -41,7 +41,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
 # Where the package is entered: `import worldgen`, `python -m worldgen`, the `worldgen` script,
 # and library modules that scripts outside the package use directly.
 ENTRY_POINTS = ("worldgen", "worldgen.__main__", "worldgen.cli",
-                "worldgen.plan.check")  # the judge of planned worlds (benchmarks/plan_quality.py)
+                "worldgen.plan.check",  # the judge of planned worlds (benchmarks/plan_quality.py)
+                "worldgen.plan.fountain")  # the screenplay reader; `plan --screenplay` (issue 15) to come
 
 
 def painter_modules() -> tuple[str, ...]:
