@@ -73,6 +73,11 @@ def test_wheel_installs_and_runs_the_suite_from_another_folder(tmp_path):
     suite = {Path(p).stem: Path(p) for p in found[1]}
     assert "fast_orbit" in suite and all(p.is_relative_to(venv) for p in suite.values()), found[1]
     assert Path(found[2]).is_relative_to(venv)  # the meshes suite scenes name (assets/...) ship too
+    page = json.loads(_run([python, "-c", "import json; from worldgen.preview.server import STATIC; "
+                                          "print(json.dumps([str(STATIC / 'index.html'), "
+                                          "str(STATIC / 'vendor/three/build/three.module.js')]))"],
+                           env=clean, cwd=elsewhere).stdout)
+    assert all(Path(f).is_relative_to(venv) and Path(f).is_file() for f in page), page  # the preview's page ships
 
     p = _run([venv / "bin" / "worldgen", "bench", suite["fast_orbit"], "-o", "bench", "--methods", "procedural",
               "--size", "32x24", "--fps", "2", "--no-video"], env=clean, cwd=elsewhere)

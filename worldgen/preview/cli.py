@@ -14,7 +14,7 @@ _out = console()
 
 def preview(
     spec: Path = typer.Argument(..., help="Scene spec (YAML); watched: saving it updates the page."),
-    port: int = typer.Option(8377, "--port", help="TCP port (0: any free port)."),
+    port: int = typer.Option(8377, "--port", min=0, max=65535, help="TCP port (0: any free port)."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on. Anything but loopback lets other "
                              "machines read the spec and its assets: a warning is printed."),
     open_browser: bool = typer.Option(False, "--open", help="Open the page in the default web browser."),
