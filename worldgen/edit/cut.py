@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image
 
 from worldgen import __version__
+from worldgen.io import atomic_write_bytes
 
 STEMS = ("dialogue", "music", "ambience", "mix")
 # everything a cut may write into a render folder (an --overwrite clears them with the frames)
@@ -181,9 +182,7 @@ def _cut(spec, out: Path, shots: list, store, voices: dict, voice_model, base_di
             "voices": {k: v.describe() for k, v in voices.items()}, "music": mix.music, "loudness": mix.measured,
             "grade": grade[4] if grade else None, "stems": {s: f"stems/{s}.wav" for s in STEMS},
             "subtitles": ["film.srt", "film.vtt"] if mix.lines else [], "lipsync": "lipsync.json" if mix.lines else None}
-    tmp = out / ".film-edit.json.tmp"
-    tmp.write_text(json.dumps(info, indent=1))
-    tmp.replace(out / "film-edit.json")
+    atomic_write_bytes(out / "film-edit.json", json.dumps(info, indent=1).encode())
     return info
 
 
@@ -194,9 +193,7 @@ def _write_lipsync(path: Path, spec, tl, lines: list[dict]) -> None:
     shows = [[spec.shots[fr.a[0]].id, fr.a[1]] if fr.a is not None else None for fr in tl.frames]
     record = {"fps": tl.fps, "frames": len(tl.frames), "shows": shows,
               "characters": mouth_curves(lines, _speakers(spec), len(tl.frames), tl.fps)}
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(record))
-    tmp.replace(path)
+    atomic_write_bytes(path, json.dumps(record).encode())
 
 
 def _speakers(spec) -> list[str]:

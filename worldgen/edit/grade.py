@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from worldgen.errors import SpecError
+from worldgen.io import atomic_write_bytes
 
 # style words that choose a look when the spec asks for none
 LOOK_WORDS = {
@@ -76,9 +77,7 @@ def write_cube(path: Path, lut: np.ndarray, title: str) -> None:
         for g in range(n):
             for r in range(n):
                 lines.append("{:.6f} {:.6f} {:.6f}".format(*lut[r, g, b]))
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text("\n".join(lines) + "\n")
-    tmp.replace(path)
+    atomic_write_bytes(path, ("\n".join(lines) + "\n").encode())
 
 
 def read_cube(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from worldgen.io import atomic_write_bytes
+
 
 def _stamp(t: float, sep: str) -> str:
     ms = int(round(t * 1000))
@@ -24,6 +26,4 @@ def vtt(lines: list[dict]) -> str:
 
 
 def write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    atomic_write_bytes(path, text.encode("utf-8"))
