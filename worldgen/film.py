@@ -7,18 +7,29 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 
+# every film worldgen cuts is encoded with these: one thread and bit-exact flags, so the same
+# frames give the same bytes on every run
+H264_PARAMS = ["-crf", "18", "-preset", "medium", "-threads", "1", "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2",
+               "-fflags", "+bitexact", "-flags:v", "+bitexact", "-map_metadata", "-1"]
+
+
+def h264_writer(path: Path, w: int, h: int, fps: float, tail: list[str]):
+    """A started imageio-ffmpeg writer of H.264 (libx264, yuv420p, crf 18) with H264_PARAMS and
+    then `tail` (the container's options); send it RGB frames, then close it."""
+    import imageio_ffmpeg
+    writer = imageio_ffmpeg.write_frames(
+        str(path), (w, h), fps=fps, codec="libx264", pix_fmt_in="rgb24", pix_fmt_out="yuv420p", quality=None,
+        macro_block_size=1, ffmpeg_log_level="error", output_params=H264_PARAMS + tail)
+    writer.send(None)
+    return writer
+
+
 def encode_film(out: Path, shots: list, path: Path, fps: float) -> None:
     """H.264 (libx264, yuv420p) from the frames on disk, bit-exact flags for reproducible bytes."""
-    import imageio_ffmpeg
     first = np.asarray(Image.open(out / shots[0]["frames"][0]["frame"]))
     h, w = first.shape[:2]
     tmp = path.with_name(f".{path.name}.tmp.mp4")
-    writer = imageio_ffmpeg.write_frames(
-        str(tmp), (w, h), fps=fps, codec="libx264", pix_fmt_in="rgb24", pix_fmt_out="yuv420p", quality=None,
-        macro_block_size=1, ffmpeg_log_level="error",
-        output_params=["-crf", "18", "-preset", "medium", "-threads", "1", "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2",
-                       "-fflags", "+bitexact", "-flags:v", "+bitexact", "-map_metadata", "-1", "-movflags", "+faststart"])
-    writer.send(None)
+    writer = h264_writer(tmp, w, h, fps, ["-movflags", "+faststart"])
     for shot in shots:
         for fr in shot["frames"]:
             writer.send(np.ascontiguousarray(np.asarray(Image.open(out / fr["frame"]).convert("RGB"))))

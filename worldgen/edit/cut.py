@@ -252,19 +252,15 @@ def compose_frame(fr, shot_frame, title_img, credits_img, tl, overlays=()) -> np
 def _encode_with_audio(frames, path: Path, w: int, h: int, fps: float, wav: Path) -> None:
     """H.264 picture (the same bit-exact settings as the plain cut) and AAC stereo 48 kHz sound,
     muxed; the sound is exactly the picture's length."""
-    import imageio_ffmpeg
+    from worldgen.film import h264_writer
+    from worldgen.sound.audio import ffmpeg_exe
     video = path.with_name(f".{path.name}.video.tmp")  # '.tmp' last: a restart sweeps what a kill left
-    writer = imageio_ffmpeg.write_frames(
-        str(video), (w, h), fps=fps, codec="libx264", pix_fmt_in="rgb24", pix_fmt_out="yuv420p", quality=None,
-        macro_block_size=1, ffmpeg_log_level="error",
-        output_params=["-crf", "18", "-preset", "medium", "-threads", "1", "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2",
-                       "-fflags", "+bitexact", "-flags:v", "+bitexact", "-map_metadata", "-1", "-f", "mp4"])
-    writer.send(None)
+    writer = h264_writer(video, w, h, fps, ["-f", "mp4"])
     for img in frames:
         writer.send(np.ascontiguousarray(img))
     writer.close()
     tmp = path.with_name(f".{path.name}.tmp")
-    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-y", "-i", str(video), "-i", str(wav),
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-y", "-i", str(video), "-i", str(wav),
            "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-b:a", "192k", "-ar", "48000", "-ac", "2",
            "-fflags", "+bitexact", "-flags:a", "+bitexact", "-map_metadata", "-1", "-movflags", "+faststart", "-f", "mp4", str(tmp)]
     r = subprocess.run(cmd, capture_output=True, text=True)
