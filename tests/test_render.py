@@ -164,6 +164,8 @@ def test_doctor_reports():
     assert "gl backend via egl" in names and "fix" in names["gl backend via osmesa"]
     assert names["controlnet-aux"]["ok"], names["controlnet-aux"]
     assert "planner model (Gemma 3 270M)" in names and "planner runtime (llama.cpp)" in names
+    # set-up installs the film's voice and title fonts: doctor finds them
+    assert names["dialogue voice (flite)"]["ok"] and names["title fonts (DejaVu Sans)"]["ok"]
 
 
 def test_render_options_name_the_control_images_the_control_module_makes():

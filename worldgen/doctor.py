@@ -3,6 +3,7 @@ where it may crash or pin global state (GL platforms can only be chosen once per
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 import sys
 
@@ -67,6 +68,15 @@ def run_checks() -> list[dict]:
     ok, msg = run_probe("from worldgen.compat import torchvision_importable; torchvision_importable(); import diffusers; "
                    "print('diffusers', diffusers.__version__)")
     checks.append({"name": "diffusion runtime (diffusers)", "ok": ok, "detail": msg, "fix": "bash scripts/setup.sh"})
+    import shutil
+    flite = shutil.which("flite")
+    checks.append({"name": "dialogue voice (flite)", "ok": flite is not None, "detail": flite or "missing",
+                   "fix": "apt-get install flite (scripts/setup.sh does); specs without dialogue need none"})
+    from worldgen.edit.cards import DEJAVU
+    fonts = [f for f in DEJAVU if os.path.isfile(f)]
+    checks.append({"name": "title fonts (DejaVu Sans)", "ok": len(fonts) == len(DEJAVU),
+                   "detail": fonts[0] if fonts else "missing (cards fall back to Pillow's font: other bytes)",
+                   "fix": "apt-get install fonts-dejavu-core (scripts/setup.sh does)"})
     from worldgen.diffusion.inventory import hub_cache, models_in_cache
     found = models_in_cache()
     usable = bool(found.get("base") or found.get("sdxl base")) and bool(found.get("controlnet"))
