@@ -14,6 +14,7 @@ A line's samples are a pure function of (engine, voice, text); the renderer keep
 frame store under that key, so a re-cut does not speak a line twice."""
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import subprocess
@@ -110,9 +111,8 @@ def voice_identity(choice: VoiceChoice, voice_model: str | None) -> dict:
     """What decides a line's samples besides its words (for the store key)."""
     ident = asdict(choice)
     if choice.engine == "model" and voice_model:
-        from worldgen.store import file_digest
         files = sorted(p for p in Path(voice_model).rglob("*") if p.is_file())
-        ident["model"] = {str(p.relative_to(voice_model)): file_digest(p) for p in files}
+        ident["model"] = _folder_digests(voice_model, tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files))
     elif choice.engine == "flite":
         ident["flite"] = _flite_version()
     elif choice.engine == "piper":
@@ -121,6 +121,15 @@ def voice_identity(choice: VoiceChoice, voice_model: str | None) -> dict:
     return ident
 
 
+@functools.lru_cache(maxsize=None)
+def _folder_digests(folder: str, files: tuple) -> dict:
+    """Each model file's digest; a line's key asks for it once per line, so it is kept while
+    the files' sizes and times are the same."""
+    from worldgen.store import file_digest
+    return {str(Path(f).relative_to(folder)): file_digest(Path(f)) for f, _, _ in files}
+
+
+@functools.lru_cache(maxsize=None)
 def _flite_version() -> str:
     exe = shutil.which("flite")
     if exe is None:
@@ -216,6 +225,9 @@ def _piper_voice(path: str, cls):
     return _PIPER[path]
 
 
+_VITS: dict = {}
+
+
 def _model(folder: str | None, text: str, stretch: float, speaker: int):
     """A transformers VITS/MMS text-to-speech model: the same code runs a real checkpoint and
     the tiny one the tests build from a config."""
@@ -226,11 +238,12 @@ def _model(folder: str | None, text: str, stretch: float, speaker: int):
     from transformers import AutoTokenizer, VitsModel
     if not folder or not Path(folder).is_dir():
         raise VoiceError(f"--voice-model: no such folder: {folder}")
-    try:
-        model = VitsModel.from_pretrained(folder).eval()
-        tok = AutoTokenizer.from_pretrained(folder)
-    except (OSError, ValueError) as e:
-        raise VoiceError(f"--voice-model {folder}: not a VITS text-to-speech model ({str(e).splitlines()[0]})") from None
+    if folder not in _VITS:  # loaded once per folder, as piper's voice is
+        try:
+            _VITS[folder] = (VitsModel.from_pretrained(folder).eval(), AutoTokenizer.from_pretrained(folder))
+        except (OSError, ValueError) as e:
+            raise VoiceError(f"--voice-model {folder}: not a VITS text-to-speech model ({str(e).splitlines()[0]})") from None
+    model, tok = _VITS[folder]
     model.speaking_rate = 1.0 / stretch
     inputs = tok(text, return_tensors="pt")
     kw = {"speaker_id": speaker % model.config.num_speakers} if model.config.num_speakers > 1 else {}
