@@ -29,6 +29,7 @@ class RenderOptions:
     shots: list[str] | None = None  # default: every shot
     fmt: str = "npz"  # passes as npz or exr
     passes: bool = True
+    pass_arrays: bool = True  # with passes: the pass arrays too (False: control images only, --passes control)
     paint: bool = True
     control: tuple = CONTROL_KINDS
     film: bool = True
@@ -109,7 +110,8 @@ def _frame_paths(shot_id: str, i: int, opt: RenderOptions, people: bool = False)
     if opt.paint:
         p["frame"] = f"{base}/frames/{i:06d}.png"
     if opt.passes:
-        p["passes"] = f"{base}/passes/{i:06d}.{opt.fmt}"
+        if opt.pass_arrays:
+            p["passes"] = f"{base}/passes/{i:06d}.{opt.fmt}"
         if people:
             p["pose"] = f"{base}/pose/{i:06d}.json"
         for k in opt.control:
@@ -137,7 +139,7 @@ def _write_frame(out: Path, paths: dict, passes: PassFrame, painted, cam, near_f
     from worldgen import control as ctl
     hit = np.isfinite(passes.depth)
     normal_img = None
-    for k in opt.control if "passes" in paths else ():
+    for k in opt.control if opt.passes else ():
         if k == "depth":
             img = ctl.depth_image(passes.depth, *near_far)
         elif k == "normal" or (k == "canny" and normal_img is None):
