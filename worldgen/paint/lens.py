@@ -138,14 +138,50 @@ def motion_blur(img: np.ndarray, flow_fwd: np.ndarray, flow_bwd: np.ndarray, shu
                         BLUR_SAMPLES)
 
 
+@njit(parallel=True, cache=True)
+def _fog(img, depth, density, colour):
+    h, w = depth.shape
+    out = img.copy()
+    for i in prange(h):
+        for j in range(w):
+            d = depth[i, j]
+            if d < np.inf:
+                t = np.exp(-density * d)
+                for c in range(3):
+                    out[i, j, c] = img[i, j, c] * t + colour[c] * (1 - t)
+    return out
+
+
 def fog(img: np.ndarray, depth: np.ndarray, density: float, colour: np.ndarray) -> np.ndarray:
     """Atmospheric perspective: light scattered out and the haze's colour scattered in, by
     depth (the sky itself is the haze's limit and is left as it is)."""
     if density <= 0:
         return img
-    hit = np.isfinite(depth)
-    t = np.exp(-density * np.where(hit, depth, 0.0)).astype(np.float32)[..., None]
-    return np.where(hit[..., None], img * t + colour * (1 - t), img).astype(np.float32)
+    return _fog(np.ascontiguousarray(img, np.float32), np.ascontiguousarray(depth, np.float32), float(density),
+                np.asarray(colour, np.float32))
+
+
+@njit(parallel=True, cache=True)
+def _add_upsampled(img, glow, f, strength):
+    """img + strength * glow brought up from 1/f size with bilinear weights (pixel centres)."""
+    h, w = img.shape[0], img.shape[1]
+    hs, ws = glow.shape[0], glow.shape[1]
+    out = img.copy()
+    for i in prange(h):
+        y = (i + 0.5) / f - 0.5
+        y0 = min(max(int(np.floor(y)), 0), hs - 1)
+        y1 = min(y0 + 1, hs - 1)
+        fy = min(max(y - y0, 0.0), 1.0)
+        for j in range(w):
+            x = (j + 0.5) / f - 0.5
+            x0 = min(max(int(np.floor(x)), 0), ws - 1)
+            x1 = min(x0 + 1, ws - 1)
+            fx = min(max(x - x0, 0.0), 1.0)
+            for c in range(3):
+                g = (glow[y0, x0, c] * (1 - fx) + glow[y0, x1, c] * fx) * (1 - fy) + \
+                    (glow[y1, x0, c] * (1 - fx) + glow[y1, x1, c] * fx) * fy
+                out[i, j, c] += strength * g
+    return out
 
 
 def _blur_axis(x: np.ndarray, sigma: float, axis: int) -> np.ndarray:
@@ -169,28 +205,19 @@ def bloom(img: np.ndarray, strength: float) -> np.ndarray:
     at a quarter of the size and brought back with bilinear weights)."""
     if strength <= 0:
         return img
-    lum = img @ np.array([0.2126, 0.7152, 0.0722], np.float32)
-    bright = img * (np.clip(lum - 1.0, 0, None) / np.maximum(lum, 1e-6))[..., None]
-    if not bright.any():
-        return img
-    h, w = lum.shape
+    h, w = img.shape[:2]
     f = 4
     hs, ws = -(-h // f), -(-w // f)
-    padded = np.pad(bright, ((0, hs * f - h), (0, ws * f - w), (0, 0)), mode="edge")
+    padded = np.pad(img, ((0, hs * f - h), (0, ws * f - w), (0, 0)), mode="edge")
     small = padded.reshape(hs, f, ws, f, 3).mean((1, 3))
-    glow = np.zeros_like(small)
+    lum = small @ np.array([0.2126, 0.7152, 0.0722], np.float32)
+    bright = small * (np.clip(lum - 1.0, 0, None) / np.maximum(lum, 1e-6))[..., None]
+    if not bright.any():
+        return img
+    glow = np.zeros_like(bright)
     for sigma in (1.5, 5.0):
-        glow += _blur_axis(_blur_axis(small, sigma, 0), sigma, 1)
-    ys = (np.arange(h) + 0.5) / f - 0.5
-    xs = (np.arange(w) + 0.5) / f - 0.5
-    y0 = np.clip(np.floor(ys).astype(int), 0, hs - 1)
-    x0 = np.clip(np.floor(xs).astype(int), 0, ws - 1)
-    y1, x1 = np.minimum(y0 + 1, hs - 1), np.minimum(x0 + 1, ws - 1)
-    fy = np.clip(ys - y0, 0, 1)[:, None, None].astype(np.float32)
-    fx = np.clip(xs - x0, 0, 1)[None, :, None].astype(np.float32)
-    up = (glow[y0][:, x0] * (1 - fx) + glow[y0][:, x1] * fx) * (1 - fy) + \
-         (glow[y1][:, x0] * (1 - fx) + glow[y1][:, x1] * fx) * fy
-    return img + strength * up
+        glow += _blur_axis(_blur_axis(bright, sigma, 0), sigma, 1)
+    return _add_upsampled(np.ascontiguousarray(img, np.float32), glow.astype(np.float32), f, float(strength))
 
 
 def vignette_weights(h: int, w: int, amount: float) -> np.ndarray:

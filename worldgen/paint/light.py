@@ -96,3 +96,43 @@ def light_visibility(caster, snap, points: np.ndarray, normals: np.ndarray, pos:
     origin = (points + normals * OFFSET).astype(np.float32)
     seg = (np.asarray(pos, np.float32) - origin)
     return np.where(caster.occluded(origin, seg, snap, tfar=0.999), 0.0, 1.0).astype(np.float32)
+
+
+def block_anchors(flat: np.ndarray, shape: tuple, geom: np.ndarray, depth: np.ndarray, normals: np.ndarray):
+    """Which hit pixels need their own rays, and whom the rest copy: a pixel shares the result of
+    the top-left pixel of its 2x2 block (its anchor) when that one sees the same object at about
+    the same depth and facing. Occlusion varies slowly over a surface, so a quarter of the rays
+    give nearly the same picture; edges and creases keep their own rays.
+    Returns (need (K,) bool, anchor (K,) index into the hit pixels, -1 where none)."""
+    h, w = shape
+    i, j = flat // w, flat % w
+    a_flat = (i & ~1) * w + (j & ~1)
+    pos = np.full(h * w, -1, np.int64)
+    pos[flat] = np.arange(len(flat))
+    ap = pos[a_flat]
+    safe = np.maximum(ap, 0)
+    ok = (ap >= 0) & (geom[safe] == geom) & (np.abs(depth[safe] - depth) < 0.03 * depth)
+    ok &= np.einsum("ij,ij->i", normals[safe], normals) > 0.95
+    need = (a_flat == flat) | ~ok
+    return need, ap
+
+
+def spread_from_anchors(values_need: np.ndarray, need: np.ndarray, anchor: np.ndarray) -> np.ndarray:
+    out = np.empty(len(need), np.float32)
+    out[need] = values_need
+    out[~need] = out[anchor[~need]]
+    return out
+
+
+def near_edges(mask: np.ndarray, valid: np.ndarray, radius: int) -> np.ndarray:
+    """Pixels (H, W) within `radius` of a change of `mask` among `valid` pixels: where a shadow's
+    edge is, so where a soft shadow needs more than one ray."""
+    lo = np.where(valid, mask, True).astype(np.uint8)  # invalid pixels never lower the minimum
+    hi = np.where(valid, mask, False).astype(np.uint8)
+    for axis in (0, 1):
+        lo_p = np.pad(lo, [(radius, radius) if a == axis else (0, 0) for a in (0, 1)], mode="edge")
+        hi_p = np.pad(hi, [(radius, radius) if a == axis else (0, 0) for a in (0, 1)], mode="edge")
+        n = lo.shape[axis]
+        lo = np.min([np.take(lo_p, range(s, s + n), axis=axis) for s in range(2 * radius + 1)], axis=0)
+        hi = np.max([np.take(hi_p, range(s, s + n), axis=axis) for s in range(2 * radius + 1)], axis=0)
+    return valid & (lo != hi)

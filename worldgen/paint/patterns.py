@@ -45,7 +45,7 @@ def _pattern(kind, x, y, z, s, fp):
         dy = abs(y / 0.5 - np.round(y / 0.5))
         dx = abs(u - np.round(u))
         mortar = 1.0 if (dy < 0.07 or dx < 0.035) else 0.0
-        face = 0.15 * vnoise(np.floor(u), row, row, s) + 0.1 * fbm1(x * 4, y * 4, z * 4, s + 3, 2, fp * 4)
+        face = _keep(0.15 * vnoise(np.floor(u), row, row, s), 0.075, 0.5, fp) + 0.1 * fbm1(x * 4, y * 4, z * 4, s + 3, 2, fp * 4)
         m = _keep(mortar + (1 - mortar) * face, 0.22, 0.07, fp)
         return m, _keep(1.0 - mortar, 0.8, 0.07, fp) + 0.3 * face
     if kind == 3:  # wood: boards along x, growth rings bent by noise, fine fibres, seams
@@ -74,7 +74,7 @@ def _pattern(kind, x, y, z, s, fp):
         a, b, c = fx, fy, fz  # the middle of the three distances: on a face, the nearer grout line
         mid = max(min(a, b), min(max(a, b), c))
         grout = 1.0 if mid < 0.04 else 0.0
-        tone = 0.15 * vnoise(np.floor(x), np.floor(y), np.floor(z), s)
+        tone = _keep(0.15 * vnoise(np.floor(x), np.floor(y), np.floor(z), s), 0.075, 1.0, fp)
         return _keep(grout, 0.16, 0.08, fp) + tone, -_keep(grout, 0.16, 0.08, fp)
     if kind == 8:  # veins (marble)
         v = abs(np.sin(x * 3 + 4 * fbm1(x, y, z, s, 3, fp))) ** 8

@@ -23,6 +23,7 @@ from worldgen.passes.sequence import FrameView
 GLOSSY_ROUGHNESS = 0.35  # below this a material reflects the sky
 SHINY_ROUGHNESS = 0.6  # below this a material shows highlights of the sun and lamps
 LOOK_MODEL = 2  # bump when the look changes: frames painted by an older model are repainted
+PENUMBRA_PX = 3  # soft-shadow rays within this many pixels of a hard shadow's edge
 BUMP_BAND = 3.0  # bump detail fades out at this many times colour's footprint
 BUMP_EPS = 0.01  # pattern units: the finite-difference step of bump mapping
 EXPOSURE = 1.2  # linear gain at exposure 0
@@ -173,7 +174,8 @@ class ProceduralPainter(Painter):
         """Linear radiance (H, W, 3) of a frame, before the camera: sky, and every surface
         lit by sky and bounce fill (ambient-occluded), the suns (soft shadows), point and spot
         lights, its own glow, and highlights and reflections on smooth materials."""
-        from worldgen.paint.light import ambient_occlusion, light_visibility, local_light, sun_visibility
+        from worldgen.paint.light import (ambient_occlusion, block_anchors, light_visibility, local_light,
+                                          spread_from_anchors)
         surf = view.surf
         h, w = view.hits.depth.shape
         out = np.empty((h * w, 3), np.float32)
@@ -208,7 +210,9 @@ class ProceduralPainter(Painter):
         look = self.look
         occ = np.ones(k, np.float32)
         if look.ao > 0:
-            occ = 1 - look.ao * (1 - ambient_occlusion(self._caster(), view.snap, surf.world, n_geo, look.ao_distance))
+            need, anchor = block_anchors(surf.idx, (h, w), surf.geom, depth, n_geo)
+            ao = ambient_occlusion(self._caster(), view.snap, surf.world[need], n_geo[need], look.ao_distance)
+            occ = 1 - look.ao * (1 - spread_from_anchors(ao, need, anchor))
         light = (self.sky_model.fill(n) * 0.55 + self.ambient) * occ[:, None]
         spec = np.zeros((k, 3), np.float32)
         shine = np.clip(2.0 / np.maximum(rough, 0.03) ** 2 - 2.0, 1.0, 4000.0)
@@ -219,10 +223,7 @@ class ProceduralPainter(Painter):
         for to_sun, sun_col, size in self.suns:
             lam = np.clip(n @ to_sun, 0, None) * (n_geo @ to_sun > 0)
             if self.shadows:
-                lit = lam > 0
-                vis = np.zeros(k, np.float32)
-                vis[lit] = sun_visibility(self._caster(), view.snap, surf.world[lit], n_geo[lit], to_sun, size)
-                lam = lam * vis
+                lam = lam * self._sun_visibility(view, surf, n_geo, lam > 0, to_sun, size)
             if self.painterly:  # soft bands: a hand-painted read of form
                 lam = np.floor(lam * 4 + 0.5) / 4 * 0.6 + lam * 0.4
             light = light + lam[:, None] * sun_col * 0.45
@@ -240,6 +241,27 @@ class ProceduralPainter(Painter):
             col[glossy] += self._gloss(n[glossy], view_dir[glossy], rough[glossy]) * occ[glossy, None]
         out[surf.idx] = col
         return out.reshape(h, w, 3)
+
+    def _sun_visibility(self, view, surf, n_geo, lit, to_sun, size) -> np.ndarray:
+        """Fraction of the sun's disk seen by each hit pixel: one ray to the disk's centre
+        everywhere, the disk's rays (worldgen.paint.light.sun_visibility) only near the edges of
+        that hard shadow, where the penumbra is."""
+        from worldgen.paint.light import near_edges, sun_visibility
+        k = len(lit)
+        vis = np.zeros(k, np.float32)
+        if not lit.any():
+            return vis
+        vis[lit] = sun_visibility(self._caster(), view.snap, surf.world[lit], n_geo[lit], to_sun, 0.0)
+        if size <= 0:
+            return vis
+        h, w = view.hits.depth.shape
+        img, valid = np.zeros(h * w, bool), np.zeros(h * w, bool)
+        img[surf.idx], valid[surf.idx] = vis > 0.5, lit
+        edge = near_edges(img.reshape(h, w), valid.reshape(h, w), PENUMBRA_PX).ravel()[surf.idx]
+        if edge.any():
+            disk = sun_visibility(self._caster(), view.snap, surf.world[edge], n_geo[edge], to_sun, size)
+            vis[edge] = (vis[edge] + disk * 4) / 5
+        return vis
 
     @staticmethod
     def _highlight(n, v, to_light, shine, f0, lam):
