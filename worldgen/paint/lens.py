@@ -228,12 +228,16 @@ def vignette_weights(h: int, w: int, amount: float) -> np.ndarray:
     return (1 - amount * r2 ** 1.5).astype(np.float32)[..., None]
 
 
+WHITE = 4.0  # linear light that the tone curve maps to white
+
+
 def filmic(x: np.ndarray) -> np.ndarray:
-    """A filmic tone curve (Hejl and Burgess-Dawson's fit of a film stock's response, display
-    gamma included): a toe that deepens shadows gently, a shoulder that rolls highlights off
-    instead of clipping them flat."""
-    x = np.maximum(x - 0.004, 0)
-    return np.clip(x * (6.2 * x + 0.5) / (x * (6.2 * x + 1.7) + 0.06), 0, 1)
+    """The filmic tone curve, display transfer included: a shoulder that rolls highlights off
+    toward a white point of WHITE instead of clipping them flat (Reinhard's extended operator),
+    then the sRGB transfer. Linear near black, so shadows keep the contrast they have: a
+    steeper toe would amplify every sub-pixel difference between frames (E_warp)."""
+    x = np.maximum(x, 0)
+    return encode_srgb(np.clip(x * (1 + x / (WHITE * WHITE)) / (1 + x), 0, 1))
 
 
 def encode_srgb(x: np.ndarray) -> np.ndarray:

@@ -13,6 +13,11 @@ from numba import njit, prange
 
 warnings.filterwarnings("ignore", message="The TBB threading layer requires")
 
+# a feature keeps full contrast from 2 x BAND_LO pixels per period up and fades out at BAND_LO
+# or fewer: wide enough that bilinear resampling of the picture (what E_warp measures) stays
+# close to the surface's own colour
+BAND_LO = 3.0
+
 
 @njit(inline="always", cache=True)
 def hash01(ix, iy, iz, seed):
@@ -50,10 +55,10 @@ def vnoise(x, y, z, seed):
 @njit(inline="always", cache=True)
 def band(period, fp):
     """Weight (0..1) of a feature of `period` seen through pixels `fp` wide (same units): 1 from
-    4 pixels per period up, 0 at 2 or fewer, where it would alias. fp < 0: no limit."""
+    2 x BAND_LO pixels per period up, 0 at BAND_LO or fewer, where it would alias. fp < 0: no limit."""
     if fp < 0:
         return 1.0
-    w = period / max(fp, 1e-9) / 2.0 - 1.0
+    w = period / max(fp, 1e-9) / BAND_LO - 1.0
     return min(max(w, 0.0), 1.0)
 
 
@@ -98,7 +103,7 @@ def band_limit(period, footprint) -> np.ndarray:
     """`band` over arrays: the weight of a feature of `period` through pixels `footprint` wide."""
     if footprint is None:
         return np.float32(1.0)
-    return np.clip(period / np.maximum(footprint, 1e-9) / 2.0 - 1.0, 0.0, 1.0).astype(np.float32)
+    return np.clip(period / np.maximum(footprint, 1e-9) / BAND_LO - 1.0, 0.0, 1.0).astype(np.float32)
 
 
 def fbm(p: np.ndarray, seed: int = 0, octaves: int = 3, footprint=None) -> np.ndarray:

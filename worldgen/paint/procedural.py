@@ -26,7 +26,7 @@ LOOK_MODEL = 2  # bump when the look changes: frames painted by an older model a
 PENUMBRA_PX = 3  # soft-shadow rays within this many pixels of a hard shadow's edge
 BUMP_BAND = 3.0  # bump detail fades out at this many times colour's footprint
 BUMP_EPS = 0.01  # pattern units: the finite-difference step of bump mapping
-EXPOSURE = 1.2  # linear gain at exposure 0
+EXPOSURE = 1.3  # linear gain at exposure 0
 
 
 class ProceduralPainter(Painter):
