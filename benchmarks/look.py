@@ -151,7 +151,8 @@ def markdown(rec: dict) -> str:
               f"{first['fps']:g} fps (lower is better)", "",
               "Before lens effects: depth of field, motion blur and grain off; with them: f/2.8 focused on each "
               "shot's aim, 180-degree shutter, grain 0.05 (grain is intended temporal noise and counts as error "
-              "here).", "",
+              "here)." + (f" 'Before' is the code at {rec['params']['before_label']}." if rec["params"].get("before_label")
+                         else ""), "",
               "| scene | " + " | ".join(f"{names[c]} E_warp(1) / (5) / (10)" for c in cols) + " |",
               "|---|" + "---:|" * len(cols)]
     for scene in first["scenes"]:
@@ -186,14 +187,22 @@ def main():
                     help="the baseline's E_warp as an earlier --baseline-code run's child wrote it (instead of measuring)")
     ap.add_argument("--out", type=Path, default=C.RESULTS)
     ap.add_argument("--name", default="look")
+    ap.add_argument("--before-label", default=None,
+                    help="what 'before' was measured with (e.g. the commit of --baseline-code), for the report")
+    ap.add_argument("--report-only", action="store_true", help="rewrite <name>.md from <name>.json")
     ap.add_argument("--part", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--part-out", type=Path, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.part == "ewarp-asis":  # the baseline's child process: old code, suite as committed
         args.part_out.write_text(json.dumps(ewarp(None)))
         return
+    if args.report_only:
+        rec = json.loads((args.out / f"{args.name}.json").read_text())
+        (args.out / f"{args.name}.md").write_text(markdown(rec))
+        return
     rec = C.start_record("look", repeats=args.repeats, frames=args.frames, film_repeats=args.film_repeats,
-                         baseline_code=str(args.baseline_code) if args.baseline_code else None)
+                         baseline_code=str(args.baseline_code) if args.baseline_code else None,
+                         before_label=args.before_label)
     rec["warm_up_s"] = round(C.warm_up(), 1)
     rec["ewarp"] = {}
     if args.baseline_json:

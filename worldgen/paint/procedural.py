@@ -300,7 +300,7 @@ class ProceduralPainter(Painter):
         if self.shot is not None:
             if self.shot.camera.focus_distance is not None:
                 return float(self.shot.camera.focus_distance)
-            if self._rig is None:
+            if self._rig is None or self._rig.shot is not self.shot:  # (subclasses set self.shot themselves)
                 from worldgen.camera import ShotCamera
                 self._rig = ShotCamera(self.shot, self.world, cam.width, cam.height)
             aim = self._rig.aim_point(view.time - self.shot.start)
