@@ -150,7 +150,7 @@ def test_lit_baked_frames_are_the_textures_under_the_spec_sun(lit):
     meshes there are not the analytic shapes."""
     from PIL import Image
 
-    from worldgen.paint.procedural import DEFAULT_SKY
+    from worldgen.paint.procedural import DEFAULT_SKY, EXPOSURE
     from worldgen.spec.models import Light
     out, man = lit
     stats = man["painter_stats"]
@@ -188,7 +188,7 @@ def test_lit_baked_frames_are_the_textures_under_the_spec_sun(lit):
         up = n[:, 1:2]
         light_in = (zenith * 0.5 * (1 + up) + bounce * 0.5 * (1 - up)) * 0.55
         light_in = light_in + (lam * ~shadow)[:, None] * 0.45  # a white sun of intensity 1
-        x = np.clip(albedo * light_in * 1.2, 0, 1)  # exposure 0 is a gain of 1.2
+        x = np.clip(albedo * light_in * EXPOSURE, 0, 1)  # the gain of exposure 0
         x = np.where(x <= 0.0031308, x * 12.92, 1.055 * np.maximum(x, 0.0031308) ** (1 / 2.4) - 0.055)
         want = np.floor(x * 255 + 0.5)
         got = frame[rows, cols]
