@@ -127,25 +127,35 @@ def sun_blocked(points, to_sun, margin) -> dict:
 @pytest.fixture(scope="module")
 def lit(tiny, tmp_path_factory):
     out = tmp_path_factory.mktemp("lit") / "out"
-    res = render_with(tiny, out, "baked")  # the default: lighting lit, sun shadows on
+    # the default lighting (lit, sun shadows on), with the camera's and the film's effects
+    # (haze, occlusion, bloom, vignette, motion blur, tone curve) and the sun's size off, so the
+    # shading can be written out below
+    text = SCENE.replace("render: {width: 64, height: 48, fps: 8}", LIT_RENDER).replace(
+        "shots:", "  lights: [{type: sun, size: 0}]\nshots:")
+    res = render_with(tiny, out, "baked", text=text)
     return out, res.manifest
+
+
+LIT_RENDER = ("render: {width: 64, height: 48, fps: 8, look: {ao: 0, fog: 0, bloom: 0, vignette: 0, shutter: 0, "
+              "tone: linear}}")
 
 
 def test_lit_baked_frames_are_the_textures_under_the_spec_sun(lit):
     """The default (lit) baked frame, recomputed here from its passes: the painted texture at
     each pixel's uv, lit by the spec's default sun (Lambert on the normal pass, shadowed where
     a ray toward the sun meets the crate or the ball) and the sky and ground fill, then the
-    tone curve: the shading model of worldgen.paint.procedural, written out here. Pixels whose
+    exposure and the linear tone curve with the sRGB transfer: the shading model of
+    worldgen.paint.procedural with render.look's effects off, written out here. Pixels whose
     shadow ray grazes an occluder (within 2 cm) and the ball's terminator are left out: the
     meshes there are not the analytic shapes."""
     from PIL import Image
 
-    from worldgen.paint.procedural import DEFAULT_SKY
+    from worldgen.paint.procedural import DEFAULT_SKY, EXPOSURE
     from worldgen.spec.models import Light
     out, man = lit
     stats = man["painter_stats"]
     textures = {p.split("/")[-1].split(".")[0]: np.asarray(Image.open(p).convert("RGB")) for p in stats["textures"]}
-    light = Light()  # SCENE names no lights: one white sun
+    light = Light(size=0)  # the lit scene's one white sun, point-like
     to_sun = -np.asarray(light.direction, float) / np.linalg.norm(light.direction)
     zenith, bounce = to_linear(DEFAULT_SKY[0]), to_linear(DEFAULT_SKY[2])
     compared, off, seen = 0, 0, {}
@@ -178,9 +188,9 @@ def test_lit_baked_frames_are_the_textures_under_the_spec_sun(lit):
         up = n[:, 1:2]
         light_in = (zenith * 0.5 * (1 + up) + bounce * 0.5 * (1 - up)) * 0.55
         light_in = light_in + (lam * ~shadow)[:, None] * 0.45  # a white sun of intensity 1
-        x = albedo * light_in * 1.2
-        x = x / (1 + 0.35 * x)
-        want = np.floor(np.clip(x, 0, 1) ** (1 / 2.2) * 255 + 0.5)
+        x = np.clip(albedo * light_in * EXPOSURE, 0, 1)  # the gain of exposure 0
+        x = np.where(x <= 0.0031308, x * 12.92, 1.055 * np.maximum(x, 0.0031308) ** (1 / 2.4) - 0.055)
+        want = np.floor(x * 255 + 0.5)
         got = frame[rows, cols]
         err = np.abs(got - want).max(1)[clear]
         compared += clear.sum()

@@ -96,6 +96,12 @@ class ShotCamera:
             w2c = forward_world_to_camera(eye, fwd, roll_deg=roll)
         return CameraFrame(intrinsics(self.width, self.height, fov), w2c, self.width, self.height)
 
+    def aim_point(self, s: float) -> np.ndarray | None:
+        """The world point the camera aims at at shot-local time s (its target or look_at), or
+        None for moves that turn away from one (pan, tilt): where depth of field focuses."""
+        _, aim, _, _, _ = self._pose(s, self.shot.start + s)
+        return None if aim is None else np.asarray(aim, float)
+
     def _pose(self, s: float, t_world: float):
         c = self.cam
         if c.keyframes:

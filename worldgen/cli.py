@@ -120,8 +120,12 @@ def _render_cmd(spec_path, output, backend, shot, fmt, overwrite, paint, control
     from worldgen.render import RenderOptions, render
     try:
         spec, world = _load(spec_path)
+        if isinstance(control, str):  # render --passes all | control | none
+            on, arrays, kinds = control != "none", control == "all", WRITTEN_CONTROL_KINDS
+        else:  # the passes command: the arrays, and the control images when asked
+            on, arrays, kinds = True, True, WRITTEN_CONTROL_KINDS if control else ()
         opt = RenderOptions(backend=backend.value if backend else None, shots=shot or None, fmt=fmt.value,
-                            paint=paint, control=WRITTEN_CONTROL_KINDS if control else (), film=film,
+                            passes=on, pass_arrays=arrays, paint=paint, control=kinds, film=film,
                             overwrite=overwrite, progress=not quiet, painter=painter,
                             painter_options=painter_options or {}, force=force,
                             store=str(store) if store else None, use_store=not no_store,
@@ -205,7 +209,9 @@ def render(
     backend: Optional[Backend] = _BACKEND,
     shot: Optional[List[str]] = _SHOT,
     format: PassFormat = typer.Option(PassFormat.npz, "--format", help="Passes as npz or multi-channel EXR."),
-    passes: bool = typer.Option(True, "--passes/--no-passes", help="Also write the passes and control images."),
+    passes: str = typer.Option("all", "--passes", help="What to write beside the film: all (pass arrays and control "
+                                                       "images), control (control images only) or none (the film only, fastest)."),
+    no_passes: bool = typer.Option(False, "--no-passes", hidden=True, help="Same as --passes none."),
     overwrite: bool = _OVERWRITE,
     quiet: bool = _QUIET,
     painter: Optional[str] = _PAINTER,
@@ -248,8 +254,10 @@ def render(
         opts = _painter_options(base_model, controlnet, refine, steps, device, dtype, cache, lighting, motion_adapter)
     except WorldgenError as e:
         _fail(e)
-    _render_cmd(spec, output, backend, shot, format, overwrite, True, passes, True, quiet, painter, opts, force, store,
-                no_store, executor, address, voice_model)
+    if passes not in ("all", "control", "none"):
+        _fail(WorldgenError(f"--passes: '{passes}' is not all, control or none"))
+    _render_cmd(spec, output, backend, shot, format, overwrite, True, "none" if no_passes else passes, True, quiet,
+                painter, opts, force, store, no_store, executor, address, voice_model)
 
 
 @app.command()

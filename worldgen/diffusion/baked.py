@@ -185,7 +185,8 @@ class BakedPainter(Counted, ShotAware, ProceduralPainter):
         """Options, and the textures' bytes: editing a cached texture repaints the frames."""
         import hashlib
         tex = {str(g): hashlib.sha256(np.ascontiguousarray(t).tobytes()).hexdigest() for g, t in sorted(self.textures.items())}
-        return {**painter_identity(self.name, self.o), "textures": tex}
+        # lit frames go through the procedural painter's light and camera: its look settings too
+        return {**painter_identity(self.name, self.o), "textures": tex, "look": ProceduralPainter._identity_of(self.spec)}
 
     def surface_albedo(self, g, surf, sel, footprint):
         t = self.textures.get(int(g))

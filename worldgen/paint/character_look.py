@@ -73,7 +73,7 @@ def region_materials(text: str, key: str) -> dict[str, Material]:
     hair_words = re.findall(r"[a-z]+", texts.get("hair", ""))
     bald = "bald" in hair_words
     hair = next((HAIR_COLOURS[w] for w in hair_words if w in HAIR_COLOURS), DEFAULT_HAIR[int(texts["_hair_default"])])
-    mats = {"skin": _plain(skin, 0.7, seed, "plain"), "hair": _plain(skin if bald else hair, 0.8, seed + 1, "grain", 0.02)}
+    mats = {"skin": _plain(skin, 0.6, seed, "skin", 0.05), "hair": _plain(skin if bald else hair, 0.8, seed + 1, "grain", 0.02)}
     for region in ("top", "bottom", "shoes"):
         m = material_from_text(texts[region], key=f"{key}|{region}")
         if m.pattern == "mottle":  # cloth reads as fine weave, not stone-like mottle

@@ -22,21 +22,26 @@ COLOURS = {  # sRGB 0-255
 MATERIALS = {
     "brick": ((150, 66, 48), (196, 186, 170), "bricks", 0.25, 0.9),
     "wood": ((140, 96, 58), (100, 64, 38), "planks", 0.3, 0.7), "wooden": ((140, 96, 58), (100, 64, 38), "planks", 0.3, 0.7),
-    "sand": ((212, 184, 138), (186, 156, 110), "grain", 0.15, 1.0),
-    "stone": ((130, 126, 118), (96, 92, 86), "mottle", 0.4, 0.9), "rock": ((112, 108, 102), (78, 74, 70), "mottle", 0.5, 0.9),
+    "sand": ((212, 184, 138), (176, 146, 100), "sand", 0.12, 1.0),
+    "stone": ((130, 126, 118), (86, 82, 76), "stone", 0.4, 0.9), "rock": ((112, 108, 102), (70, 66, 62), "stone", 0.5, 0.9),
     "granite": ((104, 100, 98), (60, 58, 58), "speckle", 0.08, 0.8), "concrete": ((160, 158, 152), (130, 128, 122), "grain", 0.3, 0.95),
     "marble": ((226, 224, 218), (150, 150, 156), "veins", 0.6, 0.4),
     "metal": ((150, 152, 158), (120, 122, 128), "brushed", 0.2, 0.35), "steel": ((150, 152, 158), (120, 122, 128), "brushed", 0.2, 0.35),
     "water": ((40, 90, 130), (70, 130, 165), "waves", 1.5, 0.1), "sea": ((40, 90, 130), (70, 130, 165), "waves", 1.5, 0.1),
     "glass": ((170, 200, 210), (140, 175, 190), "plain", 1.0, 0.05),
-    "grass": ((82, 128, 52), (60, 100, 40), "grain", 0.1, 1.0), "leaves": ((70, 118, 48), (46, 86, 34), "mottle", 0.2, 1.0),
+    "grass": ((82, 128, 52), (52, 92, 34), "grass", 0.1, 1.0), "leaves": ((70, 118, 48), (46, 86, 34), "mottle", 0.2, 1.0),
     "fabric": ((150, 140, 130), (120, 112, 104), "weave", 0.02, 1.0), "cloth": ((150, 140, 130), (120, 112, 104), "weave", 0.02, 1.0),
     "snow": ((240, 242, 246), (214, 220, 232), "grain", 0.3, 0.9), "dirt": ((110, 84, 60), (86, 64, 44), "mottle", 0.3, 1.0),
     "asphalt": ((60, 60, 64), (44, 44, 48), "speckle", 0.05, 0.9), "plastic": ((180, 180, 180), (160, 160, 160), "plain", 1.0, 0.4),
+    "skin": ((198, 150, 120), (176, 120, 96), "skin", 0.05, 0.6),
+    "chrome": ((200, 202, 206), (170, 172, 178), "brushed", 0.2, 0.15), "iron": ((110, 108, 106), (86, 70, 58), "painted", 0.3, 0.6),
     "tile": ((200, 196, 186), (150, 146, 140), "tiles", 0.4, 0.5), "tiles": ((200, 196, 186), (150, 146, 140), "tiles", 0.4, 0.5),
 }
 PATTERN_WORDS = {"stripes": "stripes", "striped": "stripes", "checkered": "checker", "checks": "checker",
                  "spots": "spots", "spotted": "spots", "dotted": "spots", "tiles": "tiles", "tiled": "tiles"}
+# how far each pattern's height tilts the normal (bump mapping from the same pattern)
+BUMP = {"bricks": 0.5, "planks": 0.25, "tiles": 0.6, "waves": 0.35, "weave": 0.3, "brushed": 0.15, "grain": 0.3,
+        "sand": 0.35, "grass": 0.5, "stone": 0.6, "speckle": 0.2, "mottle": 0.2, "painted": 0.3, "spots": 0.1}
 GLOW_WORDS = ("glowing", "glow", "emissive", "lit", "neon", "shining", "lamp", "light", "fire")
 
 
@@ -51,6 +56,11 @@ class Material:
     wet: bool = False
     seed: int = 0
     words: tuple = field(default=())
+    bump: float = -1.0  # normal tilt per unit of pattern slope; < 0: the pattern's default (BUMP)
+
+    @property
+    def bump_strength(self) -> float:
+        return BUMP.get(self.pattern, 0.0) if self.bump < 0 else self.bump
 
 
 def srgb_to_linear(c) -> np.ndarray:
@@ -104,6 +114,8 @@ def material_from_text(text: str, key: str = "") -> Material:
     if pat:
         pattern = pat
         scale = {"stripes": 1.2, "checker": 0.5, "spots": 0.3, "tiles": 0.4}[pat]
+    if pattern == "brushed" and "painted" in words:  # painted metal: paint over bare metal, chipped
+        pattern, second = "painted", MATERIALS["metal"][0]
     if "dark" in words and not before:
         base, second = np.asarray(base) * 0.45, np.asarray(second) * 0.45
     emission = 2.5 if any(w in GLOW_WORDS for w in words) and any(w in ("glowing", "glow", "emissive", "neon", "shining", "lit") for w in words) else 0.0

@@ -1,61 +1,78 @@
-"""The embedded painter: a stylised, readable look computed from the passes, no weights.
+"""The embedded painter: a filmic look computed from the passes, no weights.
 
 Appearance lives on the surface: every pattern is a function of the object-frame point (or
-uv), so it moves with its object and never swims. Lighting is view-independent (sun with
-shadows, sky and ground fill, emission), so a surface point keeps its colour from frame to
-frame and from shot to shot unless something really changes (a moving shadow)."""
+uv), so it moves with its object and never swims (worldgen.paint.patterns). Light is computed
+against the same world the passes come from (worldgen.paint.light: ambient occlusion, a sun of
+finite size, point and spot lights; worldgen.paint.sky: the sky and its fill), and the camera
+develops it (worldgen.paint.lens: haze, depth of field, motion blur, bloom, exposure, tone
+curve, grain). Diffuse light is view-independent, so a surface point keeps its colour from
+frame to frame and from shot to shot unless something really changes (a moving shadow); only
+smooth materials' highlights and reflections move with the eye, as they should."""
 from __future__ import annotations
 
 import numpy as np
 
+from worldgen.paint import lens
 from worldgen.paint.base import Painter
 from worldgen.paint.materials import Material, material_from_text, srgb_to_linear
-from worldgen.paint.noise import band_limit, fbm, value_noise
+from worldgen.paint.noise import fbm
+from worldgen.paint.patterns import KIND, evaluate
+from worldgen.paint.sky import DEFAULT_SKY, SKIES, Sky  # noqa: F401  (DEFAULT_SKY, SKIES: re-exported)
 from worldgen.passes.sequence import FrameView
 
-GLOSSY_ROUGHNESS = 0.35  # below this a material reflects the sky and the sun
-
-SKIES = {  # style word -> (zenith, horizon, ground bounce) sRGB, sun tint
-    "dusk": ((58, 64, 120), (246, 170, 120), (90, 70, 60)), "sunset": ((70, 70, 130), (250, 150, 90), (96, 72, 60)),
-    "dawn": ((90, 110, 170), (250, 196, 160), (100, 90, 80)), "night": ((8, 12, 30), (30, 40, 70), (14, 14, 20)),
-    "overcast": ((150, 156, 164), (196, 198, 200), (110, 110, 108)), "noon": ((70, 130, 220), (190, 215, 240), (120, 112, 100)),
-}
-DEFAULT_SKY = ((80, 135, 215), (200, 222, 240), (118, 110, 98))
+GLOSSY_ROUGHNESS = 0.35  # below this a material reflects the sky
+SHINY_ROUGHNESS = 0.6  # below this a material shows highlights of the sun and lamps
+LOOK_MODEL = 2  # bump when the look changes: frames painted by an older model are repainted
+PENUMBRA_PX = 3  # soft-shadow rays within this many pixels of a hard shadow's edge
+BUMP_BAND = 3.0  # bump detail fades out at this many times colour's footprint
+BUMP_EPS = 0.01  # pattern units: the finite-difference step of bump mapping
+EXPOSURE = 1.3  # linear gain at exposure 0
 
 
 class ProceduralPainter(Painter):
     name = "procedural"
 
     def __init__(self, world, shadows: bool = True, style: str = "", caster=None):
-        """`caster`: a ray caster with `occluded()` over the same world (the rasterizer's raycast
-        backend), so shadow rays reuse its BVH; without one the painter builds its own."""
+        """`caster`: a ray caster with `occluded()` and `first_hit()` over the same world (the
+        rasterizer's raycast backend), so shadow and occlusion rays reuse its BVH; without one
+        the painter builds its own."""
         self.world = world
         self.caster = caster
         self.spec = world.spec
         self.shadows = shadows
+        self.look = self.spec.render.look
         self._looks: dict[str, dict] = {}
         ids = list(world.nodes)
         self.materials: list[Material] = [self._material(world.nodes[o], o) for o in ids]
         self.sizes = [max(float(np.ptp(world.nodes[o].mesh.vertices, 0).max()), 1e-3) for o in ids]
+        self.shot = None
+        self._rig = None
+        self._passes = None  # the frame's passes while paint_frame runs (flow for motion blur)
         self.set_style(style or self.spec.style)
 
     @classmethod
     def create(cls, world, raster, options: dict) -> Painter:
         """Shadows as the spec says; the rasterizer's ray caster for shadow rays where it has one."""
-        caster = raster.backend if hasattr(raster.backend, "occluded") else None
+        caster = raster.backend if hasattr(raster.backend, "first_hit") else None
         return cls(world, shadows=world.spec.render.shadows, caster=caster, **options)
 
     @classmethod
     def static_identity(cls, world, options: dict) -> dict | None:
-        """The procedural look follows from the world alone (and the shadows switch), so a
-        render the store holds is keyed without making the painter. Only while `identity` is
-        this class's own: a subclass with state of its own (textures) must be made first."""
+        """The procedural look follows from the world alone (the shadows switch, the look
+        settings), so a render the store holds is keyed without making the painter. Only while
+        `identity` is this class's own: a subclass with state of its own (textures) must be made
+        first."""
         if cls.identity is not ProceduralPainter.identity:
             return None
-        return {"name": "procedural", "shadows": world.spec.render.shadows}
+        return cls._identity_of(world.spec)
+
+    @staticmethod
+    def _identity_of(spec) -> dict:
+        return {"name": "procedural", "shadows": spec.render.shadows, "look": spec.render.look.model_dump(mode="json"),
+                "model": LOOK_MODEL}
 
     def identity(self) -> dict:
-        return {"name": "procedural", "shadows": self.spec.render.shadows}
+        return self._identity_of(self.spec)
 
     def _material(self, node, oid: str) -> Material:
         """An object's look from its appearance words; a body part's from its character's
@@ -71,90 +88,94 @@ class ProceduralPainter(Painter):
 
     def set_style(self, style: str):
         words = style.lower()
-        sky = next((v for k, v in SKIES.items() if k in words), DEFAULT_SKY)
-        self.zenith, self.horizon, self.bounce = (srgb_to_linear(c) for c in sky)
         self.painterly = any(w in words for w in ("painterly", "painted", "illustrat", "toon", "cel", "storybook"))
-        self.suns, self.ambient = [], np.zeros(3)
+        self.suns, self.ambient, self.locals = [], np.zeros(3, np.float32), []
         for light in self.spec.world.lights:
-            col = srgb_to_linear([int(light.color[i:i + 2], 16) for i in (1, 3, 5)])
+            col = srgb_to_linear([int(light.color[i:i + 2], 16) for i in (1, 3, 5)]).astype(np.float32)
             if light.type == "sun":
                 d = np.asarray(light.direction, float)
-                self.suns.append((-d / np.linalg.norm(d), col * light.intensity))
-            else:
+                self.suns.append(((-d / np.linalg.norm(d)).astype(np.float32), col * light.intensity, light.size))
+            elif light.type == "ambient":
                 self.ambient = self.ambient + col * light.intensity
+            else:
+                self.locals.append((light, col))
+        self.sky_model = Sky(self.suns, style)
+        self.zenith, self.horizon, self.bounce = self.sky_model.zenith, self.sky_model.horizon, self.sky_model.bounce
+
+    def begin_shot(self, shot, near_far) -> None:
+        self.shot, self._rig = shot, None
 
     # ---- surface appearance --------------------------------------------------------------
+    def pattern(self, mat: Material, local: np.ndarray, footprint=None, bump: bool = False):
+        """(mix m (N,), object-frame slope of the bump height (N, 3)) of a material's pattern."""
+        p = np.ascontiguousarray(local / mat.scale, np.float64)
+        fp = np.full(len(p), -1.0) if footprint is None else np.ascontiguousarray(
+            np.broadcast_to(np.asarray(footprint, np.float64) / mat.scale, (len(p),)))
+        eps = BUMP_EPS if bump and mat.bump_strength > 0 else 0.0
+        return evaluate(KIND.get(mat.pattern, KIND["mottle"]), p, fp, np.int64(mat.seed), eps)
+
+    def colour(self, mat: Material, m: np.ndarray, local: np.ndarray, size: float, footprint=None) -> np.ndarray:
+        """Linear albedo from the pattern's mix, with large soft variation so big surfaces never
+        read as flat fills."""
+        col = mat.base.astype(np.float32) * (1 - m[:, None]) + mat.second.astype(np.float32) * m[:, None]
+        big = max(size * 0.35, 0.5)
+        col = col * (0.85 + 0.3 * fbm(local / big, mat.seed + 7, 2, None if footprint is None else footprint / big))[:, None]
+        if mat.wet:
+            col = col * 0.7
+        return col.astype(np.float32)
+
     def albedo(self, mat: Material, local: np.ndarray, uv: np.ndarray, size: float, footprint=None) -> np.ndarray:
         """Linear albedo at object-frame points; `footprint` (object units per pixel) fades
         detail finer than the pixel to its mean, so distant texture does not shimmer."""
-        p = local / mat.scale
-        fp = None if footprint is None else footprint / mat.scale
-        s = mat.seed
-        pat = mat.pattern
-
-        def keep(m, mean, period):  # fade a hard-edged pattern to its mean when it would alias
-            w = band_limit(period, fp)
-            return mean + w * (m - mean)
-
-        if pat == "bricks":
-            row = np.floor(p[:, 1] / 0.5)
-            x = p[:, 0] + p[:, 2] + 0.5 * (row % 2)
-            mortar = (np.abs((p[:, 1] / 0.5) - np.round(p[:, 1] / 0.5)) < 0.07) | (np.abs(x - np.round(x)) < 0.035)
-            m = np.where(mortar, 1.0, 0.15 * value_noise(np.stack([np.floor(x), row, row], 1), s))
-            m = keep(m, 0.2, 0.07)
-        elif pat == "planks":
-            m = 0.6 * (np.sin((p[:, 1] + 0.3 * fbm(p * 0.5, s, 2, None if fp is None else fp * 0.5)) * 6.0) * 0.5 + 0.5) ** 3
-            m = keep(m, 0.19, 1.0) + keep(0.4 * (np.abs(np.sin(p[:, 1] * np.pi)) < 0.06), 0.03, 0.08)
-        elif pat == "stripes":
-            m = keep((np.floor(local[:, 1] / mat.scale * 2) % 2).astype(np.float32), 0.5, 1.0)
-        elif pat == "checker":
-            m = keep((np.floor(p[:, 0]) + np.floor(p[:, 1]) + np.floor(p[:, 2])) % 2, 0.5, 2.0)
-        elif pat == "spots":
-            m = keep((value_noise(p * 2.0, s) > 0.72).astype(np.float32), 0.1, 0.3)
-        elif pat == "tiles":
-            f = np.abs(p - np.round(p))
-            m = keep((np.sort(f, 1)[:, 1] < 0.04).astype(np.float32), 0.16, 0.08)
-        elif pat == "veins":
-            m = keep(np.abs(np.sin(p[:, 0] * 3 + 4 * fbm(p, s, 3, fp))) ** 8, 0.2, 0.5)
-        elif pat == "speckle":
-            m = keep((value_noise(p * 4.0, s) > 0.6) * 0.8, 0.2, 0.25) + 0.2 * fbm(p, s + 1, 2, fp)
-        elif pat == "waves":
-            m = keep(0.5 + 0.5 * np.sin(p[:, 0] * 2 + 1.7 * fbm(p * 0.7, s, 2) * 4), 0.5, 1.0)
-        elif pat == "weave":
-            m = keep(0.5 + 0.5 * np.sin(p[:, 0] * np.pi) * np.sin(p[:, 2] * np.pi), 0.5, 2.0)
-        elif pat == "brushed":
-            m = 0.5 * fbm(p * np.array([0.2, 8.0, 0.2]), s, 2, None if fp is None else fp * 8.0)
-        elif pat == "grain":
-            m = fbm(p * 2, s, 3, None if fp is None else fp * 2) ** 1.5
-        elif pat == "plain":
-            m = np.zeros(len(p), np.float32)
-        else:  # mottle
-            m = fbm(p, s, 3, fp)
-        m = np.clip(np.asarray(m, np.float32), 0, 1)[:, None]
-        col = mat.base * (1 - m) + mat.second * m
-        # large, soft variation so big surfaces never read as flat fills
-        big = max(size * 0.35, 0.5)
-        col = col * (0.85 + 0.3 * fbm(local / big, s + 7, 2, None if footprint is None else footprint / big))[:, None]
-        if mat.wet:
-            col = col * 0.7
-        return col
+        m, _ = self.pattern(mat, local, footprint)
+        return self.colour(mat, m, local, size, footprint)
 
     def surface_albedo(self, g: int, surf, sel, footprint) -> np.ndarray:
         """Linear albedo of object g's pixels `sel`; painters with textures override this."""
         return self.albedo(self.materials[g], surf.local[sel], surf.uv[sel], self.sizes[g], footprint)
 
+    def _surface(self, g, surf, sel, footprint, matrix):
+        """Albedo and bumped world normals of object g's pixels: from one pattern evaluation
+        when the look is procedural, from `surface_albedo` (no bump) when a subclass paints it."""
+        n = surf.normal[sel]
+        if type(self).surface_albedo is not ProceduralPainter.surface_albedo:
+            return self.surface_albedo(g, surf, sel, footprint), n
+        mat = self.materials[g]
+        local = surf.local[sel]
+        if mat.bump_strength > 0:
+            # relief read from a coarser band than colour (BUMP_BAND x the footprint): shading
+            # of sub-pixel slopes would alias where colour still holds
+            _, grad = self.pattern(mat, local, footprint * BUMP_BAND, bump=True)
+            m, _ = self.pattern(mat, local, footprint)
+        else:
+            m, grad = self.pattern(mat, local, footprint)
+        col = self.colour(mat, m, local, self.sizes[g], footprint)
+        k = mat.bump_strength
+        if k > 0:
+            lin = matrix[:3, :3]
+            scale = float(np.cbrt(abs(np.linalg.det(lin)))) or 1.0
+            gw = (grad @ np.linalg.inv(lin).astype(np.float32)) * scale  # M^-T g, rows
+            gw = gw - np.einsum("ij,ij->i", gw, n)[:, None] * n
+            nb = n - k * gw
+            n = nb / np.maximum(np.linalg.norm(nb, axis=1, keepdims=True), 1e-9)
+        return col, n.astype(np.float32)
+
     # ---- lighting ------------------------------------------------------------------------
     def sky(self, dirs: np.ndarray) -> np.ndarray:
-        d = dirs / np.linalg.norm(dirs, axis=-1, keepdims=True)
-        y = np.clip(d[..., 1], -1, 1)[..., None]
-        col = self.horizon + (self.zenith - self.horizon) * np.clip(y, 0, 1) ** 0.6
-        col = np.where(y < 0, self.horizon * 0.8 + self.bounce * 0.2, col)
-        for sun_dir, sun_col in self.suns:
-            c = np.clip(d @ sun_dir, 0, 1)[..., None]
-            col = col + (c ** 64) * 0.6 * sun_col / max(sun_col.max(), 1e-6) + (c ** 8) * 0.15 * self.horizon
-        return col
+        return self.sky_model.radiance(dirs)
+
+    def _caster(self):
+        if self.caster is None:
+            from worldgen.passes.raycast import RaycastBackend
+            self.caster = RaycastBackend(self.world)
+        return self.caster
 
     def shade(self, view: FrameView) -> np.ndarray:
+        """Linear radiance (H, W, 3) of a frame, before the camera: sky, and every surface
+        lit by sky and bounce fill (ambient-occluded), the suns (soft shadows), point and spot
+        lights, its own glow, and highlights and reflections on smooth materials."""
+        from worldgen.paint.light import (ambient_occlusion, block_anchors, light_visibility, local_light,
+                                          spread_from_anchors)
         surf = view.surf
         h, w = view.hits.depth.shape
         out = np.empty((h * w, 3), np.float32)
@@ -164,71 +185,165 @@ class ProceduralPainter(Painter):
         out[miss] = self.sky(dirs.reshape(-1, 3)[miss])
         if len(surf.idx) == 0:
             return out.reshape(h, w, 3)
-        n = surf.normal
-        albedo = np.empty((len(surf.idx), 3), np.float32)
-        emission = np.zeros(len(surf.idx), np.float32)
-        rough = np.ones(len(surf.idx), np.float32)
+        n_geo = surf.normal
+        k = len(surf.idx)
+        albedo = np.empty((k, 3), np.float32)
+        n = np.empty((k, 3), np.float32)
+        emission = np.zeros(k, np.float32)
+        rough = np.ones(k, np.float32)
+        metal = np.zeros(k, bool)
         # world size of a pixel on the surface, widened at grazing angles
         cam = view.cam
         depth = view.hits.depth.ravel()[surf.idx]
         view_dir = surf.world - cam.center.astype(np.float32)
         view_dir /= np.linalg.norm(view_dir, axis=1, keepdims=True)
-        facing = np.maximum(np.abs(np.einsum("ij,ij->i", view_dir, n)), 0.2)
+        facing = np.maximum(np.abs(np.einsum("ij,ij->i", view_dir, n_geo)), 0.2)
         footprint = depth / cam.K[1, 1] / facing
         for g in np.unique(surf.geom):
             sel = surf.geom == g
             mat = self.materials[g]
             scale = float(np.cbrt(abs(np.linalg.det(view.snap.matrices[g][:3, :3])))) or 1.0
-            albedo[sel] = self.surface_albedo(g, surf, sel, footprint[sel] / scale)
+            albedo[sel], n[sel] = self._surface(g, surf, sel, footprint[sel] / scale, view.snap.matrices[g])
             emission[sel] = mat.emission
             rough[sel] = mat.roughness
-        up = np.clip(n[:, 1:2], -1, 1)
-        fill = self.zenith * 0.5 * (1 + up) + self.bounce * 0.5 * (1 - up)
-        light = fill * 0.55 + self.ambient
-        for sun_dir, sun_col in self.suns:
-            lam = np.clip(n @ sun_dir, 0, None)
+            metal[sel] = mat.pattern in ("brushed",)
+        look = self.look
+        occ = np.ones(k, np.float32)
+        if look.ao > 0:
+            need, anchor = block_anchors(surf.idx, (h, w), surf.geom, depth, n_geo)
+            ao = ambient_occlusion(self._caster(), view.snap, surf.world[need], n_geo[need], look.ao_distance)
+            occ = 1 - look.ao * (1 - spread_from_anchors(ao, need, anchor))
+        light = (self.sky_model.fill(n) * 0.55 + self.ambient) * occ[:, None]
+        spec = np.zeros((k, 3), np.float32)
+        shine = np.clip(2.0 / np.maximum(rough, 0.03) ** 2 - 2.0, 1.0, 4000.0)
+        # highlights move with the eye: only materials that are really smooth get them (fading
+        # in below roughness 0.6), so matte surfaces keep one colour from every view
+        f0 = np.where(metal[:, None], albedo, 0.04) * np.clip((SHINY_ROUGHNESS - rough) / 0.3, 0, 1)[:, None]
+        f0 = f0.astype(np.float32)
+        for to_sun, sun_col, size in self.suns:
+            lam = np.clip(n @ to_sun, 0, None) * (n_geo @ to_sun > 0)
             if self.shadows:
-                lam = lam * self._lit(view, surf, sun_dir, lam)
+                lam = lam * self._sun_visibility(view, surf, n_geo, lam > 0, to_sun, size)
             if self.painterly:  # soft bands: a hand-painted read of form
                 lam = np.floor(lam * 4 + 0.5) / 4 * 0.6 + lam * 0.4
             light = light + lam[:, None] * sun_col * 0.45
-        col = albedo * light + albedo * emission[:, None]
+            spec += self._highlight(n, view_dir, to_sun, shine, f0, lam) * sun_col * 0.45
+        for lt, col in self.locals:
+            e, ldir, _ = local_light(lt, surf.world, n)
+            on = e > 1e-4
+            if self.shadows and on.any():
+                e[on] = e[on] * light_visibility(self._caster(), view.snap, surf.world[on], n_geo[on], lt.position)
+            light = light + e[:, None] * col * (lt.intensity > 0)
+            spec += self._highlight_dirs(n, view_dir, ldir, shine, f0, e) * col
+        col = albedo * light + albedo * emission[:, None] * 2.0 + spec
         glossy = rough < GLOSSY_ROUGHNESS
         if glossy.any():
-            col[glossy] += self._gloss(n[glossy], view_dir[glossy], rough[glossy])
+            col[glossy] += self._gloss(n[glossy], view_dir[glossy], rough[glossy]) * occ[glossy, None]
         out[surf.idx] = col
         return out.reshape(h, w, 3)
 
+    def _sun_visibility(self, view, surf, n_geo, lit, to_sun, size) -> np.ndarray:
+        """Fraction of the sun's disk seen by each hit pixel: one ray to the disk's centre
+        everywhere, the disk's rays (worldgen.paint.light.sun_visibility) only near the edges of
+        that hard shadow, where the penumbra is."""
+        from worldgen.paint.light import near_edges, sun_visibility
+        k = len(lit)
+        vis = np.zeros(k, np.float32)
+        if not lit.any():
+            return vis
+        vis[lit] = sun_visibility(self._caster(), view.snap, surf.world[lit], n_geo[lit], to_sun, 0.0)
+        if size <= 0:
+            return vis
+        h, w = view.hits.depth.shape
+        img, valid = np.zeros(h * w, bool), np.zeros(h * w, bool)
+        img[surf.idx], valid[surf.idx] = vis > 0.5, lit
+        edge = near_edges(img.reshape(h, w), valid.reshape(h, w), PENUMBRA_PX).ravel()[surf.idx]
+        if edge.any():
+            disk = sun_visibility(self._caster(), view.snap, surf.world[edge], n_geo[edge], to_sun, size)
+            vis[edge] = (vis[edge] + disk * 4) / 5
+        return vis
+
+    @staticmethod
+    def _highlight(n, v, to_light, shine, f0, lam):
+        half = to_light[None, :] - v
+        half /= np.maximum(np.linalg.norm(half, axis=1, keepdims=True), 1e-9)
+        ndh = np.clip(np.einsum("ij,ij->i", half, n), 0, 1)
+        return f0 * (ndh ** shine * (shine + 8) / 25.0 * lam)[:, None]
+
+    @staticmethod
+    def _highlight_dirs(n, v, ldir, shine, f0, e):
+        half = ldir - v
+        half /= np.maximum(np.linalg.norm(half, axis=1, keepdims=True), 1e-9)
+        ndh = np.clip(np.einsum("ij,ij->i", half, n), 0, 1)
+        return f0 * (ndh ** shine * (shine + 8) / 25.0 * e)[:, None]
+
     def _gloss(self, n, v, rough) -> np.ndarray:
-        """Smooth materials (water, glass, metal) reflect the sky (Schlick Fresnel) and show a
-        sun highlight. View-dependent by nature, so only materials that really are smooth get it."""
+        """Smooth materials (water, glass, metal) reflect the sky (Schlick Fresnel). View-dependent
+        by nature, so only materials that really are smooth get it."""
         cos = np.clip(-np.einsum("ij,ij->i", v, n), 0, 1)
         fresnel = (0.04 + 0.96 * (1 - cos) ** 5) * (1 - rough / GLOSSY_ROUGHNESS)
         refl = v + 2 * cos[:, None] * n
-        out = self.sky(refl) * fresnel[:, None]
-        shine = 2.0 / np.maximum(rough, 0.03) ** 2
-        for sun_dir, sun_col in self.suns:
-            half = sun_dir - v
-            half /= np.maximum(np.linalg.norm(half, axis=1, keepdims=True), 1e-9)
-            spec = np.clip(np.einsum("ij,ij->i", half, n), 0, 1) ** shine
-            out += (spec * fresnel * 4)[:, None] * sun_col
-        return out
+        return self.sky_model.radiance(refl, disk=False) * fresnel[:, None]
 
-    def _lit(self, view, surf, sun_dir, lam) -> np.ndarray:
-        if self.caster is None:
-            from worldgen.passes.raycast import RaycastBackend
-            self.caster = RaycastBackend(self.world)
-        facing = lam > 0
-        lit = np.zeros(len(lam), np.float32)
-        pts = surf.world[facing] + surf.normal[facing] * 2e-3
-        dirs = np.broadcast_to(sun_dir.astype(np.float32), pts.shape)
-        lit[facing] = np.where(self.caster.occluded(pts, dirs, view.snap), 0.0, 1.0)
-        return lit
+    # ---- the camera ----------------------------------------------------------------------
+    def _lens_settings(self):
+        """(f-stop or None, shutter angle) of the current shot: its camera's, else the look's."""
+        cam = self.shot.camera if self.shot is not None else None
+        f_stop = cam.f_stop if cam is not None and cam.f_stop is not None else self.look.f_stop
+        shutter = cam.shutter if cam is not None and cam.shutter is not None else self.look.shutter
+        return f_stop, shutter
+
+    def focus_distance(self, view: FrameView) -> float | None:
+        """Metres in focus: the shot's focus_distance, else the z-depth of its aim (target or
+        look_at), else the depth at the frame's centre."""
+        cam = view.cam
+        if self.shot is not None:
+            if self.shot.camera.focus_distance is not None:
+                return float(self.shot.camera.focus_distance)
+            if self._rig is None or self._rig.shot is not self.shot:  # (subclasses set self.shot themselves)
+                from worldgen.camera import ShotCamera
+                self._rig = ShotCamera(self.shot, self.world, cam.width, cam.height)
+            aim = self._rig.aim_point(view.time - self.shot.start)
+            if aim is not None:
+                z = float((cam.world_to_camera[:3, :3] @ aim + cam.world_to_camera[:3, 3])[2])
+                if z > 1e-3:
+                    return z
+        d = view.hits.depth
+        h, w = d.shape
+        centre = d[h * 2 // 5:h * 3 // 5 + 1, w * 2 // 5:w * 3 // 5 + 1]
+        centre = centre[np.isfinite(centre)]
+        return float(np.median(centre)) if centre.size else None
+
+    def develop(self, view: FrameView, hdr: np.ndarray, passes=None) -> np.ndarray:
+        """The camera and the film: linear radiance -> uint8 sRGB (see worldgen.paint.lens)."""
+        look = self.look
+        depth = view.hits.depth
+        x = lens.fog(hdr, depth, look.fog, self.sky_model.horizon)
+        f_stop, shutter = self._lens_settings()
+        if f_stop is not None:
+            focus = self.focus_distance(view)
+            if focus is not None:
+                x = lens.depth_of_field(x, depth, float(view.cam.K[1, 1]), focus, f_stop)
+        if passes is not None and shutter > 0:
+            x = lens.motion_blur(x, passes.flow_fwd, passes.flow_bwd, shutter)
+        x = x * np.float32(EXPOSURE * 2.0 ** look.exposure)
+        x = lens.bloom(x, look.bloom)
+        if look.vignette > 0:
+            x = x * lens.vignette_weights(*x.shape[:2], look.vignette)
+        noise = None
+        if look.grain > 0:
+            noise = lens.grain_noise(self.spec.seed, self.shot.id if self.shot is not None else "", view.index,
+                                     *x.shape[:2])
+        return lens.tone_and_grain(x, look.tone, look.grain, noise)
 
     def paint(self, view: FrameView) -> np.ndarray:
-        """uint8 sRGB frame (H, W, 3)."""
-        x = self.shade(view)
-        x = x * 1.2
-        x = x / (1 + x * 0.35)  # gentle shoulder keeps highlights from clipping flat
-        x = np.clip(x, 0, 1) ** (1 / 2.2)
-        return (x * 255 + 0.5).astype(np.uint8)
+        """uint8 sRGB frame (H, W, 3); motion blur only through `paint_frame` (it needs flow)."""
+        return self.develop(view, self.shade(view), self._passes)
+
+    def paint_frame(self, fr) -> np.ndarray:
+        """The frame with its passes at hand, so motion blur follows the exact flow."""
+        self._passes = fr.passes
+        try:
+            return self.paint(fr.view)
+        finally:
+            self._passes = None

@@ -109,14 +109,26 @@ class RaycastBackend:
         remap[self._moving_rows] = np.arange(len(self._moving_rows))
         self._moving_faces = remap[snap.faces[self.face_list]].astype(np.uint32)
 
-    def occluded(self, points: np.ndarray, directions: np.ndarray, snap: Snapshot) -> np.ndarray:
-        """Shadow test: does anything lie along each ray (unit direction, from points)?"""
+    def occluded(self, points: np.ndarray, directions: np.ndarray, snap: Snapshot, tfar: float = np.inf) -> np.ndarray:
+        """Shadow test: does anything lie along each ray (from points, up to `tfar` times its
+        direction's length; unit directions and no limit by default)?"""
         import open3d as o3d
         rays = o3d.core.Tensor(np.concatenate([points, directions], 1).astype(np.float32))
         out = None
         for scene, _ in self._scenes(snap):
-            o = scene.test_occlusions(rays, tnear=1e-3).numpy()
+            o = scene.test_occlusions(rays, tnear=1e-3, tfar=float(tfar)).numpy()
             out = o if out is None else (out | o)
+        return out
+
+    def first_hit(self, points: np.ndarray, directions: np.ndarray, snap: Snapshot) -> np.ndarray:
+        """Ray parameter of the nearest hit along each ray (in units of its direction's
+        length), inf where none: what ambient occlusion weighs its rays by."""
+        import open3d as o3d
+        rays = o3d.core.Tensor(np.concatenate([points, directions], 1).astype(np.float32))
+        out = None
+        for scene, _ in self._scenes(snap):
+            t = scene.cast_rays(rays)["t_hit"].numpy()
+            out = t if out is None else np.minimum(out, t)
         return out
 
     def scene_for_timing(self, snap: Snapshot):

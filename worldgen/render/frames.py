@@ -20,7 +20,8 @@ def frame_paths(shot_id: str, i: int, opt: RenderOptions, people: bool = False) 
     if opt.paint:
         p["frame"] = f"{base}/frames/{i:06d}.png"
     if opt.passes:
-        p["passes"] = f"{base}/passes/{i:06d}.{opt.fmt}"
+        if opt.pass_arrays:
+            p["passes"] = f"{base}/passes/{i:06d}.{opt.fmt}"
         if people:
             p["pose"] = f"{base}/pose/{i:06d}.json"
         for k in opt.control:
@@ -45,7 +46,7 @@ def _write_frame(out: Path, paths: dict, passes: PassFrame, painted, cam, near_f
     if "passes" in paths:
         arrays = passes.arrays()
         (write_exr if opt.fmt == "exr" else write_npz)(out / paths["passes"], arrays)
-    if "passes" in paths:
+    if opt.passes:
         from worldgen.control import control_images
         kinds = [k for k in opt.control if k != "openpose"]  # openpose: written with the pose pass
         images = control_images(kinds, passes.depth, passes.normal, cam.world_to_camera, np.isfinite(passes.depth),

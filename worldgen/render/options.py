@@ -22,6 +22,7 @@ class RenderOptions:
     shots: list[str] | None = None  # default: every shot
     fmt: str = "npz"  # passes as npz or exr
     passes: bool = True
+    pass_arrays: bool = True  # with passes: the pass arrays too (False: control images only, --passes control)
     paint: bool = True
     control: tuple[str, ...] = WRITTEN_CONTROL_KINDS
     film: bool = True

@@ -80,6 +80,21 @@ class DiffusionSpec(Strict):
     motion_adapter: Optional[str] = Field(None, max_length=500, description="animatediff: the motion adapter (folder or hub id).")
 
 
+class Look(Strict):
+    """The in-camera look of the procedural painter (and the lit baked frames): light, lens and
+    film. Every field has a default that reads as film; 0 (or false) turns an effect off."""
+    exposure: float = Field(0.0, ge=-10, le=10, allow_inf_nan=False, description="Exposure in stops (+1 = twice as bright).")
+    tone: Literal["filmic", "linear"] = Field("filmic", description="Tone curve: filmic (soft toe and shoulder) or linear (clipped).")
+    ao: float = Field(1.0, ge=0, le=1, description="Strength of ray-traced ambient occlusion (0 = off).")
+    ao_distance: float = Field(1.5, gt=0, le=100, allow_inf_nan=False, description="Reach of ambient-occlusion rays (m).")
+    bloom: float = Field(0.25, ge=0, le=4, allow_inf_nan=False, description="Glow around bright and emissive pixels (0 = off).")
+    fog: float = Field(0.002, ge=0, le=1, allow_inf_nan=False, description="Atmospheric haze: fraction of light scattered per metre (0 = clear air).")
+    vignette: float = Field(0.25, ge=0, le=1, description="Darkening toward the frame's corners (0 = none).")
+    grain: float = Field(0.0, ge=0, le=0.5, description="Film grain strength (0 = none); new grain every frame, the same for the same seed.")
+    shutter: float = Field(180.0, ge=0, le=360, description="Default shutter angle (degrees) for motion blur; a shot's camera may override it; 0 = none.")
+    f_stop: Optional[float] = Field(None, ge=0.5, le=64, description="Default aperture for depth of field; none = everything sharp. A shot's camera may override it.")
+
+
 class RenderSettings(Strict):
     width: int = Field(512, ge=16, le=4096, description="Frame width in pixels.")
     height: int = Field(288, ge=16, le=4096, description="Frame height in pixels.")
@@ -91,6 +106,7 @@ class RenderSettings(Strict):
                                      "painter ('worldgen render --help' lists them).")
     shadows: bool = Field(True, description="Cast sun shadows in the procedural painter.")
     diffusion: Optional[DiffusionSpec] = Field(None, description="Models and settings of the diffusion painters.")
+    look: Look = Field(default_factory=Look, description="Light, lens and film of the procedural painter (docs/SPEC.md, 'look').")
 
 
 class Keyframe(Strict):
@@ -163,10 +179,24 @@ class ObjectSpec(Strict):
 
 
 class Light(Strict):
-    type: Literal["sun", "ambient"] = Field("sun", description="sun: parallel light; ambient: fill.")
-    direction: Vec3 = Field((-0.4, -1.0, -0.3), description="sun: direction the light travels.")
+    type: Literal["sun", "ambient", "point", "spot"] = Field(
+        "sun", description="sun: parallel light from a disk; ambient: fill; point: a bulb; spot: a cone of light.")
+    direction: Vec3 = Field((-0.4, -1.0, -0.3), description="sun, spot: direction the light travels.")
     color: str = Field("#ffffff", pattern=r"^#[0-9a-fA-F]{6}$", description="Hex colour.")
-    intensity: float = Field(1.0, ge=0, le=100, description="Relative strength (sun ~3 for daylight).")
+    intensity: float = Field(1.0, ge=0, le=1000, description="Relative strength (sun ~3 for daylight; point and spot: at 1 m, falling off with distance squared).")
+    position: Optional[Vec3] = Field(None, description="point, spot: where the light is (m).")
+    range: float = Field(20.0, gt=0, le=10000, allow_inf_nan=False, description="point, spot: distance (m) beyond which the light fades to nothing.")
+    angle: float = Field(30.0, gt=0, lt=180, description="spot: full cone angle (degrees).")
+    softness: float = Field(0.2, ge=0, le=1, description="spot: fraction of the cone over which the edge fades.")
+    size: float = Field(1.0, ge=0, le=20, description="sun: apparent diameter (degrees); soft shadow edges grow with it (0 = hard).")
+
+    @model_validator(mode="after")
+    def _placed(self):
+        if self.type in ("point", "spot") and self.position is None:
+            raise ValueError(f"{self.type} light: give 'position'")
+        if self.type in ("sun", "ambient") and self.position is not None:
+            raise ValueError(f"'position' applies to point and spot lights only, not {self.type}")
+        return self
 
     @field_validator("direction")
     @classmethod
@@ -323,6 +353,9 @@ class Camera(Strict):
     offset: Optional[Vec3] = Field(None, description="track: camera position relative to the target (world axes).")
     over: Optional[Id] = Field(None, description="over_the_shoulder: the character whose shoulder the camera looks over (at 'target').")
     side: Literal["right", "left"] = Field("right", description="over_the_shoulder: which shoulder of 'over'.")
+    f_stop: Optional[float] = Field(None, ge=0.5, le=64, description="Aperture for depth of field (default: render.look.f_stop; none = everything sharp).")
+    focus_distance: Optional[Positive] = Field(None, description="Distance in focus (m); default: the shot's aim (its target or look_at), else the frame's centre.")
+    shutter: Optional[float] = Field(None, ge=0, le=360, description="Shutter angle (degrees) for motion blur; default: render.look.shutter.")
 
     _f = field_validator("position", "look_at", "offset", "degrees", "distance", "rise", "height",
                          "start_angle", "roll")(finite)
