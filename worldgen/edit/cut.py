@@ -61,7 +61,7 @@ def cut_film(spec, out: Path, shots: list, store, force: bool = False, voice_mod
         for n, k in kinds.items():
             store.link(edit_key, k, out / n)
         return _entries(json.loads((out / "film-edit.json").read_text()))
-    info = _cut(spec, out, shots, store, voices, voice_model, base_dir, loudness)
+    info = _cut(spec, out, shots, store, voices, voice_model, base_dir, loudness=loudness)
     contact_sheet(out, shots, out / "contact_sheet.png", spec.title)
     if store is not None:
         for n, k in kinds.items():

@@ -163,7 +163,10 @@ def join(cues: list[tuple[float, object]], tempo: float):
 
 
 def write_midi(path: Path, pm) -> None:
-    """A standard MIDI file, written atomically (temp file + rename)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    pm.write(str(tmp))
-    tmp.replace(path)
+    """A standard MIDI file, written atomically (worldgen.io.atomic_write_bytes)."""
+    import io
+
+    from worldgen.io import atomic_write_bytes
+    buf = io.BytesIO()
+    pm.write(buf)
+    atomic_write_bytes(path, buf.getvalue())
