@@ -200,3 +200,17 @@ def test_normalise_meets_loudness_and_true_peak():
     y, m = normalise(x, -14.0)
     check = measure(y)
     assert abs(check["integrated_lufs"] + 14) <= 0.5 and check["true_peak_dbtp"] <= -1.0, check
+
+
+def test_score_falls_back_to_numpy_without_the_midi_stack(tmp_path, monkeypatch):
+    """Where pretty_midi or tinysoundfont is missing the same cue is played by the numpy
+    synthesiser, and there is no MIDI score to write."""
+    from worldgen.sound import midi_score
+    from worldgen.sound.mix import mix_film
+    from worldgen.sound.voices import Speech
+    monkeypatch.setattr(midi_score, "available", lambda: False)
+    spec = load_spec_text(FILM)
+    speech = Speech(np.zeros(4800, np.float32), [])
+    mix = mix_film(spec, 4.0, [0.0, 2.0], [2.0, 4.0], lambda cid, text: speech, tmp_path)
+    assert mix.score is None and [c["synth"] for c in mix.music] == ["numpy"]
+    assert np.abs(mix.stems["music"]).max() > 0
