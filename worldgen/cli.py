@@ -115,7 +115,7 @@ def _painter_options(base_model, controlnet, refine, steps, device, dtype, cache
 
 def _render_cmd(spec_path, output, backend, shot, fmt, overwrite, paint, control, film, quiet, painter=None,
                 painter_options=None, force=False, store=None, no_store=False, executor="local", address=None,
-                voice_model=None):
+                voice_model=None, loudness=None):
     from worldgen.control import WRITTEN_CONTROL_KINDS
     from worldgen.render import RenderOptions, render
     try:
@@ -130,7 +130,9 @@ def _render_cmd(spec_path, output, backend, shot, fmt, overwrite, paint, control
                             painter_options=painter_options or {}, force=force,
                             store=str(store) if store else None, use_store=not no_store,
                             executor=executor, ray_address=address,
-                            voice_model=str(voice_model) if voice_model else None)
+                            voice_model=str(voice_model) if voice_model else None, loudness=loudness)
+        if loudness is not None and not -40 <= loudness <= -5:
+            raise WorldgenError(f"--loudness: {loudness:g} LUFS is outside -40..-5")
         if executor not in ("local", "ray"):
             raise WorldgenError(f"--executor: '{executor}' is not local or ray")
         res = render(spec, output, opt, world=world)
@@ -235,6 +237,8 @@ def render(
                                               "(default: every frame of the render)."),
     voice_model: Optional[Path] = typer.Option(None, "--voice-model", help="A transformers text-to-speech folder "
                                                "(VITS/MMS, from_pretrained) to speak the dialogue (default: flite)."),
+    loudness: Optional[float] = typer.Option(None, "--loudness", metavar="LUFS", help="Integrated loudness of the "
+                                             "film's mix (default: the spec's sound.loudness, else -14; -23 for EBU R128)."),
 ):
     """Render every shot: painted frames, passes, film.mp4 (H.264, shots cut in order),
     contact_sheet.png and manifest.json. Re-running resumes: finished frames are kept.
@@ -257,7 +261,7 @@ def render(
     if passes not in ("all", "control", "none"):
         _fail(WorldgenError(f"--passes: '{passes}' is not all, control or none"))
     _render_cmd(spec, output, backend, shot, format, overwrite, True, "none" if no_passes else passes, True, quiet,
-                painter, opts, force, store, no_store, executor, address, voice_model)
+                painter, opts, force, store, no_store, executor, address, voice_model, loudness)
 
 
 @app.command()

@@ -29,9 +29,10 @@ def uses_edit(spec) -> bool:
 
 
 def cut_film(spec, out: Path, shots: list, store, force: bool = False, voice_model: str | None = None,
-             base_dir: Path | None = None, painter: str | None = None) -> dict:
+             base_dir: Path | None = None, painter: str | None = None, loudness: float | None = None) -> dict:
     """Write the film (and its sidecars) into `out`; return the manifest's entries for them.
-    `painter`: the painter that made the frames (the credits name it; default: the spec's)."""
+    `painter`: the painter that made the frames (the credits name it; default: the spec's).
+    `loudness` (LUFS, the render's --loudness) overrides the spec's sound.loudness."""
     from worldgen.film import contact_sheet, encode_film
     from worldgen.store import digest
     r = spec.render
@@ -48,9 +49,13 @@ def cut_film(spec, out: Path, shots: list, store, force: bool = False, voice_mod
     base_dir = base_dir or Path.cwd()
     from worldgen.sound.voices import cast_voices, voice_identity
     voices = cast_voices(spec, voice_model)
+    midi_score = bool(spec.sound and any(c.file is None for c in spec.sound.music)) and _midi_available()
     edit_key = digest({"frames": frame_keys, "fps": r.fps, "spec": _edit_inputs(spec), "files": _file_digests(spec, base_dir),
-                       "voices": {c: voice_identity(v, voice_model) for c, v in voices.items()}, "worldgen": __version__})
+                       "voices": {c: voice_identity(v, voice_model) for c, v in voices.items()}, "worldgen": __version__,
+                       "score_synth": "midi" if midi_score else "numpy", "loudness": loudness})
     names = ["film.mp4", "contact_sheet.png", "film-edit.json"] + [f"stems/{s}.wav" for s in STEMS]
+    if midi_score:
+        names.append("stems/score.mid")
     if any(s.dialogue for s in spec.shots):
         names += ["film.srt", "film.vtt", "lipsync.json"]
     if grade_of(spec, base_dir) is not None and not (spec.edit.grade and spec.edit.grade.lut):
@@ -61,7 +66,7 @@ def cut_film(spec, out: Path, shots: list, store, force: bool = False, voice_mod
         for n, k in kinds.items():
             store.link(edit_key, k, out / n)
         return _entries(json.loads((out / "film-edit.json").read_text()))
-    info = _cut(spec, out, shots, store, voices, voice_model, base_dir, painter or spec.render.painter)
+    info = _cut(spec, out, shots, store, voices, voice_model, base_dir, painter or spec.render.painter, loudness=loudness)
     contact_sheet(out, shots, out / "contact_sheet.png", spec.title)
     if store is not None:
         for n, k in kinds.items():
@@ -84,6 +89,11 @@ def check_before_frames(spec, base_dir: Path, voice_model: str | None = None) ->
     for cue in (spec.sound.music + spec.sound.ambience) if spec.sound else []:
         if cue.file:
             decode(Path(cue.file) if Path(cue.file).is_absolute() else base_dir / cue.file)
+
+
+def _midi_available() -> bool:
+    from worldgen.sound.midi_score import available
+    return available()
 
 
 def _entries(info: dict) -> dict:
@@ -121,21 +131,26 @@ def grade_of(spec, base_dir: Path):
     return look_lut(look), np.zeros(3), np.ones(3), g.strength if g is not None else 1.0, look
 
 
-def _cut(spec, out: Path, shots: list, store, voices: dict, voice_model, base_dir: Path, painter: str) -> dict:
+def _cut(spec, out: Path, shots: list, store, voices: dict, voice_model, base_dir: Path, painter: str,
+         loudness: float | None = None) -> dict:
     from worldgen.edit import cards, subtitles
     from worldgen.edit.grade import apply_lut, write_cube
     from worldgen.edit.timeline import build_timeline
     from worldgen.sound.audio import write_wav
+    from worldgen.sound.midi_score import write_midi
     from worldgen.sound.mix import mix_film
     from worldgen.sound.voices import speak
     r = spec.render
     tl = build_timeline(spec, [len(s_["frames"]) for s_ in shots])
     starts = [tl.seconds(f) for f in tl.shot_start]
     ends = [tl.seconds(f) for f in tl.shot_end]
-    mix = mix_film(spec, tl.duration, starts, ends, lambda cid, text: speak(voices[cid], text, store, voice_model), base_dir)
+    mix = mix_film(spec, tl.duration, starts, ends, lambda cid, text: speak(voices[cid], text, store, voice_model), base_dir,
+                   loudness)
     (out / "stems").mkdir(exist_ok=True)
     for name in STEMS:
         write_wav(out / "stems" / f"{name}.wav", mix.stems[name])
+    if mix.score is not None:  # the score's notes, for a composer's DAW
+        write_midi(out / "stems" / "score.mid", mix.score)
     if mix.lines:
         subtitles.write(out / "film.srt", subtitles.srt(mix.lines))
         subtitles.write(out / "film.vtt", subtitles.vtt(mix.lines))

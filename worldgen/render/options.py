@@ -38,6 +38,7 @@ class RenderOptions:
     ray_address: str | None = None  # a running Ray cluster ("auto", "ray://host:10001"); default: start one here
     ray_workers: int | None = None  # local Ray: worker processes (default: CPUs)
     voice_model: str | None = None  # a transformers text-to-speech folder for the dialogue (default: flite)
+    loudness: float | None = None  # LUFS of the film's mix (default: the spec's sound.loudness, else -14)
 
 
 @dataclass

@@ -128,7 +128,7 @@ def render(spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None, wo
         t1 = time.perf_counter()
         from worldgen.edit.cut import cut_film
         manifest.update(cut_film(spec, out, manifest_shots, store, opt.force, opt.voice_model, world.base_dir,
-                                 painter_name))
+                                 painter_name, loudness=opt.loudness))
         result.timings["film_s"] = time.perf_counter() - t1
     (out / "spec.resolved.json").write_text(spec.model_dump_json(indent=1))
     write_json(out / "manifest.json", manifest)

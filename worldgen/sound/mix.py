@@ -24,6 +24,7 @@ class Mix:
     lines: list = field(default_factory=list)  # {character, line, shot, start, end, phones}
     music: list = field(default_factory=list)  # what each cue played
     measured: dict = field(default_factory=dict)
+    score: object = None  # the composed cues as one pretty_midi.PrettyMIDI (with the MIDI stack), for score.mid
 
 
 def place_lines(spec, shot_start_s: list[float], speak) -> list[dict]:
@@ -83,7 +84,9 @@ def duck_gain(lines: list[dict], n: int, duck_db: float) -> np.ndarray:
     return g
 
 
-def mix_film(spec, duration: float, starts: list[float], ends: list[float], speak, base_dir: Path) -> Mix:
+def mix_film(spec, duration: float, starts: list[float], ends: list[float], speak, base_dir: Path,
+             loudness: float | None = None) -> Mix:
+    """The mix and its stems; `loudness` (LUFS) overrides the spec's sound.loudness."""
     from worldgen.sound.ambience import bed
     from worldgen.sound.audio import decode, normalise
     from worldgen.sound.music import compose
@@ -100,7 +103,7 @@ def mix_film(spec, duration: float, starts: list[float], ends: list[float], spea
     sound = spec.sound
     music = np.zeros((n, 2), np.float32)
     ambience = np.zeros((n, 2), np.float32)
-    played = []
+    played, midi_cues = [], []
     for k, cue in enumerate(sound.music if sound else []):
         t0, t1 = _span(spec, cue, starts, ends, duration)
         a, b = int(round(t0 * SAMPLE_RATE)), int(round(t1 * SAMPLE_RATE))
@@ -109,6 +112,9 @@ def mix_film(spec, duration: float, starts: list[float], ends: list[float], spea
             played.append({"file": cue.file, "start": t0, "end": t1})
         else:
             x, info = compose(cue.mood, cue.tempo, cue.key, (b - a) / SAMPLE_RATE, spec.seed + 1000 * k)
+            if "_midi" in info:  # the soundfont's own level differs per instrument: bring it where the mix expects
+                midi_cues.append((a / SAMPLE_RATE, info.pop("_midi"), info["tempo"]))
+                x = _level(x, COMPOSED_LUFS)
             played.append({**info, "start": round(t0, 6), "end": round(t1, 6)})
         music[a:a + len(x)] += x[: n - a] * 10 ** ((MUSIC_DB + cue.gain) / 20)
     for k, amb in enumerate(sound.ambience if sound else []):
@@ -121,12 +127,16 @@ def mix_film(spec, duration: float, starts: list[float], ends: list[float], spea
         music *= g
         ambience *= g
     mix = dialogue + music + ambience
-    target = sound.loudness if sound else -14.0
+    target = loudness if loudness is not None else (sound.loudness if sound else -14.0)
     normed, measured = normalise(mix, target, TRUE_PEAK)
     scale = _scale(mix, normed)
     stems = {"dialogue": dialogue * scale, "music": music * scale, "ambience": ambience * scale, "mix": normed}
     measured = {**measured, "target_lufs": target, "scale_db": round(20 * np.log10(scale), 3) if scale > 0 else None}
-    return Mix(stems, lines, played, measured)
+    score = None
+    if midi_cues:
+        from worldgen.sound.midi_score import join
+        score = join([(t, pm) for t, pm, _ in midi_cues], midi_cues[0][2])
+    return Mix(stems, lines, played, measured, score)
 
 
 def _level(x: np.ndarray, lufs: float) -> np.ndarray:

@@ -1,7 +1,9 @@
 """A score composed from a cue's words: the mood sets tempo, mode, progression and which
-instruments play; the key sets the tonic. A small additive synthesiser in numpy renders it
-(pads, bass, a plucked melody, soft percussion), so no soundfont or MIDI library is needed and
-the same cue and seed give the same samples.
+instruments play; the key sets the tonic. With the 'midi' extra installed the notes are MIDI
+(midi_score.py: pretty_midi, rendered by tinysoundfont with a General MIDI soundfont, and the
+genre words pick the instruments); without it a small additive synthesiser in numpy renders the
+same rules (pads, bass, a plucked melody, soft percussion). Either way the same cue and seed
+give the same samples.
 
 A cue spans whole shots; its tempo is nudged (a few percent at most) so that a whole number of
 beats fills the span: the music starts on a shot boundary and its last beat lands on one."""
@@ -91,8 +93,17 @@ def _tone(freq: float, n: int, harmonics: int, tilt: float, phase: float = 0.0) 
     return out
 
 
-def compose(words: str | None, tempo: float | None, key: str | None, duration: float, seed: int) -> tuple[np.ndarray, dict]:
-    """Stereo float32 (n, 2) of `duration` seconds, and what was composed (for the manifest)."""
+def compose(words: str | None, tempo: float | None, key: str | None, duration: float, seed: int,
+            synth: str | None = None) -> tuple[np.ndarray, dict]:
+    """Stereo float32 (n, 2) of `duration` seconds, and what was composed (for the manifest;
+    with the MIDI stack its "_midi" entry holds the cue's notes, a pretty_midi.PrettyMIDI).
+    `synth` is "midi" or "numpy"; by default MIDI where its stack is installed."""
+    from worldgen.sound import midi_score
+    if synth == "midi" or (synth is None and midi_score.available()):
+        pm, info = midi_score.notes(words, tempo, key, duration, seed)
+        x = midi_score.render(pm, duration)
+        x *= _env(len(x), 0.005, min(duration / 2, 0.25))[:, None].astype(np.float32)  # notes cut at the end fade out
+        return x, {**info, "_midi": pm}
     name, mood = mood_of(words)
     root, minor = parse_key(key, mood)
     bpm = tempo or mood.tempo
@@ -157,5 +168,6 @@ def compose(words: str | None, tempo: float | None, key: str | None, duration: f
                 put(hat, tq + beat / 2 if tq + beat / 2 < duration else tq, -0.3, 0.05 * mood.drums)
     fade = _env(n, 0.05, min(duration / 2, beat))
     out *= fade[:, None]
-    info = {"mood": name, "tempo": round(bpm, 3), "key": f"{PITCH_NAMES[root]} {'minor' if minor else 'major'}", "beats": beats}
+    info = {"mood": name, "tempo": round(bpm, 3), "key": f"{PITCH_NAMES[root]} {'minor' if minor else 'major'}", "beats": beats,
+            "synth": "numpy"}
     return out.astype(np.float32), info
