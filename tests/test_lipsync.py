@@ -105,9 +105,10 @@ def _render(spec, out, **kw):
     return render(spec, out, RenderOptions(use_store=False, progress=False, film=False, **kw))
 
 
-def test_a_character_who_does_not_speak_renders_the_same_bytes(tmp_path):
-    """Ana speaks only in 'talk'; the 'quiet' shot and the frames of 'talk' before her line are
-    byte for byte what the spec without dialogue renders (both computed, no store)."""
+def test_a_character_who_does_not_speak_renders_the_same_bytes(tmp_path, monkeypatch):
+    """Without dialogue, every output is byte for byte what a body without a mouth part renders
+    (worldgen before lip sync). Ana speaks only in 'talk': the 'quiet' shot and the frames of
+    'talk' before her line are what the spec without dialogue renders (all computed, no store)."""
     with_lines = _spec(SCENE, tmp_path / "a")
     silent = _spec(SCENE.replace('    dialogue:\n      - {character: ana, line: "Aah, ma.", at: 0.5}\n', ""), tmp_path / "b")
     assert not any(s.dialogue for s in silent.shots)
@@ -122,6 +123,13 @@ def test_a_character_who_does_not_speak_renders_the_same_bytes(tmp_path):
     assert all("/000014." in k or (k.startswith("shots/talk/") and ("/pose/" in k or "/openpose/" in k)) for k in differ), differ
     assert "shots/talk/frames/000014.png" in differ and "shots/talk/frames/000002.png" not in differ
     assert not any(k.startswith("shots/quiet/") for k in differ)
+    import worldgen.character.rig as rig
+    parts = rig.body_parts
+    monkeypatch.setattr(rig, "body_parts", lambda p: [x for x in parts(p) if x.name != "mouth"])
+    before = _render(silent, tmp_path / "rc", frames=frames)
+    assert before.frames_rendered == 5
+    dc = output_digest(tmp_path / "rc")
+    assert {k: v for k, v in db.items() if k.startswith("shots/")} == {k: v for k, v in dc.items() if k.startswith("shots/")}
 
 
 def _keys(spec, tmp_path, name):
