@@ -381,7 +381,7 @@ class Shot(Strict, OmitDefaults):
     transition: Optional[Transition] = Field(None, description="How the shot comes in from the one before (default: a cut).")
 
 
-EDIT_FIELDS = ("dialogue", "transition")  # a shot's fields that reach the edit, not its frames
+EDIT_FIELDS = ("dialogue", "transition")  # a shot's fields outside its camera path; dialogue reaches frames only as mouths (render/keys.py mouth_key)
 
 
 class Spec(Strict, OmitDefaults):
