@@ -88,11 +88,20 @@ def estimated_lines(spec, shot_start_s: list[float]) -> list[dict]:
     return out
 
 
+_LAST: list = [None, None]  # (spec, its mouths): a render asks once for the keys and once per shot
+
+
 def shot_mouths(spec) -> dict[str, dict[str, tuple[list, list]]]:
     """shot id -> {character: (opening per frame, width per frame)} for the characters whose
     mouth opens at some frame of that shot; shots where nobody speaks are left out."""
     if not any(s.dialogue for s in spec.shots):
         return {}
+    if _LAST[0] is not spec:  # specs are frozen models: the same object, the same mouths
+        _LAST[:] = [spec, _shot_mouths(spec)]
+    return _LAST[1]
+
+
+def _shot_mouths(spec) -> dict:
     from worldgen.edit.timeline import build_timeline
     fps = spec.render.fps
     counts = [frame_count(s, fps) for s in spec.shots]
