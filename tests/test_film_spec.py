@@ -68,22 +68,29 @@ def test_older_specs_keep_their_bytes():
 
 
 def _frame_keys(spec):
+    """Every output's content key of two frames of each shot, built as render() builds them."""
     from worldgen.render.frames import frame_paths
-    from worldgen.render.keys import frame_keys, shot_camera_path, world_digest
+    from worldgen.render.keys import frame_keys, mouth_key, shot_camera_path, speaking_mouths, world_digest
     from worldgen.render.options import RenderOptions
     from worldgen.world import World
-    wd = world_digest(spec, World(spec))
-    return [frame_keys(wd, shot, shot_camera_path(shot), i, spec, "raycast", True, "painter", frame_paths(shot.id, i,
-            RenderOptions(), people=True)) for shot in spec.shots for i in (0, 7)]
+    world = World(spec)
+    wd, mouths = world_digest(spec, world), speaking_mouths(spec, world)
+    return [frame_keys(wd, shot, shot_camera_path(shot), i, spec, "raycast", True, "painter",
+                       frame_paths(shot.id, i, RenderOptions(), people=True), mouth_key(mouths.get(shot.id), i))
+            for shot in spec.shots for i in (0, 7)]
 
 
 def test_edit_fields_stay_out_of_frame_keys():
-    """Frames, passes and poses depend on the world and the camera; dialogue, transitions,
-    voices and the sound and edit blocks only on the edit: the render's own content keys of
-    every output of a frame are the same with and without them, and change with the camera."""
-    plain, film = load_spec_text(PLAIN), load_spec_text(FILM)
-    assert film.world.characters[0].voice is not None and film.shots[0].dialogue
-    assert _frame_keys(plain) == _frame_keys(film)
+    """Frames, passes and poses depend on the world, the camera and (where a character speaks)
+    its mouth; a voice's name and the sound and edit blocks reach the edit only: the render's
+    own content keys of every output of a frame are the same with and without them, and change
+    with the camera. (A transition moves where lines fall on the shots, so it may reach a
+    speaking shot's mouths: it stays in both specs here.)"""
+    film = load_spec_text(FILM)
+    lines_only = load_spec_text(FILM.replace(", voice: {name: slt}", "").split("sound:\n")[0])
+    assert film.world.characters[0].voice is not None and film.sound and film.edit
+    assert lines_only.world.characters[0].voice is None and not lines_only.sound and not lines_only.edit
+    assert _frame_keys(lines_only) == _frame_keys(film)
     moved = load_spec_text(FILM.replace("position: [1, 1.5, 5]", "position: [1.1, 1.5, 5]"))
     assert _frame_keys(moved) != _frame_keys(film)
 

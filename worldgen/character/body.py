@@ -115,6 +115,8 @@ def body_parts(p: Proportions) -> list[Part]:
                                         (0, p.head_radius, 0.01 * p.height)), "skin", p.head_radius),
         Part("hair", "head", _ellipsoid((0.95 * p.head_radius, 0.8 * p.head_radius, 0.97 * p.head_radius),
                                         (0, 1.26 * p.head_radius, -0.018 * p.height)), "hair", p.head_radius),
+        # a unit ball the rig scales each frame to the mouth's opening (see mouth_matrix)
+        Part("mouth", "mouth", _ellipsoid((1.0, 1.0, 1.0)), "mouth", 0.35 * p.head_radius),
     ]
     for side in ("r", "l"):
         parts += [
@@ -129,3 +131,65 @@ def body_parts(p: Proportions) -> list[Part]:
                  p.ankle_height),
         ]
     return parts
+
+
+# ---- the mouth ------------------------------------------------------------------------------
+# The head is the ellipsoid above: radii (0.86, 1, 0.95) R about (0, R, 0.01 H) in the head
+# bone's frame. The mouth sits at MOUTH_Y R above the chin; open, it is a dark flattened ball
+# sunk into the face so that an ellipse of it shows in front (wider for spread visemes, taller
+# for open ones). Shut, it shrinks to a point at the head's centre, inside the head: no ray
+# reaches it, so a character that does not speak renders exactly as a head without a mouth.
+MOUTH_Y = 0.5  # mouth height above the chin, in head radii
+MOUTH_DEPTH = 0.25  # the ball's half-depth (R): it shows MOUTH_DEPTH - MOUTH_SINK in front of the skin
+MOUTH_SINK = 0.15
+LIP = 0.07  # lip thickness (R) around the opening, for the outer lip keypoints
+
+
+def _head_front(p: Proportions, x, y):
+    """z of the head's front surface at head-frame (x, y) (arrays)."""
+    r = p.head_radius
+    q = 1 - (np.asarray(x) / (0.86 * r)) ** 2 - ((np.asarray(y) - r) / r) ** 2
+    return 0.01 * p.height + 0.95 * r * np.sqrt(np.clip(q, 0, None))
+
+
+def mouth_size(p: Proportions, opening: float, width: float) -> tuple[float, float]:
+    """Half-width and half-height (m) of the visible opening for a viseme's opening (0..1) and
+    width (0 rounded .. 1 spread)."""
+    r = p.head_radius
+    return (0.2 + 0.14 * width) * r, (0.03 + 0.2 * opening) * r
+
+
+def mouth_matrix(p: Proportions, opening: float, width: float) -> np.ndarray:
+    """The mouth ball's transform in the head bone's frame (the unit ball of the 'mouth' part)."""
+    r = p.head_radius
+    m = np.eye(4)
+    if opening <= 0:  # shut: a speck at the head's centre, hidden inside it (never singular)
+        m[:3, :3] *= 1e-4 * r
+        m[:3, 3] = (0.0, r, 0.01 * p.height)
+        return m
+    a, b = mouth_size(p, opening, width)
+    # the ball's section at the skin (MOUTH_SINK behind its front) is the visible ellipse
+    k = 1 / np.sqrt(1 - (MOUTH_SINK / MOUTH_DEPTH) ** 2)
+    y = MOUTH_Y * r
+    m[0, 0], m[1, 1], m[2, 2] = a * k, b * k, MOUTH_DEPTH * r
+    m[:3, 3] = (0.0, y, float(_head_front(p, 0.0, y)) - MOUTH_SINK * r)
+    return m
+
+
+# OpenPose face points 48-59 (outer lip) and 60-67 (inner lip), as angles around the mouth:
+# 48 and 60 at the person's right corner (-x), the upper lip first, then the lower lip back.
+OUTER_ANGLES = np.radians([180, 150, 120, 90, 60, 30, 0, -30, -60, -90, -120, -150])
+INNER_ANGLES = np.radians([180, 135, 90, 45, 0, -45, -90, -135])
+
+
+def mouth_points(p: Proportions, opening: float, width: float) -> np.ndarray:
+    """The 20 mouth keypoints (OpenPose face 48-67) in the head bone's frame, on the skin: the
+    inner lip is the opening's outline, the outer lip LIP beyond it. Shut, the inner lips meet."""
+    r = p.head_radius
+    a, b = mouth_size(p, opening, width) if opening > 0 else (mouth_size(p, 0.0, width)[0], 0.0)
+    rows = []
+    for angles, (ax, by) in ((OUTER_ANGLES, (a + LIP * r, b + LIP * r)), (INNER_ANGLES, (a, b))):
+        x = ax * np.cos(angles)
+        y = MOUTH_Y * r + by * np.sin(angles)
+        rows.append(np.stack([x, y, _head_front(p, x, y)], 1))
+    return np.concatenate(rows)

@@ -13,6 +13,7 @@ import numpy as np
 from worldgen.character.rig import KEYPOINTS
 
 DEPTH_MARGIN = 0.02  # m added to a body part's thickness in the depth test
+MOUTH_DEPTH_TOL = 0.03  # m: mouth points lie on the skin; the far side of the head is ~0.2 m deeper
 
 
 def keypoint_radii(rig) -> np.ndarray:
@@ -30,25 +31,45 @@ def keypoint_radii(rig) -> np.ndarray:
 def people_in_frame(world, t: float, cam, depth: np.ndarray, instance: np.ndarray) -> list[dict]:
     """Keypoints of every character at world time t as seen by `cam`: per keypoint
     [x, y, z, visible] with (x, y) in pixels (centres at integers) and z the camera depth."""
-    h, w = depth.shape
     out = []
     for cid, rig in world.characters.items():
         inst = world.character_instance[cid]
         pts = rig.pose(t).keypoints
         uv, z = cam.project(pts)
         tol = 1.6 * keypoint_radii(rig) + DEPTH_MARGIN
-        rows = []
-        for k in range(len(KEYPOINTS)):
-            x, y = float(uv[k, 0]), float(uv[k, 1])
-            vis = False
-            if z[k] > 0 and np.isfinite(x) and np.isfinite(y):
-                j, i = int(np.floor(x + 0.5)), int(np.floor(y + 0.5))
-                if 0 <= i < h and 0 <= j < w and instance[i, j] == inst:
-                    vis = bool(z[k] - depth[i, j] <= tol[k])
-            rows.append([round(x, 3), round(y, 3), round(float(z[k]), 4), int(vis)])
-        out.append({"id": cid, "instance": inst, "keypoints": rows,
-                    "pose_keypoints_2d": [v for r in rows for v in (r[0], r[1], float(r[3]))]})
+        rows = _visible_rows(uv, z, tol, depth, instance, inst)
+        person = {"id": cid, "instance": inst, "keypoints": rows,
+                  "pose_keypoints_2d": [v for r in rows for v in (r[0], r[1], float(r[3]))]}
+        if getattr(rig, "speech", None) is not None:  # speaking in this shot: its mouth too
+            muv, mz = cam.project(rig.mouth_keypoints(t))
+            mouth = _visible_rows(muv, mz, np.full(len(mz), MOUTH_DEPTH_TOL), depth, instance, inst)
+            face = [[0.0, 0.0, 0.0]] * FACE_MOUTH[0] + [[r[0], r[1], float(r[3])] if r[3] else [0.0, 0.0, 0.0]
+                                                        for r in mouth] + [[0.0, 0.0, 0.0]] * (FACE_POINTS - FACE_MOUTH[1])
+            opening, width = rig.mouth(t)
+            person.update({"mouth": {"opening": opening, "width": width, "keypoints": mouth},
+                           "face_keypoints_2d": [v for r in face for v in r]})
+        out.append(person)
     return out
+
+
+FACE_POINTS = 70  # OpenPose face: 68 points and two pupils
+FACE_MOUTH = (48, 68)  # its mouth: outer lip 48-59, inner lip 60-67
+
+
+def _visible_rows(uv, z, tol, depth, instance, inst) -> list:
+    """[x, y, depth, visible] per point: in the image, in front, on the character's pixels and
+    at most `tol` behind the depth pass there."""
+    h, w = depth.shape
+    rows = []
+    for k in range(len(z)):
+        x, y = float(uv[k, 0]), float(uv[k, 1])
+        vis = False
+        if z[k] > 0 and np.isfinite(x) and np.isfinite(y):
+            j, i = int(np.floor(x + 0.5)), int(np.floor(y + 0.5))
+            if 0 <= i < h and 0 <= j < w and instance[i, j] == inst:
+                vis = bool(z[k] - depth[i, j] <= tol[k])
+        rows.append([round(x, 3), round(y, 3), round(float(z[k]), 4), int(vis)])
+    return rows
 
 
 def pose_json(people: list[dict], width: int, height: int, index: int, time: float) -> dict:
@@ -64,11 +85,15 @@ def openpose_image(people: list[dict], width: int, height: int) -> np.ndarray:
     from worldgen.compat import import_controlnet_aux
     import_controlnet_aux()
     from controlnet_aux.open_pose.body import Keypoint
-    from controlnet_aux.open_pose.util import draw_bodypose
+    from controlnet_aux.open_pose.util import draw_bodypose, draw_facepose
     canvas = np.zeros((height, width, 3), np.uint8)
     for person in people:
         kps = [Keypoint((x + 0.5) / width, (y + 0.5) / height) if vis else None
                for x, y, _z, vis in person["keypoints"]]
         if any(k is not None for k in kps):
             canvas = draw_bodypose(canvas, kps)
+    for person in people:  # face points after every body, as OpenPose draws them: white dots
+        mouth = [Keypoint((x + 0.5) / width, (y + 0.5) / height) for x, y, _z, vis in person.get("mouth", {}).get("keypoints", ()) if vis]
+        if mouth:
+            canvas = draw_facepose(canvas, mouth)
     return canvas

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from worldgen.character.body import BUILD_WIDTH, Proportions, body_parts
+from worldgen.character.body import BUILD_WIDTH, Proportions, body_parts, mouth_matrix, mouth_points
 from worldgen.character.gait import GAITS, MOVING_SPEED, RUN_SPEED, Footstep, PathArc, lay_footsteps
 from worldgen.motion import Track, ease
 from worldgen.spec.models import Action, CharacterSpec
@@ -94,9 +94,24 @@ class Pose:
     feet_down: np.ndarray  # (2,) bool: foot in stance (on its footstep)
 
 
+@dataclass
+class MouthTrack:
+    """A speaking character's mouth over one shot: opening and width (0..1) per frame from
+    `start` (world time) at `fps`, held at the ends (the flow's neighbour frames)."""
+    start: float
+    fps: float
+    opening: list
+    width: list
+
+    def at(self, t: float) -> tuple[float, float]:
+        i = min(max(int(round((t - self.start) * self.fps)), 0), len(self.opening) - 1)
+        return float(self.opening[i]), float(self.width[i])
+
+
 class CharacterRig:
     deforms = False  # the proxy body is rigid parts; a skinned asset deforms
     index: int = 0  # the character's place in the spec's list (the world sets it)
+    speech: MouthTrack | None = None  # set while a shot in which it speaks renders; else the mouth is shut
 
     def _make_parts(self):
         return body_parts(self.body)
@@ -393,7 +408,18 @@ class CharacterRig:
 
     # ---- what the world asks --------------------------------------------------------------
     def bone_matrix(self, bone: str, t: float) -> np.ndarray:
+        if bone == "mouth":  # the mouth rides on the head, scaled to its opening
+            return self.pose(t).bones["head"] @ mouth_matrix(self.body, *self.mouth(t))
         return self.pose(t).bones[bone]
+
+    def mouth(self, t: float) -> tuple[float, float]:
+        """(opening, width) of the mouth at t: shut (0, 0.5) unless a speech track is set."""
+        return self.speech.at(t) if self.speech is not None else (0.0, 0.5)
+
+    def mouth_keypoints(self, t: float) -> np.ndarray:
+        """World positions of the 20 mouth keypoints (OpenPose face points 48-67)."""
+        hm = self.pose(t).bones["head"]
+        return mouth_points(self.body, *self.mouth(t)) @ hm[:3, :3].T + hm[:3, 3]
 
     def centre(self, t: float) -> np.ndarray:
         """Mid-torso: what a camera tracking this character aims at."""

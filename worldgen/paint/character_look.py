@@ -81,4 +81,5 @@ def region_materials(text: str, key: str) -> dict[str, Material]:
         mats[region] = m
     short = any(w in texts["top"] for w in SHORT_SLEEVES)
     mats["sleeve"] = mats["skin"] if short else mats["top"]
+    mats["mouth"] = _plain((52, 18, 20), 0.5, seed + 2, "plain")  # the open mouth: dark red shadow
     return mats

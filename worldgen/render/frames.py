@@ -3,6 +3,7 @@ when needed (`LazyTools`), the shot's depth range, and `compute_frames`, the one
 rasterizes, paints and writes frames; the local executor and every Ray task run it."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -96,12 +97,31 @@ def compute_frames(world, lazy, spec: Spec, shot, todo: set, near_far, keys: dic
 
     # the painter takes the frames one by one and hands back each frame once it is final (at
     # once, or, for painters of overlapping windows of frames, once every window holding it is)
-    for fr in lazy.raster().shot_frames(shot, r.width, r.height, r.fps, only=todo):
-        for f, img in painter.push_frame(fr) if painter is not None else [(fr, None)]:
-            write(f, img)
-    if painter is not None:
-        for f, img in painter.end_shot():
-            write(f, img)
+    with speaking(world, spec, shot):
+        for fr in lazy.raster().shot_frames(shot, r.width, r.height, r.fps, only=todo):
+            for f, img in painter.push_frame(fr) if painter is not None else [(fr, None)]:
+                write(f, img)
+        if painter is not None:
+            for f, img in painter.end_shot():
+                write(f, img)
+
+
+@contextmanager
+def speaking(world, spec: Spec, shot):
+    """Mouths move while this shot renders: each proxy character that speaks in it gets its
+    mouth track (worldgen.sound.lipsync, from the spec alone); everything else keeps it shut."""
+    from worldgen.character.rig import MouthTrack
+    from worldgen.render.keys import speaking_mouths
+    rigs = []
+    for cid, (opening, width) in speaking_mouths(spec, world).get(shot.id, {}).items():
+        rig = world.characters[cid]  # proxies only: rigged GLB actors have no mouth part yet
+        rig.speech = MouthTrack(shot.start, spec.render.fps, opening, width)
+        rigs.append(rig)
+    try:
+        yield
+    finally:
+        for rig in rigs:
+            rig.speech = None
 
 
 class LazyTools:

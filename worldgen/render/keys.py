@@ -31,15 +31,43 @@ def shot_camera_path(shot) -> dict:
     return shot.model_dump(mode="json", exclude={"id", "prompt", "style", *EDIT_FIELDS})
 
 
+def speaking_mouths(spec: Spec, world) -> dict:
+    """shot id -> {character: (opening, width) per frame} of the proxy characters that speak in
+    it (what the frames of that shot show of the dialogue; worldgen.sound.lipsync)."""
+    from worldgen.sound.lipsync import shot_mouths
+    out = {}
+    for sid, chars in shot_mouths(spec).items():
+        kept = {cid: v for cid, v in chars.items() if not world.characters[cid].deforms}
+        if kept:
+            out[sid] = kept
+    return out
+
+
+def mouth_key(chars: dict | None, i: int) -> dict | None:
+    """The mouths frame i depends on: its own and its neighbours' (the flow looks at both)."""
+    if not chars:
+        return None
+    out = {}
+    for cid, (opening, width) in sorted(chars.items()):
+        js = [min(max(j, 0), len(opening) - 1) for j in (i - 1, i, i + 1)]
+        out[cid] = [[opening[j], width[j]] for j in js]
+    return out
+
+
 def frame_keys(wd: tuple, shot, camera_path: dict, i: int, spec: Spec, backend: str, people: bool, painter_id,
-                paths: dict) -> dict:
+                paths: dict, mouths: dict | None = None) -> dict:
     """Output name -> (content key, store kind). Passes, control images and poses depend on the
-    world and the camera; a painted frame also on the painter, the style and the prompt."""
+    world and the camera; a painted frame also on the painter, the style and the prompt. In a
+    shot where a character speaks, all of them also depend on its mouth (`mouths`, mouth_key);
+    frames of shots where nobody speaks keep the keys they had before lip sync."""
     from worldgen.store import digest
     r = spec.render
     wd_geometry, wd_full = wd
-    geometry = digest({"world": wd_geometry, "shot": camera_path,
-                       "index": i, "size": [r.width, r.height], "fps": r.fps, "backend": backend, "people": people})
+    what = {"world": wd_geometry, "shot": camera_path,
+            "index": i, "size": [r.width, r.height], "fps": r.fps, "backend": backend, "people": people}
+    if mouths:
+        what["mouths"] = mouths
+    geometry = digest(what)
     out = {}
     for name, path in paths.items():
         kind = name.replace("_", "-") + "." + path.rsplit(".", 1)[1]

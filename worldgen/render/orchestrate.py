@@ -13,7 +13,7 @@ from worldgen.camera import ShotCamera, frame_count
 from worldgen.errors import SpecError
 from worldgen.io import write_json
 from worldgen.render.frames import LazyTools, frame_paths
-from worldgen.render.keys import frame_keys, shot_camera_path, world_digest
+from worldgen.render.keys import frame_keys, mouth_key, shot_camera_path, speaking_mouths, world_digest
 from worldgen.render.local import render_locally
 from worldgen.render.manifest import build_manifest, merge_stats
 from worldgen.render.options import RenderOptions, RenderResult
@@ -62,6 +62,7 @@ def render(spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None, wo
     result = RenderResult(out, {})
     manifest_shots, plans, remote_stats = [], [], []
     total = sum(frame_count(s, r.fps) for s in shots)
+    mouths = speaking_mouths(spec, world)
     with FrameProgress(opt.progress, total, spec.title) as advance:
         for shot in shots:
             rig = ShotCamera(shot, world, r.width, r.height)
@@ -71,7 +72,8 @@ def render(spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None, wo
             for i in range(n):
                 paths = frame_paths(shot.id, i, opt, people)
                 cam = rig.at(i / r.fps)
-                keys[i] = frame_keys(wd, shot, camera_path, i, spec, backend, people, painter_id, paths)
+                keys[i] = frame_keys(wd, shot, camera_path, i, spec, backend, people, painter_id, paths,
+                                     mouth_key(mouths.get(shot.id), i))
                 frames.append({"index": i, "time": round(shot.start + i / r.fps, 9),
                                "K": cam.K.round(9).tolist(), "world_to_camera": cam.world_to_camera.round(9).tolist(),
                                **paths, "keys": {k: v[0] for k, v in keys[i].items()}})

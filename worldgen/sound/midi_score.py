@@ -55,7 +55,7 @@ def notes(words: str | None, tempo: float | None, key: str | None, duration: flo
     composed (for the manifest)."""
     import pretty_midi
 
-    from worldgen.sound.music import MAJOR, MINOR, PITCH_NAMES, mood_of, parse_key
+    from worldgen.sound.theory import MAJOR, MINOR, PITCH_NAMES, mood_of, parse_key
     name, mood = mood_of(words)
     root, minor = parse_key(key, mood)
     bpm = tempo or mood.tempo

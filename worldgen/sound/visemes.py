@@ -5,8 +5,8 @@ Phones are the ARPAbet set flite reports. Each maps to a viseme (the mouth shape
 would draw) with an opening (0 closed .. 1 wide open) and a width (0 rounded .. 1 spread).
 The curve is sampled at the film's frames with a little co-articulation: each frame takes a
 weighted mean of the phones overlapping a 60 ms window around it, so a mouth does not snap
-shut on every consonant. The rig's half (a mouth on the proxy head, mouth keypoints in the
-pose pass) is still to do (docs/FILM.md)."""
+shut on every consonant. The picture's half (worldgen.sound.lipsync) feeds the same curves
+with phones estimated from the spec's words, so frames depend on the spec alone."""
 from __future__ import annotations
 
 import numpy as np

@@ -414,7 +414,7 @@ class Shot(Strict, OmitDefaults):
     transition: Optional[Transition] = Field(None, description="How the shot comes in from the one before (default: a cut).")
 
 
-EDIT_FIELDS = ("dialogue", "transition")  # a shot's fields that reach the edit, not its frames
+EDIT_FIELDS = ("dialogue", "transition")  # a shot's fields outside its camera path; dialogue reaches frames only as mouths (render/keys.py mouth_key)
 CHARACTER_EDIT_FIELDS = ("voice",)  # a character's fields that reach the edit (its voice), not its frames
 
 

@@ -1,0 +1,149 @@
+"""Lip sync in the picture: the proxy head's mouth opens on the spec's open vowels and is shut
+in silence, its keypoints (OpenPose face 48-67) land on the head, a character who does not
+speak renders the same bytes as without dialogue, and the frame keys follow the spoken lines
+only where someone speaks."""
+import numpy as np
+import pytest
+
+from worldgen.character.pose_pass import FACE_MOUTH, FACE_POINTS, openpose_image, people_in_frame
+from worldgen.passes.sequence import Rasterizer
+from worldgen.render import render
+from worldgen.render.frames import speaking
+from worldgen.render.options import RenderOptions
+from worldgen.sound.lipsync import shot_mouths, text_phones
+from worldgen.world import World
+from conftest import output_digest, spec_from
+
+SCENE = """
+worldgen: 1
+seed: 3
+render: {width: 128, height: 96, fps: 24}
+world:
+  objects:
+    - {id: ground, shape: plane, size: [20, 20], appearance: "grass"}
+  characters:
+    - {id: ana, appearance: "red coat", position: [0, 0, 0], facing: 0}
+    - {id: ben, appearance: "green sweater", position: [1.2, 0, -0.5], facing: 0}
+shots:
+  - id: talk
+    duration: 1.5
+    camera: {move: static, position: [0, 1.5, 0.9], look_at: [0, 1.5, 0], fov: 30}
+    dialogue:
+      - {character: ana, line: "Aah, ma.", at: 0.5}
+  - id: quiet
+    start: 1.5
+    duration: 0.5
+    camera: {move: static, position: [0.5, 1.4, 3], look_at: [0.5, 1.1, 0], fov: 50}
+"""
+
+
+@pytest.fixture(scope="module")
+def talk(tmp_path_factory):
+    spec = spec_from(SCENE, tmp_path_factory.mktemp("lips"))
+    world = World(spec)
+    opening = shot_mouths(spec)["talk"]["ana"][0]
+    loud, hush = int(np.argmax(opening)), 2  # 0.08 s: before the line
+    assert opening[hush] == 0 and opening[loud] > 0.8
+    with speaking(world, spec, spec.shot("talk")):
+        frames = {f.view.index: f for f in Rasterizer(world).shot_frames(spec.shot("talk"), 128, 96, 24, only={loud, hush})}
+        people = {i: {p["id"]: p for p in people_in_frame(world, f.view.time, f.view.cam, f.passes.depth, f.passes.instance)}
+                  for i, f in frames.items()}
+    return spec, world, frames, people, loud, hush
+
+
+def _geom(world, oid):
+    return list(world.nodes).index(oid)
+
+
+def test_open_vowel_opens_the_mouth_and_silence_shuts_it(talk):
+    spec, world, frames, _, loud, hush = talk
+    mouth = _geom(world, "ana/mouth")
+    inst = world.character_instance["ana"]
+    open_px = frames[loud].view.hits.geom == mouth
+    assert open_px.sum() >= 20  # a dark mouth of some pixels at 128x96, close up
+    assert (frames[loud].passes.instance[open_px] == inst).all()  # the mouth is the character's in every pass
+    assert np.isfinite(frames[loud].passes.depth[open_px]).all()
+    assert (frames[hush].view.hits.geom == mouth).sum() == 0  # shut: nothing of it shows
+
+
+def test_mouth_keypoints_lie_on_the_head(talk):
+    spec, world, frames, people, loud, hush = talk
+    head = (frames[loud].view.hits.geom == _geom(world, "ana/head")) | (frames[loud].view.hits.geom == _geom(world, "ana/mouth"))
+    ys, xs = np.nonzero(head)
+    for i in (loud, hush):
+        ana = people[i]["ana"]
+        pts = ana["mouth"]["keypoints"]
+        assert len(pts) == 20 and all(p[3] == 1 for p in pts)  # facing the camera: every mouth point shows
+        for x, y, _z, _v in pts:
+            r, c = int(round(y)), int(round(x))
+            assert frames[i].passes.instance[r, c] == world.character_instance["ana"]
+            assert ys.min() <= r <= ys.max() and xs.min() <= c <= xs.max()  # on the head, not the body
+        face = np.array(ana["face_keypoints_2d"]).reshape(FACE_POINTS, 3)
+        assert (face[:FACE_MOUTH[0]] == 0).all() and (face[FACE_MOUTH[1]:] == 0).all()
+        assert np.allclose(face[FACE_MOUTH[0]:FACE_MOUTH[1], :2], [p[:2] for p in pts])
+        assert "mouth" not in people[i]["ben"] and "face_keypoints_2d" not in people[i]["ben"]  # ben says nothing
+    inner = np.array(people[loud]["ana"]["mouth"]["keypoints"])[12:, 1]
+    shut = np.array(people[hush]["ana"]["mouth"]["keypoints"])[12:, 1]
+    assert inner[6] - inner[2] > 2 * (shut[6] - shut[2]) + 1  # lower inner lip (66) drops below the upper (62)
+    img = openpose_image(list(people[loud].values()), 128, 96)
+    x, y = people[loud]["ana"]["mouth"]["keypoints"][3][:2]  # the upper lip's middle: a white dot
+    assert (img[int(y + 0.5), int(x + 0.5)] == 255).all()
+
+
+def test_spelling_gives_open_and_closed_phones():
+    phones = [p for p, _, _ in text_phones("Aah, ma.")]
+    assert phones == ["ae", "ae", "hh", "m", "ae"]
+    assert text_phones("ma", rate=2.0)[-1][2] == pytest.approx(text_phones("ma")[-1][2] / 2)
+
+
+def _spec(text, folder):
+    folder.mkdir()
+    return spec_from(text, folder)
+
+
+def _render(spec, out, **kw):
+    return render(spec, out, RenderOptions(use_store=False, progress=False, film=False, **kw))
+
+
+def test_a_character_who_does_not_speak_renders_the_same_bytes(tmp_path, monkeypatch):
+    """Without dialogue, every output is byte for byte what a body without a mouth part renders
+    (worldgen before lip sync). Ana speaks only in 'talk': the 'quiet' shot and the frames of
+    'talk' before her line are what the spec without dialogue renders (all computed, no store)."""
+    with_lines = _spec(SCENE, tmp_path / "a")
+    silent = _spec(SCENE.replace('    dialogue:\n      - {character: ana, line: "Aah, ma.", at: 0.5}\n', ""), tmp_path / "b")
+    assert not any(s.dialogue for s in silent.shots)
+    frames = {"talk": [0, 2, 14], "quiet": [0, 6]}
+    a = _render(with_lines, tmp_path / "ra", frames=frames)
+    b = _render(silent, tmp_path / "rb", frames=frames)
+    assert a.frames_rendered == b.frames_rendered == 5
+    da, db = output_digest(tmp_path / "ra"), output_digest(tmp_path / "rb")
+    differ = sorted(k for k in da if da[k] != db.get(k) and k.startswith("shots/"))  # not the run record (its spec hash)
+    # frame 14 shows the open mouth (passes, painted frame, pose); frame 0 and 2 only gain the
+    # speaker's mouth keypoints in the pose JSON and image
+    assert all("/000014." in k or (k.startswith("shots/talk/") and ("/pose/" in k or "/openpose/" in k)) for k in differ), differ
+    assert "shots/talk/frames/000014.png" in differ and "shots/talk/frames/000002.png" not in differ
+    assert not any(k.startswith("shots/quiet/") for k in differ)
+    import worldgen.character.rig as rig
+    parts = rig.body_parts
+    monkeypatch.setattr(rig, "body_parts", lambda p: [x for x in parts(p) if x.name != "mouth"])
+    before = _render(silent, tmp_path / "rc", frames=frames)
+    assert before.frames_rendered == 5
+    dc = output_digest(tmp_path / "rc")
+    assert {k: v for k, v in db.items() if k.startswith("shots/")} == {k: v for k, v in dc.items() if k.startswith("shots/")}
+
+
+def _keys(spec, tmp_path, name):
+    r = _render(spec, tmp_path / name, frames={s.id: [] for s in spec.shots}, paint=True)
+    assert r.frames_rendered == 0
+    return {s["id"]: [f["keys"] for f in s["frames"]] for s in r.manifest["shots"]}
+
+
+def test_frame_keys_follow_spoken_lines_only_where_someone_speaks(tmp_path):
+    base = _keys(_spec(SCENE, tmp_path / "a"), tmp_path, "ka")
+    other = _keys(_spec(SCENE.replace("Aah, ma.", "Oh, ma."), tmp_path / "b"), tmp_path, "kb")
+    none = _keys(_spec(SCENE.replace('    dialogue:\n      - {character: ana, line: "Aah, ma.", at: 0.5}\n', ""),
+                           tmp_path / "c"), tmp_path, "kc")
+    assert base["talk"] != other["talk"]  # a changed line changes the frames where her mouth moves
+    assert base["talk"][12]["frame"] != other["talk"][12]["frame"] and base["talk"][12]["pose"] != other["talk"][12]["pose"]
+    assert base["quiet"] == other["quiet"] == none["quiet"]  # nobody speaks there: the keys lip sync never touched
+    assert base["talk"] != none["talk"]

@@ -1,0 +1,123 @@
+"""Lip sync's picture half: from the spec alone, the mouth (opening, width) of every speaking
+character at every frame of every shot.
+
+The frames must depend on the spec only (their store keys are digests of the spec), not on
+what a voice engine says, so a line's phones here are an estimate from its letters: a few
+spelling rules give ARPAbet-like phones, each with a typical duration (calibrated on flite's
+voices, slowed or sped by the voice's `rate`). Lines are placed as the mix places them (their
+shot's film start plus `at`, or GAP after the shot's previous line, here its estimated end),
+the visemes code turns them into a mouth curve per film frame, and each shot frame takes the
+value of the film frame that shows it. The sound keeps the voice's own phones (lipsync.json)."""
+from __future__ import annotations
+
+import re
+
+from worldgen.camera import frame_count
+from worldgen.sound.visemes import mouth_curves
+
+VOWEL_S, CONSONANT_S = 0.115, 0.072  # s: typical phone lengths (flite slt, rms, awb over 6 lines: total within 1 %)
+PAUSE_S = {",": 0.2, ";": 0.24, ":": 0.24, ".": 0.33, "!": 0.33, "?": 0.33}  # within a line
+GAP = 0.3  # s: the mix's pause before a line that gives no time (worldgen.sound.mix.GAP)
+
+# spelling -> phones, longest match first
+_RULES = [
+    ("tch", ["ch"]), ("igh", ["ay"]), ("th", ["th"]), ("sh", ["sh"]), ("ch", ["ch"]), ("ph", ["f"]), ("wh", ["w"]),
+    ("ck", ["k"]), ("ng", ["ng"]), ("qu", ["k", "w"]), ("ee", ["iy"]), ("ea", ["iy"]), ("oo", ["uw"]),
+    ("ou", ["aw"]), ("ow", ["ow"]), ("ai", ["ey"]), ("ay", ["ey"]), ("oa", ["ow"]), ("oi", ["oy"]), ("oy", ["oy"]),
+    ("au", ["ao"]), ("aw", ["ao"]), ("er", ["er"]), ("ir", ["er"]), ("ur", ["er"]), ("ar", ["aa", "r"]),
+    ("or", ["ao", "r"]), ("a", ["ae"]), ("e", ["eh"]), ("i", ["ih"]), ("o", ["aa"]), ("u", ["ah"]),
+    ("y", ["iy"]), ("c", ["k"]), ("x", ["k", "s"]), ("j", ["jh"]), ("q", ["k"]), ("h", ["hh"]),
+]
+_VOWELS = {"iy", "ih", "eh", "ey", "ae", "aa", "ao", "ow", "uw", "ah", "aw", "ay", "oy", "er"}
+
+
+def word_phones(word: str) -> list[str]:
+    """A rough phone sequence for one word (letters only)."""
+    w = word.lower()
+    if len(w) > 2 and w.endswith("e") and w[-2] not in "aeiou":  # silent final e
+        w = w[:-1]
+    out: list[str] = []
+    i = 0
+    while i < len(w):
+        for spelling, phones in _RULES:
+            if w.startswith(spelling, i):
+                if spelling == "y" and i == 0:  # 'yes': a consonant
+                    phones = ["y"]
+                out += phones
+                i += len(spelling)
+                break
+        else:
+            if not out or out[-1] != w[i]:  # doubled consonants are one phone
+                out.append(w[i])
+            i += 1
+    return out
+
+
+def text_phones(text: str, rate: float = 1.0) -> list[tuple[str, float, float]]:
+    """[(phone, start s, end s)] of a line, from its spelling; punctuation inside it pauses."""
+    out, t = [], 0.0
+    tokens = re.findall(r"[A-Za-z']+|[,;:.!?]", text)
+    for k, tok in enumerate(tokens):
+        if tok in PAUSE_S:
+            if k < len(tokens) - 1:
+                t += PAUSE_S[tok] / rate
+            continue
+        for ph in word_phones(tok.replace("'", "")):
+            d = (VOWEL_S if ph in _VOWELS else CONSONANT_S) / rate
+            out.append((ph, round(t, 4), round(t + d, 4)))
+            t += d
+    return out
+
+
+def _rates(spec) -> dict[str, float]:
+    return {c.id: (c.voice.rate if c.voice is not None else 1.0) for c in spec.world.characters}
+
+
+def estimated_lines(spec, shot_start_s: list[float]) -> list[dict]:
+    """Every line with its film time and estimated phones, placed as the mix places lines."""
+    rates = _rates(spec)
+    out = []
+    for i, shot in enumerate(spec.shots):
+        cursor = GAP
+        for ln in shot.dialogue:
+            phones = text_phones(ln.line, rates.get(ln.character, 1.0))
+            length = phones[-1][2] if phones else 0.0
+            at = ln.at if ln.at is not None else cursor
+            out.append({"character": ln.character, "start": shot_start_s[i] + at, "phones": phones})
+            cursor = at + length + GAP
+    return out
+
+
+_LAST: list = [None, None]  # (spec, its mouths): a render asks once for the keys and once per shot
+
+
+def shot_mouths(spec) -> dict[str, dict[str, tuple[list, list]]]:
+    """shot id -> {character: (opening per frame, width per frame)} for the characters whose
+    mouth opens at some frame of that shot; shots where nobody speaks are left out."""
+    if not any(s.dialogue for s in spec.shots):
+        return {}
+    if _LAST[0] is not spec:  # specs are frozen models: the same object, the same mouths
+        _LAST[:] = [spec, _shot_mouths(spec)]
+    return _LAST[1]
+
+
+def _shot_mouths(spec) -> dict:
+    from worldgen.edit.timeline import build_timeline
+    fps = spec.render.fps
+    counts = [frame_count(s, fps) for s in spec.shots]
+    tl = build_timeline(spec, counts)
+    lines = estimated_lines(spec, [f / fps for f in tl.shot_start])
+    speakers = list(dict.fromkeys(ln["character"] for ln in lines))
+    curves = mouth_curves(lines, speakers, len(tl.frames), fps)
+    shown = [[0] * n for n in counts]  # the film frame that shows each shot frame
+    for f, fr in enumerate(tl.frames):
+        for src in (fr.a, fr.b):
+            if src is not None:
+                shown[src[0]][src[1]] = f
+    out: dict = {}
+    for i, shot in enumerate(spec.shots):
+        for cid in speakers:
+            o = [curves[cid]["open"][f] for f in shown[i]]
+            if any(v > 0 for v in o):
+                out.setdefault(shot.id, {})[cid] = (o, [curves[cid]["wide"][f] for f in shown[i]])
+    return out
