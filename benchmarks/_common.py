@@ -20,6 +20,7 @@
   test code that stays out of the installed package), found from this checkout wherever the
   script is run from.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -66,6 +67,7 @@ shots:
 
 # ---------------------------------------------------------------- isolation
 
+
 @contextlib.contextmanager
 def fresh_cache(prefix: str = "worldgen-bench-cache-") -> Iterator[Path]:
     """A new, empty WORLDGEN_CACHE for the block (removed afterwards); the previous value is restored."""
@@ -90,6 +92,7 @@ def write_tiny_spec(folder: Path) -> Path:
 
 # ---------------------------------------------------------------- warm-up
 
+
 def warm_up(backends: tuple[str, ...] = ("raycast",)) -> float:
     """In-process warm-up: import worldgen and compute every pass of the tiny scene on each
     backend (numba kernels compiled or loaded from numba's cache). Returns its seconds."""
@@ -97,6 +100,7 @@ def warm_up(backends: tuple[str, ...] = ("raycast",)) -> float:
     from worldgen.passes.sequence import Rasterizer
     from worldgen.spec import load_spec_text
     from worldgen.world import World
+
     spec = load_spec_text(TINY_SPEC, "warm_up.yaml")
     world = World(spec)
     for backend in backends:
@@ -116,14 +120,16 @@ def warm_up_cli(extra: tuple[str, ...] = ()) -> float:
 
 # ---------------------------------------------------------------- repetition and statistics
 
+
 def rotations(names: list[str], repeats: int) -> list[list[str]]:
     """The order of each round: the case list rotated by one per round."""
     n = len(names)
-    return [names[r % n:] + names[:r % n] for r in range(repeats)]
+    return [names[r % n :] + names[: r % n] for r in range(repeats)]
 
 
-def alternating(cases: dict[str, Callable[[], object]], repeats: int = REPEATS,
-                log: Callable[[str], None] | None = print) -> tuple[dict[str, list], list[list[str]]]:
+def alternating(
+    cases: dict[str, Callable[[], object]], repeats: int = REPEATS, log: Callable[[str], None] | None = print
+) -> tuple[dict[str, list], list[list[str]]]:
     """Run every case `repeats` times, rotating the order each round. Returns ({case: [results
     in round order]}, [the order of each round])."""
     if repeats < 1:
@@ -150,8 +156,13 @@ def spread(values, digits: int = 4) -> dict:
     if not vals:
         raise ValueError("no values")
     r = lambda x: round(x, digits)  # noqa: E731
-    return {"median": r(statistics.median(vals)), "min": r(min(vals)), "max": r(max(vals)), "n": len(vals),
-            "values": [r(v) for v in vals]}
+    return {
+        "median": r(statistics.median(vals)),
+        "min": r(min(vals)),
+        "max": r(max(vals)),
+        "n": len(vals),
+        "values": [r(v) for v in vals],
+    }
 
 
 def fmt(s: dict, unit: str = "", digits: int = 2, count: bool = True) -> str:
@@ -172,8 +183,9 @@ def gpu_name() -> str | None:
     exe = shutil.which("nvidia-smi")
     if not exe:
         return None
-    p = subprocess.run([exe, "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"],
-                       capture_output=True, text=True)
+    p = subprocess.run(
+        [exe, "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"], capture_output=True, text=True
+    )
     return p.stdout.strip().splitlines()[0] if p.returncode == 0 and p.stdout.strip() else None
 
 
@@ -186,16 +198,29 @@ def machine() -> dict:
     except AttributeError:
         usable = os.cpu_count()
     from worldgen.render.record import machine_info, versions
+
     info = machine_info()  # the same CPU, cores, OS and Python that `worldgen bench` records
-    return {"cpu": info["cpu"], "cores": info["cores"], "cores_usable": usable, "os": info["platform"],
-            "python": info["python"], "versions": versions(RECORD_PACKAGES), "gpu": gpu_name()}
+    return {
+        "cpu": info["cpu"],
+        "cores": info["cores"],
+        "cores_usable": usable,
+        "os": info["platform"],
+        "python": info["python"],
+        "versions": versions(RECORD_PACKAGES),
+        "gpu": gpu_name(),
+    }
 
 
 def start_record(benchmark: str, **params) -> dict:
     """A result record opened with the machine and its load average (1, 5, 15 min) at the start."""
-    return {"benchmark": benchmark, "params": params, "machine": machine(),
-            "started": time.strftime("%Y-%m-%d %H:%M:%S"), "load_start": [round(x, 2) for x in os.getloadavg()],
-            "_t0": time.perf_counter()}
+    return {
+        "benchmark": benchmark,
+        "params": params,
+        "machine": machine(),
+        "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "load_start": [round(x, 2) for x in os.getloadavg()],
+        "_t0": time.perf_counter(),
+    }
 
 
 def finish_record(record: dict) -> dict:
@@ -212,11 +237,13 @@ def machine_line(record: dict) -> str:
     v = m.get("versions", {})
     libs = ", ".join(f"{k} {v[k]}" for k in ("numpy", "open3d", "torch") if k in v)
     gpu = f"GPU {m['gpu']}" if m.get("gpu") else "no GPU"
-    return (f"Machine: {m['cpu']}, {m['cores']} cores ({m['cores_usable']} usable), {gpu}; {m['os']}; "
-            f"Python {m['python']}, {libs}. Run {record['started']} to {record['ended']} ({record['wall_s']} s). "
-            f"Load average (1/5/15 min) at start {fmt_load(record['load_start'])}, at end "
-            f"{fmt_load(record['load_end'])}: the machine was shared, and a 1-minute load above "
-            f"{m['cores_usable']} means timed work waited for a core.")
+    return (
+        f"Machine: {m['cpu']}, {m['cores']} cores ({m['cores_usable']} usable), {gpu}; {m['os']}; "
+        f"Python {m['python']}, {libs}. Run {record['started']} to {record['ended']} ({record['wall_s']} s). "
+        f"Load average (1/5/15 min) at start {fmt_load(record['load_start'])}, at end "
+        f"{fmt_load(record['load_end'])}: the machine was shared, and a 1-minute load above "
+        f"{m['cores_usable']} means timed work waited for a core."
+    )
 
 
 def fmt_load(load) -> str:
@@ -241,10 +268,12 @@ def run_cli(args, env: dict | None = None, poll_s: float = 0.05) -> dict:
     every `poll_s` (getrusage would count this process, copied at fork), and what the render
     summary reported: frames rendered and frames linked from the store."""
     import psutil
+
     cmd = [sys.executable, "-m", "worldgen", *map(str, args)]
     a = time.perf_counter()
-    p = subprocess.Popen(cmd, env=env if env is not None else dict(os.environ), stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(
+        cmd, env=env if env is not None else dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     proc, peak = psutil.Process(p.pid), 0
     while p.poll() is None:
         try:
@@ -258,9 +287,12 @@ def run_cli(args, env: dict | None = None, poll_s: float = 0.05) -> dict:
     if p.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({p.returncode}): {err.strip()[-2000:]}")
     rendered, stored = _RENDERED.search(out), _FROM_STORE.search(out)
-    return {"seconds": round(secs, 3), "peak_rss_mb": round(peak / 2**20),
-            "frames_rendered": int(rendered.group(1)) if rendered else None,
-            "frames_from_store": int(stored.group(1)) if stored else 0}
+    return {
+        "seconds": round(secs, 3),
+        "peak_rss_mb": round(peak / 2**20),
+        "frames_rendered": int(rendered.group(1)) if rendered else None,
+        "frames_from_store": int(stored.group(1)) if stored else 0,
+    }
 
 
 def render_labels(render_dir: Path) -> dict:
@@ -268,8 +300,14 @@ def render_labels(render_dir: Path) -> dict:
     man = json.loads((Path(render_dir) / "manifest.json").read_text())
     frames = sum(s["frame_count"] for s in man["shots"])
     width, height, fps = man["width"], man["height"], man["fps"]
-    return {"frames": frames, "width": width, "height": height, "fps": fps,
-            "film_seconds": round(frames / fps, 3) if fps else None, "title": man.get("title")}
+    return {
+        "frames": frames,
+        "width": width,
+        "height": height,
+        "fps": fps,
+        "film_seconds": round(frames / fps, 3) if fps else None,
+        "title": man.get("title"),
+    }
 
 
 def output_mb(folder: Path) -> float:
@@ -283,4 +321,5 @@ def tiny_models():
     if tests not in sys.path:
         sys.path.insert(0, tests)
     from support import tiny
+
     return tiny

@@ -9,6 +9,7 @@ files. Target: 5 characters cost <= 1.5x the set without them. Writes
 benchmarks/results/characters.{json,md,png} (or --out). After a warm-up, the character counts
 run `--repeats` times in rotating order; a round's figure is the median over its frames, the
 tables give the median of the rounds and their range."""
+
 from __future__ import annotations
 
 import argparse
@@ -27,29 +28,39 @@ TARGET_RATIO_5 = 1.5
 
 def scene(n_characters: int, size: int = SIZE):
     from worldgen.spec import load_spec_text
+
     objs = ["    - {id: ground, shape: plane, size: [60, 60]}"]
     for k in range(6):
-        objs.append(f"    - {{id: s{k}, shape: sphere, radius: 1, position: [{(k % 3 - 1) * 3.0}, 1, {-4 - (k // 3) * 3.0}]}}")
+        objs.append(
+            f"    - {{id: s{k}, shape: sphere, radius: 1, position: [{(k % 3 - 1) * 3.0}, 1, {-4 - (k // 3) * 3.0}]}}"
+        )
     chars = []
     for c in range(n_characters):
         z, x0 = -1 + (c % 5) * 0.9, -5 + (c // 5) * 0.7
-        chars.append(f"    - {{id: c{c}, path: [{{t: 0, position: [{x0}, 0, {z}]}}, {{t: 10, position: [{x0 + 12}, 0, {z}]}}],"
-                     f" actions: [{{action: wave, start: 2, end: 6}}]}}")
-    text = f"""
+        chars.append(
+            f"    - {{id: c{c}, path: [{{t: 0, position: [{x0}, 0, {z}]}}, {{t: 10, position: [{x0 + 12}, 0, {z}]}}],"
+            f" actions: [{{action: wave, start: 2, end: 6}}]}}"
+        )
+    text = (
+        f"""
 worldgen: 1
 render: {{width: {size}, height: {size}, fps: 24}}
 world:
   objects:
 {chr(10).join(objs)}
-""" + (("  characters:\n" + "\n".join(chars) + "\n") if chars else "") + """
+"""
+        + (("  characters:\n" + "\n".join(chars) + "\n") if chars else "")
+        + """
 shots:
   - {id: a, duration: 10, camera: {move: static, position: [0, 3, 9], look_at: [0, 1, -1]}}
 """
+    )
     return load_spec_text(text, check=False)
 
 
 def build_world(n_characters: int, size: int):
     from worldgen.world import World
+
     spec = scene(n_characters, size)  # spheres at shapes.SEGMENTS = 128: 16k triangles, as in the passes benchmark
     return spec, World(spec)
 
@@ -58,6 +69,7 @@ def time_frames(spec, world, frames: int) -> list[float]:
     """Seconds per frame of all passes + keypoints, after 3 untimed frames (the static BVH, the window)."""
     from worldgen.character.pose_pass import people_in_frame
     from worldgen.passes.sequence import Rasterizer
+
     w, h, fps = spec.render.width, spec.render.height, spec.render.fps
     raster = Rasterizer(world, "raycast", with_local=False)
     it = raster.shot_frames(spec.shots[0], w, h, fps)
@@ -87,11 +99,18 @@ def measure(counts, size: int, frames: int, repeats: int, log=print) -> dict:
     for n in counts:
         spec, world = worlds[n]
         secs = runs[str(n)]
-        rows.append({"characters": len(world.characters), "triangles": world.triangle_count,
-                     "width": spec.render.width, "height": spec.render.height,
-                     "ms_per_frame": C.spread([s * 1e3 for s in secs], 2), "fps": C.spread([1 / s for s in secs], 1),
-                     # round by round against the set alone, measured in the same round
-                     "cost_vs_none": C.spread([s / b for s, b in zip(secs, base)], 3)})
+        rows.append(
+            {
+                "characters": len(world.characters),
+                "triangles": world.triangle_count,
+                "width": spec.render.width,
+                "height": spec.render.height,
+                "ms_per_frame": C.spread([s * 1e3 for s in secs], 2),
+                "fps": C.spread([1 / s for s in secs], 1),
+                # round by round against the set alone, measured in the same round
+                "cost_vs_none": C.spread([s / b for s, b in zip(secs, base)], 3),
+            }
+        )
     rec["rows"] = rows
     five = next((r for r in rows if r["characters"] == 5), None)
     rec["target"] = f"5 characters <= {TARGET_RATIO_5}x the set alone"
@@ -101,28 +120,43 @@ def measure(counts, size: int, frames: int, repeats: int, log=print) -> dict:
 
 def markdown(r: dict) -> str:
     row0 = r["rows"][0]
-    lines = ["# Passes throughput with characters\n", C.machine_line(r) + "\n",
-             f"{row0['width']}x{row0['height']}, raycast backend, all passes + keypoints. Per case, median of "
-             f"{r['params']['repeats']} rounds in rotating order after a warm-up (range in brackets); a round is the "
-             f"median over {r['params']['frames']} frames. The cost ratio is taken round by round.\n",
-             "| characters | triangles | ms / frame | fps | cost vs. no characters |", "|---:|---:|---:|---:|---:|"]
+    lines = [
+        "# Passes throughput with characters\n",
+        C.machine_line(r) + "\n",
+        f"{row0['width']}x{row0['height']}, raycast backend, all passes + keypoints. Per case, median of "
+        f"{r['params']['repeats']} rounds in rotating order after a warm-up (range in brackets); a round is the "
+        f"median over {r['params']['frames']} frames. The cost ratio is taken round by round.\n",
+        "| characters | triangles | ms / frame | fps | cost vs. no characters |",
+        "|---:|---:|---:|---:|---:|",
+    ]
     for x in r["rows"]:
-        lines.append(f"| {x['characters']} | {x['triangles']:,} | {C.fmt(x['ms_per_frame'])} | "
-                     f"{C.fmt(x['fps'], '', 1)} | {C.fmt(x['cost_vs_none'], '', 3)} |")
+        lines.append(
+            f"| {x['characters']} | {x['triangles']:,} | {C.fmt(x['ms_per_frame'])} | "
+            f"{C.fmt(x['fps'], '', 1)} | {C.fmt(x['cost_vs_none'], '', 3)} |"
+        )
     five = next((x for x in r["rows"] if x["characters"] == 5), None)
     if five:
-        lines += ["", f"Target: {r['target']}: **{'met' if r['target_met'] else 'not met'}** "
-                  f"({five['cost_vs_none']['median']}x).", ""]
+        lines += [
+            "",
+            f"Target: {r['target']}: **{'met' if r['target_met'] else 'not met'}** "
+            f"({five['cost_vs_none']['median']}x).",
+            "",
+        ]
     return "\n".join(lines)
 
 
 def plot(r: dict, path: Path) -> None:
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     rows = r["rows"]
     med = [x["ms_per_frame"]["median"] for x in rows]
-    err = [[m - x["ms_per_frame"]["min"] for m, x in zip(med, rows)], [x["ms_per_frame"]["max"] - m for m, x in zip(med, rows)]]
+    err = [
+        [m - x["ms_per_frame"]["min"] for m, x in zip(med, rows)],
+        [x["ms_per_frame"]["max"] - m for m, x in zip(med, rows)],
+    ]
     fig, ax = plt.subplots(figsize=(5, 3.4))
     ax.bar([str(x["characters"]) for x in rows], med, yerr=err, capsize=3, color="#4a7fb5")
     ax.axhline(med[0] * TARGET_RATIO_5, color="#c44", ls="--", lw=1, label=f"{TARGET_RATIO_5}x no characters")

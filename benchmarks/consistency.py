@@ -14,6 +14,7 @@ to benchmarks/results/consistency.{json,md,png,html} with plots, strips and side
 under benchmarks/results/consistency/. --quick renders at 128x72, 12 fps, one round, and writes
 to out/bench-consistency-quick/ only, leaving the committed results alone.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,10 +35,12 @@ LONG_TAKE = "long_take"
 TARGET_S = 180.0
 QUALITY_KEYS = ("warp_1", "warp_5", "warp_10", "flicker", "identity_drift", "edge_f1", "camera_held", "camera_judged")
 COST_KEYS = ("seconds_per_frame", "peak_memory_bytes")
-PIPELINE_NOTE = ("**The diffusion methods here (per-frame, fixed-seed, anchored-noise, baked, baked+refine) ran tiny "
-                 "models with random weights: their rows test the pipeline (evaluation counts, masks, noise "
-                 "anchoring, caching, the metrics), not the methods. Random weights paint noise, so these numbers "
-                 "say nothing about how the methods compare with real models.**")
+PIPELINE_NOTE = (
+    "**The diffusion methods here (per-frame, fixed-seed, anchored-noise, baked, baked+refine) ran tiny "
+    "models with random weights: their rows test the pipeline (evaluation counts, masks, noise "
+    "anchoring, caching, the metrics), not the methods. Random weights paint noise, so these numbers "
+    "say nothing about how the methods compare with real models.**"
+)
 
 
 def _s(value) -> str:
@@ -46,12 +49,14 @@ def _s(value) -> str:
 
 # ---------------------------------------------------------------- the 30 s long take alone
 
+
 def time_long_take(work: Path, repeats: int) -> dict:
     """Fresh runs of `worldgen bench` on the 30 s long take with the procedural painter, at the
     spec's own size: render, every metric and its own report, timed end to end. Labels (size,
     frames, memory) come from the runs' results."""
     from worldgen.bench.inputs import SUITE_DIR
     from worldgen.bench.runner import BenchOptions, run_bench
+
     spec = SUITE_DIR / f"{LONG_TAKE}.yaml"
     n = iter(range(10**6))
 
@@ -63,23 +68,38 @@ def time_long_take(work: Path, repeats: int) -> dict:
             wall = time.perf_counter() - t0
         scene = results["scenes"][0]
         cost = scene["methods"]["procedural"]["cost"]
-        return {"wall_s": round(wall, 1), "load_before": load, "load_after": os.getloadavg()[0],
-                "width": scene["width"], "height": scene["height"], "fps": scene["fps"], "frames": cost["frames"],
-                "frames_rendered": cost["frames_rendered"], "render_s": cost["render_s"],
-                "render_cpu_s": cost["render_cpu_s"], "metrics_cpu_s": cost["metrics_cpu_s"],
-                "peak_memory_bytes": cost["peak_memory_bytes"]}
+        return {
+            "wall_s": round(wall, 1),
+            "load_before": load,
+            "load_after": os.getloadavg()[0],
+            "width": scene["width"],
+            "height": scene["height"],
+            "fps": scene["fps"],
+            "frames": cost["frames"],
+            "frames_rendered": cost["frames_rendered"],
+            "render_s": cost["render_s"],
+            "render_cpu_s": cost["render_cpu_s"],
+            "metrics_cpu_s": cost["metrics_cpu_s"],
+            "peak_memory_bytes": cost["peak_memory_bytes"],
+        }
 
     runs, _ = C.alternating({"long take": once}, repeats)
     runs = runs["long take"]
     first = runs[0]
-    return {"runs": runs, "when": time.strftime("%Y-%m-%d %H:%M"),
-            "width": first["width"], "height": first["height"], "fps": first["fps"], "frames": first["frames"],
-            "every_frame_rendered": all(r["frames_rendered"] == r["frames"] for r in runs),
-            "wall_s": C.spread([r["wall_s"] for r in runs], 1),
-            "render_s": C.spread([r["render_s"] for r in runs], 1),
-            "render_cpu_s": C.spread([r["render_cpu_s"] for r in runs], 1),
-            "metrics_cpu_s": C.spread([r["metrics_cpu_s"] for r in runs], 1),
-            "peak_memory_mb": C.spread([(r["peak_memory_bytes"] or 0) / 1e6 for r in runs], 0)}
+    return {
+        "runs": runs,
+        "when": time.strftime("%Y-%m-%d %H:%M"),
+        "width": first["width"],
+        "height": first["height"],
+        "fps": first["fps"],
+        "frames": first["frames"],
+        "every_frame_rendered": all(r["frames_rendered"] == r["frames"] for r in runs),
+        "wall_s": C.spread([r["wall_s"] for r in runs], 1),
+        "render_s": C.spread([r["render_s"] for r in runs], 1),
+        "render_cpu_s": C.spread([r["render_cpu_s"] for r in runs], 1),
+        "metrics_cpu_s": C.spread([r["metrics_cpu_s"] for r in runs], 1),
+        "peak_memory_mb": C.spread([(r["peak_memory_bytes"] or 0) / 1e6 for r in runs], 0),
+    }
 
 
 def long_take_section(results: dict) -> str:
@@ -90,37 +110,51 @@ def long_take_section(results: dict) -> str:
     verdict = "met" if timing["wall_s"]["median"] <= TARGET_S else "NOT met"
     n = len(timing["runs"])
     loads = ", ".join(f"{r['load_before']:.1f} / {r['load_after']:.1f}" for r in timing["runs"])
-    rows = [f"| `worldgen bench` of the long take alone, fresh: render + every metric + report, wall | "
-            f"**{C.fmt(timing['wall_s'], 's', 1)}** | ≤ {TARGET_S:.0f} s ({verdict}) |",
-            f"| ... its render: wall | {C.fmt(timing['render_s'], 's', 1)} | |",
-            f"| ... its render: CPU time of the rendering process | {C.fmt(timing['render_cpu_s'], 's', 1)} | |",
-            f"| ... its metrics: CPU time of the evaluating process (alongside the render) | "
-            f"{C.fmt(timing['metrics_cpu_s'], 's', 1)} | |",
-            f"| peak memory of the rendering process | {C.fmt(timing['peak_memory_mb'], 'MB', 0)} | |",
-            f"| load average (1 min) before / after each run | {loads} | |"]
+    rows = [
+        f"| `worldgen bench` of the long take alone, fresh: render + every metric + report, wall | "
+        f"**{C.fmt(timing['wall_s'], 's', 1)}** | ≤ {TARGET_S:.0f} s ({verdict}) |",
+        f"| ... its render: wall | {C.fmt(timing['render_s'], 's', 1)} | |",
+        f"| ... its render: CPU time of the rendering process | {C.fmt(timing['render_cpu_s'], 's', 1)} | |",
+        f"| ... its metrics: CPU time of the evaluating process (alongside the render) | "
+        f"{C.fmt(timing['metrics_cpu_s'], 's', 1)} | |",
+        f"| peak memory of the rendering process | {C.fmt(timing['peak_memory_mb'], 'MB', 0)} | |",
+        f"| load average (1 min) before / after each run | {loads} | |",
+    ]
     m = results["machine"]
-    return "\n".join([
-        "", f"## The 30 s film on CPU ({timing['width']}x{timing['height']}, {timing['frames']} frames at "
-            f"{timing['fps']:g} fps, procedural painter)", "",
-        f"{n} fresh runs (empty store, every frame rendered: {'yes' if timing['every_frame_rendered'] else 'NO'}); "
-        "median (min–max). Size and frame count are the runs' own, the spec's (the suite table above runs the "
-        "same scene smaller).", "",
-        "| what | measured | target |", "|---|---:|---:|", *rows, "",
-        f"Machine: {m['cpu']}, {m['cores']} cores, no GPU, shared with other work (hence the load averages: a load "
-        "above the core count means other processes took part of the cores). The render runs in one process and "
-        "the metrics in a second one that follows it frame by frame, so on an idle 2-core machine the wall time is "
-        "about the larger of the two CPU times plus start-up and report. E_warp(5) and E_warp(10) start a chain "
-        "every k frames (chains that tile the shot); edge F1 on every frame; the long take is keyframed, so "
-        "shotdrift does not judge it.", ""])
+    return "\n".join(
+        [
+            "",
+            f"## The 30 s film on CPU ({timing['width']}x{timing['height']}, {timing['frames']} frames at "
+            f"{timing['fps']:g} fps, procedural painter)",
+            "",
+            f"{n} fresh runs (empty store, every frame rendered: {'yes' if timing['every_frame_rendered'] else 'NO'}); "
+            "median (min–max). Size and frame count are the runs' own, the spec's (the suite table above runs the "
+            "same scene smaller).",
+            "",
+            "| what | measured | target |",
+            "|---|---:|---:|",
+            *rows,
+            "",
+            f"Machine: {m['cpu']}, {m['cores']} cores, no GPU, shared with other work (hence the load averages: a load "
+            "above the core count means other processes took part of the cores). The render runs in one process and "
+            "the metrics in a second one that follows it frame by frame, so on an idle 2-core machine the wall time is "
+            "about the larger of the two CPU times plus start-up and report. E_warp(5) and E_warp(10) start a chain "
+            "every k frames (chains that tile the shot); edge F1 on every frame; the long take is keyframed, so "
+            "shotdrift does not judge it.",
+            "",
+        ]
+    )
 
 
 # ---------------------------------------------------------------- rounds
+
 
 def merge_rounds(rounds: list[dict], orders: list[list[str]]) -> dict:
     """One results dict from several rounds of the same suite: round 1's numbers, with the cost
     columns replaced by the median over the rounds (and their range in `<key>_spread`), and a
     record of whether every quality metric came out identical in every round."""
     from worldgen.bench.runner import overall
+
     merged = copy.deepcopy(rounds[0])
     mismatches = []
     for i, scene in enumerate(merged["scenes"]):
@@ -139,15 +173,21 @@ def merge_rounds(rounds: list[dict], orders: list[list[str]]) -> dict:
                     res["summary"][key] = spread["median"]
                     res["summary"][f"{key}_spread"] = spread
     merged["overall"] = overall(merged["scenes"], merged["methods"], merged["options"]["ks"])
-    merged["rounds"] = {"n": len(rounds), "order": orders, "wall_s": [r["wall_s"] for r in rounds],
-                        "load_average": [r["load_average"] for r in rounds],
-                        "quality_identical": not mismatches, "mismatches": mismatches}
+    merged["rounds"] = {
+        "n": len(rounds),
+        "order": orders,
+        "wall_s": [r["wall_s"] for r in rounds],
+        "load_average": [r["load_average"] for r in rounds],
+        "quality_identical": not mismatches,
+        "mismatches": mismatches,
+    }
     return merged
 
 
 def relative_differences(rounds: dict) -> dict[str, float]:
     """Per method, the largest (max − min) / |median| of a quality metric over the rounds."""
     import statistics
+
     out: dict[str, float] = {}
     for m in rounds["mismatches"]:
         vals = [v for v in m["values"] if v is not None]
@@ -167,17 +207,28 @@ def rounds_section(results: dict) -> str:
     same = "identical in every round"
     if not r["quality_identical"]:
         rel = relative_differences(r)
-        same = (f"NOT identical in every round ({len(r['mismatches'])} differences, listed in the JSON; largest "
-                "relative difference per method: " + ", ".join(f"{m} {v:.1e}" for m, v in rel.items())
-                + "; every other method identical)")
+        same = (
+            f"NOT identical in every round ({len(r['mismatches'])} differences, listed in the JSON; largest "
+            "relative difference per method: "
+            + ", ".join(f"{m} {v:.1e}" for m, v in rel.items())
+            + "; every other method identical)"
+        )
     loads = "; ".join(f"{a:.1f} → {b:.1f}" for a, b in r["load_average"])
     record = results.get("record")
-    return "\n".join(["", "## Rounds", "", *([C.machine_line(record), ""] if record else []),
-                      f"The suite ran {r['n']} times from scratch, the methods in rotating order (round 1: "
-                      f"{', '.join(r['order'][0])}). Quality metrics: **{same}**. s/frame and peak MB are the median "
-                      f"over the rounds (range in brackets). Round wall times: "
-                      f"{', '.join(f'{w:.0f} s' for w in r['wall_s'])}; load average (1 min) before → after each "
-                      f"round: {loads}.", ""])
+    return "\n".join(
+        [
+            "",
+            "## Rounds",
+            "",
+            *([C.machine_line(record), ""] if record else []),
+            f"The suite ran {r['n']} times from scratch, the methods in rotating order (round 1: "
+            f"{', '.join(r['order'][0])}). Quality metrics: **{same}**. s/frame and peak MB are the median "
+            f"over the rounds (range in brackets). Round wall times: "
+            f"{', '.join(f'{w:.0f} s' for w in r['wall_s'])}; load average (1 min) before → after each "
+            f"round: {loads}.",
+            "",
+        ]
+    )
 
 
 TINY_OPTIONS = {"steps": 4, "views": 3, "view_size": 64, "texture_size": 128, "part_texture_size": 64}
@@ -187,6 +238,7 @@ def tiny_model(folder: Path) -> str:
     """A tiny SD1.5-class model with a depth ControlNet, built once from configs (random weights)."""
     if not (folder / "model_index.json").exists():
         from worldgen.compat import torchvision_importable
+
         torchvision_importable()
         C.tiny_models().build_tiny_sd15(folder, controlnets=("depth",))
     return str(folder)
@@ -194,23 +246,35 @@ def tiny_model(folder: Path) -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="CI-sized: 128x72 at 12 fps, one round, results under out/ only")
+    ap.add_argument(
+        "--quick", action="store_true", help="CI-sized: 128x72 at 12 fps, one round, results under out/ only"
+    )
     ap.add_argument("--methods", default="procedural,per-frame,fixed-seed,anchored-noise,baked,baked+refine")
     ap.add_argument("--model", default=None, help="base model for the diffusion methods")
-    ap.add_argument("--tiny", action="store_true",
-                    help="CPU run of every method: tiny random-weight models built from configs (4 steps, small look "
-                         "development), every method at 128x72, 12 fps; results committed like a full run")
+    ap.add_argument(
+        "--tiny",
+        action="store_true",
+        help="CPU run of every method: tiny random-weight models built from configs (4 steps, small look "
+        "development), every method at 128x72, 12 fps; results committed like a full run",
+    )
     ap.add_argument("--repeats", type=int, default=C.REPEATS, help="rounds of the whole suite (and of the long take)")
     ap.add_argument("--no-video", action="store_true")
-    ap.add_argument("--report-only", action="store_true",
-                    help="rewrite the tables, plots and page from the results JSON (renders must still be there)")
-    ap.add_argument("--time-long-take", action="store_true",
-                    help="also time fresh `worldgen bench` runs of the 30 s long take alone (the cost target)")
+    ap.add_argument(
+        "--report-only",
+        action="store_true",
+        help="rewrite the tables, plots and page from the results JSON (renders must still be there)",
+    )
+    ap.add_argument(
+        "--time-long-take",
+        action="store_true",
+        help="also time fresh `worldgen bench` runs of the 30 s long take alone (the cost target)",
+    )
     args = ap.parse_args()
     os.chdir(ROOT)  # relative paths in the results
     sys.path.insert(0, str(ROOT))
     from worldgen.bench.report import write_report
     from worldgen.bench.runner import BenchOptions, run_bench, suite_specs
+
     work = Path("out/bench-consistency-quick" if args.quick else "out/bench-consistency")
     target = work if args.quick else RESULTS
     stem = "results" if args.quick else "consistency"
@@ -228,8 +292,15 @@ def main() -> int:
         rec["warm_up_s"] = round(C.warm_up(), 1)  # imports, numba; the models load in round 1's first use
         rounds, orders = [], C.rotations(methods, repeats)
         for r, order in enumerate(orders):
-            options = BenchOptions(size=(128, 72) if small else None, fps=12 if small else None, model=model,
-                                   painter_options=painter_options, fresh=True, report=False, log=print)
+            options = BenchOptions(
+                size=(128, 72) if small else None,
+                fps=12 if small else None,
+                model=model,
+                painter_options=painter_options,
+                fresh=True,
+                report=False,
+                log=print,
+            )
             with C.fresh_cache():
                 load_before = os.getloadavg()[0]
                 t0 = time.perf_counter()
@@ -245,8 +316,9 @@ def main() -> int:
             results["long_take_timing"] = time_long_take(Path("out/bench-long-take"), args.repeats)
             print(f"long take alone: {results['long_take_timing']['wall_s']}")
         results["record"] = {k: v for k, v in C.finish_record(rec).items() if k not in ("benchmark",)}
-    files = write_report(results, target, video=not args.no_video, stem=stem,
-                         assets="" if args.quick else "consistency")
+    files = write_report(
+        results, target, video=not args.no_video, stem=stem, assets="" if args.quick else "consistency"
+    )
     md = target / files["markdown"]
     md.write_text(md.read_text() + rounds_section(results) + long_take_section(results))
     if not args.quick:

@@ -2,6 +2,7 @@
 machine: frames (rasterize + paint) and the cut (voices, score, ambience, mix, loudness,
 grade, cards, encode and mux), both timed by the renderer itself. Writes
 benchmarks/results/film_edit.{json,md}."""
+
 from __future__ import annotations
 
 import json
@@ -16,6 +17,7 @@ from _common import RESULTS, ROOT, finish_record, fresh_cache, start_record, war
 def main() -> None:
     from worldgen.render import RenderOptions, render
     from worldgen.spec import load_spec
+
     record = start_record("film_edit", scene="scenes/lighthouse.yaml")
     record["warm_up_s"] = round(warm_up(), 2)  # imports, numba, the first BVH and ffmpeg start: not the demo's cost
     spec = load_spec(ROOT / "scenes" / "lighthouse.yaml")
@@ -23,10 +25,17 @@ def main() -> None:
         res = render(spec, Path(d) / "out", RenderOptions(progress=False))
         edit = res.manifest.get("edit", {})
     frames_s, film_s = res.timings["frames_s"], res.timings["film_s"]
-    out = {"scene": "scenes/lighthouse.yaml", "frames": sum(s["frame_count"] for s in res.manifest["shots"]),
-           "film_frames": edit.get("frames"), "size": [res.manifest["width"], res.manifest["height"]],
-           "frames_s": round(frames_s, 2), "edit_and_sound_s": round(film_s, 2),
-           "edit_share": round(film_s / (frames_s + film_s), 4), "loudness": edit.get("loudness"), "record": finish_record(record)}
+    out = {
+        "scene": "scenes/lighthouse.yaml",
+        "frames": sum(s["frame_count"] for s in res.manifest["shots"]),
+        "film_frames": edit.get("frames"),
+        "size": [res.manifest["width"], res.manifest["height"]],
+        "frames_s": round(frames_s, 2),
+        "edit_and_sound_s": round(film_s, 2),
+        "edit_share": round(film_s / (frames_s + film_s), 4),
+        "loudness": edit.get("loudness"),
+        "record": finish_record(record),
+    }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "film_edit.json").write_text(json.dumps(out, indent=1))
     (RESULTS / "film_edit.md").write_text(
@@ -35,7 +44,8 @@ def main() -> None:
         "one run, fresh store (benchmarks/film_edit_cost.py).\n\n"
         "| part | seconds |\n|---|---|\n"
         f"| frames (rasterize + paint) | {out['frames_s']} |\n| sound and edit (cut, mix, encode) | {out['edit_and_sound_s']} |\n\n"
-        f"Sound and edit: {100 * out['edit_share']:.1f} % of the render. Loudness: {json.dumps(out['loudness'])}.\n")
+        f"Sound and edit: {100 * out['edit_share']:.1f} % of the render. Loudness: {json.dumps(out['loudness'])}.\n"
+    )
     print(json.dumps(out, indent=1))
 
 

@@ -9,6 +9,7 @@ change to the rig) file by file.
 Every 6th frame of every shot at 256x144, no frame store, no film. `nodialogue` takes the
 spec's dialogue out (every character silent), `dialogue` keeps it. Results of the lip sync
 change: benchmarks/results/lipsync_identity.md."""
+
 import hashlib
 import json
 import re
@@ -30,8 +31,11 @@ def main(scene: str, variant: str, out: Path) -> None:
     assert variant != "nodialogue" or not any(s.dialogue for s in spec.shots)
     frames = {s.id: set(range(0, frame_count(s, spec.render.fps), 6)) for s in spec.shots}
     render(spec, out, RenderOptions(frames=frames, use_store=False, progress=False, overwrite=True, film=False))
-    sums = {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted((out / "shots").rglob("*")) if p.is_file()}
+    sums = {
+        str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted((out / "shots").rglob("*"))
+        if p.is_file()
+    }
     out.with_name(out.name + ".sha256.json").write_text(json.dumps(sums, indent=0))
     print(len(sums), "files")
 

@@ -5,6 +5,7 @@ subprocess. Sheets go to docs/images/look/<scene>_{before,after}.png; with `--re
 README's contact sheets (docs/images/<scene>_contact_sheet.jpg) are replaced by the new ones.
 
     python benchmarks/look_sheets.py [--before-code DIR] [--readme] [--scenes lighthouse,harbor]"""
+
 from __future__ import annotations
 
 import argparse
@@ -32,6 +33,7 @@ def paint_frames(spec_path: Path, folder: Path) -> list:
     from worldgen.passes.sequence import Rasterizer
     from worldgen.spec import load_spec
     from worldgen.world import World
+
     spec = load_spec(spec_path)
     world = World(spec)
     r = spec.render
@@ -54,6 +56,7 @@ def paint_frames(spec_path: Path, folder: Path) -> list:
 
 def sheet(spec_path: Path, folder: Path, shots: list, path: Path, title: str) -> None:
     from worldgen.film import contact_sheet
+
     path.parent.mkdir(parents=True, exist_ok=True)
     contact_sheet(folder, shots, path, title)
 
@@ -70,6 +73,7 @@ def main():
         print(json.dumps(shots))
         return
     from worldgen.spec import load_spec
+
     names = args.scenes.split(",") if args.scenes else sorted(p.stem for p in (ROOT / "scenes").glob("*.yaml"))
     for name in names:
         spec_path = ROOT / "scenes" / f"{name}.yaml"
@@ -82,14 +86,22 @@ def main():
                 before = Path(d) / "before"
                 before.mkdir()
                 env = dict(os.environ, PYTHONPATH=str(args.before_code))
-                p = subprocess.run([sys.executable, __file__, "--child", str(spec_path), str(before)], env=env,
-                                   cwd=str(args.before_code), capture_output=True, text=True, check=True)
+                p = subprocess.run(
+                    [sys.executable, __file__, "--child", str(spec_path), str(before)],
+                    env=env,
+                    cwd=str(args.before_code),
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
                 shots = json.loads(p.stdout.strip().splitlines()[-1])
                 sheet(spec_path, before, shots, OUT / f"{name}_before.png", f"{title} (before)")
             if args.readme and (ROOT / "docs" / "images" / f"{name}_contact_sheet.jpg").exists():
                 from PIL import Image
+
                 Image.open(OUT / f"{name}_after.png").convert("RGB").save(
-                    ROOT / "docs" / "images" / f"{name}_contact_sheet.jpg", quality=88)
+                    ROOT / "docs" / "images" / f"{name}_contact_sheet.jpg", quality=88
+                )
         print(name, "done")
 
 

@@ -13,6 +13,7 @@ configuration runs its cases (raw, each backend) `--repeats` times in rotating o
 figure is the median over its timed frames, and the tables give the median of the rounds with
 their range. Triangle counts come from the built world, the GL renderer string from the GL
 context itself. (The demo film end to end is timed by benchmarks/production.py.)"""
+
 from __future__ import annotations
 
 import argparse
@@ -44,7 +45,8 @@ def scene_yaml(tris: int, size: int) -> tuple[str, int]:
     for k in range(n):
         x, z = (k % side - side / 2) * 2.5, (k // side - side / 2) * 2.5
         objs.append(f"    - {{id: s{k}, shape: sphere, radius: 1, position: [{x:.2f}, 1, {z:.2f}]}}")
-    return f"""
+    return (
+        f"""
 worldgen: 1
 render: {{width: {size}, height: {size}, fps: 24}}
 world:
@@ -52,7 +54,9 @@ world:
 {chr(10).join(objs)}
 shots:
   - {{id: orbit, duration: 10, camera: {{move: orbit, look_at: [0, 1, 0], radius: {side * 2.5 + 6:.1f}, height: 6, degrees: 40}}}}
-""", seg
+""",
+        seg,
+    )
 
 
 def build(tris: int, size: int):
@@ -60,6 +64,7 @@ def build(tris: int, size: int):
     import worldgen.world as wmod
     from worldgen.spec import load_spec_text
     from worldgen.world import World
+
     text, seg = scene_yaml(tris, size)
     spec = load_spec_text(text, "bench.yaml")
     orig = wmod.primitive
@@ -74,10 +79,12 @@ def build(tris: int, size: int):
 def time_passes(spec, world, backend: str, frames: int) -> list[float]:
     """Seconds per frame of all passes; the first frame (BVH build, window fill) is not counted."""
     from worldgen.passes.sequence import Rasterizer
+
     r = Rasterizer(world, backend, with_local=False)  # what `worldgen passes` computes
     times, last = [], time.perf_counter()
-    it = r.shot_frames(spec.shots[0], spec.render.width, spec.render.height, spec.render.fps,
-                       only=set(range(frames + 1)))
+    it = r.shot_frames(
+        spec.shots[0], spec.render.width, spec.render.height, spec.render.fps, only=set(range(frames + 1))
+    )
     for k, _ in enumerate(it):
         now = time.perf_counter()
         if k > 0:
@@ -93,6 +100,7 @@ def time_raw(spec, world, frames: int) -> list[float]:
     from worldgen.camera import ShotCamera
     from worldgen.passes.raycast import RaycastBackend
     from worldgen.passes.snapshot import SnapshotMaker, pixel_ray_array
+
     be = RaycastBackend(world)
     snap = SnapshotMaker(world)(0.0)
     cam = ShotCamera(spec.shots[0], world, spec.render.width, spec.render.height).at(0.0)
@@ -117,6 +125,7 @@ def time_stages(spec, world, frames: int) -> dict[str, list[float]]:
     from worldgen.passes.kernels import hits_from_raycast
     from worldgen.passes.sequence import Rasterizer
     from worldgen.passes.snapshot import Hits, pixel_ray_array
+
     raster = Rasterizer(world, "raycast", with_local=False)
     be, snap = raster.backend, raster.snapshot(0.0)
     scene = be.scene_for_timing(snap)
@@ -131,8 +140,17 @@ def time_stages(spec, world, frames: int) -> dict[str, list[float]]:
         b = time.perf_counter()
         r = scene.cast_rays(o3d.core.Tensor.from_numpy(rays))
         c = time.perf_counter()
-        hits = Hits(*hits_from_raycast(r["t_hit"].numpy(), r["geometry_ids"].numpy(), r["primitive_ids"].numpy(),
-                                       r["primitive_uvs"].numpy(), h, w, be.static_geoms))
+        hits = Hits(
+            *hits_from_raycast(
+                r["t_hit"].numpy(),
+                r["geometry_ids"].numpy(),
+                r["primitive_ids"].numpy(),
+                r["primitive_uvs"].numpy(),
+                h,
+                w,
+                be.static_geoms,
+            )
+        )
         d = time.perf_counter()
         surf = surface(hits, snap, cam, raster.instance_lut, raster.semantic_lut, False)
         e = time.perf_counter()
@@ -152,6 +170,7 @@ def gl_renderer() -> str | None:
     """The GL renderer string of the platform worldgen would use (e.g. 'llvmpipe ...' for Mesa's
     software rasterizer, the GPU's name on a GPU), or None when GL does not start here."""
     from worldgen.doctor import GL_PROBE, run_probe
+
     ok, line = run_probe(GL_PROBE, os.environ.get("WORLDGEN_GL", "egl"))
     return line if ok and line else None
 
@@ -161,8 +180,9 @@ def measure(tris_list, sizes, backends, frames: int, repeats: int, stages: bool,
     if "gl" in backends and renderer is None:
         log("gl: no GL context here, left out")
         backends = [b for b in backends if b != "gl"]
-    rec = C.start_record("passes", triangles=list(tris_list), sizes=list(sizes), backends=list(backends),
-                         frames=frames, repeats=repeats)
+    rec = C.start_record(
+        "passes", triangles=list(tris_list), sizes=list(sizes), backends=list(backends), frames=frames, repeats=repeats
+    )
     rec["gl_platform"] = os.environ.get("WORLDGEN_GL", "egl")
     rec["gl_renderer"] = renderer
     with C.fresh_cache():
@@ -171,8 +191,12 @@ def measure(tris_list, sizes, backends, frames: int, repeats: int, stages: bool,
         for n in tris_list:
             for size in sizes:
                 spec, world = build(n, size)
-                row = {"triangles_asked": n, "triangles": world.triangle_count,
-                       "width": spec.render.width, "height": spec.render.height}
+                row = {
+                    "triangles_asked": n,
+                    "triangles": world.triangle_count,
+                    "width": spec.render.width,
+                    "height": spec.render.height,
+                }
                 cases = {"raw_cast_rays": lambda: statistics.median(time_raw(spec, world, frames))}
                 for b in backends:
                     k = frames if (size < 1024 or b == "raycast") else max(4, frames // 3)
@@ -185,18 +209,24 @@ def measure(tris_list, sizes, backends, frames: int, repeats: int, stages: bool,
                 if "raycast" in runs:  # round by round: both measured under the same load
                     row["raycast_vs_raw"] = C.spread([r / p for r, p in zip(runs["raw_cast_rays"], runs["raycast"])], 3)
                 rows.append(row)
-                log(f"{row['triangles']:,} triangles, {size}²: " + ", ".join(
-                    f"{k[:-4]} {row[k]['median']} fps" for k in row if k.endswith("_fps")))
+                log(
+                    f"{row['triangles']:,} triangles, {size}²: "
+                    + ", ".join(f"{k[:-4]} {row[k]['median']} fps" for k in row if k.endswith("_fps"))
+                )
         rec["passes"] = rows
         if stages:
             spec, world = build(*STAGE_CONFIG)
             rounds = []
             for _ in range(repeats):
                 rounds.append({s: statistics.median(v) * 1e3 for s, v in time_stages(spec, world, frames).items()})
-            rec["stages"] = {"triangles": world.triangle_count, "width": spec.render.width,
-                             "height": spec.render.height, "frames": frames,
-                             "ms": {s: C.spread([r[s] for r in rounds], 3) for s in STAGES},
-                             "sum_ms": C.spread([sum(r.values()) for r in rounds], 3)}
+            rec["stages"] = {
+                "triangles": world.triangle_count,
+                "width": spec.render.width,
+                "height": spec.render.height,
+                "frames": frames,
+                "ms": {s: C.spread([r[s] for r in rounds], 3) for s in STAGES},
+                "sum_ms": C.spread([sum(r.values()) for r in rounds], 3),
+            }
     return C.finish_record(rec)
 
 
@@ -207,10 +237,13 @@ def _f(s: dict | None, digits: int = 1) -> str:
 def markdown(res: dict) -> str:
     backends = [b for b in res["params"]["backends"] if b != "raycast"]
     gl = f"GL via {res['gl_platform']}, renderer: {res['gl_renderer']}" if res.get("gl_renderer") else "GL not measured"
-    lines = ["# Passes throughput\n", C.machine_line(res) + "\n",
-             f"{gl}. Frames per second, median of {res['params']['repeats']} rounds (range in brackets); a round is "
-             f"the median over {res['params']['frames']} timed frames (1024² GL: a third of them, at least 4). "
-             "Cases in rotating order after a warm-up.\n"]
+    lines = [
+        "# Passes throughput\n",
+        C.machine_line(res) + "\n",
+        f"{gl}. Frames per second, median of {res['params']['repeats']} rounds (range in brackets); a round is "
+        f"the median over {res['params']['frames']} timed frames (1024² GL: a third of them, at least 4). "
+        "Cases in rotating order after a warm-up.\n",
+    ]
     titles = ["triangles", "size", "raw cast_rays fps"]
     if "raycast" in res["params"]["backends"]:
         titles += ["all passes, raycast fps", "raycast / raw"]
@@ -224,11 +257,17 @@ def markdown(res: dict) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     st = res.get("stages")
     if st:
-        lines += ["", f"## Where a frame's time goes (raycast, {st['triangles']:,} triangles, {st['width']}x{st['height']})",
-                  "", f"Milliseconds per frame, median of {res['params']['repeats']} rounds of {st['frames']} frames "
-                  "(range), each stage timed alone with the calls the rasterizer makes. 'both flows' projects every "
-                  "visible point into the next and the previous frame and tests its visibility there.", "",
-                  "| stage | ms / frame |", "|---|---:|"]
+        lines += [
+            "",
+            f"## Where a frame's time goes (raycast, {st['triangles']:,} triangles, {st['width']}x{st['height']})",
+            "",
+            f"Milliseconds per frame, median of {res['params']['repeats']} rounds of {st['frames']} frames "
+            "(range), each stage timed alone with the calls the rasterizer makes. 'both flows' projects every "
+            "visible point into the next and the previous frame and tests its visibility there.",
+            "",
+            "| stage | ms / frame |",
+            "|---|---:|",
+        ]
         for s in STAGES:
             lines.append(f"| {s} | {_f(st['ms'][s], 2)} |")
         lines.append(f"| sum | {_f(st['sum_ms'], 2)} |")
@@ -237,8 +276,10 @@ def markdown(res: dict) -> str:
 
 def plot(res: dict, path: Path) -> None:
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     tris = sorted({r["triangles"] for r in res["passes"]})
     fig, axes = plt.subplots(1, len(tris), figsize=(4 * len(tris), 3.6), sharey=True, squeeze=False)
     keys = ["raw_cast_rays_fps"] + [f"{b}_fps" for b in res["params"]["backends"]]
@@ -250,8 +291,14 @@ def plot(res: dict, path: Path) -> None:
             med = [r[k]["median"] if k in r else 0 for r in rows]
             lo = [m - r[k]["min"] if k in r else 0 for m, r in zip(med, rows)]
             hi = [r[k]["max"] - m if k in r else 0 for m, r in zip(med, rows)]
-            ax.bar(x + (i - (len(keys) - 1) / 2) * width, med, width, yerr=[lo, hi], capsize=2,
-                   label=k.replace("_fps", "").replace("_", " "))
+            ax.bar(
+                x + (i - (len(keys) - 1) / 2) * width,
+                med,
+                width,
+                yerr=[lo, hi],
+                capsize=2,
+                label=k.replace("_fps", "").replace("_", " "),
+            )
         ax.set_xticks(x, [f"{r['width']}²" for r in rows])
         ax.set_title(f"{n:,} triangles")
         ax.set_yscale("log")

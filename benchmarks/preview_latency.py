@@ -17,6 +17,7 @@ README's picture of the page on the demo spec.
 
     python benchmarks/preview_latency.py [--loads 5] [--edits 15] [--screenshot docs/images/preview.png]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -62,14 +63,24 @@ def save_latencies(ctx, server, spec: Path, edits: int) -> list[dict]:
         tmp.write_text(moved)
         saved = time.time()
         os.replace(tmp, spec)
-        applied = poll(page, f"() => {{ const a = window.worldgenPreview.state.applied; "
-                             f"return a && a.version === {version} && a; }}", 30, 0.005)
+        applied = poll(
+            page,
+            f"() => {{ const a = window.worldgenPreview.state.applied; return a && a.version === {version} && a; }}",
+            30,
+            0.005,
+        )
         good = server.state.good
         assert good.version == version and server.state.error is None
         total = applied["at"] / 1000 - saved
         watch = good.started - saved
-        out.append({"total_ms": 1000 * total, "watch_ms": 1000 * watch, "build_ms": 1000 * good.seconds,
-                    "page_ms": 1000 * (total - watch - good.seconds)})
+        out.append(
+            {
+                "total_ms": 1000 * total,
+                "watch_ms": 1000 * watch,
+                "build_ms": 1000 * good.seconds,
+                "page_ms": 1000 * (total - watch - good.seconds),
+            }
+        )
     page.close()
     return out
 
@@ -85,8 +96,9 @@ def screenshot(ctx, url: str, path: Path) -> None:
     page.click("#render")
     poll(page, "() => window.worldgenPreview.state.lastRender", 120)
     page.select_option("#viewsel", "free")
-    box = page.eval_on_selector("#canvas", "(c) => { const r = c.getBoundingClientRect(); "
-                                           "return [r.left, r.top, r.width, r.height]; }")
+    box = page.eval_on_selector(
+        "#canvas", "(c) => { const r = c.getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; }"
+    )
     xy = page.evaluate("() => window.worldgenPreview.screenPoint('tower')")
     page.mouse.click(box[0] + xy[0], box[1] + xy[1])
     poll(page, "() => window.worldgenPreview.state.selected === 'tower'", 10)
@@ -107,8 +119,14 @@ def main() -> None:
     if why:
         sys.exit(f"preview_latency: {why}")
     from worldgen.preview.server import PreviewServer
-    record = start_record("preview", spec=str(DEMO.relative_to(ROOT)), loads=a.loads, edits=a.edits,
-                          browser="chromium (Debian), headless, SwiftShader WebGL")
+
+    record = start_record(
+        "preview",
+        spec=str(DEMO.relative_to(ROOT)),
+        loads=a.loads,
+        edits=a.edits,
+        browser="chromium (Debian), headless, SwiftShader WebGL",
+    )
     folder = Path(tempfile.mkdtemp(prefix="worldgen-preview-bench-"))
     try:
         spec = folder / DEMO.name
@@ -118,8 +136,13 @@ def main() -> None:
             saves = save_latencies(ctx, server, spec, a.edits)
             if a.screenshot:
                 shutil.copy(DEMO, spec)
-                poll_server(server, lambda: server.state.error is None and server.state.good.spec.world.objects[3]
-                            .position == (4.0, 0.75, -3.0))
+                poll_server(
+                    server,
+                    lambda: (
+                        server.state.error is None
+                        and server.state.good.spec.world.objects[3].position == (4.0, 0.75, -3.0)
+                    ),
+                )
                 screenshot(ctx, server.url, a.screenshot)
             meta = server.state.good.meta
     finally:

@@ -12,6 +12,7 @@ After a warm-up render, the three cases run `--repeats` times in rotating order;
 median and the range, ratios are taken round by round. Frame count, size and fps come from the
 render's manifest. Writes production.{json,md,png} to benchmarks/results/ (or --out).
 `--tiny` renders a 1 s 64x36 scene instead of the demo (what the tests run)."""
+
 from __future__ import annotations
 
 import argparse
@@ -37,8 +38,12 @@ def same_bytes(a: Path, b: Path) -> bool:
 
 
 def measure(spec: Path, work: Path, repeats: int, ray: bool, log=print) -> dict:
-    rec = C.start_record("production", spec=str(spec.relative_to(C.ROOT) if spec.is_relative_to(C.ROOT) else spec.name),
-                         repeats=repeats, ray_workers=2 if ray else None)
+    rec = C.start_record(
+        "production",
+        spec=str(spec.relative_to(C.ROOT) if spec.is_relative_to(C.ROOT) else spec.name),
+        repeats=repeats,
+        ray_workers=2 if ray else None,
+    )
     rec["warm_up_s"] = round(C.warm_up_cli(), 2)
     # the store the hit runs read, filled once (untimed); its render is the byte reference
     hit_cache, reference = work / "hit-cache", work / "reference"
@@ -75,8 +80,9 @@ def measure(spec: Path, work: Path, repeats: int, ray: bool, log=print) -> dict:
     n = labels["frames"]
     # the isolation, checked on the record itself: cold runs rendered everything, hits nothing
     rec["cold_rendered_every_frame"] = all(r["frames_rendered"] == n for r in runs["cold"] + runs.get("Ray x2", []))
-    rec["hits_rendered_nothing"] = all(r["frames_rendered"] == 0 and r["frames_from_store"] == n
-                                       for r in runs["store hit"])
+    rec["hits_rendered_nothing"] = all(
+        r["frames_rendered"] == 0 and r["frames_from_store"] == n for r in runs["store hit"]
+    )
     rec["seconds"] = {k: C.spread([r["seconds"] for r in v]) for k, v in runs.items()}
     rec["peak_rss_mb"] = {k: C.spread([r["peak_rss_mb"] for r in v], 0) for k, v in runs.items()}
     rec["cache_hit_ratio"] = C.spread([h["seconds"] / c["seconds"] for h, c in zip(runs["store hit"], runs["cold"])])
@@ -90,43 +96,61 @@ def measure(spec: Path, work: Path, repeats: int, ray: bool, log=print) -> dict:
 
 def markdown(r: dict) -> str:
     lab, s, mem = r["labels"], r["seconds"], r["peak_rss_mb"]
-    lines = ["# Production: store and render farm\n", C.machine_line(r) + "\n",
-             f"`{r['params']['spec']}`: {lab['frames']} frames, {lab['width']}x{lab['height']} at {lab['fps']:g} fps "
-             f"({lab['film_seconds']:g} s of film; frames + passes + control images + film, {r['output_mb']} MB on "
-             f"disk), wall time and peak memory (render process and its children) of `worldgen render` as a user runs "
-             f"it. Each case {r['params']['repeats']} times in rotating order after a warm-up render; median "
-             "(min–max). Cold runs each start from an empty store "
-             f"(every run rendered all {lab['frames']} frames: {'yes' if r['cold_rendered_every_frame'] else 'NO'}); "
-             "store hits read a store filled by an untimed render (they rendered none and linked all: "
-             f"{'yes' if r['hits_rendered_nothing'] else 'NO'}).\n",
-             "| run | wall time | relative to cold (per round) | peak memory |", "|---|---:|---:|---:|",
-             f"| cold (empty store) | {C.fmt(s['cold'], 's')} | 1 | {C.fmt(mem['cold'], 'MB', 0)} |",
-             f"| re-render held by the store (new folder) | {C.fmt(s['store hit'], 's')} | "
-             f"{C.fmt(r['cache_hit_ratio'], '', 3)} | {C.fmt(mem['store hit'], 'MB', 0)} |"]
+    lines = [
+        "# Production: store and render farm\n",
+        C.machine_line(r) + "\n",
+        f"`{r['params']['spec']}`: {lab['frames']} frames, {lab['width']}x{lab['height']} at {lab['fps']:g} fps "
+        f"({lab['film_seconds']:g} s of film; frames + passes + control images + film, {r['output_mb']} MB on "
+        f"disk), wall time and peak memory (render process and its children) of `worldgen render` as a user runs "
+        f"it. Each case {r['params']['repeats']} times in rotating order after a warm-up render; median "
+        "(min–max). Cold runs each start from an empty store "
+        f"(every run rendered all {lab['frames']} frames: {'yes' if r['cold_rendered_every_frame'] else 'NO'}); "
+        "store hits read a store filled by an untimed render (they rendered none and linked all: "
+        f"{'yes' if r['hits_rendered_nothing'] else 'NO'}).\n",
+        "| run | wall time | relative to cold (per round) | peak memory |",
+        "|---|---:|---:|---:|",
+        f"| cold (empty store) | {C.fmt(s['cold'], 's')} | 1 | {C.fmt(mem['cold'], 'MB', 0)} |",
+        f"| re-render held by the store (new folder) | {C.fmt(s['store hit'], 's')} | "
+        f"{C.fmt(r['cache_hit_ratio'], '', 3)} | {C.fmt(mem['store hit'], 'MB', 0)} |",
+    ]
     if "Ray x2" in s:
-        lines.append(f"| cold on local Ray, 2 workers | {C.fmt(s['Ray x2'], 's')} | {C.fmt(r['ray_vs_local'], '', 2)} | "
-                     f"{C.fmt(mem['Ray x2'], 'MB', 0)} |")
-    lines += ["", f"Store hit target {r['target_cache_hit']}: **{'met' if r['cache_hit_target_met'] else 'not met'}** "
-              "(median of the per-round ratios)."]
+        lines.append(
+            f"| cold on local Ray, 2 workers | {C.fmt(s['Ray x2'], 's')} | {C.fmt(r['ray_vs_local'], '', 2)} | "
+            f"{C.fmt(mem['Ray x2'], 'MB', 0)} |"
+        )
+    lines += [
+        "",
+        f"Store hit target {r['target_cache_hit']}: **{'met' if r['cache_hit_target_met'] else 'not met'}** "
+        "(median of the per-round ratios).",
+    ]
     if "Ray x2" in s:
-        lines.append(f"Ray output byte-identical to the local render in every round: "
-                     f"{'yes' if r['ray_identical_to_local'] else 'NO'}. On 2 cores Ray's two workers compete with "
-                     "its own processes and each task rebuilds the world, so it is no faster here; it pays off with "
-                     "more cores or machines. Its peak memory counts the Ray processes the render started.")
+        lines.append(
+            f"Ray output byte-identical to the local render in every round: "
+            f"{'yes' if r['ray_identical_to_local'] else 'NO'}. On 2 cores Ray's two workers compete with "
+            "its own processes and each task rebuilds the world, so it is no faster here; it pays off with "
+            "more cores or machines. Its peak memory counts the Ray processes the render started."
+        )
     return "\n".join(lines) + "\n"
 
 
 def plot(r: dict, path: Path) -> None:
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     names = list(r["seconds"])
     med = [r["seconds"][k]["median"] for k in names]
-    err = [[m - r["seconds"][k]["min"] for k, m in zip(names, med)], [r["seconds"][k]["max"] - m for k, m in zip(names, med)]]
+    err = [
+        [m - r["seconds"][k]["min"] for k, m in zip(names, med)],
+        [r["seconds"][k]["max"] - m for k, m in zip(names, med)],
+    ]
     fig, ax = plt.subplots(figsize=(5.5, 3))
     ax.barh(names, med, xerr=err, color="#4a7fb5", capsize=3)
-    ax.set_xlabel(f"seconds, median and range of {r['params']['repeats']} ({r['labels']['frames']} frames, "
-                  f"{r['labels']['width']}x{r['labels']['height']})")
+    ax.set_xlabel(
+        f"seconds, median and range of {r['params']['repeats']} ({r['labels']['frames']} frames, "
+        f"{r['labels']['width']}x{r['labels']['height']})"
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -7,6 +7,7 @@ README.md is generated here.
 
 A test runs the check, so a figure typed into the README by hand, or results regenerated without
 the README, fail the suite."""
+
 from __future__ import annotations
 
 import argparse
@@ -52,50 +53,73 @@ def performance(results: Path) -> str:
         f"written, empty frame store | **{_m(prod['seconds']['cold'], 1, 's')}**, peak memory "
         f"{_m(prod['peak_rss_mb']['cold'], 0, 'MB')} | ≤ 60 s, ≤ 2 GB |",
         f"| the same film re-rendered into a new folder, held by the frame store | "
-        f"**{_m(prod['seconds']['store hit'], 2, 's')}**, {prod['cache_hit_ratio']['median']:.1%} of cold | ≤ 5 % |"]
+        f"**{_m(prod['seconds']['store hit'], 2, 's')}**, {prod['cache_hit_ratio']['median']:.1%} of cold | ≤ 5 % |",
+    ]
     if "ray_vs_local" in prod:
-        rows.append(f"| the same film on local Ray, 2 workers, byte-identical: "
-                    f"{'yes' if prod['ray_identical_to_local'] else 'NO'} | {_m(prod['seconds']['Ray x2'], 1, 's')} "
-                    f"({prod['ray_vs_local']['median']:.2f}x local) | |")
-    rows.append(f"| `worldgen bench` of a {lt['frames'] / lt['fps']:g} s film ({lt['frames']} frames) at "
-                f"{lt['width']}x{lt['height']}, procedural, render + every metric | **{_m(lt['wall_s'], 1, 's')}** | "
-                "≤ 180 s |")
+        rows.append(
+            f"| the same film on local Ray, 2 workers, byte-identical: "
+            f"{'yes' if prod['ray_identical_to_local'] else 'NO'} | {_m(prod['seconds']['Ray x2'], 1, 's')} "
+            f"({prod['ray_vs_local']['median']:.2f}x local) | |"
+        )
+    rows.append(
+        f"| `worldgen bench` of a {lt['frames'] / lt['fps']:g} s film ({lt['frames']} frames) at "
+        f"{lt['width']}x{lt['height']}, procedural, render + every metric | **{_m(lt['wall_s'], 1, 's')}** | "
+        "≤ 180 s |"
+    )
     if mid:
-        rows += [f"| all passes, {mid['width']}², {mid['triangles']:,} triangles, raycast backend | "
-                 f"**{_m(mid['raycast_fps'], 1)} frames/s** | ≥ 60 |",
-                 f"| ... relative to Open3D's raw `cast_rays` on the same rays ({mid['raw_cast_rays_fps']['median']:.1f} "
-                 f"frames/s) | **{mid['raycast_vs_raw']['median']:.2f}x** | ≥ 0.75x |"]
+        rows += [
+            f"| all passes, {mid['width']}², {mid['triangles']:,} triangles, raycast backend | "
+            f"**{_m(mid['raycast_fps'], 1)} frames/s** | ≥ 60 |",
+            f"| ... relative to Open3D's raw `cast_rays` on the same rays ({mid['raw_cast_rays_fps']['median']:.1f} "
+            f"frames/s) | **{mid['raycast_vs_raw']['median']:.2f}x** | ≥ 0.75x |",
+        ]
     if big:
         gl = f" / {big['gl_fps']['median']:.1f}" if "gl_fps" in big else ""
-        rows.append(f"| all passes, {big['width']}², {big['triangles']:,} triangles, raycast"
-                    f"{' / gl (' + passes['gl_renderer'].split(' (')[0] + ')' if gl else ''} | "
-                    f"{big['raycast_fps']['median']:.1f}{gl} frames/s | |")
+        rows.append(
+            f"| all passes, {big['width']}², {big['triangles']:,} triangles, raycast"
+            f"{' / gl (' + passes['gl_renderer'].split(' (')[0] + ')' if gl else ''} | "
+            f"{big['raycast_fps']['median']:.1f}{gl} frames/s | |"
+        )
     if 5 in ch:
-        rows.append(f"| all passes + keypoints, {ch[0]['width']}², {ch[0]['triangles']:,}-triangle set with 5 walking "
-                    f"characters, vs. the set alone | **{ch[5]['cost_vs_none']['median']:.2f}x** the cost "
-                    f"({ch[5]['ms_per_frame']['median']:.1f} vs {ch[0]['ms_per_frame']['median']:.1f} ms) | ≤ 1.5x |")
+        rows.append(
+            f"| all passes + keypoints, {ch[0]['width']}², {ch[0]['triangles']:,}-triangle set with 5 walking "
+            f"characters, vs. the set alone | **{ch[5]['cost_vs_none']['median']:.2f}x** the cost "
+            f"({ch[5]['ms_per_frame']['median']:.1f} vs {ch[0]['ms_per_frame']['median']:.1f} ms) | ≤ 1.5x |"
+        )
         if 1 in ch and 20 in ch:
-            rows.append(f"| ... with 1 / 20 characters | {ch[1]['cost_vs_none']['median']:.2f}x / "
-                        f"{ch[20]['cost_vs_none']['median']:.2f}x | |")
-    lines = [f"Medians of 3 runs in rotating order, after a warm-up, each render on an empty store (range in "
-             f"brackets), from `benchmarks/results/{{production,passes,characters,consistency}}.md`, each written by "
-             f"the script of the same name in `benchmarks/`. Machine: {m['cpu']}, {m['cores']} cores, no GPU, shared "
-             f"with other work while these ran (1-minute load average {_load_range(*recs)}; on {m['cores']} cores a "
-             f"load above {m['cores']} means the timed work waited), so the times are upper bounds for this machine.",
-             "", "| what | measured | target |", "|---|---|---|", *rows]
+            rows.append(
+                f"| ... with 1 / 20 characters | {ch[1]['cost_vs_none']['median']:.2f}x / "
+                f"{ch[20]['cost_vs_none']['median']:.2f}x | |"
+            )
+    lines = [
+        f"Medians of 3 runs in rotating order, after a warm-up, each render on an empty store (range in "
+        f"brackets), from `benchmarks/results/{{production,passes,characters,consistency}}.md`, each written by "
+        f"the script of the same name in `benchmarks/`. Machine: {m['cpu']}, {m['cores']} cores, no GPU, shared "
+        f"with other work while these ran (1-minute load average {_load_range(*recs)}; on {m['cores']} cores a "
+        f"load above {m['cores']} means the timed work waited), so the times are upper bounds for this machine.",
+        "",
+        "| what | measured | target |",
+        "|---|---|---|",
+        *rows,
+    ]
     st = passes.get("stages")
     if st:
         ms = st["ms"]
-        lines += ["", f"Per frame at {st['width']}², {st['triangles']:,} triangles (medians, `passes.md`), "
-                  f"{st['sum_ms']['median']:.1f} ms in all: the cast takes {ms['cast (Open3D)']['median']:.1f} ms, "
-                  f"and worldgen's own work is ray generation {ms['ray generation']['median']:.1f} ms, hit "
-                  f"conversion {ms['hit conversion']['median']:.1f} ms, surface attributes "
-                  f"{ms['surface attributes']['median']:.1f} ms and the two exact flows "
-                  f"{ms['both flows + occlusion']['median']:.1f} ms (fused numba kernels)."]
+        lines += [
+            "",
+            f"Per frame at {st['width']}², {st['triangles']:,} triangles (medians, `passes.md`), "
+            f"{st['sum_ms']['median']:.1f} ms in all: the cast takes {ms['cast (Open3D)']['median']:.1f} ms, "
+            f"and worldgen's own work is ray generation {ms['ray generation']['median']:.1f} ms, hit "
+            f"conversion {ms['hit conversion']['median']:.1f} ms, surface attributes "
+            f"{ms['surface attributes']['median']:.1f} ms and the two exact flows "
+            f"{ms['both flows + occlusion']['median']:.1f} ms (fused numba kernels).",
+        ]
     gl_r = passes.get("gl_renderer") or ""
     if "llvmpipe" in gl_r or "softpipe" in gl_r:
-        lines.append("The `gl` figures are Mesa's software rasterizer: no GPU was available to this build "
-                     "(`benchmarks/gpu.sh` measures pyrender on a GPU).")
+        lines.append(
+            "The `gl` figures are Mesa's software rasterizer: no GPU was available to this build "
+            "(`benchmarks/gpu.sh` measures pyrender on a GPU)."
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -103,18 +127,27 @@ def consistency(results: Path) -> str:
     cons = load(results, "consistency")
     overall = cons["overall"]
     methods = [m for m in METHOD_ORDER if m in overall]
-    cols = [("warp_1", "E_warp(1) ↓", "{:.3g}"), ("warp_10", "E_warp(10) ↓", "{:.3g}"),
-            ("flicker", "flicker ↑", "{:.4f}"), ("identity_drift", "identity drift ↓", "{:.3g}"),
-            ("edge_f1", "edge F1 ↑", "{:.2f}"), ("unet_per_film_second", "UNet evals / film s ↓", "{:.0f}")]
+    cols = [
+        ("warp_1", "E_warp(1) ↓", "{:.3g}"),
+        ("warp_10", "E_warp(10) ↓", "{:.3g}"),
+        ("flicker", "flicker ↑", "{:.4f}"),
+        ("identity_drift", "identity drift ↓", "{:.3g}"),
+        ("edge_f1", "edge F1 ↑", "{:.2f}"),
+        ("unet_per_film_second", "UNet evals / film s ↓", "{:.0f}"),
+    ]
     opts = cons["options"]
     po = opts.get("painter_options") or {}
     size = opts.get("size") or [None, None]
-    lines = [f"The committed results (`benchmarks/results/consistency.md`: the {len(cons['scenes'])} suite scenes, "
-             f"{cons['rounds']['n']} fresh rounds, {cons['machine']['cores']} CPU cores, {size[0]}x{size[1]}, "
-             f"{opts.get('fps')} fps, {po.get('steps', 'default')} steps). **The diffusion rows ran tiny models with "
-             "random weights: they test the pipeline, not the methods** (random weights paint noise; real models "
-             "are needed to compare the methods). Means over scenes:", "",
-             "| method | " + " | ".join(t for _, t, _ in cols) + " |", "|---|" + "---:|" * len(cols)]
+    lines = [
+        f"The committed results (`benchmarks/results/consistency.md`: the {len(cons['scenes'])} suite scenes, "
+        f"{cons['rounds']['n']} fresh rounds, {cons['machine']['cores']} CPU cores, {size[0]}x{size[1]}, "
+        f"{opts.get('fps')} fps, {po.get('steps', 'default')} steps). **The diffusion rows ran tiny models with "
+        "random weights: they test the pipeline, not the methods** (random weights paint noise; real models "
+        "are needed to compare the methods). Means over scenes:",
+        "",
+        "| method | " + " | ".join(t for _, t, _ in cols) + " |",
+        "|---|" + "---:|" * len(cols),
+    ]
     for m in methods:
         row = overall[m]
         cells = ["—" if row.get(k) is None else f.format(row[k]) for k, _, f in cols]
@@ -124,24 +157,36 @@ def consistency(results: Path) -> str:
     groups: dict = {}
     for k, t, _ in cols:
         groups.setdefault(tuple(behind.get(k, ())), []).append(t.rstrip(" ↓↑"))
+
     def where(names: tuple) -> str:
         listed = ", ".join(names) or "no scene"
         return f"all {len(names)} ({listed})" if len(names) == len(cons["scenes"]) else listed
-    lines += ["", "Scenes behind each mean: "
-              + "; ".join(f"{', '.join(ts)}: {where(names)}" for names, ts in groups.items()) + "."]
+
+    lines += [
+        "",
+        "Scenes behind each mean: "
+        + "; ".join(f"{', '.join(ts)}: {where(names)}" for names, ts in groups.items())
+        + ".",
+    ]
     if cons["rounds"]["quality_identical"]:
         same = f"Every quality number came out identical in the {cons['rounds']['n']} rounds."
     else:
         import consistency as K
+
         rel = K.relative_differences(cons["rounds"])
         equal = [m for m in methods if m not in rel]
-        same = (f"Not every quality number came out identical in the {cons['rounds']['n']} rounds: "
-                + ", ".join(f"{m} up to {v:.0e}" for m, v in rel.items()) + " relative difference"
-                + (f" ({', '.join(equal)} identical)" if equal else "")
-                + "; docs/BENCHMARK.md says why.")
-    lines.append(f"{same} Flicker is VBench's, on the still pixels of static-camera shots; the locked-off shot of "
-                 "crossing_occluders is not judged by shotdrift, whose locked-off test reads its moving objects as "
-                 "camera motion (`benchmarks/results/shotdrift_validity.md`).")
+        same = (
+            f"Not every quality number came out identical in the {cons['rounds']['n']} rounds: "
+            + ", ".join(f"{m} up to {v:.0e}" for m, v in rel.items())
+            + " relative difference"
+            + (f" ({', '.join(equal)} identical)" if equal else "")
+            + "; docs/BENCHMARK.md says why."
+        )
+    lines.append(
+        f"{same} Flicker is VBench's, on the still pixels of static-camera shots; the locked-off shot of "
+        "crossing_occluders is not judged by shotdrift, whose locked-off test reads its moving objects as "
+        "camera motion (`benchmarks/results/shotdrift_validity.md`)."
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -149,34 +194,45 @@ def diffusion(results: Path) -> str:
     d = load(results, "diffusion")
     rows = {r["method"]: r for r in d["rows"]}
     pf, bk, br = rows["per-frame"], rows["baked"], rows["baked+refine"]
-    return (f"Measured with tiny random-weight models on {d['machine']['cores']} CPU cores "
-            f"(`benchmarks/results/diffusion.md`, a pipeline check: evaluation counts, not pictures): per-frame "
-            f"methods spend {pf['unet_per_film_second']:g} UNet evaluations per film second at {d['steps']} steps; "
-            f"baked spends {bk['unet_per_film_second_30s']:.3g} (look development, amortised over a 30 s film) and "
-            f"baked+refine {br['unet_per_film_second_30s']:.3g}.\n")
+    return (
+        f"Measured with tiny random-weight models on {d['machine']['cores']} CPU cores "
+        f"(`benchmarks/results/diffusion.md`, a pipeline check: evaluation counts, not pictures): per-frame "
+        f"methods spend {pf['unet_per_film_second']:g} UNet evaluations per film second at {d['steps']} steps; "
+        f"baked spends {bk['unet_per_film_second_30s']:.3g} (look development, amortised over a 30 s film) and "
+        f"baked+refine {br['unet_per_film_second_30s']:.3g}.\n"
+    )
 
 
 def planner(results: Path) -> str:
     q = load(results, "plan_quality")
     m = q["machine"]
-    lines = [f"Latest committed run (`benchmarks/results/plan_quality.md`, {m['date']}, {m['cores']} CPU cores shared "
-             f"with other work, load {m['load_start'][0]:.1f} at the start):", "",
-             "| prompt set | planner | valid specs | relations satisfied | hidden | L/R swapped | camera moves as asked "
-             "| colours right | s/plan median |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"Latest committed run (`benchmarks/results/plan_quality.md`, {m['date']}, {m['cores']} CPU cores shared "
+        f"with other work, load {m['load_start'][0]:.1f} at the start):",
+        "",
+        "| prompt set | planner | valid specs | relations satisfied | hidden | L/R swapped | camera moves as asked "
+        "| colours right | s/plan median |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     not_run = []
     for sname, st in q["sets"].items():
         for name, b in st["planners"].items():
             s = b["summary"]
             colours = f"{100 * s['colour_rate']:.0f} % of {s['colours']}" if s["colour_rate"] is not None else "n/a"
-            lines.append(f"| {sname} ({st['prompts']}) | {name} | {100 * s['valid_rate']:.0f} % | "
-                         f"{100 * s['relation_rate']:.0f} % of {s['relations']} | {s['hidden']} | {s['swapped']} | "
-                         f"{100 * s['move_rate']:.0f} % | {colours} | {s['seconds_median']:.2f} |")
+            lines.append(
+                f"| {sname} ({st['prompts']}) | {name} | {100 * s['valid_rate']:.0f} % | "
+                f"{100 * s['relation_rate']:.0f} % of {s['relations']} | {s['hidden']} | {s['swapped']} | "
+                f"{100 * s['move_rate']:.0f} % | {colours} | {s['seconds_median']:.2f} |"
+            )
         not_run += [f"{p} on {sname}" for p in st.get("not_run", [])]
     answers = q.get("model_answers")
     if answers:
-        lines += ["", f"Model ({q['model']}) seconds are those its calls took when they were asked ({answers['first']} "
-                  f"to {answers['last']}, median load {answers['load_median']:.1f} on {m['cores']} cores), not a "
-                  "quiet machine's."]
+        lines += [
+            "",
+            f"Model ({q['model']}) seconds are those its calls took when they were asked ({answers['first']} "
+            f"to {answers['last']}, median load {answers['load_median']:.1f} on {m['cores']} cores), not a "
+            "quiet machine's.",
+        ]
     if not_run:
         lines += ["", "Not measured yet: " + ", ".join(not_run) + "."]
     return "\n".join(lines) + "\n"
@@ -196,6 +252,7 @@ def wrap(block: str, width: int = 95) -> str:
 def rewrite(text: str, results: Path) -> str:
     def sub(m: re.Match) -> str:
         return m.group(1) + wrap(BLOCKS[m.group("name")](results)) + m.group(4)
+
     return BLOCK.sub(sub, text)
 
 
@@ -212,8 +269,10 @@ def main() -> int:
     new = rewrite(text, args.results)
     if args.check:
         if new != text:
-            print("README.md: figures differ from benchmarks/results (run python benchmarks/readme_figures.py)",
-                  file=sys.stderr)
+            print(
+                "README.md: figures differ from benchmarks/results (run python benchmarks/readme_figures.py)",
+                file=sys.stderr,
+            )
             return 1
         return 0
     README.write_text(new)

@@ -9,6 +9,7 @@ render per ball radius (the moving share grows with it), plus the suite's static
 (crossing_occluders, opposite_sides). Every render is procedural, so a NOT HELD is an error of
 the judge. Sizes as the committed consistency results (128x72, 12 fps). Writes
 shotdrift_validity.{json,md} to benchmarks/results/ (or --out)."""
+
 from __future__ import annotations
 
 import argparse
@@ -49,6 +50,7 @@ shots:
 def verdicts(specs: list[Path], work: Path, size, fps) -> list[dict]:
     from worldgen.bench import shotdrift_judge
     from worldgen.bench.runner import BenchOptions, read_frame, run_bench
+
     res = run_bench(specs, ["procedural"], work, BenchOptions(size=size, fps=fps, report=False, judge_camera=False))
     rows = []
     for scene in res["scenes"]:
@@ -59,31 +61,48 @@ def verdicts(specs: list[Path], work: Path, size, fps) -> list[dict]:
                 continue
             frames = [read_frame(p) for p in sorted((render / "shots" / shot["id"] / "frames").glob("*.png"))]
             raw = shotdrift_judge.measure(frames, "static", scene["fps"])
-            rows.append({"scene": scene["scene"], "shot": shot["id"], "width": scene["width"],
-                         "height": scene["height"], "frames": shot["frames"],
-                         "moving_share_max": shot["moving_share_max"], "verdict": raw["verdict"],
-                         "detail": raw["detail"],
-                         "judged_now": shotdrift_judge.valid_for("static", shot["moving_share_max"])[0]})
+            rows.append(
+                {
+                    "scene": scene["scene"],
+                    "shot": shot["id"],
+                    "width": scene["width"],
+                    "height": scene["height"],
+                    "frames": shot["frames"],
+                    "moving_share_max": shot["moving_share_max"],
+                    "verdict": raw["verdict"],
+                    "detail": raw["detail"],
+                    "judged_now": shotdrift_judge.valid_for("static", shot["moving_share_max"])[0],
+                }
+            )
     return rows
 
 
 def markdown(r: dict) -> str:
     bound = r["bound"]
-    lines = ["# shotdrift's locked-off test on exact procedural renders\n", C.machine_line(r) + "\n",
-             "Every shot here has a static camera and is rendered by the procedural painter, so the truth is HELD; "
-             "a NOT HELD is an error of the judge. 'moving' is the largest share of the picture that moved between "
-             "two consecutive frames by the exact passes (1 − still pixels). shotdrift 0.2.2, frames as rendered.\n",
-             "| scene | shot | size | frames | moving (max) | shotdrift verdict | judged by worldgen now |",
-             "|---|---|---|---:|---:|---|---|"]
+    lines = [
+        "# shotdrift's locked-off test on exact procedural renders\n",
+        C.machine_line(r) + "\n",
+        "Every shot here has a static camera and is rendered by the procedural painter, so the truth is HELD; "
+        "a NOT HELD is an error of the judge. 'moving' is the largest share of the picture that moved between "
+        "two consecutive frames by the exact passes (1 − still pixels). shotdrift 0.2.2, frames as rendered.\n",
+        "| scene | shot | size | frames | moving (max) | shotdrift verdict | judged by worldgen now |",
+        "|---|---|---|---:|---:|---|---|",
+    ]
     for x in sorted(r["rows"], key=lambda x: x["moving_share_max"]):
-        lines.append(f"| {x['scene']} | {x['shot']} | {x['width']}x{x['height']} | {x['frames']} | "
-                     f"{x['moving_share_max']:.2%} | {x['verdict']} | {'yes' if x['judged_now'] else 'no'} |")
+        lines.append(
+            f"| {x['scene']} | {x['shot']} | {x['width']}x{x['height']} | {x['frames']} | "
+            f"{x['moving_share_max']:.2%} | {x['verdict']} | {'yes' if x['judged_now'] else 'no'} |"
+        )
     within = [x for x in r["rows"] if x["moving_share_max"] <= bound]
     beyond = [x for x in r["rows"] if x["moving_share_max"] > bound]
     bad = lambda xs: sum(x["verdict"] != "HELD" for x in xs)  # noqa: E731
-    lines += ["", f"Bound in use (`STATIC_MAX_MOVING_SHARE`): {bound:.1%}. Judge errors (not HELD) on these exact "
-              f"renders: **{bad(within)} of {len(within)}** shots at or under the bound, **{bad(beyond)} of "
-              f"{len(beyond)}** above it (those are 'not judged' in the bench).", ""]
+    lines += [
+        "",
+        f"Bound in use (`STATIC_MAX_MOVING_SHARE`): {bound:.1%}. Judge errors (not HELD) on these exact "
+        f"renders: **{bad(within)} of {len(within)}** shots at or under the bound, **{bad(beyond)} of "
+        f"{len(beyond)}** above it (those are 'not judged' in the bench).",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -96,6 +115,7 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=C.RESULTS)
     args = ap.parse_args()
     from worldgen.bench.shotdrift_judge import STATIC_MAX_MOVING_SHARE
+
     size = tuple(int(v) for v in args.size.split("x"))
     rec = C.start_record("shotdrift_validity", size=list(size), fps=args.fps)
     with C.fresh_cache(), tempfile.TemporaryDirectory(prefix="worldgen-bench-shotdrift-") as d:
@@ -106,6 +126,7 @@ def main() -> int:
             specs.append(p)
         if not args.no_suite:
             from worldgen.bench.inputs import SUITE_DIR
+
             specs += [SUITE_DIR / f"{name}.yaml" for name in SUITE]
         rec["rows"] = verdicts(specs, Path(d) / "bench", size, args.fps)
     rec["bound"] = STATIC_MAX_MOVING_SHARE

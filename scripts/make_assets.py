@@ -3,6 +3,7 @@ specs name them `assets/<file>`.
 
 pine_tree.obj: a low-poly pine (trunk + three stacked cones), 1 unit = 1 m, base at y = 0.
 sailboat.obj: a hull, a mast and a sail. Both carry uv coordinates."""
+
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ SEGMENTS = 16  # low-poly on purpose: small files, a stylised read
 
 def primitive(shape, **kw):
     return _primitive(shape, segments=SEGMENTS, **kw)
+
 
 HERE = Path(__file__).resolve().parent.parent / "worldgen" / "data" / "assets"
 
@@ -45,7 +47,7 @@ def sailboat():
     hull.vertices[:, 1] = np.minimum(hull.vertices[:, 1], 0.5)  # flat deck
     mast = moved(primitive("cylinder", radius=0.06, height=3.5), (0.2, 2.2, 0))
     sail = primitive("box", size=(1.6, 2.8, 0.04))
-    sail.vertices[:, 0] *= (1.0 - (sail.vertices[:, 1] + 1.4) / 2.8 * 0.9)  # taper to a triangle
+    sail.vertices[:, 0] *= 1.0 - (sail.vertices[:, 1] + 1.4) / 2.8 * 0.9  # taper to a triangle
     sail = moved(sail, (-0.55, 2.1, 0))
     return combine([hull, mast, sail])
 

@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # the user's ~/.cache/worldgen
 if "WORLDGEN_CACHE" not in os.environ or not os.environ.get("WORLDGEN_KEEP_CACHE"):
     import tempfile
+
     os.environ["WORLDGEN_CACHE"] = tempfile.mkdtemp(prefix="worldgen-test-cache-")
 SHARED_ASSETS = ROOT.parent / "shared" / "assets"
 
@@ -29,6 +30,7 @@ def pytest_collection_modifyitems(config, items):
 @functools.lru_cache(None)
 def gl_works() -> bool:
     from worldgen.doctor import GL_PROBE
+
     plat = os.environ.get("WORLDGEN_GL", "egl")
     p = subprocess.run([sys.executable, "-c", GL_PROBE, plat], capture_output=True, timeout=120)
     return p.returncode == 0
@@ -47,15 +49,18 @@ def _skip_gl(request):
 @pytest.fixture
 def write_spec(tmp_path):
     """Write a YAML spec (dedented) into tmp_path and return its path."""
+
     def _write(text: str, name: str = "scene.yaml") -> Path:
         p = tmp_path / name
         p.write_text(textwrap.dedent(text).lstrip())
         return p
+
     return _write
 
 
 def spec_from(text: str, tmp_path: Path, check=True):
     from worldgen.spec import load_spec
+
     p = tmp_path / "s.yaml"
     p.write_text(textwrap.dedent(text).lstrip())
     return load_spec(p, check=check)
@@ -64,5 +69,9 @@ def spec_from(text: str, tmp_path: Path, check=True):
 def output_digest(folder: Path) -> dict:
     """sha256 of every file of a render folder but its manifest (which records timings and paths)."""
     import hashlib
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "manifest.json"}
+
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != "manifest.json"
+    }

@@ -3,6 +3,7 @@
 The browser is the system's /usr/bin/chromium (set-up installs it with apt) through
 playwright's `executable_path`; `playwright install`, which downloads browsers, is never used.
 WebGL runs on SwiftShader (ANGLE's CPU Vulkan), so no GPU is needed."""
+
 from __future__ import annotations
 
 import base64
@@ -15,9 +16,18 @@ from pathlib import Path
 import numpy as np
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--no-sandbox",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--no-first-run", "--disable-extensions", "--mute-audio", "--disable-dev-shm-usage"]
+CHROMIUM_FLAGS = [
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-extensions",
+    "--mute-audio",
+    "--disable-dev-shm-usage",
+]
 
 # small frames and a low fps keep every build, capture and comparison quick
 TINY_SPEC = """\
@@ -58,7 +68,7 @@ shots:
 
 # the same world without its character: the live-edit tests rebuild it on every save, and a
 # character's pose checks and per-frame bones are most of a rebuild's cost
-STATIC_CAST_SPEC = TINY_SPEC[:TINY_SPEC.index("  characters:")] + TINY_SPEC[TINY_SPEC.index("shots:"):]
+STATIC_CAST_SPEC = TINY_SPEC[: TINY_SPEC.index("  characters:")] + TINY_SPEC[TINY_SPEC.index("shots:") :]
 
 
 def browser_available() -> str | None:
@@ -77,11 +87,17 @@ def chromium():
     """A headless chromium with a fresh profile (one per test module: playwright's sync API
     runs one instance per thread); pages come from `new_page`."""
     from playwright.sync_api import sync_playwright
+
     profile = tempfile.mkdtemp(prefix="worldgen-chromium-")
     try:
         with sync_playwright() as p:
-            ctx = p.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, headless=True,
-                                                       args=CHROMIUM_FLAGS, viewport={"width": 900, "height": 560})
+            ctx = p.chromium.launch_persistent_context(
+                profile,
+                executable_path=CHROMIUM,
+                headless=True,
+                args=CHROMIUM_FLAGS,
+                viewport={"width": 900, "height": 560},
+            )
             try:
                 yield ctx
             finally:

@@ -6,6 +6,7 @@ Traps a loader must handle are built in: the skeleton hangs under a non-joint 'a
 node (a `matrix`, not TRS), the skinned mesh node has a transform the spec says to ignore,
 the skin lists joints children-first, and the mesh is two primitives (one indexed with
 uint8 joints, one unindexed with uint16 joints)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -38,22 +39,46 @@ ARM_KEYS = [k for k in SKELETON if k.split("_")[0] in ("upper", "forearm", "hand
 
 
 BLENDER_NAMES = {"hips": "hips", "spine": "spine", "neck": "neck", "head": "head"} | {
-    f"{part}_{s}": f"{blender}.{s.upper()}" for s in "lr" for part, blender in
-    (("upper_arm", "upper_arm"), ("forearm", "forearm"), ("hand", "hand"), ("thigh", "thigh"),
-     ("shin", "shin"), ("foot", "foot"))}
-MIXAMO_NAMES = {"hips": "mixamorig:Hips", "spine": "mixamorig:Spine", "neck": "mixamorig:Neck",
-                "head": "mixamorig:Head"} | {
-    f"{part}_{s}": f"mixamorig:{side}{mixamo}" for s, side in (("l", "Left"), ("r", "Right")) for part, mixamo in
-    (("upper_arm", "Arm"), ("forearm", "ForeArm"), ("hand", "Hand"), ("thigh", "UpLeg"), ("shin", "Leg"),
-     ("foot", "Foot"))}
+    f"{part}_{s}": f"{blender}.{s.upper()}"
+    for s in "lr"
+    for part, blender in (
+        ("upper_arm", "upper_arm"),
+        ("forearm", "forearm"),
+        ("hand", "hand"),
+        ("thigh", "thigh"),
+        ("shin", "shin"),
+        ("foot", "foot"),
+    )
+}
+MIXAMO_NAMES = {
+    "hips": "mixamorig:Hips",
+    "spine": "mixamorig:Spine",
+    "neck": "mixamorig:Neck",
+    "head": "mixamorig:Head",
+} | {
+    f"{part}_{s}": f"mixamorig:{side}{mixamo}"
+    for s, side in (("l", "Left"), ("r", "Right"))
+    for part, mixamo in (
+        ("upper_arm", "Arm"),
+        ("forearm", "ForeArm"),
+        ("hand", "Hand"),
+        ("thigh", "UpLeg"),
+        ("shin", "Leg"),
+        ("foot", "Foot"),
+    )
+}
 NAME_SCHEMES = {"blender": BLENDER_NAMES, "mixamo": MIXAMO_NAMES}
 
 # clips: key times (exact in float32) and per-joint angles in degrees about one axis
 WAVE_TIMES = [0.0, 0.5, 1.0, 1.5]
 WAVE = {"upper_arm_r": ((0, 0, 1), [0.0, -60.0, -80.0, 0.0]), "forearm_r": ((0, 0, 1), [0.0, -90.0, -30.0, 0.0])}
 WALK_TIMES = [0.0, 0.25, 0.5, 0.75, 1.0]
-WALK = {"thigh_l": ((1, 0, 0), [0.0, -30.0, 0.0, 30.0, 0.0]), "thigh_r": ((1, 0, 0), [0.0, 30.0, 0.0, -30.0, 0.0]),
-        "shin_l": ((1, 0, 0), [0.0, 40.0, 0.0, 10.0, 0.0]), "shin_r": ((1, 0, 0), [0.0, 10.0, 0.0, 40.0, 0.0])}
+WALK = {
+    "thigh_l": ((1, 0, 0), [0.0, -30.0, 0.0, 30.0, 0.0]),
+    "thigh_r": ((1, 0, 0), [0.0, 30.0, 0.0, -30.0, 0.0]),
+    "shin_l": ((1, 0, 0), [0.0, 40.0, 0.0, 10.0, 0.0]),
+    "shin_r": ((1, 0, 0), [0.0, 10.0, 0.0, 40.0, 0.0]),
+}
 NOD_TIMES = [0.0, 0.5, 1.0]
 NOD = {"head": ((1, 0, 0), [0.0, 20.0, -10.0])}  # STEP
 BOUNCE_TIMES = [0.0, 2.0]  # CUBICSPLINE, a 2 s span so tangent scaling matters
@@ -69,6 +94,7 @@ def quat_xyzw(axis, degrees: float) -> np.ndarray:
 @dataclass
 class RigFacts:
     """What the file holds, in the loader's order, for analytic test answers."""
+
     joint_names: list[str]  # skin order
     index: dict[str, int]  # builder key ('forearm_r') -> joint index
     rest_world: dict[str, np.ndarray]  # builder key -> joint origin in model space
@@ -124,16 +150,21 @@ class _Blob:
     def __init__(self, doc: gl.GLTF2):
         self.doc, self.data = doc, bytearray()
 
-    def add(self, array: np.ndarray, component: int, kind: str, target: int | None = None,
-            with_bounds: bool = False) -> int:
+    def add(
+        self, array: np.ndarray, component: int, kind: str, target: int | None = None, with_bounds: bool = False
+    ) -> int:
         raw = np.ascontiguousarray(array).tobytes()
-        self.doc.bufferViews.append(gl.BufferView(buffer=0, byteOffset=len(self.data), byteLength=len(raw),
-                                                  target=target))
+        self.doc.bufferViews.append(
+            gl.BufferView(buffer=0, byteOffset=len(self.data), byteLength=len(raw), target=target)
+        )
         self.data += raw + b"\0" * (-len(raw) % 4)
         flat = np.asarray(array).reshape(len(array), -1)
         bounds = dict(min=flat.min(0).tolist(), max=flat.max(0).tolist()) if with_bounds else {}
-        self.doc.accessors.append(gl.Accessor(bufferView=len(self.doc.bufferViews) - 1, componentType=component,
-                                              count=len(array), type=kind, **bounds))
+        self.doc.accessors.append(
+            gl.Accessor(
+                bufferView=len(self.doc.bufferViews) - 1, componentType=component, count=len(array), type=kind, **bounds
+            )
+        )
         return len(self.doc.accessors) - 1
 
 
@@ -143,11 +174,19 @@ def _primitive(blob: _Blob, part, indexed: bool, joint_type: int) -> gl.Primitiv
         POSITION=blob.add(vertices.astype(np.float32), gl.FLOAT, gl.VEC3, gl.ARRAY_BUFFER, with_bounds=True),
         NORMAL=blob.add(normals.astype(np.float32), gl.FLOAT, gl.VEC3, gl.ARRAY_BUFFER),
         TEXCOORD_0=blob.add(uv.astype(np.float32), gl.FLOAT, gl.VEC2, gl.ARRAY_BUFFER),
-        JOINTS_0=blob.add(joints.astype(np.uint8 if joint_type == gl.UNSIGNED_BYTE else np.uint16), joint_type,
-                          gl.VEC4, gl.ARRAY_BUFFER),
-        WEIGHTS_0=blob.add(weights.astype(np.float32), gl.FLOAT, gl.VEC4, gl.ARRAY_BUFFER))
-    indices = blob.add(faces.reshape(-1).astype(np.uint16), gl.UNSIGNED_SHORT, gl.SCALAR,
-                       gl.ELEMENT_ARRAY_BUFFER) if indexed else None
+        JOINTS_0=blob.add(
+            joints.astype(np.uint8 if joint_type == gl.UNSIGNED_BYTE else np.uint16),
+            joint_type,
+            gl.VEC4,
+            gl.ARRAY_BUFFER,
+        ),
+        WEIGHTS_0=blob.add(weights.astype(np.float32), gl.FLOAT, gl.VEC4, gl.ARRAY_BUFFER),
+    )
+    indices = (
+        blob.add(faces.reshape(-1).astype(np.uint16), gl.UNSIGNED_SHORT, gl.SCALAR, gl.ELEMENT_ARRAY_BUFFER)
+        if indexed
+        else None
+    )
     return gl.Primitive(attributes=attributes, indices=indices, mode=gl.TRIANGLES)
 
 
@@ -155,8 +194,15 @@ def _unindexed(part):
     """Every triangle its own three vertices (the glTF non-indexed layout)."""
     vertices, normals, uv, owners, faces, joints, weights = part
     flat = faces.reshape(-1)
-    return (vertices[flat], normals[flat], uv[flat], [owners[i] for i in flat],
-            np.arange(len(flat)).reshape(-1, 3), joints[flat], weights[flat])
+    return (
+        vertices[flat],
+        normals[flat],
+        uv[flat],
+        [owners[i] for i in flat],
+        np.arange(len(flat)).reshape(-1, 3),
+        joints[flat],
+        weights[flat],
+    )
 
 
 def _rotation_channels(blob, animation, times, tracks, node_of, interpolation="LINEAR"):
@@ -169,8 +215,9 @@ def _rotation_channels(blob, animation, times, tracks, node_of, interpolation="L
 def _channel(blob, animation, times_accessor, values, kind, node, path, interpolation):
     output = blob.add(np.asarray(values, np.float32), gl.FLOAT, kind)
     animation.samplers.append(gl.AnimationSampler(input=times_accessor, output=output, interpolation=interpolation))
-    animation.channels.append(gl.AnimationChannel(sampler=len(animation.samplers) - 1,
-                                                  target=gl.AnimationChannelTarget(node=node, path=path)))
+    animation.channels.append(
+        gl.AnimationChannel(sampler=len(animation.samplers) - 1, target=gl.AnimationChannelTarget(node=node, path=path))
+    )
 
 
 def _animations(blob: _Blob, node_of: dict[str, int], armature_node: int) -> list[gl.Animation]:
@@ -178,20 +225,28 @@ def _animations(blob: _Blob, node_of: dict[str, int], armature_node: int) -> lis
     _rotation_channels(blob, wave, WAVE_TIMES, WAVE, node_of)
     _rotation_channels(blob, walk, WALK_TIMES, WALK, node_of)
     walk_t = blob.add(np.array(WALK_TIMES, np.float32), gl.FLOAT, gl.SCALAR, with_bounds=True)
-    _channel(blob, walk, walk_t, [[0, 0, 9]] * len(WALK_TIMES), gl.VEC3, armature_node, "translation",
-             "LINEAR")  # on a non-joint node: a skin loader ignores it
+    _channel(
+        blob, walk, walk_t, [[0, 0, 9]] * len(WALK_TIMES), gl.VEC3, armature_node, "translation", "LINEAR"
+    )  # on a non-joint node: a skin loader ignores it
     _rotation_channels(blob, nod, NOD_TIMES, NOD, node_of, "STEP")
     bounce_t = blob.add(np.array(BOUNCE_TIMES, np.float32), gl.FLOAT, gl.SCALAR, with_bounds=True)
     _channel(blob, bounce, bounce_t, BOUNCE_HIPS, gl.VEC3, node_of["hips"], "translation", "CUBICSPLINE")
     zero = np.zeros(4)
-    spine = [zero, quat_xyzw((0, 1, 0), BOUNCE_SPINE_DEG[0]), zero, zero, quat_xyzw((0, 1, 0), BOUNCE_SPINE_DEG[1]),
-             zero]
+    spine = [
+        zero,
+        quat_xyzw((0, 1, 0), BOUNCE_SPINE_DEG[0]),
+        zero,
+        zero,
+        quat_xyzw((0, 1, 0), BOUNCE_SPINE_DEG[1]),
+        zero,
+    ]
     _channel(blob, bounce, bounce_t, spine, gl.VEC4, node_of["spine"], "rotation", "CUBICSPLINE")
     return [wave, walk, nod, bounce]
 
 
-def build_rigged_glb(path, with_clip: bool = True, with_skin: bool = True, names: str = "blender",
-                     embed: bool = False) -> RigFacts:
+def build_rigged_glb(
+    path, with_clip: bool = True, with_skin: bool = True, names: str = "blender", embed: bool = False
+) -> RigFacts:
     """Write the humanoid to `path` (.glb; or .gltf with a side-car .bin, base64 if `embed`)."""
     path = Path(path)
     keys = list(SKELETON)
@@ -215,13 +270,23 @@ def build_rigged_glb(path, with_clip: bool = True, with_skin: bool = True, names
     blob = _Blob(doc)
     body = _body_part([k for k in keys if k not in ARM_KEYS], index)
     arms = _unindexed(_body_part(ARM_KEYS, index))
-    doc.meshes.append(gl.Mesh(name="body", primitives=[_primitive(blob, body, True, gl.UNSIGNED_BYTE),
-                                                        _primitive(blob, arms, False, gl.UNSIGNED_SHORT)]))
+    doc.meshes.append(
+        gl.Mesh(
+            name="body",
+            primitives=[
+                _primitive(blob, body, True, gl.UNSIGNED_BYTE),
+                _primitive(blob, arms, False, gl.UNSIGNED_SHORT),
+            ],
+        )
+    )
     rest_world = {k: np.asarray(SKELETON[k][1]) + ARMATURE_OFFSET for k in keys}
     if with_skin:
         inverse_bind = np.array([_translation(-rest_world[k]).T for k in skin_order], np.float32)  # column-major
-        doc.skins.append(gl.Skin(joints=[node_of[k] for k in skin_order],
-                                 inverseBindMatrices=blob.add(inverse_bind, gl.FLOAT, gl.MAT4)))
+        doc.skins.append(
+            gl.Skin(
+                joints=[node_of[k] for k in skin_order], inverseBindMatrices=blob.add(inverse_bind, gl.FLOAT, gl.MAT4)
+            )
+        )
     if with_clip:
         doc.animations = _animations(blob, node_of, armature_node=0)
 
@@ -249,10 +314,14 @@ def _save(doc: gl.GLTF2, path: Path, embed: bool) -> None:
 def _facts(naming, skin_order, index, rest_world, *parts) -> RigFacts:
     offsets = np.cumsum([0] + [len(p[0]) for p in parts[:-1]])
     return RigFacts(
-        joint_names=[naming[k] for k in skin_order], index=index, rest_world=rest_world,
+        joint_names=[naming[k] for k in skin_order],
+        index=index,
+        rest_world=rest_world,
         vertices=np.concatenate([p[0] for p in parts]).astype(np.float32).astype(np.float64),
         normals=np.concatenate([p[1] for p in parts]).astype(np.float32).astype(np.float64),
         uv_file=np.concatenate([p[2] for p in parts]),
         owner=[o for p in parts for o in p[3]],
         faces=np.concatenate([p[4] + off for p, off in zip(parts, offsets)]),
-        joints=np.concatenate([p[5] for p in parts]), weights=np.concatenate([p[6] for p in parts]))
+        joints=np.concatenate([p[5] for p in parts]),
+        weights=np.concatenate([p[6] for p in parts]),
+    )

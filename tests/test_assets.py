@@ -1,4 +1,5 @@
 """Mesh assets: real third-party files load and render; hostile paths and files are refused."""
+
 import shutil
 
 import numpy as np
@@ -46,7 +47,9 @@ def test_project_asset_resolves():
     assert assets, "the project ships at least one mesh asset"
 
 
-@pytest.mark.parametrize("content,fragment", [(b"", "empty file"), (b"solid x\nfacet broken", "cannot read mesh|no triangles")])
+@pytest.mark.parametrize(
+    "content,fragment", [(b"", "empty file"), (b"solid x\nfacet broken", "cannot read mesh|no triangles")]
+)
 def test_bad_mesh_files(tmp_path, content, fragment):
     (tmp_path / "bad.stl").write_bytes(content)
     with pytest.raises(SpecError, match=fragment) as e:
@@ -79,6 +82,7 @@ def test_paths_cannot_escape(tmp_path):
 @pytest.mark.parametrize("ext", ["glb", "obj", "ply", "stl"])
 def test_empty_and_truncated_files_of_each_type(tmp_path, ext):
     import trimesh
+
     good = trimesh.creation.icosphere(subdivisions=2)
     data = good.export(file_type=ext)
     data = data.encode() if isinstance(data, str) else data
@@ -100,7 +104,8 @@ def test_nan_vertices_and_missing_textures(tmp_path):
         World(spec_from(mesh_spec("nan.obj"), tmp_path))
     # a material whose texture file is missing: the mesh still loads (worldgen paints from words)
     (tmp_path / "tex.mtl").write_text("newmtl m\nmap_Kd missing.png\n")
-    (tmp_path / "tex.obj").write_text("mtllib tex.mtl\nusemtl m\nv 0 0 0\nv 1 0 0\nv 0 1 0\nvt 0 0\nvt 1 0\nvt 0 1\n"
-                                      "f 1/1 2/2 3/3\n")
+    (tmp_path / "tex.obj").write_text(
+        "mtllib tex.mtl\nusemtl m\nv 0 0 0\nv 1 0 0\nv 0 1 0\nvt 0 0\nvt 1 0\nvt 0 1\nf 1/1 2/2 3/3\n"
+    )
     w = World(spec_from(mesh_spec("tex.obj"), tmp_path))
     assert len(w.nodes["thing"].mesh.faces) == 1

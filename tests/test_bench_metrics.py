@@ -1,16 +1,27 @@
 """Bench metrics on constructed cases whose answers are known in closed form (no rendering)."""
+
 import numpy as np
 import pytest
 
 from worldgen.bench.metrics import (
-    compose_forward_flow, drift_all, edge_f1, geometric_edges, identity_drift, image_edges, still_pixels,
-    structure_f1, temporal_flickering, warp, warping_error,
+    compose_forward_flow,
+    drift_all,
+    edge_f1,
+    geometric_edges,
+    identity_drift,
+    image_edges,
+    still_pixels,
+    structure_f1,
+    temporal_flickering,
+    warp,
+    warping_error,
 )
 
 H, W = 48, 64
 
 
 # ---------------------------------------------------------------- constructed sequences
+
 
 def smooth_texture(x, y):
     """Band-limited RGB pattern (a few low-frequency sinusoids), values within [0.2, 0.8]."""
@@ -42,6 +53,7 @@ def translating_sequence(n_frames, velocity, texture=smooth_texture, height=H, w
 
 # ---------------------------------------------------------------- warp and E_warp
 
+
 def test_warp_samples_next_frame_at_displaced_point_and_flags_outside():
     image = np.arange(H * W, dtype=np.float64).reshape(H, W)
     flow = np.zeros((H, W, 2), np.float32)
@@ -51,7 +63,7 @@ def test_warp_samples_next_frame_at_displaced_point_and_flags_outside():
     expected = (ys - 1) * W + xs + 2.5  # the image is linear in x and y, so bilinear is exact
     assert np.allclose(warped[valid], expected[valid])
     assert not valid[0].any() and not valid[:, -3:].any()
-    assert valid[1:, :W - 3].all()
+    assert valid[1:, : W - 3].all()
 
 
 def test_integer_translation_with_exact_flow_has_zero_error():
@@ -78,7 +90,7 @@ def test_iid_noise_gives_twice_three_sigma_squared():
     noisy = [f + rng.normal(0, sigma, f.shape) for f in frames]
     assert min(n.min() for n in noisy) > 0 and max(n.max() for n in noisy) < 1  # no clipping
     result = warping_error(noisy, flows, occ)
-    expected = 2 * 3 * sigma ** 2  # squared L2 over RGB, summed over the 3 channels
+    expected = 2 * 3 * sigma**2  # squared L2 over RGB, summed over the 3 channels
     assert result.mean == pytest.approx(expected, rel=0.03)
 
 
@@ -162,7 +174,7 @@ def test_long_range_zero_on_consistent_sequence_and_catches_slow_drift():
     drifting = [f + drift * t for t, f in enumerate(frames)]
     k1 = warping_error(drifting, flows, occ, k=1).mean
     k5 = warping_error(drifting, flows, occ, k=5).mean
-    assert k1 == pytest.approx(3 * drift ** 2, rel=1e-6)
+    assert k1 == pytest.approx(3 * drift**2, rel=1e-6)
     assert k5 == pytest.approx(3 * (5 * drift) ** 2, rel=1e-6)
     assert k5 == pytest.approx(25 * k1, rel=1e-6)
 
@@ -174,6 +186,7 @@ def test_long_range_skips_pairs_that_leave_the_image():
 
 
 # ---------------------------------------------------------------- temporal flickering
+
 
 def test_static_sequence_scores_one():
     frame = (rough_texture(*np.mgrid[0:H, 0:W][::-1]) * 255).astype(np.uint8)
@@ -240,8 +253,9 @@ def test_flicker_on_still_pixels_ignores_moving_objects():
     assert temporal_flickering(frames) < 0.995  # the unmasked score reads the motion as flicker
     assert temporal_flickering(frames, still) == 1.0
     # real flicker on the still pixels is still caught, with the unmasked score's value where all is still
-    flickering = [np.clip(f.astype(np.int64) + (10 if t % 2 else -10), 0, 255).astype(np.uint8)
-                  for t, f in enumerate(frames)]
+    flickering = [
+        np.clip(f.astype(np.int64) + (10 if t % 2 else -10), 0, 255).astype(np.uint8) for t, f in enumerate(frames)
+    ]
     assert temporal_flickering(flickering, still) == pytest.approx((255 - 20) / 255, abs=1e-3)
     everything = [np.ones((H, W), bool)] * (len(frames) - 1)
     assert temporal_flickering(flickering, everything) == temporal_flickering(flickering)
@@ -266,8 +280,9 @@ def gentle_texture(u, v):
     return smooth_texture(u * 25.0, v * 25.0)
 
 
-def textured_quad_shot(n_frames, origin, scale, u_range, colour_fn=block_texture, instance_id=3,
-                       height=H, width=W, step=(1, 0)):
+def textured_quad_shot(
+    n_frames, origin, scale, u_range, colour_fn=block_texture, instance_id=3, height=H, width=W, step=(1, 0)
+):
     """A flat quad whose uv spans `u_range` in u and [0, 1] in v, drawn at `origin` with `scale`
     px per uv unit, moving by `step` px per frame; frames are coloured from uv by `colour_fn`
     (evaluated at the float32 uv the pass stores)."""
@@ -286,12 +301,18 @@ def textured_quad_shot(n_frames, origin, scale, u_range, colour_fn=block_texture
 
 
 def test_same_texture_through_different_layouts_has_no_drift():
-    layouts = [dict(n_frames=4, origin=(2, 3), scale=40.0, u_range=(0, 1), height=50, width=50),
-               dict(n_frames=3, origin=(10, 1), scale=70.0, u_range=(0, 1), height=80, width=90, step=(0, 1))]
+    layouts = [
+        dict(n_frames=4, origin=(2, 3), scale=40.0, u_range=(0, 1), height=50, width=50),
+        dict(n_frames=3, origin=(10, 1), scale=70.0, u_range=(0, 1), height=80, width=90, step=(0, 1)),
+    ]
     exact = identity_drift(textured_quad_shot(**layouts[0]), textured_quad_shot(**layouts[1]), 3, tex_res=16)
     assert exact.texels == 16 * 16 and exact.drift < 1e-12
-    smooth = identity_drift(textured_quad_shot(**layouts[0], colour_fn=gentle_texture),
-                            textured_quad_shot(**layouts[1], colour_fn=gentle_texture), 3, tex_res=16)
+    smooth = identity_drift(
+        textured_quad_shot(**layouts[0], colour_fn=gentle_texture),
+        textured_quad_shot(**layouts[1], colour_fn=gentle_texture),
+        3,
+        tex_res=16,
+    )
     assert smooth.texels == 16 * 16 and smooth.drift < 0.01
 
 
@@ -331,15 +352,20 @@ def test_instance_absent_from_a_shot_compares_nothing():
 
 def test_drift_all_covers_instances_in_both_shots():
     size = 24
+
     def two_objects(origin, colour_of_5):
         """Instance 3 (block texture) in the left half, instance 5 in the right half of the frame."""
         left = textured_quad_shot(2, origin, 20.0, (0, 1), instance_id=3, height=size, width=size)
-        right = textured_quad_shot(2, origin, 20.0, (0, 1), colour_fn=colour_of_5, instance_id=5,
-                                   height=size, width=size)
+        right = textured_quad_shot(
+            2, origin, 20.0, (0, 1), colour_fn=colour_of_5, instance_id=5, height=size, width=size
+        )
         frames = [np.concatenate([l, r], axis=1) for l, r in zip(left[0], right[0])]
-        layers = [(np.concatenate([il, ir], axis=1), np.concatenate([ul, ur], axis=1))
-                  for (il, ul), (ir, ur) in zip(left[1], right[1])]
+        layers = [
+            (np.concatenate([il, ir], axis=1), np.concatenate([ul, ur], axis=1))
+            for (il, ul), (ir, ur) in zip(left[1], right[1])
+        ]
         return frames, layers
+
     grey = lambda u, v: np.broadcast_to([0.5, 0.5, 0.5], u.shape + (3,))
     lighter = lambda u, v: np.broadcast_to([0.6, 0.6, 0.6], u.shape + (3,))
     a, b = two_objects((1, 1), grey), two_objects((3, 2), lighter)
@@ -352,13 +378,14 @@ def test_drift_all_covers_instances_in_both_shots():
 
 # ---------------------------------------------------------------- structure F1
 
+
 def blocky_scene(height=64, width=80):
     """An instance image (two boxes and a disc over background) with depth and normals."""
     ys, xs = np.mgrid[0:height, 0:width]
     instance = np.zeros((height, width), np.uint16)
     instance[8:30, 10:35] = 1
     instance[35:58, 45:72] = 2
-    instance[(xs - 25) ** 2 + (ys - 46) ** 2 <= 10 ** 2] = 3
+    instance[(xs - 25) ** 2 + (ys - 46) ** 2 <= 10**2] = 3
     depth = np.where(instance > 0, 2.0 + instance.astype(np.float64), np.inf).astype(np.float32)
     normal = np.zeros((height, width, 3), np.float32)
     normal[instance > 0] = [0, 0, -1]

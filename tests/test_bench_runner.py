@@ -2,6 +2,7 @@
 
 One render (64x48, two 12-frame shots of the same objects: a locked-off still and an orbit) is
 shared by most tests, so the module stays well under a minute on two cores."""
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,16 @@ import pytest
 
 from worldgen.bench import metrics as M
 from worldgen.bench import shotdrift_judge
-from worldgen.bench.runner import (BenchOptions, EvalConfig, check_methods, evaluate_shot, plans_from_manifest,
-                                   read_frame, run_bench, static_camera)
+from worldgen.bench.runner import (
+    BenchOptions,
+    EvalConfig,
+    check_methods,
+    evaluate_shot,
+    plans_from_manifest,
+    read_frame,
+    run_bench,
+    static_camera,
+)
 from worldgen.errors import WorldgenError
 
 TINY = """
@@ -54,6 +63,7 @@ def missing_painter():
 
     def make(world, raster, options):
         raise registry.PainterError("no weights on this machine")
+
     registry.register(MISSING, make, "test painter that is never available")
     yield MISSING
     registry.unregister(MISSING)
@@ -81,8 +91,20 @@ def test_results_files_and_every_metric(bench):
     on_disk = json.loads((out / "results.json").read_text())
     assert on_disk["methods"] == ["procedural", MISSING]
     summary = on_disk["scenes"][0]["methods"]["procedural"]["summary"]
-    for key in ("warp_1", "warp_5", "warp_10", "flicker", "identity_drift", "edge_f1", "edge_precision",
-                "edge_recall", "seconds_per_frame", "unet_per_frame", "unet_per_film_second", "peak_memory_bytes"):
+    for key in (
+        "warp_1",
+        "warp_5",
+        "warp_10",
+        "flicker",
+        "identity_drift",
+        "edge_f1",
+        "edge_precision",
+        "edge_recall",
+        "seconds_per_frame",
+        "unet_per_frame",
+        "unet_per_film_second",
+        "peak_memory_bytes",
+    ):
         assert summary[key] is not None and math.isfinite(summary[key]), key
     assert summary["unet_per_frame"] == 0 and summary["peak_memory_bytes"] > 0
     assert summary["camera_judged"] >= 0
@@ -131,6 +153,7 @@ def test_identity_drift_between_shots_sharing_objects(bench):
     render_dir = Path(proc["render_dir"])
     manifest = json.loads((render_dir / "manifest.json").read_text())
     from worldgen.io import read_passes
+
     views = []
     for shot in manifest["shots"]:
         frames = [read_frame(render_dir / f["frame"]) for f in shot["frames"]]
@@ -147,6 +170,7 @@ def test_streaming_warping_error_equals_the_library(bench):
     plan = plans_from_manifest(render_dir, manifest, {})[1]
     ev = evaluate_shot(plan, EvalConfig(ks=(1, 5), long_range_every=1, judge_camera=False))
     from worldgen.io import read_passes
+
     frames = [read_frame(p) for p in plan.frames]
     passes = [read_passes(Path(p)) for p in plan.passes]
     for k in (1, 5):
@@ -162,25 +186,34 @@ def test_streaming_flicker_equals_the_library(tmp_path):
 
     from worldgen.bench.evaluate import ShotPlan
     from worldgen.io import write_npz
+
     h, w, n = 24, 32, 5
     rng = np.random.default_rng(7)
     backdrop = rng.integers(40, 200, (h, w, 3))
     frames, moves, plan = [], [], ShotPlan("s", [], [], {}, 12.0)
     for i in range(n):
         img = backdrop + (10 if i % 2 else -10)
-        img[8:16, 4 + 4 * i:12 + 4 * i] = 250  # the square moves 4 px a frame
+        img[8:16, 4 + 4 * i : 12 + 4 * i] = 250  # the square moves 4 px a frame
         frames.append(np.clip(img, 0, 255).astype(np.uint8))
         flow = np.zeros((h, w, 2), np.float32)
-        flow[8:16, 4 + 4 * i:12 + 4 * i, 0] = 4
+        flow[8:16, 4 + 4 * i : 12 + 4 * i, 0] = 4
         occlusion = np.zeros((h, w), np.uint8)
-        occlusion[8:16, 4 + 4 * (i + 1):12 + 4 * (i + 1)] = 1  # what the square covers next
+        occlusion[8:16, 4 + 4 * (i + 1) : 12 + 4 * (i + 1)] = 1  # what the square covers next
         moves.append((flow, occlusion))
         plan.frames.append(str(tmp_path / f"{i}.png"))
         plan.passes.append(str(tmp_path / f"{i}.npz"))
         Image.fromarray(frames[-1]).save(plan.frames[-1])
-        write_npz(Path(plan.passes[-1]), {"flow_fwd": flow, "occlusion_fwd": occlusion,
-                                          "depth": np.ones((h, w), np.float32), "normal": np.zeros((h, w, 3), np.float32),
-                                          "instance": np.ones((h, w), np.int32), "uv": np.zeros((h, w, 2), np.float32)})
+        write_npz(
+            Path(plan.passes[-1]),
+            {
+                "flow_fwd": flow,
+                "occlusion_fwd": occlusion,
+                "depth": np.ones((h, w), np.float32),
+                "normal": np.zeros((h, w, 3), np.float32),
+                "instance": np.ones((h, w), np.int32),
+                "uv": np.zeros((h, w, 2), np.float32),
+            },
+        )
     still = [M.still_pixels(flow, occlusion, np.ones((h, w)), np.ones((h, w))) for flow, occlusion in moves[:-1]]
     ev = evaluate_shot(plan, EvalConfig(ks=(1,), structure_every=n + 1, judge_camera=False))
     library = M.temporal_flickering(frames, still)
@@ -234,6 +267,7 @@ def test_camera_judge_never_crashes(monkeypatch, bench):
 def test_static_move_that_turns_to_follow_is_not_judged():
     from worldgen.bench.evaluate import ShotEval
     from worldgen.bench.results import shot_result
+
     held = {"expect": "static", "verdict": "HELD", "detail": "locked off as asked"}
     ev = ShotEval("s", 2, {}, {}, 1.0, [], held, None, 0.0, 0.0)
     still = [{"K": [[1]], "world_to_camera": [[1]]}] * 2
@@ -244,6 +278,7 @@ def test_static_move_that_turns_to_follow_is_not_judged():
 
 def test_painter_options_for_diffusion_methods(tmp_path):
     from worldgen.bench.runner import painter_options_for
+
     model = tmp_path / "tiny"
     for kind in ("depth", "normal"):
         (model / f"controlnet-{kind}").mkdir(parents=True)
@@ -251,9 +286,11 @@ def test_painter_options_for_diffusion_methods(tmp_path):
     options = BenchOptions(model=str(model), painter_options={"steps": 2})
     assert painter_options_for("procedural", options, tmp_path) == {}
     per_frame = painter_options_for("per-frame", options, tmp_path / "r")
-    assert per_frame == {"steps": 2, "base": str(model),
-                         "controlnets": {"depth": str(model / "controlnet-depth"),
-                                         "normal": str(model / "controlnet-normal")}}
+    assert per_frame == {
+        "steps": 2,
+        "base": str(model),
+        "controlnets": {"depth": str(model / "controlnet-depth"), "normal": str(model / "controlnet-normal")},
+    }
     assert painter_options_for("baked", options, tmp_path / "r")["cache"] == str(tmp_path / "r" / "texture-cache")
 
 
@@ -268,21 +305,26 @@ def test_baked_without_a_model_is_unavailable_and_says_why(tiny_spec, tmp_path):
     """No --model: the diffusion painter cannot run, and the report says why (with a model it
     runs: test_diffusion_methods_through_worldgen_bench)."""
     import importlib.util
+
     results = run_bench([tiny_spec], ["baked"], tmp_path, BenchOptions(video=False, progress=False))
     baked = results["scenes"][0]["methods"]["baked"]
     why = "need a base model" if importlib.util.find_spec("diffusers") else "no painter 'baked'"
     assert baked["status"] == "unavailable" and why in baked["reason"], baked
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--methods", "procedual"], "did you mean 'procedural'"),
-    (["--size", "48by32"], "--size"),
-    (["--painter-option", "steps"], "KEY=VALUE"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--methods", "procedual"], "did you mean 'procedural'"),
+        (["--size", "48by32"], "--size"),
+        (["--painter-option", "steps"], "KEY=VALUE"),
+    ],
+)
 def test_cli_bad_input_is_one_line_exit_2(tiny_spec, tmp_path, args, message):
     from typer.testing import CliRunner
 
     from worldgen.bench.cli import app
+
     r = CliRunner().invoke(app, [str(tiny_spec), "-o", str(tmp_path / "o"), "-q", *args])
     assert r.exit_code == 2
     assert message in r.output and "Traceback" not in r.output
@@ -292,6 +334,7 @@ def test_cli_missing_input_exit_2(tmp_path):
     from typer.testing import CliRunner
 
     from worldgen.bench.cli import app
+
     r = CliRunner().invoke(app, [str(tmp_path / "nope.yaml"), "-o", str(tmp_path / "o"), "-q"])
     assert r.exit_code == 2 and "no such file" in r.output
     folder = tmp_path / "not_a_render"
@@ -308,14 +351,34 @@ def test_diffusion_methods_through_worldgen_bench(tiny_spec, tmp_path):
     pytest.importorskip("diffusers")
     from worldgen.bench.cli import DEFAULT_METHODS
     from worldgen.compat import torchvision_importable
+
     torchvision_importable()
     from support.tiny import build_tiny_sd15
+
     model = build_tiny_sd15(tmp_path / "sd15", controlnets=("depth",))
     out = tmp_path / "out"
-    options = [f"{k}={v}" for k, v in {"steps": 2, "views": 2, "view_size": 32, "texture_size": 32,
-                                        "part_texture_size": 16}.items()]
-    cmd = [sys.executable, "-m", "worldgen", "bench", str(tiny_spec), "--model", str(model), "--size", "32x24",
-           "--fps", "4", "-o", str(out), "--no-video", "-q", *[a for o in options for a in ("--painter-option", o)]]
+    options = [
+        f"{k}={v}"
+        for k, v in {"steps": 2, "views": 2, "view_size": 32, "texture_size": 32, "part_texture_size": 16}.items()
+    ]
+    cmd = [
+        sys.executable,
+        "-m",
+        "worldgen",
+        "bench",
+        str(tiny_spec),
+        "--model",
+        str(model),
+        "--size",
+        "32x24",
+        "--fps",
+        "4",
+        "-o",
+        str(out),
+        "--no-video",
+        "-q",
+        *[a for o in options for a in ("--painter-option", o)],
+    ]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=900)  # a hang, not a speed limit
     assert p.returncode == 0, p.stderr
     results = json.loads((out / "results.json").read_text())

@@ -2,6 +2,7 @@
 from an empty store, cases repeat in rotating order, the record carries the machine and its load,
 and the labels in the tables (size, frame count) are those of the run, not typed into a script.
 benchmarks/gpu.sh fails in one line without CUDA, and its dry run exercises every step on the CPU."""
+
 from __future__ import annotations
 
 import json
@@ -20,11 +21,13 @@ import consistency  # noqa: E402
 
 def _script(name: str, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, str(ROOT / "benchmarks" / name), *args], cwd=cwd, env=env,
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / name), *args], cwd=cwd, env=env, capture_output=True, text=True
+    )
 
 
 # ---------------------------------------------------------------- the shared helper
+
 
 def test_alternating_rotates_the_order_every_round():
     calls = []
@@ -62,15 +65,23 @@ def test_record_names_machine_and_load():
 
 # ---------------------------------------------------------------- benchmarks in their smallest runs
 
+
 def test_scripts_find_the_tiny_model_builders_outside_the_package(tmp_path):
     """The tiny test-model builders are test code (tests/support/tiny.py), not in the installed
     package: a benchmark script finds them from its checkout, run from the root or elsewhere."""
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); import _common; t = _common.tiny_models(); "
-            "print(t.__file__); import worldgen.diffusion as d, pkgutil; "
-            "print(sorted(m.name for m in pkgutil.iter_modules(d.__path__)))")
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import _common; t = _common.tiny_models(); "
+        "print(t.__file__); import worldgen.diffusion as d, pkgutil; "
+        "print(sorted(m.name for m in pkgutil.iter_modules(d.__path__)))"
+    )
     for cwd in (ROOT, tmp_path):
-        p = subprocess.run([sys.executable, "-c", code, str(ROOT / "benchmarks")], cwd=cwd, capture_output=True,
-                           text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+        p = subprocess.run(
+            [sys.executable, "-c", code, str(ROOT / "benchmarks")],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        )
         assert p.returncode == 0, p.stderr
         where, modules = p.stdout.splitlines()
         assert Path(where) == ROOT / "tests" / "support" / "tiny.py"
@@ -105,15 +116,29 @@ def test_characters_labels_come_from_the_world(tmp_path):
 def test_long_take_section_is_labelled_by_its_own_runs():
     """The 30 s take is timed at the spec's own size, the suite at 128x72: the section's title
     must give the timed runs' size and frame count."""
-    run = {"wall_s": 100.0, "load_before": 1.0, "load_after": 2.0, "width": 512, "height": 288, "fps": 24,
-           "frames": 720, "frames_rendered": 720, "render_s": 90.0, "render_cpu_s": 88.0, "metrics_cpu_s": 80.0,
-           "peak_memory_bytes": 9e8}
+    run = {
+        "wall_s": 100.0,
+        "load_before": 1.0,
+        "load_after": 2.0,
+        "width": 512,
+        "height": 288,
+        "fps": 24,
+        "frames": 720,
+        "frames_rendered": 720,
+        "render_s": 90.0,
+        "render_cpu_s": 88.0,
+        "metrics_cpu_s": 80.0,
+        "peak_memory_bytes": 9e8,
+    }
     timing = {"runs": [run] * 3, "width": 512, "height": 288, "fps": 24, "frames": 720, "every_frame_rendered": True}
     for key in ("wall_s", "render_s", "render_cpu_s", "metrics_cpu_s"):
         timing[key] = C.spread([run[key]] * 3)
     timing["peak_memory_mb"] = C.spread([900] * 3)
-    results = {"machine": {"cpu": "cpu", "cores": 2}, "long_take_timing": timing,
-               "scenes": [{"scene": "long_take", "width": 128, "height": 72, "methods": {}}]}
+    results = {
+        "machine": {"cpu": "cpu", "cores": 2},
+        "long_take_timing": timing,
+        "scenes": [{"scene": "long_take", "width": 128, "height": 72, "methods": {}}],
+    }
     text = consistency.long_take_section(results)
     assert "(512x288, 720 frames at 24 fps" in text and "128x72" not in text
     assert "**100.0 s (100.0–100.0, n=3)**" in text
@@ -121,11 +146,28 @@ def test_long_take_section_is_labelled_by_its_own_runs():
 
 def test_rounds_merge_cost_by_median_and_flag_unequal_metrics():
     def result(seconds, warp):
-        summary = {"warp_1": warp, "warp_5": 0.1, "warp_10": 0.1, "flicker": None, "identity_drift": None,
-                   "edge_f1": 0.5, "camera_held": 0, "camera_judged": 0, "seconds_per_frame": seconds,
-                   "peak_memory_bytes": 1e8, "unet_per_frame": 0.0, "unet_per_film_second": 0.0}
-        return {"scenes": [{"scene": "s", "methods": {"procedural": {"status": "ok", "summary": summary}}}],
-                "methods": ["procedural"], "options": {"ks": [1, 5, 10]}, "wall_s": 1.0, "load_average": [1, 1]}
+        summary = {
+            "warp_1": warp,
+            "warp_5": 0.1,
+            "warp_10": 0.1,
+            "flicker": None,
+            "identity_drift": None,
+            "edge_f1": 0.5,
+            "camera_held": 0,
+            "camera_judged": 0,
+            "seconds_per_frame": seconds,
+            "peak_memory_bytes": 1e8,
+            "unet_per_frame": 0.0,
+            "unet_per_film_second": 0.0,
+        }
+        return {
+            "scenes": [{"scene": "s", "methods": {"procedural": {"status": "ok", "summary": summary}}}],
+            "methods": ["procedural"],
+            "options": {"ks": [1, 5, 10]},
+            "wall_s": 1.0,
+            "load_average": [1, 1],
+        }
+
     merged = consistency.merge_rounds([result(3.0, 0.01), result(1.0, 0.01), result(2.0, 0.01)], [["procedural"]] * 3)
     summary = merged["scenes"][0]["methods"]["procedural"]["summary"]
     assert summary["seconds_per_frame"] == 2.0 and summary["seconds_per_frame_spread"]["max"] == 3.0
@@ -137,15 +179,18 @@ def test_rounds_merge_cost_by_median_and_flag_unequal_metrics():
 
 # ---------------------------------------------------------------- the GPU script
 
+
 def _gpu_sh(*args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHON=sys.executable)
-    return subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu.sh"), *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True)
+    return subprocess.run(
+        ["bash", str(ROOT / "benchmarks" / "gpu.sh"), *args], cwd=ROOT, env=env, capture_output=True, text=True
+    )
 
 
 def _cuda() -> bool:
     try:
         import torch
+
         return torch.cuda.is_available()
     except ImportError:
         return False
@@ -175,6 +220,7 @@ def test_gpu_script_dry_run_exercises_every_step(tmp_path):
 
 
 # ---------------------------------------------------------------- the README's figures
+
 
 def test_readme_figures_are_the_committed_results():
     """Every figure block in README.md is what benchmarks/readme_figures.py writes from the

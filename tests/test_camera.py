@@ -1,4 +1,5 @@
 """Camera maths, conventions and interpolation against hand-computed answers."""
+
 import math
 
 import numpy as np
@@ -6,8 +7,15 @@ import pytest
 
 from worldgen.camera import ShotCamera, fov_to_lens, lens_to_fov
 from worldgen.motion import Track, ease, rotation_track
-from worldgen.transforms import (euler_xyz_to_matrix, intrinsics, look_at_world_to_camera, matrix_to_quat,
-                                 quat_to_matrix, slerp, world_to_camera_to_gl_pose)
+from worldgen.transforms import (
+    euler_xyz_to_matrix,
+    intrinsics,
+    look_at_world_to_camera,
+    matrix_to_quat,
+    quat_to_matrix,
+    slerp,
+    world_to_camera_to_gl_pose,
+)
 from worldgen.world import World
 from conftest import spec_from
 
@@ -48,7 +56,9 @@ def test_euler_and_slerp():
     q0, q1 = matrix_to_quat(np.eye(3)), matrix_to_quat(r)
     half = quat_to_matrix(slerp(q0, q1, 0.5))
     assert np.allclose(half, euler_xyz_to_matrix([0, 45, 0]))
-    assert np.allclose(quat_to_matrix(matrix_to_quat(euler_xyz_to_matrix([10, 20, 30]))), euler_xyz_to_matrix([10, 20, 30]))
+    assert np.allclose(
+        quat_to_matrix(matrix_to_quat(euler_xyz_to_matrix([10, 20, 30]))), euler_xyz_to_matrix([10, 20, 30])
+    )
 
 
 def test_tracks_and_easing():

@@ -1,5 +1,6 @@
 """Characters: keypoints against the rasterised body, visibility against occlusion, feet that
 do not slide, flow that follows the limbs, the OpenPose image, camera moves, spec errors."""
+
 import hashlib
 import json
 import math
@@ -17,8 +18,26 @@ from worldgen.passes.snapshot import pixel_rays
 from worldgen.world import World
 from conftest import backends, spec_from
 
-OPENPOSE_ORDER = ["nose", "neck", "r_shoulder", "r_elbow", "r_wrist", "l_shoulder", "l_elbow", "l_wrist", "r_hip",
-                  "r_knee", "r_ankle", "l_hip", "l_knee", "l_ankle", "r_eye", "l_eye", "r_ear", "l_ear"]
+OPENPOSE_ORDER = [
+    "nose",
+    "neck",
+    "r_shoulder",
+    "r_elbow",
+    "r_wrist",
+    "l_shoulder",
+    "l_elbow",
+    "l_wrist",
+    "r_hip",
+    "r_knee",
+    "r_ankle",
+    "l_hip",
+    "l_knee",
+    "l_ankle",
+    "r_eye",
+    "l_eye",
+    "r_ear",
+    "l_ear",
+]
 
 SCENE = """
 worldgen: 1
@@ -154,8 +173,10 @@ def test_feet_do_not_slide_while_walking(scene):
     rig = world.characters["walker"]
     ts = np.arange(0, 3.5, 1 / 240)
     poses = [rig.pose(t) for t in ts]
-    ankles = {0: np.array([p.keypoints[KEYPOINTS.index("r_ankle")] for p in poses]),
-              1: np.array([p.keypoints[KEYPOINTS.index("l_ankle")] for p in poses])}
+    ankles = {
+        0: np.array([p.keypoints[KEYPOINTS.index("r_ankle")] for p in poses]),
+        1: np.array([p.keypoints[KEYPOINTS.index("l_ankle")] for p in poses]),
+    }
     steps, worst = 0, 0.0
     for k in (0, 1):
         down = np.array([p.feet_down[k] for p in poses])
@@ -210,15 +231,65 @@ def test_flow_follows_the_swinging_arm(scene):
 
 def test_openpose_image_conformance():
     """18 points in OpenPose order, the standard limb colours at 60% and joint colours in full."""
-    colors = [(255, 0, 0), (255, 85, 0), (255, 170, 0), (255, 255, 0), (170, 255, 0), (85, 255, 0), (0, 255, 0),
-              (0, 255, 85), (0, 255, 170), (0, 255, 255), (0, 170, 255), (0, 85, 255), (0, 0, 255), (85, 0, 255),
-              (170, 0, 255), (255, 0, 255), (255, 0, 170), (255, 0, 85)]
-    limbs = [(1, 2), (1, 5), (2, 3), (3, 4), (5, 6), (6, 7), (1, 8), (8, 9), (9, 10), (1, 11), (11, 12), (12, 13),
-             (1, 0), (0, 14), (14, 16), (0, 15), (15, 17)]
-    pts = {"nose": (200, 70), "neck": (200, 130), "r_shoulder": (140, 130), "r_elbow": (100, 200), "r_wrist": (80, 270),
-           "l_shoulder": (260, 130), "l_elbow": (300, 200), "l_wrist": (320, 270), "r_hip": (170, 260),
-           "r_knee": (165, 340), "r_ankle": (160, 420), "l_hip": (230, 260), "l_knee": (235, 340), "l_ankle": (240, 420),
-           "r_eye": (185, 55), "l_eye": (215, 55), "r_ear": (165, 60), "l_ear": (235, 60)}
+    colors = [
+        (255, 0, 0),
+        (255, 85, 0),
+        (255, 170, 0),
+        (255, 255, 0),
+        (170, 255, 0),
+        (85, 255, 0),
+        (0, 255, 0),
+        (0, 255, 85),
+        (0, 255, 170),
+        (0, 255, 255),
+        (0, 170, 255),
+        (0, 85, 255),
+        (0, 0, 255),
+        (85, 0, 255),
+        (170, 0, 255),
+        (255, 0, 255),
+        (255, 0, 170),
+        (255, 0, 85),
+    ]
+    limbs = [
+        (1, 2),
+        (1, 5),
+        (2, 3),
+        (3, 4),
+        (5, 6),
+        (6, 7),
+        (1, 8),
+        (8, 9),
+        (9, 10),
+        (1, 11),
+        (11, 12),
+        (12, 13),
+        (1, 0),
+        (0, 14),
+        (14, 16),
+        (0, 15),
+        (15, 17),
+    ]
+    pts = {
+        "nose": (200, 70),
+        "neck": (200, 130),
+        "r_shoulder": (140, 130),
+        "r_elbow": (100, 200),
+        "r_wrist": (80, 270),
+        "l_shoulder": (260, 130),
+        "l_elbow": (300, 200),
+        "l_wrist": (320, 270),
+        "r_hip": (170, 260),
+        "r_knee": (165, 340),
+        "r_ankle": (160, 420),
+        "l_hip": (230, 260),
+        "l_knee": (235, 340),
+        "l_ankle": (240, 420),
+        "r_eye": (185, 55),
+        "l_eye": (215, 55),
+        "r_ear": (165, 60),
+        "l_ear": (235, 60),
+    }
     kp = [[*pts[n], 5.0, 1] for n in OPENPOSE_ORDER]
     kp[OPENPOSE_ORDER.index("l_wrist")][3] = 0  # hidden: no joint, no forearm
     img = openpose_image([{"keypoints": kp}], 400, 460)
@@ -247,13 +318,19 @@ def test_pose_pass_in_a_render_is_written_and_deterministic(tmp_path):
     spec.write_text(text)
 
     def render(out, *flags):
-        r = subprocess.run([sys.executable, "-m", "worldgen", "render", spec, "-o", out, "--quiet", "--shot", "front",
-                            *flags], capture_output=True, text=True)
+        r = subprocess.run(
+            [sys.executable, "-m", "worldgen", "render", spec, "-o", out, "--quiet", "--shot", "front", *flags],
+            capture_output=True,
+            text=True,
+        )
         assert r.returncode == 0, r.stderr
         if "--no-store" in flags:  # computed again, not linked from the first render's files
             assert "6 frames (6 rendered, 0 already there)" in r.stdout, r.stdout
-        return {p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-                for p in sorted(out.rglob("*")) if p.is_file() and p.name != "manifest.json"}
+        return {
+            p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(out.rglob("*"))
+            if p.is_file() and p.name != "manifest.json"
+        }
 
     a, b = render(tmp_path / "a"), render(tmp_path / "b", "--no-store")
     assert a == b
@@ -283,6 +360,7 @@ def test_a_character_keeps_its_look(scene):
     """Both arms (and both legs) share a material; the look is keyed by the character, so it is
     the same whatever else is in the world or which shot renders it."""
     from worldgen.paint.procedural import ProceduralPainter
+
     spec, world = scene
     p = ProceduralPainter(world)
     ids = list(world.nodes)
@@ -292,19 +370,32 @@ def test_a_character_keeps_its_look(scene):
     red = mat["walker/torso"].base
     assert red[0] > 2 * red[1]  # 'red coat'
     assert not np.allclose(mat["walker/torso"].base, mat["stander/torso"].base)
-    other = World(spec_from(SCENE.replace("    - {id: wall", "    - {id: crate, shape: box, size: [1, 1, 1], position: [-8, 0.5, -8]}\n    - {id: wall"),
-                            __import__("pathlib").Path(__import__("tempfile").mkdtemp())))
+    other = World(
+        spec_from(
+            SCENE.replace(
+                "    - {id: wall",
+                "    - {id: crate, shape: box, size: [1, 1, 1], position: [-8, 0.5, -8]}\n    - {id: wall",
+            ),
+            __import__("pathlib").Path(__import__("tempfile").mkdtemp()),
+        )
+    )
     p2 = ProceduralPainter(other)
     ids2 = list(other.nodes)
     assert np.allclose(p2.materials[ids2.index("walker/torso")].base, red)
 
 
 def test_close_up_keeps_the_head_in_frame(tmp_path):
-    spec = spec_from(SCENE.replace("""  - id: front
+    spec = spec_from(
+        SCENE.replace(
+            """  - id: front
     duration: 1
-    camera: {move: static, position: [-1, 1.4, 5.5], look_at: [-1, 1.0, 0], fov: 45}""", """  - id: front
+    camera: {move: static, position: [-1, 1.4, 5.5], look_at: [-1, 1.0, 0], fov: 45}""",
+            """  - id: front
     duration: 3
-    camera: {move: close_up, target: walker, start_angle: 60}"""), tmp_path)
+    camera: {move: close_up, target: walker, start_angle: 60}""",
+        ),
+        tmp_path,
+    )
     world = World(spec)
     rig = ShotCamera(spec.shots[0], world, 256, 192)
     walker = world.characters["walker"]
@@ -315,8 +406,13 @@ def test_close_up_keeps_the_head_in_frame(tmp_path):
 
 
 def test_over_the_shoulder_frames_both(tmp_path):
-    spec = spec_from(SCENE.replace("""    camera: {move: static, position: [-1, 1.4, 5.5], look_at: [-1, 1.0, 0], fov: 45}""",
-                                   """    camera: {move: over_the_shoulder, over: stander, target: walker}"""), tmp_path)
+    spec = spec_from(
+        SCENE.replace(
+            """    camera: {move: static, position: [-1, 1.4, 5.5], look_at: [-1, 1.0, 0], fov: 45}""",
+            """    camera: {move: over_the_shoulder, over: stander, target: walker}""",
+        ),
+        tmp_path,
+    )
     world = World(spec)
     fr = list(Rasterizer(world).shot_frames(spec.shots[0], 256, 192, 24, only={20}))[0]
     seen = {p["id"]: p for p in people_in_frame(world, fr.view.time, fr.view.cam, fr.passes.depth, fr.passes.instance)}
@@ -327,16 +423,27 @@ def test_over_the_shoulder_frames_both(tmp_path):
     assert cols.mean() < 128  # camera right of its head: the near character is on the left of the frame
 
 
-@pytest.mark.parametrize("snippet,expect", [
-    ("      actions: [{action: dance, start: 1}]", "actions[0].action: must be 'idle'"),
-    ("      actions: [{action: look_at, start: 1, target: nobody}]", "actions[0].target: no object or character 'nobody'"),
-    ("      actions: [{action: sit, start: 1, target: stander}]", "actions[0].target: no object 'stander'"),
-    ("      actions: [{action: walk, start: 5, end: 6}]", "path does not move"),
-    ("      actions: [{action: wave, start: 1, end: 3}, {action: point, start: 2, at: [0, 0, 0]}]", "overlaps action 0"),
-    ("      actions: [{action: point, start: 1}]", "point: give 'target'"),
-])
+@pytest.mark.parametrize(
+    "snippet,expect",
+    [
+        ("      actions: [{action: dance, start: 1}]", "actions[0].action: must be 'idle'"),
+        (
+            "      actions: [{action: look_at, start: 1, target: nobody}]",
+            "actions[0].target: no object or character 'nobody'",
+        ),
+        ("      actions: [{action: sit, start: 1, target: stander}]", "actions[0].target: no object 'stander'"),
+        ("      actions: [{action: walk, start: 5, end: 6}]", "path does not move"),
+        (
+            "      actions: [{action: wave, start: 1, end: 3}, {action: point, start: 2, at: [0, 0, 0]}]",
+            "overlaps action 0",
+        ),
+        ("      actions: [{action: point, start: 1}]", "point: give 'target'"),
+    ],
+)
 def test_action_errors_name_the_field(snippet, expect, write_spec):
-    text = SCENE.replace("      actions:\n        - {action: wave, start: 0.5, end: 2.5, hand: right, blend: 0.3}\n", snippet + "\n")
+    text = SCENE.replace(
+        "      actions:\n        - {action: wave, start: 0.5, end: 2.5, hand: right, blend: 0.3}\n", snippet + "\n"
+    )
     p = write_spec(text)
     r = subprocess.run([sys.executable, "-m", "worldgen", "validate", p], capture_output=True, text=True)
     assert r.returncode == 2 and "Traceback" not in r.stderr
@@ -344,14 +451,22 @@ def test_action_errors_name_the_field(snippet, expect, write_spec):
     assert f"{p}:" in line and "world.characters[0]" in line and expect in line, line
 
 
-@pytest.mark.parametrize("edit,expect", [
-    (("{t: 3, position: [1, 0, 0]}", "{t: 3, position: [5, 0, 1.9]}"), "path passes through 'wall'"),
-    (("{t: 0, position: [-3, 0, 0]}", "{t: 0, position: [-3, -0.4, 0]}"), "feet below the ground 'ground'"),
-    (("      position: [3, 0, 0]\n", "      position: [3, 0, 1.5]\n"), "inside 'wall'"),
-    (("  - id: front\n    duration: 1\n    camera: {move: static, position: [-1, 1.4, 5.5], look_at: [-1, 1.0, 0], fov: 45}",
-      "  - id: front\n    duration: 1\n    camera: {move: close_up, target: wall}"), "shots[0].camera.target: no character 'wall'"),
-    (("    - id: stander", "    - id: wall"), "duplicate id 'wall'"),
-])
+@pytest.mark.parametrize(
+    "edit,expect",
+    [
+        (("{t: 3, position: [1, 0, 0]}", "{t: 3, position: [5, 0, 1.9]}"), "path passes through 'wall'"),
+        (("{t: 0, position: [-3, 0, 0]}", "{t: 0, position: [-3, -0.4, 0]}"), "feet below the ground 'ground'"),
+        (("      position: [3, 0, 0]\n", "      position: [3, 0, 1.5]\n"), "inside 'wall'"),
+        (
+            (
+                "  - id: front\n    duration: 1\n    camera: {move: static, position: [-1, 1.4, 5.5], look_at: [-1, 1.0, 0], fov: 45}",
+                "  - id: front\n    duration: 1\n    camera: {move: close_up, target: wall}",
+            ),
+            "shots[0].camera.target: no character 'wall'",
+        ),
+        (("    - id: stander", "    - id: wall"), "duplicate id 'wall'"),
+    ],
+)
 def test_world_errors_name_the_field(edit, expect, write_spec):
     p = write_spec(SCENE.replace(*edit))
     r = subprocess.run([sys.executable, "-m", "worldgen", "validate", p], capture_output=True, text=True)

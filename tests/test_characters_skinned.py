@@ -1,5 +1,6 @@
 """Characters from rigged glTF/GLB files: the skin is posed by its clips along the path, flow
 follows the deforming surface exactly, keypoints come from the joints, bad files are refused."""
+
 import subprocess
 import sys
 
@@ -97,7 +98,7 @@ def test_flow_follows_the_skin(scene):
     # and the hit point itself is the skinned surface at this frame
     o, d = pixel_rays(fr.view.cam)
     p0 = o + d[mask] * fr.passes.depth[mask][:, None]
-    v0 = fr.view.snap.vertices[fr.view.snap.vertex_offset[g]:][tri]
+    v0 = fr.view.snap.vertices[fr.view.snap.vertex_offset[g] :][tri]
     p0b = (1 - b[:, :1] - b[:, 1:]) * v0[:, 0] + b[:, :1] * v0[:, 1] + b[:, 1:] * v0[:, 2]
     assert np.abs(p0 - p0b).max() < 1e-4
 
@@ -135,12 +136,15 @@ def test_backends_agree_on_the_skin(scene, backend):
     assert np.abs(ref.passes.depth[both] - fr.passes.depth[both]).max() < 1e-4
 
 
-@pytest.mark.parametrize("edit,expect", [
-    (("      actions:", "      clips: {walk: stroll}\n      actions:"), "asset: no clip 'stroll' for walk"),
-    (("asset: rig.glb", "asset: plain.glb"), "asset: "),
-    (("asset: rig.glb", "asset: missing.glb"), "asset: "),
-    (("asset: rig.glb", "asset: rig.glb\n      clips: {dance: wave}"), "clips: 'dance' is not an action"),
-])
+@pytest.mark.parametrize(
+    "edit,expect",
+    [
+        (("      actions:", "      clips: {walk: stroll}\n      actions:"), "asset: no clip 'stroll' for walk"),
+        (("asset: rig.glb", "asset: plain.glb"), "asset: "),
+        (("asset: rig.glb", "asset: missing.glb"), "asset: "),
+        (("asset: rig.glb", "asset: rig.glb\n      clips: {dance: wave}"), "clips: 'dance' is not an action"),
+    ],
+)
 def test_bad_assets_are_one_line_errors(edit, expect, tmp_path):
     build_rigged_glb(tmp_path / "rig.glb")
     build_rigged_glb(tmp_path / "plain.glb", with_skin=False)

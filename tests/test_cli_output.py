@@ -2,6 +2,7 @@
 terminal: every command runs here from a folder whose path is over 150 characters, with
 COLUMNS=40 and stdout a pipe, and each path, count and error must come out on one line.
 Help text wraps once, at the console's width: a docstring's own line breaks do not survive."""
+
 from __future__ import annotations
 
 import inspect
@@ -41,8 +42,14 @@ def deep(tmp_path_factory):
 def cli(deep, *args):
     env = dict(os.environ, COLUMNS=str(WIDTH), WORLDGEN_CACHE=str(deep / "cache"))
     env.pop("WORLDGEN_DEBUG", None)
-    return subprocess.run([sys.executable, "-m", "worldgen", *map(str, args)], capture_output=True, text=True,
-                          cwd=deep, env=env, timeout=600)  # the timeout catches a hang, not slowness
+    return subprocess.run(
+        [sys.executable, "-m", "worldgen", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=deep,
+        env=env,
+        timeout=600,
+    )  # the timeout catches a hang, not slowness
 
 
 def line_with(text: str, start: str) -> str:
@@ -66,15 +73,19 @@ def test_paths_and_counts_are_whole_lines(deep):
     out = deep / "render"
     r = cli(deep, "render", spec, "-o", out)  # with its progress bar, which goes to stderr
     assert r.returncode == 0, r.stderr
-    assert r.stdout.splitlines() == [f"2 frames (2 rendered, 0 already there) in {out}", f"film: {out / 'film.mp4'}",
-                                     f"contact sheet: {out / 'contact_sheet.png'}"]
+    assert r.stdout.splitlines() == [
+        f"2 frames (2 rendered, 0 already there) in {out}",
+        f"film: {out / 'film.mp4'}",
+        f"contact sheet: {out / 'contact_sheet.png'}",
+    ]
 
     mine = deep / "mine"
     mine.mkdir()
     (mine / "notes.txt").write_text("keep")
     r = cli(deep, "render", spec, "-o", mine, "-q")
-    assert r.returncode == 3 and r.stderr == (f"error: {mine}: folder exists and is not a worldgen render; "
-                                              "use --overwrite or another folder\n")
+    assert r.returncode == 3 and r.stderr == (
+        f"error: {mine}: folder exists and is not a worldgen render; use --overwrite or another folder\n"
+    )
 
     store = deep / "cache" / "frames"
     r = cli(deep, "cache")
@@ -96,8 +107,9 @@ def test_paths_and_counts_are_whole_lines(deep):
     assert r.returncode == 0, r.stderr
     assert line_with(r.stdout, "results: ") == f"results: {deep / 'bench' / 'results.md'}"
     assert line_with(r.stdout, "page: ") == f"page: {deep / 'bench' / 'index.html'}"
-    assert re.fullmatch(r"small / procedural: 2 frames, E_warp\(1\) \S+, wall \d+\.\d s",
-                        line_with(r.stdout, "small / procedural: "))
+    assert re.fullmatch(
+        r"small / procedural: 2 frames, E_warp\(1\) \S+, wall \d+\.\d s", line_with(r.stdout, "small / procedural: ")
+    )
 
 
 def test_doctor_lines_are_whole(deep, monkeypatch):
@@ -107,17 +119,26 @@ def test_doctor_lines_are_whole(deep, monkeypatch):
 
     from worldgen import doctor
     from worldgen.cli import app
+
     exe = str(deep / "venv" / "imageio_ffmpeg" / "binaries" / "ffmpeg-linux-x86_64-v9.0.2")
     ok, found = doctor.run_probe(f"print({exe!r})")  # the probe's own report is kept whole
     assert ok and found == exe
-    checks = [{"name": "video encoder (libx264)", "ok": True, "detail": exe, "fix": "pip install imageio-ffmpeg"},
-              {"name": "diffusion models (offline)", "ok": False, "detail": f"none in {deep / 'hub'}",
-               "fix": f"hf download stable-diffusion-v1-5/stable-diffusion-v1-5 into {deep / 'hub'} (see docs)"}]
+    checks = [
+        {"name": "video encoder (libx264)", "ok": True, "detail": exe, "fix": "pip install imageio-ffmpeg"},
+        {
+            "name": "diffusion models (offline)",
+            "ok": False,
+            "detail": f"none in {deep / 'hub'}",
+            "fix": f"hf download stable-diffusion-v1-5/stable-diffusion-v1-5 into {deep / 'hub'} (see docs)",
+        },
+    ]
     monkeypatch.setattr(doctor, "run_checks", lambda: checks)
     r = CliRunner().invoke(app, ["doctor"], env={"COLUMNS": str(WIDTH)})
     assert r.exit_code == 0 and r.output.splitlines() == [
-        f"ok  video encoder (libx264): {exe}", f"--  diffusion models (offline): none in {deep / 'hub'}",
-        f"      fix: hf download stable-diffusion-v1-5/stable-diffusion-v1-5 into {deep / 'hub'} (see docs)"]
+        f"ok  video encoder (libx264): {exe}",
+        f"--  diffusion models (offline): none in {deep / 'hub'}",
+        f"      fix: hf download stable-diffusion-v1-5/stable-diffusion-v1-5 into {deep / 'hub'} (see docs)",
+    ]
 
 
 def paragraphs(doc: str) -> list[str]:
@@ -129,6 +150,7 @@ def help_text(args: list[str], columns: int) -> str:
     from typer.testing import CliRunner
 
     from worldgen.cli import app
+
     r = CliRunner().invoke(app, args, env={"COLUMNS": str(columns), "TERMINAL_WIDTH": None})
     assert r.exit_code == 0, r.output
     return r.output
@@ -136,6 +158,7 @@ def help_text(args: list[str], columns: int) -> str:
 
 def commands():
     from worldgen.cli import app
+
     return [(c.name or c.callback.__name__, c.callback) for c in app.registered_commands]
 
 
@@ -151,8 +174,8 @@ def test_help_wraps_once_at_the_console_width(name, callback):
     assert f"{name} {paragraphs(callback.__doc__)[0]}" in listing
 
     narrow = help_text([name, "--help"], WIDTH).splitlines()
-    top = narrow[narrow.index(next(line for line in narrow if line.startswith(" Usage:"))) + 1:]
-    top = [line.strip() for line in top[:next(i for i, line in enumerate(top) if line.startswith("╭"))]]
+    top = narrow[narrow.index(next(line for line in narrow if line.startswith(" Usage:"))) + 1 :]
+    top = [line.strip() for line in top[: next(i for i, line in enumerate(top) if line.startswith("╭"))]]
     assert max(len(line) for line in narrow) <= WIDTH
     for line, after in zip(top, top[1:]):
         if line and after:  # inside a paragraph: the next word would not have fitted on this line

@@ -1,4 +1,5 @@
 """The CLI checks a spec's world and then renders that same world: one World per command."""
+
 from typer.testing import CliRunner
 
 import worldgen.world
@@ -29,8 +30,7 @@ def test_passes_builds_the_world_once(tmp_path, monkeypatch):
     monkeypatch.setattr(worldgen.world, "World", Counted)
     spec = tmp_path / "tiny.yaml"
     spec.write_text(TINY)
-    r = CliRunner().invoke(app, ["passes", str(spec), "-o", str(tmp_path / "out"), "--no-store", "-q",
-                                 "--no-control"])
+    r = CliRunner().invoke(app, ["passes", str(spec), "-o", str(tmp_path / "out"), "--no-store", "-q", "--no-control"])
     assert r.exit_code == 0, r.output
     assert (tmp_path / "out" / "manifest.json").is_file()
     assert len(built) == 1  # checked by world_checks, then rendered

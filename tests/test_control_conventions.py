@@ -1,6 +1,7 @@
 """The control images speak the conventions the ControlNets were trained on: normals as the
 NormalBae ControlNet reads them (ControlNet 1.1: "blue is front, red is left, green is top"),
 segmentation in the ADE20K palette with worldgen's labels mapped to ADE20K classes."""
+
 import numpy as np
 import pytest
 
@@ -36,6 +37,7 @@ shots:
 
 def first_view(text, w=None, h=None):
     from worldgen.passes.sequence import Rasterizer
+
     spec = load_spec_text(text, check=False)
     world = World(spec)
     raster = Rasterizer(world, "raycast")
@@ -65,19 +67,31 @@ def test_sphere_normals_in_the_normalbae_convention():
 
 def test_ade20k_table_matches_the_palette_tools_draw_with():
     from worldgen.compat import import_controlnet_aux
+
     import_controlnet_aux()
     from controlnet_aux.util import ade_palette
+
     palette = ade_palette()
     assert len(ade20k.CLASSES) == len(palette) == 150
     assert [c.rgb for c in ade20k.CLASSES] == [tuple(p) for p in palette]
     assert ade20k.BY_NAME["tree"].index == 4 and ade20k.BY_NAME["person"].index == 12
 
 
-@pytest.mark.parametrize("label, appearances, name", [
-    ("tree", (), "tree"), ("pine", (), "tree"), ("person", (), "person"), ("street_lamp", (), "streetlight"),
-    ("thing", ("white lighthouse with red stripes",), "tower"), ("zorblax", ("shiny zorblax",), "wall"),
-    ("ground", ("green grass",), "earth"), ("blob", ("red ball on a stick",), "ball"), ("trees", (), "tree"),
-    ("pot", (), "pot")])
+@pytest.mark.parametrize(
+    "label, appearances, name",
+    [
+        ("tree", (), "tree"),
+        ("pine", (), "tree"),
+        ("person", (), "person"),
+        ("street_lamp", (), "streetlight"),
+        ("thing", ("white lighthouse with red stripes",), "tower"),
+        ("zorblax", ("shiny zorblax",), "wall"),
+        ("ground", ("green grass",), "earth"),
+        ("blob", ("red ball on a stick",), "ball"),
+        ("trees", (), "tree"),
+        ("pot", (), "pot"),
+    ],
+)
 def test_labels_name_ade20k_classes(label, appearances, name):
     assert ade20k.class_of(label, appearances).names[0] == name
 
@@ -92,6 +106,7 @@ def test_segmentation_control_images_use_ade20k_colours(tmp_path):
     from worldgen.diffusion.lookdev import control_images, render_solo, units_of
     from worldgen.control import view_control_images
     from worldgen.render import RenderOptions, render
+
     world, _, view = first_view(LABELS)
     seg = view_control_images(world, view, ["seg"], (0.1, 100.0))["seg"]
     inst = view.surf.instance_img
@@ -100,8 +115,11 @@ def test_segmentation_control_images_use_ade20k_colours(tmp_path):
         m = inst == world.nodes[oid].instance
         assert m.any() and (seg[m] == rgb).all(), (oid, np.unique(seg[m].reshape(-1, 3), axis=0))
     assert (seg[view.hits.geom < 0] == ade20k.SKY.rgb).all()
-    res = render(load_spec_text(LABELS, check=False), tmp_path / "o",
-                 RenderOptions(painter="procedural", control=("seg",), progress=False, film=False))
+    res = render(
+        load_spec_text(LABELS, check=False),
+        tmp_path / "o",
+        RenderOptions(painter="procedural", control=("seg",), progress=False, film=False),
+    )
     f = res.manifest["shots"][0]["frames"][0]
     written = np.asarray(Image.open(tmp_path / "o" / f["control_seg"]).convert("RGB"))
     assert np.array_equal(written, seg)

@@ -1,4 +1,5 @@
 """The diffusion painter's model layer on tiny models built here: loading, counting, devices."""
+
 import shutil
 from pathlib import Path
 
@@ -16,8 +17,18 @@ from support import tiny  # noqa: E402
 from worldgen.diffusion.counting import EvalCounter, peak_memory_bytes  # noqa: E402
 from worldgen.diffusion.devices import apply_memory_options, pick_device, pick_dtype  # noqa: E402
 from worldgen.diffusion.loading import (  # noqa: E402
-    ControlRef, ModelError, ModelNotFound, ModelRefs, derived_controlnet_config, family_of, load_base,
-    load_controlnet, load_refs, parse_control_ref, read_json)
+    ControlRef,
+    ModelError,
+    ModelNotFound,
+    ModelRefs,
+    derived_controlnet_config,
+    family_of,
+    load_base,
+    load_controlnet,
+    load_refs,
+    parse_control_ref,
+    read_json,
+)
 from worldgen.errors import BackendError  # noqa: E402
 
 STEPS, SIZE = 2, 64
@@ -26,9 +37,11 @@ STEPS, SIZE = 2, 64
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     root = tmp_path_factory.mktemp("tiny-models")
-    return {"sd15": tiny.build_tiny_sd15(root / "sd15", controlnets=("depth", "normal"), seed=0),
-            "sdxl": tiny.build_tiny_sdxl(root / "sdxl", controlnets=("depth",), seed=0),
-            "root": root}
+    return {
+        "sd15": tiny.build_tiny_sd15(root / "sd15", controlnets=("depth", "normal"), seed=0),
+        "sdxl": tiny.build_tiny_sdxl(root / "sdxl", controlnets=("depth",), seed=0),
+        "root": root,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -54,13 +67,21 @@ def control_images():
 def paint(loaded, images, seed=0, guidance=5.0, **extra):
     kwargs = loaded.control_kwargs({k: images[k] for k in loaded.kinds})
     kwargs.update(extra)
-    out = loaded.pipe("a lighthouse on a cliff", num_inference_steps=STEPS, height=SIZE, width=SIZE,
-                      guidance_scale=guidance, generator=torch.Generator().manual_seed(seed), output_type="np",
-                      **kwargs)
+    out = loaded.pipe(
+        "a lighthouse on a cliff",
+        num_inference_steps=STEPS,
+        height=SIZE,
+        width=SIZE,
+        guidance_scale=guidance,
+        generator=torch.Generator().manual_seed(seed),
+        output_type="np",
+        **kwargs,
+    )
     return out.images[0]
 
 
 # --- tiny builders ----------------------------------------------------------------------------
+
 
 def safetensors_bytes(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*.safetensors"))}
@@ -71,16 +92,18 @@ def test_same_seed_gives_the_same_weight_bytes(models, tmp_path):
     other = tiny.build_tiny_sd15(tmp_path / "other", controlnets=("depth",), seed=1)
     first, second = safetensors_bytes(models["sd15"]), safetensors_bytes(again)
     assert len(first) == 5 and first == second
-    assert safetensors_bytes(other)["unet/diffusion_pytorch_model.safetensors"] != first[
-        "unet/diffusion_pytorch_model.safetensors"]
+    assert (
+        safetensors_bytes(other)["unet/diffusion_pytorch_model.safetensors"]
+        != first["unet/diffusion_pytorch_model.safetensors"]
+    )
 
 
 def test_tiny_tokenizer_is_byte_level_bpe_with_clip_specials(sd15):
     from transformers import CLIPTokenizer
+
     tok = CLIPTokenizer.from_pretrained(sd15 / "tokenizer")
     ids = tok("The cat!").input_ids
-    assert tok.convert_ids_to_tokens(ids) == ["<|startoftext|>", "the</w>", "c", "a", "t</w>", "!</w>",
-                                              "<|endoftext|>"]
+    assert tok.convert_ids_to_tokens(ids) == ["<|startoftext|>", "the</w>", "c", "a", "t</w>", "!</w>", "<|endoftext|>"]
     assert (tok.bos_token_id, tok.eos_token_id) == (len(tok) - 2, len(tok) - 1)
     assert tok.model_max_length == 77
 
@@ -88,6 +111,7 @@ def test_tiny_tokenizer_is_byte_level_bpe_with_clip_specials(sd15):
 def test_real_size_architecture_has_published_parameter_counts():
     from diffusers import AutoencoderKL, ControlNetModel, UNet2DConditionModel
     from transformers import CLIPTextModel
+
     count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
     with torch.device("meta"):
         unet = UNet2DConditionModel(**tiny.SD15_UNET)
@@ -101,8 +125,10 @@ def test_real_size_architecture_has_published_parameter_counts():
 
 # --- loading folders --------------------------------------------------------------------------
 
+
 def test_one_controlnet_loads_as_single_net_and_paints(sd15, control_images):
     from diffusers import ControlNetModel, StableDiffusionControlNetPipeline
+
     loaded = load_base(str(sd15), {"depth": str(sd15 / "controlnet-depth")}, device="cpu", weights={"depth": 0.7})
     assert type(loaded.pipe) is StableDiffusionControlNetPipeline
     assert type(loaded.pipe.controlnet) is ControlNetModel
@@ -114,6 +140,7 @@ def test_one_controlnet_loads_as_single_net_and_paints(sd15, control_images):
 
 def test_two_controlnets_are_a_multi_controlnet_and_deterministic(two_nets, control_images):
     from diffusers import MultiControlNetModel, StableDiffusionControlNetPipeline
+
     assert type(two_nets.pipe) is StableDiffusionControlNetPipeline
     assert isinstance(two_nets.pipe.controlnet, MultiControlNetModel) and len(two_nets.pipe.controlnet.nets) == 2
     a, b, c = (paint(two_nets, control_images, seed=s) for s in (0, 0, 1))
@@ -126,11 +153,13 @@ def test_weights_reach_the_controlnets_and_change_the_frame(two_nets, control_im
     assert two_nets.weights == (1.0, 0.5)
     kwargs = two_nets.control_kwargs(control_images)
     assert kwargs["controlnet_conditioning_scale"] == [1.0, 0.5]
-    assert [np.asarray(i).mean() for i in kwargs["image"]] == [np.asarray(control_images[k]).mean()
-                                                               for k in ("depth", "normal")]
+    assert [np.asarray(i).mean() for i in kwargs["image"]] == [
+        np.asarray(control_images[k]).mean() for k in ("depth", "normal")
+    ]
     seen = []
     hook = two_nets.pipe.controlnet.register_forward_pre_hook(
-        lambda m, args, kw: seen.append(list(kw["conditioning_scale"])), with_kwargs=True)
+        lambda m, args, kw: seen.append(list(kw["conditioning_scale"])), with_kwargs=True
+    )
     try:
         weighted = paint(two_nets, control_images)
     finally:
@@ -143,8 +172,12 @@ def test_weights_reach_the_controlnets_and_change_the_frame(two_nets, control_im
 def test_counter_counts_one_unet_and_k_controlnet_calls_per_step(two_nets, control_images):
     with EvalCounter(two_nets) as guided:
         paint(two_nets, control_images, guidance=5.0)
-    assert guided.totals() == {"unet_calls": STEPS, "unet_images": 2 * STEPS,
-                               "controlnet_calls": 2 * STEPS, "controlnet_images": 4 * STEPS}
+    assert guided.totals() == {
+        "unet_calls": STEPS,
+        "unet_images": 2 * STEPS,
+        "controlnet_calls": 2 * STEPS,
+        "controlnet_images": 4 * STEPS,
+    }
     assert {k: c.calls for k, c in guided.counts.items()} == {"unet": STEPS, "depth": STEPS, "normal": STEPS}
     assert guided.per_frame(2)["unet_calls"] == STEPS / 2
     assert guided.per_second(2, fps=24)["controlnet_calls"] == 2 * STEPS / 2 * 24
@@ -158,20 +191,30 @@ def test_counter_counts_one_unet_and_k_controlnet_calls_per_step(two_nets, contr
 
 def test_img2img_task_and_its_step_count(sd15, control_images):
     from diffusers import StableDiffusionControlNetImg2ImgPipeline
+
     loaded = load_base(str(sd15), {"depth": str(sd15 / "controlnet-depth")}, device="cpu", task="img2img")
     assert type(loaded.pipe) is StableDiffusionControlNetImg2ImgPipeline
     kwargs = loaded.control_kwargs({"depth": control_images["depth"]})
     assert set(kwargs) == {"control_image", "controlnet_conditioning_scale"}
     with EvalCounter(loaded) as counter:
-        image = loaded.pipe("a lighthouse", image=control_images["normal"], strength=0.5, num_inference_steps=4,
-                            height=SIZE, width=SIZE, generator=torch.Generator().manual_seed(0), output_type="np",
-                            **kwargs).images[0]
+        image = loaded.pipe(
+            "a lighthouse",
+            image=control_images["normal"],
+            strength=0.5,
+            num_inference_steps=4,
+            height=SIZE,
+            width=SIZE,
+            generator=torch.Generator().manual_seed(0),
+            output_type="np",
+            **kwargs,
+        ).images[0]
     assert image.shape == (SIZE, SIZE, 3)
     assert (counter.unet_calls, counter.controlnet_calls) == (2, 2)  # int(4 steps * strength 0.5)
 
 
 def test_sdxl_folder_is_detected_and_paints(models, control_images):
     from diffusers import StableDiffusionXLControlNetPipeline
+
     sdxl = models["sdxl"]
     loaded = load_base(str(sdxl), tiny.tiny_controlnet_refs(sdxl), device="cpu")
     assert loaded.family == "sdxl" and type(loaded.pipe) is StableDiffusionXLControlNetPipeline
@@ -198,6 +241,7 @@ def test_controlnet_of_the_other_family_is_refused(models):
 
 # --- refusals and missing models -----------------------------------------------------------------
 
+
 @pytest.mark.parametrize("suffix", [".ckpt", ".bin", ".pt", ".pth", ".pkl"])
 def test_pickle_files_are_refused_without_being_opened(tmp_path, sd15, monkeypatch, suffix):
     monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch.load was called"))
@@ -223,6 +267,7 @@ def test_folders_with_only_bin_weights_are_refused(sd15, tmp_path):
 
 def test_missing_hub_id_offline_says_what_to_download_and_where(tmp_path, monkeypatch):
     import huggingface_hub.constants
+
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
     monkeypatch.delenv("WORLDGEN_ALLOW_DOWNLOAD", raising=False)
     with pytest.raises(ModelNotFound) as err:
@@ -235,6 +280,7 @@ def test_missing_hub_id_offline_says_what_to_download_and_where(tmp_path, monkey
 
 def test_hub_id_loads_from_the_cache_offline(sd15, tmp_path, monkeypatch):
     import huggingface_hub.constants
+
     cache, revision = tmp_path / "hub", "0123456789abcdef0123456789abcdef01234567"
     repo = cache / "models--worldgen-test--tiny-sd15"
     shutil.copytree(sd15, repo / "snapshots" / revision)
@@ -249,10 +295,13 @@ def test_hub_id_loads_from_the_cache_offline(sd15, tmp_path, monkeypatch):
 
 # --- single files ---------------------------------------------------------------------------------
 
+
 def test_single_file_base_with_a_config_folder_paints_like_the_folder(sd15, tmp_path, control_images, monkeypatch):
     import huggingface_hub.constants
+
     checkpoint = tiny.save_as_single_file(sd15, tmp_path / "tiny-sd15.safetensors")
     from safetensors import safe_open
+
     with safe_open(str(checkpoint), "pt") as f:
         prefixes = {k.split(".")[0] for k in f.keys()}
     assert prefixes == {"model", "first_stage_model", "cond_stage_model"}
@@ -272,7 +321,8 @@ def test_single_file_controlnet_uses_a_config_derived_from_the_base_unet(sd15, t
     saved = read_json(sd15 / "controlnet-depth" / "config.json")
     derived = derived_controlnet_config(unet_config)
     assert {k: v for k, v in derived.items() if not k.startswith("_")} == {
-        k: v for k, v in saved.items() if k in derived and not k.startswith("_")}
+        k: v for k, v in saved.items() if k in derived and not k.startswith("_")
+    }
     net = load_controlnet(ControlRef("depth", str(lone)), unet_config, torch.float32)
     reference = load_controlnet(ControlRef("depth", str(sd15 / "controlnet-depth")), unet_config, torch.float32)
     ours, theirs = net.state_dict(), reference.state_dict()
@@ -290,6 +340,7 @@ def test_single_file_controlnet_of_another_architecture_is_refused(models, tmp_p
 
 def test_single_file_whose_keys_contradict_its_configs_is_refused(sd15, tmp_path):
     from safetensors.torch import save_file
+
     fake_xl = tmp_path / "xl.safetensors"
     save_file({"conditioner.embedders.1.model.ln_final.weight": torch.zeros(2)}, fake_xl)
     with pytest.raises(ModelError, match="SDXL-class checkpoint but its configs are SD1.5-class"):
@@ -302,6 +353,7 @@ def test_single_file_whose_keys_contradict_its_configs_is_refused(sd15, tmp_path
 
 def test_fp16_variant_only_folder_loads_with_the_variant(sd15, tmp_path):
     from worldgen.diffusion.loading import choose_variant, variant_of
+
     net = shutil.copytree(sd15 / "controlnet-depth", tmp_path / "net")
     (net / "diffusion_pytorch_model.safetensors").rename(net / "diffusion_pytorch_model.fp16.safetensors")
     assert variant_of(net / "diffusion_pytorch_model.fp16.safetensors") == "fp16"
@@ -315,6 +367,7 @@ def test_fp16_variant_only_folder_loads_with_the_variant(sd15, tmp_path):
 
 # --- references -----------------------------------------------------------------------------------
 
+
 def test_control_reference_syntax():
     assert parse_control_ref("depth=org/depth-net@0.8") == ControlRef("depth", "org/depth-net", 0.8)
     assert parse_control_ref(" Normal = ./nets/normal ") == ControlRef("normal", "./nets/normal", 1.0)
@@ -324,15 +377,18 @@ def test_control_reference_syntax():
     assert refs.controlnets == {"depth": "d", "openpose": "p"} and refs.weights == {"depth": 0.25, "openpose": 1.0}
 
 
-@pytest.mark.parametrize("text, message", [
-    ("dpeth=x", "unknown ControlNet kind 'dpeth' .*depth"),
-    ("depth", "expected KIND=PATH_OR_ID"),
-    ("depth=", "expected KIND=PATH_OR_ID"),
-    ("depth=x@", "a weight must follow '@'"),
-    ("depth=x@-1", "must be a finite number >= 0"),
-    ("depth=x@nan", "must be a finite number >= 0"),
-    ("depth=@0.5", "no PATH_OR_ID before '@'"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("dpeth=x", "unknown ControlNet kind 'dpeth' .*depth"),
+        ("depth", "expected KIND=PATH_OR_ID"),
+        ("depth=", "expected KIND=PATH_OR_ID"),
+        ("depth=x@", "a weight must follow '@'"),
+        ("depth=x@-1", "must be a finite number >= 0"),
+        ("depth=x@nan", "must be a finite number >= 0"),
+        ("depth=@0.5", "no PATH_OR_ID before '@'"),
+    ],
+)
 def test_control_reference_errors_are_one_line(text, message):
     with pytest.raises(ModelError, match=message) as err:
         parse_control_ref(text)
@@ -349,6 +405,7 @@ def test_duplicate_kinds_and_stray_weights_are_refused(sd15):
 
 
 # --- devices --------------------------------------------------------------------------------------
+
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error on a machine without CUDA")
 def test_requesting_cuda_without_cuda_is_a_backend_error(sd15):
@@ -386,6 +443,7 @@ def test_memory_options(two_nets):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_tiny_pipeline_in_fp16_on_cuda(sd15, control_images):
     from worldgen.diffusion.counting import reset_peak_memory
+
     loaded = load_base(str(sd15), {"depth": str(sd15 / "controlnet-depth")})
     assert loaded.device.type == "cuda" and loaded.dtype == torch.float16
     assert loaded.pipe.unet.dtype == torch.float16 and loaded.pipe.controlnet.dtype == torch.float16

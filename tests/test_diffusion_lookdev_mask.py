@@ -1,6 +1,7 @@
 """Look development's inpainting: the mask reaches the latent grid the model paints on (every
 latent cell holding an unpainted pixel is repainted whole, strips narrower than a cell too),
 and unpainted pixels start from the hole-filled colours, not a flat grey."""
+
 import numpy as np
 import pytest
 
@@ -29,13 +30,15 @@ def cells_touched(todo, f=8):
 
 def test_inpaint_mask_fills_whole_latent_cells():
     from worldgen.diffusion.lookdev import inpaint_mask
+
     rng = np.random.default_rng(0)
     todo = rng.random((64, 64)) > 0.97
     todo[:, STRIP] = True
     m = inpaint_mask(todo)
     cells = m.reshape(8, 8, 8, 8)
-    assert np.array_equal(cells.all(axis=(1, 3)), cells_touched(todo)) and np.array_equal(cells.any(axis=(1, 3)),
-                                                                                        cells_touched(todo))
+    assert np.array_equal(cells.all(axis=(1, 3)), cells_touched(todo)) and np.array_equal(
+        cells.any(axis=(1, 3)), cells_touched(todo)
+    )
     assert (m >= todo).all()
     # as diffusers shrinks it (nearest, one pixel per cell), the strip's cells stay masked
     latent = torch.nn.functional.interpolate(torch.from_numpy(m[None, None].astype(np.float32)), size=(8, 8))[0, 0]
@@ -47,8 +50,10 @@ def test_inpaint_mask_fills_whole_latent_cells():
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     from worldgen.compat import torchvision_importable
+
     torchvision_importable()
     from support.tiny import build_tiny_sd15, tiny_controlnet_refs
+
     d = tmp_path_factory.mktemp("tiny")
     build_tiny_sd15(d / "m", controlnets=("depth",))
     return d / "m", tiny_controlnet_refs(d / "m")
@@ -61,8 +66,11 @@ def test_lookdev_inpaints_every_latent_cell_with_unpainted_pixels(tiny, monkeypa
 
     from worldgen.diffusion import lookdev
     from worldgen.diffusion.models import DiffusionModels, DiffusionSettings
+
     base, refs = tiny
-    models = DiffusionModels(DiffusionSettings(base=str(base), controlnets={"depth": refs["depth"]}, device="cpu", steps=1))
+    models = DiffusionModels(
+        DiffusionSettings(base=str(base), controlnets={"depth": refs["depth"]}, device="cpu", steps=1)
+    )
     seen, masks = [], []
     real_known = lookdev.known_view
 
@@ -72,6 +80,7 @@ def test_lookdev_inpaints_every_latent_cell_with_unpainted_pixels(tiny, monkeypa
         todo[:, STRIP] = True
         seen.append(todo)
         return img, todo
+
     monkeypatch.setattr(lookdev, "known_view", known_with_strip)
     cls = diffusers.StableDiffusionControlNetInpaintPipeline
     real_prepare = cls.prepare_mask_latents
@@ -80,6 +89,7 @@ def test_lookdev_inpaints_every_latent_cell_with_unpainted_pixels(tiny, monkeypa
         out = real_prepare(self, *a, **kw)
         masks.append(out[0][0, 0].float().cpu().numpy())
         return out
+
     monkeypatch.setattr(cls, "prepare_mask_latents", capture)
     world = World(load_spec_text(SCENE, check=False))
     unit = lookdev.units_of(world)[0]
@@ -97,6 +107,7 @@ def test_unpainted_pixels_start_from_the_hole_filled_colours():
     only painted colour), not a flat grey that the inpainting would blend into and encode."""
     from worldgen.diffusion import lookdev
     from worldgen.diffusion.texture import texel_map
+
     world = World(load_spec_text(SCENE, check=False))
     unit = lookdev.units_of(world)[0]
     s = lookdev.LookdevSettings(texture_size=32, view_size=64, views=1)

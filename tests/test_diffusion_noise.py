@@ -1,4 +1,5 @@
 """Surface-anchored latent noise: unit white Gaussian per latent pixel, and stuck to the world."""
+
 import textwrap
 
 import numpy as np
@@ -73,9 +74,11 @@ def test_deterministic_and_independent_across_seeds_and_objects():
     uv = affine_uv(128, 128, 1 / 16384)
     flat = np.zeros((128, 128), np.int32)
     base = SurfaceNoise(7).latent_noise(flat, uv)
-    variants = {"another seed": SurfaceNoise(8).latent_noise(flat, uv),
-                "another object": SurfaceNoise(7).latent_noise(flat + 1, uv),
-                "uv one unit over": SurfaceNoise(7).latent_noise(flat, uv + 1)}
+    variants = {
+        "another seed": SurfaceNoise(8).latent_noise(flat, uv),
+        "another object": SurfaceNoise(7).latent_noise(flat + 1, uv),
+        "uv one unit over": SurfaceNoise(7).latent_noise(flat, uv + 1),
+    }
     for name, other in variants.items():
         products = (base * other).ravel()
         assert abs(products.mean()) < SIGMAS / np.sqrt(products.size), name
@@ -101,8 +104,15 @@ def test_blocks_are_normalised_sums_of_their_halves():
     v_halves = [block_values(keys, lu, lv - 1, i, 2 * j + k, top, 3) for k in (0, 1)]
     assert np.allclose(block, sum(u_halves) / np.sqrt(2), atol=1e-12)
     assert np.allclose(block, sum(v_halves) / np.sqrt(2), atol=1e-12)
-    level = block_values(np.full(4000, 99, np.uint64), np.full(4000, 2), np.full(4000, 3),
-                         np.repeat(np.arange(40), 100), np.tile(np.arange(100), 40), top, 1).ravel()
+    level = block_values(
+        np.full(4000, 99, np.uint64),
+        np.full(4000, 2),
+        np.full(4000, 3),
+        np.repeat(np.arange(40), 100),
+        np.tile(np.arange(100), 40),
+        top,
+        1,
+    ).ravel()
     assert abs(level.var() - 1) < SIGMAS * np.sqrt(2 / level.size)
     assert abs(np.mean(level[1:] * level[:-1])) < SIGMAS / np.sqrt(level.size)
 
@@ -132,8 +142,10 @@ def test_sky_follows_direction_only():
 
 # --- on rendered shots ------------------------------------------------------------------------------
 
+
 def render(camera: str, objects: str, w=128, h=96, fps=12):
-    spec = load_spec_text(textwrap.dedent(f"""
+    spec = load_spec_text(
+        textwrap.dedent(f"""
     worldgen: 1
     world:
       objects: {objects}
@@ -141,13 +153,16 @@ def render(camera: str, objects: str, w=128, h=96, fps=12):
       - id: s
         duration: 1
         camera: {camera}
-    """), check=False)
+    """),
+        check=False,
+    )
     world = World(spec)
     return world, list(Rasterizer(world, with_local=False).shot_frames(spec.shots[0], w, h, fps))
 
 
-GROUND_AND_BALL = ("[{id: ground, shape: plane, size: [40, 40]}, "
-                   "{id: ball, shape: sphere, radius: 1, position: [0, 1, 0]}]")
+GROUND_AND_BALL = (
+    "[{id: ground, shape: plane, size: [40, 40]}, {id: ball, shape: sphere, radius: 1, position: [0, 1, 0]}]"
+)
 WALL = "[{id: wall, shape: box, size: [40, 20, 1], position: [0, 0, -1]}]"
 
 
@@ -164,8 +179,11 @@ def test_truck_by_one_latent_pixel_shifts_the_noise_exactly():
     _, probe = render("{move: static, position: [0, 0, 10], look_at: [0, 0, 0], fov: 50}", WALL, fps=1)
     fx = probe[0].view.cam.K[0, 0]
     distance = float(8 * 10.5 * 10 / fx)  # 8 px a frame at 10 fps over 1 s
-    world, frames = render(f"{{move: truck, position: [0, 0, 10], look_at: [0, 0, 0], distance: {distance!r}, "
-                           "ease: linear, fov: 50}", WALL, fps=10)
+    world, frames = render(
+        f"{{move: truck, position: [0, 0, 10], look_at: [0, 0, 0], distance: {distance!r}, ease: linear, fov: 50}}",
+        WALL,
+        fps=10,
+    )
     assert np.allclose(frames[3].passes.flow_fwd[..., 0], -8, atol=1e-3)
     noise = SurfaceNoise.for_world(5, world)
     latents = [noise.for_view(f.view) for f in frames]
@@ -176,8 +194,11 @@ def test_truck_by_one_latent_pixel_shifts_the_noise_exactly():
 
 
 def test_sky_is_at_infinity_for_a_translating_camera():
-    world, frames = render("{move: truck, position: [0, 1, 6], look_at: [0, 1, 0], distance: 1, fov: 50}",
-                           "[{id: ball, shape: sphere, radius: 0.5, position: [0, 1, 0]}]", fps=4)
+    world, frames = render(
+        "{move: truck, position: [0, 1, 6], look_at: [0, 1, 0], distance: 1, fov: 50}",
+        "[{id: ball, shape: sphere, radius: 0.5, position: [0, 1, 0]}]",
+        fps=4,
+    )
     noise = SurfaceNoise.for_world(2, world)
     a, b = (noise.for_view(f.view) for f in (frames[0], frames[-1]))
     sky_only = lambda f: (f.view.hits.geom < 0).reshape(12, 8, 16, 8).all(axis=(1, 3))  # noqa: E731
@@ -191,8 +212,9 @@ def test_noise_follows_the_exact_flow_of_an_orbit():
     noise in the previous frame there; fresh noise would be uncorrelated. (Pearson correlation:
     a slow orbit sees the same latent pixels in every frame, so raw products would mostly measure
     one realisation.)"""
-    world, frames = render("{move: orbit, look_at: [0, 1, 0], radius: 6, height: 2.5, degrees: 6, ease: linear, "
-                           "fov: 50}", GROUND_AND_BALL)
+    world, frames = render(
+        "{move: orbit, look_at: [0, 1, 0], radius: 6, height: 2.5, degrees: 6, ease: linear, fov: 50}", GROUND_AND_BALL
+    )
     noise, fresh = SurfaceNoise.for_world(0, world), SurfaceNoise.for_world(1, world)
     latents = [noise.for_view(f.view) for f in frames]
     now, before, other = [], [], []

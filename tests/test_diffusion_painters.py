@@ -2,6 +2,7 @@
 baked frames are the textured world exactly and cost no evaluations per frame, the look
 carries across shots, the cache is reused and invalidated, refinement beats per-frame
 painting on the exact warping error, and evaluations are what each method says."""
+
 import json
 import subprocess
 import sys
@@ -36,8 +37,10 @@ STEPS = 4
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     from worldgen.compat import torchvision_importable
+
     torchvision_importable()
     from support.tiny import build_tiny_sd15, tiny_controlnet_refs
+
     d = tmp_path_factory.mktemp("tiny")
     build_tiny_sd15(d / "m", controlnets=("depth", "normal"))
     return d, tiny_controlnet_refs(d / "m")
@@ -45,20 +48,32 @@ def tiny(tmp_path_factory):
 
 def options(tiny, **kw):
     d, refs = tiny
-    o = {"base": str(d / "m"), "controlnets": {"depth": refs["depth"]}, "steps": STEPS, "views": 3, "view_size": 64,
-         "texture_size": 64, "part_texture_size": 32, "cache": str(d / "cache")}
+    o = {
+        "base": str(d / "m"),
+        "controlnets": {"depth": refs["depth"]},
+        "steps": STEPS,
+        "views": 3,
+        "view_size": 64,
+        "texture_size": 64,
+        "part_texture_size": 32,
+        "cache": str(d / "cache"),
+    }
     o.update(kw)
     return o
 
 
 def render_with(tiny, out, method, text=SCENE, **kw):
     from worldgen.render import RenderOptions, render
+
     spec = load_spec_text(text, check=False)
-    return render(spec, out, RenderOptions(painter=method, painter_options=options(tiny, **kw), progress=False, film=False))
+    return render(
+        spec, out, RenderOptions(painter=method, painter_options=options(tiny, **kw), progress=False, film=False)
+    )
 
 
 def frames_of(out, manifest, shot=0):
     from PIL import Image
+
     return [np.asarray(Image.open(out / f["frame"])) for f in manifest["shots"][shot]["frames"]]
 
 
@@ -73,6 +88,7 @@ def test_baked_frames_are_the_textured_world_and_cost_nothing_per_frame(baked):
     from PIL import Image
 
     from worldgen.diffusion.texture import sample
+
     out, man = baked
     stats = man["painter_stats"]
     views = 3
@@ -131,13 +147,15 @@ def lit(tiny, tmp_path_factory):
     # (haze, occlusion, bloom, vignette, motion blur, tone curve) and the sun's size off, so the
     # shading can be written out below
     text = SCENE.replace("render: {width: 64, height: 48, fps: 8}", LIT_RENDER).replace(
-        "shots:", "  lights: [{type: sun, size: 0}]\nshots:")
+        "shots:", "  lights: [{type: sun, size: 0}]\nshots:"
+    )
     res = render_with(tiny, out, "baked", text=text)
     return out, res.manifest
 
 
-LIT_RENDER = ("render: {width: 64, height: 48, fps: 8, look: {ao: 0, fog: 0, bloom: 0, vignette: 0, shutter: 0, "
-              "tone: linear}}")
+LIT_RENDER = (
+    "render: {width: 64, height: 48, fps: 8, look: {ao: 0, fog: 0, bloom: 0, vignette: 0, shutter: 0, tone: linear}}"
+)
 
 
 def test_lit_baked_frames_are_the_textures_under_the_spec_sun(lit):
@@ -152,6 +170,7 @@ def test_lit_baked_frames_are_the_textures_under_the_spec_sun(lit):
 
     from worldgen.paint.procedural import DEFAULT_SKY, EXPOSURE
     from worldgen.spec.models import Light
+
     out, man = lit
     stats = man["painter_stats"]
     textures = {p.split("/")[-1].split(".")[0]: np.asarray(Image.open(p).convert("RGB")) for p in stats["textures"]}
@@ -208,6 +227,7 @@ def test_a_painted_texel_looks_the_same_in_two_shots(baked):
     (up to bilinear sampling inside the texel); per-frame painting has no such relation."""
     out, man = baked
     from PIL import Image
+
     crate = man["instances"]["crate"]
     seen = []
     for shot in range(2):
@@ -239,8 +259,9 @@ def test_evaluation_counts_are_what_the_method_says(tiny, tmp_path):
     per = render_with(tiny, tmp_path / "p", "per-frame").manifest["painter_stats"]
     assert per["unet_evals"] == frames * STEPS and per["controlnet_evals"] == frames * STEPS
     assert per["unet_images"] == 2 * per["unet_evals"]  # classifier-free guidance batches two images
-    two = render_with(tiny, tmp_path / "q", "per-frame",
-                      controlnets={"depth": tiny[1]["depth"], "normal": tiny[1]["normal"]}).manifest["painter_stats"]
+    two = render_with(
+        tiny, tmp_path / "q", "per-frame", controlnets={"depth": tiny[1]["depth"], "normal": tiny[1]["normal"]}
+    ).manifest["painter_stats"]
     assert two["unet_evals"] == frames * STEPS and two["controlnet_evals"] == 2 * frames * STEPS
     ref = render_with(tiny, tmp_path / "r", "baked+refine", refine=0.5).manifest["painter_stats"]
     assert ref["unet_evals"] == frames * round(STEPS * 0.5)  # textures come from the cache
@@ -249,6 +270,7 @@ def test_evaluation_counts_are_what_the_method_says(tiny, tmp_path):
 @pytest.fixture(scope="module")
 def motion_adapter(tmp_path_factory):
     from support.tiny import build_tiny_motion_adapter
+
     return str(build_tiny_motion_adapter(tmp_path_factory.mktemp("motion") / "adapter"))
 
 
@@ -259,14 +281,18 @@ def test_every_painter_same_spec_same_bytes(tiny, motion_adapter, tmp_path, meth
     and, for the diffusion painters, a texture cache of its own (look development runs again).
     The two folders hold the same bytes: frames, passes, film, contact sheet."""
     from worldgen.render import RenderOptions, render
+
     spec = load_spec_text(SCENE, check=False)
     runs = []
     for k in range(2):
         opts = {} if method == "procedural" else options(tiny, cache=str(tmp_path / f"textures{k}"))
         if method == "baked+animatediff":
             opts.update(motion_adapter=motion_adapter, chunk=4)
-        res = render(spec, tmp_path / f"run{k}", RenderOptions(painter=method, painter_options=opts, progress=False,
-                                                               use_store=False))
+        res = render(
+            spec,
+            tmp_path / f"run{k}",
+            RenderOptions(painter=method, painter_options=opts, progress=False, use_store=False),
+        )
         assert (res.frames_rendered, res.frames_from_store, res.frames_skipped) == (10, 0, 0)
         assert res.manifest["frames_this_run"] == {"rendered": 10, "from_store": 0, "already_there": 0}
         if method not in ("procedural", "per-frame", "fixed-seed", "anchored-noise"):
@@ -288,7 +314,9 @@ def test_refine_is_more_consistent_than_per_frame(tiny, tmp_path):
         out, man = res.out_dir, res.manifest
         frames = frames_of(out, man)
         passes = [read_passes(out / f["passes"]) for f in man["shots"][0]["frames"]]
-        return warping_error(frames, [p["flow_fwd"] for p in passes[:-1]], [p["occlusion_fwd"] for p in passes[:-1]]).mean
+        return warping_error(
+            frames, [p["flow_fwd"] for p in passes[:-1]], [p["occlusion_fwd"] for p in passes[:-1]]
+        ).mean
 
     per, refined, baked = ewarp("per-frame"), ewarp("baked+refine"), ewarp("baked")
     assert baked < 0.1 * per and refined < per, (baked, refined, per)
@@ -301,12 +329,32 @@ def test_cli_flags_and_errors(tiny, tmp_path):
     base = [sys.executable, "-m", "worldgen", "render", spec, "-q", "--painter", "baked"]
     r = subprocess.run(base + ["-o", tmp_path / "o1"], capture_output=True, text=True)
     assert r.returncode == 2 and "need a base model" in r.stderr and "Traceback" not in r.stderr
-    r = subprocess.run(base + ["-o", tmp_path / "o2", "--base-model", str(tmp_path / "nowhere"), "--controlnet",
-                               f"depth={refs['depth']}"], capture_output=True, text=True)
+    r = subprocess.run(
+        base
+        + ["-o", tmp_path / "o2", "--base-model", str(tmp_path / "nowhere"), "--controlnet", f"depth={refs['depth']}"],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 2 and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
-    r = subprocess.run(base + ["-o", tmp_path / "o3", "--base-model", str(d / "m"), "--controlnet", f"depth={refs['depth']}@0.7",
-                               "--steps", "2", "--cache", str(tmp_path / "c"), "--painter", "per-frame"],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        base
+        + [
+            "-o",
+            tmp_path / "o3",
+            "--base-model",
+            str(d / "m"),
+            "--controlnet",
+            f"depth={refs['depth']}@0.7",
+            "--steps",
+            "2",
+            "--cache",
+            str(tmp_path / "c"),
+            "--painter",
+            "per-frame",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr
     man = json.loads((tmp_path / "o3" / "manifest.json").read_text())
     assert man["painter"] == "per-frame" and man["painter_stats"]["unet_evals"] == 10 * 2
@@ -316,10 +364,13 @@ def test_cli_flags_and_errors(tiny, tmp_path):
 
 def test_spec_render_block_configures_the_painter(tiny, tmp_path):
     d, refs = tiny
-    text = SCENE.replace("render: {width: 64, height: 48, fps: 8}",
-                         "render:\n  width: 64\n  height: 48\n  fps: 8\n  painter: per-frame\n  diffusion:\n"
-                         f"    base: {d / 'm'}\n    controlnets: {{depth: {refs['depth']}}}\n    steps: 2\n")
+    text = SCENE.replace(
+        "render: {width: 64, height: 48, fps: 8}",
+        "render:\n  width: 64\n  height: 48\n  fps: 8\n  painter: per-frame\n  diffusion:\n"
+        f"    base: {d / 'm'}\n    controlnets: {{depth: {refs['depth']}}}\n    steps: 2\n",
+    )
     from worldgen.render import RenderOptions, render
+
     spec = load_spec_text(text, check=False)
     res = render(spec, tmp_path / "o", RenderOptions(progress=False, film=False))
     assert res.manifest["painter"] == "per-frame" and res.manifest["painter_stats"]["unet_evals"] == 20
@@ -350,6 +401,7 @@ def test_inventory_finds_models_in_a_hub_cache(tiny, tmp_path):
     import shutil
 
     from worldgen.diffusion.inventory import models_in_cache
+
     d, refs = tiny
     snap = tmp_path / "models--org--tiny-sd" / "snapshots" / "abc"
     shutil.copytree(d / "m", snap, ignore=shutil.ignore_patterns("controlnet-*"))
@@ -365,10 +417,13 @@ def test_spec_refine_strength_chooses_refinement(tiny, tmp_path):
     from worldgen.paint.registry import make_painter
     from worldgen.passes.sequence import Rasterizer
     from worldgen.world import World
+
     d, refs = tiny
-    text = SCENE.replace("render: {width: 64, height: 48, fps: 8}",
-                         "render:\n  width: 64\n  height: 48\n  fps: 8\n  diffusion:\n"
-                         f"    base: {d / 'm'}\n    controlnets: {{depth: {refs['depth']}}}\n    refine: 0.3\n")
+    text = SCENE.replace(
+        "render: {width: 64, height: 48, fps: 8}",
+        "render:\n  width: 64\n  height: 48\n  fps: 8\n  diffusion:\n"
+        f"    base: {d / 'm'}\n    controlnets: {{depth: {refs['depth']}}}\n    refine: 0.3\n",
+    )
     world = World(load_spec_text(text, check=False))
     raster = Rasterizer(world)
     assert isinstance(make_painter("diffusion", world, raster, {}), RefinePainter)

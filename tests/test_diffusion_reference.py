@@ -3,6 +3,7 @@ random-weight models: their pictures are noise whatever the code does, so each t
 structure instead -- what the UNet receives, what the scheduler is handed, which attention
 processors sit on the shared UNet, which latents enter the denoising loop, which prompts paint
 the textures, and which components were loaded."""
+
 import functools
 import json
 import shutil
@@ -33,8 +34,10 @@ STEPS = 4
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     from worldgen.compat import torchvision_importable
+
     torchvision_importable()
     from support.tiny import build_tiny_sd15, tiny_controlnet_refs
+
     d = tmp_path_factory.mktemp("tiny-ref")
     build_tiny_sd15(d / "m", controlnets=("depth",))
     return d, tiny_controlnet_refs(d / "m")
@@ -43,6 +46,7 @@ def tiny(tmp_path_factory):
 def with_scheduler(tiny, name: str):
     """A copy of the tiny base whose scheduler is diffusers' `name` (same betas)."""
     import diffusers
+
     d, _ = tiny
     folder = d / f"m-{name}"
     if not folder.exists():
@@ -58,8 +62,16 @@ def with_scheduler(tiny, name: str):
 
 def options(tiny, base=None, **kw):
     d, refs = tiny
-    o = {"base": str(base or d / "m"), "controlnets": {"depth": refs["depth"]}, "steps": STEPS, "views": 2,
-         "view_size": 64, "texture_size": 32, "part_texture_size": 16, "cache": str(d / "textures")}
+    o = {
+        "base": str(base or d / "m"),
+        "controlnets": {"depth": refs["depth"]},
+        "steps": STEPS,
+        "views": 2,
+        "view_size": 64,
+        "texture_size": 32,
+        "part_texture_size": 16,
+        "cache": str(d / "textures"),
+    }
     o.update(kw)
     return o
 
@@ -69,8 +81,12 @@ def render_with(out, method, o, text=SCENE):
     from PIL import Image
 
     from worldgen.render import RenderOptions, render
-    res = render(load_spec_text(text, check=False), out,
-                 RenderOptions(painter=method, painter_options=o, progress=False, film=False, use_store=False))
+
+    res = render(
+        load_spec_text(text, check=False),
+        out,
+        RenderOptions(painter=method, painter_options=o, progress=False, film=False, use_store=False),
+    )
     frames = [np.asarray(Image.open(out / f["frame"])) for s in res.manifest["shots"] for f in s["frames"]]
     assert res.frames_rendered == len(frames) == 3
     return frames
@@ -78,10 +94,12 @@ def render_with(out, method, o, text=SCENE):
 
 def models_of(o):
     from worldgen.diffusion.baked import models_for
+
     return models_for(o)
 
 
 # --- 1. the safety checker is never loaded -----------------------------------------------------
+
 
 def add_flagging_safety_checker(folder):
     """Give a tiny SD1.5 folder what real SD1.5 folders have: a safety checker (and its image
@@ -89,20 +107,33 @@ def add_flagging_safety_checker(folder):
     does, which makes the pipeline return it black."""
     from diffusers.pipelines.stable_diffusion.safety_checker import StableDiffusionSafetyChecker
     from transformers import CLIPConfig, CLIPImageProcessor
-    config = CLIPConfig(text_config=dict(hidden_size=32, intermediate_size=37, num_hidden_layers=1, num_attention_heads=4),
-                        vision_config=dict(hidden_size=32, intermediate_size=37, num_hidden_layers=1,
-                                           num_attention_heads=4, image_size=32, patch_size=8),
-                        projection_dim=16)
+
+    config = CLIPConfig(
+        text_config=dict(hidden_size=32, intermediate_size=37, num_hidden_layers=1, num_attention_heads=4),
+        vision_config=dict(
+            hidden_size=32,
+            intermediate_size=37,
+            num_hidden_layers=1,
+            num_attention_heads=4,
+            image_size=32,
+            patch_size=8,
+        ),
+        projection_dim=16,
+    )
     torch.manual_seed(0)
     checker = StableDiffusionSafetyChecker(config).eval()
     with torch.no_grad():
         checker.concept_embeds_weights.fill_(-10.0)  # every cosine similarity is above the threshold
     checker.save_pretrained(folder / "safety_checker", safe_serialization=True)
     CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(
-        folder / "feature_extractor")
+        folder / "feature_extractor"
+    )
     index = json.loads((folder / "model_index.json").read_text())
-    index.update(safety_checker=["stable_diffusion", "StableDiffusionSafetyChecker"],
-                 feature_extractor=["transformers", "CLIPImageProcessor"], requires_safety_checker=True)
+    index.update(
+        safety_checker=["stable_diffusion", "StableDiffusionSafetyChecker"],
+        feature_extractor=["transformers", "CLIPImageProcessor"],
+        requires_safety_checker=True,
+    )
     (folder / "model_index.json").write_text(json.dumps(index))
 
 
@@ -110,6 +141,7 @@ def test_the_safety_checker_of_an_sd15_folder_is_not_loaded(tiny, tmp_path):
     from diffusers import StableDiffusionPipeline
 
     from worldgen.diffusion.models import DiffusionModels, DiffusionSettings
+
     d, refs = tiny
     folder = tmp_path / "with-checker"
     shutil.copytree(d / "m", folder, ignore=shutil.ignore_patterns("controlnet-*"))
@@ -131,10 +163,12 @@ def test_the_safety_checker_of_an_sd15_folder_is_not_loaded(tiny, tmp_path):
     (folder / "safety_checker" / "model.safetensors").unlink()
     (folder / "safety_checker" / "pytorch_model.bin").write_bytes(b"not read")
     from worldgen.diffusion.loading import load_base
+
     assert load_base(str(folder), {"depth": refs["depth"]}).pipe.safety_checker is None
 
 
 # --- 2. anchored noise enters at the scheduler's scale, once -----------------------------------
+
 
 def first_unet_inputs(unet, run):
     """Std of the UNet's input at each first step (the largest timestep) of `run()`."""
@@ -144,6 +178,7 @@ def first_unet_inputs(unet, run):
         sample = args[0] if args else kwargs["sample"]
         t = args[1] if len(args) > 1 else kwargs["timestep"]
         seen.append((float(torch.as_tensor(t).reshape(-1)[0]), float(sample.float().std())))
+
     handle = unet.register_forward_pre_hook(hook, with_kwargs=True)
     try:
         run()
@@ -167,6 +202,7 @@ def test_anchored_noise_enters_the_unet_as_the_reference_pipelines_noise_does(ti
     def reference():
         for _ in range(3):
             models.text_to_image("a crate", control, seed=0, latents=torch.randn(1, 4, 6, 8, generator=generator))
+
     ref = np.mean(first_unet_inputs(pipe.unet, reference))
     ours = np.mean(first_unet_inputs(pipe.unet, lambda: render_with(tmp_path / "a", "anchored-noise", o)))
     assert 0.75 < ours / ref < 1.33, (ours, ref)
@@ -184,16 +220,19 @@ def textures_ready(tiny, tmp_path):
 
 # --- 3. keyframe attention is switched off when the refined frames are done ------------------
 
+
 def test_keyframe_attention_leaves_the_shared_unet_as_it_found_it(tiny, tmp_path, textures_ready):
     from worldgen.diffusion import baked
     from worldgen.diffusion.temporal import KeyframeProcessor
+
     o = options(tiny)
     unet = models_of(o).pipe("img2img").unet
     before = {name: type(p) for name, p in unet.attn_processors.items()}
     hooks = len(unet._forward_pre_hooks)
     installed = []
     handle = unet.register_forward_pre_hook(
-        lambda m, a: installed.append(any(isinstance(p, KeyframeProcessor) for p in m.attn_processors.values())))
+        lambda m, a: installed.append(any(isinstance(p, KeyframeProcessor) for p in m.attn_processors.values()))
+    )
     try:
         render_with(tmp_path / "refined", "baked+refine", o)
     finally:
@@ -208,6 +247,7 @@ def test_keyframe_attention_leaves_the_shared_unet_as_it_found_it(tiny, tmp_path
 
 
 # --- 4. carried latents: a residual on top of each frame's own encoded baked frame ----------
+
 
 class LoopRecorder:
     """Per refined frame: E(baked) (the VAE encoding), the latents entering the loop (what
@@ -230,6 +270,7 @@ class LoopRecorder:
         def recording_add_noise(original, noise, t):
             self.entering.append(original.clone())
             return add_noise(original, noise, t)
+
         monkeypatch.setattr(vae, "encode", recording_encode)
         monkeypatch.setattr(vae, "decode", recording_decode)
         monkeypatch.setattr(sched, "add_noise", recording_add_noise)
@@ -249,6 +290,7 @@ def test_the_carried_part_is_a_share_of_the_previous_residual(tiny, tmp_path, mo
     (the feathered carry mask): 1 inside the surfaces seen before, 0 on the sky (no surface to
     carry along), between the two on the latent row where they meet."""
     from worldgen.diffusion import temporal
+
     gamma = 0.5
     o = options(tiny, refine=0.5, carry_weight=gamma)
     rec = LoopRecorder(monkeypatch, models_of(o).pipe("img2img"))
@@ -257,6 +299,7 @@ def test_the_carried_part_is_a_share_of_the_previous_residual(tiny, tmp_path, mo
     def recording_warp(*a, **k):
         surfaces.append(k.get("surface"))
         return warp(*a, **k)
+
     monkeypatch.setattr(temporal, "warp_latents", recording_warp)
     render_with(tmp_path / "r", "baked+refine", o)
     assert len(rec.entering) == len(rec.final) == 3
@@ -279,6 +322,7 @@ def test_a_change_of_the_baked_frame_reaches_the_refinement(tiny, tmp_path, monk
     """Frame 1's baked image brightened (as a moving shadow or animated shading would change it):
     the latents entering frame 1 change by exactly the change of its encoding, carried or not."""
     from worldgen.diffusion.baked import BakedPainter
+
     o = options(tiny, refine=0.5)
     runs = []
     for brighten in (0, 40):
@@ -287,6 +331,7 @@ def test_a_change_of_the_baked_frame_reaches_the_refinement(tiny, tmp_path, monk
         def brightened(self, view, paint=paint, brighten=brighten):
             img = paint(self, view)
             return np.clip(img.astype(int) + brighten * (view.index == 1), 0, 255).astype(np.uint8)
+
         with monkeypatch.context() as m:
             m.setattr(BakedPainter, "paint", brightened)
             rec = LoopRecorder(m, models_of(o).pipe("img2img"))
@@ -301,6 +346,7 @@ def test_a_change_of_the_baked_frame_reaches_the_refinement(tiny, tmp_path, monk
 
 # --- minor points --------------------------------------------------------------------------------
 
+
 def test_a_stochastic_scheduler_gets_the_generator_and_reproduces(tiny, tmp_path, monkeypatch):
     o = options(tiny, with_scheduler(tiny, "EulerAncestralDiscreteScheduler"), refine=0.5)
     bake(tmp_path / "baked", o)
@@ -311,6 +357,7 @@ def test_a_stochastic_scheduler_gets_the_generator_and_reproduces(tiny, tmp_path
     def recording_step(*a, **k):
         given.append(k)
         return step(*a, **k)
+
     monkeypatch.setattr(sched, "step", recording_step)
     first = render_with(tmp_path / "a", "baked+refine", o)
     torch.randn(100)  # the global random state moves on between the two renders
@@ -325,20 +372,47 @@ def test_frame_sizes_off_the_latent_grid_are_refused_with_a_located_line(tiny, t
     from worldgen.errors import SpecError
     from worldgen.render import RenderOptions, render
     from worldgen.spec import load_spec
+
     d, refs = tiny
     spec = tmp_path / "s.yaml"
     spec.write_text(SCENE.replace("width: 64", "width: 60"))
     line = SCENE.splitlines().index("render: {width: 64, height: 48, fps: 8}") + 1
     where = f"{spec}:{line}: render.width: 60 is not a multiple of 8"
-    r = subprocess.run([sys.executable, "-m", "worldgen", "render", spec, "-q", "-o", tmp_path / "pf", "--no-store",
-                        "--painter", "per-frame", "--base-model", str(d / "m"), "--controlnet", f"depth={refs['depth']}",
-                        "--steps", "1"], capture_output=True, text=True, check=False)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "worldgen",
+            "render",
+            spec,
+            "-q",
+            "-o",
+            tmp_path / "pf",
+            "--no-store",
+            "--painter",
+            "per-frame",
+            "--base-model",
+            str(d / "m"),
+            "--controlnet",
+            f"depth={refs['depth']}",
+            "--steps",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     lines = r.stderr.strip().splitlines()
     assert r.returncode == 2 and len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
     assert lines[0].startswith(f"error: {where}"), lines[0]
     with pytest.raises(SpecError, match="^" + where.replace(".", r"\.")):
-        render(load_spec(spec), tmp_path / "refined", RenderOptions(painter="baked+refine", painter_options=options(tiny),
-                                                                   progress=False, film=False, use_store=False))
+        render(
+            load_spec(spec),
+            tmp_path / "refined",
+            RenderOptions(
+                painter="baked+refine", painter_options=options(tiny), progress=False, film=False, use_store=False
+            ),
+        )
 
 
 def test_a_latent_block_on_a_silhouette_moves_with_its_majority_surface():
@@ -346,6 +420,7 @@ def test_a_latent_block_on_a_silhouette_moves_with_its_majority_surface():
     block mean (2 px) would sample the previous latents a quarter of the way to a neighbour, a
     blend of both (ghosting); the majority's flow takes exactly the neighbour it came from."""
     from worldgen.diffusion.temporal import latent_flow, warp_latents
+
     h, w = 8, 24
     surface = np.zeros((h, w), np.int32)
     surface[:, 8:13], surface[:, 13:16] = 1, 2
@@ -375,6 +450,7 @@ def test_look_development_asks_for_albedo_not_lighting(tiny, tmp_path):
         def recording(prompt, device, n, cfg, negative_prompt=None, *a, encode=encode, task=task, **k):
             asked.append((task, prompt, negative_prompt))
             return encode(prompt, device, n, cfg, negative_prompt, *a, **k)
+
         pipe.encode_prompt = recording
     try:
         render_with(tmp_path / "baked", "baked", o)

@@ -1,5 +1,6 @@
 """Models paint at the size they were trained at (SDXL ~1024, SD1.5 ~512; the tiny test models
 64), whatever the frame or view size, and pipelines made from the loaded one keep its dtype."""
+
 import numpy as np
 import pytest
 
@@ -33,8 +34,10 @@ def test_paint_size_follows_the_models_pixel_count():
 @pytest.fixture(scope="module")
 def tiny_xl(tmp_path_factory):
     from worldgen.compat import torchvision_importable
+
     torchvision_importable()
     from support.tiny import build_tiny_sdxl, tiny_controlnet_refs
+
     d = tmp_path_factory.mktemp("tinyxl")
     build_tiny_sdxl(d / "m", controlnets=("depth",))
     return d, tiny_controlnet_refs(d / "m")
@@ -47,9 +50,11 @@ def unet_sizes():
 
     def watch(models):
         sizes = []
-        handles.append(models.loaded.pipe.unet.register_forward_pre_hook(
-            lambda m, args: sizes.append(tuple(args[0].shape[-2:]))))
+        handles.append(
+            models.loaded.pipe.unet.register_forward_pre_hook(lambda m, args: sizes.append(tuple(args[0].shape[-2:])))
+        )
         return sizes
+
     yield watch
     for h in handles:
         h.remove()
@@ -64,12 +69,22 @@ def test_sdxl_paints_views_and_frames_at_its_own_size(tiny_xl, tmp_path, unet_si
 
     from worldgen.diffusion.baked import models_for
     from worldgen.render import RenderOptions, render
+
     d, refs = tiny_xl
-    o = {"base": str(d / "m"), "controlnets": {"depth": refs["depth"]}, "steps": 1, "views": 1, "texture_size": 32,
-         "cache": str(tmp_path / "cache"), "device": "cpu"}
+    o = {
+        "base": str(d / "m"),
+        "controlnets": {"depth": refs["depth"]},
+        "steps": 1,
+        "views": 1,
+        "texture_size": 32,
+        "cache": str(tmp_path / "cache"),
+        "device": "cpu",
+    }
     sizes = unet_sizes(models_for(o))
     spec = load_spec_text(SCENE, check=False)
-    res = render(spec, tmp_path / "pf", RenderOptions(painter="per-frame", painter_options=o, progress=False, film=False))
+    res = render(
+        spec, tmp_path / "pf", RenderOptions(painter="per-frame", painter_options=o, progress=False, film=False)
+    )
     assert sizes and set(sizes) == {(7, 9)}, sizes
     frame = np.asarray(Image.open(tmp_path / "pf" / res.manifest["shots"][0]["frames"][0]["frame"]))
     assert frame.shape == (96, 128, 3)
@@ -83,12 +98,21 @@ def test_pipelines_made_from_the_loaded_one_keep_its_dtype(tmp_path):
     shares with the loaded one, to float32 unless told the dtype: an fp16 or bf16 model would
     silently turn float32 (or fail on mixed dtypes) once look development inpaints."""
     from worldgen.compat import torchvision_importable
+
     torchvision_importable()
     from worldgen.diffusion.models import DiffusionModels, DiffusionSettings
     from support.tiny import build_tiny_sd15, tiny_controlnet_refs
+
     build_tiny_sd15(tmp_path / "m", controlnets=("depth",))
-    m = DiffusionModels(DiffusionSettings(base=str(tmp_path / "m"), controlnets=tiny_controlnet_refs(tmp_path / "m"),
-                                          device="cpu", dtype="bf16", steps=1))
+    m = DiffusionModels(
+        DiffusionSettings(
+            base=str(tmp_path / "m"),
+            controlnets=tiny_controlnet_refs(tmp_path / "m"),
+            device="cpu",
+            dtype="bf16",
+            steps=1,
+        )
+    )
     for task in ("inpaint", "img2img"):
         p = m.pipe(task)
         assert p.unet is m.loaded.pipe.unet

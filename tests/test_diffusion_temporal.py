@@ -1,4 +1,5 @@
 """Latents carried along the exact flow, and keyframe attention on a tiny UNet."""
+
 import numpy as np
 import pytest
 
@@ -10,7 +11,11 @@ import torch  # noqa: E402
 
 from support import tiny  # noqa: E402
 from worldgen.diffusion.temporal import (  # noqa: E402
-    KeyframeProcessor, install_keyframe_attention, uninstall, warp_latents)
+    KeyframeProcessor,
+    install_keyframe_attention,
+    uninstall,
+    warp_latents,
+)
 
 F = 8
 
@@ -26,6 +31,7 @@ def numbered_latents(h=4, w=6, channels=2):
 
 
 # --- warp_latents -------------------------------------------------------------------------------
+
 
 def test_whole_latent_flow_shifts_exactly_and_masks_what_came_from_outside():
     prev = numbered_latents()
@@ -46,8 +52,12 @@ def test_sub_pixel_flow_is_bilinear():
     warped, mask = warp_latents(prev, uniform_flow(5, 7, 2.0, 6.0), np.zeros((40, 56), np.uint8))
     fx, fy = 2.0 / F, 6.0 / F
     p = prev[0]
-    expected = (p[:, :-1, :-1] * (1 - fx) * (1 - fy) + p[:, :-1, 1:] * fx * (1 - fy)
-                + p[:, 1:, :-1] * (1 - fx) * fy + p[:, 1:, 1:] * fx * fy)
+    expected = (
+        p[:, :-1, :-1] * (1 - fx) * (1 - fy)
+        + p[:, :-1, 1:] * fx * (1 - fy)
+        + p[:, 1:, :-1] * (1 - fx) * fy
+        + p[:, 1:, 1:] * fx * fy
+    )
     assert torch.allclose(warped[0, :, :-1, :-1], expected, atol=1e-6)
     assert mask[0, 0, :-1].all()
     assert not mask[0, 0, -1].any()  # 0.75 latent pixels below the last row: outside the previous image
@@ -67,8 +77,12 @@ def test_flow_is_taken_at_the_latent_pixel_centre():
     x0, y0 = int(np.floor(lx)), int(np.floor(ly))
     tx, ty = lx - x0, ly - y0
     p = prev[0, 0]
-    expected = (p[y0, x0] * (1 - tx) * (1 - ty) + p[y0, x0 + 1] * tx * (1 - ty)
-                + p[y0 + 1, x0] * (1 - tx) * ty + p[y0 + 1, x0 + 1] * tx * ty)
+    expected = (
+        p[y0, x0] * (1 - tx) * (1 - ty)
+        + p[y0, x0 + 1] * tx * (1 - ty)
+        + p[y0 + 1, x0] * (1 - tx) * ty
+        + p[y0 + 1, x0 + 1] * tx * ty
+    )
     assert torch.allclose(warped[0, 0, i, j], expected, atol=1e-6)
 
 
@@ -100,10 +114,11 @@ def test_majority_scored_on_mixed_footprints_only_is_the_full_rule(seed):
     """Scoring only the footprints that hold several ids gives what scoring all of them gives,
     on id maps with large uniform regions, silhouettes, ties and invisible pixels."""
     from worldgen.diffusion.temporal import footprints, majority_members
+
     rng = np.random.default_rng(seed)
     h, w = 6 * F, 5 * F
     ids = np.repeat(np.repeat(rng.integers(0, 3, (h // F, w // F)), F, 0), F, 1)  # uniform footprints above
-    low = ids[h // 2:]
+    low = ids[h // 2 :]
     low[:] = np.repeat(np.repeat(rng.integers(0, 3, (h // 8, w // 4)), 4, 0), 4, 1)  # silhouettes below
     low[rng.random(low.shape) < 0.05] = 7  # and speckle
     visible = rng.random((h, w)) < [0.0, 0.5, 0.9, 1.0][seed]
@@ -115,6 +130,7 @@ def test_majority_scored_on_mixed_footprints_only_is_the_full_rule(seed):
 
 # --- keyframe attention -------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def unet():
     return tiny.make_unet(tiny.TINY_SD15, seed=0)
@@ -122,8 +138,11 @@ def unet():
 
 def unet_inputs(seed, batch=1, t=500):
     g = torch.Generator().manual_seed(seed)
-    return dict(sample=torch.randn(batch, 4, 8, 8, generator=g), timestep=torch.tensor(t),
-                encoder_hidden_states=torch.randn(batch, 7, 32, generator=g))
+    return dict(
+        sample=torch.randn(batch, 4, 8, 8, generator=g),
+        timestep=torch.tensor(t),
+        encoder_hidden_states=torch.randn(batch, 7, 32, generator=g),
+    )
 
 
 def run(unet, inputs):
@@ -256,13 +275,20 @@ def test_a_guided_pipeline_painting_its_own_keyframe_is_unchanged(tmp_path):
     while attending to a recording of itself reproduces the plain painting; a keyframe painted
     from other noise changes it."""
     from diffusers import StableDiffusionPipeline
-    pipe = StableDiffusionPipeline.from_pretrained(tiny.build_tiny_sd15(tmp_path / "sd15", controlnets=()),
-                                                   safety_checker=None, requires_safety_checker=False)
+
+    pipe = StableDiffusionPipeline.from_pretrained(
+        tiny.build_tiny_sd15(tmp_path / "sd15", controlnets=()), safety_checker=None, requires_safety_checker=False
+    )
     pipe.set_progress_bar_config(disable=True)
 
     def paint(seed):
-        return pipe("a red ball", num_inference_steps=3, guidance_scale=5.0, output_type="np",
-                    generator=torch.Generator().manual_seed(seed)).images[0]
+        return pipe(
+            "a red ball",
+            num_inference_steps=3,
+            guidance_scale=5.0,
+            output_type="np",
+            generator=torch.Generator().manual_seed(seed),
+        ).images[0]
 
     plain = paint(0)
     controller = install_keyframe_attention(pipe.unet)

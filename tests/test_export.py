@@ -1,5 +1,6 @@
 """Interchange exports read back by their own libraries: cameras, motion, meshes and frame
 ranges must agree with the world and ShotCamera, and the bytes must not change between runs."""
+
 from __future__ import annotations
 
 import textwrap
@@ -78,6 +79,7 @@ class Gltf:
 
     def __init__(self, path: Path):
         import pygltflib
+
         self.doc = pygltflib.GLTF2().load(str(path))
         self.blob = self.doc.binary_blob()
         self.by_name = {n.name: i for i, n in enumerate(self.doc.nodes)}
@@ -149,8 +151,11 @@ def test_glb_cameras_follow_shot_cameras(scene, glb):
             centre, forward, fov = _expected_camera(spec, world, shot, i)
             np.testing.assert_allclose(pose[:3, 3], centre, atol=TOL)
             np.testing.assert_allclose(pose[:3, :3] @ [0, 0, -1], forward, atol=TOL)  # glTF looks down -Z
-            np.testing.assert_allclose(pose[:3, :3] @ [0, 1, 0], -ShotCamera(
-                shot, world, spec.render.width, spec.render.height).at(i / fps).world_to_camera[1, :3], atol=TOL)
+            np.testing.assert_allclose(
+                pose[:3, :3] @ [0, 1, 0],
+                -ShotCamera(shot, world, spec.render.width, spec.render.height).at(i / fps).world_to_camera[1, :3],
+                atol=TOL,
+            )
             pointer = ("pointer", f"/cameras/{glb.doc.nodes[ni].camera}/perspective/yfov")
             yfov = glb.keyed(pointer, t)[0] if pointer in glb.channels else cam.perspective.yfov
             assert np.degrees(yfov) == pytest.approx(fov, abs=TOL)
@@ -172,6 +177,7 @@ def test_glb_motion_matches_world(scene, glb):
 def test_glb_meshes_and_materials(scene, glb):
     spec, world, d = scene
     import trimesh
+
     for oid in world.objects():
         node = glb.doc.nodes[glb.by_name[oid]]
         prim = glb.doc.meshes[node.mesh].primitives[0]
@@ -185,6 +191,7 @@ def test_glb_meshes_and_materials(scene, glb):
 def test_gltf_json_holds_the_same_document(scene, tmp_path):
     spec, world, d = scene
     import pygltflib
+
     export_spec(spec, tmp_path / "scene.gltf", world=world)
     doc = pygltflib.GLTF2().load(str(tmp_path / "scene.gltf"))
     assert doc.buffers[0].uri.startswith("data:application/octet-stream;base64,")
@@ -228,6 +235,7 @@ def test_glb_character_parts_ride_their_bones(tmp_path):
 def stage(scene):
     pytest.importorskip("pxr")
     from pxr import Usd
+
     spec, world, d = scene
     export_spec(spec, d / "scene.usda", world=world)
     return Usd.Stage.Open(str(d / "scene.usda"))
@@ -239,6 +247,7 @@ def _usd_matrix(m) -> np.ndarray:
 
 def test_usd_stage_timing(scene, stage):
     from pxr import UsdGeom
+
     spec, _, _ = scene
     assert stage.GetTimeCodesPerSecond() == spec.render.fps
     assert UsdGeom.GetStageUpAxis(stage) == "Y" and UsdGeom.GetStageMetersPerUnit(stage) == 1.0
@@ -248,6 +257,7 @@ def test_usd_stage_timing(scene, stage):
 
 def test_usd_cameras_follow_shot_cameras(scene, stage):
     from pxr import Gf, Usd, UsdGeom
+
     spec, world, _ = scene
     fps = spec.render.fps
     for shot in spec.shots:
@@ -267,6 +277,7 @@ def test_usd_cameras_follow_shot_cameras(scene, stage):
 
 def test_usd_motion_and_meshes_match_world(scene, stage):
     from pxr import Usd, UsdGeom
+
     spec, world, _ = scene
     fps = spec.render.fps
     geoms = {p.GetParent().GetCustomDataByKey("worldgen:id"): p for p in stage.Traverse() if p.IsA(UsdGeom.Mesh)}
@@ -312,6 +323,7 @@ def _url_path(url: str) -> Path:
 def test_otio_links_rendered_frames_and_film(scene, tmp_path):
     otio = pytest.importorskip("opentimelineio")
     from worldgen.render import RenderOptions, render
+
     spec, world, _ = scene
     out = tmp_path / "render"
     render(spec, out, RenderOptions(passes=False, control=(), progress=False))
@@ -371,6 +383,7 @@ def test_cli_writes_and_refuses_unknown_formats(scene, tmp_path):
 
 def test_cli_names_the_missing_library(scene, tmp_path, monkeypatch):
     import sys
+
     spec, _, d = scene
     monkeypatch.setitem(sys.modules, "pxr", None)  # import pxr now fails as if usd-core were absent
     monkeypatch.setitem(sys.modules, "opentimelineio", None)

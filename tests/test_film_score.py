@@ -2,13 +2,16 @@
 changes on the beat at the shot boundary, and the soundfont render, deterministic and of its
 cue's length. Skips only where the 'midi' extra (pretty_midi, tinysoundfont) is not installed;
 scripts/setup.sh installs it."""
+
 import numpy as np
 import pytest
 
 from worldgen.sound import midi_score
 from test_film_spec import FILM
 
-pytestmark = pytest.mark.skipif(not midi_score.available(), reason="the 'midi' extra (pretty_midi, tinysoundfont) is not installed")
+pytestmark = pytest.mark.skipif(
+    not midi_score.available(), reason="the 'midi' extra (pretty_midi, tinysoundfont) is not installed"
+)
 
 
 def _pitch_classes(pm):
@@ -38,8 +41,13 @@ def test_cue_change_lands_on_the_beat_at_the_shot_boundary(tmp_path):
     from worldgen.sound.mix import mix_film
     from worldgen.sound.voices import Speech
     from worldgen.spec import load_spec_text
-    spec = load_spec_text(FILM.replace("    - {from: a, to: b, mood: calm, tempo: 90, key: D minor}",
-                                       "    - {from: a, to: a, mood: calm}\n    - {from: b, to: b, mood: tense, key: F# minor}"))
+
+    spec = load_spec_text(
+        FILM.replace(
+            "    - {from: a, to: b, mood: calm, tempo: 90, key: D minor}",
+            "    - {from: a, to: a, mood: calm}\n    - {from: b, to: b, mood: tense, key: F# minor}",
+        )
+    )
     speech = Speech(np.zeros(4800, np.float32), [])
     mix = mix_film(spec, 4.5, [0.0, 2.0], [2.0, 4.5], lambda cid, text: speech, tmp_path)
     (c1, c2) = mix.music
@@ -60,6 +68,7 @@ def test_rendered_cue_is_audible_for_its_whole_length():
     from worldgen.sound import SAMPLE_RATE
     from worldgen.sound.audio import measure
     from worldgen.sound.music import compose
+
     x, info = compose("epic", None, None, 3.0, 2, synth="midi")
     assert info["synth"] == "midi" and x.shape == (3 * SAMPLE_RATE, 2) and x.dtype == np.float32
     assert measure(x)["integrated_lufs"] > -30

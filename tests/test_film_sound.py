@@ -1,6 +1,7 @@
 """The edited, scored film: one small render of a two-character scene with dialogue, a music
 cue, an ambience bed, a dissolve, a title, lower thirds, credits and a grade, checked as a
 viewer would hear and see it (ffmpeg's ebur128 on the film's own audio stream)."""
+
 import json
 import os
 import re
@@ -20,13 +21,19 @@ SPEC = FILM.replace("title: t\n", "title: t\nrender: {width: 64, height: 36, fps
 
 def ffmpeg():
     import imageio_ffmpeg
+
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
 def render(spec_path, out, cache, *args):
     env = {**os.environ, "WORLDGEN_CACHE": str(cache), "PYTHONPATH": str(ROOT)}
-    r = subprocess.run([sys.executable, "-m", "worldgen", "render", str(spec_path), "-o", str(out), *args],
-                       capture_output=True, text=True, env=env, cwd=ROOT)
+    r = subprocess.run(
+        [sys.executable, "-m", "worldgen", "render", str(spec_path), "-o", str(out), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     return json.loads((out / "manifest.json").read_text())
 
@@ -40,8 +47,11 @@ def film(tmp_path_factory):
 
 
 def probe_duration(path, stream):
-    r = subprocess.run([ffmpeg(), "-hide_banner", "-nostdin", "-i", str(path), "-map", f"0:{stream}", "-f", "null", "-"],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [ffmpeg(), "-hide_banner", "-nostdin", "-i", str(path), "-map", f"0:{stream}", "-f", "null", "-"],
+        capture_output=True,
+        text=True,
+    )
     times = re.findall(r"time=(\d+):(\d+):([\d.]+)", r.stderr)
     h, m, s = times[-1]
     return int(h) * 3600 + int(m) * 60 + float(s)
@@ -59,11 +69,29 @@ def test_film_has_sound_of_its_length(film):
 
 def film_loudness(path):
     """Integrated loudness (LUFS) and true peak (dBTP) of a film's audio stream, by ffmpeg's ebur128."""
-    r = subprocess.run([ffmpeg(), "-hide_banner", "-nostdin", "-i", str(path), "-map", "0:a",
-                        "-af", "ebur128=peak=true", "-f", "null", "-"], capture_output=True, text=True)
-    summary = r.stderr[r.stderr.rfind("Summary:"):]
-    return (float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1)),
-            float(re.search(r"Peak:\s+(-?[\d.]+) dBFS", summary).group(1)))
+    r = subprocess.run(
+        [
+            ffmpeg(),
+            "-hide_banner",
+            "-nostdin",
+            "-i",
+            str(path),
+            "-map",
+            "0:a",
+            "-af",
+            "ebur128=peak=true",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    summary = r.stderr[r.stderr.rfind("Summary:") :]
+    return (
+        float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1)),
+        float(re.search(r"Peak:\s+(-?[\d.]+) dBFS", summary).group(1)),
+    )
 
 
 def test_loudness_on_target(film):
@@ -75,9 +103,13 @@ def test_loudness_on_target(film):
 
 def test_speech_onsets_and_subtitles_match_the_lines(film):
     from worldgen.sound.audio import read_wav
+
     d, man = film
     lines = man["edit"]["lines"]
-    assert [ln["start"] for ln in lines] == [pytest.approx(1 + 0.4), pytest.approx(1 + 1.5 + 0.2)]  # title 1 s, dissolve 0.5 s
+    assert [ln["start"] for ln in lines] == [
+        pytest.approx(1 + 0.4),
+        pytest.approx(1 + 1.5 + 0.2),
+    ]  # title 1 s, dissolve 0.5 s
     x, rate = read_wav(d / "out" / "stems" / "dialogue.wav")
     loud = np.abs(x[:, 0]) > 0.01
     for ln in lines:
@@ -95,15 +127,19 @@ def test_speech_onsets_and_subtitles_match_the_lines(film):
 
 def test_music_ducks_under_speech(film):
     from worldgen.sound.audio import read_wav
+
     d, man = film
     x, rate = read_wav(d / "out" / "stems" / "music.wav")
-    free = [ln for k, ln in enumerate(man["edit"]["lines"])  # lines with unducked music before them
-            if k == 0 or man["edit"]["lines"][k - 1]["end"] + 0.4 < ln["start"] - 0.65]
+    free = [
+        ln
+        for k, ln in enumerate(man["edit"]["lines"])  # lines with unducked music before them
+        if k == 0 or man["edit"]["lines"][k - 1]["end"] + 0.4 < ln["start"] - 0.65
+    ]
     assert free
     for ln in free:
-        under = x[int(ln["start"] * rate):int(ln["end"] * rate)]
-        before = x[int((ln["start"] - 0.65) * rate):int((ln["start"] - 0.15) * rate)]
-        db = 20 * np.log10(np.sqrt(np.mean(before ** 2)) / np.sqrt(np.mean(under ** 2)))
+        under = x[int(ln["start"] * rate) : int(ln["end"] * rate)]
+        before = x[int((ln["start"] - 0.65) * rate) : int((ln["start"] - 0.15) * rate)]
+        db = 20 * np.log10(np.sqrt(np.mean(before**2)) / np.sqrt(np.mean(under**2)))
         assert db >= 6, db
 
 
@@ -130,12 +166,13 @@ def test_mouth_opening_follows_the_speech(film):
     """lipsync.json: the speakers' mouth opening per film frame correlates with the dialogue's
     energy in that frame (r >= 0.5), and is shut where nobody speaks."""
     from worldgen.sound.audio import read_wav
+
     d, man = film
     lip = json.loads((d / "out" / "lipsync.json").read_text())
     x, rate = read_wav(d / "out" / "stems" / "dialogue.wav")
     n, fps = lip["frames"], lip["fps"]
     per = int(rate / fps)
-    energy = np.array([np.sqrt(np.mean(x[k * per:(k + 1) * per, 0] ** 2)) for k in range(n)])
+    energy = np.array([np.sqrt(np.mean(x[k * per : (k + 1) * per, 0] ** 2)) for k in range(n)])
     opening = np.sum([np.array(c["open"]) for c in lip["characters"].values()], axis=0)
     assert set(lip["characters"]) == {"ana", "ben"}
     r = np.corrcoef(opening, energy)[0, 1]
@@ -148,11 +185,17 @@ def test_a_cut_killed_midway_resumes_to_the_same_film(film, tmp_path):
     same command again: the same bytes as the uninterrupted render, and no temp file left."""
     import signal
     import time
+
     d, _ = film
     env = {**os.environ, "WORLDGEN_CACHE": str(tmp_path / "cache"), "PYTHONPATH": str(ROOT)}
     out = tmp_path / "out"
-    p = subprocess.Popen([sys.executable, "-m", "worldgen", "render", str(d / "film.yaml"), "-o", str(out), "-q"],
-                         env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    p = subprocess.Popen(
+        [sys.executable, "-m", "worldgen", "render", str(d / "film.yaml"), "-o", str(out), "-q"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     while p.poll() is None and not (out / "stems" / "mix.wav").exists():
         time.sleep(0.005)
     killed = p.poll() is None
@@ -179,8 +222,23 @@ def test_loudness_flag_sets_the_films_loudness(film):
 
 def test_loudness_flag_out_of_range_is_one_line(tmp_path):
     (tmp_path / "film.yaml").write_text(SPEC)
-    r = subprocess.run([sys.executable, "-m", "worldgen", "render", str(tmp_path / "film.yaml"), "-o", str(tmp_path / "o"),
-                        "--loudness", "3"], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "worldgen",
+            "render",
+            str(tmp_path / "film.yaml"),
+            "-o",
+            str(tmp_path / "o"),
+            "--loudness",
+            "3",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+    )
     assert r.returncode != 0 and "--loudness: 3 LUFS is outside -40..-5" in r.stderr
     assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
 
@@ -189,9 +247,11 @@ def test_score_midi_next_to_the_stems(film):
     """With the 'midi' extra the score's notes are written as stems/score.mid, and the manifest
     says which instruments played."""
     from worldgen.sound.midi_score import available
+
     if not available():
         pytest.skip("the 'midi' extra (pretty_midi, tinysoundfont) is not installed")
     import pretty_midi
+
     d, man = film
     (cue,) = man["edit"]["music"]
     assert cue["synth"] == "midi" and cue["tempo"] == pytest.approx(90, rel=0.07) and cue["key"] == "D minor"

@@ -1,5 +1,6 @@
 """The film blocks of the spec (dialogue, voices, sound, edit): located one-line errors, and
 older specs that do not use them keep their exact bytes (hash, resolved spec, frame keys)."""
+
 import json
 import subprocess
 import sys
@@ -28,10 +29,13 @@ shots:
     camera: {move: static, position: [1, 1.5, 5], look_at: [0, 1, 0]}
 """
 
-FILM = PLAIN.replace("facing: 90}", "facing: 90, voice: {name: slt}}").replace(
-    "    camera: {move: static, position: [0, 1.5, 5], look_at: [0, 1, 0]}\n",
-    "    camera: {move: static, position: [0, 1.5, 5], look_at: [0, 1, 0]}\n"
-    "    dialogue:\n      - {character: ana, line: 'Hello Ben.', at: 0.4}\n") + """\
+FILM = (
+    PLAIN.replace("facing: 90}", "facing: 90, voice: {name: slt}}").replace(
+        "    camera: {move: static, position: [0, 1.5, 5], look_at: [0, 1, 0]}\n",
+        "    camera: {move: static, position: [0, 1.5, 5], look_at: [0, 1, 0]}\n"
+        "    dialogue:\n      - {character: ana, line: 'Hello Ben.', at: 0.4}\n",
+    )
+    + """\
     transition: {type: dissolve, duration: 0.5}
     dialogue:
       - {character: ben, line: "Hi Ana.", at: 0.2}
@@ -48,6 +52,7 @@ edit:
   grade: {look: warm}
   subtitles: {burn_in: true}
 """
+)
 
 
 def test_film_spec_validates_and_round_trips():
@@ -73,11 +78,25 @@ def _frame_keys(spec):
     from worldgen.render.keys import frame_keys, mouth_key, shot_camera_path, speaking_mouths, world_digest
     from worldgen.render.options import RenderOptions
     from worldgen.world import World
+
     world = World(spec)
     wd, mouths = world_digest(spec, world), speaking_mouths(spec, world)
-    return [frame_keys(wd, shot, shot_camera_path(shot), i, spec, "raycast", True, "painter",
-                       frame_paths(shot.id, i, RenderOptions(), people=True), mouth_key(mouths.get(shot.id), i))
-            for shot in spec.shots for i in (0, 7)]
+    return [
+        frame_keys(
+            wd,
+            shot,
+            shot_camera_path(shot),
+            i,
+            spec,
+            "raycast",
+            True,
+            "painter",
+            frame_paths(shot.id, i, RenderOptions(), people=True),
+            mouth_key(mouths.get(shot.id), i),
+        )
+        for shot in spec.shots
+        for i in (0, 7)
+    ]
 
 
 def test_edit_fields_stay_out_of_frame_keys():
@@ -96,10 +115,18 @@ def test_edit_fields_stay_out_of_frame_keys():
 
 
 BAD = [
-    (("character: ben,", "character: bem,"), 20, "shots[1].dialogue[0].character: no character 'bem' (did you mean 'ben'?)"),
+    (
+        ("character: ben,", "character: bem,"),
+        20,
+        "shots[1].dialogue[0].character: no character 'bem' (did you mean 'ben'?)",
+    ),
     (("at: 0.4}", "at: 2.5}"), 14, "shots[0].dialogue[0].at: 2.5 s is past the shot's end"),
     (("line: 'Hello Ben.'", "line: '  '"), 14, "shots[0].dialogue[0].line: a line needs words"),
-    (("type: dissolve, duration: 0.5", "type: dissolve, duration: 3"), 18, "shots[1].transition.duration: a dissolve of 3 s"),
+    (
+        ("type: dissolve, duration: 0.5", "type: dissolve, duration: 3"),
+        18,
+        "shots[1].transition.duration: a dissolve of 3 s",
+    ),
     (("type: dissolve", "type: swirl"), 18, "shots[1].transition.type: must be"),
     (("from: a, to: b", "from: a, to: c"), 24, "sound.music[0].to: no shot 'c'"),
     (("from: a, to: b", "from: b, to: a"), 24, "sound.music[0].to: shot 'a' comes before 'b'"),
@@ -132,12 +159,15 @@ def test_bad_film_fields_are_one_located_line(change, line, fragment, tmp_path):
 def test_cli_refuses_a_bad_film_field_without_traceback(tmp_path):
     path = tmp_path / "film.yaml"
     path.write_text(FILM.replace("character: ben,", "character: bem,"))
-    r = subprocess.run([sys.executable, "-m", "worldgen", "validate", str(path)], capture_output=True, text=True, cwd=ROOT)
+    r = subprocess.run(
+        [sys.executable, "-m", "worldgen", "validate", str(path)], capture_output=True, text=True, cwd=ROOT
+    )
     assert r.returncode != 0 and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
 
 
 def test_schema_covers_the_film_blocks():
     from worldgen.spec.models import Spec
+
     schema = Spec.model_json_schema()
     assert {"sound", "edit"} <= set(schema["properties"])
     assert {"dialogue", "transition"} <= set(schema["$defs"]["Shot"]["properties"])

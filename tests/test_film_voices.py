@@ -1,6 +1,7 @@
 """Voices: flite lines are deterministic and start at once (a line's onset is its spec time),
 the store keeps spoken lines, and --voice-model runs a transformers VITS model through
 from_pretrained (a tiny one built here from a config: no download)."""
+
 import json
 import shutil
 
@@ -33,6 +34,7 @@ def test_spoken_lines_come_from_the_store(tmp_path, monkeypatch):
     store = FrameStore(tmp_path / "store")
     first = speak(VoiceChoice("flite", "slt"), "Hello.", store)
     import worldgen.sound.voices as v
+
     monkeypatch.setattr(v, "synthesize", lambda *a, **k: (_ for _ in ()).throw(AssertionError("spoke again")))
     again = speak(VoiceChoice("flite", "slt"), "Hello.", store)
     assert np.array_equal(first.samples, again.samples) and first.phones == again.phones
@@ -50,22 +52,39 @@ def tiny_vits(folder):
     """A VITS model and tokenizer from a config, a few kB: the same loading code as a real one."""
     import torch
     from transformers import VitsConfig, VitsModel, VitsTokenizer
+
     chars = list("_ abcdefghijklmnopqrstuvwxyz,.!?'")
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "vocab.json").write_text(json.dumps({c: i for i, c in enumerate(chars)}))
     VitsTokenizer(str(folder / "vocab.json"), add_blank=True, normalize=True, phonemize=False).save_pretrained(folder)
-    cfg = VitsConfig(vocab_size=len(chars), hidden_size=16, num_hidden_layers=1, num_attention_heads=2, ffn_dim=16,
-                     flow_size=8, spectrogram_bins=17, upsample_initial_channel=16, upsample_rates=[4, 4],
-                     upsample_kernel_sizes=[8, 8], resblock_kernel_sizes=[3], resblock_dilation_sizes=[[1]],
-                     prior_encoder_num_flows=1, prior_encoder_num_wavenet_layers=1,
-                     posterior_encoder_num_wavenet_layers=1, duration_predictor_num_flows=1,
-                     duration_predictor_filter_channels=8, depth_separable_num_layers=1, sampling_rate=16000)
+    cfg = VitsConfig(
+        vocab_size=len(chars),
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        ffn_dim=16,
+        flow_size=8,
+        spectrogram_bins=17,
+        upsample_initial_channel=16,
+        upsample_rates=[4, 4],
+        upsample_kernel_sizes=[8, 8],
+        resblock_kernel_sizes=[3],
+        resblock_dilation_sizes=[[1]],
+        prior_encoder_num_flows=1,
+        prior_encoder_num_wavenet_layers=1,
+        posterior_encoder_num_wavenet_layers=1,
+        duration_predictor_num_flows=1,
+        duration_predictor_filter_channels=8,
+        depth_separable_num_layers=1,
+        sampling_rate=16000,
+    )
     torch.manual_seed(0)
     VitsModel(cfg).save_pretrained(folder)
 
 
 def test_voice_model_through_from_pretrained(tmp_path):
     from worldgen.compat import torchvision_importable
+
     torchvision_importable()  # as the voice loader does: a torchvision that does not match torch
     tiny_vits(tmp_path / "vits")
     a = synthesize(VoiceChoice("model", "vits"), "hello ben", str(tmp_path / "vits"))
@@ -76,9 +95,12 @@ def test_voice_model_through_from_pretrained(tmp_path):
     import hashlib
     import subprocess
     import sys
-    code = ("import hashlib, sys; from worldgen.sound.voices import VoiceChoice, synthesize; "
-            "a = synthesize(VoiceChoice('model', 'vits'), 'hello ben', sys.argv[1]); "
-            "print(hashlib.sha256(a.samples.tobytes()).hexdigest())")
+
+    code = (
+        "import hashlib, sys; from worldgen.sound.voices import VoiceChoice, synthesize; "
+        "a = synthesize(VoiceChoice('model', 'vits'), 'hello ben', sys.argv[1]); "
+        "print(hashlib.sha256(a.samples.tobytes()).hexdigest())"
+    )
     p = subprocess.run([sys.executable, "-c", code, str(tmp_path / "vits")], capture_output=True, text=True)
     assert p.returncode == 0, p.stderr[-2000:]
     assert p.stdout.split()[-1] == hashlib.sha256(a.samples.tobytes()).hexdigest()

@@ -1,6 +1,7 @@
 """Hostile input: random YAML, mutated real specs and the validate command must end in one
 located line (a WorldgenError), never a raw exception, a traceback, a hang or a message that
 spans lines. Deterministic by default; WORLDGEN_FUZZ_EXAMPLES=N runs N examples per test."""
+
 from __future__ import annotations
 
 import copy
@@ -29,8 +30,14 @@ FORCED = int(os.environ.get("WORLDGEN_FUZZ_EXAMPLES", "0"))
 
 def fuzz(default: int):
     """Fixed, repeatable examples (derandomize) and no example database left in the checkout."""
-    return settings(max_examples=FORCED or default, derandomize=True, deadline=None, database=None,
-                    suppress_health_check=list(HealthCheck), print_blob=False)
+    return settings(
+        max_examples=FORCED or default,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+        print_blob=False,
+    )
 
 
 def assert_one_located_line(err: BaseException, file: str, need_line: bool = False):
@@ -69,19 +76,48 @@ def check_text(text: str, file: str, base_dir: Path = SCENES, need_line: bool = 
 
 
 # ---- (1) random YAML documents -----------------------------------------------------------------
-FIELD_NAMES = sorted({f for cls in (models.Spec, models.RenderSettings, models.WorldSpec, models.ObjectSpec,
-                                    models.Keyframe, models.Light, models.Shot, models.Camera, models.CameraKey,
-                                    models.CharacterSpec, models.Action, models.PathKey) for f in cls.model_fields})
-scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=12),
-                    st.sampled_from(["box", "sphere", "plane", "orbit", "track", "ground", "a", "b", "#ffffff"]))
+FIELD_NAMES = sorted(
+    {
+        f
+        for cls in (
+            models.Spec,
+            models.RenderSettings,
+            models.WorldSpec,
+            models.ObjectSpec,
+            models.Keyframe,
+            models.Light,
+            models.Shot,
+            models.Camera,
+            models.CameraKey,
+            models.CharacterSpec,
+            models.Action,
+            models.PathKey,
+        )
+        for f in cls.model_fields
+    }
+)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(max_size=12),
+    st.sampled_from(["box", "sphere", "plane", "orbit", "track", "ground", "a", "b", "#ffffff"]),
+)
 keys = st.one_of(st.sampled_from(FIELD_NAMES), st.text(max_size=8))
-yaml_data = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                          st.dictionaries(keys, inner, max_size=5)), max_leaves=25)
+yaml_data = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=5)),
+    max_leaves=25,
+)
 spec_shaped = st.fixed_dictionaries(
-    {"worldgen": st.one_of(st.just(1), scalars),
-     "world": st.fixed_dictionaries({"objects": st.lists(st.dictionaries(keys, yaml_data, max_size=6), max_size=3)}),
-     "shots": st.lists(st.dictionaries(keys, yaml_data, max_size=5), max_size=2)},
-    optional={"render": st.dictionaries(keys, scalars, max_size=3), "title": scalars})
+    {
+        "worldgen": st.one_of(st.just(1), scalars),
+        "world": st.fixed_dictionaries({"objects": st.lists(st.dictionaries(keys, yaml_data, max_size=6), max_size=3)}),
+        "shots": st.lists(st.dictionaries(keys, yaml_data, max_size=5), max_size=2),
+    },
+    optional={"render": st.dictionaries(keys, scalars, max_size=3), "title": scalars},
+)
 YAML_CHARS = "{}[]:,-?&*!|>'\"%@`# \t\n\r\\.0123456789abcxyz~éü😀\u2028\x00\x07\x1b\ufeff"
 
 
@@ -98,19 +134,26 @@ def test_random_text(text):
     check_text(text, "fuzz.yaml", world=False)
 
 
-@pytest.mark.parametrize("text", [
-    "worldgen: 1\nworld: &w {objects: [*w]}\n",  # an alias inside its own anchor
-    "worldgen: 1\n" + "".join(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]\n" for i in range(1, 9))
-    .replace("*a0", "x"),  # 10^8 values from 0.5 kB of aliases
-    "worldgen: 1\nx: " + "[" * 3000 + "]" * 3000 + "\n",  # nesting deeper than the parser's recursion
-    "worldgen: 1\ntitle: a\x00b\n",  # a character YAML refuses
-    'worldgen: 1\n"ti\\ntle": x\n',  # a key with a newline in it
-    "worldgen: 1\nseed: !!int abc\n",  # a tag whose constructor raises ValueError
-    "worldgen: 1\ntitle: !!python/name:os.system x\n",  # a tag safe YAML does not construct
-    "worldgen: 1\ntitle:\n",  # an empty value
-    'worldgen: 1\n"[/]": 1\n',  # a key that looks like a pydantic branch name
-    (SCENES / "lighthouse.yaml").read_text().replace("radius: 1.2,", "radius: 2.0e-16,"),  # a target with no triangle
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "worldgen: 1\nworld: &w {objects: [*w]}\n",  # an alias inside its own anchor
+        "worldgen: 1\n"
+        + "".join(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]\n" for i in range(1, 9)).replace(
+            "*a0", "x"
+        ),  # 10^8 values from 0.5 kB of aliases
+        "worldgen: 1\nx: " + "[" * 3000 + "]" * 3000 + "\n",  # nesting deeper than the parser's recursion
+        "worldgen: 1\ntitle: a\x00b\n",  # a character YAML refuses
+        'worldgen: 1\n"ti\\ntle": x\n',  # a key with a newline in it
+        "worldgen: 1\nseed: !!int abc\n",  # a tag whose constructor raises ValueError
+        "worldgen: 1\ntitle: !!python/name:os.system x\n",  # a tag safe YAML does not construct
+        "worldgen: 1\ntitle:\n",  # an empty value
+        'worldgen: 1\n"[/]": 1\n',  # a key that looks like a pydantic branch name
+        (SCENES / "lighthouse.yaml")
+        .read_text()
+        .replace("radius: 1.2,", "radius: 2.0e-16,"),  # a target with no triangle
+    ],
+)
 def test_known_hostile_documents(text):
     check_text(text, "fuzz.yaml")
 
@@ -148,11 +191,40 @@ def _get(doc, path):
 
 
 def hostile_values(brackets: bool = True):
-    texts = st.text(max_size=16) if brackets else st.text(alphabet=st.characters(blacklist_characters="[]"),
-                                                          max_size=16)
-    fixed = [None, True, False, 0, -1, 1e-300, -1e308, 1e308, 10 ** 30, -(10 ** 30), float("nan"), float("inf"),
-             float("-inf"), "", " ", "nan", "é", "😀", "\u202e", "\x00", "x" * 5000, [], {}, [1], [1, 2], [0, 0, 0],
-             [1e308, 1e308, 1e308], [-1, -1, -1], {"a": 1}]
+    texts = (
+        st.text(max_size=16) if brackets else st.text(alphabet=st.characters(blacklist_characters="[]"), max_size=16)
+    )
+    fixed = [
+        None,
+        True,
+        False,
+        0,
+        -1,
+        1e-300,
+        -1e308,
+        1e308,
+        10**30,
+        -(10**30),
+        float("nan"),
+        float("inf"),
+        float("-inf"),
+        "",
+        " ",
+        "nan",
+        "é",
+        "😀",
+        "\u202e",
+        "\x00",
+        "x" * 5000,
+        [],
+        {},
+        [1],
+        [1, 2],
+        [0, 0, 0],
+        [1e308, 1e308, 1e308],
+        [-1, -1, -1],
+        {"a": 1},
+    ]
     if brackets:
         fixed.append("[/]")
     return st.one_of(st.sampled_from(fixed), st.floats(), st.integers(), texts, st.lists(st.floats(), max_size=4))
@@ -161,6 +233,7 @@ def hostile_values(brackets: bool = True):
 def mutate(draw, doc, brackets: bool = True):
     """One random edit: delete, replace with a hostile value, duplicate a list item, or point
     a reference (or an id) at another or a missing name."""
+
     def interest(path):  # numbers and references first: the edits that get past the schema into the world
         return 0 if is_number(_get(doc, path)) else 1 if path[-1] in REFERENCE_KEYS else 2
 
@@ -199,8 +272,9 @@ def nudged_specs(draw, base: str, edits: int = 4):
     count = draw(st.integers(1, edits), label="edits")
     for path in draw(st.permutations(numbers), label="paths")[:count]:
         old = _get(doc, path)
-        _get(doc, path[:-1])[path[-1]] = draw(st.sampled_from([0, -old, 2 * old, old + 1e-9]) | st.floats(-30, 30),
-                                              label="number")
+        _get(doc, path[:-1])[path[-1]] = draw(
+            st.sampled_from([0, -old, 2 * old, old + 1e-9]) | st.floats(-30, 30), label="number"
+        )
     return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
 
 
@@ -211,7 +285,7 @@ def walks_sanely(text: str) -> bool:
     world = yaml.safe_load(text).get("world")
     characters = world.get("characters") if isinstance(world, dict) else None
     for c in characters if isinstance(characters, list) else []:
-        for key in (c.get("path") if isinstance(c, dict) and isinstance(c.get("path"), list) else []):
+        for key in c.get("path") if isinstance(c, dict) and isinstance(c.get("path"), list) else []:
             if not isinstance(key, dict):
                 continue
             numbers = [key.get("t")] + (key.get("position") if isinstance(key.get("position"), list) else [])
@@ -245,12 +319,15 @@ def test_nudged_park_meeting(text):
     check_text(text, "mut.yaml", need_line=True)
 
 
-@pytest.mark.parametrize("edit,where", [
-    (("shots", 0, "duration"), "shots[0].duration"),
-    (("shots", 0, "start"), "shots[0].start"),
-    (("world", "objects", 4, "scale"), "world.objects[4].scale"),
-    (("shots", 0, "camera", "radius"), "shots[0].camera.radius"),
-])
+@pytest.mark.parametrize(
+    "edit,where",
+    [
+        (("shots", 0, "duration"), "shots[0].duration"),
+        (("shots", 0, "start"), "shots[0].start"),
+        (("world", "objects", 4, "scale"), "world.objects[4].scale"),
+        (("shots", 0, "camera", "radius"), "shots[0].camera.radius"),
+    ],
+)
 def test_infinities_are_refused_with_their_field(edit, where):
     doc = copy.deepcopy(BASES["lighthouse"])
     _get(doc, edit[:-1])[edit[-1]] = float("inf")
@@ -296,20 +373,32 @@ def test_far_character_paths_are_checked_in_bounded_time(tmp_path, edit):
 # ---- (3) through the command -------------------------------------------------------------------
 def _validate(paths, timeout: float = 120) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "WORLDGEN_DEBUG"}
-    return subprocess.run([sys.executable, "-m", "worldgen", "validate", *map(str, paths)],
-                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "worldgen", "validate", *map(str, paths)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=timeout,
+    )
 
 
 no_brackets = st.text(alphabet=st.characters(blacklist_characters="[]"), max_size=8)  # see the xfail below
-cli_yaml = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), no_brackets),
-                        lambda inner: st.one_of(st.lists(inner, max_size=3),
-                                                st.dictionaries(st.one_of(st.sampled_from(FIELD_NAMES), no_brackets),
-                                                                inner, max_size=4)), max_leaves=12)
+cli_yaml = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), no_brackets),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.one_of(st.sampled_from(FIELD_NAMES), no_brackets), inner, max_size=4),
+    ),
+    max_leaves=12,
+)
 
 
 @fuzz(3)
-@given(st.lists(mutated_specs("lighthouse", brackets=False), min_size=5, max_size=5, unique=True),
-       st.lists(cli_yaml.map(lambda d: yaml.safe_dump(d, allow_unicode=True)), min_size=3, max_size=3))
+@given(
+    st.lists(mutated_specs("lighthouse", brackets=False), min_size=5, max_size=5, unique=True),
+    st.lists(cli_yaml.map(lambda d: yaml.safe_dump(d, allow_unicode=True)), min_size=3, max_size=3),
+)
 def test_validate_command_on_hostile_files(tmp_path_factory, mutated, random_docs):
     folder = tmp_path_factory.mktemp("cli")
     texts, paths = mutated + random_docs, []

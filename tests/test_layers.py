@@ -8,6 +8,7 @@ reaches (dead code, or test support inside the product) each fail the suite.
 
 Violations still to be mended are listed in KNOWN_VIOLATIONS. The list only shrinks: a new
 violation fails, and so does an entry that no longer occurs (delete it when it is mended)."""
+
 from __future__ import annotations
 
 import ast
@@ -20,29 +21,72 @@ PACKAGE = "worldgen"
 # Lowest first. A pattern is a module name or `package.*` (every module below that package).
 # docs/ARCHITECTURE.md ("Layers") says what belongs in each.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("foundation", ("worldgen.errors", "worldgen.compat", "worldgen.transforms", "worldgen.io", "worldgen.ade20k",
-                    "worldgen.console")),
+    (
+        "foundation",
+        (
+            "worldgen.errors",
+            "worldgen.compat",
+            "worldgen.transforms",
+            "worldgen.io",
+            "worldgen.ade20k",
+            "worldgen.console",
+        ),
+    ),
     ("spec", ("worldgen.spec", "worldgen.spec.*")),
-    ("assets", ("worldgen.shapes", "worldgen.assets", "worldgen.motion", "worldgen.gltf_reader",
-                "worldgen.character", "worldgen.character.*")),
+    (
+        "assets",
+        (
+            "worldgen.shapes",
+            "worldgen.assets",
+            "worldgen.motion",
+            "worldgen.gltf_reader",
+            "worldgen.character",
+            "worldgen.character.*",
+        ),
+    ),
     ("world", ("worldgen.world", "worldgen.camera", "worldgen.world_checks")),
     ("passes", ("worldgen.passes.*", "worldgen.control")),
     ("paint", ("worldgen.paint", "worldgen.paint.*")),
     ("diffusion", ("worldgen.diffusion", "worldgen.diffusion.*")),
-    ("delivery", ("worldgen.render", "worldgen.render.*", "worldgen.store", "worldgen.film",
-                  "worldgen.sound", "worldgen.sound.*", "worldgen.edit", "worldgen.edit.*",
-                  "worldgen.export", "worldgen.export.*")),
-    ("apps", ("worldgen.bench", "worldgen.bench.*", "worldgen.plan", "worldgen.plan.*",
-              "worldgen.preview", "worldgen.preview.*")),
+    (
+        "delivery",
+        (
+            "worldgen.render",
+            "worldgen.render.*",
+            "worldgen.store",
+            "worldgen.film",
+            "worldgen.sound",
+            "worldgen.sound.*",
+            "worldgen.edit",
+            "worldgen.edit.*",
+            "worldgen.export",
+            "worldgen.export.*",
+        ),
+    ),
+    (
+        "apps",
+        (
+            "worldgen.bench",
+            "worldgen.bench.*",
+            "worldgen.plan",
+            "worldgen.plan.*",
+            "worldgen.preview",
+            "worldgen.preview.*",
+        ),
+    ),
     # the package itself is the library's front door (`from worldgen import World, render_film`)
     ("commands", ("worldgen", "worldgen.__main__", "worldgen.cli", "worldgen.doctor")),
 ]
 
 # Where the package is entered: `import worldgen`, `python -m worldgen`, the `worldgen` script,
 # and library modules that scripts outside the package use directly.
-ENTRY_POINTS = ("worldgen", "worldgen.__main__", "worldgen.cli",
-                "worldgen.plan.check",  # the judge of planned worlds (benchmarks/plan_quality.py)
-                "worldgen.plan.fountain")  # the screenplay reader; `plan --screenplay` (issue 15) to come
+ENTRY_POINTS = (
+    "worldgen",
+    "worldgen.__main__",
+    "worldgen.cli",
+    "worldgen.plan.check",  # the judge of planned worlds (benchmarks/plan_quality.py)
+    "worldgen.plan.fountain",
+)  # the screenplay reader; `plan --screenplay` (issue 15) to come
 
 
 def painter_modules() -> tuple[str, ...]:
@@ -50,11 +94,12 @@ def painter_modules() -> tuple[str, ...]:
     worldgen.paint.registry.BUILT_IN_PAINTERS) when a render asks for one, as it enters a
     plugin's painter, so they are entry points rather than imports of the registry."""
     from worldgen.paint.registry import BUILT_IN_PAINTERS
+
     return tuple(sorted({target.partition(":")[0] for target, _ in BUILT_IN_PAINTERS.values()}))
 
+
 # issue 12, step 2: mended by the painter contract, the render package and the diffusion split.
-KNOWN_VIOLATIONS = {
-}
+KNOWN_VIOLATIONS = {}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -76,12 +121,14 @@ def _type_checking_block(node: ast.AST) -> bool:
     test = getattr(node, "test", None)
     return isinstance(node, ast.If) and (
         (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING")
-        or (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"))
+        or (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+    )
 
 
 def _imports(tree: ast.AST, module: str, is_package: bool):
     """(names, type_only) for every import statement in the tree, wherever it sits: `names`
     are what it may refer to, most specific first (`from a import b`: the module a.b, else a)."""
+
     def walk(node, type_only):
         for child in ast.iter_child_nodes(node):
             inner = type_only or _type_checking_block(child)
@@ -91,17 +138,22 @@ def _imports(tree: ast.AST, module: str, is_package: bool):
             elif isinstance(child, ast.ImportFrom):
                 if child.level:
                     base = module.split(".") if is_package else module.split(".")[:-1]
-                    base = base[:len(base) - child.level + 1]
+                    base = base[: len(base) - child.level + 1]
                     source = ".".join(base + ([child.module] if child.module else []))
                 else:
                     source = child.module or ""
                 for alias in child.names:
                     yield (f"{source}.{alias.name}", source), inner
-            elif (isinstance(child, ast.Call) and child.args and isinstance(child.args[0], ast.Constant)
-                  and isinstance(child.args[0].value, str)
-                  and getattr(child.func, "attr", getattr(child.func, "id", None)) == "import_module"):
+            elif (
+                isinstance(child, ast.Call)
+                and child.args
+                and isinstance(child.args[0], ast.Constant)
+                and isinstance(child.args[0].value, str)
+                and getattr(child.func, "attr", getattr(child.func, "id", None)) == "import_module"
+            ):
                 yield (child.args[0].value,), inner
             yield from walk(child, inner)
+
     yield from walk(tree, False)
 
 
@@ -139,8 +191,11 @@ def import_graph(root: Path, package: str) -> dict[str, dict[str, bool]]:
 
 
 def layer_of(module: str, layers=LAYERS) -> list[int]:
-    return [i for i, (_, patterns) in enumerate(layers)
-            if any(module == p or (p.endswith(".*") and fnmatch.fnmatchcase(module, p)) for p in patterns)]
+    return [
+        i
+        for i, (_, patterns) in enumerate(layers)
+        if any(module == p or (p.endswith(".*") and fnmatch.fnmatchcase(module, p)) for p in patterns)
+    ]
 
 
 def cycles(graph: dict[str, dict[str, bool]]) -> list[tuple[str, ...]]:
@@ -235,8 +290,9 @@ def _check(kind: str) -> None:
     new, mended = found - known, known - found
     message = []
     if new:
-        message.append(f"new {kind} violations (see docs/ARCHITECTURE.md, 'Where does my change go'):\n"
-                       + _explain(new))
+        message.append(
+            f"new {kind} violations (see docs/ARCHITECTURE.md, 'Where does my change go'):\n" + _explain(new)
+        )
     if mended:
         message.append("KNOWN_VIOLATIONS entries that no longer occur (delete them):\n" + _explain(mended))
     assert not message, "\n".join(message)
@@ -266,8 +322,9 @@ def test_the_checker_sees_what_it_should(tmp_path):
     (pkg / "__init__.py").write_text("")
     (pkg / "low" / "__init__.py").write_text("")
     (pkg / "low" / "a.py").write_text("def f():\n    from pkg.high import h\n")
-    (pkg / "low" / "b.py").write_text("from . import c\nfrom typing import TYPE_CHECKING\n"
-                                      "if TYPE_CHECKING:\n    from pkg.high import h\n")
+    (pkg / "low" / "b.py").write_text(
+        "from . import c\nfrom typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg.high import h\n"
+    )
     (pkg / "low" / "c.py").write_text("import pkg.low.b\n")
     (pkg / "high.py").write_text("import importlib\nfrom pkg.low import a, b\nimportlib.import_module('pkg.stray')\n")
     (pkg / "stray.py").write_text("")

@@ -2,6 +2,7 @@
 in silence, its keypoints (OpenPose face 48-67) land on the head, a character who does not
 speak renders the same bytes as without dialogue, and the frame keys follow the spoken lines
 only where someone speaks."""
+
 import numpy as np
 import pytest
 
@@ -45,9 +46,13 @@ def talk(tmp_path_factory):
     loud, hush = int(np.argmax(opening)), 2  # 0.08 s: before the line
     assert opening[hush] == 0 and opening[loud] > 0.8
     with speaking(world, spec, spec.shot("talk")):
-        frames = {f.view.index: f for f in Rasterizer(world).shot_frames(spec.shot("talk"), 128, 96, 24, only={loud, hush})}
-        people = {i: {p["id"]: p for p in people_in_frame(world, f.view.time, f.view.cam, f.passes.depth, f.passes.instance)}
-                  for i, f in frames.items()}
+        frames = {
+            f.view.index: f for f in Rasterizer(world).shot_frames(spec.shot("talk"), 128, 96, 24, only={loud, hush})
+        }
+        people = {
+            i: {p["id"]: p for p in people_in_frame(world, f.view.time, f.view.cam, f.passes.depth, f.passes.instance)}
+            for i, f in frames.items()
+        }
     return spec, world, frames, people, loud, hush
 
 
@@ -68,7 +73,9 @@ def test_open_vowel_opens_the_mouth_and_silence_shuts_it(talk):
 
 def test_mouth_keypoints_lie_on_the_head(talk):
     spec, world, frames, people, loud, hush = talk
-    head = (frames[loud].view.hits.geom == _geom(world, "ana/head")) | (frames[loud].view.hits.geom == _geom(world, "ana/mouth"))
+    head = (frames[loud].view.hits.geom == _geom(world, "ana/head")) | (
+        frames[loud].view.hits.geom == _geom(world, "ana/mouth")
+    )
     ys, xs = np.nonzero(head)
     for i in (loud, hush):
         ana = people[i]["ana"]
@@ -79,8 +86,8 @@ def test_mouth_keypoints_lie_on_the_head(talk):
             assert frames[i].passes.instance[r, c] == world.character_instance["ana"]
             assert ys.min() <= r <= ys.max() and xs.min() <= c <= xs.max()  # on the head, not the body
         face = np.array(ana["face_keypoints_2d"]).reshape(FACE_POINTS, 3)
-        assert (face[:FACE_MOUTH[0]] == 0).all() and (face[FACE_MOUTH[1]:] == 0).all()
-        assert np.allclose(face[FACE_MOUTH[0]:FACE_MOUTH[1], :2], [p[:2] for p in pts])
+        assert (face[: FACE_MOUTH[0]] == 0).all() and (face[FACE_MOUTH[1] :] == 0).all()
+        assert np.allclose(face[FACE_MOUTH[0] : FACE_MOUTH[1], :2], [p[:2] for p in pts])
         assert "mouth" not in people[i]["ben"] and "face_keypoints_2d" not in people[i]["ben"]  # ben says nothing
     inner = np.array(people[loud]["ana"]["mouth"]["keypoints"])[12:, 1]
     shut = np.array(people[hush]["ana"]["mouth"]["keypoints"])[12:, 1]
@@ -110,26 +117,35 @@ def test_a_character_who_does_not_speak_renders_the_same_bytes(tmp_path, monkeyp
     (worldgen before lip sync). Ana speaks only in 'talk': the 'quiet' shot and the frames of
     'talk' before her line are what the spec without dialogue renders (all computed, no store)."""
     with_lines = _spec(SCENE, tmp_path / "a")
-    silent = _spec(SCENE.replace('    dialogue:\n      - {character: ana, line: "Aah, ma.", at: 0.5}\n', ""), tmp_path / "b")
+    silent = _spec(
+        SCENE.replace('    dialogue:\n      - {character: ana, line: "Aah, ma.", at: 0.5}\n', ""), tmp_path / "b"
+    )
     assert not any(s.dialogue for s in silent.shots)
     frames = {"talk": [0, 2, 14], "quiet": [0, 6]}
     a = _render(with_lines, tmp_path / "ra", frames=frames)
     b = _render(silent, tmp_path / "rb", frames=frames)
     assert a.frames_rendered == b.frames_rendered == 5
     da, db = output_digest(tmp_path / "ra"), output_digest(tmp_path / "rb")
-    differ = sorted(k for k in da if da[k] != db.get(k) and k.startswith("shots/"))  # not the run record (its spec hash)
+    differ = sorted(
+        k for k in da if da[k] != db.get(k) and k.startswith("shots/")
+    )  # not the run record (its spec hash)
     # frame 14 shows the open mouth (passes, painted frame, pose); frame 0 and 2 only gain the
     # speaker's mouth keypoints in the pose JSON and image
-    assert all("/000014." in k or (k.startswith("shots/talk/") and ("/pose/" in k or "/openpose/" in k)) for k in differ), differ
+    assert all(
+        "/000014." in k or (k.startswith("shots/talk/") and ("/pose/" in k or "/openpose/" in k)) for k in differ
+    ), differ
     assert "shots/talk/frames/000014.png" in differ and "shots/talk/frames/000002.png" not in differ
     assert not any(k.startswith("shots/quiet/") for k in differ)
     import worldgen.character.rig as rig
+
     parts = rig.body_parts
     monkeypatch.setattr(rig, "body_parts", lambda p: [x for x in parts(p) if x.name != "mouth"])
     before = _render(silent, tmp_path / "rc", frames=frames)
     assert before.frames_rendered == 5
     dc = output_digest(tmp_path / "rc")
-    assert {k: v for k, v in db.items() if k.startswith("shots/")} == {k: v for k, v in dc.items() if k.startswith("shots/")}
+    assert {k: v for k, v in db.items() if k.startswith("shots/")} == {
+        k: v for k, v in dc.items() if k.startswith("shots/")
+    }
 
 
 def _keys(spec, tmp_path, name):
@@ -141,9 +157,17 @@ def _keys(spec, tmp_path, name):
 def test_frame_keys_follow_spoken_lines_only_where_someone_speaks(tmp_path):
     base = _keys(_spec(SCENE, tmp_path / "a"), tmp_path, "ka")
     other = _keys(_spec(SCENE.replace("Aah, ma.", "Oh, ma."), tmp_path / "b"), tmp_path, "kb")
-    none = _keys(_spec(SCENE.replace('    dialogue:\n      - {character: ana, line: "Aah, ma.", at: 0.5}\n', ""),
-                           tmp_path / "c"), tmp_path, "kc")
+    none = _keys(
+        _spec(
+            SCENE.replace('    dialogue:\n      - {character: ana, line: "Aah, ma.", at: 0.5}\n', ""), tmp_path / "c"
+        ),
+        tmp_path,
+        "kc",
+    )
     assert base["talk"] != other["talk"]  # a changed line changes the frames where her mouth moves
-    assert base["talk"][12]["frame"] != other["talk"][12]["frame"] and base["talk"][12]["pose"] != other["talk"][12]["pose"]
+    assert (
+        base["talk"][12]["frame"] != other["talk"][12]["frame"]
+        and base["talk"][12]["pose"] != other["talk"][12]["pose"]
+    )
     assert base["quiet"] == other["quiet"] == none["quiet"]  # nobody speaks there: the keys lip sync never touched
     assert base["talk"] != none["talk"]

@@ -1,5 +1,6 @@
 """The embedded look (issue 16): light, materials, lens and film, checked where an answer is
 known exactly, and the render options that skip what a film does not need."""
+
 import subprocess
 import sys
 
@@ -39,6 +40,7 @@ def test_ambient_occlusion_open_plane_is_one_and_a_corner_is_darker(crate_world)
     from worldgen.paint.light import ambient_occlusion
     from worldgen.passes.raycast import RaycastBackend
     from worldgen.passes.snapshot import SnapshotMaker
+
     _, world = crate_world
     snap = SnapshotMaker(world)(0.0)
     caster = RaycastBackend(world)
@@ -55,6 +57,7 @@ def test_depth_of_field_keeps_pixels_in_focus():
     """Everything at the focus distance, or a blurred background behind: in-focus pixels keep
     their values bit for bit; a foreground out of focus is blurred."""
     from worldgen.paint.lens import circle_of_confusion, depth_of_field
+
     rng = np.random.default_rng(0)
     img = rng.random((40, 60, 3)).astype(np.float32)
     fy = 400.0  # a long lens (240 mm) on a 40-pixel frame: strong blur away from focus
@@ -73,6 +76,7 @@ def test_depth_of_field_keeps_pixels_in_focus():
 
 def test_motion_blur_of_a_still_shot_is_identity_and_follows_flow():
     from worldgen.paint.lens import motion_blur
+
     rng = np.random.default_rng(1)
     img = rng.random((20, 30, 3)).astype(np.float32)
     zero = np.zeros((20, 30, 2), np.float32)
@@ -90,27 +94,37 @@ def test_motion_blur_of_a_still_shot_is_identity_and_follows_flow():
 def test_still_render_with_shutter_equals_render_without(tmp_path):
     """Nothing moves: a 180-degree shutter changes no byte of any frame."""
     from worldgen.render import RenderOptions, render
+
     outs = []
     for shutter in (180, 0):
         (tmp_path / f"s{shutter}").mkdir()
-        spec = spec_from(SCENE.replace("fps: 12}", f"fps: 12, look: {{shutter: {shutter}}}}}"), tmp_path / f"s{shutter}")
-        res = render(spec, tmp_path / f"out{shutter}", RenderOptions(passes=False, film=False, progress=False,
-                                                                    use_store=False))
+        spec = spec_from(
+            SCENE.replace("fps: 12}", f"fps: 12, look: {{shutter: {shutter}}}}}"), tmp_path / f"s{shutter}"
+        )
+        res = render(
+            spec, tmp_path / f"out{shutter}", RenderOptions(passes=False, film=False, progress=False, use_store=False)
+        )
         assert res.frames_rendered == 3
-        outs.append([(tmp_path / f"out{shutter}" / f["frame"]).read_bytes() for f in res.manifest["shots"][0]["frames"]])
+        outs.append(
+            [(tmp_path / f"out{shutter}" / f["frame"]).read_bytes() for f in res.manifest["shots"][0]["frames"]]
+        )
     assert outs[0] == outs[1]
 
 
 def test_grain_is_new_every_frame_and_the_same_for_the_same_seed(tmp_path):
     from worldgen.paint.lens import grain_noise
+
     assert np.array_equal(grain_noise(5, "a", 3, 8, 8), grain_noise(5, "a", 3, 8, 8))
     assert not np.array_equal(grain_noise(5, "a", 3, 8, 8), grain_noise(5, "a", 4, 8, 8))
     assert not np.array_equal(grain_noise(5, "a", 3, 8, 8), grain_noise(6, "a", 3, 8, 8))
     from worldgen.render import RenderOptions, render
+
     spec = spec_from(SCENE.replace("fps: 12}", "fps: 12, look: {grain: 0.3}}"), tmp_path)
     frames = []
     for k in range(2):
-        res = render(spec, tmp_path / f"out{k}", RenderOptions(passes=False, film=False, progress=False, use_store=False))
+        res = render(
+            spec, tmp_path / f"out{k}", RenderOptions(passes=False, film=False, progress=False, use_store=False)
+        )
         assert res.frames_rendered == 3
         frames.append([(tmp_path / f"out{k}" / f["frame"]).read_bytes() for f in res.manifest["shots"][0]["frames"]])
     assert frames[0] == frames[1]  # same spec and seed: same bytes
@@ -121,6 +135,7 @@ def test_sky_follows_the_sun():
     """A low sun gives a warm horizon and a darker zenith than a high one; the disk sits where
     the sun is and is brighter than white (it blooms)."""
     from worldgen.paint.sky import Sky
+
     white = np.ones(3, np.float32)
     high = Sky([(np.float32([0, 1, 0.2]) / np.linalg.norm([0, 1, 0.2]), white, 1.0)])
     low_dir = np.float32([0, 0.05, 1]) / np.linalg.norm([0, 0.05, 1])
@@ -135,6 +150,7 @@ def test_sky_follows_the_sun():
 def test_point_and_spot_lights_fall_off():
     from worldgen.paint.light import local_light
     from worldgen.spec.models import Light
+
     pts = np.float32([[0, 0, 0], [0, 0, 1], [3, 0, 0]])
     up = np.tile(np.float32([0, 1, 0]), (3, 1))
     e, _, d = local_light(Light(type="point", position=(0, 1, 0), range=100), pts, up)
@@ -150,9 +166,18 @@ def test_point_and_spot_lights_fall_off():
 
 def test_appearance_words_choose_patterns():
     from worldgen.paint.materials import material_from_text
-    cases = {"sand": "sand", "calm sea water": "waves", "old wooden boat": "planks", "grey stone wall": "stone",
-             "green grass": "grass", "brushed steel": "brushed", "red painted metal": "painted",
-             "blue cloth": "weave", "red and white stripes": "stripes"}
+
+    cases = {
+        "sand": "sand",
+        "calm sea water": "waves",
+        "old wooden boat": "planks",
+        "grey stone wall": "stone",
+        "green grass": "grass",
+        "brushed steel": "brushed",
+        "red painted metal": "painted",
+        "blue cloth": "weave",
+        "red and white stripes": "stripes",
+    }
     for text, pattern in cases.items():
         assert material_from_text(text).pattern == pattern, text
     assert material_from_text("sand").bump_strength > 0 and material_from_text("white").bump_strength > 0
@@ -162,6 +187,7 @@ def test_patterns_are_band_limited():
     """Seen from far enough (a footprint much larger than every period), every pattern is its
     mean: no detail left to alias."""
     from worldgen.paint.patterns import KINDS, evaluate
+
     rng = np.random.default_rng(2)
     p = rng.random((400, 3)) * 10
     for k, name in enumerate(KINDS):
@@ -176,8 +202,10 @@ def test_patterns_are_band_limited():
 
 def test_spec_errors_are_one_located_line(tmp_path):
     bad = tmp_path / "bad.yaml"
-    cases = {"  lights: [{type: point, intensity: 5}]\nshots:": "position",
-             "render: {width: 48, height: 32, fps: 12, look: {grain: 2}}": "grain"}
+    cases = {
+        "  lights: [{type: point, intensity: 5}]\nshots:": "position",
+        "render: {width: 48, height: 32, fps: 12, look: {grain: 2}}": "grain",
+    }
     for change, word in cases.items():
         old = "shots:" if change.endswith("shots:") else "render: {width: 48, height: 32, fps: 12}"
         bad.write_text(SCENE.lstrip().replace(old, change))

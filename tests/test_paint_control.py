@@ -1,5 +1,6 @@
 """The procedural painter's reading of appearance text, motion-key semantics, and the
 ControlNet images derived from passes."""
+
 import numpy as np
 import pytest
 

@@ -3,6 +3,7 @@ group, renders a film through the CLI; a plugin that breaks the contract is refu
 
 The plugin is "installed" the way pip leaves a package: its module and a `*.dist-info` folder
 (METADATA, entry_points.txt) on the CLI's sys.path (PYTHONPATH), which importlib.metadata reads."""
+
 import json
 import os
 import subprocess
@@ -82,8 +83,24 @@ def plugin(tmp_path_factory):
 def render(plugin, out, painter):
     site, spec = plugin
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH")) if p)}
-    return subprocess.run([sys.executable, "-m", "worldgen", "render", str(spec), "-o", str(out), "-q",
-                           "--painter", painter, "--no-store"], capture_output=True, text=True, env=env)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "worldgen",
+            "render",
+            str(spec),
+            "-o",
+            str(out),
+            "-q",
+            "--painter",
+            painter,
+            "--no-store",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
 
 
 @pytest.mark.parametrize("painter", ["flat", "flat-factory"])
@@ -98,8 +115,13 @@ def test_a_plugin_painter_renders_the_film(plugin, tmp_path, painter):
         assert img.shape == (24, 32, 3) and (img == np.array(COLOUR, np.uint8)).all()
 
 
-@pytest.mark.parametrize("painter, words", [("not-a-painter", "is not a worldgen.paint.base.Painter subclass"),
-                                            ("makes-no-painter", "made str, not a worldgen.paint.base.Painter")])
+@pytest.mark.parametrize(
+    "painter, words",
+    [
+        ("not-a-painter", "is not a worldgen.paint.base.Painter subclass"),
+        ("makes-no-painter", "made str, not a worldgen.paint.base.Painter"),
+    ],
+)
 def test_a_plugin_that_breaks_the_contract_gets_one_clear_line(plugin, tmp_path, painter, words):
     r = render(plugin, tmp_path / "out", painter)
     assert r.returncode == 2, r.stderr

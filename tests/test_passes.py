@@ -1,4 +1,5 @@
 """Passes against analytic answers, and the two backends against each other."""
+
 import numpy as np
 import pytest
 from scipy import ndimage
@@ -105,7 +106,8 @@ def test_flow_of_known_motion(scene, backend):
 
 
 def test_flow_of_camera_truck(tmp_path):
-    spec = spec_from("""
+    spec = spec_from(
+        """
     worldgen: 1
     render: {width: 128, height: 96, fps: 10}
     world:
@@ -114,7 +116,9 @@ def test_flow_of_camera_truck(tmp_path):
       - id: t
         duration: 1
         camera: {move: truck, position: [0, 0, 10], look_at: [0, 0, 0], distance: 2, ease: linear}
-    """, tmp_path)
+    """,
+        tmp_path,
+    )
     fr = list(Rasterizer(World(spec)).shot_frames(spec.shots[0], 128, 96, 10))[3]
     f = fr.view.cam.K[0, 0] * (2 / 10) / 10.5  # camera moves right 0.2 m, wall front at z = 10.5
     assert np.allclose(fr.passes.flow_fwd[..., 0], -f, rtol=1e-4)
@@ -128,8 +132,12 @@ def bilinear(img, x, y):
     h, w = img.shape[:2]
     x0, y0 = np.clip(np.floor(x).astype(int), 0, w - 2), np.clip(np.floor(y).astype(int), 0, h - 2)
     fx, fy = (x - x0)[..., None], (y - y0)[..., None]
-    return (img[y0, x0] * (1 - fx) * (1 - fy) + img[y0, x0 + 1] * fx * (1 - fy)
-            + img[y0 + 1, x0] * (1 - fx) * fy + img[y0 + 1, x0 + 1] * fx * fy)
+    return (
+        img[y0, x0] * (1 - fx) * (1 - fy)
+        + img[y0, x0 + 1] * fx * (1 - fy)
+        + img[y0 + 1, x0] * (1 - fx) * fy
+        + img[y0 + 1, x0 + 1] * fx * fy
+    )
 
 
 @pytest.mark.parametrize("backend", backends())
@@ -137,7 +145,8 @@ def test_warping_with_exact_flow_reproduces_frame(tmp_path, backend):
     """Warp painted frame t+1 back to t with the exact forward flow: on non-occluded pixels
     the result is frame t up to bilinear resampling of the texture. Shadows and ambient
     occlusion are off: the moving crate really changes them on the ground."""
-    spec = spec_from("""
+    spec = spec_from(
+        """
     worldgen: 1
     render: {width: 192, height: 128, fps: 24, shadows: false, look: {ao: 0}}
     world:
@@ -153,9 +162,12 @@ def test_warping_with_exact_flow_reproduces_frame(tmp_path, backend):
       - id: orbit
         duration: 0.5
         camera: {move: orbit, target: ball, radius: 7, height: 2.5, degrees: 20, ease: linear}
-    """, tmp_path)
+    """,
+        tmp_path,
+    )
     world = World(spec)
     from worldgen.paint.procedural import ProceduralPainter
+
     painter = ProceduralPainter(world, shadows=False)
     res = list(Rasterizer(world, backend).shot_frames(spec.shots[0], 192, 128, 24))
     for a, b in zip(res[:-1], res[1:]):
@@ -174,7 +186,8 @@ def test_warping_with_exact_flow_reproduces_frame(tmp_path, backend):
 
 
 def test_occlusion_when_object_passes_behind(tmp_path):
-    spec = spec_from("""
+    spec = spec_from(
+        """
     worldgen: 1
     render: {width: 128, height: 96, fps: 24}
     world:
@@ -186,7 +199,9 @@ def test_occlusion_when_object_passes_behind(tmp_path):
           motion: [{t: 0, position: [-1.5, 0.5, 0]}, {t: 1, position: [1.5, 0.5, 0]}]
     shots:
       - {id: s, duration: 1, camera: {move: static, position: [0, 1, 8], look_at: [0, 1, 0], fov: 40}}
-    """, tmp_path)
+    """,
+        tmp_path,
+    )
     res = list(Rasterizer(World(spec)).shot_frames(spec.shots[0], 128, 96, 24))
     flagged = 0
     for fr in res:

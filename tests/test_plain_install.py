@@ -5,6 +5,7 @@ transformers (pyproject.toml lists them under the extra only).
 The check runs in a fresh interpreter whose import system refuses those packages (a meta-path
 finder that raises ImportError), so the first module that reaches for one fails the render, and
 every attempt, even one a `try: import torch` would swallow, is recorded and reported."""
+
 from __future__ import annotations
 
 import json
@@ -69,8 +70,14 @@ def test_validate_and_procedural_render_never_import_torch(tmp_path):
     spec.write_text(textwrap.dedent(TINY).lstrip())
     out = tmp_path / "out"
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p))
-    p = subprocess.run([sys.executable, "-c", PROBE.format(heavy=HEAVY), str(spec), str(out)], cwd=tmp_path,
-                       env=env, capture_output=True, text=True, timeout=600)
+    p = subprocess.run(
+        [sys.executable, "-c", PROBE.format(heavy=HEAVY), str(spec), str(out)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert p.returncode == 0, p.stderr[-3000:]
     report = json.loads(p.stdout.strip().splitlines()[-1])
     assert report["codes"] == {"validate": 0, "render": 0}, (report, p.stderr[-3000:])

@@ -2,6 +2,7 @@
 alone without grounding, and the failure classes found by hand on everyday prompts (two
 objects for one, noun modifiers as looks, a colour on the wrong noun, an invented time of day).
 The model here is scripted: these are tests of the code around it, not of the model."""
+
 import json
 
 import pytest
@@ -14,6 +15,7 @@ from worldgen.plan.schema import Plan
 
 class Scripted:
     """A backend that answers from a script."""
+
     name = "scripted"
     model_id = "script"
 
@@ -25,18 +27,26 @@ class Scripted:
 
 
 def plan_data(objects, relations=(), motions=(), move="static", time="noon", setting="grass", subjects=()):
-    return {"title": "t", "setting": setting, "time_of_day": time,
-            "objects": [dict(zip(("name", "category", "appearance"), o)) for o in objects],
-            "relations": [dict(zip(("subject", "relation", "object"), r)) for r in relations],
-            "motions": [dict(zip(("subject", "direction"), m)) for m in motions],
-            "shots": [{"description": "d", "move": move, "subjects": list(subjects), "duration": 4}]}
+    return {
+        "title": "t",
+        "setting": setting,
+        "time_of_day": time,
+        "objects": [dict(zip(("name", "category", "appearance"), o)) for o in objects],
+        "relations": [dict(zip(("subject", "relation", "object"), r)) for r in relations],
+        "motions": [dict(zip(("subject", "direction"), m)) for m in motions],
+        "shots": [{"description": "d", "move": move, "subjects": list(subjects), "duration": 4}],
+    }
 
 
 # what a small model wrote for the hand-tried prompt, in kind: the compound noun as the model
 # spells it, the modifier as a look, the few-shot example's colour and sunset
 STOP_SIGN = "a stop sign on the left of a parking meter, front view"
-STOP_SIGN_ANSWER = plan_data([("stop_sign", "stop sign", "stop"), ("parking_meter", "parking_meter", "red parking")],
-                             [("parking_meter", "left_of", "stop_sign")], time="sunset", setting="street")
+STOP_SIGN_ANSWER = plan_data(
+    [("stop_sign", "stop sign", "stop"), ("parking_meter", "parking_meter", "red parking")],
+    [("parking_meter", "left_of", "stop_sign")],
+    time="sunset",
+    setting="street",
+)
 
 
 def heads(plan):
@@ -56,8 +66,10 @@ def test_noun_modifiers_are_not_looks_and_colours_stay_where_the_prompt_puts_the
     plan = make_plan(STOP_SIGN, Scripted(STOP_SIGN_ANSWER))
     looks = {o.category: o.appearance for o in plan.objects}
     assert looks == {"stop_sign": "", "parking_meter": ""}  # no 'stop', 'parking', nor the unstated 'red'
-    plan = make_plan("a stop sign next to a red parking meter",
-                     Scripted(plan_data([("stop_sign", "sign", "red"), ("parking_meter", "meter", "")])))
+    plan = make_plan(
+        "a stop sign next to a red parking meter",
+        Scripted(plan_data([("stop_sign", "sign", "red"), ("parking_meter", "meter", "")])),
+    )
     looks = {o.category: o.appearance for o in plan.objects}
     assert looks["parking_meter"] == "red" and "red" not in looks["stop_sign"]
 
@@ -66,8 +78,9 @@ def test_no_invented_time_of_day_setting_or_style():
     text, report = plan_spec(STOP_SIGN, backend=Scripted(STOP_SIGN_ANSWER), width=128, height=72, fps=12)
     spec = yaml.safe_load(text)
     assert report.plan["time_of_day"] == "noon" and "sunset" not in spec["style"]
-    text, _ = plan_spec("a tent at sunset", backend=Scripted(plan_data([("tent", "tent", "")])), width=128,
-                        height=72, fps=12)
+    text, _ = plan_spec(
+        "a tent at sunset", backend=Scripted(plan_data([("tent", "tent", "")])), width=128, height=72, fps=12
+    )
     assert "sunset" in yaml.safe_load(text)["style"]  # what the prompt says still counts
 
 
@@ -79,12 +92,17 @@ def test_the_prompts_relation_wins_over_the_models_swapped_one():
 
 def test_provenance_counts_what_each_source_supplied():
     prov = {}
-    answer = plan_data([("bike", "bicycle", "red"), ("car", "car", "blue"), ("dog", "dog", "brown")],
-                       [("bike", "left_of", "car"), ("car", "next_to", "tree")], motions=[("car", "left")],
-                       move="orbit")
-    plan, _ = ground(Plan.model_validate(answer),
-                         "a red bicycle to the left of a blue car, a tree behind the car; the car drives to the left",
-                         prov)
+    answer = plan_data(
+        [("bike", "bicycle", "red"), ("car", "car", "blue"), ("dog", "dog", "brown")],
+        [("bike", "left_of", "car"), ("car", "next_to", "tree")],
+        motions=[("car", "left")],
+        move="orbit",
+    )
+    plan, _ = ground(
+        Plan.model_validate(answer),
+        "a red bicycle to the left of a blue car, a tree behind the car; the car drives to the left",
+        prov,
+    )
     # bicycle and car: the model's, confirmed by the prompt; tree: added from the prompt; dog: dropped
     assert prov["objects"] == {"model": 0, "both": 2, "rules": 1}
     assert sorted(o.name for o in plan.objects) == ["bike", "car", "tree"]
@@ -95,16 +113,22 @@ def test_provenance_counts_what_each_source_supplied():
     assert prov["moves"] == {"model": 0, "both": 0, "rules": 2} and len(plan.shots) == 2
     # a relation only the model gives survives where the prompt states that kind for an unrelated pair
     prov = {}
-    answer = plan_data([("cup", "cup", ""), ("table", "table", ""), ("lamp", "lamp", "")],
-                       [("cup", "on_top_of", "table"), ("lamp", "next_to", "table")])
-    ground(Plan.model_validate(answer), "a cup on a table and a lamp; the lamp is near the table and far beyond "
-                                        "anything else in this long sentence", prov)
+    answer = plan_data(
+        [("cup", "cup", ""), ("table", "table", ""), ("lamp", "lamp", "")],
+        [("cup", "on_top_of", "table"), ("lamp", "next_to", "table")],
+    )
+    ground(
+        Plan.model_validate(answer),
+        "a cup on a table and a lamp; the lamp is near the table and far beyond anything else in this long sentence",
+        prov,
+    )
     assert prov["relations"]["model"] + prov["relations"]["both"] == 2
 
 
 def test_no_grounding_takes_the_models_plan_as_written():
-    hallucinated = plan_data([("car", "car", "blue"), ("dog", "dog", "brown")], [("dog", "left_of", "car")],
-                             time="sunset", move="orbit")
+    hallucinated = plan_data(
+        [("car", "car", "blue"), ("dog", "dog", "brown")], [("dog", "left_of", "car")], time="sunset", move="orbit"
+    )
     prompt = "a car next to a bus"
     grounded = make_plan(prompt, Scripted(hallucinated))
     assert "dog" not in [o.name for o in grounded.objects] and "bus" in [o.name for o in grounded.objects]
@@ -112,21 +136,29 @@ def test_no_grounding_takes_the_models_plan_as_written():
     assert [o.name for o in alone.objects] == ["car", "dog"] and alone.time_of_day == "sunset"
     assert alone.shots[0].move == "orbit"
     text, report = plan_spec(prompt, backend=Scripted(hallucinated), grounding=False, width=128, height=72, fps=12)
-    assert not report.grounded and report.provenance is None and any(line.startswith("# planner:") and "not grounded" in line for line in text.splitlines())
+    assert (
+        not report.grounded
+        and report.provenance is None
+        and any(line.startswith("# planner:") and "not grounded" in line for line in text.splitlines())
+    )
     assert {o["id"] for o in yaml.safe_load(text)["world"]["objects"]} >= {"car", "dog"}
     text, report = plan_spec(prompt, backend=Scripted(hallucinated), width=128, height=72, fps=12)
     assert report.grounded and report.provenance["objects"]["rules"] == 1 and "not grounded" not in text
 
 
-@pytest.mark.parametrize("prompt,expect", [
-    ("an orange on top of a laptop", {"orange", "laptop"}),  # a colour word as a noun
-    ("a glass on the left of a baseball bat", {"glass", "baseball_bat"}),  # a material word as a noun
-    ("a traffic light on the right of a motorcycle", {"traffic_light", "motorcycle"}),  # a shade word as a head
-    ("a zorblat next to a bench", {"zorblat", "bench"}),  # an unknown noun still becomes an object
-    ("a pair of skis next to a snowboard", {"ski", "snowboard"}),
-])
+@pytest.mark.parametrize(
+    "prompt,expect",
+    [
+        ("an orange on top of a laptop", {"orange", "laptop"}),  # a colour word as a noun
+        ("a glass on the left of a baseball bat", {"glass", "baseball_bat"}),  # a material word as a noun
+        ("a traffic light on the right of a motorcycle", {"traffic_light", "motorcycle"}),  # a shade word as a head
+        ("a zorblat next to a bench", {"zorblat", "bench"}),  # an unknown noun still becomes an object
+        ("a pair of skis next to a snowboard", {"ski", "snowboard"}),
+    ],
+)
 def test_everyday_nouns_never_go_missing(prompt, expect):
     from worldgen.plan.rules import plan_from_text
+
     assert {o.category for o in plan_from_text(prompt).objects} == expect
     plan = make_plan(prompt, Scripted(plan_data([("thing", "thing", "")])))  # a model that names nothing useful
     assert {o.category for o in plan.objects} == expect
@@ -139,6 +171,7 @@ def test_cli_no_grounding_flag(tmp_path):
     import subprocess
     import sys
     import threading
+
     answer = json.dumps(plan_data([("car", "car", "blue"), ("dog", "dog", "brown")], time="sunset"))
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -161,8 +194,24 @@ def test_cli_no_grounding_flag(tmp_path):
         runs = {}
         for flag in ([], ["--no-grounding"]):
             out = tmp_path / f"s{len(flag)}.yaml"
-            r = subprocess.run([sys.executable, "-m", "worldgen", "plan", "a car next to a bus", "-o", str(out),
-                                "--llm-url", url, *flag], capture_output=True, text=True, timeout=300, check=False)
+            r = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "worldgen",
+                    "plan",
+                    "a car next to a bus",
+                    "-o",
+                    str(out),
+                    "--llm-url",
+                    url,
+                    *flag,
+                ],
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )
             assert r.returncode == 0, r.stderr
             runs[bool(flag)] = (yaml.safe_load(out.read_text()), " ".join(r.stdout.split()))  # wrapping aside
     finally:

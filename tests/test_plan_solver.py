@@ -1,6 +1,7 @@
 """The solver on hand-made plans: every relation holds (view-dependent ones measured in the
 main camera's rendered instance pass), nothing interpenetrates, everything rests on a support,
 and the shots frame their subjects."""
+
 import numpy as np
 import pytest
 import yaml
@@ -13,9 +14,16 @@ from worldgen.world_checks import check_geometry
 from worldgen.world import World
 
 PAIRS = {  # relation -> (subject category, object category)
-    "left_of": ("bicycle", "car"), "right_of": ("dog", "bench"), "in_front_of": ("ball", "house"),
-    "behind": ("tree", "car"), "on_top_of": ("cup", "table"), "under": ("cat", "table"),
-    "inside": ("ball", "crate"), "next_to": ("chair", "table"), "facing": ("dog", "car"), "far_from": ("rock", "tower"),
+    "left_of": ("bicycle", "car"),
+    "right_of": ("dog", "bench"),
+    "in_front_of": ("ball", "house"),
+    "behind": ("tree", "car"),
+    "on_top_of": ("cup", "table"),
+    "under": ("cat", "table"),
+    "inside": ("ball", "crate"),
+    "next_to": ("chair", "table"),
+    "facing": ("dog", "car"),
+    "far_from": ("rock", "tower"),
 }
 
 
@@ -40,9 +48,11 @@ def assert_holds(plan, skip=frozenset()):
 
 
 def two(cat_a, rel, cat_b, move="static"):
-    return {"objects": [{"name": "a", "category": cat_a}, {"name": "b", "category": cat_b}],
-            "relations": [{"subject": "a", "relation": rel, "object": "b"}],
-            "shots": [{"move": move, "duration": 1}]}
+    return {
+        "objects": [{"name": "a", "category": cat_a}, {"name": "b", "category": cat_b}],
+        "relations": [{"subject": "a", "relation": rel, "object": "b"}],
+        "shots": [{"move": move, "duration": 1}],
+    }
 
 
 @pytest.mark.parametrize("relation", RELATIONS)
@@ -64,28 +74,43 @@ def test_under_without_room_stacks_the_other_way():
 
 
 def test_view_dependent_relations_in_the_image():
-    plan = {"objects": [{"name": n, "category": c} for n, c in
-                        [("car", "car"), ("bike", "bicycle"), ("tree", "tree"), ("dog", "dog"), ("bench", "bench")]],
-            "relations": [{"subject": "bike", "relation": "left_of", "object": "car"},
-                          {"subject": "tree", "relation": "behind", "object": "car"},
-                          {"subject": "dog", "relation": "in_front_of", "object": "car"},
-                          {"subject": "bench", "relation": "right_of", "object": "car"}],
-            "shots": [{"move": "orbit", "duration": 2}]}
+    plan = {
+        "objects": [
+            {"name": n, "category": c}
+            for n, c in [("car", "car"), ("bike", "bicycle"), ("tree", "tree"), ("dog", "dog"), ("bench", "bench")]
+        ],
+        "relations": [
+            {"subject": "bike", "relation": "left_of", "object": "car"},
+            {"subject": "tree", "relation": "behind", "object": "car"},
+            {"subject": "dog", "relation": "in_front_of", "object": "car"},
+            {"subject": "bench", "relation": "right_of", "object": "car"},
+        ],
+        "shots": [{"move": "orbit", "duration": 2}],
+    }
     assert_holds(plan)
 
 
 def test_stacks_rows_and_containers():
-    plan = {"objects": [{"name": "table", "category": "table"}, {"name": "cup", "category": "cup"},
-                        {"name": "book", "category": "book"}, {"name": "vase", "category": "vase"},
-                        {"name": "crate", "category": "crate"}, {"name": "apple", "category": "apple"},
-                        {"name": "cat", "category": "cat"}],
-            "relations": [{"subject": "cup", "relation": "on_top_of", "object": "table"},
-                          {"subject": "book", "relation": "on_top_of", "object": "table"},
-                          {"subject": "vase", "relation": "on_top_of", "object": "book"},
-                          {"subject": "apple", "relation": "inside", "object": "crate"},
-                          {"subject": "cat", "relation": "under", "object": "table"},
-                          {"subject": "crate", "relation": "next_to", "object": "table"}],
-            "shots": [{"move": "dolly_in", "duration": 1}]}
+    plan = {
+        "objects": [
+            {"name": "table", "category": "table"},
+            {"name": "cup", "category": "cup"},
+            {"name": "book", "category": "book"},
+            {"name": "vase", "category": "vase"},
+            {"name": "crate", "category": "crate"},
+            {"name": "apple", "category": "apple"},
+            {"name": "cat", "category": "cat"},
+        ],
+        "relations": [
+            {"subject": "cup", "relation": "on_top_of", "object": "table"},
+            {"subject": "book", "relation": "on_top_of", "object": "table"},
+            {"subject": "vase", "relation": "on_top_of", "object": "book"},
+            {"subject": "apple", "relation": "inside", "object": "crate"},
+            {"subject": "cat", "relation": "under", "object": "table"},
+            {"subject": "crate", "relation": "next_to", "object": "table"},
+        ],
+        "shots": [{"move": "dolly_in", "duration": 1}],
+    }
     assert_holds(plan, skip={("apple", "crate")})
 
 
@@ -98,11 +123,16 @@ def test_contradictions_are_reported_not_hidden():
 
 
 def test_motion_paths_stay_clear():
-    plan = {"objects": [{"name": "car", "category": "car"}, {"name": "house", "category": "house"},
-                        {"name": "tree", "category": "tree"}],
-            "relations": [{"subject": "tree", "relation": "right_of", "object": "house"}],
-            "motions": [{"subject": "car", "direction": "right", "distance": 30}],
-            "shots": [{"move": "track", "subjects": ["car"], "duration": 3}]}
+    plan = {
+        "objects": [
+            {"name": "car", "category": "car"},
+            {"name": "house", "category": "house"},
+            {"name": "tree", "category": "tree"},
+        ],
+        "relations": [{"subject": "tree", "relation": "right_of", "object": "house"}],
+        "motions": [{"subject": "car", "direction": "right", "distance": 30}],
+        "shots": [{"move": "track", "subjects": ["car"], "duration": 3}],
+    }
     spec, world, notes = build(plan)
     times = np.linspace(0, 3, 13)
     assert interpenetrations(world, times=tuple(times)) == []
@@ -110,13 +140,32 @@ def test_motion_paths_stay_clear():
     assert spec.shots[0].camera.move == "track" and spec.shots[0].camera.target == "car"
 
 
-@pytest.mark.parametrize("move", ["static", "orbit", "dolly_in", "dolly_out", "truck_left", "truck_right",
-                                  "pedestal_up", "pedestal_down", "pan_left", "pan_right", "tilt_up", "tilt_down",
-                                  "zoom_in", "zoom_out", "crane_up", "track"])
+@pytest.mark.parametrize(
+    "move",
+    [
+        "static",
+        "orbit",
+        "dolly_in",
+        "dolly_out",
+        "truck_left",
+        "truck_right",
+        "pedestal_up",
+        "pedestal_down",
+        "pan_left",
+        "pan_right",
+        "tilt_up",
+        "tilt_down",
+        "zoom_in",
+        "zoom_out",
+        "crane_up",
+        "track",
+    ],
+)
 def test_every_move_frames_its_subjects(move):
     spec, world, _ = build(two("car", "next_to", "tree", move))
     shot = spec.shots[0]
     from worldgen.camera import ShotCamera
+
     rig = ShotCamera(shot, world, 256, 144)
     for s in (0.0, shot.duration / 2, shot.duration):
         cam = rig.at(s)
@@ -132,9 +181,16 @@ def test_same_plan_same_spec():
 
 
 def test_several_objects_share_the_space_under_a_table():
-    plan = {"objects": [{"name": "table", "category": "table"}, {"name": "cat", "category": "cat"},
-                        {"name": "dog", "category": "dog"}],
-            "relations": [{"subject": "cat", "relation": "under", "object": "table"},
-                          {"subject": "dog", "relation": "under", "object": "table"}],
-            "shots": [{"move": "static", "duration": 1}]}
+    plan = {
+        "objects": [
+            {"name": "table", "category": "table"},
+            {"name": "cat", "category": "cat"},
+            {"name": "dog", "category": "dog"},
+        ],
+        "relations": [
+            {"subject": "cat", "relation": "under", "object": "table"},
+            {"subject": "dog", "relation": "under", "object": "table"},
+        ],
+        "shots": [{"move": "static", "duration": 1}],
+    }
     assert_holds(plan)

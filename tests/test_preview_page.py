@@ -5,14 +5,25 @@ flat-id drawing matches the raycast instance pass object by object; scrubbing pu
 object and a walking character where the renderer puts them; a saved edit moves an object
 within a second; a broken save shows validate's located line and keeps the last world.
 Skipped (with the reason) where chromium or playwright is missing; CI installs both."""
+
 from __future__ import annotations
 
 import os
 
 import numpy as np
 import pytest
-from preview_support import (STATIC_CAST_SPEC, TINY_SPEC, browser_available, capture_ids, chromium, mask_iou,
-                             new_page, open_preview, poll, scrub_to)
+from preview_support import (
+    STATIC_CAST_SPEC,
+    TINY_SPEC,
+    browser_available,
+    capture_ids,
+    chromium,
+    mask_iou,
+    new_page,
+    open_preview,
+    poll,
+    scrub_to,
+)
 
 from worldgen.preview.server import PreviewServer
 
@@ -47,6 +58,7 @@ def page(ctx, served):
 
 def _instance_pass(served, shot_id: str, index: int) -> np.ndarray:
     from worldgen.passes.sequence import Rasterizer
+
     good = served.state.good
     r = good.spec.render
     shot = next(s for s in good.spec.shots if s.id == shot_id)
@@ -98,26 +110,40 @@ def test_clicking_an_object_shows_its_spec_line(page, served):
     """Clicks near the outer edge of four objects through the shot camera, letterboxed in a
     wide view: each selects its object and shows its shape, appearance and defining line."""
     from scipy.ndimage import binary_erosion
+
     page.set_viewport_size({"width": 1400, "height": 420})  # wide bars left and right of the shot
     _look_through(page, served, "fixed", 0)
-    poll(page, "() => { const c = document.getElementById('canvas'); "
-               "return c.width === Math.floor(c.clientWidth * window.devicePixelRatio); }")
+    poll(
+        page,
+        "() => { const c = document.getElementById('canvas'); "
+        "return c.width === Math.floor(c.clientWidth * window.devicePixelRatio); }",
+    )
     truth = _instance_pass(served, "fixed", 0)
-    box = page.eval_on_selector("#canvas", "(c) => { const r = c.getBoundingClientRect(); "
-                                           "return [r.left, r.top, r.width, r.height]; }")
+    box = page.eval_on_selector(
+        "#canvas", "(c) => { const r = c.getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; }"
+    )
     h, w = truth.shape
     scale = min(box[2] / w, box[3] / h)
     assert box[2] - w * scale > 300  # the bars are wide
     lines = TINY_SPEC.splitlines()
-    for oid, shape, looks in [("ball", "sphere", "blue ball"), ("crate", "box", "red box"),
-                              ("post", "cylinder", "white post"), ("cart", "box", "green cart")]:
+    for oid, shape, looks in [
+        ("ball", "sphere", "blue ball"),
+        ("crate", "box", "red box"),
+        ("post", "cylinder", "white post"),
+        ("cart", "box", "green cart"),
+    ]:
         inside = binary_erosion(truth == served.state.good.world.nodes[oid].instance, iterations=2)
         ys, xs = np.nonzero(inside)
         k = np.argmax(np.hypot(xs - w / 2, ys - h / 2))  # the pixel farthest from the middle
-        page.mouse.click(box[0] + (box[2] - w * scale) / 2 + (xs[k] + 0.5) * scale,
-                         box[1] + (box[3] - h * scale) / 2 + (ys[k] + 0.5) * scale)
-        info = poll(page, f"() => window.worldgenPreview.state.selected === '{oid}' && "
-                          "document.querySelector('#info').innerText", timeout=5)
+        page.mouse.click(
+            box[0] + (box[2] - w * scale) / 2 + (xs[k] + 0.5) * scale,
+            box[1] + (box[3] - h * scale) / 2 + (ys[k] + 0.5) * scale,
+        )
+        info = poll(
+            page,
+            f"() => window.worldgenPreview.state.selected === '{oid}' && document.querySelector('#info').innerText",
+            timeout=5,
+        )
         line = next(n for n, text in enumerate(lines, 1) if f"id: {oid}" in text)
         assert shape in info and looks in info and f"scene.yaml:{line}" in info and lines[line - 1].strip() in info
     page.set_viewport_size({"width": 900, "height": 560})
@@ -173,8 +199,12 @@ def test_an_edit_moves_the_object(live):
     before = page.evaluate("() => window.worldgenPreview.position('ball')")
     assert before == pytest.approx([2.0, 0.7, -0.5], abs=1e-6)
     _save(spec, STATIC_CAST_SPEC.replace("[2.0, 0.7, -0.5]", "[1.0, 0.7, 0.5]"))
-    moved = poll(page, "() => { const p = window.worldgenPreview.position('ball'); return p[0] < 1.5 && p; }",
-                 timeout=30, interval=0.01)
+    moved = poll(
+        page,
+        "() => { const p = window.worldgenPreview.position('ball'); return p[0] < 1.5 && p; }",
+        timeout=30,
+        interval=0.01,
+    )
     assert moved == pytest.approx([1.0, 0.7, 0.5], abs=1e-6)
     state = page.evaluate("() => window.worldgenPreview.state")
     assert state["view"] == "shot:fixed" and state["time"] == pytest.approx((9 + 4) / 6)
@@ -185,10 +215,12 @@ def test_a_broken_edit_shows_the_located_error_and_keeps_the_world(live):
     from typer.testing import CliRunner
 
     from worldgen.cli import app
+
     spec, server, page = live
     _save(spec, STATIC_CAST_SPEC.replace("radius: 0.7", "radius: -0.7"))
-    shown = poll(page, "() => { const e = document.getElementById('error'); return !e.hidden && e.innerText; }",
-                 timeout=10)
+    shown = poll(
+        page, "() => { const e = document.getElementById('error'); return !e.hidden && e.innerText; }", timeout=10
+    )
     res = CliRunner().invoke(app, ["validate", str(spec)], env={"COLUMNS": "300"})
     expected = next(s for s in res.output.splitlines() if s.startswith("error: "))
     line = next(n for n, text in enumerate(STATIC_CAST_SPEC.splitlines(), 1) if "id: ball" in text)

@@ -2,6 +2,7 @@
 scene it hands the page is the library's own (cameras sampled by worldgen.camera, ids of the
 passes, spec lines), that a broken save keeps the last good world with validate's message, and
 that "render this frame" is the renderer's frame."""
+
 from __future__ import annotations
 
 import http.client
@@ -55,6 +56,7 @@ def test_cameras_are_the_library_samples(server):
     every frame (in glTF axes), and shots sit on the film's frame grid."""
     from worldgen.camera import ShotCamera
     from worldgen.transforms import decompose, world_to_camera_to_gl_pose
+
     good = server.state.good
     spec, world, meta = good.spec, good.world, good.meta
     r = spec.render
@@ -87,6 +89,7 @@ def test_objects_carry_ids_and_their_spec_lines(server):
 def test_the_world_is_the_gltf_export(server, tmp_path):
     """/api/scene.glb is byte for byte what `worldgen export --to x.glb` writes."""
     from worldgen.export.formats import export_spec
+
     good = server.state.good
     export_spec(good.spec, tmp_path / "x.glb", world=good.world)
     status, headers, body = _get(server, f"/api/scene.glb?v={good.version}")
@@ -106,10 +109,22 @@ def test_serves_the_page_the_spec_and_nothing_else(server, scene_dir):
     assert "script-src 'self' 'sha256-" in headers["Content-Security-Policy"]
     assert _get(server, "/static/vendor/three/build/three.module.js")[0] == 200
     assert _get(server, "/files/scene.yaml")[2] == TINY_SPEC.encode()
-    for path in ["/files/notes.txt", "/files/../secret.txt", "/files/%2e%2e/secret.txt", "/files/x/../../secret.txt",
-                 "/files//etc/passwd", "/files/%2Fetc%2Fpasswd", "/files/..%5csecret.txt", "/files/scene.yaml%00",
-                 "/static/../server.py", "/static/%2e%2e/server.py", "/static/vendor/../../files.py",
-                 "/static/%2e%2e/%2e%2e/__init__.py", "/etc/passwd", "/server.py"]:
+    for path in [
+        "/files/notes.txt",
+        "/files/../secret.txt",
+        "/files/%2e%2e/secret.txt",
+        "/files/x/../../secret.txt",
+        "/files//etc/passwd",
+        "/files/%2Fetc%2Fpasswd",
+        "/files/..%5csecret.txt",
+        "/files/scene.yaml%00",
+        "/static/../server.py",
+        "/static/%2e%2e/server.py",
+        "/static/vendor/../../files.py",
+        "/static/%2e%2e/%2e%2e/__init__.py",
+        "/etc/passwd",
+        "/server.py",
+    ]:
         status, _, body = _get(server, path)
         assert status == 404, path
         assert b"outside" not in body and b"import" not in body
@@ -136,10 +151,13 @@ def test_assets_the_spec_names_inside_its_folder_only(tmp_path, monkeypatch):
     (folder / "meshes" / "link.obj").symlink_to(outside / "rock.obj")
     (folder / "out").symlink_to(outside, target_is_directory=True)
     monkeypatch.setenv("WORLDGEN_ASSET_ROOTS", str(outside))
-    text = TINY_SPEC.replace("  characters:", "    - {id: cone, mesh: meshes/cone.obj, position: [6, 0.5, -6]}\n"
-                                              "    - {id: rock, mesh: meshes/link.obj, position: [-6, 0.5, -6]}\n"
-                                              "    - {id: rock2, mesh: out/rock.obj, position: [6, 0.5, -8]}\n"
-                                              "  characters:")
+    text = TINY_SPEC.replace(
+        "  characters:",
+        "    - {id: cone, mesh: meshes/cone.obj, position: [6, 0.5, -6]}\n"
+        "    - {id: rock, mesh: meshes/link.obj, position: [-6, 0.5, -6]}\n"
+        "    - {id: rock2, mesh: out/rock.obj, position: [6, 0.5, -8]}\n"
+        "  characters:",
+    )
     (folder / "scene.yaml").write_text(text)
     with PreviewServer(folder / "scene.yaml", port=0, watch=False) as s:
         assert s.state.error is None
@@ -169,9 +187,16 @@ def test_other_hosts_need_the_flag_and_get_a_warning(scene_dir):
     """Default: 127.0.0.1. Any other address only by --host, and with a warning."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
     spec = str(scene_dir / "scene.yaml")
-    procs = [subprocess.Popen([sys.executable, "-m", "worldgen", "preview", spec, "--port", "0", *extra],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-             for extra in ([], ["--host", "0.0.0.0"])]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "worldgen", "preview", spec, "--port", "0", *extra],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for extra in ([], ["--host", "0.0.0.0"])
+    ]
     try:
         lines = [p.stdout.readline() for p in procs]
     finally:
@@ -190,10 +215,11 @@ def _validate_message(path: Path) -> str:
     from typer.testing import CliRunner
 
     from worldgen.cli import app
+
     res = CliRunner().invoke(app, ["validate", str(path)], env={"COLUMNS": "300"})
     assert res.exit_code == 2
     (line,) = [s for s in res.output.splitlines() if s.startswith("error: ")]
-    return line[len("error: "):]
+    return line[len("error: ") :]
 
 
 def test_a_broken_save_keeps_the_last_good_world(tmp_path):
@@ -204,8 +230,10 @@ def test_a_broken_save_keeps_the_last_good_world(tmp_path):
         spec.write_text(TINY_SPEC.replace("target: post", "target: pots"))
         state = s.state.reload()
         assert state["error"]["message"] == _validate_message(spec)
-        assert state["error"]["line"] == TINY_SPEC.splitlines().index(
-            next(x for x in TINY_SPEC.splitlines() if "target: post" in x)) + 1
+        assert (
+            state["error"]["line"]
+            == TINY_SPEC.splitlines().index(next(x for x in TINY_SPEC.splitlines() if "target: post" in x)) + 1
+        )
         assert s.state.good is good and state["scene"]["version"] == good.version < state["version"]
         body = json.loads(_get(s, "/api/scene")[2])
         assert body["error"] == state["error"] and "'pots'" in body["error"]["message"]
@@ -254,7 +282,7 @@ def _read_event(res) -> dict:
             break
         lines.append(line)
     assert lines[0] == "event: state\n"
-    return json.loads(lines[1][len("data: "):])
+    return json.loads(lines[1][len("data: ") :])
 
 
 # ---- ground truth on demand ------------------------------------------------------------------------
@@ -267,6 +295,7 @@ def test_render_this_frame_is_the_renderers_frame(server, tmp_path):
     from PIL import Image
 
     from worldgen.render import RenderOptions, render
+
     status, _, body = _get(server, "/api/render?shot=fixed&frame=2")
     assert status == 200
     out = json.loads(body)
@@ -277,12 +306,17 @@ def test_render_this_frame_is_the_renderers_frame(server, tmp_path):
         return np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))))
 
     good = server.state.good
-    res = render(good.spec, tmp_path / "r", RenderOptions(shots=["fixed"], frames={"fixed": {2}}, film=False,
-                                                          progress=False, use_store=False), world=good.world)
+    res = render(
+        good.spec,
+        tmp_path / "r",
+        RenderOptions(shots=["fixed"], frames={"fixed": {2}}, film=False, progress=False, use_store=False),
+        world=good.world,
+    )
     frame = next(s for s in res.manifest["shots"] if s["id"] == "fixed")["frames"][2]
     assert np.array_equal(image(out["images"]["frame"]), np.asarray(Image.open(tmp_path / "r" / frame["frame"])))
-    assert np.array_equal(image(out["images"]["segmentation"]),
-                          np.asarray(Image.open(tmp_path / "r" / frame["control_seg"])))
+    assert np.array_equal(
+        image(out["images"]["segmentation"]), np.asarray(Image.open(tmp_path / "r" / frame["control_seg"]))
+    )
     depth = image(out["images"]["depth"])
     assert depth.shape == (108, 192, 3) and depth.max() == 255  # nearest surface: brightest
     for query in ["shot=nope&frame=0", "shot=fixed&frame=99", "shot=fixed&frame=x"]:

@@ -1,5 +1,6 @@
 """Production behaviour: content-addressed work (kill -9 and resume gives the same bytes; only
 what changed is recomputed), reproducing frames from a manifest, the cache command."""
+
 import json
 import os
 import signal
@@ -32,8 +33,9 @@ shots:
 
 
 def cli(*args, env=None, **kw):
-    return subprocess.run([sys.executable, "-m", "worldgen", *map(str, args)], capture_output=True, text=True,
-                          env=env, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "worldgen", *map(str, args)], capture_output=True, text=True, env=env, **kw
+    )
 
 
 digest = output_digest
@@ -51,8 +53,12 @@ def test_kill_9_and_resume_gives_the_same_bytes(spec, tmp_path):
     ref = cli("render", spec, "-o", tmp_path / "ref", "-q", "--no-store")
     assert ref.returncode == 0, ref.stderr
     out = tmp_path / "killed"
-    p = subprocess.Popen([sys.executable, "-m", "worldgen", "render", str(spec), "-o", str(out), "-q"], env=env,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    p = subprocess.Popen(
+        [sys.executable, "-m", "worldgen", "render", str(spec), "-o", str(out), "-q"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 120
     while time.time() < deadline and len(list((out / "shots").rglob("*.png"))) < 20:
         time.sleep(0.05)
@@ -64,6 +70,7 @@ def test_kill_9_and_resume_gives_the_same_bytes(spec, tmp_path):
     again = cli("render", spec, "-o", out, "-q", env=env)
     assert again.returncode == 0, again.stderr
     import re
+
     rendered = int(re.search(r"(\d+) rendered", again.stdout).group(1))
     assert 0 < rendered <= 36 - len(done) + 1  # only what was missing (the killed frame may be half there)
     assert not list(out.rglob(".*.tmp"))  # the killed run's temp files are cleared, never taken as outputs
@@ -100,8 +107,18 @@ def test_store_recomputes_only_what_changed(spec, tmp_path):
 def test_reproduce_frames_from_a_manifest(spec, tmp_path):
     r = cli("render", spec, "-o", tmp_path / "a", "-q")
     assert r.returncode == 0
-    rep = cli("render", "--from-manifest", tmp_path / "a" / "manifest.json", "--frame", "wide:7", "--frame", "close:3",
-              "-o", tmp_path / "again", "-q")
+    rep = cli(
+        "render",
+        "--from-manifest",
+        tmp_path / "a" / "manifest.json",
+        "--frame",
+        "wide:7",
+        "--frame",
+        "close:3",
+        "-o",
+        tmp_path / "again",
+        "-q",
+    )
     assert rep.returncode == 0, rep.stderr
     assert "4 of 4 outputs reproduced byte for byte" in rep.stdout
     bad = cli("render", "--from-manifest", tmp_path / "a" / "manifest.json", "--frame", "nope:1", "-o", tmp_path / "x")

@@ -1,5 +1,6 @@
 """The render farm on a local Ray instance: the same bytes as a local render, and a worker
 killed mid-render costs nothing (Ray retries its task; finished frames are kept)."""
+
 import os
 import signal
 import threading
@@ -37,6 +38,7 @@ digest = output_digest
 def test_ray_render_survives_a_killed_worker_and_matches_local(tmp_path, monkeypatch):
     from worldgen.render import RenderOptions, render
     from worldgen.spec import load_spec_text
+
     spec = load_spec_text(SPEC, check=False)
     local = render(spec, tmp_path / "local", RenderOptions(progress=False, use_store=False))
     pids = tmp_path / "pids"
@@ -56,7 +58,9 @@ def test_ray_render_survives_a_killed_worker_and_matches_local(tmp_path, monkeyp
 
     t = threading.Thread(target=kill_first_worker, daemon=True)
     t.start()
-    farm = render(spec, tmp_path / "farm", RenderOptions(progress=False, use_store=False, executor="ray", ray_workers=2))
+    farm = render(
+        spec, tmp_path / "farm", RenderOptions(progress=False, use_store=False, executor="ray", ray_workers=2)
+    )
     t.join(5)
     assert killed, "no worker was killed"
     assert farm.frames_rendered == 48 and local.frames_rendered == 48

@@ -1,4 +1,5 @@
 """End to end through the CLI: a small film, its manifest, determinism, resume and refusal."""
+
 import json
 import subprocess
 import sys
@@ -51,6 +52,7 @@ def film(tmp_path_factory):
 
 def test_film_frame_count_size_duration(film):
     import imageio_ffmpeg
+
     _, out = film
     n, secs = imageio_ffmpeg.count_frames_and_secs(str(out / "film.mp4"))
     assert n == 12 + 6
@@ -59,6 +61,7 @@ def test_film_frame_count_size_duration(film):
     meta = next(reader)
     assert tuple(meta["size"]) == (96, 54) and meta["fps"] == pytest.approx(12)
     from PIL import Image
+
     sheet = Image.open(out / "contact_sheet.png")
     assert sheet.width > 4 * 200 and sheet.height > 2 * 100
 
@@ -93,7 +96,10 @@ def test_same_spec_same_bytes(film, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "18 frames (18 rendered, 0 already there)" in r.stdout, r.stdout
     assert json.loads((tmp_path / "again" / "manifest.json").read_text())["frames_this_run"] == {
-        "rendered": 18, "from_store": 0, "already_there": 0}
+        "rendered": 18,
+        "from_store": 0,
+        "already_there": 0,
+    }
     a, b = digest(out), digest(tmp_path / "again")
     assert a.keys() == b.keys()
     assert [k for k in a if a[k] != b[k]] == []
@@ -133,6 +139,7 @@ def test_run_record_is_what_the_folder_holds(film):
     from worldgen.render import RUN_FILE, RenderOptions, run_record
     from worldgen.render.record import holds_other_render
     from worldgen.spec import load_spec
+
     spec_path, out = film
     spec = load_spec(spec_path)
     assert json.loads((out / RUN_FILE).read_text()) == run_record(spec, RenderOptions())
@@ -172,4 +179,5 @@ def test_render_options_name_the_control_images_the_control_module_makes():
     """render/options.py repeats the list so that options import without numpy: the two stay equal."""
     from worldgen.control import WRITTEN_CONTROL_KINDS
     from worldgen.render.options import WRITTEN_CONTROL_KINDS as IN_OPTIONS
+
     assert IN_OPTIONS == WRITTEN_CONTROL_KINDS

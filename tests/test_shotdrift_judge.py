@@ -1,6 +1,7 @@
 """The shotdrift judge where it is valid: a truly still shot is HELD; a locked-off shot in which
 objects move is not judged (shotdrift reads moving subjects as camera motion; see
 worldgen/bench/shotdrift_judge.py), and the exact passes say how much of it moved."""
+
 from __future__ import annotations
 
 import textwrap

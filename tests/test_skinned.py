@@ -1,12 +1,13 @@
 """Skinned glTF characters: the rig loads as written, poses match hand-computed answers for
 every interpolation, and every broken file is one AssetError line that names the file."""
+
 import struct
 
 import numpy as np
 import pygltflib
 import pytest
 
-from rigged_glb import (ARMATURE_OFFSET, BOUNCE_SPINE_DEG, NOD, WAVE, build_rigged_glb, quat_xyzw)
+from rigged_glb import ARMATURE_OFFSET, BOUNCE_SPINE_DEG, NOD, WAVE, build_rigged_glb, quat_xyzw
 from worldgen.character.skinned import OPENPOSE_18, Channel, match_openpose
 from worldgen.errors import AssetError
 from worldgen.gltf_reader import load_skinned
@@ -165,8 +166,26 @@ def test_normals_use_the_inverse_transpose_under_scale_and_mirror(rig):
         np.testing.assert_allclose(normals, expected, atol=1e-6)
 
 
-OPENPOSE_KEYS = [None, "neck", "upper_arm_r", "forearm_r", "hand_r", "upper_arm_l", "forearm_l", "hand_l",
-                 "thigh_r", "shin_r", "foot_r", "thigh_l", "shin_l", "foot_l", None, None, None, None]
+OPENPOSE_KEYS = [
+    None,
+    "neck",
+    "upper_arm_r",
+    "forearm_r",
+    "hand_r",
+    "upper_arm_l",
+    "forearm_l",
+    "hand_l",
+    "thigh_r",
+    "shin_r",
+    "foot_r",
+    "thigh_l",
+    "shin_l",
+    "foot_l",
+    None,
+    None,
+    None,
+    None,
+]
 
 
 @pytest.mark.parametrize("names", ["blender", "mixamo"])
@@ -178,26 +197,88 @@ def test_openpose_slots_from_builder_names(tmp_path, names):
 
 
 def test_openpose_prefers_the_upper_arm_over_a_collar_named_shoulder():
-    names = ["mixamorig:Hips", "mixamorig:Neck", "mixamorig:LeftShoulder", "mixamorig:LeftArm",
-             "mixamorig:LeftForeArm", "mixamorig:LeftHand", "mixamorig:LeftHandIndex1", "mixamorig:HeadTop_End"]
+    names = [
+        "mixamorig:Hips",
+        "mixamorig:Neck",
+        "mixamorig:LeftShoulder",
+        "mixamorig:LeftArm",
+        "mixamorig:LeftForeArm",
+        "mixamorig:LeftHand",
+        "mixamorig:LeftHandIndex1",
+        "mixamorig:HeadTop_End",
+    ]
     parents = [-1, 0, 1, 2, 3, 4, 5, 1]
     slots = match_openpose(names, parents)
     assert slots[5:8] == [3, 4, 5]
     assert slots[0] is None and slots[1] == 1 and slots[2] is None
 
 
-@pytest.mark.parametrize("names, expected", [
-    (["pelvis", "left_hip", "l_knee", "left_ankle", "neck", "head", "nose", "left_shoulder", "l_elbow",
-      "left_wrist", "left_hand", "right_eye", "r_ear"],
-     {"nose": 6, "neck": 4, "l_hip": 1, "l_knee": 2, "l_ankle": 3, "l_shoulder": 7, "l_elbow": 8,
-      "l_wrist": 9, "r_eye": 11, "r_ear": 12}),
-    (["pelvis", "spine_01", "neck_01", "neck_02", "head", "clavicle_r", "upperarm_r", "lowerarm_r", "hand_r",
-      "thigh_r", "calf_r", "foot_r", "ball_r"],
-     {"neck": 2, "r_shoulder": 6, "r_elbow": 7, "r_wrist": 8, "r_hip": 9, "r_knee": 10, "r_ankle": 11}),
-    (["Bip01", "Bip01 Pelvis", "Bip01 L Thigh", "Bip01 L Calf", "Bip01 L Foot", "Bip01 Neck",
-      "Bip01 L UpperArm", "Bip01 L Forearm", "Bip01 L Hand"],
-     {"neck": 5, "l_hip": 2, "l_knee": 3, "l_ankle": 4, "l_shoulder": 6, "l_elbow": 7, "l_wrist": 8}),
-])
+@pytest.mark.parametrize(
+    "names, expected",
+    [
+        (
+            [
+                "pelvis",
+                "left_hip",
+                "l_knee",
+                "left_ankle",
+                "neck",
+                "head",
+                "nose",
+                "left_shoulder",
+                "l_elbow",
+                "left_wrist",
+                "left_hand",
+                "right_eye",
+                "r_ear",
+            ],
+            {
+                "nose": 6,
+                "neck": 4,
+                "l_hip": 1,
+                "l_knee": 2,
+                "l_ankle": 3,
+                "l_shoulder": 7,
+                "l_elbow": 8,
+                "l_wrist": 9,
+                "r_eye": 11,
+                "r_ear": 12,
+            },
+        ),
+        (
+            [
+                "pelvis",
+                "spine_01",
+                "neck_01",
+                "neck_02",
+                "head",
+                "clavicle_r",
+                "upperarm_r",
+                "lowerarm_r",
+                "hand_r",
+                "thigh_r",
+                "calf_r",
+                "foot_r",
+                "ball_r",
+            ],
+            {"neck": 2, "r_shoulder": 6, "r_elbow": 7, "r_wrist": 8, "r_hip": 9, "r_knee": 10, "r_ankle": 11},
+        ),
+        (
+            [
+                "Bip01",
+                "Bip01 Pelvis",
+                "Bip01 L Thigh",
+                "Bip01 L Calf",
+                "Bip01 L Foot",
+                "Bip01 Neck",
+                "Bip01 L UpperArm",
+                "Bip01 L Forearm",
+                "Bip01 L Hand",
+            ],
+            {"neck": 5, "l_hip": 2, "l_knee": 3, "l_ankle": 4, "l_shoulder": 6, "l_elbow": 7, "l_wrist": 8},
+        ),
+    ],
+)
 def test_openpose_recognises_other_naming_schemes(names, expected):
     chain = [-1] + list(range(len(names) - 1))  # a chain: depth rises with the index
     slots = dict(zip(OPENPOSE_18, match_openpose(names, chain)))
@@ -213,22 +294,30 @@ def test_gltf_with_side_car_or_embedded_buffer_loads_like_the_glb(rig, tmp_path,
     asset = load_skinned(path)
     for name in ("vertices", "normals", "faces", "uv", "joints", "weights", "inverse_bind", "rest_local"):
         np.testing.assert_array_equal(getattr(asset, name), getattr(from_glb, name))
-    np.testing.assert_array_equal(asset.skin(asset.joint_matrices("walk", 0.3))[0],
-                                  from_glb.skin(from_glb.joint_matrices("walk", 0.3))[0])
+    np.testing.assert_array_equal(
+        asset.skin(asset.joint_matrices("walk", 0.3))[0], from_glb.skin(from_glb.joint_matrices("walk", 0.3))[0]
+    )
 
 
 def test_a_second_influence_set_keeps_the_four_strongest_joints(tmp_path):
     """JOINTS_1/WEIGHTS_1 (8 influences): the 4 strongest survive, renormalised to sum 1."""
+
     def edit(doc, blob):
         attributes = doc.meshes[0].primitives[0].attributes
         count = doc.accessors[attributes.POSITION].count
         joints, weights = np.zeros((count, 4), np.uint8), np.zeros((count, 4), np.float32)
         joints[0], weights[0] = [3, 4, 5, 6], [0.5, 0.2, 0.05, 0.02]
-        for name, array, component in (("JOINTS_1", joints, pygltflib.UNSIGNED_BYTE),
-                                       ("WEIGHTS_1", weights, pygltflib.FLOAT)):
-            doc.accessors.append(pygltflib.Accessor(bufferView=append_view(doc, blob, array), componentType=component,
-                                                    count=count, type=pygltflib.VEC4))
+        for name, array, component in (
+            ("JOINTS_1", joints, pygltflib.UNSIGNED_BYTE),
+            ("WEIGHTS_1", weights, pygltflib.FLOAT),
+        ):
+            doc.accessors.append(
+                pygltflib.Accessor(
+                    bufferView=append_view(doc, blob, array), componentType=component, count=count, type=pygltflib.VEC4
+                )
+            )
             setattr(attributes, name, len(doc.accessors) - 1)
+
     asset = load_skinned(edited_glb(tmp_path, "eight.glb", edit))
     facts = build_rigged_glb(tmp_path / "plain.glb", with_clip=False)
     assert facts.weights[0].tolist() == [1, 0, 0, 0]
@@ -238,6 +327,7 @@ def test_a_second_influence_set_keeps_the_four_strongest_joints(tmp_path):
 
 
 # ---- broken files ------------------------------------------------------------------------------
+
 
 def append_view(doc, blob, array) -> int:
     """Add `array` to the binary chunk as a new bufferView (4-byte aligned)."""
@@ -253,13 +343,15 @@ def test_sparse_accessor_values_replace_the_base_data(tmp_path):
         indices = append_view(doc, blob, np.array([2, 5], np.uint16))
         values = append_view(doc, blob, np.array([[1, 2, 3], [4, 5, 6]], np.float32))
         doc.accessors[doc.meshes[0].primitives[0].attributes.POSITION].sparse = pygltflib.Sparse(
-            count=2, indices=pygltflib.AccessorSparseIndices(bufferView=indices, componentType=pygltflib.UNSIGNED_SHORT),
-            values=pygltflib.AccessorSparseValues(bufferView=values))
+            count=2,
+            indices=pygltflib.AccessorSparseIndices(bufferView=indices, componentType=pygltflib.UNSIGNED_SHORT),
+            values=pygltflib.AccessorSparseValues(bufferView=values),
+        )
+
     asset = load_skinned(edited_glb(tmp_path, "sparse.glb", edit))
     np.testing.assert_array_equal(asset.vertices[[2, 5]], [[1, 2, 3], [4, 5, 6]])
     facts = build_rigged_glb(tmp_path / "plain.glb", with_clip=False)
     np.testing.assert_array_equal(np.delete(asset.vertices, [2, 5], 0), np.delete(facts.vertices, [2, 5], 0))
-
 
 
 def edited_glb(tmp_path, name, edit):
@@ -292,7 +384,7 @@ def make_empty(tmp_path):
 def make_truncated(tmp_path):
     build_rigged_glb(tmp_path / "whole.glb")
     data = (tmp_path / "whole.glb").read_bytes()
-    (tmp_path / "half.glb").write_bytes(data[:len(data) // 2])
+    (tmp_path / "half.glb").write_bytes(data[: len(data) // 2])
     return tmp_path / "half.glb"
 
 
@@ -308,19 +400,22 @@ def make_unskinned(tmp_path):
 
 def make_accessor_out_of_range(tmp_path):
     def edit(doc, blob):
-        doc.accessors[doc.meshes[0].primitives[0].attributes.POSITION].count = 10 ** 6
+        doc.accessors[doc.meshes[0].primitives[0].attributes.POSITION].count = 10**6
+
     return edited_glb(tmp_path, "overrun.glb", edit)
 
 
 def make_nan_positions(tmp_path):
     def edit(doc, blob):
         struct.pack_into("<f", blob, first_primitive_bytes_at(doc, "POSITION"), float("nan"))
+
     return edited_glb(tmp_path, "nan.glb", edit)
 
 
 def make_zero_weights(tmp_path):
     def edit(doc, blob):
         struct.pack_into("<4f", blob, first_primitive_bytes_at(doc, "WEIGHTS_0"), 0, 0, 0, 0)
+
     return edited_glb(tmp_path, "weightless.glb", edit)
 
 
@@ -333,6 +428,7 @@ def make_missing_side_car(tmp_path):
 def make_draco_required(tmp_path):
     def edit(doc, blob):
         doc.extensionsUsed = doc.extensionsRequired = ["KHR_draco_mesh_compression"]
+
     return edited_glb(tmp_path, "draco.glb", edit)
 
 
@@ -345,13 +441,22 @@ def make_escaping_side_car(tmp_path):
     return inner / "sneaky.gltf"
 
 
-@pytest.mark.parametrize("make, says", [
-    (make_missing, "not found"), (make_empty, "empty file"), (make_truncated, "truncated GLB"),
-    (make_not_gltf, "not glTF 2.0"), (make_unskinned, "no skinned mesh (the file has meshes but no 'skins')"),
-    (make_accessor_out_of_range, "out of range"), (make_nan_positions, "not finite"),
-    (make_zero_weights, "all-zero skin weights"), (make_missing_side_car, "side-car file 'lost.bin' not found"),
-    (make_escaping_side_car, "outside the file's folder"), (make_draco_required, "KHR_draco_mesh_compression"),
-])
+@pytest.mark.parametrize(
+    "make, says",
+    [
+        (make_missing, "not found"),
+        (make_empty, "empty file"),
+        (make_truncated, "truncated GLB"),
+        (make_not_gltf, "not glTF 2.0"),
+        (make_unskinned, "no skinned mesh (the file has meshes but no 'skins')"),
+        (make_accessor_out_of_range, "out of range"),
+        (make_nan_positions, "not finite"),
+        (make_zero_weights, "all-zero skin weights"),
+        (make_missing_side_car, "side-car file 'lost.bin' not found"),
+        (make_escaping_side_car, "outside the file's folder"),
+        (make_draco_required, "KHR_draco_mesh_compression"),
+    ],
+)
 def test_broken_files_are_one_line_asset_errors_naming_the_file(tmp_path, make, says):
     path = make(tmp_path)
     with pytest.raises(AssetError) as err:
@@ -373,12 +478,22 @@ def test_no_raw_exception_from_cut_or_mangled_files(rig, tmp_path):
             load_skinned(bad)
     build_rigged_glb(tmp_path / "ok.gltf", embed=True)
     text = (tmp_path / "ok.gltf").read_text()
-    mangles = [('"nodes"', '"nodez"'), ('"count"', '"cuont"'), ('"joints"', '"joints_"'), ('"matrix"', '"matrx"'),
-               ('"componentType": 5126', '"componentType": 9'), ('"type": "VEC3"', '"type": "VEC7"'),
-               ('"children": [', '"children": [99, '), ('"skin": 0', '"skin": 3'), ('"mesh": 0', '"mesh": "0"'),
-               ('"translation": [', '"translation": ["x", '), ('"uri": "data:', '"uri": "data:x'),
-               ('"input": ', '"input": 1000 + '), ('"interpolation": "STEP"', '"interpolation": "SMOOTH"'),
-               ('"asset": {', '"asset": 3, "x": {')]
+    mangles = [
+        ('"nodes"', '"nodez"'),
+        ('"count"', '"cuont"'),
+        ('"joints"', '"joints_"'),
+        ('"matrix"', '"matrx"'),
+        ('"componentType": 5126', '"componentType": 9'),
+        ('"type": "VEC3"', '"type": "VEC7"'),
+        ('"children": [', '"children": [99, '),
+        ('"skin": 0', '"skin": 3'),
+        ('"mesh": 0', '"mesh": "0"'),
+        ('"translation": [', '"translation": ["x", '),
+        ('"uri": "data:', '"uri": "data:x'),
+        ('"input": ', '"input": 1000 + '),
+        ('"interpolation": "STEP"', '"interpolation": "SMOOTH"'),
+        ('"asset": {', '"asset": 3, "x": {'),
+    ]
     survived = 0
     for i, (old, new) in enumerate(mangles):
         assert old in text, old

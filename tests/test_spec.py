@@ -1,4 +1,5 @@
 """Spec validation: the example validates; every kind of bad input is one located line."""
+
 import json
 import subprocess
 import sys
@@ -47,8 +48,14 @@ def test_lighthouse_matches_issue_example():
 
 BAD = [
     # (replacement of GOOD text, expected line, expected fragment)
-    (("camera: {move: static, position: [0, 2, 10], target: boat}",
-      "camera: {move: static, position: [0, 2, 10], target: boaat}"), 10, "shots[0].camera.target: no object or character 'boaat' (did you mean 'boat'?)"),
+    (
+        (
+            "camera: {move: static, position: [0, 2, 10], target: boat}",
+            "camera: {move: static, position: [0, 2, 10], target: boaat}",
+        ),
+        10,
+        "shots[0].camera.target: no object or character 'boaat' (did you mean 'boat'?)",
+    ),
     (("size: [3, 1, 1]", "size: [3, -1, 1]"), 6, "world.objects[1]"),
     (("title: t", "titel: t"), 2, "titel: unknown field (did you mean 'title'?)"),
     (("duration: 1", "duration: 0"), 9, "shots[0].duration"),
@@ -80,7 +87,8 @@ def test_bad_specs_are_located(tmp_path, repl, line, fragment):
 
 def test_parent_cycle(tmp_path):
     text = GOOD.replace("{id: boat, shape: box,", "{id: boat, parent: mast, shape: box,").replace(
-        "shots:", "    - {id: mast, parent: boat, shape: box, size: [1, 1, 1]}\nshots:")
+        "shots:", "    - {id: mast, parent: boat, shape: box, size: [1, 1, 1]}\nshots:"
+    )
     p = tmp_path / "c.yaml"
     p.write_text(text.lstrip())
     with pytest.raises(SpecError, match="parent cycle"):
@@ -88,39 +96,49 @@ def test_parent_cycle(tmp_path):
 
 
 def test_target_never_in_frame(tmp_path):
-    text = GOOD.replace("camera: {move: static, position: [0, 2, 10], target: boat}",
-                        "camera: {move: pan, position: [0, 2, 10], look_at: [0, 2, 20], degrees: 10}")
+    text = GOOD.replace(
+        "camera: {move: static, position: [0, 2, 10], target: boat}",
+        "camera: {move: pan, position: [0, 2, 10], look_at: [0, 2, 20], degrees: 10}",
+    )
     text = text.replace("duration: 1\n", "duration: 1\n    prompt: p\n")
     p = tmp_path / "t.yaml"
     p.write_text(text.lstrip())
     load_checked(p)  # a pan with no target is fine
-    text2 = GOOD.replace("camera: {move: static, position: [0, 2, 10], target: boat}",
-                         "camera: {move: track, target: boat, offset: [0, 0.2, 0.1]}")
+    text2 = GOOD.replace(
+        "camera: {move: static, position: [0, 2, 10], target: boat}",
+        "camera: {move: track, target: boat, offset: [0, 0.2, 0.1]}",
+    )
     p.write_text(text2.lstrip())
     with pytest.raises(SpecError, match="inside object 'boat'"):
         load_checked(p)
 
 
 def test_target_behind_camera_never_enters_frame(tmp_path):
-    text = GOOD.replace("- {id: boat, shape: box, size: [3, 1, 1], position: [0, 0.5, 0]}",
-                        "- {id: boat, shape: box, size: [3, 1, 1], position: [0, 0.5, 0]}\n"
-                        "    - {id: buoy, shape: sphere, radius: 0.3, position: [0, 0.3, 30]}")
-    text = text.replace("camera: {move: static, position: [0, 2, 10], target: boat}",
-                        "camera: {move: orbit, target: buoy, radius: 2, height: 1, degrees: 30, fov: 20, "
-                        "look_at: null}")
+    text = GOOD.replace(
+        "- {id: boat, shape: box, size: [3, 1, 1], position: [0, 0.5, 0]}",
+        "- {id: boat, shape: box, size: [3, 1, 1], position: [0, 0.5, 0]}\n"
+        "    - {id: buoy, shape: sphere, radius: 0.3, position: [0, 0.3, 30]}",
+    )
+    text = text.replace(
+        "camera: {move: static, position: [0, 2, 10], target: boat}",
+        "camera: {move: orbit, target: buoy, radius: 2, height: 1, degrees: 30, fov: 20, look_at: null}",
+    )
     text = text.replace(", look_at: null", "")
     p = tmp_path / "o.yaml"
     p.write_text(text.lstrip())
     load_checked(p)  # an orbit always frames its target
 
 
-@pytest.mark.parametrize("text,fragment", [
-    ("", "the file is empty"),
-    ("- a\n- b\n", "a spec is a mapping"),
-    ("worldgen: 1\nworld: {objects: [\n", "not valid YAML"),
-    ("worldgen: 1\nworldgen: 1\n", "duplicate key 'worldgen'"),
-    ("worldgen: 1\nworld: {objects: []}\nshots: []\n", "world.objects"),
-])
+@pytest.mark.parametrize(
+    "text,fragment",
+    [
+        ("", "the file is empty"),
+        ("- a\n- b\n", "a spec is a mapping"),
+        ("worldgen: 1\nworld: {objects: [\n", "not valid YAML"),
+        ("worldgen: 1\nworldgen: 1\n", "duplicate key 'worldgen'"),
+        ("worldgen: 1\nworld: {objects: []}\nshots: []\n", "world.objects"),
+    ],
+)
 def test_malformed_files(tmp_path, text, fragment):
     p = tmp_path / "m.yaml"
     p.write_text(text)

@@ -9,6 +9,7 @@ Library first; the CLI (``worldgen``) is a thin layer over these functions::
     spec = load_spec("scenes/lighthouse.yaml")
     render_film(spec, "out/lighthouse")
 """
+
 __version__ = "0.1.0"
 
 import os as _os
@@ -26,12 +27,13 @@ from worldgen.spec import Spec, load_spec  # noqa: E402
 def __getattr__(name):  # lazy: keep `import worldgen` light (no open3d/torch at import)
     if name == "World":
         from worldgen.world import World
+
         return World
     if name in ("render_film", "render_passes"):
         from worldgen import render
+
         return getattr(render, name)
     raise AttributeError(name)
 
 
-__all__ = ["__version__", "SpecError", "WorldgenError", "Spec", "load_spec", "World",
-           "render_film", "render_passes"]
+__all__ = ["__version__", "SpecError", "WorldgenError", "Spec", "load_spec", "World", "render_film", "render_passes"]

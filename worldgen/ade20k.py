@@ -26,6 +26,7 @@ wall is ADE20K's most frequent class and a flat surface with no shape or parts o
 the net learns little more from it than "a surface here" and the prompt, depth and normals
 decide what the object looks like. 'building' (the other candidate) would ask for windows and
 facades on a buoy or a sculpture. Nothing hit (the sky the painters draw there) is 'sky'."""
+
 from __future__ import annotations
 
 import re
@@ -209,13 +210,32 @@ SKY = BY_NAME["sky"]
 
 # Words of scene specs that ADE20K files under another class (word -> class name).
 ALIASES = {
-    **dict.fromkeys(("pine", "oak", "birch", "maple", "fir", "spruce", "willow", "cedar", "elm", "cypress", "stump",
-                     "trunk", "sapling"), "tree"),
+    **dict.fromkeys(
+        (
+            "pine",
+            "oak",
+            "birch",
+            "maple",
+            "fir",
+            "spruce",
+            "willow",
+            "cedar",
+            "elm",
+            "cypress",
+            "stump",
+            "trunk",
+            "sapling",
+        ),
+        "tree",
+    ),
     **dict.fromkeys(("bush", "shrub", "hedge", "fern", "ivy", "vine", "cactus", "foliage"), "plant"),
-    **dict.fromkeys(("man", "woman", "child", "kid", "boy", "girl", "people", "human", "character", "pedestrian",
-                     "figure"), "person"),
-    **dict.fromkeys(("dog", "cat", "bird", "gull", "seagull", "horse", "cow", "sheep", "deer", "duck", "fish"),
-                    "animal"),
+    **dict.fromkeys(
+        ("man", "woman", "child", "kid", "boy", "girl", "people", "human", "character", "pedestrian", "figure"),
+        "person",
+    ),
+    **dict.fromkeys(
+        ("dog", "cat", "bird", "gull", "seagull", "horse", "cow", "sheep", "deer", "duck", "fish"), "animal"
+    ),
     **dict.fromkeys(("boulder", "pebble", "cliff", "crag"), "rock"),
     **dict.fromkeys(("sailboat", "rowboat", "canoe", "kayak", "yacht", "dinghy", "raft"), "boat"),
     **dict.fromkeys(("cabin", "cottage", "home", "villa", "barn"), "house"),
@@ -243,9 +263,35 @@ ALIASES = {
 _STOP = re.compile(r"\b(with|of|on|in|at|by|near|under|over|behind|beside|from|and)\b")
 # Synonyms of the benchmark's list that would mislead as words of a spec ('machine' is a car
 # there, 'can' a toilet, 'wheel' a bicycle): not matched.
-_UNMATCHED = {"machine", "mortal", "soul", "somebody", "someone", "individual", "pall", "mantle", "press", "can",
-              "crapper", "throne", "potty", "wheel", "cover", "bill", "card", "notice", "posting", "brute", "range",
-              "span", "puff", "coach", "jitney", "double", "stand"}
+_UNMATCHED = {
+    "machine",
+    "mortal",
+    "soul",
+    "somebody",
+    "someone",
+    "individual",
+    "pall",
+    "mantle",
+    "press",
+    "can",
+    "crapper",
+    "throne",
+    "potty",
+    "wheel",
+    "cover",
+    "bill",
+    "card",
+    "notice",
+    "posting",
+    "brute",
+    "range",
+    "span",
+    "puff",
+    "coach",
+    "jitney",
+    "double",
+    "stand",
+}
 _PHRASES: dict[str, AdeClass] = {}  # phrase (words joined by one space) -> class
 for _c in CLASSES:  # class names first: 'pot' is the flowerpot, not the toilet's synonym
     _PHRASES.setdefault(_c.names[0], _c)

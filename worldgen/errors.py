@@ -1,4 +1,5 @@
 """Errors users see as one line, with a distinct exit code each (no tracebacks)."""
+
 from __future__ import annotations
 
 EXIT_USAGE = 2  # bad spec, bad arguments, bad asset: the user's input needs fixing
@@ -15,8 +16,7 @@ class WorldgenError(Exception):
 class SpecError(WorldgenError):
     """A spec problem located at ``file:line: field.path: message``."""
 
-    def __init__(self, message: str, file: str | None = None, line: int | None = None,
-                 path: str | None = None):
+    def __init__(self, message: str, file: str | None = None, line: int | None = None, path: str | None = None):
         self.message, self.file, self.line, self.path = message, file, line, path
         super().__init__(self.format())
 

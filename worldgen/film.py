@@ -1,4 +1,5 @@
 """The editor's first job: cut the shots in order into film.mp4, and a contact sheet."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,17 +10,41 @@ from PIL import Image, ImageDraw, ImageFont
 
 # every film worldgen cuts is encoded with these: one thread and bit-exact flags, so the same
 # frames give the same bytes on every run
-H264_PARAMS = ["-crf", "18", "-preset", "medium", "-threads", "1", "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2",
-               "-fflags", "+bitexact", "-flags:v", "+bitexact", "-map_metadata", "-1"]
+H264_PARAMS = [
+    "-crf",
+    "18",
+    "-preset",
+    "medium",
+    "-threads",
+    "1",
+    "-vf",
+    "pad=ceil(iw/2)*2:ceil(ih/2)*2",
+    "-fflags",
+    "+bitexact",
+    "-flags:v",
+    "+bitexact",
+    "-map_metadata",
+    "-1",
+]
 
 
 def h264_writer(path: Path, w: int, h: int, fps: float, tail: list[str]):
     """A started imageio-ffmpeg writer of H.264 (libx264, yuv420p, crf 18) with H264_PARAMS and
     then `tail` (the container's options); send it RGB frames, then close it."""
     import imageio_ffmpeg
+
     writer = imageio_ffmpeg.write_frames(
-        str(path), (w, h), fps=fps, codec="libx264", pix_fmt_in="rgb24", pix_fmt_out="yuv420p", quality=None,
-        macro_block_size=1, ffmpeg_log_level="error", output_params=H264_PARAMS + tail)
+        str(path),
+        (w, h),
+        fps=fps,
+        codec="libx264",
+        pix_fmt_in="rgb24",
+        pix_fmt_out="yuv420p",
+        quality=None,
+        macro_block_size=1,
+        ffmpeg_log_level="error",
+        output_params=H264_PARAMS + tail,
+    )
     writer.send(None)
     return writer
 

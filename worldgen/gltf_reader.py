@@ -7,6 +7,7 @@ only read from the file itself, data: URIs, or side-car files in the file's own 
 
 An asset-layer module: it knows the file format, not the world; the rig it fills in
 (`worldgen.character.skinned`) knows skinning, not the file format."""
+
 from __future__ import annotations
 
 import base64
@@ -105,7 +106,7 @@ class _Reader:
             length, kind = struct.unpack_from("<I4s", data, at)
             if at + 8 + length > declared:
                 raise self.fail(f"truncated GLB (chunk at byte {at} runs past the end)")
-            chunks.append((kind, data[at + 8:at + 8 + length]))
+            chunks.append((kind, data[at + 8 : at + 8 + length]))
             at += 8 + length
         if not chunks or chunks[0][0] != b"JSON":
             raise self.fail("GLB has no JSON chunk first")
@@ -170,16 +171,18 @@ class _Reader:
         dtype = _COMPONENT_DTYPES.get(acc.componentType)
         width = _TYPE_WIDTHS.get(acc.type)
         if dtype is None or width is None:
-            raise self.fail(f"{what}: accessor {index} has unsupported componentType/type "
-                            f"({acc.componentType}, {acc.type})")
+            raise self.fail(
+                f"{what}: accessor {index} has unsupported componentType/type ({acc.componentType}, {acc.type})"
+            )
         count = acc.count
         if not isinstance(count, int) or count < 0:
             raise self.fail(f"{what}: accessor {index} has no valid count")
         if acc.bufferView is None:
             values = np.zeros((count, width), dtype=dtype)
         else:
-            values = self._view_array(acc.bufferView, acc.byteOffset or 0, count, width, dtype,
-                                      f"{what}: accessor {index}", strided=True)
+            values = self._view_array(
+                acc.bufferView, acc.byteOffset or 0, count, width, dtype, f"{what}: accessor {index}", strided=True
+            )
         if acc.sparse is not None:
             values = self._apply_sparse(acc, values, width, dtype, f"{what}: accessor {index}")
         return self._decoded(values, acc)
@@ -192,8 +195,9 @@ class _Reader:
             return np.maximum(values.astype(np.float64) / scale, -1.0)
         return values.astype(np.int64)
 
-    def _view_array(self, view_index, offset: int, count: int, width: int, dtype: str, what: str,
-                    strided: bool = False) -> np.ndarray:
+    def _view_array(
+        self, view_index, offset: int, count: int, width: int, dtype: str, what: str, strided: bool = False
+    ) -> np.ndarray:
         view = self._item(self.doc.bufferViews, view_index, f"{what}: bufferView")
         data = self._item(self.buffers, view.buffer, f"{what}: bufferView {view_index}: buffer")
         start, length = view.byteOffset or 0, view.byteLength
@@ -206,7 +210,7 @@ class _Reader:
         needed = offset + (stride * (count - 1) + width * item if count else 0)
         if offset < 0 or needed > length:
             raise self.fail(f"{what}: reads {needed} bytes from bufferView {view_index} of {length} (out of range)")
-        window = data[start:start + length]
+        window = data[start : start + length]
         return np.ndarray((count, width), dtype=dtype, buffer=window, offset=offset, strides=(stride, item)).copy()
 
     def _apply_sparse(self, acc, values: np.ndarray, width: int, dtype: str, what: str) -> np.ndarray:
@@ -215,13 +219,15 @@ class _Reader:
         idx_dtype = _COMPONENT_DTYPES.get(sparse.indices.componentType)
         if idx_dtype is None or not isinstance(count, int) or count < 0:
             raise self.fail(f"{what}: malformed sparse block")
-        where = self._view_array(sparse.indices.bufferView, sparse.indices.byteOffset or 0, count, 1,
-                                 idx_dtype, f"{what} sparse indices")[:, 0].astype(np.int64)
+        where = self._view_array(
+            sparse.indices.bufferView, sparse.indices.byteOffset or 0, count, 1, idx_dtype, f"{what} sparse indices"
+        )[:, 0].astype(np.int64)
         if count and (where.min() < 0 or where.max() >= len(values)):
             raise self.fail(f"{what}: sparse index out of range")
         values = values.copy()
-        values[where] = self._view_array(sparse.values.bufferView, sparse.values.byteOffset or 0, count,
-                                         width, dtype, f"{what} sparse values")
+        values[where] = self._view_array(
+            sparse.values.bufferView, sparse.values.byteOffset or 0, count, width, dtype, f"{what} sparse values"
+        )
         return values
 
     def _item(self, items: list, index, what: str):
@@ -298,11 +304,20 @@ class _Reader:
         parents, offsets = self.joint_tree(joint_nodes)
         mesh = self.merged_mesh(mesh_indices, len(joint_nodes))
         return SkinnedAsset(
-            vertices=mesh["vertices"], normals=mesh["normals"], faces=mesh["faces"], uv=mesh["uv"],
+            vertices=mesh["vertices"],
+            normals=mesh["normals"],
+            faces=mesh["faces"],
+            uv=mesh["uv"],
             joint_names=[self.doc.nodes[n].name or f"joint_{j}" for j, n in enumerate(joint_nodes)],
-            parents=parents, rest_local=np.stack([self.node_local(n) for n in joint_nodes]),
-            inverse_bind=self.inverse_bind(skin, len(joint_nodes)), joints=mesh["joints"],
-            weights=mesh["weights"], clips=self.clips(joint_nodes), parent_offset=offsets, source=self.where)
+            parents=parents,
+            rest_local=np.stack([self.node_local(n) for n in joint_nodes]),
+            inverse_bind=self.inverse_bind(skin, len(joint_nodes)),
+            joints=mesh["joints"],
+            weights=mesh["weights"],
+            clips=self.clips(joint_nodes),
+            parent_offset=offsets,
+            source=self.where,
+        )
 
     def joint_tree(self, joint_nodes: list[int]) -> tuple[np.ndarray, np.ndarray]:
         """Each joint's nearest joint ancestor, and the product of the non-joint nodes in
@@ -331,10 +346,12 @@ class _Reader:
 
     def merged_mesh(self, mesh_indices: list[int], joint_count: int) -> dict[str, np.ndarray]:
         """All triangle primitives of the skinned meshes as one vertex/face table."""
-        parts = [self.primitive(m, p, prim, joint_count)
-                 for m in mesh_indices
-                 for p, prim in enumerate(self.doc.meshes[m].primitives or [])
-                 if prim.mode in (None, 4)]
+        parts = [
+            self.primitive(m, p, prim, joint_count)
+            for m in mesh_indices
+            for p, prim in enumerate(self.doc.meshes[m].primitives or [])
+            if prim.mode in (None, 4)
+        ]
         if not parts:
             raise self.fail("the skinned mesh has no triangle primitives")
         offsets = np.cumsum([0] + [len(part["vertices"]) for part in parts[:-1]])
@@ -354,8 +371,14 @@ class _Reader:
             raise self.fail(f"{what}: vertex positions are not finite numbers (NaN or inf)")
         faces = self.triangles(prim, len(vertices), what)
         joints, weights = self.influences(attrs, len(vertices), joint_count, what)
-        return {"vertices": vertices, "faces": faces, "normals": self.normals(attrs, vertices, faces, what),
-                "uv": self.uv(attrs, len(vertices), what), "joints": joints, "weights": weights}
+        return {
+            "vertices": vertices,
+            "faces": faces,
+            "normals": self.normals(attrs, vertices, faces, what),
+            "uv": self.uv(attrs, len(vertices), what),
+            "joints": joints,
+            "weights": weights,
+        }
 
     def triangles(self, prim, vertex_count: int, what: str) -> np.ndarray:
         if prim.indices is None:

@@ -1,4 +1,5 @@
 """Files worldgen writes: atomic (temp + rename) and byte-deterministic (no timestamps)."""
+
 from __future__ import annotations
 
 import io
@@ -62,6 +63,7 @@ def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
 
 def png_bytes(img: np.ndarray) -> bytes:
     from PIL import Image
+
     buf = io.BytesIO()
     Image.fromarray(img).save(buf, format="PNG", compress_level=1)
     return buf.getvalue()
@@ -72,9 +74,14 @@ def write_png(path: Path, img: np.ndarray) -> None:
 
 
 EXR_CHANNELS = {  # layer -> channel names in the EXR (multi-channel, one file per frame)
-    "depth": ["Z"], "normal": ["N.X", "N.Y", "N.Z"], "uv": ["uv.U", "uv.V"],
-    "flow_fwd": ["flow_fwd.X", "flow_fwd.Y"], "flow_bwd": ["flow_bwd.X", "flow_bwd.Y"],
-    "instance": ["instance"], "semantic": ["semantic"], "occlusion_fwd": ["occlusion_fwd"],
+    "depth": ["Z"],
+    "normal": ["N.X", "N.Y", "N.Z"],
+    "uv": ["uv.U", "uv.V"],
+    "flow_fwd": ["flow_fwd.X", "flow_fwd.Y"],
+    "flow_bwd": ["flow_bwd.X", "flow_bwd.Y"],
+    "instance": ["instance"],
+    "semantic": ["semantic"],
+    "occlusion_fwd": ["occlusion_fwd"],
     "occlusion_bwd": ["occlusion_bwd"],
 }
 
@@ -82,6 +89,7 @@ EXR_CHANNELS = {  # layer -> channel names in the EXR (multi-channel, one file p
 def write_exr(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """Float layers as FLOAT channels, integer layers as UINT channels, ZIP-compressed."""
     import OpenEXR
+
     channels = {}
     for layer, names in EXR_CHANNELS.items():
         a = arrays[layer]
@@ -100,6 +108,7 @@ def write_exr(path: Path, arrays: dict[str, np.ndarray]) -> None:
 
 def read_exr(path: Path) -> dict[str, np.ndarray]:
     import OpenEXR
+
     with OpenEXR.File(str(path)) as f:
         ch = {k: v.pixels for k, v in f.channels().items()}
     out = {}

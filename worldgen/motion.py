@@ -1,4 +1,5 @@
 """Keyframe interpolation: easing curves, lerp / Catmull-Rom for positions, slerp for rotations."""
+
 from __future__ import annotations
 
 import bisect

@@ -2,6 +2,7 @@
 
 trimesh.creation builds these shapes but without uv coordinates or split seams, and worldgen
 anchors appearance and diffusion noise in uv space, so the primitives are generated here."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,8 +17,10 @@ def _grid(pos_fn, nu: int, nv: int, u_range=(0.0, 1.0), v_range=(0.0, 1.0)):
     v = np.linspace(*v_range, nv + 1)
     uu, vv = np.meshgrid(u, v, indexing="xy")  # rows = v
     p, n = pos_fn(uu.ravel(), vv.ravel())
-    uv = np.stack([(uu.ravel() - u_range[0]) / (u_range[1] - u_range[0]),
-                   (vv.ravel() - v_range[0]) / (v_range[1] - v_range[0])], 1)
+    uv = np.stack(
+        [(uu.ravel() - u_range[0]) / (u_range[1] - u_range[0]), (vv.ravel() - v_range[0]) / (v_range[1] - v_range[0])],
+        1,
+    )
     i = np.arange(nv)[:, None] * (nu + 1) + np.arange(nu)[None, :]
     a, b, c, d = i, i + 1, i + nu + 1, i + nu + 2
     faces = np.concatenate([np.stack([a, c, b], -1).reshape(-1, 3), np.stack([b, c, d], -1).reshape(-1, 3)])
@@ -84,6 +87,7 @@ def box(size):
     for axis in range(3):
         for sign in (-1.0, 1.0):
             o1, o2 = [a for a in range(3) if a != axis]
+
             def fn(u, v, axis=axis, sign=sign, o1=o1, o2=o2):
                 p = np.zeros((len(u), 3))
                 p[:, axis] = sign * half[axis]
@@ -92,6 +96,7 @@ def box(size):
                 n = np.zeros_like(p)
                 n[:, axis] = sign
                 return p, n
+
             p, n, uv, f = _grid(fn, 1, 1)
             k = len(parts)
             parts.append((p, n, _island(uv, (k % 3) / 3, (k // 3) / 2, 1 / 3, 1 / 2), f))
@@ -103,6 +108,7 @@ def sphere(radius, seg=SEGMENTS):
         th, ph = u * 2 * np.pi, (v - 0.5) * np.pi
         n = np.stack([np.cos(ph) * np.sin(th), np.sin(ph), np.cos(ph) * np.cos(th)], 1)
         return radius * n, n
+
     return _grid(fn, seg, seg // 2)
 
 
@@ -114,20 +120,28 @@ def _cap_island(part, u0):
 
 def cylinder(radius, height, seg=SEGMENTS):
     """Side in the atlas' bottom band, each cap in its own square above it."""
+
     def fn(u, v):
         th = u * 2 * np.pi
         n = np.stack([np.sin(th), np.zeros_like(th), np.cos(th)], 1)
         p = radius * n
         p[:, 1] = (v - 0.5) * height
         return p, n
+
     p, n, uv, f = _grid(fn, seg, 1)
     side = (p, n, np.stack([uv[:, 0], uv[:, 1] * 0.58], 1), f)
-    return _merge([side, _cap_island(_disc(radius, height / 2, True, seg), 0.05),
-                   _cap_island(_disc(radius, -height / 2, False, seg), 0.55)])
+    return _merge(
+        [
+            side,
+            _cap_island(_disc(radius, height / 2, True, seg), 0.05),
+            _cap_island(_disc(radius, -height / 2, False, seg), 0.55),
+        ]
+    )
 
 
 def capsule(radius, height, seg=SEGMENTS):
     half_body = height / 2 - radius
+
     def hemi(lo, hi, dy):
         def fn(u, v):
             th, ph = u * 2 * np.pi, v
@@ -135,15 +149,19 @@ def capsule(radius, height, seg=SEGMENTS):
             p = radius * n
             p[:, 1] += dy
             return p, n
+
         return _grid(fn, seg, seg // 4, v_range=(lo, hi))
+
     parts = [hemi(-np.pi / 2, 0.0, -half_body), hemi(0.0, np.pi / 2, half_body)]
     if half_body > 1e-9:
+
         def body(u, v):
             th = u * 2 * np.pi
             n = np.stack([np.sin(th), np.zeros_like(th), np.cos(th)], 1)
             p = radius * n
             p[:, 1] = (v - 0.5) * 2 * half_body
             return p, n
+
         parts.append(_grid(body, seg, 1))
     p, n, uv, f = _merge(parts)
     uv[:, 1] = (p[:, 1] + height / 2) / height  # one continuous v from bottom to top
@@ -152,12 +170,14 @@ def capsule(radius, height, seg=SEGMENTS):
 
 def cone(radius, height, seg=SEGMENTS):
     slope = radius / height
+
     def fn(u, v):
         th = u * 2 * np.pi
         r = radius * (1 - v)
         p = np.stack([r * np.sin(th), (v - 0.5) * height, r * np.cos(th)], 1)
         n = np.stack([np.sin(th), np.full_like(th, slope), np.cos(th)], 1)
         return p, n / np.linalg.norm(n, axis=1, keepdims=True)
+
     p, n, uv, f = _grid(fn, seg, 8)
     side = (p, n, np.stack([uv[:, 0], uv[:, 1] * 0.58], 1), f)
     return _merge([side, _cap_island(_disc(radius, -height / 2, False, seg), 0.3)])
@@ -169,6 +189,7 @@ def torus(radius, tube, seg=SEGMENTS):
         c = np.stack([np.sin(th), np.zeros_like(th), np.cos(th)], 1)
         n = c * np.cos(ph)[:, None] + np.array([0.0, 1.0, 0.0]) * np.sin(ph)[:, None]
         return radius * c + tube * n, n
+
     return _grid(fn, seg, seg // 2)
 
 
@@ -176,9 +197,13 @@ def primitive(shape: str, size=None, radius=None, height=None, tube=None, segmen
     """A primitive as a trimesh with `visual.uv` and analytic `vertex_normals`."""
     seg = segments
     builders = {
-        "plane": lambda: plane(size), "box": lambda: box(size), "sphere": lambda: sphere(radius, seg),
-        "cylinder": lambda: cylinder(radius, height, seg), "capsule": lambda: capsule(radius, height, seg),
-        "cone": lambda: cone(radius, height, seg), "torus": lambda: torus(radius, tube, seg),
+        "plane": lambda: plane(size),
+        "box": lambda: box(size),
+        "sphere": lambda: sphere(radius, seg),
+        "cylinder": lambda: cylinder(radius, height, seg),
+        "capsule": lambda: capsule(radius, height, seg),
+        "cone": lambda: cone(radius, height, seg),
+        "torus": lambda: torus(radius, tube, seg),
     }
     p, n, uv, f = builders[shape]()
     f = _orient_outward(p, n, _drop_degenerate(p, f))
@@ -186,6 +211,11 @@ def primitive(shape: str, size=None, radius=None, height=None, tube=None, segmen
 
 
 def make_mesh(vertices, faces, normals, uv) -> trimesh.Trimesh:
-    m = trimesh.Trimesh(vertices=vertices, faces=faces, vertex_normals=normals, process=False,
-                        visual=trimesh.visual.TextureVisuals(uv=uv))
+    m = trimesh.Trimesh(
+        vertices=vertices,
+        faces=faces,
+        vertex_normals=normals,
+        process=False,
+        visual=trimesh.visual.TextureVisuals(uv=uv),
+    )
     return m

@@ -7,6 +7,7 @@ rasterizer backend, the painter with its options and texture keys, the seed and 
 version. The store keeps one file per key and output kind; an output folder gets hard links
 (or copies across file systems). Writes are atomic (temp file + rename), so a render killed at
 any moment leaves only whole entries, and a restart redoes exactly what is missing."""
+
 from __future__ import annotations
 
 import hashlib
@@ -80,7 +81,11 @@ class FrameStore:
         return True
 
     def entries(self) -> list[Path]:
-        return [p for p in self.root.glob("*/*") if p.is_file() and not p.name.startswith(".")] if self.root.exists() else []
+        return (
+            [p for p in self.root.glob("*/*") if p.is_file() and not p.name.startswith(".")]
+            if self.root.exists()
+            else []
+        )
 
     def summary(self) -> dict:
         files = self.entries()
@@ -90,8 +95,12 @@ class FrameStore:
             s = by_kind.setdefault(kind, [0, 0])
             s[0] += 1
             s[1] += p.stat().st_size
-        return {"root": str(self.root), "files": len(files), "bytes": sum(v[1] for v in by_kind.values()),
-                "by_kind": {k: {"files": v[0], "bytes": v[1]} for k, v in sorted(by_kind.items())}}
+        return {
+            "root": str(self.root),
+            "files": len(files),
+            "bytes": sum(v[1] for v in by_kind.values()),
+            "by_kind": {k: {"files": v[0], "bytes": v[1]} for k, v in sorted(by_kind.items())},
+        }
 
     def prune(self, older_than_days: float | None = None) -> tuple[int, int]:
         """Remove entries not used (accessed or linked) for `older_than_days` (all when None):

@@ -1,6 +1,7 @@
 """Rigid-transform maths. One camera convention inside worldgen: OpenCV (x right, y down,
 z forward); `world_to_camera` matrices map world points to that frame. Converters to other
 conventions live here and nowhere else."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -42,11 +43,13 @@ def matrix_to_quat(r: np.ndarray) -> np.ndarray:
 
 def quat_to_matrix(q: ArrayLike) -> np.ndarray:
     w, x, y, z = np.asarray(q, dtype=np.float64) / np.linalg.norm(q)
-    return np.array([
-        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
-    ])
+    return np.array(
+        [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+        ]
+    )
 
 
 def slerp(q0: ArrayLike, q1: ArrayLike, u: float) -> np.ndarray:
@@ -131,8 +134,9 @@ def decompose_trs(m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return m[:3, 3].copy(), matrix_to_quat_xyzw(linear / safe), scale
 
 
-def look_at_world_to_camera(eye: ArrayLike, target: ArrayLike, up: ArrayLike = (0.0, 1.0, 0.0),
-                            roll_deg: float = 0.0) -> np.ndarray:
+def look_at_world_to_camera(
+    eye: ArrayLike, target: ArrayLike, up: ArrayLike = (0.0, 1.0, 0.0), roll_deg: float = 0.0
+) -> np.ndarray:
     """4x4 world->camera (OpenCV) for a camera at `eye` aimed at `target`, world +Y up.
     Positive roll turns the camera clockwise (seen from behind it): the image turns counter-clockwise."""
     eye, target = np.asarray(eye, float), np.asarray(target, float)
@@ -144,8 +148,9 @@ def look_at_world_to_camera(eye: ArrayLike, target: ArrayLike, up: ArrayLike = (
     return forward_world_to_camera(eye, f, up, roll_deg)
 
 
-def forward_world_to_camera(eye: ArrayLike, forward: ArrayLike, up: ArrayLike = (0.0, 1.0, 0.0),
-                            roll_deg: float = 0.0) -> np.ndarray:
+def forward_world_to_camera(
+    eye: ArrayLike, forward: ArrayLike, up: ArrayLike = (0.0, 1.0, 0.0), roll_deg: float = 0.0
+) -> np.ndarray:
     f = np.asarray(forward, float) / np.linalg.norm(forward)
     up = np.asarray(up, float)
     x = np.cross(f, up)

@@ -3,6 +3,7 @@
 `World(spec)` builds every object's mesh once (in its own frame); `world.sample(t)` gives the
 world transform of each object at time t. Everything downstream (passes, painter, flow) is a
 view of this one world, which is what keeps frames and shots consistent."""
+
 from __future__ import annotations
 
 import re
@@ -70,14 +71,18 @@ class World:
             self.nodes[o.id] = Node(o, i, mesh, i + 1, lab, labels.index(lab) + 1)
         self._tracks = {oid: self._make_tracks(n.spec) for oid, n in self.nodes.items()}
         if self.triangle_count > MAX_TRIANGLES:
-            raise located.error(("world", "objects"), f"{self.triangle_count:,} triangles; the limit is "
-                                                      f"{MAX_TRIANGLES:,} (use coarser meshes or fewer copies)")
+            raise located.error(
+                ("world", "objects"),
+                f"{self.triangle_count:,} triangles; the limit is "
+                f"{MAX_TRIANGLES:,} (use coarser meshes or fewer copies)",
+            )
         self._add_characters(spec)
 
     def _add_characters(self, spec: Spec) -> None:
         """Each character becomes one instance id whose body parts are nodes riding on its rig's
         bones, so every pass treats them like any other rigid geometry."""
         from worldgen.character.rig import CharacterRig
+
         self.characters: dict[str, CharacterRig] = {}
         self.character_instance: dict[str, int] = {}
         located = located_of(spec)
@@ -96,16 +101,27 @@ class World:
             sem = self.labels.index(c.label) + 1
             for part in rig.parts:
                 pid = f"{c.id}{PART_SEP}{part.name}"
-                ospec = ObjectSpec.model_construct(id=pid, shape=None, mesh=None, appearance=c.appearance,
-                                                   parent=None, motion=None, label=c.label)
-                self.nodes[pid] = Node(ospec, len(self.nodes), part.mesh, inst, c.label, sem,
-                                       character=c.id, bone=part.bone, region=part.region)
+                ospec = ObjectSpec.model_construct(
+                    id=pid, shape=None, mesh=None, appearance=c.appearance, parent=None, motion=None, label=c.label
+                )
+                self.nodes[pid] = Node(
+                    ospec,
+                    len(self.nodes),
+                    part.mesh,
+                    inst,
+                    c.label,
+                    sem,
+                    character=c.id,
+                    bone=part.bone,
+                    region=part.region,
+                )
                 self._tracks[pid] = None
 
     def _skinned_rig(self, c: CharacterSpec, k: int, located: LocatedSpec) -> SkinnedRig:
         from worldgen.assets import resolve_asset
         from worldgen.character.skinned_rig import SkinnedRig
         from worldgen.gltf_reader import load_skinned
+
         assert c.asset is not None  # called for characters with an asset only
         try:
             asset = load_skinned(resolve_asset(c.asset, self.base_dir))
@@ -149,6 +165,7 @@ class World:
     def _build_mesh(self, o: ObjectSpec) -> trimesh.Trimesh:
         if o.mesh is not None:
             from worldgen.assets import fit_mesh, load_mesh, resolve_asset
+
             return fit_mesh(load_mesh(resolve_asset(o.mesh, self.base_dir)), o.size)
         assert o.shape is not None  # the spec's models require a shape or a mesh
         return primitive(o.shape, size=o.size, radius=o.radius, height=o.height, tube=o.tube)
@@ -237,8 +254,9 @@ class World:
         return sum(len(n.mesh.faces) for n in self.nodes.values())
 
     def bounds(self, t: float = 0.0) -> np.ndarray:
-        pts = np.concatenate([trimesh.transform_points(n.mesh.bounds, self.world_matrix(oid, t))
-                              for oid, n in self.nodes.items()])
+        pts = np.concatenate(
+            [trimesh.transform_points(n.mesh.bounds, self.world_matrix(oid, t)) for oid, n in self.nodes.items()]
+        )
         return np.stack([pts.min(0), pts.max(0)])
 
     def instance_map(self) -> dict[str, int]:

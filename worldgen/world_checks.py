@@ -3,6 +3,7 @@
 Run before any rendering, like a gate: an impossible shot is refused with its location (the
 spec's own line). They ask the built world and its cameras, so they sit above `world.py` and
 `camera.py`, not in `spec/`: the checks the spec can make alone live in `spec/references.py`."""
+
 from __future__ import annotations
 
 import weakref
@@ -115,8 +116,10 @@ def _check_finite_poses(world, located, objects, t: float) -> None:
     for oid in objects:
         node = world.nodes[oid]
         if not (np.isfinite(world.world_matrix(oid, t)).all() and np.isfinite(node.mesh.vertices).all()):
-            raise located.error(("world", "objects", node.index),
-                                f"'{oid}' is too large to compute (its size, scale or position overflows)")
+            raise located.error(
+                ("world", "objects", node.index),
+                f"'{oid}' is too large to compute (its size, scale or position overflows)",
+            )
 
 
 def _target_points(world, target: str, t: float) -> np.ndarray:
@@ -143,8 +146,11 @@ def _camera_at(rig, located, s: int, s_t: float):
     except (ValueError, ZeroDivisionError, OverflowError) as e:
         raise located.error(where, f"no camera pose at t={s_t:.2f}s of the shot ({e})") from None
     if not (np.isfinite(cam.world_to_camera).all() and np.isfinite(cam.K).all() and cam.K[1, 1] > 0):
-        raise located.error(where, f"the camera has no finite pose or lens at t={s_t:.2f}s of the shot "
-                                   f"(is it at the point it aims at, or its lens out of range?)")
+        raise located.error(
+            where,
+            f"the camera has no finite pose or lens at t={s_t:.2f}s of the shot "
+            f"(is it at the point it aims at, or its lens out of range?)",
+        )
     return cam
 
 
@@ -154,6 +160,7 @@ def check_geometry(spec, world) -> None:
     _check_finite_poses(world, located, [oid for oid in world.objects() if oid in world.static_ids], 0.0)
     if spec.world.characters:
         from worldgen.character.checks import check_characters
+
         check_characters(spec, world, located, _inside, _below_plane)
     obstacles = _Obstacles(world)
     r = spec.render
@@ -170,11 +177,13 @@ def check_geometry(spec, world) -> None:
             eye = cam.center
             for oid in obstacles.near(eye):
                 if _inside(world, oid, t, eye):
-                    raise located.error(("shots", s, "camera"),
-                                        f"the camera is inside object '{oid}' at t={s_t:.2f}s of the shot")
+                    raise located.error(
+                        ("shots", s, "camera"), f"the camera is inside object '{oid}' at t={s_t:.2f}s of the shot"
+                    )
                 if _below_plane(world, oid, t, eye):
-                    raise located.error(("shots", s, "camera"),
-                                        f"the camera is below '{oid}' at t={s_t:.2f}s of the shot")
+                    raise located.error(
+                        ("shots", s, "camera"), f"the camera is below '{oid}' at t={s_t:.2f}s of the shot"
+                    )
             target = shot.camera.target
             if target is not None and not seen:
                 pts = _target_points(world, target, t)
@@ -182,5 +191,6 @@ def check_geometry(spec, world) -> None:
                 ok = (z > 0) & (uv[:, 0] >= 0) & (uv[:, 0] < r.width) & (uv[:, 1] >= 0) & (uv[:, 1] < r.height)
                 seen = bool(ok.any())
         if shot.camera.target is not None and not seen:
-            raise located.error(("shots", s, "camera", "target"),
-                                f"'{shot.camera.target}' never enters the frame in this shot")
+            raise located.error(
+                ("shots", s, "camera", "target"), f"'{shot.camera.target}' never enters the frame in this shot"
+            )

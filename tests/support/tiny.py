@@ -16,6 +16,7 @@ word-final), a handful of merges and CLIP's two special tokens, written as vocab
 merges.txt here. `save_as_single_file` writes a tiny SD1.5 folder as one checkpoint in the
 original (LDM) key layout, which is how community checkpoints are distributed.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,36 +32,84 @@ CONTROL_ZERO_MODULES = ("controlnet_cond_embedding.conv_out", "controlnet_down_b
 
 # Published SD1.5 hyper-parameters (UNet, VAE, CLIP ViT-L/14 text tower, ControlNet 1.1).
 SD15_UNET = dict(
-    sample_size=64, in_channels=4, out_channels=4, layers_per_block=2,
+    sample_size=64,
+    in_channels=4,
+    out_channels=4,
+    layers_per_block=2,
     block_out_channels=(320, 640, 1280, 1280),
     down_block_types=("CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"),
     up_block_types=("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"),
-    cross_attention_dim=768, attention_head_dim=8, norm_num_groups=32,
+    cross_attention_dim=768,
+    attention_head_dim=8,
+    norm_num_groups=32,
 )
 SD15_VAE = dict(
-    sample_size=512, in_channels=3, out_channels=3, latent_channels=4, layers_per_block=2,
-    block_out_channels=(128, 256, 512, 512), norm_num_groups=32, scaling_factor=0.18215,
-    down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
+    sample_size=512,
+    in_channels=3,
+    out_channels=3,
+    latent_channels=4,
+    layers_per_block=2,
+    block_out_channels=(128, 256, 512, 512),
+    norm_num_groups=32,
+    scaling_factor=0.18215,
+    down_block_types=("DownEncoderBlock2D",) * 4,
+    up_block_types=("UpDecoderBlock2D",) * 4,
 )
-SD15_TEXT = dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12,
-                 max_position_embeddings=77, vocab_size=49408, hidden_act="quick_gelu", projection_dim=768)
+SD15_TEXT = dict(
+    hidden_size=768,
+    intermediate_size=3072,
+    num_hidden_layers=12,
+    num_attention_heads=12,
+    max_position_embeddings=77,
+    vocab_size=49408,
+    hidden_act="quick_gelu",
+    projection_dim=768,
+)
 SD15_CONTROL_EMBEDDING = (16, 32, 96, 256)
-SD_SCHEDULER = dict(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
-                    clip_sample=False, set_alpha_to_one=False, steps_offset=1)
+SD_SCHEDULER = dict(
+    num_train_timesteps=1000,
+    beta_start=0.00085,
+    beta_end=0.012,
+    beta_schedule="scaled_linear",
+    clip_sample=False,
+    set_alpha_to_one=False,
+    steps_offset=1,
+)
 
 # Tiny: 64x64 images -> 8x8 latents (the real VAE factor 8), a 2-level UNet over them.
 TINY_UNET = dict(
-    sample_size=8, in_channels=4, out_channels=4, layers_per_block=1, block_out_channels=(32, 64),
-    down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"), up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
-    cross_attention_dim=32, attention_head_dim=(2, 4), norm_num_groups=32,
+    sample_size=8,
+    in_channels=4,
+    out_channels=4,
+    layers_per_block=1,
+    block_out_channels=(32, 64),
+    down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+    up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
+    cross_attention_dim=32,
+    attention_head_dim=(2, 4),
+    norm_num_groups=32,
 )
 TINY_VAE = dict(
-    sample_size=64, in_channels=3, out_channels=3, latent_channels=4, layers_per_block=1,
-    block_out_channels=(8, 16, 16, 32), norm_num_groups=8, scaling_factor=0.18215,
-    down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
+    sample_size=64,
+    in_channels=3,
+    out_channels=3,
+    latent_channels=4,
+    layers_per_block=1,
+    block_out_channels=(8, 16, 16, 32),
+    norm_num_groups=8,
+    scaling_factor=0.18215,
+    down_block_types=("DownEncoderBlock2D",) * 4,
+    up_block_types=("UpDecoderBlock2D",) * 4,
 )
-TINY_TEXT = dict(hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=4,
-                 max_position_embeddings=77, hidden_act="quick_gelu", projection_dim=32)
+TINY_TEXT = dict(
+    hidden_size=32,
+    intermediate_size=37,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    max_position_embeddings=77,
+    hidden_act="quick_gelu",
+    projection_dim=32,
+)
 TINY_CONTROL_EMBEDDING = SD15_CONTROL_EMBEDDING  # the standard one, so a config derived from the UNet fits
 TINY_XL_TIME_DIM = 8  # SDXL embeds 6 size/crop numbers with this many features each
 
@@ -85,15 +134,21 @@ def tiny_sdxl_architecture() -> Architecture:
     states are concatenated for cross-attention, and a 'text_time' embedding of the second
     encoder's pooled output plus the size/crop conditioning."""
     text_dim, pooled_dim = TINY_TEXT["hidden_size"], TINY_TEXT["projection_dim"]
-    unet = dict(TINY_UNET, cross_attention_dim=2 * text_dim, addition_embed_type="text_time",
-                addition_time_embed_dim=TINY_XL_TIME_DIM, use_linear_projection=True,
-                projection_class_embeddings_input_dim=6 * TINY_XL_TIME_DIM + pooled_dim,
-                transformer_layers_per_block=(1, 1))
+    unet = dict(
+        TINY_UNET,
+        cross_attention_dim=2 * text_dim,
+        addition_embed_type="text_time",
+        addition_time_embed_dim=TINY_XL_TIME_DIM,
+        use_linear_projection=True,
+        projection_class_embeddings_input_dim=6 * TINY_XL_TIME_DIM + pooled_dim,
+        transformer_layers_per_block=(1, 1),
+    )
     vae = dict(TINY_VAE, scaling_factor=0.13025, force_upcast=False)
     return Architecture(unet, vae, TINY_TEXT, TINY_CONTROL_EMBEDDING)
 
 
 # --- tokenizer ------------------------------------------------------------------------------
+
 
 def byte_symbols() -> list[str]:
     """The printable stand-in for each byte that byte-level BPE uses (bytes that are already
@@ -119,6 +174,7 @@ def tiny_vocab() -> dict[str, int]:
 def write_tokenizer(folder: Path) -> Path:
     """vocab.json + merges.txt, then the transformers files (tokenizer.json, config) next to them."""
     from transformers import CLIPTokenizer
+
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "vocab.json").write_text(json.dumps(tiny_vocab(), ensure_ascii=False, sort_keys=False))
     (folder / "merges.txt").write_text("#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in TINY_MERGES))
@@ -129,10 +185,12 @@ def write_tokenizer(folder: Path) -> Path:
 
 def load_tokenizer(folder: Path):
     from transformers import CLIPTokenizer
+
     return CLIPTokenizer.from_pretrained(folder)
 
 
 # --- models ---------------------------------------------------------------------------------
+
 
 def seeded(seed: int, part: str) -> int:
     """One seed per component, so adding a component never changes the others' weights."""
@@ -147,6 +205,7 @@ def with_seed(seed: int, build):
 
 def text_config(text: dict, vocab_size: int):
     from transformers import CLIPTextConfig
+
     start, end = vocab_size - 2, vocab_size - 1
     params = dict(text, vocab_size=max(text.get("vocab_size", 0), vocab_size))
     return CLIPTextConfig(**params, bos_token_id=start, eos_token_id=end, pad_token_id=end)
@@ -154,6 +213,7 @@ def text_config(text: dict, vocab_size: int):
 
 def make_text_encoder(arch: Architecture, seed: int, part: str, with_projection: bool = False):
     from transformers import CLIPTextModel, CLIPTextModelWithProjection
+
     cls = CLIPTextModelWithProjection if with_projection else CLIPTextModel
     config = text_config(arch.text, len(tiny_vocab()))
     return with_seed(seeded(seed, part), lambda: cls(config).eval())
@@ -161,16 +221,19 @@ def make_text_encoder(arch: Architecture, seed: int, part: str, with_projection:
 
 def make_unet(arch: Architecture, seed: int):
     from diffusers import UNet2DConditionModel
+
     return with_seed(seeded(seed, "unet"), lambda: UNet2DConditionModel(**arch.unet).eval())
 
 
 def make_vae(arch: Architecture, seed: int):
     from diffusers import AutoencoderKL
+
     return with_seed(seeded(seed, "vae"), lambda: AutoencoderKL(**arch.vae).eval())
 
 
 def make_scheduler(arch: Architecture):
     from diffusers import DDIMScheduler
+
     return DDIMScheduler(**arch.scheduler)
 
 
@@ -186,11 +249,13 @@ def make_controlnet(unet, arch: Architecture, kind: str, seed: int):
             if name.startswith(CONTROL_ZERO_MODULES):
                 param.data.normal_(0.0, 0.1)
         return net.eval()
+
     return with_seed(seeded(seed, f"controlnet-{kind}"), build)
 
 
-def save_controlnets(folder: Path, unet, arch: Architecture, kinds, seed: int,
-                     dtype: torch.dtype = torch.float32) -> None:
+def save_controlnets(
+    folder: Path, unet, arch: Architecture, kinds, seed: int, dtype: torch.dtype = torch.float32
+) -> None:
     for kind in kinds:
         net = make_controlnet(unet, arch, kind, seed)
         to_dtype(dtype, net)
@@ -207,17 +272,27 @@ def to_dtype(dtype: torch.dtype, *models) -> None:
 
 # --- folders --------------------------------------------------------------------------------
 
-def build_sd15(folder: str | Path, arch: Architecture, controlnets=("depth",), seed: int = 0,
-               dtype: torch.dtype = torch.float32) -> Path:
+
+def build_sd15(
+    folder: str | Path, arch: Architecture, controlnets=("depth",), seed: int = 0, dtype: torch.dtype = torch.float32
+) -> Path:
     """An SD1.5-class diffusers folder for `arch`, plus `controlnet-<kind>/` per kind."""
     from diffusers import StableDiffusionPipeline
+
     folder = Path(folder)
     tokenizer = load_tokenizer(write_tokenizer(folder / "tokenizer"))
     unet, vae = make_unet(arch, seed), make_vae(arch, seed)
     text_encoder = make_text_encoder(arch, seed, "text_encoder")
-    pipe = StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet,
-                                   scheduler=make_scheduler(arch), safety_checker=None, feature_extractor=None,
-                                   requires_safety_checker=False)
+    pipe = StableDiffusionPipeline(
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        unet=unet,
+        scheduler=make_scheduler(arch),
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
     save_controlnets(folder, unet, arch, controlnets, seed, dtype)  # copied from the UNet before it is cast
     to_dtype(dtype, unet, vae, text_encoder)
     pipe.save_pretrained(folder, safe_serialization=True)
@@ -229,8 +304,9 @@ def build_tiny_sd15(folder: str | Path, controlnets=("depth",), seed: int = 0) -
     return build_sd15(folder, TINY_SD15, controlnets, seed)
 
 
-def build_sd15_real_size(folder: str | Path, controlnets=("depth",), seed: int = 0,
-                         dtype: torch.dtype = torch.float16) -> Path:
+def build_sd15_real_size(
+    folder: str | Path, controlnets=("depth",), seed: int = 0, dtype: torch.dtype = torch.float16
+) -> Path:
     """The published SD1.5 architecture with random weights (about 2.7 GiB in fp16 with one
     ControlNet): for timing the painter on a GPU without downloading a model. Its frames are
     noise; its speed and memory are SD1.5's."""
@@ -240,15 +316,21 @@ def build_sd15_real_size(folder: str | Path, controlnets=("depth",), seed: int =
 def build_tiny_sdxl(folder: str | Path, controlnets=("depth",), seed: int = 0) -> Path:
     """A few-MB SDXL-class folder: two text encoders, 'text_time' conditioning, ControlNets."""
     from diffusers import StableDiffusionXLPipeline
+
     folder, arch = Path(folder), tiny_sdxl_architecture()
     tokenizer = load_tokenizer(write_tokenizer(folder / "tokenizer"))
     tokenizer_2 = load_tokenizer(write_tokenizer(folder / "tokenizer_2"))
     unet, vae = make_unet(arch, seed), make_vae(arch, seed)
     pipe = StableDiffusionXLPipeline(
-        vae=vae, unet=unet, scheduler=make_scheduler(arch), tokenizer=tokenizer, tokenizer_2=tokenizer_2,
+        vae=vae,
+        unet=unet,
+        scheduler=make_scheduler(arch),
+        tokenizer=tokenizer,
+        tokenizer_2=tokenizer_2,
         text_encoder=make_text_encoder(arch, seed, "text_encoder"),
         text_encoder_2=make_text_encoder(arch, seed, "text_encoder_2", with_projection=True),
-        add_watermarker=False)
+        add_watermarker=False,
+    )
     save_controlnets(folder, unet, arch, controlnets, seed)
     pipe.save_pretrained(folder, safe_serialization=True)
     return folder
@@ -256,23 +338,37 @@ def build_tiny_sdxl(folder: str | Path, controlnets=("depth",), seed: int = 0) -
 
 def tiny_controlnet_refs(folder: str | Path) -> dict[str, str]:
     """{kind: path} for every `controlnet-<kind>/` a builder wrote, in name order."""
-    return {p.name.removeprefix("controlnet-"): str(p) for p in sorted(Path(folder).glob("controlnet-*"))
-            if (p / "config.json").is_file()}
+    return {
+        p.name.removeprefix("controlnet-"): str(p)
+        for p in sorted(Path(folder).glob("controlnet-*"))
+        if (p / "config.json").is_file()
+    }
 
 
 # --- one-file checkpoint in the original (LDM) layout ----------------------------------------
 
-UNET_RESNET_NAMES = (("norm1", "in_layers.0"), ("conv1", "in_layers.2"), ("norm2", "out_layers.0"),
-                     ("conv2", "out_layers.3"), ("time_emb_proj", "emb_layers.1"), ("conv_shortcut", "skip_connection"))
-UNET_FIXED_NAMES = {"time_embedding.linear_1": "time_embed.0", "time_embedding.linear_2": "time_embed.2",
-                    "conv_in": "input_blocks.0.0", "conv_norm_out": "out.0", "conv_out": "out.2"}
+UNET_RESNET_NAMES = (
+    ("norm1", "in_layers.0"),
+    ("conv1", "in_layers.2"),
+    ("norm2", "out_layers.0"),
+    ("conv2", "out_layers.3"),
+    ("time_emb_proj", "emb_layers.1"),
+    ("conv_shortcut", "skip_connection"),
+)
+UNET_FIXED_NAMES = {
+    "time_embedding.linear_1": "time_embed.0",
+    "time_embedding.linear_2": "time_embed.2",
+    "conv_in": "input_blocks.0.0",
+    "conv_norm_out": "out.0",
+    "conv_out": "out.2",
+}
 VAE_ATTENTION_NAMES = {"group_norm": "norm", "to_q": "q", "to_k": "k", "to_v": "v", "to_out.0": "proj_out"}
 
 
 def rename_resnet_part(rest: str) -> str:
     for new, old in UNET_RESNET_NAMES:
         if rest.startswith(new + "."):
-            return old + rest[len(new):]
+            return old + rest[len(new) :]
     return rest
 
 
@@ -281,7 +377,7 @@ def ldm_unet_key(key: str, layers_per_block: int, up_has_attention: list[bool]) 
     parts = key.split(".")
     for new, old in UNET_FIXED_NAMES.items():
         if key.startswith(new + "."):
-            return old + key[len(new):]
+            return old + key[len(new) :]
     per_down, per_up = layers_per_block + 1, layers_per_block + 1
     if parts[0] == "down_blocks":
         block, kind, index, rest = int(parts[1]), parts[2], int(parts[3]), ".".join(parts[4:])
@@ -326,7 +422,7 @@ def ldm_vae_key(key: str, n_levels: int) -> str:
         rest = ".".join(parts[4:])
         for new, old in VAE_ATTENTION_NAMES.items():
             if rest.startswith(new + "."):
-                return f"{parts[0]}.mid.attn_1.{old}" + rest[len(new):]
+                return f"{parts[0]}.mid.attn_1.{old}" + rest[len(new) :]
     return key
 
 
@@ -334,6 +430,7 @@ def original_layout_state_dict(folder: str | Path) -> dict[str, torch.Tensor]:
     """The tiny SD1.5 folder's weights under the key names of an original single-file
     checkpoint (model.diffusion_model., first_stage_model., cond_stage_model.transformer.)."""
     from safetensors.torch import load_file
+
     folder = Path(folder)
     unet_config = json.loads((folder / "unet" / "config.json").read_text())
     vae_config = json.loads((folder / "vae" / "config.json").read_text())
@@ -355,6 +452,7 @@ def original_layout_state_dict(folder: str | Path) -> dict[str, torch.Tensor]:
 def save_as_single_file(folder: str | Path, path: str | Path) -> Path:
     """Write an SD1.5-class folder as one original-layout `.safetensors` checkpoint."""
     from safetensors.torch import save_file
+
     path = Path(path)
     tensors = {k: v.contiguous() for k, v in original_layout_state_dict(folder).items()}
     save_file(tensors, path)
@@ -364,11 +462,17 @@ def save_as_single_file(folder: str | Path, path: str | Path) -> Path:
 def build_tiny_motion_adapter(folder: str | Path, seed: int = 0) -> Path:
     """A motion adapter (AnimateDiff) whose blocks match the tiny SD1.5 UNet, random weights."""
     from diffusers import MotionAdapter
+
     folder = Path(folder)
 
     def build():
-        return MotionAdapter(block_out_channels=tuple(TINY_UNET["block_out_channels"]),
-                             motion_layers_per_block=TINY_UNET["layers_per_block"], motion_num_attention_heads=2,
-                             motion_norm_num_groups=8, motion_max_seq_length=32)
+        return MotionAdapter(
+            block_out_channels=tuple(TINY_UNET["block_out_channels"]),
+            motion_layers_per_block=TINY_UNET["layers_per_block"],
+            motion_num_attention_heads=2,
+            motion_norm_num_groups=8,
+            motion_max_seq_length=32,
+        )
+
     with_seed(seed, lambda: build()).save_pretrained(folder, safe_serialization=True)
     return folder

@@ -1,6 +1,7 @@
 """`worldgen bench`: the command over `worldgen.bench.runner.run_bench` (the library does the work).
 
 Registered in worldgen/cli.py as `app.command()(bench)`; `main()` runs it on its own."""
+
 from __future__ import annotations
 
 import os
@@ -39,6 +40,7 @@ def parse_painter_options(items: list[str] | None, controlnets: list[str] | None
     """KEY=VALUE (values read as YAML scalars: 0.3 is a number, true a bool) and
     --controlnet KIND=PATH_OR_ID[@WEIGHT] into painter options."""
     import yaml
+
     options: dict = {}
     for item in items or []:
         key, sep, value = item.partition("=")
@@ -73,35 +75,54 @@ def _print_line(line: str) -> None:
 
 def bench(
     specs: Optional[List[Path]] = typer.Argument(
-        None, help="Scene specs (YAML) to render with each method, and/or folders that already hold a "
-                   "render (`worldgen render` output; its painter is the method). None: the built-in "
-                   "suite (worldgen/bench/suite, shipped with the package)."),
-    output: Path = typer.Option(Path("out/bench"), "-o", "--output",
-                                help="Folder for results.json, results.md, plots/, strips/, videos/, index.html "
-                                     "and the renders (renders/<scene>/<method>/, resumed on a re-run)."),
-    methods: str = typer.Option(DEFAULT_METHODS, "--methods",
-                                help="Comma-separated painting methods. One that cannot run here (painter not "
-                                     "installed, no model) is reported as 'unavailable', not an error."),
-    model: Optional[str] = typer.Option(None, "--model", "--base-model",
-                                        help="Diffusion methods: base model (diffusers folder, hub id in the local "
-                                             "cache, .safetensors file, or a tiny test model folder, whose "
-                                             "controlnet-<kind>/ sub-folders are used as its ControlNets)."),
-    controlnet: Optional[List[str]] = typer.Option(None, "--controlnet",
-                                                   help="Diffusion methods: KIND=PATH_OR_ID\\[@WEIGHT], repeat per net."),
-    painter_option: Optional[List[str]] = typer.Option(None, "--painter-option",
-                                                       help="Diffusion methods: KEY=VALUE passed to the painter "
-                                                            "(e.g. steps=4, device=cuda, refine=0.3); repeatable."),
-    size: Optional[str] = typer.Option(None, "--size",
-                                       help="Render specs at WIDTHxHEIGHT instead of their own size (e.g. 128x72 "
-                                            "for a quick CI run)."),
+        None,
+        help="Scene specs (YAML) to render with each method, and/or folders that already hold a "
+        "render (`worldgen render` output; its painter is the method). None: the built-in "
+        "suite (worldgen/bench/suite, shipped with the package).",
+    ),
+    output: Path = typer.Option(
+        Path("out/bench"),
+        "-o",
+        "--output",
+        help="Folder for results.json, results.md, plots/, strips/, videos/, index.html "
+        "and the renders (renders/<scene>/<method>/, resumed on a re-run).",
+    ),
+    methods: str = typer.Option(
+        DEFAULT_METHODS,
+        "--methods",
+        help="Comma-separated painting methods. One that cannot run here (painter not "
+        "installed, no model) is reported as 'unavailable', not an error.",
+    ),
+    model: Optional[str] = typer.Option(
+        None,
+        "--model",
+        "--base-model",
+        help="Diffusion methods: base model (diffusers folder, hub id in the local "
+        "cache, .safetensors file, or a tiny test model folder, whose "
+        "controlnet-<kind>/ sub-folders are used as its ControlNets).",
+    ),
+    controlnet: Optional[List[str]] = typer.Option(
+        None, "--controlnet", help="Diffusion methods: KIND=PATH_OR_ID\\[@WEIGHT], repeat per net."
+    ),
+    painter_option: Optional[List[str]] = typer.Option(
+        None,
+        "--painter-option",
+        help="Diffusion methods: KEY=VALUE passed to the painter (e.g. steps=4, device=cuda, refine=0.3); repeatable.",
+    ),
+    size: Optional[str] = typer.Option(
+        None, "--size", help="Render specs at WIDTHxHEIGHT instead of their own size (e.g. 128x72 for a quick CI run)."
+    ),
     fps: Optional[float] = typer.Option(None, "--fps", help="Render specs at this frame rate instead of their own."),
     long_range_every: Optional[int] = typer.Option(
-        None, "--long-range-every",
+        None,
+        "--long-range-every",
         help="Start an E_warp(k>1) chain every N frames (default: every k frames, chains that tile the shot; "
-             "1 = every frame, as in the paper, k times slower)."),
+        "1 = every frame, as in the paper, k times slower).",
+    ),
     structure_every: int = typer.Option(1, "--structure-every", help="Edge F1 on every N-th frame."),
-    fresh: bool = typer.Option(False, "--fresh",
-                               help="Re-render from scratch (a resumed render has no new cost figures)."),
+    fresh: bool = typer.Option(
+        False, "--fresh", help="Re-render from scratch (a resumed render has no new cost figures)."
+    ),
     video: bool = typer.Option(True, "--video/--no-video", help="Side-by-side MP4 per scene in the report."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ):
@@ -127,18 +148,30 @@ def bench(
     Writes OUTPUT/results.json, results.md, plots/*.png, strips/*.png, videos/*.mp4 and
     index.html (open it in a browser)."""
     from worldgen.bench.runner import BenchOptions, run_bench
+
     try:
         options = BenchOptions(
-            size=parse_size(size), fps=fps, model=model,
+            size=parse_size(size),
+            fps=fps,
+            model=model,
             painter_options=parse_painter_options(painter_option, controlnet),
-            long_range_every=long_range_every, structure_every=structure_every, fresh=fresh,
-            progress=not quiet, video=video, log=None if quiet else _print_line)
+            long_range_every=long_range_every,
+            structure_every=structure_every,
+            fresh=fresh,
+            progress=not quiet,
+            video=video,
+            log=None if quiet else _print_line,
+        )
         results = run_bench(specs or [], [m for m in methods.split(",")], output, options)
     except WorldgenError as e:
         err.print(f"[bold red]error:[/] {escape(str(e))}")
         raise typer.Exit(e.exit_code)
-    failed = [(s["scene"], m, r["reason"]) for s in results["scenes"] for m, r in s["methods"].items()
-              if r["status"] == "failed"]
+    failed = [
+        (s["scene"], m, r["reason"])
+        for s in results["scenes"]
+        for m, r in s["methods"].items()
+        if r["status"] == "failed"
+    ]
     if not quiet:
         out.print(f"results: {output / 'results.md'}\npage: {output / results['files']['html']}", markup=False)
     if failed:

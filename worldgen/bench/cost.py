@@ -1,5 +1,6 @@
 """What a method's render cost: seconds per frame, UNet/ControlNet evaluations per frame and per
 film second, and peak memory (the painter's own figure, else this process's sampled RSS)."""
+
 from __future__ import annotations
 
 import threading
@@ -16,6 +17,7 @@ class PeakRss:
 
     def __enter__(self):
         import psutil
+
         self._proc = psutil.Process()
         self.peak = self._proc.memory_info().rss
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -40,12 +42,18 @@ def render_cost(method: str, manifest: dict, frames_total: int, rendered: dict |
     stats = manifest.get("painter_stats") or {}
     rendered = rendered or {}
     painted = rendered.get("frames_rendered") or 0
-    cost = {"frames": frames_total, "frames_rendered": painted, "render_s": rendered.get("render_s"),
-            "render_cpu_s": rendered.get("render_cpu_s"),
-            "seconds_per_frame": rendered["render_s"] / painted if painted and rendered.get("render_s") else None,
-            "unet_evals": stats.get("unet_evals"), "controlnet_evals": stats.get("controlnet_evals"),
-            "painter_peak_memory_bytes": stats.get("peak_memory_bytes"),
-            "peak_rss_bytes": rendered.get("peak_rss_bytes"), "painter_stats": stats or None}
+    cost = {
+        "frames": frames_total,
+        "frames_rendered": painted,
+        "render_s": rendered.get("render_s"),
+        "render_cpu_s": rendered.get("render_cpu_s"),
+        "seconds_per_frame": rendered["render_s"] / painted if painted and rendered.get("render_s") else None,
+        "unet_evals": stats.get("unet_evals"),
+        "controlnet_evals": stats.get("controlnet_evals"),
+        "painter_peak_memory_bytes": stats.get("peak_memory_bytes"),
+        "peak_rss_bytes": rendered.get("peak_rss_bytes"),
+        "painter_stats": stats or None,
+    }
     if no_model(manifest.get("painter") or method) and cost["unet_evals"] is None:
         cost["unet_evals"], cost["controlnet_evals"] = 0, 0
     per = painted or (frames_total if rendered.get("source") == "manifest" else 0)
@@ -56,6 +64,11 @@ def render_cost(method: str, manifest: dict, frames_total: int, rendered: dict |
         cost[f"{key}_per_film_second"] = per_frame * fps if per_frame is not None and fps else None
     peak = cost["painter_peak_memory_bytes"] or cost["peak_rss_bytes"]
     cost["peak_memory_bytes"] = peak
-    cost["peak_memory_source"] = ("painter_stats" if cost["painter_peak_memory_bytes"]
-                                  else "sampled process RSS during the render" if peak else None)
+    cost["peak_memory_source"] = (
+        "painter_stats"
+        if cost["painter_peak_memory_bytes"]
+        else "sampled process RSS during the render"
+        if peak
+        else None
+    )
     return cost

@@ -3,6 +3,7 @@ over its frames (a window of the last k_max + 1 frames, never the whole shot in 
 
 `evaluate_shot` runs in the benchmark's own process or, while the frames still render, in the
 follower process (worldgen.bench.follower); both give the same numbers."""
+
 from __future__ import annotations
 
 import time
@@ -22,6 +23,7 @@ from worldgen.io import read_passes
 @dataclass
 class ShotPlan:
     """Where one shot's files are and what its camera was asked to do (picklable)."""
+
     id: str
     frames: list[str]  # painted frames, absolute paths, in order
     passes: list[str]  # pass files, same order
@@ -50,6 +52,7 @@ class EvalConfig:
 @dataclass
 class ShotEval:
     """Metrics of one shot, before they are assembled into results."""
+
     id: str
     frames: int
     warp: dict  # k -> metrics.WarpingError
@@ -66,6 +69,7 @@ class ShotEval:
 
 def read_frame(path: str | Path) -> np.ndarray:
     from PIL import Image
+
     with Image.open(path) as im:
         return np.asarray(im.convert("RGB"))
 
@@ -92,8 +96,9 @@ def _accumulate_textures(acc: dict, frame: np.ndarray, instance: np.ndarray, uv:
         sel = picked[a:b]
         one_row = ([rgb[sel][None]], [(np.full((1, b - a), value), uvs[sel][None])])
         tex = M.uv_texture(one_row, int(value), tex_res)
-        colour_sum, counts = acc.setdefault(int(value), (np.zeros((tex_res, tex_res, 3)),
-                                                         np.zeros((tex_res, tex_res), np.int64)))
+        colour_sum, counts = acc.setdefault(
+            int(value), (np.zeros((tex_res, tex_res, 3)), np.zeros((tex_res, tex_res), np.int64))
+        )
         colour_sum += tex.colour * tex.counts[..., None]
         counts += tex.counts
 
@@ -121,7 +126,7 @@ def evaluate_shot(plan: ShotPlan, cfg: EvalConfig, wait: Callable | None = None)
             start = i - k
             if start < 0 or start % cfg.every(k):
                 continue
-            chain = list(window)[-(k + 1):]
+            chain = list(window)[-(k + 1) :]
             flow, visible = M.compose_forward_flow([s.flow for s in chain[:-1]], [s.occlusion for s in chain[:-1]])
             error, count = M.pair_warping_error(chain[0].frame, frame, flow, visible)
             values, starts, pixels, skipped = warp[k]
@@ -135,8 +140,9 @@ def evaluate_shot(plan: ShotPlan, cfg: EvalConfig, wait: Callable | None = None)
             shares.append(float(still.mean()))
             flicker.append(M.pair_flicker(prev.frame, frame, still))
         if i % cfg.structure_every == 0:
-            structure.append((i, M.structure_f1(frame, passes["depth"], passes["normal"], passes["instance"],
-                                                tol_px=cfg.tol_px)))
+            structure.append(
+                (i, M.structure_f1(frame, passes["depth"], passes["normal"], passes["instance"], tol_px=cfg.tol_px))
+            )
         if textures is not None:
             _accumulate_textures(textures, frame, passes["instance"], passes["uv"], cfg.tex_res)
         if cfg.judge_camera:
@@ -144,15 +150,35 @@ def evaluate_shot(plan: ShotPlan, cfg: EvalConfig, wait: Callable | None = None)
     errors = {}
     for k, (values, starts, pixels, skipped) in warp.items():
         mean = float(np.mean(values)) if values else float("nan")
-        errors[k] = M.WarpingError(k, np.asarray(values, np.float64), np.asarray(starts, np.int64),
-                                   np.asarray(pixels, np.int64), tuple(skipped), mean)
+        errors[k] = M.WarpingError(
+            k,
+            np.asarray(values, np.float64),
+            np.asarray(starts, np.int64),
+            np.asarray(pixels, np.int64),
+            tuple(skipped),
+            mean,
+        )
     score = M.flicker_score(flicker)  # pairs without still pixels are skipped
     moving = 1.0 - min(shares) if shares else None
-    camera = shotdrift_judge.judge(small, plan.camera, plan.fps, moving_share=moving) if cfg.judge_camera else \
-        {"verdict": shotdrift_judge.NOT_JUDGED, "detail": "camera judging switched off", "expect": None}
-    return ShotEval(plan.id, len(plan.frames), errors, {k: cfg.every(k) for k in ks}, score, structure, camera,
-                    textures, time.perf_counter() - t0, time.process_time() - cpu0,
-                    float(np.mean(shares)) if shares else None, moving)
+    camera = (
+        shotdrift_judge.judge(small, plan.camera, plan.fps, moving_share=moving)
+        if cfg.judge_camera
+        else {"verdict": shotdrift_judge.NOT_JUDGED, "detail": "camera judging switched off", "expect": None}
+    )
+    return ShotEval(
+        plan.id,
+        len(plan.frames),
+        errors,
+        {k: cfg.every(k) for k in ks},
+        score,
+        structure,
+        camera,
+        textures,
+        time.perf_counter() - t0,
+        time.process_time() - cpu0,
+        float(np.mean(shares)) if shares else None,
+        moving,
+    )
 
 
 def evaluate_shots(plans: Sequence[ShotPlan], cfg: EvalConfig, wait: Callable | None = None) -> list[ShotEval]:

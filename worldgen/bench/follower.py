@@ -4,6 +4,7 @@ Rendering is mostly one core, so while a method renders, a second Python process
 frame as soon as its files land. Renders write every file atomically and in order, in the layout
 docs/MANIFEST.md documents, so a file that exists is whole. Should the second process fail to
 start or stop early, the benchmark evaluates in its own process instead: the numbers are the same."""
+
 from __future__ import annotations
 
 import os
@@ -45,6 +46,7 @@ def follow_main() -> None:
     job (plans, config) from SIGNAL_DIR/job.pkl, evaluates frames as they land and writes
     (status, payload) to SIGNAL_DIR/result.pkl."""
     import pickle
+
     signals = Path(sys.argv[1])
     plans, cfg = pickle.loads((signals / "job.pkl").read_bytes())
     try:
@@ -70,11 +72,15 @@ class Follower:
         import pickle
         import subprocess
         import tempfile
+
         self.signals = Path(tempfile.mkdtemp(prefix="worldgen-bench-"))
         (self.signals / "job.pkl").write_bytes(pickle.dumps((plans, cfg)))
         # the installed worldgen, found as this interpreter finds it (no search path of our own)
-        self.process = subprocess.Popen([sys.executable, "-m", "worldgen.bench.follower", str(self.signals)],
-                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "worldgen.bench.follower", str(self.signals)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+        )
 
     def _finish(self, signal: str, timeout: float | None) -> None:
         (self.signals / signal).touch()
@@ -91,6 +97,7 @@ class Follower:
     def result(self) -> list[ShotEval]:
         """The evaluations, once the helper has caught up with the finished render."""
         import pickle
+
         self._finish("done", None)
         try:
             status, payload = pickle.loads((self.signals / "result.pkl").read_bytes())

@@ -1,5 +1,6 @@
 """What a benchmark reads: specs to render (or the built-in suite), finished render folders, the
 methods asked for, and where each shot's frames and passes are (`ShotPlan`s)."""
+
 from __future__ import annotations
 
 import json
@@ -17,6 +18,7 @@ SUITE_DIR = Path(__file__).resolve().parent / "suite"
 @dataclass
 class SceneInput:
     """One scene of the benchmark: a spec to render with each method, or finished renders."""
+
     name: str
     source: str
     spec: object | None = None  # a worldgen Spec when the scene is rendered here
@@ -50,6 +52,7 @@ def _resized(spec, size: tuple[int, int] | None, fps: float | None):
     from pydantic import ValidationError
 
     from worldgen.spec.models import RenderSettings
+
     settings = spec.render.model_dump()
     if size is not None:
         settings["width"], settings["height"] = size
@@ -73,6 +76,7 @@ def collect_inputs(items: Sequence[str | Path], options: BenchOptions) -> list[S
     from worldgen.spec import load_spec
     from worldgen.world_checks import check_geometry
     from worldgen.world import World
+
     paths = [Path(p) for p in items] or suite_specs()
     scenes: dict[str, SceneInput] = {}
     for path in paths:
@@ -103,8 +107,9 @@ def suite_specs() -> list[Path]:
     """The built-in suite: the stress scenes that ship with the package (worldgen/bench/suite/)."""
     found = sorted(SUITE_DIR.glob("*.yaml"))
     if not found:
-        raise BenchError(f"no SPEC given and the built-in suite ({SUITE_DIR}) is not here; "
-                         "give spec files or render folders")
+        raise BenchError(
+            f"no SPEC given and the built-in suite ({SUITE_DIR}) is not here; give spec files or render folders"
+        )
     return found
 
 
@@ -112,6 +117,7 @@ def check_methods(methods: Sequence[str]) -> list[str]:
     """Method names, checked: the issue's methods are always accepted (reported "unavailable"
     where they cannot run); any other must be a painter registered here."""
     from worldgen.paint import registry
+
     painters = registry.names()
     out = []
     for m in methods:
@@ -121,6 +127,7 @@ def check_methods(methods: Sequence[str]) -> list[str]:
         if m not in BENCH_METHODS and m not in painters:
             known = sorted(set(BENCH_METHODS) | set(painters))
             import difflib
+
             close = difflib.get_close_matches(m, known, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else f" (methods: {', '.join(known)})"
             raise BenchError(f"--methods: no method '{m}'{hint}")
@@ -133,6 +140,7 @@ def check_methods(methods: Sequence[str]) -> list[str]:
 
 def unavailable_reason(method: str) -> str | None:
     from worldgen.paint import registry
+
     return registry.unavailable_reason(method)
 
 
@@ -141,6 +149,7 @@ def painter_class(method: str):
     whether it takes a model and paints textures; None when that is not known here (no such
     painter, one that cannot load, or a plugin's plain factory)."""
     from worldgen.paint import registry
+
     try:
         return registry.painter_class(method)
     except registry.PainterError:
@@ -154,23 +163,37 @@ def no_model(method: str) -> bool:
 
 def plans_from_manifest(folder: Path, manifest: dict, cameras: dict) -> list[ShotPlan]:
     fps = float(manifest.get("fps") or 0)
-    return [ShotPlan(s["id"], [str(folder / fr["frame"]) for fr in s["frames"]],
-                     [str(folder / fr["passes"]) for fr in s["frames"]], cameras.get(s["id"], {}), fps)
-            for s in manifest["shots"]]
+    return [
+        ShotPlan(
+            s["id"],
+            [str(folder / fr["frame"]) for fr in s["frames"]],
+            [str(folder / fr["passes"]) for fr in s["frames"]],
+            cameras.get(s["id"], {}),
+            fps,
+        )
+        for s in manifest["shots"]
+    ]
 
 
 def plans_for_render(spec, folder: Path, fmt: str = "npz") -> list[ShotPlan]:
     """Where `render` will write each frame (the layout in docs/MANIFEST.md), so frames can be
     evaluated as they land; checked against the manifest afterwards."""
     from worldgen.camera import frame_count
+
     fps = spec.render.fps
     plans = []
     for shot in spec.shots:
         n = frame_count(shot, fps)
         base = folder / "shots" / shot.id
-        plans.append(ShotPlan(shot.id, [str(base / "frames" / f"{i:06d}.png") for i in range(n)],
-                              [str(base / "passes" / f"{i:06d}.{fmt}") for i in range(n)],
-                              shot.camera.model_dump(), float(fps)))
+        plans.append(
+            ShotPlan(
+                shot.id,
+                [str(base / "frames" / f"{i:06d}.png") for i in range(n)],
+                [str(base / "passes" / f"{i:06d}.{fmt}") for i in range(n)],
+                shot.camera.model_dump(),
+                float(fps),
+            )
+        )
     return plans
 
 

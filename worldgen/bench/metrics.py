@@ -8,6 +8,7 @@ y = row; `flow_fwd[t]` moves frame t's pixel to its position in frame t+1; `occl
 where that point is hidden, outside or background in frame t+1. Colours are RGB in [0, 1]; uint8
 frames are divided by 255, float frames are taken as already in [0, 1].
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,8 +34,10 @@ def to_unit_rgb(frame: np.ndarray) -> np.ndarray:
 
 # ---------------------------------------------------------------- bilinear sampling and warping
 
+
 class _Bilinear(NamedTuple):
     """The four neighbours and weights of bilinear sampling at sub-pixel points."""
+
     x0: np.ndarray
     x1: np.ndarray
     y0: np.ndarray
@@ -45,8 +48,7 @@ class _Bilinear(NamedTuple):
 
 
 def _bilinear_stencil(x: np.ndarray, y: np.ndarray, height: int, width: int) -> _Bilinear:
-    inside = ((x >= -EDGE_SLACK) & (x <= width - 1 + EDGE_SLACK)
-              & (y >= -EDGE_SLACK) & (y <= height - 1 + EDGE_SLACK))
+    inside = (x >= -EDGE_SLACK) & (x <= width - 1 + EDGE_SLACK) & (y >= -EDGE_SLACK) & (y <= height - 1 + EDGE_SLACK)
     xc, yc = np.clip(x, 0, width - 1), np.clip(y, 0, height - 1)
     x0 = np.clip(np.floor(xc).astype(np.int64), 0, max(width - 2, 0))
     y0 = np.clip(np.floor(yc).astype(np.int64), 0, max(height - 2, 0))
@@ -69,8 +71,12 @@ def _any_contributing(mask: np.ndarray, s: _Bilinear) -> np.ndarray:
     an interpolated value there would mix in a flagged pixel."""
     use_x0, use_x1 = s.wx < 1 - NEGLIGIBLE_WEIGHT, s.wx > NEGLIGIBLE_WEIGHT
     use_y0, use_y1 = s.wy < 1 - NEGLIGIBLE_WEIGHT, s.wy > NEGLIGIBLE_WEIGHT
-    return ((mask[s.y0, s.x0] & use_y0 & use_x0) | (mask[s.y0, s.x1] & use_y0 & use_x1)
-            | (mask[s.y1, s.x0] & use_y1 & use_x0) | (mask[s.y1, s.x1] & use_y1 & use_x1))
+    return (
+        (mask[s.y0, s.x0] & use_y0 & use_x0)
+        | (mask[s.y0, s.x1] & use_y0 & use_x1)
+        | (mask[s.y1, s.x0] & use_y1 & use_x0)
+        | (mask[s.y1, s.x1] & use_y1 & use_x1)
+    )
 
 
 def _pixel_grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
@@ -92,8 +98,9 @@ def warp(image_next: np.ndarray, flow_fwd: np.ndarray) -> tuple[np.ndarray, np.n
     return _sample(image_next, stencil), stencil.inside
 
 
-def compose_forward_flow(flows_fwd: Sequence[np.ndarray],
-                         occlusions_fwd: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def compose_forward_flow(
+    flows_fwd: Sequence[np.ndarray], occlusions_fwd: Sequence[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
     """Chain k exact forward flows (frames t..t+k-1) into one flow from frame t to t+k.
 
     Each pixel of frame t is carried step by step: the first step is exact (pixel centre), later
@@ -119,6 +126,7 @@ def compose_forward_flow(flows_fwd: Sequence[np.ndarray],
 
 # ---------------------------------------------------------------- warping error (Lai et al. 2018)
 
+
 @dataclass(frozen=True)
 class WarpingError:
     """E_warp of a sequence at frame distance k.
@@ -126,6 +134,7 @@ class WarpingError:
     `per_pair[i]` is the error of pair (starts[i], starts[i] + k); pairs whose mask was empty are
     not in `per_pair` but in `skipped` (their start frames). `mean` is the unweighted mean over
     evaluated pairs (NaN only when every pair was skipped). `pixels[i]` is the mask size."""
+
     k: int
     per_pair: np.ndarray
     starts: np.ndarray
@@ -137,12 +146,13 @@ class WarpingError:
 def masked_squared_error(frame_t: np.ndarray, warped: np.ndarray, mask: np.ndarray) -> float:
     """Σ_x M ‖I_t(x) − Î(x)‖² / Σ_x M, with ‖·‖² the squared L2 norm over channels (channel SUM)."""
     diff = to_unit_rgb(frame_t) - warped
-    per_pixel = np.sum(diff ** 2, axis=-1) if diff.ndim == 3 else diff ** 2
+    per_pixel = np.sum(diff**2, axis=-1) if diff.ndim == 3 else diff**2
     return float(per_pixel[mask].sum() / mask.sum())
 
 
-def pair_warping_error(frame_t: np.ndarray, frame_tk: np.ndarray, flow: np.ndarray,
-                       visible: np.ndarray) -> tuple[float | None, int]:
+def pair_warping_error(
+    frame_t: np.ndarray, frame_tk: np.ndarray, flow: np.ndarray, visible: np.ndarray
+) -> tuple[float | None, int]:
     """Error of one pair given the (possibly composed) flow t -> t+k and its visibility mask.
     Returns (error, mask size); error is None when no pixel is both visible and in-image."""
     warped, in_image = warp(frame_tk, flow)
@@ -153,8 +163,9 @@ def pair_warping_error(frame_t: np.ndarray, frame_tk: np.ndarray, flow: np.ndarr
     return masked_squared_error(frame_t, warped, mask), count
 
 
-def warping_error(frames: Sequence[np.ndarray], flows_fwd: Sequence[np.ndarray],
-                  occlusions_fwd: Sequence[np.ndarray], k: int = 1) -> WarpingError:
+def warping_error(
+    frames: Sequence[np.ndarray], flows_fwd: Sequence[np.ndarray], occlusions_fwd: Sequence[np.ndarray], k: int = 1
+) -> WarpingError:
     """Warping error of every pair (t, t+k): how much a frame disagrees with the next (or k-th
     next) frame carried back along the exact flow, on points visible in both. Lower is better.
 
@@ -167,15 +178,21 @@ def warping_error(frames: Sequence[np.ndarray], flows_fwd: Sequence[np.ndarray],
         raise ValueError("need a forward flow and occlusion for every frame but the last")
     values, starts, pixels, skipped = [], [], [], []
     for t in range(len(frames) - k):
-        flow, visible = compose_forward_flow(flows_fwd[t:t + k], occlusions_fwd[t:t + k])
+        flow, visible = compose_forward_flow(flows_fwd[t : t + k], occlusions_fwd[t : t + k])
         error, count = pair_warping_error(frames[t], frames[t + k], flow, visible)
         if error is None:
             skipped.append(t)
             continue
         values.append(error), starts.append(t), pixels.append(count)
     mean = float(np.mean(values)) if values else float("nan")
-    return WarpingError(k, np.asarray(values, np.float64), np.asarray(starts, np.int64),
-                        np.asarray(pixels, np.int64), tuple(skipped), mean)
+    return WarpingError(
+        k,
+        np.asarray(values, np.float64),
+        np.asarray(starts, np.int64),
+        np.asarray(pixels, np.int64),
+        tuple(skipped),
+        mean,
+    )
 
 
 # ---------------------------------------------------------------- temporal flickering (VBench)
@@ -184,8 +201,13 @@ def warping_error(frames: Sequence[np.ndarray], flows_fwd: Sequence[np.ndarray],
 STILL_FLOW_PX = 1e-3
 
 
-def still_pixels(flow_fwd: np.ndarray, occlusion_fwd: np.ndarray, depth: np.ndarray,
-                 depth_next: np.ndarray, tol_px: float = STILL_FLOW_PX) -> np.ndarray:
+def still_pixels(
+    flow_fwd: np.ndarray,
+    occlusion_fwd: np.ndarray,
+    depth: np.ndarray,
+    depth_next: np.ndarray,
+    tol_px: float = STILL_FLOW_PX,
+) -> np.ndarray:
     """Pixels whose content does not move between frame t and t+1, by the exact passes (bool (H, W)):
     a surface point whose forward flow is at most `tol_px` and that is still visible in frame
     t+1, or background (nothing hit) in both frames. Under a static camera these are the pixels
@@ -220,8 +242,9 @@ def temporal_flickering(frames: Sequence[np.ndarray], still: Sequence[np.ndarray
         raise ValueError("need at least two frames")
     if still is not None and len(still) < len(frames) - 1:
         raise ValueError("need a still mask for every consecutive pair")
-    score = flicker_score(pair_flicker(a, b, None if still is None else still[i])
-                          for i, (a, b) in enumerate(zip(frames[:-1], frames[1:])))
+    score = flicker_score(
+        pair_flicker(a, b, None if still is None else still[i]) for i, (a, b) in enumerate(zip(frames[:-1], frames[1:]))
+    )
     return float("nan") if score is None else score
 
 
@@ -235,9 +258,11 @@ def flicker_score(pair_means: Iterable[float | None]) -> float | None:
 
 # ---------------------------------------------------------------- identity drift in uv space
 
+
 class ShotView(NamedTuple):
     """What identity drift needs of a shot: its frames and, per frame, (instance, uv) layers.
     Any (frames, layers) pair works in its place."""
+
     frames: Sequence[np.ndarray]
     layers: Sequence[tuple[np.ndarray, np.ndarray]]
 
@@ -245,6 +270,7 @@ class ShotView(NamedTuple):
 @dataclass(frozen=True)
 class UvTexture:
     """Mean colour per texel of one instance over a shot; `counts` is pixels binned per texel."""
+
     colour: np.ndarray  # (tex_res, tex_res, 3) float64, 0 where unseen
     counts: np.ndarray  # (tex_res, tex_res) int64
 
@@ -257,6 +283,7 @@ class UvTexture:
 class IdentityDrift:
     """Appearance difference of one instance between two shots, on texels both shots saw.
     `drift` is the mean absolute RGB difference in [0, 1] (NaN when `texels` is 0)."""
+
     instance: int
     drift: float
     texels: int
@@ -303,8 +330,9 @@ def identity_drift(shot_a, shot_b, instance_id: int, tex_res: int = 64) -> Ident
     """How much an object's look changed between two shots: its appearance is pulled back into its
     own texture space in each shot and compared texel by texel where both shots saw it, so
     different framings and poses compare like with like. Lower is better; 0 = identical."""
-    return texture_difference(uv_texture(shot_a, instance_id, tex_res),
-                              uv_texture(shot_b, instance_id, tex_res), instance_id)
+    return texture_difference(
+        uv_texture(shot_a, instance_id, tex_res), uv_texture(shot_b, instance_id, tex_res), instance_id
+    )
 
 
 def instances_in(shot) -> set[int]:
@@ -329,9 +357,11 @@ def drift_all(shot_a, shot_b, tex_res: int = 64) -> dict[int, IdentityDrift]:
 
 # ---------------------------------------------------------------- structure F1
 
+
 @dataclass(frozen=True)
 class StructureF1:
     """Agreement of a frame's image edges with the geometric edges of its passes."""
+
     precision: float  # share of image-edge pixels within tol of a geometric edge
     recall: float  # share of geometric-edge pixels within tol of an image edge
     f1: float
@@ -341,12 +371,15 @@ class StructureF1:
 
 def _neighbour_pairs(height: int, width: int):
     """(this, neighbour) slices for the right and the lower neighbour of every pixel."""
-    return [((slice(None), slice(0, width - 1)), (slice(None), slice(1, width))),
-            ((slice(0, height - 1), slice(None)), (slice(1, height), slice(None)))]
+    return [
+        ((slice(None), slice(0, width - 1)), (slice(None), slice(1, width))),
+        ((slice(0, height - 1), slice(None)), (slice(1, height), slice(None))),
+    ]
 
 
-def geometric_edges(depth: np.ndarray, normal: np.ndarray, instance: np.ndarray,
-                    depth_rel: float = 0.05, crease_deg: float = 30.0) -> np.ndarray:
+def geometric_edges(
+    depth: np.ndarray, normal: np.ndarray, instance: np.ndarray, depth_rel: float = 0.05, crease_deg: float = 30.0
+) -> np.ndarray:
     """Edges of the geometry, as a bool (H, W) mask marking both pixels of each edge pair.
 
     Between a pixel and its right or lower neighbour there is an edge where the instance changes,
@@ -383,8 +416,8 @@ def _non_maximum_suppression(magnitude: np.ndarray, gx: np.ndarray, gy: np.ndarr
     height, width = magnitude.shape
     keep = np.zeros(magnitude.shape, bool)
     for s, (dy, dx) in enumerate([(0, 1), (1, 1), (1, 0), (1, -1)]):
-        ahead = padded[1 + dy:1 + dy + height, 1 + dx:1 + dx + width]
-        behind = padded[1 - dy:1 - dy + height, 1 - dx:1 - dx + width]
+        ahead = padded[1 + dy : 1 + dy + height, 1 + dx : 1 + dx + width]
+        behind = padded[1 - dy : 1 - dy + height, 1 - dx : 1 - dx + width]
         keep |= (sector == s) & (magnitude >= ahead) & (magnitude >= behind)
     return keep
 
@@ -426,11 +459,21 @@ def edge_f1(predicted: np.ndarray, reference: np.ndarray, tol_px: float = 2.0) -
     return StructureF1(precision, recall, float(f1), n_pred, n_ref)
 
 
-def structure_f1(frame: np.ndarray, depth: np.ndarray, normal: np.ndarray, instance: np.ndarray,
-                 tol_px: float = 2.0, depth_rel: float = 0.05, crease_deg: float = 30.0,
-                 sigma: float = 1.0, low: float = 0.02, high: float = 0.05) -> StructureF1:
+def structure_f1(
+    frame: np.ndarray,
+    depth: np.ndarray,
+    normal: np.ndarray,
+    instance: np.ndarray,
+    tol_px: float = 2.0,
+    depth_rel: float = 0.05,
+    crease_deg: float = 30.0,
+    sigma: float = 1.0,
+    low: float = 0.02,
+    high: float = 0.05,
+) -> StructureF1:
     """Whether the painted frame's edges sit on the world's geometric edges (and only there):
     precision is hurt by edges the geometry does not have (texture, hallucinated structure),
     recall by geometric edges the painting lost. Higher is better."""
-    return edge_f1(image_edges(frame, sigma, low, high),
-                   geometric_edges(depth, normal, instance, depth_rel, crease_deg), tol_px)
+    return edge_f1(
+        image_edges(frame, sigma, low, high), geometric_edges(depth, normal, instance, depth_rel, crease_deg), tol_px
+    )

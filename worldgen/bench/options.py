@@ -1,5 +1,6 @@
 """What a benchmark run is asked to do (`BenchOptions`), the methods it runs by default, and the
 one error its inputs raise (`BenchError`)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ class BenchError(WorldgenError):
 @dataclass
 class BenchOptions:
     """How to run the benchmark. Defaults measure everything at the specs' own settings."""
+
     size: tuple[int, int] | None = None  # render width, height instead of the specs' own
     fps: float | None = None  # frames per second instead of the specs' own
     model: str | None = None  # diffusion painters: a model folder, hub id or tiny-model dir

@@ -3,6 +3,7 @@ side-by-side strip and video of the methods.
 
 Everything lands in one folder with relative links, so the folder can be moved, zipped or
 committed as it is. Plots use matplotlib's Agg backend (no display needed)."""
+
 from __future__ import annotations
 
 import html
@@ -27,14 +28,23 @@ COLUMNS = [
     ("unet_per_film_second", "UNet/film s", "lower", "{:.0f}"),
     ("peak_memory_bytes", "peak MB", "lower", "{:.0f}"),
 ]
-BAR_METRICS = ["warp_1", "warp_5", "warp_10", "flicker", "identity_drift", "edge_f1", "seconds_per_frame",
-               "unet_per_frame"]
+BAR_METRICS = [
+    "warp_1",
+    "warp_5",
+    "warp_10",
+    "flicker",
+    "identity_drift",
+    "edge_f1",
+    "seconds_per_frame",
+    "unet_per_frame",
+]
 STRIP_COLUMNS = 6
 STRIP_TILE_W = 192
 VIDEO_TILE_W = 320
 
 
 # ---------------------------------------------------------------- values
+
 
 def clean_json(value):
     """JSON-safe: NaN/inf become null, numpy scalars and arrays become Python values."""
@@ -83,8 +93,9 @@ def _columns(results: dict) -> list[tuple]:
 
 def ran(results: dict) -> list[str]:
     """Methods that produced results on at least one scene (the others are listed, not tabled)."""
-    return [m for m in results["methods"]
-            if any(s["methods"].get(m, {}).get("status") == "ok" for s in results["scenes"])]
+    return [
+        m for m in results["methods"] if any(s["methods"].get(m, {}).get("status") == "ok" for s in results["scenes"])
+    ]
 
 
 def _rows(results: dict, methods: list[str] | None = None):
@@ -101,25 +112,33 @@ def not_run(results: dict) -> list[str]:
     for method in results["methods"]:
         if method in ran(results):
             continue
-        reasons = sorted({f"{r['status']}: {r['reason']}" for s in results["scenes"]
-                          for m, r in s["methods"].items() if m == method})
+        reasons = sorted(
+            {f"{r['status']}: {r['reason']}" for s in results["scenes"] for m, r in s["methods"].items() if m == method}
+        )
         lines.append(f"{method}: " + "; ".join(reasons))
     return lines
 
 
 # ---------------------------------------------------------------- Markdown
 
+
 def markdown(results: dict) -> str:
     """The results as Markdown: main table, per-method means, per-shot camera verdicts."""
     cols = _columns(results)
     m = results["machine"]
-    lines = ["# Consistency benchmark", "",
-             f"Machine: {m.get('cpu')}, {m.get('cores')} cores" + (f", GPU {m['gpu']}" if m.get("gpu") else ", no GPU")
-             + f"; Python {m.get('python')}; worldgen {results.get('worldgen')}.",
-             f"Run wall time: {results.get('wall_s', 0):.1f} s (renders + metrics).", "",
-             "Columns: see docs/BENCHMARK.md; metric definitions in docs/METRICS.md. "
-             "↓ lower is better, ↑ higher is better, — not defined for that scene "
-             "(flicker: the still pixels of static-camera shots; identity drift: scenes with two or more shots).", ""]
+    lines = [
+        "# Consistency benchmark",
+        "",
+        f"Machine: {m.get('cpu')}, {m.get('cores')} cores"
+        + (f", GPU {m['gpu']}" if m.get("gpu") else ", no GPU")
+        + f"; Python {m.get('python')}; worldgen {results.get('worldgen')}.",
+        f"Run wall time: {results.get('wall_s', 0):.1f} s (renders + metrics).",
+        "",
+        "Columns: see docs/BENCHMARK.md; metric definitions in docs/METRICS.md. "
+        "↓ lower is better, ↑ higher is better, — not defined for that scene "
+        "(flicker: the still pixels of static-camera shots; identity drift: scenes with two or more shots).",
+        "",
+    ]
     for note in results.get("notes") or []:
         lines += [note, ""]
     lines.append("| scene | method | " + " | ".join(_header(t, b) for _, t, b, _ in cols) + " |")
@@ -130,8 +149,9 @@ def markdown(results: dict) -> str:
             lines.append(f"| {scene['scene']} | {method} | {res['status']} |" + " — |" * (len(cols) - 1))
             notes.setdefault((method, res["status"], res["reason"]), []).append(scene["scene"])
             continue
-        lines.append(f"| {scene['scene']} | {method} | "
-                     + " | ".join(cell(res["summary"], k, f) for k, _, _, f in cols) + " |")
+        lines.append(
+            f"| {scene['scene']} | {method} | " + " | ".join(cell(res["summary"], k, f) for k, _, _, f in cols) + " |"
+        )
     if notes:
         lines.append("")
         for (method, status, reason), names in notes.items():
@@ -139,9 +159,13 @@ def markdown(results: dict) -> str:
     if not_run(results):
         lines += ["", "Not run on any scene:", ""] + [f"- {line}" for line in not_run(results)]
     if len(results["scenes"]) > 1 and results.get("overall"):
-        lines += ["", "## Per method, mean over scenes", "",
-                  "| method | scenes | " + " | ".join(_header(t, b) for _, t, b, _ in cols) + " |",
-                  "|---|---:|" + "---:|" * len(cols)]
+        lines += [
+            "",
+            "## Per method, mean over scenes",
+            "",
+            "| method | scenes | " + " | ".join(_header(t, b) for _, t, b, _ in cols) + " |",
+            "|---|---:|" + "---:|" * len(cols),
+        ]
         for method, row in results["overall"].items():
             lines.append(f"| {method} | {row['scenes']} | " + " | ".join(cell(row, k, f) for k, _, _, f in cols) + " |")
         lines += ["", "Scenes behind each mean:", ""] + [f"- {line}" for line in scenes_behind(results, cols)]
@@ -164,23 +188,43 @@ def markdown(results: dict) -> str:
                 expect = judged.get("expect") or "—"
                 static = "yes" if res["shots"][i]["static_camera"] else "no"
                 verdicts.append(judged.get("verdict", "—"))
-            lines.append(f"| {scene['scene']} | {shot['id']} | {shot.get('camera_move')} | {static} | {expect} | "
-                         + " | ".join(verdicts) + " |")
+            lines.append(
+                f"| {scene['scene']} | {shot['id']} | {shot.get('camera_move')} | {static} | {expect} | "
+                + " | ".join(verdicts)
+                + " |"
+            )
             if expect == "static" and all(v in ("not judged", "—") for v in verdicts):
-                why = next((res["shots"][i]["camera_judge"].get("detail") for res in scene["methods"].values()
-                            if res.get("status") == "ok"), None)
+                why = next(
+                    (
+                        res["shots"][i]["camera_judge"].get("detail")
+                        for res in scene["methods"].values()
+                        if res.get("status") == "ok"
+                    ),
+                    None,
+                )
                 if why:
                     restricted.append(f"- {scene['scene']} / {shot['id']}: not judged: {why}.")
     if restricted:
         lines += [""] + restricted
-    drift_rows = [(scene["scene"], method, r) for scene, method, res in _rows(results) if res["status"] == "ok"
-                  for r in res["identity_drift"]]
+    drift_rows = [
+        (scene["scene"], method, r)
+        for scene, method, res in _rows(results)
+        if res["status"] == "ok"
+        for r in res["identity_drift"]
+    ]
     if drift_rows:
-        lines += ["", "## Identity drift per object (uv texture space, shots compared pairwise)", "",
-                  "| scene | method | shots | object | drift ↓ | shared texels |", "|---|---|---|---|---:|---:|"]
+        lines += [
+            "",
+            "## Identity drift per object (uv texture space, shots compared pairwise)",
+            "",
+            "| scene | method | shots | object | drift ↓ | shared texels |",
+            "|---|---|---|---|---:|---:|",
+        ]
         for scene_name, method, r in drift_rows:
-            lines.append(f"| {scene_name} | {method} | {r['shot_a']} / {r['shot_b']} | {r['object']} | "
-                         f"{r['drift']:.4f} | {r['texels']} |")
+            lines.append(
+                f"| {scene_name} | {method} | {r['shot_a']} / {r['shot_b']} | {r['object']} | "
+                f"{r['drift']:.4f} | {r['texels']} |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -208,10 +252,13 @@ def scenes_behind(results: dict, cols: list[tuple]) -> list[str]:
 
 # ---------------------------------------------------------------- plots
 
+
 def _pyplot():
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     return plt
 
 
@@ -281,7 +328,7 @@ def plot_metric_bars(results: dict, path: Path) -> Path:
         ax.set_title(f"{title} ({better} is better)", fontsize=9)
         ax.set_xticks(x, [s["scene"] for s in scenes], rotation=35, ha="right", fontsize=7)
         ax.tick_params(axis="y", labelsize=7)
-    for ax in axes.ravel()[len(keys):]:
+    for ax in axes.ravel()[len(keys) :]:
         ax.axis("off")
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="upper center", ncol=min(len(methods), 6), fontsize=8)
@@ -294,6 +341,7 @@ def plot_metric_bars(results: dict, path: Path) -> Path:
 
 # ---------------------------------------------------------------- side by side
 
+
 def _film_frames(result: dict) -> list[Path]:
     """Painted frames of a method's render, shots in order."""
     folder = Path(result["render_dir"])
@@ -303,6 +351,7 @@ def _film_frames(result: dict) -> list[Path]:
 
 def _tile(path: Path, width: int):
     from PIL import Image
+
     with Image.open(path) as im:
         im = im.convert("RGB")
         height = max(2, int(round(width * im.height / im.width)) // 2 * 2)
@@ -311,6 +360,7 @@ def _tile(path: Path, width: int):
 
 def _label_bar(labels: list[str], tile_w: int, height: int = 18):
     from PIL import Image, ImageDraw
+
     bar = Image.new("RGB", (tile_w * len(labels), height), (24, 24, 28))
     draw = ImageDraw.Draw(bar)
     for i, text in enumerate(labels):
@@ -325,6 +375,7 @@ def _ok_methods(scene: dict) -> list[tuple[str, dict]]:
 def strip_png(scene: dict, path: Path, columns: int = STRIP_COLUMNS, tile_w: int = STRIP_TILE_W) -> Path | None:
     """Rows = methods, columns = frames sampled evenly over the whole scene."""
     from PIL import Image, ImageDraw
+
     methods = _ok_methods(scene)
     if not methods:
         return None
@@ -333,8 +384,9 @@ def strip_png(scene: dict, path: Path, columns: int = STRIP_COLUMNS, tile_w: int
     picks = np.unique(np.linspace(0, n - 1, min(columns, n)).round().astype(int))
     first = _tile(films[methods[0][0]][0], tile_w)
     label_w, pad, head = 110, 4, 16
-    sheet = Image.new("RGB", (label_w + len(picks) * (tile_w + pad), head + len(methods) * (first.height + pad)),
-                      (24, 24, 28))
+    sheet = Image.new(
+        "RGB", (label_w + len(picks) * (tile_w + pad), head + len(methods) * (first.height + pad)), (24, 24, 28)
+    )
     draw = ImageDraw.Draw(sheet)
     for c, k in enumerate(picks):
         draw.text((label_w + c * (tile_w + pad), 2), f"frame {k}", fill=(200, 200, 200))
@@ -352,6 +404,7 @@ def side_by_side_video(scene: dict, path: Path, tile_w: int = VIDEO_TILE_W) -> P
     """An H.264 MP4 with the methods side by side, frame for frame, at the scene's fps."""
     import imageio_ffmpeg
     from PIL import Image
+
     methods = _ok_methods(scene)
     if not methods:
         return None
@@ -364,9 +417,17 @@ def side_by_side_video(scene: dict, path: Path, tile_w: int = VIDEO_TILE_W) -> P
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp.mp4")
     writer = imageio_ffmpeg.write_frames(
-        str(tmp), size, fps=fps, codec="libx264", pix_fmt_in="rgb24", pix_fmt_out="yuv420p", quality=None,
-        macro_block_size=1, ffmpeg_log_level="error",
-        output_params=["-crf", "23", "-preset", "veryfast", "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2"])
+        str(tmp),
+        size,
+        fps=fps,
+        codec="libx264",
+        pix_fmt_in="rgb24",
+        pix_fmt_out="yuv420p",
+        quality=None,
+        macro_block_size=1,
+        ffmpeg_log_level="error",
+        output_params=["-crf", "23", "-preset", "veryfast", "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2"],
+    )
     writer.send(None)
     canvas = Image.new("RGB", size)
     canvas.paste(bar, (0, 0))
@@ -381,21 +442,28 @@ def side_by_side_video(scene: dict, path: Path, tile_w: int = VIDEO_TILE_W) -> P
 
 # ---------------------------------------------------------------- HTML
 
+
 def html_page(results: dict, files: dict) -> str:
     """A self-contained page (relative links only): table, plots, strips and videos."""
     cols = _columns(results)
     esc = html.escape
     m = results["machine"]
-    head = ("<tr><th>scene</th><th>method</th>"
-            + "".join(f"<th>{esc(_header(t, b))}</th>" for _, t, b, _ in cols) + "</tr>")
+    head = (
+        "<tr><th>scene</th><th>method</th>" + "".join(f"<th>{esc(_header(t, b))}</th>" for _, t, b, _ in cols) + "</tr>"
+    )
     rows = []
     for scene, method, res in _rows(results, ran(results)):
         if res["status"] != "ok":
-            rows.append(f"<tr><td>{esc(scene['scene'])}</td><td>{esc(method)}</td>"
-                        f"<td colspan='{len(cols)}' class='na'>{esc(res['status'])}: {esc(res['reason'])}</td></tr>")
+            rows.append(
+                f"<tr><td>{esc(scene['scene'])}</td><td>{esc(method)}</td>"
+                f"<td colspan='{len(cols)}' class='na'>{esc(res['status'])}: {esc(res['reason'])}</td></tr>"
+            )
             continue
-        rows.append(f"<tr><td>{esc(scene['scene'])}</td><td>{esc(method)}</td>"
-                    + "".join(f"<td>{esc(cell(res['summary'], k, f))}</td>" for k, _, _, f in cols) + "</tr>")
+        rows.append(
+            f"<tr><td>{esc(scene['scene'])}</td><td>{esc(method)}</td>"
+            + "".join(f"<td>{esc(cell(res['summary'], k, f))}</td>" for k, _, _, f in cols)
+            + "</tr>"
+        )
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>worldgen consistency benchmark</title>",
         "<style>body{font-family:sans-serif;margin:24px;background:#fafafa;color:#222}"
@@ -406,8 +474,8 @@ def html_page(results: dict, files: dict) -> str:
         f"<p>Machine: {esc(str(m.get('cpu')))}, {m.get('cores')} cores"
         + (f", GPU {esc(m['gpu'])}" if m.get("gpu") else ", no GPU")
         + f". Run wall time {results.get('wall_s', 0):.1f} s. Metric definitions: docs/METRICS.md; columns: "
-          "docs/BENCHMARK.md. Flicker is measured on the still pixels of static-camera shots; identity drift "
-          "needs two shots.</p>",
+        "docs/BENCHMARK.md. Flicker is measured on the still pixels of static-camera shots; identity drift "
+        "needs two shots.</p>",
         "".join(f"<p><b>{esc(note)}</b></p>" for note in results.get("notes") or []),
         f"<table>{head}{''.join(rows)}</table>",
         "".join(f"<p class='na'>Not run: {esc(line)}</p>" for line in not_run(results)),
@@ -431,22 +499,31 @@ def html_page(results: dict, files: dict) -> str:
 
 # ---------------------------------------------------------------- all of it
 
+
 def _write_text(path: Path, text: str) -> None:
     from worldgen.io import atomic_write_bytes
+
     atomic_write_bytes(path, text.encode())
 
 
-def write_report(results: dict, out_dir: str | Path, video: bool = True, stem: str = "results",
-                 assets: str = "") -> dict:
+def write_report(
+    results: dict, out_dir: str | Path, video: bool = True, stem: str = "results", assets: str = ""
+) -> dict:
     """Write `<stem>.json`, `<stem>.md`, plots, strips, videos and `index.html` (or `<stem>.html`
     when a stem is given) into out_dir; assets go under `assets` (a sub-folder name, relative).
     Returns the written files relative to out_dir and records them in results["files"]."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     prefix = f"{assets.strip('/')}/" if assets else ""
-    files = {"json": f"{stem}.json", "markdown": f"{stem}.md",
-             "warp_curves": f"{prefix}plots/warp_curves.png", "metric_bars": f"{prefix}plots/metric_bars.png",
-             "strips": {}, "videos": {}, "html": "index.html" if stem == "results" else f"{stem}.html"}
+    files = {
+        "json": f"{stem}.json",
+        "markdown": f"{stem}.md",
+        "warp_curves": f"{prefix}plots/warp_curves.png",
+        "metric_bars": f"{prefix}plots/metric_bars.png",
+        "strips": {},
+        "videos": {},
+        "html": "index.html" if stem == "results" else f"{stem}.html",
+    }
     plot_warp_curves(results, out / files["warp_curves"])
     plot_metric_bars(results, out / files["metric_bars"])
     for scene in results["scenes"]:

@@ -1,5 +1,6 @@
 """Assembling results: one shot's evaluation as a results row, identity drift between shots, a
 scene's summary numbers and the means over scenes (the fields docs/BENCHMARK.md describes)."""
+
 from __future__ import annotations
 
 import math
@@ -28,26 +29,48 @@ def shot_result(ev: ShotEval, manifest_shot: dict) -> dict:
     static = static_camera(manifest_shot["frames"])
     warp = {}
     for k, err in ev.warp.items():
-        warp[str(k)] = {"mean": _finite(err.mean), "pairs": int(err.per_pair.size), "every": ev.warp_every[k],
-                        "skipped": list(err.skipped), "per_pair": [float(v) for v in err.per_pair],
-                        "starts": [int(v) for v in err.starts]}
+        warp[str(k)] = {
+            "mean": _finite(err.mean),
+            "pairs": int(err.per_pair.size),
+            "every": ev.warp_every[k],
+            "skipped": list(err.skipped),
+            "per_pair": [float(v) for v in err.per_pair],
+            "starts": [int(v) for v in err.starts],
+        }
     f1s = [s for _, s in ev.structure]
-    structure = {"precision": float(np.mean([s.precision for s in f1s])) if f1s else None,
-                 "recall": float(np.mean([s.recall for s in f1s])) if f1s else None,
-                 "f1": float(np.mean([s.f1 for s in f1s])) if f1s else None,
-                 "frames_evaluated": len(f1s), "per_frame_f1": [float(s.f1) for s in f1s],
-                 "frame_indices": [int(i) for i, _ in ev.structure]}
+    structure = {
+        "precision": float(np.mean([s.precision for s in f1s])) if f1s else None,
+        "recall": float(np.mean([s.recall for s in f1s])) if f1s else None,
+        "f1": float(np.mean([s.f1 for s in f1s])) if f1s else None,
+        "frames_evaluated": len(f1s),
+        "per_frame_f1": [float(s.f1) for s in f1s],
+        "frame_indices": [int(i) for i, _ in ev.structure],
+    }
     camera = ev.camera
     if camera.get("expect") == "static" and not static:  # e.g. static with a moving target: it turns to follow
-        camera = camera | {"expect": None, "verdict": shotdrift_judge.NOT_JUDGED,
-                           "detail": "the camera stands still but turns to follow its target; no single 2D move"}
-    return {"id": ev.id, "frames": ev.frames, "static_camera": static,
-            "flicker": ev.flicker if static else None,
-            "flicker_note": ("computed on the still pixels (exact flow zero, visible in both frames)" if static else
-                             "moving camera: VBench flicker is defined on static content"),
-            "still_share": ev.still_share, "moving_share_max": ev.moving_share_max,
-            "warp": warp, "structure": structure, "camera_judge": camera,
-            "metrics_s": round(ev.seconds, 3), "metrics_cpu_s": round(ev.cpu_seconds, 3)}
+        camera = camera | {
+            "expect": None,
+            "verdict": shotdrift_judge.NOT_JUDGED,
+            "detail": "the camera stands still but turns to follow its target; no single 2D move",
+        }
+    return {
+        "id": ev.id,
+        "frames": ev.frames,
+        "static_camera": static,
+        "flicker": ev.flicker if static else None,
+        "flicker_note": (
+            "computed on the still pixels (exact flow zero, visible in both frames)"
+            if static
+            else "moving camera: VBench flicker is defined on static content"
+        ),
+        "still_share": ev.still_share,
+        "moving_share_max": ev.moving_share_max,
+        "warp": warp,
+        "structure": structure,
+        "camera_judge": camera,
+        "metrics_s": round(ev.seconds, 3),
+        "metrics_cpu_s": round(ev.cpu_seconds, 3),
+    }
 
 
 def identity_drift_rows(evals: list[ShotEval], names: dict[int, str]) -> list[dict]:
@@ -59,9 +82,18 @@ def identity_drift_rows(evals: list[ShotEval], names: dict[int, str]) -> list[di
             for value in sorted(set(ta) & set(tb)):
                 d = M.texture_difference(texture_of(*ta[value]), texture_of(*tb[value]), value)
                 if d.texels:
-                    rows.append({"shot_a": evals[a].id, "shot_b": evals[b].id, "instance": value,
-                                 "object": names.get(value, str(value)), "drift": d.drift, "texels": d.texels,
-                                 "texels_a": d.texels_a, "texels_b": d.texels_b})
+                    rows.append(
+                        {
+                            "shot_a": evals[a].id,
+                            "shot_b": evals[b].id,
+                            "instance": value,
+                            "object": names.get(value, str(value)),
+                            "drift": d.drift,
+                            "texels": d.texels,
+                            "texels_a": d.texels_a,
+                            "texels_b": d.texels_b,
+                        }
+                    )
     return rows
 
 
@@ -94,12 +126,18 @@ def summarize(shots: list[dict], drift: list[dict], cost: dict, ks: Sequence[int
 def overall(scenes: list[dict], methods: list[str], ks: Sequence[int]) -> dict:
     """Per method, the unweighted mean over scenes of each summary number (where defined), and
     for each number the scenes behind it (`scenes_behind`: a mean is only read with its scenes)."""
-    keys = [f"warp_{k}" for k in ks] + ["flicker", "identity_drift", "edge_f1", "seconds_per_frame",
-                                         "unet_per_frame", "unet_per_film_second", "peak_memory_bytes"]
+    keys = [f"warp_{k}" for k in ks] + [
+        "flicker",
+        "identity_drift",
+        "edge_f1",
+        "seconds_per_frame",
+        "unet_per_frame",
+        "unet_per_film_second",
+        "peak_memory_bytes",
+    ]
     out = {}
     for method in methods:
-        done = [s["methods"][method]["summary"] for s in scenes
-                if s["methods"].get(method, {}).get("status") == "ok"]
+        done = [s["methods"][method]["summary"] for s in scenes if s["methods"].get(method, {}).get("status") == "ok"]
         if not done:
             continue
         names = [s["scene"] for s in scenes if s["methods"].get(method, {}).get("status") == "ok"]
@@ -116,7 +154,16 @@ def overall(scenes: list[dict], methods: list[str], ks: Sequence[int]) -> dict:
 
 
 def options_record(options: BenchOptions) -> dict:
-    return {"size": list(options.size) if options.size else None, "fps": options.fps, "model": options.model,
-            "painter_options": options.painter_options, "backend": options.backend, "ks": list(options.ks),
-            "long_range_every": options.long_range_every, "structure_every": options.structure_every,
-            "tex_res": options.tex_res, "tol_px": options.tol_px, "judge_camera": options.judge_camera}
+    return {
+        "size": list(options.size) if options.size else None,
+        "fps": options.fps,
+        "model": options.model,
+        "painter_options": options.painter_options,
+        "backend": options.backend,
+        "ks": list(options.ks),
+        "long_range_every": options.long_range_every,
+        "structure_every": options.structure_every,
+        "tex_res": options.tex_res,
+        "tol_px": options.tol_px,
+        "judge_camera": options.judge_camera,
+    }

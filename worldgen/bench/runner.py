@@ -18,6 +18,7 @@ cost (seconds, model evaluations, memory) and results (rows, summaries, means).
 out (results.json, Markdown, plots, HTML). The metrics are those of `worldgen.bench.metrics`
 (docs/METRICS.md); what each result field means is in docs/BENCHMARK.md.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,17 +32,44 @@ from worldgen.bench import shotdrift_judge
 from worldgen.bench.cost import PeakRss, render_cost
 from worldgen.bench.evaluate import EvalConfig, ShotEval, evaluate_shot, evaluate_shots, read_frame
 from worldgen.bench.follower import Follower
-from worldgen.bench.inputs import (SceneInput, cameras_of_render, check_methods, collect_inputs, no_model, painter_class,
-                                   plans_for_render, plans_from_manifest, read_manifest, suite_specs,
-                                   unavailable_reason)
+from worldgen.bench.inputs import (
+    SceneInput,
+    cameras_of_render,
+    check_methods,
+    collect_inputs,
+    no_model,
+    painter_class,
+    plans_for_render,
+    plans_from_manifest,
+    read_manifest,
+    suite_specs,
+    unavailable_reason,
+)
 from worldgen.bench.options import BENCH_METHODS, COST_FILE, RESULTS_VERSION, BenchError, BenchOptions
 from worldgen.bench.results import identity_drift_rows, options_record, overall, shot_result, static_camera, summarize
 from worldgen.errors import WorldgenError
 
 # what scripts and docs import from here (the jobs' own modules are the homes)
-__all__ = ["BENCH_METHODS", "BenchError", "BenchOptions", "EvalConfig", "ShotEval", "bench_scene_method",
-           "check_methods", "collect_inputs", "evaluate_shot", "evaluate_shots", "overall", "painter_options_for",
-           "plans_for_render", "plans_from_manifest", "read_frame", "run_bench", "static_camera", "suite_specs"]
+__all__ = [
+    "BENCH_METHODS",
+    "BenchError",
+    "BenchOptions",
+    "EvalConfig",
+    "ShotEval",
+    "bench_scene_method",
+    "check_methods",
+    "collect_inputs",
+    "evaluate_shot",
+    "evaluate_shots",
+    "overall",
+    "painter_options_for",
+    "plans_for_render",
+    "plans_from_manifest",
+    "read_frame",
+    "run_bench",
+    "static_camera",
+    "suite_specs",
+]
 
 
 def _log(options: BenchOptions, text: str) -> None:
@@ -58,6 +86,7 @@ def painter_options_for(method: str, options: BenchOptions, folder: Path | None 
     render folder, so each one's cost includes its look development instead of reusing another
     method's (`cache` in the painter options overrides)."""
     from worldgen.spec.painters import merge_painter_options
+
     if no_model(method):
         return {}
     defaults: dict = {}
@@ -68,8 +97,11 @@ def painter_options_for(method: str, options: BenchOptions, folder: Path | None 
         defaults["base"] = options.model
         model = Path(options.model)
         if model.is_dir():
-            defaults["controlnets"] = {p.name.removeprefix("controlnet-"): str(p) for p in sorted(model.glob("controlnet-*"))
-                                       if (p / "config.json").is_file()} or None
+            defaults["controlnets"] = {
+                p.name.removeprefix("controlnet-"): str(p)
+                for p in sorted(model.glob("controlnet-*"))
+                if (p / "config.json").is_file()
+            } or None
     return merge_painter_options(defaults, options.painter_options)
 
 
@@ -78,11 +110,21 @@ def _render_method(scene: SceneInput, method: str, folder: Path, options: BenchO
     returns (manifest, shot evals, rendered-cost dict)."""
     from worldgen.render import RUN_FILE, RenderOptions, render
     from worldgen.render.record import holds_other_render
+
     if options.fresh and (folder / RUN_FILE).exists():
         shutil.rmtree(folder)
-    opt = RenderOptions(backend=options.backend, fmt="npz", passes=True, paint=True, control=(), film=False,
-                        overwrite=True, progress=options.progress, painter=method,
-                        painter_options=painter_options_for(method, options, folder))
+    opt = RenderOptions(
+        backend=options.backend,
+        fmt="npz",
+        passes=True,
+        paint=True,
+        control=(),
+        film=False,
+        overwrite=True,
+        progress=options.progress,
+        painter=method,
+        painter_options=painter_options_for(method, options, folder),
+    )
     if hasattr(opt, "use_store"):  # a cost benchmark computes its frames; never links finished ones
         opt.use_store = False
     if holds_other_render(folder, scene.spec, opt):
@@ -104,13 +146,18 @@ def _render_method(scene: SceneInput, method: str, folder: Path, options: BenchO
             shutil.rmtree(folder)  # nothing but our own marker: leave no empty render behind
         raise
     manifest = result.manifest
-    rendered = {"frames_rendered": result.frames_rendered, "render_s": result.timings.get("frames_s"),
-                "render_cpu_s": round(time.process_time() - cpu0, 3), "peak_rss_bytes": rss.peak,
-                "source": "this run"}
+    rendered = {
+        "frames_rendered": result.frames_rendered,
+        "render_s": result.timings.get("frames_s"),
+        "render_cpu_s": round(time.process_time() - cpu0, 3),
+        "peak_rss_bytes": rss.peak,
+        "source": "this run",
+    }
     total = sum(s["frame_count"] for s in manifest["shots"])
     cost_file = folder / COST_FILE
     if result.frames_rendered == total:
         from worldgen.io import write_json
+
         write_json(cost_file, {"rendered": rendered, "painter_stats": manifest.get("painter_stats")})
     elif result.frames_rendered == 0 and cost_file.exists():
         stored = json.loads(cost_file.read_text())
@@ -132,8 +179,9 @@ def _render_method(scene: SceneInput, method: str, folder: Path, options: BenchO
     return manifest, evals, rendered
 
 
-def _method_result(method: str, folder: Path, manifest: dict, evals: list[ShotEval], rendered: dict | None,
-                   options: BenchOptions) -> dict:
+def _method_result(
+    method: str, folder: Path, manifest: dict, evals: list[ShotEval], rendered: dict | None, options: BenchOptions
+) -> dict:
     names = {v: k for k, v in (manifest.get("instances") or {}).items()}
     shots = [shot_result(ev, ms) for ev, ms in zip(evals, manifest["shots"], strict=True)]
     drift = identity_drift_rows(evals, names)
@@ -141,10 +189,18 @@ def _method_result(method: str, folder: Path, manifest: dict, evals: list[ShotEv
     cost = render_cost(method, manifest, total, rendered)
     cost["metrics_s"] = round(sum(ev.seconds for ev in evals), 3)  # wall, waits for frames included
     cost["metrics_cpu_s"] = round(sum(ev.cpu_seconds for ev in evals), 3)
-    return {"status": "ok", "render_dir": str(folder), "painter": manifest.get("painter"),
-            "width": manifest.get("width"), "height": manifest.get("height"), "fps": manifest.get("fps"),
-            "shots": shots, "identity_drift": drift, "cost": cost,
-            "summary": summarize(shots, drift, cost, options.ks)}
+    return {
+        "status": "ok",
+        "render_dir": str(folder),
+        "painter": manifest.get("painter"),
+        "width": manifest.get("width"),
+        "height": manifest.get("height"),
+        "fps": manifest.get("fps"),
+        "shots": shots,
+        "identity_drift": drift,
+        "cost": cost,
+        "summary": summarize(shots, drift, cost, options.ks),
+    }
 
 
 def _eval_config(options: BenchOptions, shot_count: int) -> EvalConfig:
@@ -152,14 +208,22 @@ def _eval_config(options: BenchOptions, shot_count: int) -> EvalConfig:
         raise BenchError("warping error distances k must be >= 1")
     if options.structure_every < 1 or (options.long_range_every is not None and options.long_range_every < 1):
         raise BenchError("--structure-every / --long-range-every must be >= 1")
-    return EvalConfig(tuple(options.ks), options.long_range_every, options.structure_every, options.tex_res,
-                      options.tol_px, textures=shot_count > 1, judge_camera=options.judge_camera)
+    return EvalConfig(
+        tuple(options.ks),
+        options.long_range_every,
+        options.structure_every,
+        options.tex_res,
+        options.tol_px,
+        textures=shot_count > 1,
+        judge_camera=options.judge_camera,
+    )
 
 
 def bench_scene_method(scene: SceneInput, method: str, renders_dir: Path, options: BenchOptions) -> dict:
     """Results of one method on one scene; an unavailable painter or a failed render becomes a
     status line instead of an exception."""
     from worldgen.paint.registry import PainterError
+
     t0 = time.perf_counter()
     if scene.spec is not None:
         reason = unavailable_reason(method)
@@ -189,9 +253,12 @@ def bench_scene_method(scene: SceneInput, method: str, renders_dir: Path, option
     render_s = (rendered or {}).get("render_s") if scene.spec is not None else 0.0
     out = _method_result(method, folder, manifest, evals, rendered, options)
     out["wall_s"] = round(elapsed, 3)
-    _log(options, f"{scene.name} / {method}: {out['cost']['frames']} frames, "
-                  f"E_warp(1) {_fmt(out['summary'].get('warp_1'))}, wall {elapsed:.1f} s"
-                  + (f" (render {render_s:.1f} s)" if render_s else ""))
+    _log(
+        options,
+        f"{scene.name} / {method}: {out['cost']['frames']} frames, "
+        f"E_warp(1) {_fmt(out['summary'].get('warp_1'))}, wall {elapsed:.1f} s"
+        + (f" (render {render_s:.1f} s)" if render_s else ""),
+    )
     return out
 
 
@@ -199,8 +266,12 @@ def _fmt(v) -> str:
     return "n/a" if v is None else f"{v:.3g}"
 
 
-def run_bench(specs_or_dirs: Sequence[str | Path], methods: Sequence[str] | None, out_dir: str | Path,
-              options: BenchOptions | None = None) -> dict:
+def run_bench(
+    specs_or_dirs: Sequence[str | Path],
+    methods: Sequence[str] | None,
+    out_dir: str | Path,
+    options: BenchOptions | None = None,
+) -> dict:
     """Benchmark every scene with every method and return the results (also written to
     `out_dir` as results.json, results.md, plots and index.html unless options.report is off).
     Renders go to out_dir/renders/<scene>/<method>/ and resume on a re-run."""
@@ -220,9 +291,16 @@ def run_bench(specs_or_dirs: Sequence[str | Path], methods: Sequence[str] | None
         entry = {"scene": scene.name, "source": scene.source, "methods": {}}
         if scene.spec is not None:
             r = scene.spec.render
-            entry |= {"title": scene.spec.title, "width": r.width, "height": r.height, "fps": r.fps,
-                      "shots": [{"id": s.id, "duration": s.duration,
-                                 "camera_move": s.camera.move or "keyframes"} for s in scene.spec.shots]}
+            entry |= {
+                "title": scene.spec.title,
+                "width": r.width,
+                "height": r.height,
+                "fps": r.fps,
+                "shots": [
+                    {"id": s.id, "duration": s.duration, "camera_move": s.camera.move or "keyframes"}
+                    for s in scene.spec.shots
+                ],
+            }
         for method in methods_here:
             if method not in all_methods:
                 all_methods.append(method)
@@ -232,24 +310,45 @@ def run_bench(specs_or_dirs: Sequence[str | Path], methods: Sequence[str] | None
             entry["methods"][method] = result
             if "title" not in entry and result["status"] == "ok":
                 manifest = read_manifest(Path(result["render_dir"]))
-                entry |= {"title": manifest.get("title"), "width": result["width"], "height": result["height"],
-                          "fps": result["fps"],
-                          "shots": [{"id": s["id"], "duration": s["duration"],
-                                     "camera_move": (cameras_of_render(Path(result["render_dir"])).get(s["id"], {})
-                                                     .get("move") or "keyframes")} for s in manifest["shots"]]}
+                entry |= {
+                    "title": manifest.get("title"),
+                    "width": result["width"],
+                    "height": result["height"],
+                    "fps": result["fps"],
+                    "shots": [
+                        {
+                            "id": s["id"],
+                            "duration": s["duration"],
+                            "camera_move": (
+                                cameras_of_render(Path(result["render_dir"])).get(s["id"], {}).get("move")
+                                or "keyframes"
+                            ),
+                        }
+                        for s in manifest["shots"]
+                    ],
+                }
         scenes.append(entry)
     from worldgen.render.record import machine_info
-    results = {"results_version": RESULTS_VERSION, "worldgen": _worldgen_version(), "machine": machine_info(),
-               "options": options_record(options), "methods": all_methods,
-               "shotdrift": {"available": shotdrift_ok, "note": shotdrift_note},
-               "scenes": scenes, "overall": overall(scenes, all_methods, options.ks)}
+
+    results = {
+        "results_version": RESULTS_VERSION,
+        "worldgen": _worldgen_version(),
+        "machine": machine_info(),
+        "options": options_record(options),
+        "methods": all_methods,
+        "shotdrift": {"available": shotdrift_ok, "note": shotdrift_note},
+        "scenes": scenes,
+        "overall": overall(scenes, all_methods, options.ks),
+    }
     results["wall_s"] = round(time.perf_counter() - t0, 3)
     if options.report:
         from worldgen.bench.report import write_report
+
         write_report(results, out, video=options.video)  # adds results["files"]; results.json last
     return results
 
 
 def _worldgen_version() -> str:
     from worldgen import __version__
+
     return __version__

@@ -24,6 +24,7 @@ upset by such small biases.
 Nothing here may crash a benchmark: when shotdrift is missing or fails, every shot reads
 "unavailable: <reason>".
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -84,6 +85,7 @@ def expected_move(camera: dict) -> tuple[str | None, str]:
         return _sign_name(camera.get("distance"), "dolly-in", "dolly-out"), "dolly"
     if move == "zoom":
         from worldgen.camera import DEFAULT_FOV, lens_to_fov
+
         start = lens_to_fov(camera["lens_mm"]) if camera.get("lens_mm") else (camera.get("fov") or DEFAULT_FOV)
         end = lens_to_fov(camera["lens_mm_end"]) if camera.get("lens_mm_end") else camera.get("fov_end")
         if end is None:
@@ -110,6 +112,7 @@ def expected_move(camera: dict) -> tuple[str | None, str]:
 def analysis_frame(frame: np.ndarray, max_side: int = ANALYSIS_MAX_SIDE) -> np.ndarray:
     """A frame shrunk (aspect kept, even sides) to what shotdrift will measure, uint8 RGB."""
     from PIL import Image
+
     h, w = frame.shape[:2]
     scale = min(1.0, max_side / max(w, h))
     tw, th = max(16, int(round(w * scale))), max(16, int(round(h * scale)))
@@ -128,14 +131,17 @@ def valid_for(expect: str | None, moving_share: float | None) -> tuple[bool, str
     if moving_share is None:
         return False, "a locked-off shot is judged only with the exact passes' moving share, which is missing"
     if moving_share > STATIC_MAX_MOVING_SHARE:
-        return False, (f"{moving_share:.1%} of the picture moves on its own between two frames (exact flow); "
-                       "shotdrift reads moving subjects as camera motion, so a locked-off camera is judged only "
-                       f"where at most {STATIC_MAX_MOVING_SHARE:.1%} moves")
+        return False, (
+            f"{moving_share:.1%} of the picture moves on its own between two frames (exact flow); "
+            "shotdrift reads moving subjects as camera motion, so a locked-off camera is judged only "
+            f"where at most {STATIC_MAX_MOVING_SHARE:.1%} moves"
+        )
     return True, ""
 
 
-def judge(frames, camera: dict, fps: float = 0.0, max_side: int = ANALYSIS_MAX_SIDE,
-          moving_share: float | None = None) -> dict:
+def judge(
+    frames, camera: dict, fps: float = 0.0, max_side: int = ANALYSIS_MAX_SIDE, moving_share: float | None = None
+) -> dict:
     """Judge one shot: whether the painted frames hold the move the spec asked for.
 
     `moving_share` is the largest share of the picture that moved between two consecutive frames
@@ -146,8 +152,14 @@ def judge(frames, camera: dict, fps: float = 0.0, max_side: int = ANALYSIS_MAX_S
     "not judged" (no shotdrift equivalent, or outside its validity) or "unavailable" (shotdrift
     missing or failed)."""
     expect, why = expected_move(camera)
-    out = {"move": camera.get("move") or ("keyframes" if camera.get("keyframes") else None),
-           "expect": expect, "verdict": NOT_JUDGED, "detail": why, "findings": [], "moving_share": moving_share}
+    out = {
+        "move": camera.get("move") or ("keyframes" if camera.get("keyframes") else None),
+        "expect": expect,
+        "verdict": NOT_JUDGED,
+        "detail": why,
+        "findings": [],
+        "moving_share": moving_share,
+    }
     if expect is None:
         return out
     ok, version = availability()
@@ -168,6 +180,7 @@ def measure(frames, expect: str, fps: float = 0.0, max_side: int = ANALYSIS_MAX_
         return {"verdict": NOT_MEASURABLE, "detail": "fewer than two frames"}
     try:
         from shotdrift import measure_frames
+
         stack = np.stack([analysis_frame(np.asarray(f), max_side) for f in frames])
         # one worldgen shot is one take: shotdrift's cut detection would only add doubt
         result = measure_frames(stack, expect=expect, max_side=max_side, segment=False, fps=float(fps))

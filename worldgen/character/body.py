@@ -3,6 +3,7 @@
 Rigid parts (not a skinned mesh) keep every pass exact: each part is a rigid object at each
 instant, so depth, uv and flow follow the limbs with the same maths as any other object.
 Proportions are fractions of standing height, after standard anthropometric tables."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,41 +20,74 @@ PART_SEGMENTS = 10  # around a limb: ~100 triangles a limb, ~1.8k a body; moving
 @dataclass(frozen=True)
 class Proportions:
     """Lengths in metres for one character."""
+
     height: float
     width: float  # build multiplier for girths
 
     @property
-    def ankle_height(self): return 0.045 * self.height
+    def ankle_height(self):
+        return 0.045 * self.height
+
     @property
-    def shin(self): return 0.245 * self.height
+    def shin(self):
+        return 0.245 * self.height
+
     @property
-    def thigh(self): return 0.245 * self.height
+    def thigh(self):
+        return 0.245 * self.height
+
     @property
-    def leg(self): return self.thigh + self.shin
+    def leg(self):
+        return self.thigh + self.shin
+
     @property
-    def hip_half_width(self): return 0.052 * self.height * self.width
+    def hip_half_width(self):
+        return 0.052 * self.height * self.width
+
     @property
-    def pelvis_to_chest(self): return 0.17 * self.height
+    def pelvis_to_chest(self):
+        return 0.17 * self.height
+
     @property
-    def chest_to_neck(self): return 0.115 * self.height
+    def chest_to_neck(self):
+        return 0.115 * self.height
+
     @property
-    def shoulder_half_width(self): return 0.118 * self.height * (0.6 + 0.4 * self.width)
+    def shoulder_half_width(self):
+        return 0.118 * self.height * (0.6 + 0.4 * self.width)
+
     @property
-    def shoulder_drop(self): return 0.02 * self.height  # shoulders sit a little below the neck base
+    def shoulder_drop(self):
+        return 0.02 * self.height  # shoulders sit a little below the neck base
+
     @property
-    def upper_arm(self): return 0.17 * self.height
+    def upper_arm(self):
+        return 0.17 * self.height
+
     @property
-    def forearm(self): return 0.15 * self.height
+    def forearm(self):
+        return 0.15 * self.height
+
     @property
-    def hand(self): return 0.1 * self.height
+    def hand(self):
+        return 0.1 * self.height
+
     @property
-    def neck(self): return 0.045 * self.height
+    def neck(self):
+        return 0.045 * self.height
+
     @property
-    def head_radius(self): return 0.062 * self.height
+    def head_radius(self):
+        return 0.062 * self.height
+
     @property
-    def foot_length(self): return 0.15 * self.height
+    def foot_length(self):
+        return 0.15 * self.height
+
     @property
-    def limb_radius(self): return 0.028 * self.height * self.width
+    def limb_radius(self):
+        return 0.028 * self.height * self.width
+
     @property
     def standing_hip_height(self):
         """Hip joint height when standing with a slight knee bend."""
@@ -65,6 +99,7 @@ class Part:
     """One rigid piece of the body. `bone` names the rig frame it rides on; the mesh is in that
     frame. `region` picks its look (skin, top, bottom, shoes, hair); `radius` is how far inside
     the surface the bone's joints lie (the pose pass's depth tolerance)."""
+
     name: str
     bone: str
     mesh: trimesh.Trimesh
@@ -106,15 +141,42 @@ def body_parts(p: Proportions) -> list[Part]:
     from, +Y along the bone, +Z the body's forward (for the torso, head and feet)."""
     w, r = p.width, p.limb_radius
     parts = [
-        Part("hips", "pelvis", _ellipsoid((p.hip_half_width + 1.4 * r, 0.07 * p.height, 0.075 * p.height * w),
-                                          (0, 0.01 * p.height, 0)), "bottom", 0.075 * p.height * w),
-        Part("torso", "spine", _capsule_between(p.pelvis_to_chest + p.chest_to_neck - 0.09 * p.height, 0.085 * p.height,
-                                                (1.35 * w, 0.75 * w)), "top", 0.07 * p.height * w),
+        Part(
+            "hips",
+            "pelvis",
+            _ellipsoid((p.hip_half_width + 1.4 * r, 0.07 * p.height, 0.075 * p.height * w), (0, 0.01 * p.height, 0)),
+            "bottom",
+            0.075 * p.height * w,
+        ),
+        Part(
+            "torso",
+            "spine",
+            _capsule_between(
+                p.pelvis_to_chest + p.chest_to_neck - 0.09 * p.height, 0.085 * p.height, (1.35 * w, 0.75 * w)
+            ),
+            "top",
+            0.07 * p.height * w,
+        ),
         Part("neck", "neck", _capsule_between(p.neck, 0.026 * p.height * w), "skin", 0.03 * p.height),
-        Part("head", "head", _ellipsoid((0.86 * p.head_radius, p.head_radius, 0.95 * p.head_radius),
-                                        (0, p.head_radius, 0.01 * p.height)), "skin", p.head_radius),
-        Part("hair", "head", _ellipsoid((0.95 * p.head_radius, 0.8 * p.head_radius, 0.97 * p.head_radius),
-                                        (0, 1.26 * p.head_radius, -0.018 * p.height)), "hair", p.head_radius),
+        Part(
+            "head",
+            "head",
+            _ellipsoid(
+                (0.86 * p.head_radius, p.head_radius, 0.95 * p.head_radius), (0, p.head_radius, 0.01 * p.height)
+            ),
+            "skin",
+            p.head_radius,
+        ),
+        Part(
+            "hair",
+            "head",
+            _ellipsoid(
+                (0.95 * p.head_radius, 0.8 * p.head_radius, 0.97 * p.head_radius),
+                (0, 1.26 * p.head_radius, -0.018 * p.height),
+            ),
+            "hair",
+            p.head_radius,
+        ),
         # a unit ball the rig scales each frame to the mouth's opening (see mouth_matrix)
         Part("mouth", "mouth", _ellipsoid((1.0, 1.0, 1.0)), "mouth", 0.35 * p.head_radius),
     ]
@@ -122,13 +184,22 @@ def body_parts(p: Proportions) -> list[Part]:
         parts += [
             Part(f"upper_arm_{side}", f"upper_arm_{side}", _capsule_between(p.upper_arm, 1.05 * r), "top", 1.05 * r),
             Part(f"forearm_{side}", f"forearm_{side}", _capsule_between(p.forearm, 0.88 * r), "sleeve", 0.9 * r),
-            Part(f"hand_{side}", f"forearm_{side}", _ellipsoid((0.8 * r, 0.45 * p.hand, 0.45 * r),
-                                                               (0, p.forearm + 0.42 * p.hand, 0)), "skin", r),
+            Part(
+                f"hand_{side}",
+                f"forearm_{side}",
+                _ellipsoid((0.8 * r, 0.45 * p.hand, 0.45 * r), (0, p.forearm + 0.42 * p.hand, 0)),
+                "skin",
+                r,
+            ),
             Part(f"thigh_{side}", f"thigh_{side}", _capsule_between(p.thigh, 1.45 * r), "bottom", 1.5 * r),
             Part(f"shin_{side}", f"shin_{side}", _capsule_between(p.shin, 1.1 * r), "bottom", 1.2 * r),
-            Part(f"foot_{side}", f"foot_{side}", _box((2.3 * r, p.ankle_height * 1.25, p.foot_length),
-                                                      (0, -0.4 * p.ankle_height, 0.3 * p.foot_length)), "shoes",
-                 p.ankle_height),
+            Part(
+                f"foot_{side}",
+                f"foot_{side}",
+                _box((2.3 * r, p.ankle_height * 1.25, p.foot_length), (0, -0.4 * p.ankle_height, 0.3 * p.foot_length)),
+                "shoes",
+                p.ankle_height,
+            ),
         ]
     return parts
 

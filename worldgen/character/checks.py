@@ -1,5 +1,6 @@
 """Spec checks for characters that need the world: actions that cannot happen, paths through
 solid objects, feet below the ground. Each failure names the field it comes from."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -28,8 +29,11 @@ def check_characters(spec, world, located, inside, below_plane) -> None:
                     for off in _ring(frac):
                         q = p + off + np.array([0.0, frac * c.height, 0.0])
                         if below_plane(world, oid, t, q):
-                            raise located.error(key, f"feet below the ground '{oid}' at t={t:.2f}s "
-                                                     f"(x={p[0]:.2f}, y={p[1]:.2f}, z={p[2]:.2f}); raise the path to its surface")
+                            raise located.error(
+                                key,
+                                f"feet below the ground '{oid}' at t={t:.2f}s "
+                                f"(x={p[0]:.2f}, y={p[1]:.2f}, z={p[2]:.2f}); raise the path to its surface",
+                            )
                         if inside(world, oid, t, q):
                             what = "feet are inside" if frac < 0.1 else "path passes through"
                             raise located.error(key, f"{what} '{oid}' at t={t:.2f}s (x={p[0]:.2f}, z={p[2]:.2f})")
@@ -38,7 +42,9 @@ def check_characters(spec, world, located, inside, below_plane) -> None:
 def _ring(frac):
     if frac < 0.1:  # at the feet only the centre: a foot may stand right next to a wall
         return [np.zeros(3)]
-    return [np.zeros(3)] + [BODY_RADIUS * np.array([np.cos(a), 0.0, np.sin(a)]) for a in np.linspace(0, 2 * np.pi, 6, endpoint=False)]
+    return [np.zeros(3)] + [
+        BODY_RADIUS * np.array([np.cos(a), 0.0, np.sin(a)]) for a in np.linspace(0, 2 * np.pi, 6, endpoint=False)
+    ]
 
 
 def _path_samples(c, rig):
@@ -62,11 +68,15 @@ def _check_actions(c, rig, located, i) -> None:
         if a.action in ("walk", "run"):
             probe = np.linspace(a.start, min(end, a.start + 60.0), 50)
             if not any(rig.arc.speed(t) > MOVING_SPEED for t in probe):
-                raise located.error(where, f"{a.action} from t={a.start:g}s but the path does not move then "
-                                           f"(give 'path' keys over that time)")
+                raise located.error(
+                    where,
+                    f"{a.action} from t={a.start:g}s but the path does not move then (give 'path' keys over that time)",
+                )
         layer = action_layer(a)
         for k2, s2, e2 in spans.get(layer, []):
             if a.start < e2 and s2 < end:
-                raise located.error(where, f"overlaps action {k2} ('{c.actions[k2].action}'): one {layer.replace('_', ' ')} "
-                                           f"action at a time")
+                raise located.error(
+                    where,
+                    f"overlaps action {k2} ('{c.actions[k2].action}'): one {layer.replace('_', ' ')} action at a time",
+                )
         spans.setdefault(layer, []).append((k, a.start, end))

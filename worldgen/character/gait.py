@@ -5,6 +5,7 @@ The path is re-parametrised by arc length s. Footsteps are laid along it ahead o
 its footstep, and a foot in swing flies from one footstep to the next while s advances. Time
 only enters through s(t): stopping freezes the cycle with both feet down, speeding up quickens
 the cadence, and the stride always matches the speed."""
+
 from __future__ import annotations
 
 import math
@@ -31,8 +32,7 @@ class GaitStyle:
     lean: float  # degrees of forward lean at full speed
 
 
-GAITS = {"walk": GaitStyle(0.36, 0.58, 0.05, 18.0, 14.0, 4.0),
-         "run": GaitStyle(0.55, 0.36, 0.12, 38.0, 85.0, 11.0)}
+GAITS = {"walk": GaitStyle(0.36, 0.58, 0.05, 18.0, 14.0, 4.0), "run": GaitStyle(0.55, 0.36, 0.12, 38.0, 85.0, 11.0)}
 
 
 @dataclass

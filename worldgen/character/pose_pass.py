@@ -6,6 +6,7 @@ A keypoint is visible when it lies in the image, in front of the camera, on its 
 character's pixels in the instance pass, and no deeper than its body part's thickness behind
 the depth pass there: hidden by another object -> wrong instance; hidden by its own body (the far
 shoulder seen from the side) -> too deep."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,10 +22,26 @@ def keypoint_radii(rig) -> np.ndarray:
     b, H = rig.body, rig.body.height
     face = 0.35 * b.head_radius
     limb = b.limb_radius
-    by_name = {"nose": face, "r_eye": face, "l_eye": face, "r_ear": face, "l_ear": face, "neck": 0.07 * H,
-               "r_shoulder": 0.06 * H, "l_shoulder": 0.06 * H, "r_elbow": 1.2 * limb, "l_elbow": 1.2 * limb,
-               "r_wrist": 1.1 * limb, "l_wrist": 1.1 * limb, "r_hip": 0.075 * H * b.width, "l_hip": 0.075 * H * b.width,
-               "r_knee": 1.6 * limb, "l_knee": 1.6 * limb, "r_ankle": 1.3 * limb, "l_ankle": 1.3 * limb}
+    by_name = {
+        "nose": face,
+        "r_eye": face,
+        "l_eye": face,
+        "r_ear": face,
+        "l_ear": face,
+        "neck": 0.07 * H,
+        "r_shoulder": 0.06 * H,
+        "l_shoulder": 0.06 * H,
+        "r_elbow": 1.2 * limb,
+        "l_elbow": 1.2 * limb,
+        "r_wrist": 1.1 * limb,
+        "l_wrist": 1.1 * limb,
+        "r_hip": 0.075 * H * b.width,
+        "l_hip": 0.075 * H * b.width,
+        "r_knee": 1.6 * limb,
+        "l_knee": 1.6 * limb,
+        "r_ankle": 1.3 * limb,
+        "l_ankle": 1.3 * limb,
+    }
     return np.array([by_name[n] for n in KEYPOINTS])
 
 
@@ -38,16 +55,27 @@ def people_in_frame(world, t: float, cam, depth: np.ndarray, instance: np.ndarra
         uv, z = cam.project(pts)
         tol = 1.6 * keypoint_radii(rig) + DEPTH_MARGIN
         rows = _visible_rows(uv, z, tol, depth, instance, inst)
-        person = {"id": cid, "instance": inst, "keypoints": rows,
-                  "pose_keypoints_2d": [v for r in rows for v in (r[0], r[1], float(r[3]))]}
+        person = {
+            "id": cid,
+            "instance": inst,
+            "keypoints": rows,
+            "pose_keypoints_2d": [v for r in rows for v in (r[0], r[1], float(r[3]))],
+        }
         if getattr(rig, "speech", None) is not None:  # speaking in this shot: its mouth too
             muv, mz = cam.project(rig.mouth_keypoints(t))
             mouth = _visible_rows(muv, mz, np.full(len(mz), MOUTH_DEPTH_TOL), depth, instance, inst)
-            face = [[0.0, 0.0, 0.0]] * FACE_MOUTH[0] + [[r[0], r[1], float(r[3])] if r[3] else [0.0, 0.0, 0.0]
-                                                        for r in mouth] + [[0.0, 0.0, 0.0]] * (FACE_POINTS - FACE_MOUTH[1])
+            face = (
+                [[0.0, 0.0, 0.0]] * FACE_MOUTH[0]
+                + [[r[0], r[1], float(r[3])] if r[3] else [0.0, 0.0, 0.0] for r in mouth]
+                + [[0.0, 0.0, 0.0]] * (FACE_POINTS - FACE_MOUTH[1])
+            )
             opening, width = rig.mouth(t)
-            person.update({"mouth": {"opening": opening, "width": width, "keypoints": mouth},
-                           "face_keypoints_2d": [v for r in face for v in r]})
+            person.update(
+                {
+                    "mouth": {"opening": opening, "width": width, "keypoints": mouth},
+                    "face_keypoints_2d": [v for r in face for v in r],
+                }
+            )
         out.append(person)
     return out
 
@@ -73,27 +101,40 @@ def _visible_rows(uv, z, tol, depth, instance, inst) -> list:
 
 
 def pose_json(people: list[dict], width: int, height: int, index: int, time: float) -> dict:
-    return {"frame": index, "time": round(time, 9), "width": width, "height": height,
-            "keypoint_names": list(KEYPOINTS), "format": "OpenPose-18 (COCO body without mid-hip); "
-            "keypoints [x, y, depth, visible], pixel centres at integers",
-            "people": people}
+    return {
+        "frame": index,
+        "time": round(time, 9),
+        "width": width,
+        "height": height,
+        "keypoint_names": list(KEYPOINTS),
+        "format": "OpenPose-18 (COCO body without mid-hip); "
+        "keypoints [x, y, depth, visible], pixel centres at integers",
+        "people": people,
+    }
 
 
 def openpose_image(people: list[dict], width: int, height: int) -> np.ndarray:
     """The OpenPose stick figure ControlNets expect (black background, the standard limb and
     joint colours), drawn by controlnet-aux; hidden keypoints and their limbs are left out."""
     from worldgen.compat import import_controlnet_aux
+
     import_controlnet_aux()
     from controlnet_aux.open_pose.body import Keypoint
     from controlnet_aux.open_pose.util import draw_bodypose, draw_facepose
+
     canvas = np.zeros((height, width, 3), np.uint8)
     for person in people:
-        kps = [Keypoint((x + 0.5) / width, (y + 0.5) / height) if vis else None
-               for x, y, _z, vis in person["keypoints"]]
+        kps = [
+            Keypoint((x + 0.5) / width, (y + 0.5) / height) if vis else None for x, y, _z, vis in person["keypoints"]
+        ]
         if any(k is not None for k in kps):
             canvas = draw_bodypose(canvas, kps)
     for person in people:  # face points after every body, as OpenPose draws them: white dots
-        mouth = [Keypoint((x + 0.5) / width, (y + 0.5) / height) for x, y, _z, vis in person.get("mouth", {}).get("keypoints", ()) if vis]
+        mouth = [
+            Keypoint((x + 0.5) / width, (y + 0.5) / height)
+            for x, y, _z, vis in person.get("mouth", {}).get("keypoints", ())
+            if vis
+        ]
         if mouth:
             canvas = draw_facepose(canvas, mouth)
     return canvas

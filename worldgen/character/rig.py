@@ -4,6 +4,7 @@
 and the 18 OpenPose keypoints. Legs are solved by two-bone IK onto the footsteps of the gait,
 arms and head are aimed by direction and blended between actions with smooth weights, so
 poses change continuously and a foot in stance never moves."""
+
 from __future__ import annotations
 
 import bisect
@@ -18,8 +19,26 @@ from worldgen.character.gait import GAITS, MOVING_SPEED, RUN_SPEED, Footstep, Pa
 from worldgen.motion import Track, ease
 from worldgen.spec.models import Action, CharacterSpec
 
-KEYPOINTS = ("nose", "neck", "r_shoulder", "r_elbow", "r_wrist", "l_shoulder", "l_elbow", "l_wrist", "r_hip",
-             "r_knee", "r_ankle", "l_hip", "l_knee", "l_ankle", "r_eye", "l_eye", "r_ear", "l_ear")
+KEYPOINTS = (
+    "nose",
+    "neck",
+    "r_shoulder",
+    "r_elbow",
+    "r_wrist",
+    "l_shoulder",
+    "l_elbow",
+    "l_wrist",
+    "r_hip",
+    "r_knee",
+    "r_ankle",
+    "l_hip",
+    "l_knee",
+    "l_ankle",
+    "r_eye",
+    "l_eye",
+    "r_ear",
+    "l_ear",
+)
 SIT_SECONDS = 0.9  # time to sit down or stand up
 TURN_RATE = math.radians(300)  # how fast the body turns toward its direction of travel
 HEADING_HZ = 100.0
@@ -98,6 +117,7 @@ class Pose:
 class MouthTrack:
     """A speaking character's mouth over one shot: opening and width (0..1) per frame from
     `start` (world time) at `fps`, held at the ends (the flow's neighbour frames)."""
+
     start: float
     fps: float
     opening: list
@@ -128,8 +148,12 @@ class CharacterRig:
         self.locate = locate
         keys = spec.path
         if keys:
-            track = Track([k.t for k in keys], [k.position for k in keys], [k.ease for k in keys],
-                          mode=spec.curve if len(keys) > 2 else "linear")
+            track = Track(
+                [k.t for k in keys],
+                [k.position for k in keys],
+                [k.ease for k in keys],
+                mode=spec.curve if len(keys) > 2 else "linear",
+            )
             self.arc = PathArc(track, None, keys[0].t, keys[-1].t)
             self._track = track
         else:
@@ -170,8 +194,11 @@ class CharacterRig:
     def _heading_table(self):
         """Heading over time, integrated once: faces the way it walks, turns when told, and
         never snaps (a bounded turn rate)."""
-        ends = [k.t for k in self.spec.path or []] + [a.start for a in self.actions] + \
-               [a.end for a in self.actions if a.end is not None]
+        ends = (
+            [k.t for k in self.spec.path or []]
+            + [a.start for a in self.actions]
+            + [a.end for a in self.actions if a.end is not None]
+        )
         t_end = max(ends + [0.0]) + 2.0
         hz = min(HEADING_HZ, MAX_HEADING_SAMPLES / t_end)  # long films: a coarser table, same turns
         n = int(math.ceil(t_end * hz)) + 1
@@ -332,7 +359,9 @@ class CharacterRig:
             yaw = math.atan2(np.dot(d, right), np.dot(d, fwd))
             yaw = max(-math.radians(75), min(math.radians(75), yaw))
             pitch = max(-math.radians(40), min(math.radians(35), math.asin(max(-1.0, min(1.0, d[1])))))
-            want = right * math.sin(yaw) * math.cos(pitch) + fwd * math.cos(yaw) * math.cos(pitch) + up * math.sin(pitch)
+            want = (
+                right * math.sin(yaw) * math.cos(pitch) + fwd * math.cos(yaw) * math.cos(pitch) + up * math.sin(pitch)
+            )
             look = _unit(look * (1 - w) + want * w)
         head_up = _unit(spine_up + (look - fwd_lean) * 0.35)
         neck_dir = _unit(spine_up + (head_up - spine_up) * 0.5)
@@ -346,14 +375,20 @@ class CharacterRig:
             knee, ankle = _two_bone(hip, ankles[k], b.thigh, b.shin, fwd + up * 0.05)
             bones[f"thigh_{side}"] = _frame(hip, knee - hip, fwd)
             bones[f"shin_{side}"] = _frame(knee, ankle - knee, fwd)
-            h = feet[k][1] if sit_w == 0 else feet[k][1] + math.remainder(self.heading(t) - feet[k][1], 2 * math.pi) * sit_w
+            h = (
+                feet[k][1]
+                if sit_w == 0
+                else feet[k][1] + math.remainder(self.heading(t) - feet[k][1], 2 * math.pi) * sit_w
+            )
             bones[f"foot_{side}"] = _frame(ankle, up, np.array([math.sin(h), 0.0, math.cos(h)]))
             kp[f"{side}_hip"], kp[f"{side}_knee"], kp[f"{side}_ankle"] = hip, knee, ankle
         # arms
         for k, side in ((0, "r"), (1, "l")):
             out = right if side == "r" else -right
             shoulder = neck_base - spine_up * b.shoulder_drop + out * b.shoulder_half_width
-            upper, fore = self._arm(t, k, side, out, right, up, fwd, spine_up, shoulder, ankles, pelvis, gait, speed, sit_w)
+            upper, fore = self._arm(
+                t, k, side, out, right, up, fwd, spine_up, shoulder, ankles, pelvis, gait, speed, sit_w
+            )
             elbow = shoulder + upper * b.upper_arm
             wrist = elbow + fore * b.forearm
             ref = _unit(fwd + up)
@@ -363,9 +398,13 @@ class CharacterRig:
         kp["neck"] = neck_base
         hm = bones["head"]
         r = b.head_radius
-        face = {"nose": (0, 0.9 * r, 0.9 * r), "r_eye": (-0.34 * r, 1.15 * r, 0.78 * r),
-                "l_eye": (0.34 * r, 1.15 * r, 0.78 * r), "r_ear": (-0.8 * r, 1.0 * r, 0.0),
-                "l_ear": (0.8 * r, 1.0 * r, 0.0)}
+        face = {
+            "nose": (0, 0.9 * r, 0.9 * r),
+            "r_eye": (-0.34 * r, 1.15 * r, 0.78 * r),
+            "l_eye": (0.34 * r, 1.15 * r, 0.78 * r),
+            "r_ear": (-0.8 * r, 1.0 * r, 0.0),
+            "l_ear": (0.8 * r, 1.0 * r, 0.0),
+        }
         for name, q in face.items():
             kp[name] = hm[:3, :3] @ np.asarray(q, float) + hm[:3, 3]
         kps = np.stack([kp[n] for n in KEYPOINTS])

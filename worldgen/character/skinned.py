@@ -6,6 +6,7 @@ weights, animation clips) and the posed mesh is then a pure function of (clip, t
 
 This module is the rig and its maths; reading and checking a .glb/.gltf file into a
 `SkinnedAsset` is `worldgen.gltf_reader`'s job."""
+
 from __future__ import annotations
 
 import re
@@ -25,6 +26,7 @@ from worldgen.transforms import decompose_trs, slerp_xyzw, trs_matrix
 class Channel:
     """One animated property of one joint: key times and values as the file stores them
     (CUBICSPLINE values are triples in-tangent, value, out-tangent per key)."""
+
     path: str  # 'translation' | 'rotation' (xyzw) | 'scale'
     times: np.ndarray  # (K,) seconds, non-decreasing
     values: np.ndarray  # (K, C), or (3K, C) for CUBICSPLINE
@@ -59,8 +61,12 @@ class Channel:
         v0, out0 = self.values[3 * k + 1], self.values[3 * k + 2]
         in1, v1 = self.values[3 * (k + 1)], self.values[3 * (k + 1) + 1]
         s2, s3 = s * s, s * s * s
-        return ((2 * s3 - 3 * s2 + 1) * v0 + (s3 - 2 * s2 + s) * span * out0
-                + (-2 * s3 + 3 * s2) * v1 + (s3 - s2) * span * in1)
+        return (
+            (2 * s3 - 3 * s2 + 1) * v0
+            + (s3 - 2 * s2 + s) * span * out0
+            + (-2 * s3 + 3 * s2) * v1
+            + (s3 - s2) * span * in1
+        )
 
     def _unit(self, v: np.ndarray) -> np.ndarray:
         return v / np.linalg.norm(v) if self.path == "rotation" else v
@@ -69,6 +75,7 @@ class Channel:
 @dataclass
 class Clip:
     """One glTF animation, restricted to channels that drive joints."""
+
     name: str
     duration: float
     channels: dict[int, dict[str, Channel]] = field(default_factory=dict)  # joint -> path -> channel
@@ -88,6 +95,7 @@ def clip_time(t: float, duration: float, loop: bool) -> float:
 @dataclass
 class SkinnedAsset:
     """A skinned mesh in its bind pose, its joint tree and its clips."""
+
     vertices: np.ndarray  # (V,3) bind-pose positions in the mesh's model space
     normals: np.ndarray  # (V,3)
     faces: np.ndarray  # (F,3) int
@@ -139,8 +147,9 @@ class SkinnedAsset:
         for j, by_path in chosen.channels.items():
             translation, rotation, scale = self._rest_trs[j]
             sampled = {path: channel.sample(at) for path, channel in by_path.items()}
-            local[j] = trs_matrix(sampled.get("translation", translation), sampled.get("rotation", rotation),
-                                  sampled.get("scale", scale))
+            local[j] = trs_matrix(
+                sampled.get("translation", translation), sampled.get("rotation", rotation), sampled.get("scale", scale)
+            )
         return local
 
     def _globals(self, local: np.ndarray) -> np.ndarray:
@@ -164,7 +173,7 @@ def skin_normals(linear: np.ndarray, normals: np.ndarray) -> np.ndarray:
     det), which stays right under non-uniform scale and never divides by a zero det."""
     a, b, c = linear[:, :, 0], linear[:, :, 1], linear[:, :, 2]
     det = np.einsum("vi,vi->v", a, np.cross(b, c))
-    n = (np.cross(b, c) * normals[:, :1] + np.cross(c, a) * normals[:, 1:2] + np.cross(a, b) * normals[:, 2:3])
+    n = np.cross(b, c) * normals[:, :1] + np.cross(c, a) * normals[:, 1:2] + np.cross(a, b) * normals[:, 2:3]
     n *= np.where(det < 0, -1.0, 1.0)[:, None]
     length = np.linalg.norm(n, axis=1, keepdims=True)
     return n / np.where(length > 1e-20, length, 1.0)
@@ -188,8 +197,26 @@ def joint_depth(parents: np.ndarray, j: int) -> int:
 # ---------------------------------------------------------------------------------------------
 # OpenPose keypoints from joint names
 
-OPENPOSE_18 = ("nose", "neck", "r_shoulder", "r_elbow", "r_wrist", "l_shoulder", "l_elbow", "l_wrist",
-               "r_hip", "r_knee", "r_ankle", "l_hip", "l_knee", "l_ankle", "r_eye", "l_eye", "r_ear", "l_ear")
+OPENPOSE_18 = (
+    "nose",
+    "neck",
+    "r_shoulder",
+    "r_elbow",
+    "r_wrist",
+    "l_shoulder",
+    "l_elbow",
+    "l_wrist",
+    "r_hip",
+    "r_knee",
+    "r_ankle",
+    "l_hip",
+    "l_knee",
+    "l_ankle",
+    "r_eye",
+    "l_eye",
+    "r_ear",
+    "l_ear",
+)
 
 # keypoint part -> tiers of joint stems, best first. Mixamo's 'LeftShoulder' and Rigify's
 # 'shoulder.L' are collar bones, so an upper-arm joint wins over a 'shoulder' one.

@@ -5,6 +5,7 @@ The body is one deforming mesh (node `<id>/body`, bone 'root'). Its root frame f
 path and heading; the clip for what the character is doing poses the skin inside it. Walk
 and run clips are advanced by distance travelled, not time, so their stride follows the
 path's speed (the stride per cycle is measured from the clip's ankle swing)."""
+
 from __future__ import annotations
 
 import math
@@ -107,9 +108,13 @@ class SkinnedRig(CharacterRig):
             right, up, fwd = self.axes(t)
             r = 0.062 * self.spec.height
             head = pos[head_j] + up * r
-            face = {"nose": fwd * r, "r_eye": fwd * 0.8 * r + up * 0.3 * r + right * 0.35 * r,
-                    "l_eye": fwd * 0.8 * r + up * 0.3 * r - right * 0.35 * r, "r_ear": right * 0.85 * r,
-                    "l_ear": -right * 0.85 * r}
+            face = {
+                "nose": fwd * r,
+                "r_eye": fwd * 0.8 * r + up * 0.3 * r + right * 0.35 * r,
+                "l_eye": fwd * 0.8 * r + up * 0.3 * r - right * 0.35 * r,
+                "r_ear": right * 0.85 * r,
+                "l_ear": -right * 0.85 * r,
+            }
             for name, off in face.items():
                 k = KEYPOINTS.index(name)
                 if np.isnan(kp[k]).any():

@@ -11,6 +11,7 @@ other way round: worldgen.diffusion.painters, which names the painters, enters t
 Shared here: the options every diffusion painter reads (flags over the spec's
 `render.diffusion` block), the models they share within a process (`models_for`), their
 identity, the frame prompt and the per-frame seed, and the image encoding of the refiners."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,8 +27,10 @@ DEFAULT_REFINE = 0.3
 # and shadows (or shows it unlit), so light painted into it would be lit a second time and
 # stay put when the light or the camera moves.
 ALBEDO_PROMPT = "flat albedo texture, even diffuse lighting"
-ALBEDO_NEGATIVE = ("shadows, cast shadows, highlights, specular reflections, shading, ambient occlusion, "
-                   "dramatic lighting, " + NEGATIVE)
+ALBEDO_NEGATIVE = (
+    "shadows, cast shadows, highlights, specular reflections, shading, ambient occlusion, "
+    "dramatic lighting, " + NEGATIVE
+)
 _MODELS: dict = {}  # loaded models shared by the painters of one process (a bench compares several)
 
 
@@ -36,8 +39,10 @@ def diffusion_options(world, options: dict) -> dict:
     (worldgen.spec.painters.merge_painter_options), with the models every one of them needs."""
     merged = merge_painter_options(getattr(world.spec.render, "diffusion", None), options)
     if not merged.get("base"):
-        raise PainterError("the diffusion painters need a base model: --base-model PATH_OR_ID (or render.diffusion.base "
-                           "in the spec); see docs/DIFFUSION.md")
+        raise PainterError(
+            "the diffusion painters need a base model: --base-model PATH_OR_ID (or render.diffusion.base "
+            "in the spec); see docs/DIFFUSION.md"
+        )
     if not merged.get("controlnets"):
         raise PainterError("the diffusion painters need at least one ControlNet: --controlnet depth=PATH_OR_ID")
     return merged
@@ -51,6 +56,7 @@ def painter_identity(name: str, o: dict) -> dict:
 
 class Counted:
     """A painter's own share of the evaluations of models it may share with other painters."""
+
     _since = None
 
     def use_models(self, models: DiffusionModels) -> DiffusionModels:
@@ -60,15 +66,29 @@ class Counted:
 
     def model_stats(self) -> dict:
         if self.models is None:
-            return {"unet_evals": 0, "unet_images": 0, "controlnet_evals": 0, "controlnet_images": 0, "peak_memory_bytes": 0}
+            return {
+                "unet_evals": 0,
+                "unet_images": 0,
+                "controlnet_evals": 0,
+                "controlnet_images": 0,
+                "peak_memory_bytes": 0,
+            }
         return self.models.stats(self._since)
 
 
 def models_for(o: dict) -> DiffusionModels:
-    s = DiffusionSettings(base=o["base"], controlnets=dict(o["controlnets"]), weights=o.get("weights"),
-                          device=o.get("device", "auto"), dtype=o.get("dtype", "auto"), steps=int(o.get("steps", 20)),
-                          guidance=float(o.get("guidance", 7.5)), attention_slicing=bool(o.get("attention_slicing")),
-                          cpu_offload=bool(o.get("cpu_offload")), config=o.get("config"))
+    s = DiffusionSettings(
+        base=o["base"],
+        controlnets=dict(o["controlnets"]),
+        weights=o.get("weights"),
+        device=o.get("device", "auto"),
+        dtype=o.get("dtype", "auto"),
+        steps=int(o.get("steps", 20)),
+        guidance=float(o.get("guidance", 7.5)),
+        attention_slicing=bool(o.get("attention_slicing")),
+        cpu_offload=bool(o.get("cpu_offload")),
+        config=o.get("config"),
+    )
     key = repr(sorted(vars(s).items(), key=lambda kv: kv[0]))
     m = _MODELS.get(key)
     if m is None:
@@ -86,14 +106,17 @@ def check_frame_size(world, painter: str) -> None:
     """Painters that run diffusion on whole frames need frames of whole latents: the VAE maps
     8x8 pixels to one latent, and other sizes fail deep in diffusers as a shape mismatch."""
     from worldgen.spec.loader import located_of
+
     r = world.spec.render
     for field in ("width", "height"):
         size = getattr(r, field)
         if size % 8:
             low = size // 8 * 8
             raise located_of(world.spec).error(
-                ("render", field), f"{size} is not a multiple of 8, which the '{painter}' painter needs (diffusion "
-                                   f"works on 8x8-pixel latents): use {low} or {low + 8}")
+                ("render", field),
+                f"{size} is not a multiple of 8, which the '{painter}' painter needs (diffusion "
+                f"works on 8x8-pixel latents): use {low} or {low + 8}",
+            )
 
 
 def frame_prompt(world, shot, style: str) -> str:
@@ -106,6 +129,7 @@ def frame_prompt(world, shot, style: str) -> str:
 
 class ShotAware:
     """What every diffusion painter knows about the shot it is painting."""
+
     shot = None
     near_far = (0.1, 100.0)
     frames_painted = 0
@@ -125,8 +149,12 @@ class BakedPainter(Counted, ShotAware, ProceduralPainter):
         return baked_family(world, raster, options)
 
     def __init__(self, world, raster, options: dict):
-        ProceduralPainter.__init__(self, world, shadows=world.spec.render.shadows,
-                                   caster=raster.backend if hasattr(raster.backend, "occluded") else None)
+        ProceduralPainter.__init__(
+            self,
+            world,
+            shadows=world.spec.render.shadows,
+            caster=raster.backend if hasattr(raster.backend, "occluded") else None,
+        )
         self.o = diffusion_options(world, options)
         self.lighting = self.o.get("lighting", "lit")
         self.textures: dict[int, np.ndarray] = {}
@@ -135,17 +163,25 @@ class BakedPainter(Counted, ShotAware, ProceduralPainter):
 
     def _lookdev_settings(self):
         from worldgen.diffusion.lookdev import LookdevSettings
+
         o = self.o
-        return LookdevSettings(texture_size=int(o.get("texture_size", 512)), part_texture_size=int(o.get("part_texture_size", 256)),
-                               view_size=int(o["view_size"]) if o.get("view_size") else None, views=int(o.get("views", 6)),
-                               steps=int(o.get("steps", 20)), guidance=float(o.get("guidance", 7.5)), seed=self.spec.seed,
-                               negative_prompt=ALBEDO_NEGATIVE)
+        return LookdevSettings(
+            texture_size=int(o.get("texture_size", 512)),
+            part_texture_size=int(o.get("part_texture_size", 256)),
+            view_size=int(o["view_size"]) if o.get("view_size") else None,
+            views=int(o.get("views", 6)),
+            steps=int(o.get("steps", 20)),
+            guidance=float(o.get("guidance", 7.5)),
+            seed=self.spec.seed,
+            negative_prompt=ALBEDO_NEGATIVE,
+        )
 
     def prepare(self, shots) -> None:
         """Look development: every unit's textures from the cache, or painted now and cached."""
         from worldgen import __version__
         from worldgen.diffusion.cache import TextureCache, mesh_digest, texture_key
         from worldgen.diffusion.lookdev import choose_views, paint_unit, units_of
+
         s = self._lookdev_settings()
         cache = TextureCache(self.o.get("cache"))
         before = self.model_stats()["unet_evals"]
@@ -154,12 +190,24 @@ class BakedPainter(Counted, ShotAware, ProceduralPainter):
         for unit in units_of(self.world):
             self.lookdev_info["units"] += 1
             prompt = lookdev_prompt(unit.appearance, style)
-            keys = {oid: texture_key({"appearance": unit.appearance, "style": style, "prompt": prompt,
-                                      "mesh": mesh_digest(self.world.nodes[oid].mesh),
-                                      "unit": unit.oids, "base": self.o["base"], "controlnets": self.o["controlnets"],
-                                      "weights": self.o.get("weights"), "settings": vars(s), "seed": self.spec.seed,
-                                      "worldgen": __version__})
-                    for oid in unit.oids}
+            keys = {
+                oid: texture_key(
+                    {
+                        "appearance": unit.appearance,
+                        "style": style,
+                        "prompt": prompt,
+                        "mesh": mesh_digest(self.world.nodes[oid].mesh),
+                        "unit": unit.oids,
+                        "base": self.o["base"],
+                        "controlnets": self.o["controlnets"],
+                        "weights": self.o.get("weights"),
+                        "settings": vars(s),
+                        "seed": self.spec.seed,
+                        "worldgen": __version__,
+                    }
+                )
+                for oid in unit.oids
+            }
             found = {oid: cache.load(oid, keys[oid]) for oid in unit.oids}
             if all(v is not None for v in found.values()):
                 self.lookdev_info["from_cache"] += 1
@@ -167,13 +215,25 @@ class BakedPainter(Counted, ShotAware, ProceduralPainter):
                 if self.models is None:
                     self.models = self.use_models(models_for(self.o))
                 from dataclasses import replace
+
                 ps = replace(s, view_size=s.view_size or self.models.native_size)  # the model's own size unless asked
                 views = choose_views(self.world, unit, shots or self.spec.shots, self.spec.render.fps, ps)
                 tex = paint_unit(self.world, unit, views, self.models, prompt, ps, self.spec.seed)
                 for oid in unit.oids:
-                    cache.save(oid, keys[oid], tex.textures[oid], {"object": oid, "unit": unit.key, "prompt": prompt,
-                                                                   "views": len(views), "key": keys[oid],
-                                                                   "base": self.o["base"], "seed": self.spec.seed})
+                    cache.save(
+                        oid,
+                        keys[oid],
+                        tex.textures[oid],
+                        {
+                            "object": oid,
+                            "unit": unit.key,
+                            "prompt": prompt,
+                            "views": len(views),
+                            "key": keys[oid],
+                            "base": self.o["base"],
+                            "seed": self.spec.seed,
+                        },
+                    )
                     found[oid] = tex.textures[oid]
                 self.lookdev_info["painted"] += 1
             for oid, t in found.items():
@@ -184,9 +244,17 @@ class BakedPainter(Counted, ShotAware, ProceduralPainter):
     def identity(self) -> dict:
         """Options, and the textures' bytes: editing a cached texture repaints the frames."""
         import hashlib
-        tex = {str(g): hashlib.sha256(np.ascontiguousarray(t).tobytes()).hexdigest() for g, t in sorted(self.textures.items())}
+
+        tex = {
+            str(g): hashlib.sha256(np.ascontiguousarray(t).tobytes()).hexdigest()
+            for g, t in sorted(self.textures.items())
+        }
         # lit frames go through the procedural painter's light and camera: its look settings too
-        return {**painter_identity(self.name, self.o), "textures": tex, "look": ProceduralPainter._identity_of(self.spec)}
+        return {
+            **painter_identity(self.name, self.o),
+            "textures": tex,
+            "look": ProceduralPainter._identity_of(self.spec),
+        }
 
     def surface_albedo(self, g, surf, sel, footprint):
         t = self.textures.get(int(g))
@@ -194,6 +262,7 @@ class BakedPainter(Counted, ShotAware, ProceduralPainter):
             return super().surface_albedo(g, surf, sel, footprint)
         from worldgen.diffusion.texture import sample
         from worldgen.paint.materials import srgb_to_linear
+
         return srgb_to_linear(sample(t, surf.uv[sel])).astype(np.float32)
 
     def paint(self, view) -> np.ndarray:
@@ -206,6 +275,7 @@ class BakedPainter(Counted, ShotAware, ProceduralPainter):
         """The textures as painted, no lighting: each pixel is its texture at the pixel's uv."""
         from worldgen.diffusion.texture import sample
         from worldgen.passes.snapshot import pixel_rays
+
         h, w = view.hits.depth.shape
         out = np.zeros((h * w, 3), np.float32)
         geom = view.hits.geom.ravel()
@@ -221,12 +291,17 @@ class BakedPainter(Counted, ShotAware, ProceduralPainter):
 
     def stats(self) -> dict:
         base = self.model_stats()
-        return {**base, "lookdev": {k: v for k, v in self.lookdev_info.items() if k != "textures"},
-                "textures": self.lookdev_info["textures"], "frames": self.frames_painted}
+        return {
+            **base,
+            "lookdev": {k: v for k, v in self.lookdev_info.items() if k != "textures"},
+            "textures": self.lookdev_info["textures"],
+            "frames": self.frames_painted,
+        }
 
 
 def hash_seed(seed: int, shot: str, index: int) -> int:
     import zlib
+
     return zlib.crc32(f"{seed}|{shot}|{index}".encode())
 
 
@@ -258,6 +333,7 @@ def encode_image(vae, images: np.ndarray, device, dtype):
     different memory layouts, which move its float results in the last bits: a frame encoded
     alone stays encoded alone, so refined frames keep their bytes.)"""
     import torch
+
     x = torch.from_numpy(images).to(device, dtype)
     x = (x.permute(2, 0, 1)[None] if x.ndim == 3 else x.permute(0, 3, 1, 2)) / 127.5 - 1.0
     return vae.encode(x).latent_dist.mean * vae.config.scaling_factor

@@ -3,6 +3,7 @@ edit, each with a JSON of what made it. A texture's file name carries the hash o
 that decides it (appearance words, style, the mesh, the model, the look-development settings,
 the seed), so a changed object is repainted, an unchanged one is reused across shots and runs,
 and an edited PNG is used as edited."""
+
 from __future__ import annotations
 
 import hashlib
@@ -24,7 +25,9 @@ def default_cache_dir() -> Path:
 def mesh_digest(mesh) -> str:
     h = hashlib.sha256()
     for a in (mesh.vertices, mesh.faces, mesh.visual.uv):
-        h.update(np.ascontiguousarray(np.asarray(a, np.float64 if np.asarray(a).dtype.kind == "f" else np.int64)).tobytes())
+        h.update(
+            np.ascontiguousarray(np.asarray(a, np.float64 if np.asarray(a).dtype.kind == "f" else np.int64)).tobytes()
+        )
     return h.hexdigest()
 
 
@@ -49,6 +52,7 @@ class TextureCache:
         if not p.exists():
             return None
         from PIL import Image
+
         return np.asarray(Image.open(p).convert("RGB"))
 
     def save(self, oid: str, key: str, texture: np.ndarray, meta: dict) -> Path:

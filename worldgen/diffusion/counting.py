@@ -14,6 +14,7 @@ Conventions (what one denoising step of a diffusers ControlNet pipeline adds):
 A step of a guided txt2img run with k ControlNets is therefore 1 UNet call (2 images) and k
 ControlNet calls (2k images); img2img with strength s runs int(steps * s) steps.
 """
+
 from __future__ import annotations
 
 import resource
@@ -71,6 +72,7 @@ class EvalCounter:
             sample = args[0] if args else kwargs.get("sample")
             self.counts[name].calls += 1
             self.counts[name].images += int(sample.shape[0]) if isinstance(sample, torch.Tensor) else 1
+
         return hook
 
     @property
@@ -90,8 +92,12 @@ class EvalCounter:
         return sum(c.images for name, c in self.counts.items() if name != "unet")
 
     def totals(self) -> dict[str, int]:
-        return {"unet_calls": self.unet_calls, "unet_images": self.unet_images,
-                "controlnet_calls": self.controlnet_calls, "controlnet_images": self.controlnet_images}
+        return {
+            "unet_calls": self.unet_calls,
+            "unet_images": self.unet_images,
+            "controlnet_calls": self.controlnet_calls,
+            "controlnet_images": self.controlnet_images,
+        }
 
     def per_frame(self, n_frames: int) -> dict[str, float]:
         """Evaluations per painted frame, for `n_frames` frames painted while counting."""

@@ -3,6 +3,7 @@
 The choices are made once, up front, with one-line errors: a user who asks for a device or a
 precision this machine cannot give learns it before minutes of model loading, not after.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -12,9 +13,14 @@ import torch
 from worldgen.errors import BackendError
 
 DTYPE_NAMES = {
-    "fp16": torch.float16, "float16": torch.float16, "half": torch.float16,
-    "bf16": torch.bfloat16, "bfloat16": torch.bfloat16,
-    "fp32": torch.float32, "float32": torch.float32, "float": torch.float32,
+    "fp16": torch.float16,
+    "float16": torch.float16,
+    "half": torch.float16,
+    "bf16": torch.bfloat16,
+    "bfloat16": torch.bfloat16,
+    "fp32": torch.float32,
+    "float32": torch.float32,
+    "float": torch.float32,
 }
 
 
@@ -46,8 +52,10 @@ def check_device_available(device: torch.device) -> None:
     if device.type == "cuda":
         if not torch.cuda.is_available():
             build = f"torch {torch.__version__}" + (" (a CPU-only build)" if torch.version.cuda is None else "")
-            raise BackendError(f"device '{device}' requested but CUDA is not available here ({build}); "
-                               "use --device cpu or install a CUDA build of torch")
+            raise BackendError(
+                f"device '{device}' requested but CUDA is not available here ({build}); "
+                "use --device cpu or install a CUDA build of torch"
+            )
         count = torch.cuda.device_count()
         if device.index is not None and device.index >= count:
             raise BackendError(f"device '{device}' requested but this machine has {count} CUDA device(s)")
@@ -98,8 +106,9 @@ def accelerate_available() -> bool:
     return importlib.util.find_spec("accelerate") is not None
 
 
-def apply_memory_options(pipe, attention_slicing: bool = False, cpu_offload: bool = False,
-                         device: torch.device | str | None = None) -> None:
+def apply_memory_options(
+    pipe, attention_slicing: bool = False, cpu_offload: bool = False, device: torch.device | str | None = None
+) -> None:
     """Trade speed for memory. CPU offload keeps each model on the CPU until its turn on the
     GPU (diffusers does this through `accelerate`); it only makes sense with CUDA, so asking
     for it elsewhere is an error rather than a silent no-op. `device` is the CUDA device the

@@ -1,5 +1,6 @@
 """Which diffusion models this machine has, read from the Hugging Face hub cache's config files
 only (no weights are opened): what `worldgen doctor` reports and the painters can use offline."""
+
 from __future__ import annotations
 
 import json
@@ -9,6 +10,7 @@ from pathlib import Path
 def hub_cache() -> Path:
     try:
         from huggingface_hub import constants
+
         return Path(constants.HF_HUB_CACHE)
     except Exception:  # noqa: BLE001 - no huggingface_hub: the default location
         return Path.home() / ".cache" / "huggingface" / "hub"
@@ -37,7 +39,7 @@ def models_in_cache(root: Path | None = None) -> dict[str, list[str]]:
     root = Path(root) if root else hub_cache()
     out: dict[str, list[str]] = {}
     for repo in sorted(root.glob("models--*")) if root.exists() else []:
-        repo_id = repo.name[len("models--"):].replace("--", "/")
+        repo_id = repo.name[len("models--") :].replace("--", "/")
         for snap in sorted((repo / "snapshots").glob("*")):
             kind = _kind(snap)
             if kind and any(snap.rglob("*.safetensors")):

@@ -28,6 +28,7 @@ ControlNets on a command line are written `KIND=PATH_OR_ID[@WEIGHT]`, one per ne
 KIND is one of `CONTROLNET_KINDS`; WEIGHT (the net's conditioning scale, default 1.0) is a number
 >= 0 after the last `@`. An `@` not followed by a number belongs to the path.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -50,8 +51,10 @@ from worldgen.errors import EXIT_USAGE, WorldgenError
 CONTROLNET_KINDS = ("canny", "depth", "lineart", "normal", "openpose", "scribble", "seg", "softedge", "tile")
 PICKLE_SUFFIXES = (".ckpt", ".bin", ".pt", ".pth", ".pkl", ".pickle")
 FAMILIES = ("sd15", "sdxl")
-DEFAULT_CONFIG_REPOS = {"sd15": "stable-diffusion-v1-5/stable-diffusion-v1-5",
-                        "sdxl": "stabilityai/stable-diffusion-xl-base-1.0"}
+DEFAULT_CONFIG_REPOS = {
+    "sd15": "stable-diffusion-v1-5/stable-diffusion-v1-5",
+    "sdxl": "stabilityai/stable-diffusion-xl-base-1.0",
+}
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")
 VARIANT_NAME = re.compile(r"^[^.]+\.(?P<variant>[A-Za-z0-9_]+)(-\d+-of-\d+)?\.safetensors$")
 # SD1.5 folders list a safety checker (and its image processor) in model_index.json, and
@@ -86,6 +89,7 @@ class ModelNotFound(ModelError):
 
 
 # --- references -----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ControlRef:
@@ -177,6 +181,7 @@ def control_refs(controlnets: Mapping[str, str], weights: Mapping[str, float]) -
 
 # --- where a reference points -----------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Source:
     kind: str  # "folder", "hub" or "file"
@@ -191,14 +196,17 @@ def allow_download() -> bool:
 def hub_cache_dir() -> Path:
     """Read at call time, so HF_HOME / HF_HUB_CACHE set by the user (or a test) are honoured."""
     from huggingface_hub import constants
+
     return Path(constants.HF_HUB_CACHE)
 
 
 def refuse_pickle(ref: str, role: str) -> None:
     suffix = Path(ref).suffix.lower()
     if suffix in PICKLE_SUFFIXES:
-        raise ModelError(f"{role} '{ref}': refusing a {suffix} file (a pickle, which can run code when loaded); "
-                         "only .safetensors weights are loaded")
+        raise ModelError(
+            f"{role} '{ref}': refusing a {suffix} file (a pickle, which can run code when loaded); "
+            "only .safetensors weights are loaded"
+        )
 
 
 def resolve_source(ref: str, role: str, layout: str) -> Source:
@@ -223,12 +231,14 @@ def hub_snapshot(repo_id: str, role: str, pipeline: bool) -> Path:
     """The cached snapshot folder of a hub repo; downloaded only when explicitly allowed."""
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import LocalEntryNotFoundError
+
     cache = hub_cache_dir()
     try:
         if not allow_download():
             return Path(snapshot_download(repo_id, cache_dir=cache, local_files_only=True))
         if pipeline:
             from diffusers import DiffusionPipeline
+
             return Path(DiffusionPipeline.download(repo_id, cache_dir=cache, use_safetensors=True))
         return Path(snapshot_download(repo_id, cache_dir=cache, allow_patterns=["*.json", "*.safetensors"]))
     except LocalEntryNotFoundError:
@@ -244,7 +254,8 @@ def not_in_cache(repo_id: str, role: str, what: str = "", include: str = "") -> 
         "(downloads are off): "
         f"run `hf download {repo_id}{files}` (with huggingface_hub < 1.0: `huggingface-cli download "
         f"{repo_id}{files}`) on a machine with network access, or set WORLDGEN_ALLOW_DOWNLOAD=1, "
-        "or pass a local folder")
+        "or pass a local folder"
+    )
 
 
 def with_download_hint(source: Source, check):
@@ -254,8 +265,9 @@ def with_download_hint(source: Source, check):
     except ModelNotFound as e:
         if source.kind != "hub":
             raise
-        raise ModelNotFound(f"{e}; run `hf download {source.location}` to fetch the rest into "
-                            f"{hub_cache_dir()}") from None
+        raise ModelNotFound(
+            f"{e}; run `hf download {source.location}` to fetch the rest into {hub_cache_dir()}"
+        ) from None
 
 
 def first_line(error: BaseException) -> str:
@@ -264,6 +276,7 @@ def first_line(error: BaseException) -> str:
 
 
 # --- folders ----------------------------------------------------------------------------------
+
 
 def read_json(path: Path) -> dict:
     try:
@@ -288,8 +301,10 @@ def check_weights_present(folder: Path, ref: str, role: str) -> None:
         return
     where = f"{folder.name}/" if folder.name else str(folder)
     if pickled:
-        raise ModelError(f"{role} '{ref}': {where} has only pickle weights ({pickled[0].name}); worldgen loads "
-                         "only .safetensors, so convert them or fetch the .safetensors files")
+        raise ModelError(
+            f"{role} '{ref}': {where} has only pickle weights ({pickled[0].name}); worldgen loads "
+            "only .safetensors, so convert them or fetch the .safetensors files"
+        )
     raise ModelNotFound(f"{role} '{ref}': {folder} has no .safetensors weights (only part of the model is here)")
 
 
@@ -297,9 +312,15 @@ def model_subfolders(folder: Path, index: dict) -> list[Path]:
     """Pipeline components that hold a model (a config.json), as opposed to tokenizers,
     schedulers and image processors, which carry no weights. The safety checker is left out:
     it is never loaded (see `NOT_LOADED`), so its weights need not be here."""
-    names = [name for name, value in index.items()
-             if not name.startswith("_") and name not in NOT_LOADED and isinstance(value, list) and value
-             and value[0] is not None]
+    names = [
+        name
+        for name, value in index.items()
+        if not name.startswith("_")
+        and name not in NOT_LOADED
+        and isinstance(value, list)
+        and value
+        and value[0] is not None
+    ]
     return [folder / name for name in sorted(names) if (folder / name / "config.json").is_file()]
 
 
@@ -324,8 +345,10 @@ def family_of(index: dict, unet_config: dict, ref: str, role: str) -> str:
     if not unet_config:
         raise ModelError(f"{role} '{ref}' is a {class_name}, not an SD1.5- or SDXL-class model (no UNet)")
     if unet_config.get("in_channels", 4) != 4:
-        raise ModelError(f"{role} '{ref}': its UNet takes {unet_config['in_channels']} input channels (an "
-                         "inpainting or instruct model); worldgen paints with 4-channel text-to-image models")
+        raise ModelError(
+            f"{role} '{ref}': its UNet takes {unet_config['in_channels']} input channels (an "
+            "inpainting or instruct model); worldgen paints with 4-channel text-to-image models"
+        )
     has_second_encoder = (index.get("text_encoder_2") or [None])[0] is not None
     if unet_config.get("addition_embed_type") == "text_time" or has_second_encoder:
         if (index.get("text_encoder") or [None])[0] is None:
@@ -364,9 +387,11 @@ def local_folder(source: Source, role: str, pipeline: bool) -> Path:
 
 # --- single-file checkpoints -------------------------------------------------------------------
 
+
 def checkpoint_keys(path: Path) -> set[str]:
     """Tensor names from the safetensors header, without reading the tensors."""
     from safetensors import safe_open
+
     try:
         with safe_open(str(path), framework="pt") as f:
             return set(f.keys())
@@ -382,8 +407,10 @@ def single_file_family(keys: set[str], ref: str) -> str:
         return "sd15"
     if any(k.startswith("cond_stage_model.model.") for k in keys):
         raise ModelError(f"base model '{ref}' is an SD2-class checkpoint: pass config= a diffusers SD2 folder")
-    raise ModelError(f"base model '{ref}' is not a whole SD1.5- or SDXL-class checkpoint (no text encoder "
-                     f"found); pass {PIPELINE_LAYOUT} instead")
+    raise ModelError(
+        f"base model '{ref}' is not a whole SD1.5- or SDXL-class checkpoint (no text encoder "
+        f"found); pass {PIPELINE_LAYOUT} instead"
+    )
 
 
 def config_folder(config: str, role: str) -> Path:
@@ -399,6 +426,7 @@ def config_folder(config: str, role: str) -> Path:
 def cached_configs(repo_id: str, role: str) -> Path:
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import LocalEntryNotFoundError
+
     try:
         if allow_download():
             return Path(snapshot_download(repo_id, cache_dir=hub_cache_dir(), allow_patterns=["*.json", "*.txt"]))
@@ -406,7 +434,8 @@ def cached_configs(repo_id: str, role: str) -> Path:
     except LocalEntryNotFoundError:
         raise ModelNotFound(
             f"{role}: config '{repo_id}' is neither a folder here nor in the Hugging Face cache at {hub_cache_dir()}: "
-            f"run `hf download {repo_id} --include '*.json' '*.txt'` (configs and tokenizers only)") from None
+            f"run `hf download {repo_id} --include '*.json' '*.txt'` (configs and tokenizers only)"
+        ) from None
 
 
 def check_single_file_family(keys: set[str], family: str, ref: str) -> None:
@@ -417,8 +446,10 @@ def check_single_file_family(keys: set[str], family: str, ref: str) -> None:
         return  # not recognisable from its keys: the configs decide
     if theirs != family:
         names = {"sd15": "SD1.5-class", "sdxl": "SDXL-class"}
-        raise ModelError(f"base model '{ref}' is an {names[theirs]} checkpoint but its configs are {names[family]}; "
-                         "pass config= a folder of the same family")
+        raise ModelError(
+            f"base model '{ref}' is an {names[theirs]} checkpoint but its configs are {names[family]}; "
+            "pass config= a folder of the same family"
+        )
 
 
 def single_file_configs(path: Path, keys: set[str], config: str | None, ref: str) -> Path:
@@ -435,7 +466,8 @@ def single_file_configs(path: Path, keys: set[str], config: str | None, ref: str
             raise ModelNotFound(
                 f"{role} needs the configs of a diffusers folder and none is here: pass config=FOLDER_OR_ID, put "
                 f"model_index.json and the component configs next to the file, or run `hf download {repo} "
-                f"--include '*.json' '*.txt'` (configs and tokenizer, about 1 MB) into {hub_cache_dir()}") from None
+                f"--include '*.json' '*.txt'` (configs and tokenizer, about 1 MB) into {hub_cache_dir()}"
+            ) from None
     if not (folder / "model_index.json").is_file():
         raise ModelNotFound(f"{role}: config folder {folder} has no model_index.json; expected {PIPELINE_LAYOUT}")
     return folder
@@ -443,30 +475,37 @@ def single_file_configs(path: Path, keys: set[str], config: str | None, ref: str
 
 # --- ControlNets ------------------------------------------------------------------------------
 
+
 def derived_controlnet_config(unet_config: Mapping[str, Any]) -> dict:
     """A full ControlNet's config: its UNet's encoder settings plus the standard hint encoder,
     the same fields `ControlNetModel.from_unet` copies."""
     from diffusers import ControlNetModel
+
     accepted = inspect.signature(ControlNetModel.__init__).parameters
     config = {k: v for k, v in unet_config.items() if k in accepted and not k.startswith("_")}
     config["_class_name"] = "ControlNetModel"
     return config
 
 
-def controlnet_from_single_file(path: Path, unet_config: Mapping[str, Any], dtype: torch.dtype, role: str,
-                                ref: str):
+def controlnet_from_single_file(path: Path, unet_config: Mapping[str, Any], dtype: torch.dtype, role: str, ref: str):
     from diffusers import ControlNetModel
+
     keys = checkpoint_keys(path)
     sibling = path.parent / "config.json"
     kwargs = dict(local_files_only=True, **dtype_kwarg(dtype))
     if sibling.is_file() and read_json(sibling).get("_class_name") == "ControlNetModel":
-        net = load_or_explain(lambda: ControlNetModel.from_single_file(str(path), config=str(path.parent),
-                                                                       **kwargs), role, ref)
+        net = load_or_explain(
+            lambda: ControlNetModel.from_single_file(str(path), config=str(path.parent), **kwargs), role, ref
+        )
     else:
         with tempfile.TemporaryDirectory(prefix="worldgen-controlnet-config-") as tmp:
             (Path(tmp) / "config.json").write_text(json.dumps(derived_controlnet_config(unet_config)))
-            net = load_or_explain(lambda: ControlNetModel.from_single_file(str(path), config=tmp, **kwargs),
-                                  role, ref, hint="put its config.json next to the file")
+            net = load_or_explain(
+                lambda: ControlNetModel.from_single_file(str(path), config=tmp, **kwargs),
+                role,
+                ref,
+                hint="put its config.json next to the file",
+            )
     check_checkpoint_covers(net, keys, role, ref)
     return net
 
@@ -481,12 +520,15 @@ def check_checkpoint_covers(net, keys: set[str], role: str, ref: str) -> None:
         ours = {k for k in keys if k.startswith("control_model.")} or keys
         missing = max(0, len(expected) - len(ours))
     if missing:
-        raise ModelError(f"{role} '{ref}' does not fit the ControlNet architecture it was loaded as ({missing} of "
-                         f"{len(expected)} weights missing): put its config.json next to the file")
+        raise ModelError(
+            f"{role} '{ref}' does not fit the ControlNet architecture it was loaded as ({missing} of "
+            f"{len(expected)} weights missing): put its config.json next to the file"
+        )
 
 
 def load_controlnet(control: ControlRef, unet_config: Mapping[str, Any], dtype: torch.dtype):
     from diffusers import ControlNetModel
+
     role = f"ControlNet '{control.kind}'"
     source = resolve_source(control.ref, role, CONTROLNET_LAYOUT)
     if source.kind == "file":
@@ -495,9 +537,13 @@ def load_controlnet(control: ControlRef, unet_config: Mapping[str, Any], dtype: 
         folder = local_folder(source, role, pipeline=False)
         with_download_hint(source, lambda: check_controlnet_folder(folder, control.ref, role))
         variant = choose_variant([folder])
-        net = load_or_explain(lambda: ControlNetModel.from_pretrained(
-            str(folder), **dtype_kwarg(dtype), use_safetensors=True, local_files_only=True, variant=variant),
-            role, control.ref)
+        net = load_or_explain(
+            lambda: ControlNetModel.from_pretrained(
+                str(folder), **dtype_kwarg(dtype), use_safetensors=True, local_files_only=True, variant=variant
+            ),
+            role,
+            control.ref,
+        )
     check_controlnet_fits(net.config, unet_config, role, control.ref)
     return net
 
@@ -513,13 +559,14 @@ def check_controlnet_folder(folder: Path, ref: str, role: str) -> None:
     check_weights_present(folder, ref, role)
 
 
-def check_controlnet_fits(net_config: Mapping[str, Any], unet_config: Mapping[str, Any], role: str,
-                          ref: str) -> None:
+def check_controlnet_fits(net_config: Mapping[str, Any], unet_config: Mapping[str, Any], role: str, ref: str) -> None:
     """A ControlNet trained for one family adds residuals of the wrong width to another."""
     ours, theirs = net_config.get("cross_attention_dim"), unet_config.get("cross_attention_dim")
     if ours != theirs or net_config.get("addition_embed_type") != unet_config.get("addition_embed_type"):
-        raise ModelError(f"{role} '{ref}' was made for a {family_name(net_config)} UNet (cross-attention width "
-                         f"{ours}) but the base model is {family_name(unet_config)} (width {theirs})")
+        raise ModelError(
+            f"{role} '{ref}' was made for a {family_name(net_config)} UNet (cross-attention width "
+            f"{ours}) but the base model is {family_name(unet_config)} (width {theirs})"
+        )
 
 
 def family_name(config: Mapping[str, Any]) -> str:
@@ -530,6 +577,7 @@ def dtype_kwarg(dtype: torch.dtype) -> dict:
     """diffusers 0.42 renamed `torch_dtype` to `dtype` (the old name warns); older ones know only the old."""
     import diffusers
     from packaging.version import Version
+
     name = "dtype" if Version(diffusers.__version__).release >= (0, 42) else "torch_dtype"
     return {name: dtype}
 
@@ -544,6 +592,7 @@ def load_or_explain(load, role: str, ref: str, hint: str = ""):
 
 
 # --- the base pipeline --------------------------------------------------------------------------
+
 
 @dataclass
 class LoadedBase:
@@ -575,15 +624,24 @@ class LoadedBase:
 
 def pipeline_class(family: str, task: str, with_control: bool):
     import diffusers
+
     if task not in ("txt2img", "img2img"):
         raise ModelError(f"unknown task '{task}' (txt2img or img2img)")
     return getattr(diffusers, PIPELINES[(family, task, with_control)])
 
 
-def load_base(ref: str, controlnets: Mapping[str, str] | None = None, device: str | torch.device = "auto",
-              dtype: str | torch.dtype = "auto", weights: Mapping[str, float] | None = None, *,
-              task: str = "txt2img", config: str | None = None, attention_slicing: bool = False,
-              cpu_offload: bool = False) -> LoadedBase:
+def load_base(
+    ref: str,
+    controlnets: Mapping[str, str] | None = None,
+    device: str | torch.device = "auto",
+    dtype: str | torch.dtype = "auto",
+    weights: Mapping[str, float] | None = None,
+    *,
+    task: str = "txt2img",
+    config: str | None = None,
+    attention_slicing: bool = False,
+    cpu_offload: bool = False,
+) -> LoadedBase:
     """Load an SD1.5- or SDXL-class base model with any number of ControlNets, offline.
 
     `controlnets` maps kind -> PATH_OR_ID and `weights` kind -> conditioning scale (default 1).
@@ -609,16 +667,30 @@ def load_base(ref: str, controlnets: Mapping[str, str] | None = None, device: st
     parts = {"controlnet": nets[0] if len(nets) == 1 else nets} if nets else {}
     parts.update(without_safety_checker(cls))
     if source.kind == "file":
-        pipe = load_or_explain(lambda: cls.from_single_file(
-            source.location, config=str(configs), local_files_only=True, **dtype_kwarg(dtype), **parts),
-            "base model", ref)
+        pipe = load_or_explain(
+            lambda: cls.from_single_file(
+                source.location, config=str(configs), local_files_only=True, **dtype_kwarg(dtype), **parts
+            ),
+            "base model",
+            ref,
+        )
     else:
-        pipe = load_or_explain(lambda: cls.from_pretrained(
-            str(configs), **dtype_kwarg(dtype), use_safetensors=True, local_files_only=True, variant=variant, **parts),
-            "base model", ref)
+        pipe = load_or_explain(
+            lambda: cls.from_pretrained(
+                str(configs),
+                **dtype_kwarg(dtype),
+                use_safetensors=True,
+                local_files_only=True,
+                variant=variant,
+                **parts,
+            ),
+            "base model",
+            ref,
+        )
     place(pipe, device, attention_slicing, cpu_offload)
-    return LoadedBase(pipe, family, task, tuple(c.kind for c in controls), tuple(c.weight for c in controls),
-                      device, dtype)
+    return LoadedBase(
+        pipe, family, task, tuple(c.kind for c in controls), tuple(c.weight for c in controls), device, dtype
+    )
 
 
 def without_safety_checker(cls) -> dict:

@@ -11,6 +11,7 @@ Per unit (an object, or a character with all its body parts):
 3. Back-projection is texel-centric: each texel's surface point is projected into the view; if
    it is visible there (depth test), the texel takes the view's colour, weighted by how
    squarely the view sees it. Texels no view saw are filled from their neighbours."""
+
 from __future__ import annotations
 
 import math
@@ -22,6 +23,7 @@ import numpy as np
 from worldgen.camera import CameraFrame, ShotCamera, frame_count
 from worldgen.diffusion.texture import fill_holes, texel_map, texel_of
 from worldgen.transforms import intrinsics, look_at_world_to_camera
+
 
 @dataclass
 class LookdevSettings:
@@ -39,6 +41,7 @@ class LookdevSettings:
 @dataclass
 class Unit:
     """What is painted together: one object, or one character's body parts."""
+
     key: str
     oids: list[str]
     appearance: str
@@ -47,6 +50,7 @@ class Unit:
 @dataclass
 class SoloView:
     """A unit rendered alone from one camera."""
+
     t: float
     cam: CameraFrame
     depth: np.ndarray  # (H, W) float32, inf where the unit is not hit
@@ -74,6 +78,7 @@ def render_solo(world, unit: Unit, t: float, cam: CameraFrame) -> SoloView:
     import open3d as o3d
 
     from worldgen.passes.snapshot import pixel_ray_array
+
     scene = o3d.t.geometry.RaycastingScene()
     worlds = []
     for oid in unit.oids:
@@ -172,6 +177,7 @@ def _coverage_raster(world):
     r = world.__dict__.get("_coverage_raster")
     if r is None:
         from worldgen.passes.sequence import Rasterizer
+
         r = world.__dict__["_coverage_raster"] = Rasterizer(world, "raycast", with_local=False)
     return r
 
@@ -188,12 +194,21 @@ def control_images(kinds, sv: SoloView, world=None, unit: Unit | None = None) ->
     """The conditioning images a unit view gives, for the loaded ControlNet kinds (those no
     unit view supplies, openpose among them, blank); depth spans the unit's own depth range."""
     from worldgen import control as ctl
+
     hit = sv.part >= 0
     d = sv.depth[hit]
     near, far = (float(d.min()) * 0.95, float(d.max()) * 1.05) if d.size else (0.1, 10.0)
     seg = _part_colours(world, unit) if "seg" in kinds else None
-    return ctl.control_images(kinds, sv.depth, sv.normal, sv.cam.world_to_camera, hit, (sv.part + 1).astype(np.uint16),
-                              (near, max(far, near * 1.01)), seg)
+    return ctl.control_images(
+        kinds,
+        sv.depth,
+        sv.normal,
+        sv.cam.world_to_camera,
+        hit,
+        (sv.part + 1).astype(np.uint16),
+        (near, max(far, near * 1.01)),
+        seg,
+    )
 
 
 _PART_COLOURS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # world -> {unit key: colours}
@@ -203,6 +218,7 @@ def _part_colours(world, unit: Unit | None):
     """ADE20K colours of a unit's parts, indexed by part + 1 (0: nothing hit, the sky); once per
     world and unit, not per view."""
     from worldgen import control as ctl
+
     if world is None or unit is None:
         return None
     known = _PART_COLOURS.setdefault(world, {})
@@ -220,6 +236,7 @@ def known_view(world, unit: Unit, sv: SoloView, tex: UnitTextures) -> tuple[np.n
     would give them if no later view painted them: the inpainting starts from and blends into
     plausible colours, not a flat grey that leaks into the latents around the mask."""
     from worldgen.diffusion.texture import sample
+
     h, w = sv.depth.shape
     img = np.full((h, w, 3), 127, np.uint8)
     todo = np.zeros((h, w), bool)
@@ -251,8 +268,9 @@ def inpaint_mask(todo: np.ndarray, factor: int = 8) -> np.ndarray:
     return np.repeat(np.repeat(cells, factor, 0), factor, 1)[:h, :w]
 
 
-def back_project(world, unit: Unit, sv: SoloView, image: np.ndarray, tex: UnitTextures, s: LookdevSettings,
-                 only_new: bool) -> int:
+def back_project(
+    world, unit: Unit, sv: SoloView, image: np.ndarray, tex: UnitTextures, s: LookdevSettings, only_new: bool
+) -> int:
     """Texels whose surface point this view sees take its colour; returns how many changed."""
     h, w = sv.depth.shape
     changed = 0
@@ -267,7 +285,10 @@ def back_project(world, unit: Unit, sv: SoloView, image: np.ndarray, tex: UnitTe
         faces = np.asarray(world.nodes[oid].mesh.faces)
         if world.deforms(oid):  # a skinned body: its texels ride on their triangles' posed vertices
             pv, pn = world.deformed(oid, sv.t)
-            p, n = tm.posed(np.asarray(pv, np.float64), faces, rows, cols), tm.posed(np.asarray(pn, np.float64), faces, rows, cols)
+            p, n = (
+                tm.posed(np.asarray(pv, np.float64), faces, rows, cols),
+                tm.posed(np.asarray(pn, np.float64), faces, rows, cols),
+            )
         else:
             p, n = tm.points[rows, cols].astype(np.float64), tm.normals[rows, cols].astype(np.float64)
         pw = p @ m[:3, :3].T + m[:3, 3]
@@ -288,8 +309,12 @@ def back_project(world, unit: Unit, sv: SoloView, image: np.ndarray, tex: UnitTe
         rows, cols, x, y, facing = rows[ok], cols[ok], x[ok], y[ok], facing[ok]
         x0, y0 = np.clip(np.floor(x).astype(np.int64), 0, w - 2), np.clip(np.floor(y).astype(np.int64), 0, h - 2)
         fx, fy = (x - x0)[:, None], (y - y0)[:, None]
-        col = (img[y0, x0] * (1 - fx) * (1 - fy) + img[y0, x0 + 1] * fx * (1 - fy) + img[y0 + 1, x0] * (1 - fx) * fy
-               + img[y0 + 1, x0 + 1] * fx * fy)
+        col = (
+            img[y0, x0] * (1 - fx) * (1 - fy)
+            + img[y0, x0 + 1] * fx * (1 - fy)
+            + img[y0 + 1, x0] * (1 - fx) * fy
+            + img[y0 + 1, x0 + 1] * fx * fy
+        )
         old_w = tex.weights[oid][rows, cols]
         new_w = facing.astype(np.float32) ** 2
         if only_new:

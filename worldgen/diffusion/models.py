@@ -1,6 +1,7 @@
 """The diffusion calls painters make, on one loaded model: text-to-image, inpainting and
 image-to-image with ControlNets, all sharing the same UNet/VAE/ControlNets (loaded once) and
 one evaluation counter, so cost is counted the same way for every method."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,12 +32,21 @@ class DiffusionSettings:
 class DiffusionModels:
     def __init__(self, settings: DiffusionSettings):
         from worldgen.compat import torchvision_importable
+
         torchvision_importable()
         from worldgen.diffusion.loading import load_base
+
         self.settings = settings
-        self.loaded = load_base(settings.base, settings.controlnets, settings.device, settings.dtype, settings.weights,
-                                config=settings.config, attention_slicing=settings.attention_slicing,
-                                cpu_offload=settings.cpu_offload)
+        self.loaded = load_base(
+            settings.base,
+            settings.controlnets,
+            settings.device,
+            settings.dtype,
+            settings.weights,
+            config=settings.config,
+            attention_slicing=settings.attention_slicing,
+            cpu_offload=settings.cpu_offload,
+        )
         self.kinds = self.loaded.kinds
         self.counter = EvalCounter(self.loaded)
         self.counter.attach()
@@ -47,6 +57,7 @@ class DiffusionModels:
         p = self._pipes.get(task)
         if p is None:
             import diffusers
+
             name = {"inpaint": INPAINT, "img2img": IMG2IMG}[task][self.loaded.family]
             p = from_pipe(getattr(diffusers, name), self.loaded.pipe, self.loaded.dtype)
             p.set_progress_bar_config(disable=True)
@@ -71,10 +82,12 @@ class DiffusionModels:
 
     def _generator(self, seed: int):
         import torch
+
         return torch.Generator(device="cpu").manual_seed(int(seed) % (2**63))
 
     def _controls(self, control: dict, task: str, size) -> dict:
         from PIL import Image
+
         images = {k: Image.fromarray(v) for k, v in control.items()}
         kw = self.loaded.control_kwargs(images)
         if task != "txt2img" and "image" in kw:
@@ -84,44 +97,84 @@ class DiffusionModels:
     def _common(self, prompt: str, steps: int | None, guidance: float | None, s=None):
         """Call arguments every task shares; `s` (look-development settings) may carry its own
         negative prompt (`negative_prompt`)."""
-        return dict(prompt=prompt, negative_prompt=getattr(s, "negative_prompt", None) or NEGATIVE,
-                    num_inference_steps=steps or self.settings.steps,
-                    guidance_scale=self.settings.guidance if guidance is None else guidance, output_type="np")
+        return dict(
+            prompt=prompt,
+            negative_prompt=getattr(s, "negative_prompt", None) or NEGATIVE,
+            num_inference_steps=steps or self.settings.steps,
+            guidance_scale=self.settings.guidance if guidance is None else guidance,
+            output_type="np",
+        )
 
     def text_to_image(self, prompt: str, control: dict, s=None, seed: int = 0, latents=None) -> np.ndarray:
         h, w = next(iter(control.values())).shape[:2] if control else (512, 512)
         kw = self._common(prompt, getattr(s, "steps", None), getattr(s, "guidance", None), s)
-        out = self.pipe("txt2img")(height=h, width=w, generator=self._generator(seed), latents=latents,
-                                   **self._controls(control, "txt2img", (w, h)), **kw)
+        out = self.pipe("txt2img")(
+            height=h,
+            width=w,
+            generator=self._generator(seed),
+            latents=latents,
+            **self._controls(control, "txt2img", (w, h)),
+            **kw,
+        )
         return _to_uint8(out.images[0])
 
-    def inpaint(self, prompt: str, image: np.ndarray, mask: np.ndarray, control: dict, s=None, seed: int = 0) -> np.ndarray:
+    def inpaint(
+        self, prompt: str, image: np.ndarray, mask: np.ndarray, control: dict, s=None, seed: int = 0
+    ) -> np.ndarray:
         from PIL import Image
+
         h, w = image.shape[:2]
         kw = self._common(prompt, getattr(s, "steps", None), getattr(s, "guidance", None), s)
-        out = self.pipe("inpaint")(image=Image.fromarray(image), mask_image=Image.fromarray((mask * 255).astype(np.uint8)),
-                                   height=h, width=w, strength=1.0, generator=self._generator(seed),
-                                   **self._controls(control, "inpaint", (w, h)), **kw)
+        out = self.pipe("inpaint")(
+            image=Image.fromarray(image),
+            mask_image=Image.fromarray((mask * 255).astype(np.uint8)),
+            height=h,
+            width=w,
+            strength=1.0,
+            generator=self._generator(seed),
+            **self._controls(control, "inpaint", (w, h)),
+            **kw,
+        )
         painted = _to_uint8(out.images[0])
         return np.where(mask[..., None], painted, image)  # the painted part is held exactly
 
-    def image_to_image(self, prompt: str, image: np.ndarray, control: dict, strength: float, seed: int = 0,
-                       steps: int | None = None, latents=None, callback=None) -> np.ndarray:
+    def image_to_image(
+        self,
+        prompt: str,
+        image: np.ndarray,
+        control: dict,
+        strength: float,
+        seed: int = 0,
+        steps: int | None = None,
+        latents=None,
+        callback=None,
+    ) -> np.ndarray:
         from PIL import Image
+
         kw = self._common(prompt, steps, None)
         extra = {}
         if callback is not None:
             extra["callback_on_step_end"] = callback
             extra["callback_on_step_end_tensor_inputs"] = ["latents"]
-        out = self.pipe("img2img")(image=Image.fromarray(image), strength=strength, generator=self._generator(seed),
-                                   latents=latents, **self._controls(control, "img2img", image.shape[1::-1]), **kw,
-                                   **extra)
+        out = self.pipe("img2img")(
+            image=Image.fromarray(image),
+            strength=strength,
+            generator=self._generator(seed),
+            latents=latents,
+            **self._controls(control, "img2img", image.shape[1::-1]),
+            **kw,
+            **extra,
+        )
         return _to_uint8(out.images[0])
 
     def totals(self) -> dict:
         c = self.counter
-        return {"unet_evals": c.unet_calls, "unet_images": c.unet_images, "controlnet_evals": c.controlnet_calls,
-                "controlnet_images": c.controlnet_images}
+        return {
+            "unet_evals": c.unet_calls,
+            "unet_images": c.unet_images,
+            "controlnet_evals": c.controlnet_calls,
+            "controlnet_images": c.controlnet_images,
+        }
 
     def stats(self, since: dict | None = None) -> dict:
         """Evaluations (since `since`, an earlier `totals()`: one painter's share of shared
@@ -129,8 +182,12 @@ class DiffusionModels:
         now = self.totals()
         if since:
             now = {k: v - since.get(k, 0) for k, v in now.items()}
-        return {**now, "peak_memory_bytes": int(peak_memory_bytes(self.loaded.device)),
-                "device": str(self.loaded.device), "dtype": str(self.loaded.dtype).replace("torch.", "")}
+        return {
+            **now,
+            "peak_memory_bytes": int(peak_memory_bytes(self.loaded.device)),
+            "device": str(self.loaded.device),
+            "dtype": str(self.loaded.dtype).replace("torch.", ""),
+        }
 
 
 def paint_size(width: int, height: int, native: int, multiple: int = 8, tolerance: float = 2.5) -> tuple[int, int]:
@@ -144,8 +201,10 @@ def paint_size(width: int, height: int, native: int, multiple: int = 8, toleranc
     if target / tolerance <= area <= target * tolerance:
         return width, height
     s = (target / area) ** 0.5
-    return (max(multiple, int(round(width * s / multiple)) * multiple),
-            max(multiple, int(round(height * s / multiple)) * multiple))
+    return (
+        max(multiple, int(round(width * s / multiple)) * multiple),
+        max(multiple, int(round(height * s / multiple)) * multiple),
+    )
 
 
 def from_pipe(cls, pipe, dtype, **components):
@@ -153,6 +212,7 @@ def from_pipe(cls, pipe, dtype, **components):
     diffusers cast the new pipeline (so the shared UNet, VAE and ControlNets) to float32 unless
     a dtype is given, which breaks (or doubles the memory of) an fp16/bf16 model."""
     import warnings
+
     with warnings.catch_warnings():  # `torch_dtype` works in every diffusers since 0.30 (newer ones prefer `dtype`)
         warnings.simplefilter("ignore", FutureWarning)
         return cls.from_pipe(pipe, torch_dtype=dtype, **components)
@@ -163,6 +223,7 @@ def resize(image: np.ndarray, width: int, height: int, nearest: bool = False) ->
     if image.shape[1] == width and image.shape[0] == height:
         return image
     from PIL import Image
+
     return np.asarray(Image.fromarray(image).resize((width, height), Image.NEAREST if nearest else Image.LANCZOS))
 
 

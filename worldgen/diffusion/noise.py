@@ -55,6 +55,7 @@ Limits: blocks are axis-aligned in uv, so a footprint stretched diagonally in uv
 size of its bounding box (fewer, larger samples; still unit variance). uv islands that overlap
 (mirrored or shared uv in imported assets) get the same noise in both places.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -67,6 +68,7 @@ SKY_FACES = ("sky:+x", "sky:-x", "sky:+y", "sky:-y", "sky:+z", "sky:-z")
 
 
 # --- counter-based Gaussian hash ----------------------------------------------------------------
+
 
 def mix64(x: np.ndarray) -> np.ndarray:
     """SplitMix64's finaliser: a bijection of uint64 whose output bits all depend on all input bits."""
@@ -94,7 +96,7 @@ def gaussians(ids: np.ndarray, channels: int) -> np.ndarray:
     """(N, channels) standard normals, a pure function of each id: the top 53 bits of a hash
     give a uniform in (0, 1), the inverse normal CDF makes it Gaussian."""
     h = combine(ids[:, None], np.arange(channels, dtype=np.int64)[None, :])
-    uniform = ((h >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0 ** -53
+    uniform = ((h >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53
     return ndtri(uniform)
 
 
@@ -151,8 +153,9 @@ def block_values(keys, lu, lv, i, j, top: int, channels: int) -> np.ndarray:
     out = np.empty((len(unique), channels))
     at_top = lu >= top
     if at_top.any():
-        out[at_top] = v_pyramid(series_ids(keys[at_top], BLOCKS, lu[at_top], i[at_top]), lv[at_top], j[at_top],
-                                top, channels)
+        out[at_top] = v_pyramid(
+            series_ids(keys[at_top], BLOCKS, lu[at_top], i[at_top]), lv[at_top], j[at_top], top, channels
+        )
     below = ~at_top
     if below.any():
         k, l, ii, vv, jj = keys[below], lu[below] + 1, i[below] >> 1, lv[below], j[below]
@@ -163,6 +166,7 @@ def block_values(keys, lu, lv, i, j, top: int, channels: int) -> np.ndarray:
 
 
 # --- where pixels land ----------------------------------------------------------------------------
+
 
 def cube_map(dirs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """World directions (..., 3) -> (face 0..5, face coordinates (..., 2) in [0, 1])."""
@@ -180,12 +184,14 @@ def footprint_extents_log2(code: np.ndarray, u: np.ndarray, v: np.ndarray) -> tu
     box of the uv parallelogram between pixel centres), from differences with same-surface
     neighbours; nan where a pixel has none. A block at least this large always holds a pixel
     centre, so no block inside a latent pixel goes unsampled."""
+
     def derivatives(axis):
         forward = [np.diff(a, axis=axis, append=np.take(a, [-1], axis)) for a in (u, v)]
         backward = [np.diff(a, axis=axis, prepend=np.take(a, [0], axis)) for a in (u, v)]
         same_forward = np.diff(code, axis=axis, append=np.take(code, [-1], axis) + 1) == 0
         same_backward = np.diff(code, axis=axis, prepend=np.take(code, [0], axis) + 1) == 0
         return [np.where(same_forward, f, np.where(same_backward, b, np.nan)) for f, b in zip(forward, backward)]
+
     (ux, vx), (uy, vy) = derivatives(1), derivatives(0)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.log2(np.abs(ux) + np.abs(uy)), np.log2(np.abs(vx) + np.abs(vy))
@@ -231,8 +237,15 @@ class SurfaceNoise:
     `exclusive=False` lets latent pixels share border blocks (slightly more temporal overlap,
     correlated neighbours)."""
 
-    def __init__(self, seed: int, channels: int = 4, texels: int = 16384, keys: list[str] | None = None,
-                 texel_pixels: float = 1.0, exclusive: bool = True):
+    def __init__(
+        self,
+        seed: int,
+        channels: int = 4,
+        texels: int = 16384,
+        keys: list[str] | None = None,
+        texel_pixels: float = 1.0,
+        exclusive: bool = True,
+    ):
         if texels < 1 or texels & (texels - 1):
             raise ValueError(f"texels must be a power of two, got {texels}")
         self.seed, self.channels, self.texels = int(seed), int(channels), int(texels)
@@ -289,15 +302,16 @@ class SurfaceNoise:
             out.append(np.clip(level, 0, self.top).astype(np.int64))
         return out[0], out[1]
 
-    def latent_noise(self, geom: np.ndarray, uv: np.ndarray, dirs: np.ndarray | None = None,
-                     factor: int = 8) -> np.ndarray:
+    def latent_noise(
+        self, geom: np.ndarray, uv: np.ndarray, dirs: np.ndarray | None = None, factor: int = 8
+    ) -> np.ndarray:
         """(channels, H // factor, W // factor) float32 unit Gaussian noise for a frame's passes:
         `geom` (H, W) object index or -1, `uv` (H, W, 2), `dirs` (H, W, 3) world view
         directions (needed where geom is -1). Rows/columns beyond a multiple of `factor` are
         ignored."""
         h, w = geom.shape[0] // factor, geom.shape[1] // factor
-        geom, uv = geom[:h * factor, :w * factor], uv[:h * factor, :w * factor]
-        dirs = None if dirs is None else dirs[:h * factor, :w * factor]
+        geom, uv = geom[: h * factor, : w * factor], uv[: h * factor, : w * factor]
+        dirs = None if dirs is None else dirs[: h * factor, : w * factor]
         code, u, v, keys = self.surface_codes(geom, uv, dirs)
         rows, cols = np.indices(geom.shape)
         latent = ((rows // factor) * w + cols // factor).ravel()
@@ -309,8 +323,11 @@ class SurfaceNoise:
         j = np.floor(v.ravel() * self.texels).astype(np.int64) >> lv
         key = keys[code.ravel()]
         block = combine(combine(combine(combine(key, lu), lv), i), j)
-        first = owned_samples(block, latent, h * w) if self.exclusive else \
-            np.unique(combine(block, latent), return_index=True)[1]
+        first = (
+            owned_samples(block, latent, h * w)
+            if self.exclusive
+            else np.unique(combine(block, latent), return_index=True)[1]
+        )
         values = block_values(key[first], lu[first], lv[first], i[first], j[first], self.top, self.channels)
         counts = np.bincount(latent[first], minlength=h * w)
         sums = np.stack([np.bincount(latent[first], values[:, c], minlength=h * w) for c in range(self.channels)])
@@ -321,10 +338,12 @@ class SurfaceNoise:
         (unscaled: diffusers' pipelines multiply given latents by the scheduler's
         `init_noise_sigma` themselves, so scaling here would count it twice)."""
         import torch
+
         noise = torch.from_numpy(self.latent_noise(geom, uv, dirs, factor))[None]
         return noise.to(device=device, dtype=dtype or torch.float32)
 
     def for_view(self, view, factor: int = 8) -> np.ndarray:
         """`latent_noise` of a rasterizer FrameView."""
         from worldgen.passes.snapshot import pixel_rays
+
         return self.latent_noise(view.hits.geom, view.surf.uv_img, pixel_rays(view.cam)[1], factor)

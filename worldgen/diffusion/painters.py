@@ -17,6 +17,7 @@ Options (`RenderOptions.painter_options`, CLI flags, or the spec's `render.diffu
 base, controlnets {kind: ref}, weights {kind: scale}, device, dtype, steps, guidance, refine, carry_weight,
 texture_size, part_texture_size, view_size, views, cache, lighting (lit | unlit),
 attention_slicing, cpu_offload, refine_backend (img2img | animatediff), motion_adapter."""
+
 from __future__ import annotations
 
 from worldgen.diffusion.baked import REFINE_BACKENDS, BakedPainter
@@ -26,5 +27,11 @@ from worldgen.diffusion.video_refine import VideoRefinePainter
 
 REFINE_BACKENDS.update({"img2img": RefinePainter, "animatediff": VideoRefinePainter})
 
-__all__ = ["AnchoredNoisePainter", "BakedPainter", "FixedSeedPainter", "PerFramePainter", "RefinePainter",
-           "VideoRefinePainter"]
+__all__ = [
+    "AnchoredNoisePainter",
+    "BakedPainter",
+    "FixedSeedPainter",
+    "PerFramePainter",
+    "RefinePainter",
+    "VideoRefinePainter",
+]

@@ -5,18 +5,28 @@ against: ControlNet text-to-image on every frame of the shot, conditioned on its
 - `fixed-seed`: the same, one seed for every frame.
 - `anchored-noise`: per-frame text-to-image whose starting noise is anchored on the surfaces
   (worldgen.diffusion.noise), the noise the refining painters start from too."""
+
 from __future__ import annotations
 
 import numpy as np
 
 from worldgen.control import view_control_images
-from worldgen.diffusion.baked import (Counted, ShotAware, check_frame_size, diffusion_options, frame_prompt,
-                                      hash_seed, models_for, painter_identity)
+from worldgen.diffusion.baked import (
+    Counted,
+    ShotAware,
+    check_frame_size,
+    diffusion_options,
+    frame_prompt,
+    hash_seed,
+    models_for,
+    painter_identity,
+)
 from worldgen.paint.base import Painter
 
 
 class PerFramePainter(Counted, ShotAware, Painter):
     """ControlNet text-to-image on every frame: the baselines."""
+
     name = "per-frame"
     needs_model = True
     seed_rule = "fresh"  # fresh | fixed | anchored
@@ -40,6 +50,7 @@ class PerFramePainter(Counted, ShotAware, Painter):
         """The frame painted at the model's own resolution (its passes rasterized there) and
         resampled to the frame's size (worldgen.diffusion.models.paint_size)."""
         from worldgen.diffusion.models import resize
+
         self.frames_painted += 1
         w, h = view.cam.width, view.cam.height
         view = self.raster.view_at(view, *self.models.paint_size(w, h))
@@ -59,11 +70,15 @@ class PerFramePainter(Counted, ShotAware, Painter):
         (14.6 for SD's Euler schedulers, 1 for DDIM/PNDM), as it does its own random ones."""
         from worldgen.diffusion.noise import SurfaceNoise
         from worldgen.passes.snapshot import pixel_rays
+
         if self._noise is None:
             self._noise = SurfaceNoise(self.spec.seed, keys=list(self.world.nodes))
         pipe = self.models.pipe("txt2img")
-        n = self._noise.latent_noise(view.hits.geom, view.surf.uv_img, pixel_rays(view.cam)[1], factor=pipe.vae_scale_factor)
+        n = self._noise.latent_noise(
+            view.hits.geom, view.surf.uv_img, pixel_rays(view.cam)[1], factor=pipe.vae_scale_factor
+        )
         import torch
+
         return torch.from_numpy(n[None]).to(self.models.loaded.device, self.models.loaded.dtype)
 
     def stats(self) -> dict:

@@ -18,6 +18,7 @@ The denoising loop is written out (SD1.5-class models) so the noise and the carr
 enter exactly where they must; it follows diffusers' img2img pipeline (timesteps from the
 strength, `set_begin_index`, the generator and eta handed to `scheduler.step`), and every UNet
 and ControlNet call goes through the same modules the evaluation counter watches."""
+
 from __future__ import annotations
 
 from contextlib import nullcontext
@@ -65,9 +66,11 @@ class RefinePainter(BakedPainter):
             raise PainterError("refinement runs on SD1.5-class models (an SDXL base can bake: use --painter baked)")
         if self._noise is None:
             from worldgen.diffusion.noise import SurfaceNoise
+
             self._noise = SurfaceNoise(self.spec.seed, keys=list(self.world.nodes))
         if self.keyframe_attention and self._attn is None:
             from worldgen.diffusion.temporal import KeyframeAttention
+
             self._attn = KeyframeAttention()
         return self.models
 
@@ -76,6 +79,7 @@ class RefinePainter(BakedPainter):
         if self._attn is None:
             return nullcontext()
         from worldgen.diffusion.temporal import keyframe_attention
+
         (self._attn.record if self._prev is None else self._attn.attend)()
         return keyframe_attention(unet, self._attn)
 
@@ -84,6 +88,7 @@ class RefinePainter(BakedPainter):
 
         from worldgen.diffusion.temporal import feather, warp_latents
         from worldgen.passes.snapshot import pixel_rays
+
         baked = BakedPainter.paint(self, fr.view)
         models = self._ready()
         pipe = models.pipe("img2img")
@@ -93,14 +98,23 @@ class RefinePainter(BakedPainter):
         noise = torch.from_numpy(noise[None]).to(models.loaded.device, models.loaded.dtype)
         carry = None
         if self.carry_weight > 0 and self._prev is not None:
-            warped, mask = warp_latents(self._prev, fr.passes.flow_bwd, fr.passes.occlusion_bwd, factor=factor,
-                                        surface=fr.passes.instance)
+            warped, mask = warp_latents(
+                self._prev, fr.passes.flow_bwd, fr.passes.occlusion_bwd, factor=factor, surface=fr.passes.instance
+            )
             carry = (warped, self.carry_weight * feather(mask))
         control = view_control_images(self.world, view, models.kinds, self.near_far)
         generator = torch.Generator(device="cpu").manual_seed(self.spec.seed)
         with self._attention(pipe.unet):
-            image, latents, encoded = refine_image(models, baked, frame_prompt(self.world, self.shot, self.style_text()),
-                                                   control, self.strength, noise, carry, generator=generator)
+            image, latents, encoded = refine_image(
+                models,
+                baked,
+                frame_prompt(self.world, self.shot, self.style_text()),
+                control,
+                self.strength,
+                noise,
+                carry,
+                generator=generator,
+            )
         self._prev = latents - encoded
         return image
 
@@ -112,8 +126,18 @@ class RefinePainter(BakedPainter):
         self._style = style
 
 
-def refine_image(models, image: np.ndarray, prompt: str, control: dict, strength: float, noise, carry=None,
-                 steps: int | None = None, generator=None, eta: float = 0.0):
+def refine_image(
+    models,
+    image: np.ndarray,
+    prompt: str,
+    control: dict,
+    strength: float,
+    noise,
+    carry=None,
+    steps: int | None = None,
+    generator=None,
+    eta: float = 0.0,
+):
     """One img2img refinement: (uint8 image, final latents (1, 4, h, w), the image's encoding).
 
     `carry` is (residual, weight): the latents that enter are `E(image) + weight * residual`
@@ -121,6 +145,7 @@ def refine_image(models, image: np.ndarray, prompt: str, control: dict, strength
     scheduler's step where it takes them (ancestral and SDE samplers draw noise every step), as
     diffusers' pipelines do, so a stochastic scheduler reproduces its frames."""
     import torch
+
     pipe = models.pipe("img2img")
     device, dtype = models.loaded.device, models.loaded.dtype
     steps = steps or models.settings.steps
@@ -146,10 +171,16 @@ def refine_image(models, image: np.ndarray, prompt: str, control: dict, strength
         extra = pipe.prepare_extra_step_kwargs(generator, eta)  # what its scheduler.step takes of the two
         for t in timesteps:
             xin = sched.scale_model_input(torch.cat([lat, lat]), t)
-            down, mid = pipe.controlnet(xin, t, encoder_hidden_states=emb, controlnet_cond=conds,
-                                        conditioning_scale=scales, return_dict=False)
-            eps = pipe.unet(xin, t, encoder_hidden_states=emb, down_block_additional_residuals=down,
-                            mid_block_additional_residual=mid).sample
+            down, mid = pipe.controlnet(
+                xin, t, encoder_hidden_states=emb, controlnet_cond=conds, conditioning_scale=scales, return_dict=False
+            )
+            eps = pipe.unet(
+                xin,
+                t,
+                encoder_hidden_states=emb,
+                down_block_additional_residuals=down,
+                mid_block_additional_residual=mid,
+            ).sample
             eu, ec = eps.chunk(2)
             lat = sched.step(eu + guidance * (ec - eu), t, lat, **extra).prev_sample
         img = pipe.vae.decode(lat / sf).sample
@@ -160,6 +191,7 @@ def refine_image(models, image: np.ndarray, prompt: str, control: dict, strength
 def _control_tensors(models, control: dict, device, dtype):
     """Control images as the ControlNets take them: (2, 3, H, W) in [0, 1] (one per CFG half)."""
     import torch
+
     tensors = []
     for k in models.kinds:
         c = torch.from_numpy(control[k]).to(device, dtype).permute(2, 0, 1)[None] / 255.0

@@ -8,6 +8,7 @@ x [factor*j, factor*j + factor) (rows, columns); image pixel centres are at inte
 8. An image displacement d is therefore a latent displacement d / factor, and the image border
 (-0.5 .. W-0.5) is the latent border (-0.5 .. w-0.5).
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -19,10 +20,11 @@ import torch.nn.functional as F
 
 # --- warping latents along the flow ------------------------------------------------------------
 
+
 def footprints(image: np.ndarray, factor: int) -> np.ndarray:
     """(H, W, ...) -> (h, w, factor*factor, ...): the image pixels of each latent pixel."""
     h, w = image.shape[0] // factor, image.shape[1] // factor
-    blocks = image[:h * factor, :w * factor].reshape(h, factor, w, factor, *image.shape[2:])
+    blocks = image[: h * factor, : w * factor].reshape(h, factor, w, factor, *image.shape[2:])
     return np.moveaxis(blocks, 2, 1).reshape(h, w, factor * factor, *image.shape[2:])
 
 
@@ -33,8 +35,9 @@ def centre_pixels(factor: int) -> np.ndarray:
     return (rows * factor + cols).ravel()
 
 
-def latent_flow(flow: np.ndarray, occlusion: np.ndarray, factor: int, min_visible: float,
-                surface: np.ndarray | None = None):
+def latent_flow(
+    flow: np.ndarray, occlusion: np.ndarray, factor: int, min_visible: float, surface: np.ndarray | None = None
+):
     """Per latent pixel: the flow it moves with, and whether it can be carried over: its centre
     pixels and at least `min_visible` of its pixels were visible in the other frame.
 
@@ -46,8 +49,9 @@ def latent_flow(flow: np.ndarray, occlusion: np.ndarray, factor: int, min_visibl
     the footprint the mean is the flow at its centre."""
     visible = footprints(occlusion == 0, factor)
     f = footprints(np.asarray(flow, np.float64), factor)
-    member = majority_members(footprints(surface, factor), visible) if surface is not None else \
-        np.ones(visible.shape, bool)
+    member = (
+        majority_members(footprints(surface, factor), visible) if surface is not None else np.ones(visible.shape, bool)
+    )
     use = member & visible
     n_use = use.sum(-1)
     n_member = np.maximum(member.sum(-1), 1)
@@ -88,12 +92,22 @@ def bilinear(latents: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.T
         index = (yy.clamp(0, h - 1) * w + xx.clamp(0, w - 1)).long().reshape(-1)
         return flat[:, :, index].reshape(b, c, *x.shape)
 
-    return (tap(y0, x0) * (1 - fx) * (1 - fy) + tap(y0, x0 + 1) * fx * (1 - fy)
-            + tap(y0 + 1, x0) * (1 - fx) * fy + tap(y0 + 1, x0 + 1) * fx * fy)
+    return (
+        tap(y0, x0) * (1 - fx) * (1 - fy)
+        + tap(y0, x0 + 1) * fx * (1 - fy)
+        + tap(y0 + 1, x0) * (1 - fx) * fy
+        + tap(y0 + 1, x0 + 1) * fx * fy
+    )
 
 
-def warp_latents(prev: torch.Tensor, flow_bwd: np.ndarray, occlusion_bwd: np.ndarray, factor: int = 8,
-                 min_visible: float = 0.5, surface: np.ndarray | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def warp_latents(
+    prev: torch.Tensor,
+    flow_bwd: np.ndarray,
+    occlusion_bwd: np.ndarray,
+    factor: int = 8,
+    min_visible: float = 0.5,
+    surface: np.ndarray | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The previous frame's latents (B, C, h, w) carried into this frame: each latent pixel
     samples them (bilinearly) where its footprint was in the previous frame, moved by this
     frame's exact backward flow (H, W, 2) over the visible pixels of its majority surface
@@ -105,8 +119,10 @@ def warp_latents(prev: torch.Tensor, flow_bwd: np.ndarray, occlusion_bwd: np.nda
     _, _, h, w = prev.shape
     flow, carried = latent_flow(flow_bwd, occlusion_bwd, factor, min_visible, surface)
     if flow.shape[:2] != (h, w):
-        raise ValueError(f"passes of {flow_bwd.shape[1]}x{flow_bwd.shape[0]} give {flow.shape[1]}x{flow.shape[0]} "
-                         f"latents at factor {factor}, but the latents are {w}x{h}")
+        raise ValueError(
+            f"passes of {flow_bwd.shape[1]}x{flow_bwd.shape[0]} give {flow.shape[1]}x{flow.shape[0]} "
+            f"latents at factor {factor}, but the latents are {w}x{h}"
+        )
     rows, cols = np.indices((h, w), dtype=np.float64)
     x, y = cols + flow[..., 0] / factor, rows + flow[..., 1] / factor
     inside = (x >= -0.5) & (x <= w - 0.5) & (y >= -0.5) & (y <= h - 0.5)
@@ -220,10 +236,15 @@ class KeyframeProcessor:
             self.controller.remember(self.layer, hidden_states)
         if mode != "attend" or not self_attention:
             extra = {} if temb is None else {"temb": temb}
-            return self.original(attn, hidden_states, encoder_hidden_states=encoder_hidden_states,
-                                 attention_mask=attention_mask, **extra)
-        if attention_mask is not None or hidden_states.ndim != 3 or attn.group_norm is not None \
-                or attn.spatial_norm is not None:
+            return self.original(
+                attn, hidden_states, encoder_hidden_states=encoder_hidden_states, attention_mask=attention_mask, **extra
+            )
+        if (
+            attention_mask is not None
+            or hidden_states.ndim != 3
+            or attn.group_norm is not None
+            or attn.spatial_norm is not None
+        ):
             raise ValueError(f"keyframe attention handles unmasked token self-attention only ({self.layer})")
         keyframe = self.controller.keyframe_tokens(self.layer, hidden_states.shape[0])
         return attention_over(attn, hidden_states, torch.cat([hidden_states, keyframe.to(hidden_states)], dim=1))
@@ -264,8 +285,10 @@ def install_keyframe_attention(unet, controller: KeyframeAttention | None = None
     painters must not keep them: see `keyframe_attention`."""
     uninstall(unet, keep=controller)
     controller = controller if controller is not None else KeyframeAttention()
-    processors = {name: KeyframeProcessor(controller, name, proc) if is_self_attention_layer(name) else proc
-                  for name, proc in unet.attn_processors.items()}
+    processors = {
+        name: KeyframeProcessor(controller, name, proc) if is_self_attention_layer(name) else proc
+        for name, proc in unet.attn_processors.items()
+    }
     unet.set_attn_processor(processors)
     controller.hook = unet.register_forward_pre_hook(controller.note_timestep, with_kwargs=True)
     unet._worldgen_keyframe_attention = controller
@@ -277,8 +300,9 @@ def uninstall(unet, keep: KeyframeAttention | None = None) -> None:
     controller is switched off and its recording dropped, unless it is `keep`."""
     processors = unet.attn_processors
     if any(isinstance(p, KeyframeProcessor) for p in processors.values()):
-        unet.set_attn_processor({name: p.original if isinstance(p, KeyframeProcessor) else p
-                                 for name, p in processors.items()})
+        unet.set_attn_processor(
+            {name: p.original if isinstance(p, KeyframeProcessor) else p for name, p in processors.items()}
+        )
     controller = getattr(unet, "_worldgen_keyframe_attention", None)
     if controller is not None:
         if controller.hook is not None:

@@ -4,6 +4,7 @@ Convention: texture row 0 is v = 1 (top), column 0 is u = 0, texel centres at
 ((col + 0.5) / R, 1 - (row + 0.5) / R). Look development paints texels by projecting their
 surface points into views (texel-centric, so a visible texel is never a hole); shooting samples
 the texture at each pixel's uv."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from numba import njit
 @dataclass
 class TexelMap:
     """For each texel of an R x R atlas: the object-frame point and normal it stands for."""
+
     size: int
     inside: np.ndarray  # (R, R) bool: the texel centre lies on some triangle's uv image
     points: np.ndarray  # (R, R, 3) float32 object-frame points (0 outside)
@@ -71,9 +73,18 @@ def texel_map(mesh, size: int) -> TexelMap:
     inside = np.zeros((size, size), np.bool_)
     face = np.full((size, size), -1, np.int64)
     bary = np.zeros((size, size, 3), np.float32)
-    _raster_uv(np.asarray(mesh.visual.uv, np.float64), np.asarray(mesh.faces, np.int64),
-               np.asarray(mesh.vertices, np.float64), np.asarray(mesh.vertex_normals, np.float64), size,
-               points, normals, inside, face, bary)
+    _raster_uv(
+        np.asarray(mesh.visual.uv, np.float64),
+        np.asarray(mesh.faces, np.int64),
+        np.asarray(mesh.vertices, np.float64),
+        np.asarray(mesh.vertex_normals, np.float64),
+        size,
+        points,
+        normals,
+        inside,
+        face,
+        bary,
+    )
     return TexelMap(size, inside, points, normals, face, bary)
 
 
@@ -86,8 +97,7 @@ def sample(texture: np.ndarray, uv: np.ndarray) -> np.ndarray:
     x1, y1 = np.minimum(x0 + 1, r - 1), np.minimum(y0 + 1, r - 1)
     fx, fy = (x - x0).astype(np.float32)[:, None], (y - y0).astype(np.float32)[:, None]  # float32 throughout:
     t = texture.astype(np.float32)  # a frame and a check of it then round the same way
-    return (t[y0, x0] * (1 - fx) * (1 - fy) + t[y0, x1] * fx * (1 - fy) + t[y1, x0] * (1 - fx) * fy
-            + t[y1, x1] * fx * fy)
+    return t[y0, x0] * (1 - fx) * (1 - fy) + t[y0, x1] * fx * (1 - fy) + t[y1, x0] * (1 - fx) * fy + t[y1, x1] * fx * fy
 
 
 def texel_of(uv: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -110,8 +120,8 @@ def fill_holes(texture: np.ndarray, known: np.ndarray) -> np.ndarray:
         c, ww = levels[-1]
         h = c.shape[0] // 2 * 2
         c, ww = c[:h, :h], ww[:h, :h]
-        c2 = (c[0::2, 0::2] + c[1::2, 0::2] + c[0::2, 1::2] + c[1::2, 1::2])
-        w2 = (ww[0::2, 0::2] + ww[1::2, 0::2] + ww[0::2, 1::2] + ww[1::2, 1::2])
+        c2 = c[0::2, 0::2] + c[1::2, 0::2] + c[0::2, 1::2] + c[1::2, 1::2]
+        w2 = ww[0::2, 0::2] + ww[1::2, 0::2] + ww[0::2, 1::2] + ww[1::2, 1::2]
         levels.append((c2, w2))
     col = levels[-1][0] / np.maximum(levels[-1][1], 1e-9)[..., None]
     for c, ww in reversed(levels[:-1]):

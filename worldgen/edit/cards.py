@@ -1,6 +1,7 @@
 """Text on the film: the title card, end credits generated from the spec, lower thirds that
 name a character at its first line, and burnt-in subtitles. Fonts: DejaVu Sans (Debian's
 fonts-dejavu-core), else Pillow's own scalable default font."""
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -91,5 +92,12 @@ def overlay_text(frame: np.ndarray, text: str, where: str) -> np.ndarray:
         f = _fit(text, max(8, int(h * 0.055)), w, False)
         x0, y0, x1, y1 = draw.textbbox((0, 0), text, font=f)
         sx, sy = (w - (x1 - x0)) / 2 - x0, h * 0.9 - (y1 - y0) - y0
-        draw.text((sx, sy), text, font=f, fill=(255, 255, 255, 255), stroke_width=max(1, f.size // 12), stroke_fill=(0, 0, 0, 255))
+        draw.text(
+            (sx, sy),
+            text,
+            font=f,
+            fill=(255, 255, 255, 255),
+            stroke_width=max(1, f.size // 12),
+            stroke_fill=(0, 0, 0, 255),
+        )
     return np.asarray(img.convert("RGB"))

@@ -6,6 +6,7 @@ The edit is keyed in the store apart from the frames (the frames' keys plus ever
 spec the edit reads), so a re-cut with the same inputs links its outputs, and a changed title
 or grade re-encodes without rendering a frame. Every output is written atomically; a killed
 cut leaves only whole files, and the next run cuts again from the stored frames and voices."""
+
 from __future__ import annotations
 
 import json
@@ -20,27 +21,47 @@ from worldgen.io import atomic_write_bytes
 
 STEMS = ("dialogue", "music", "ambience", "mix")
 # everything a cut may write into a render folder (an --overwrite clears them with the frames)
-EDIT_OUTPUTS = ("film.mp4", "contact_sheet.png", "film-edit.json", "film.srt", "film.vtt", "lipsync.json",
-                "grade.cube", "stems")
+EDIT_OUTPUTS = (
+    "film.mp4",
+    "contact_sheet.png",
+    "film-edit.json",
+    "film.srt",
+    "film.vtt",
+    "lipsync.json",
+    "grade.cube",
+    "stems",
+)
 
 
 def uses_edit(spec) -> bool:
     return bool(spec.sound or spec.edit or any(s.dialogue or s.transition for s in spec.shots))
 
 
-def cut_film(spec, out: Path, shots: list, store, force: bool = False, voice_model: str | None = None,
-             base_dir: Path | None = None, painter: str | None = None, loudness: float | None = None) -> dict:
+def cut_film(
+    spec,
+    out: Path,
+    shots: list,
+    store,
+    force: bool = False,
+    voice_model: str | None = None,
+    base_dir: Path | None = None,
+    painter: str | None = None,
+    loudness: float | None = None,
+) -> dict:
     """Write the film (and its sidecars) into `out`; return the manifest's entries for them.
     `painter`: the painter that made the frames (the credits name it; default: the spec's).
     `loudness` (LUFS, the render's --loudness) overrides the spec's sound.loudness."""
     from worldgen.film import contact_sheet, encode_film
     from worldgen.store import digest
+
     r = spec.render
     frame_keys = [f["keys"].get("frame") for s_ in shots for f in s_["frames"]]
     if not uses_edit(spec):
         film_key = digest({"frames": frame_keys, "fps": r.fps, "title": spec.title, "worldgen": __version__})
-        for name, make in (("film.mp4", lambda p: encode_film(out, shots, p, r.fps)),
-                           ("contact_sheet.png", lambda p: contact_sheet(out, shots, p, spec.title))):
+        for name, make in (
+            ("film.mp4", lambda p: encode_film(out, shots, p, r.fps)),
+            ("contact_sheet.png", lambda p: contact_sheet(out, shots, p, spec.title)),
+        ):
             if force or store is None or not store.link(film_key, name, out / name):
                 make(out / name)
                 if store is not None:
@@ -48,11 +69,21 @@ def cut_film(spec, out: Path, shots: list, store, force: bool = False, voice_mod
         return {"film": "film.mp4", "contact_sheet": "contact_sheet.png"}
     base_dir = base_dir or Path.cwd()
     from worldgen.sound.voices import cast_voices, voice_identity
+
     voices = cast_voices(spec, voice_model)
     midi_score = bool(spec.sound and any(c.file is None for c in spec.sound.music)) and _midi_available()
-    edit_key = digest({"frames": frame_keys, "fps": r.fps, "spec": _edit_inputs(spec), "files": _file_digests(spec, base_dir),
-                       "voices": {c: voice_identity(v, voice_model) for c, v in voices.items()}, "worldgen": __version__,
-                       "score_synth": "midi" if midi_score else "numpy", "loudness": loudness})
+    edit_key = digest(
+        {
+            "frames": frame_keys,
+            "fps": r.fps,
+            "spec": _edit_inputs(spec),
+            "files": _file_digests(spec, base_dir),
+            "voices": {c: voice_identity(v, voice_model) for c, v in voices.items()},
+            "worldgen": __version__,
+            "score_synth": "midi" if midi_score else "numpy",
+            "loudness": loudness,
+        }
+    )
     names = ["film.mp4", "contact_sheet.png", "film-edit.json"] + [f"stems/{s}.wav" for s in STEMS]
     if midi_score:
         names.append("stems/score.mid")
@@ -66,7 +97,9 @@ def cut_film(spec, out: Path, shots: list, store, force: bool = False, voice_mod
         for n, k in kinds.items():
             store.link(edit_key, k, out / n)
         return _entries(json.loads((out / "film-edit.json").read_text()))
-    info = _cut(spec, out, shots, store, voices, voice_model, base_dir, painter or spec.render.painter, loudness=loudness)
+    info = _cut(
+        spec, out, shots, store, voices, voice_model, base_dir, painter or spec.render.painter, loudness=loudness
+    )
     contact_sheet(out, shots, out / "contact_sheet.png", spec.title)
     if store is not None:
         for n, k in kinds.items():
@@ -82,6 +115,7 @@ def check_before_frames(spec, base_dir: Path, voice_model: str | None = None) ->
         return
     from worldgen.sound.audio import decode
     from worldgen.sound.voices import cast_voices, check_voice
+
     voices = cast_voices(spec, voice_model)
     for c in _speakers(spec):
         check_voice(voices[c], voice_model)
@@ -93,6 +127,7 @@ def check_before_frames(spec, base_dir: Path, voice_model: str | None = None) ->
 
 def _midi_available() -> bool:
     from worldgen.sound.midi_score import available
+
     return available()
 
 
@@ -102,14 +137,21 @@ def _entries(info: dict) -> dict:
 
 def _edit_inputs(spec) -> dict:
     data = spec.model_dump(mode="json")
-    return {"title": spec.title, "seed": spec.seed, "style": spec.style, "sound": data.get("sound"), "edit": data.get("edit"),
-            "shots": [{k: s.get(k) for k in ("id", "duration", "dialogue", "transition")} for s in data["shots"]],
-            "characters": [{"id": c["id"], "voice": c.get("voice")} for c in data["world"]["characters"]],
-            "size": [spec.render.width, spec.render.height]}
+    return {
+        "title": spec.title,
+        "seed": spec.seed,
+        "style": spec.style,
+        "sound": data.get("sound"),
+        "edit": data.get("edit"),
+        "shots": [{k: s.get(k) for k in ("id", "duration", "dialogue", "transition")} for s in data["shots"]],
+        "characters": [{"id": c["id"], "voice": c.get("voice")} for c in data["world"]["characters"]],
+        "size": [spec.render.width, spec.render.height],
+    }
 
 
 def _file_digests(spec, base_dir: Path) -> dict:
     from worldgen.store import file_digest
+
     refs = []
     if spec.sound:
         refs += [c.file for c in spec.sound.music + spec.sound.ambience if c.file]
@@ -121,6 +163,7 @@ def _file_digests(spec, base_dir: Path) -> dict:
 def grade_of(spec, base_dir: Path):
     """(lut, domain min, domain max, strength, description) of the spec's grade, or None."""
     from worldgen.edit.grade import look_from_style, look_lut, read_cube
+
     g = spec.edit.grade if spec.edit else None
     if g is not None and g.lut:
         lut, lo, hi = read_cube(Path(g.lut) if Path(g.lut).is_absolute() else base_dir / g.lut)
@@ -131,8 +174,17 @@ def grade_of(spec, base_dir: Path):
     return look_lut(look), np.zeros(3), np.ones(3), g.strength if g is not None else 1.0, look
 
 
-def _cut(spec, out: Path, shots: list, store, voices: dict, voice_model, base_dir: Path, painter: str,
-         loudness: float | None = None) -> dict:
+def _cut(
+    spec,
+    out: Path,
+    shots: list,
+    store,
+    voices: dict,
+    voice_model,
+    base_dir: Path,
+    painter: str,
+    loudness: float | None = None,
+) -> dict:
     from worldgen.edit import cards, subtitles
     from worldgen.edit.grade import apply_lut, write_cube
     from worldgen.edit.timeline import build_timeline
@@ -140,12 +192,20 @@ def _cut(spec, out: Path, shots: list, store, voices: dict, voice_model, base_di
     from worldgen.sound.midi_score import write_midi
     from worldgen.sound.mix import mix_film
     from worldgen.sound.voices import speak
+
     r = spec.render
     tl = build_timeline(spec, [len(s_["frames"]) for s_ in shots])
     starts = [tl.seconds(f) for f in tl.shot_start]
     ends = [tl.seconds(f) for f in tl.shot_end]
-    mix = mix_film(spec, tl.duration, starts, ends, lambda cid, text: speak(voices[cid], text, store, voice_model), base_dir,
-                   loudness)
+    mix = mix_film(
+        spec,
+        tl.duration,
+        starts,
+        ends,
+        lambda cid, text: speak(voices[cid], text, store, voice_model),
+        base_dir,
+        loudness,
+    )
     (out / "stems").mkdir(exist_ok=True)
     for name in STEMS:
         write_wav(out / "stems" / f"{name}.wav", mix.stems[name])
@@ -163,17 +223,36 @@ def _cut(spec, out: Path, shots: list, store, voices: dict, voice_model, base_di
     title_img = credits_img = None
     if tl.title_frames:
         t = edit.title
-        title_img = cards.card(w, h, cards.title_lines(t.text or spec.title if t is not True else spec.title,
-                                                       t.subtitle if t is not True else ""))
+        title_img = cards.card(
+            w,
+            h,
+            cards.title_lines(
+                t.text or spec.title if t is not True else spec.title, t.subtitle if t is not True else ""
+            ),
+        )
     if tl.credit_frames:
         c = edit.credits
-        music_lines = [f"{m['mood']} score, {m['tempo']:g} bpm, {m['key']} (composed by worldgen)" if "mood" in m else m["file"]
-                       for m in mix.music]
+        music_lines = [
+            f"{m['mood']} score, {m['tempo']:g} bpm, {m['key']} (composed by worldgen)" if "mood" in m else m["file"]
+            for m in mix.music
+        ]
         music_lines += [f"{a.kind} ambience" if a.kind else a.file for a in (spec.sound.ambience if spec.sound else [])]
-        tools = [f"worldgen {__version__}, {painter} painter", "voices: flite (CMU)" if any(
-            v.engine == "flite" for v in voices.values()) else "", "DejaVu fonts, ffmpeg"]
-        credits_img = cards.card(w, h, cards.credits_lines(spec, {k: voices[k] for k in _speakers(spec)}, music_lines,
-                                                           [t for t in tools if t], c.extra if c is not True else []))
+        tools = [
+            f"worldgen {__version__}, {painter} painter",
+            "voices: flite (CMU)" if any(v.engine == "flite" for v in voices.values()) else "",
+            "DejaVu fonts, ffmpeg",
+        ]
+        credits_img = cards.card(
+            w,
+            h,
+            cards.credits_lines(
+                spec,
+                {k: voices[k] for k in _speakers(spec)},
+                music_lines,
+                [t for t in tools if t],
+                c.extra if c is not True else [],
+            ),
+        )
     overlays = _overlays(spec, tl, mix.lines)
     cache: dict = {}
 
@@ -191,12 +270,21 @@ def _cut(spec, out: Path, shots: list, store, voices: dict, voice_model, base_di
             yield compose_frame(fr, shot_frame, title_img, credits_img, tl, overlays.get(f, ()))
 
     _encode_with_audio(frames(), out / "film.mp4", w, h, r.fps, out / "stems" / "mix.wav")
-    info = {"duration": round(tl.duration, 6), "frames": len(tl.frames), "title_frames": tl.title_frames,
-            "credit_frames": tl.credit_frames, "shot_start_frames": tl.shot_start,
-            "lines": [{k: v for k, v in ln.items() if k != "phones"} | {"phones": len(ln["phones"])} for ln in mix.lines],
-            "voices": {k: v.describe() for k, v in voices.items()}, "music": mix.music, "loudness": mix.measured,
-            "grade": grade[4] if grade else None, "stems": {s: f"stems/{s}.wav" for s in STEMS},
-            "subtitles": ["film.srt", "film.vtt"] if mix.lines else [], "lipsync": "lipsync.json" if mix.lines else None}
+    info = {
+        "duration": round(tl.duration, 6),
+        "frames": len(tl.frames),
+        "title_frames": tl.title_frames,
+        "credit_frames": tl.credit_frames,
+        "shot_start_frames": tl.shot_start,
+        "lines": [{k: v for k, v in ln.items() if k != "phones"} | {"phones": len(ln["phones"])} for ln in mix.lines],
+        "voices": {k: v.describe() for k, v in voices.items()},
+        "music": mix.music,
+        "loudness": mix.measured,
+        "grade": grade[4] if grade else None,
+        "stems": {s: f"stems/{s}.wav" for s in STEMS},
+        "subtitles": ["film.srt", "film.vtt"] if mix.lines else [],
+        "lipsync": "lipsync.json" if mix.lines else None,
+    }
     atomic_write_bytes(out / "film-edit.json", json.dumps(info, indent=1).encode())
     return info
 
@@ -205,9 +293,14 @@ def _write_lipsync(path: Path, spec, tl, lines: list[dict]) -> None:
     """Mouth opening, width and viseme per film frame for each speaking character, and which
     shot frame each film frame shows (so a rig can take the mouth into world time)."""
     from worldgen.sound.visemes import mouth_curves
+
     shows = [[spec.shots[fr.a[0]].id, fr.a[1]] if fr.a is not None else None for fr in tl.frames]
-    record = {"fps": tl.fps, "frames": len(tl.frames), "shows": shows,
-              "characters": mouth_curves(lines, _speakers(spec), len(tl.frames), tl.fps)}
+    record = {
+        "fps": tl.fps,
+        "frames": len(tl.frames),
+        "shows": shows,
+        "characters": mouth_curves(lines, _speakers(spec), len(tl.frames), tl.fps),
+    }
     atomic_write_bytes(path, json.dumps(record).encode())
 
 
@@ -242,6 +335,7 @@ def compose_frame(fr, shot_frame, title_img, credits_img, tl, overlays=()) -> np
     """One film frame from its sources: a card, a shot frame, or two blended (dissolve: the
     weighted mean; wipe: the incoming shot from the left), darkened by a fade, then text."""
     from worldgen.edit import cards
+
     if fr.kind in ("title", "credits"):
         img = (title_img if fr.kind == "title" else credits_img).astype(np.float32)
         n = tl.title_frames if fr.kind == "title" else tl.credit_frames
@@ -269,15 +363,50 @@ def _encode_with_audio(frames, path: Path, w: int, h: int, fps: float, wav: Path
     muxed; the sound is exactly the picture's length."""
     from worldgen.film import h264_writer
     from worldgen.sound.audio import ffmpeg_exe
+
     video = path.with_name(f".{path.name}.video.tmp")  # '.tmp' last: a restart sweeps what a kill left
     writer = h264_writer(video, w, h, fps, ["-f", "mp4"])
     for img in frames:
         writer.send(np.ascontiguousarray(img))
     writer.close()
     tmp = path.with_name(f".{path.name}.tmp")
-    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-y", "-i", str(video), "-i", str(wav),
-           "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-b:a", "192k", "-ar", "48000", "-ac", "2",
-           "-fflags", "+bitexact", "-flags:a", "+bitexact", "-map_metadata", "-1", "-movflags", "+faststart", "-f", "mp4", str(tmp)]
+    cmd = [
+        ffmpeg_exe(),
+        "-hide_banner",
+        "-nostdin",
+        "-v",
+        "error",
+        "-y",
+        "-i",
+        str(video),
+        "-i",
+        str(wav),
+        "-map",
+        "0:v",
+        "-map",
+        "1:a",
+        "-c:v",
+        "copy",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "192k",
+        "-ar",
+        "48000",
+        "-ac",
+        "2",
+        "-fflags",
+        "+bitexact",
+        "-flags:a",
+        "+bitexact",
+        "-map_metadata",
+        "-1",
+        "-movflags",
+        "+faststart",
+        "-f",
+        "mp4",
+        str(tmp),
+    ]
     r = subprocess.run(cmd, capture_output=True, text=True)
     video.unlink(missing_ok=True)
     if r.returncode != 0:

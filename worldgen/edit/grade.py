@@ -1,6 +1,7 @@
 """The editorial grade: named looks as generated 3D LUTs, the user's .cube LUTs, and one
 trilinear lookup that applies either to finished frames. (The procedural painter's in-camera
 look, its tone curve, vignette and grain, is the painter's; this runs after it, at the edit.)"""
+
 from __future__ import annotations
 
 import re
@@ -36,6 +37,7 @@ def _luma(rgb):
 
 def look_function(look: str):
     """RGB in [0, 1] (..., 3) -> RGB in [0, 1]."""
+
     def warm(c):
         return c * np.array([1.06, 1.0, 0.88]) + np.array([0.02, 0.005, 0.0])
 
@@ -58,8 +60,14 @@ def look_function(look: str):
         contrast = np.clip((y - 0.5) * 1.35 + 0.5, 0, 1)
         return 0.45 * c + 0.55 * contrast  # the silver left in: low saturation, high contrast
 
-    table = {"none": lambda c: c, "warm": warm, "cool": cool, "teal_orange": teal_orange, "noir": noir,
-             "bleach_bypass": bleach_bypass}
+    table = {
+        "none": lambda c: c,
+        "warm": warm,
+        "cool": cool,
+        "teal_orange": teal_orange,
+        "noir": noir,
+        "bleach_bypass": bleach_bypass,
+    }
     return table[look]
 
 
@@ -117,15 +125,17 @@ def read_cube(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             raise SpecError(f"not a .cube line: {raw.strip()[:60]}", str(path), no) from None
     if size is None:
         raise SpecError("no LUT_3D_SIZE line", str(path))
-    if len(rows) != size ** 3:
-        raise SpecError(f"{len(rows)} rows for LUT_3D_SIZE {size} (needs {size ** 3})", str(path))
+    if len(rows) != size**3:
+        raise SpecError(f"{len(rows)} rows for LUT_3D_SIZE {size} (needs {size**3})", str(path))
     if np.any(hi <= lo):
         raise SpecError("DOMAIN_MAX must be above DOMAIN_MIN", str(path))
     lut = np.asarray(rows, np.float64).reshape(size, size, size, 3).transpose(2, 1, 0, 3)  # [b,g,r] -> [r,g,b]
     return lut, lo, hi
 
 
-def apply_lut(img: np.ndarray, lut: np.ndarray, lo=None, hi=None, strength: float = 1.0, by_colour: bool = True) -> np.ndarray:
+def apply_lut(
+    img: np.ndarray, lut: np.ndarray, lo=None, hi=None, strength: float = 1.0, by_colour: bool = True
+) -> np.ndarray:
     """uint8 RGB (h, w, 3) through a 3D LUT with trilinear interpolation; `strength` mixes the
     graded with the original frame."""
     lo = np.zeros(3) if lo is None else lo

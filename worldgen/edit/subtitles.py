@@ -1,5 +1,6 @@
 """SRT and WebVTT sidecars timed to the dialogue: a cue starts when its line's speech starts
 and ends when it ends (times in milliseconds)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,13 +17,15 @@ def _stamp(t: float, sep: str) -> str:
 
 
 def srt(lines: list[dict]) -> str:
-    return "\n".join(f"{k}\n{_stamp(ln['start'], ',')} --> {_stamp(ln['end'], ',')}\n{ln['line']}\n"
-                     for k, ln in enumerate(lines, 1))
+    return "\n".join(
+        f"{k}\n{_stamp(ln['start'], ',')} --> {_stamp(ln['end'], ',')}\n{ln['line']}\n" for k, ln in enumerate(lines, 1)
+    )
 
 
 def vtt(lines: list[dict]) -> str:
-    return "WEBVTT\n\n" + "\n".join(f"{_stamp(ln['start'], '.')} --> {_stamp(ln['end'], '.')}\n<v {ln['character']}>{ln['line']}\n"
-                                    for ln in lines)
+    return "WEBVTT\n\n" + "\n".join(
+        f"{_stamp(ln['start'], '.')} --> {_stamp(ln['end'], '.')}\n<v {ln['character']}>{ln['line']}\n" for ln in lines
+    )
 
 
 def write(path: Path, text: str) -> None:

@@ -5,6 +5,7 @@ Transitions follow a film editor's rules with the frames a shot has: a dissolve 
 seconds overlaps the end of one shot and the start of the next by round(d x fps) frames (the
 film gets shorter by as much); a fade goes through black without overlap, half out and half in;
 on the first shot a fade comes up from black."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -1,5 +1,6 @@
 """The `worldgen export` command (registered by worldgen.cli): a thin layer over
 worldgen.export.formats.export_spec that turns errors into one line and an exit code."""
+
 from __future__ import annotations
 
 from enum import Enum
@@ -23,13 +24,24 @@ class Media(str, Enum):
 
 def export(
     spec: Path = typer.Argument(..., help="Scene spec (YAML)."),
-    to: Path = typer.Option(..., "--to", "-t", help="File to write; its extension picks the format: "
-                            ".glb or .gltf (glTF 2.0), .usda (OpenUSD), .otio (OpenTimelineIO)."),
+    to: Path = typer.Option(
+        ...,
+        "--to",
+        "-t",
+        help="File to write; its extension picks the format: "
+        ".glb or .gltf (glTF 2.0), .usda (OpenUSD), .otio (OpenTimelineIO).",
+    ),
     render_dir: Optional[Path] = typer.Option(
-        None, "--render", help=".otio only: a folder written by 'worldgen render SPEC -o DIR'; clips then "
-                               "point at its media instead of missing references."),
-    media: Media = typer.Option(Media.frames, "--media", help=".otio only: 'frames' links each clip to its "
-                                "shot's PNG sequence, 'film' to its range of film.mp4."),
+        None,
+        "--render",
+        help=".otio only: a folder written by 'worldgen render SPEC -o DIR'; clips then "
+        "point at its media instead of missing references.",
+    ),
+    media: Media = typer.Option(
+        Media.frames,
+        "--media",
+        help=".otio only: 'frames' links each clip to its shot's PNG sequence, 'film' to its range of film.mp4.",
+    ),
 ):
     """Write the world and its shots for other tools; the extension of --to picks the format.
 
@@ -52,11 +64,13 @@ def export(
       worldgen export scenes/lighthouse.yaml --to l.otio --render out/lighthouse
     """
     from worldgen.export.formats import export_spec, format_of, require_library
+
     try:
         require_library(format_of(to))
         from worldgen.spec import load_spec
         from worldgen.world_checks import check_geometry
         from worldgen.world import World
+
         loaded = load_spec(spec)
         world = World(loaded)
         check_geometry(loaded, world)

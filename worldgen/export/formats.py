@@ -2,6 +2,7 @@
 
 The format follows the extension, and a missing optional library is reported before any
 work is done, naming the pip package that brings it."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -30,9 +31,11 @@ def require_library(suffix: str) -> None:
     """Fail early (BackendError, exit 4) when the format's optional library is not installed."""
     if suffix == ".usda":
         from worldgen.export.usd import import_pxr
+
         import_pxr()
     elif suffix == ".otio":
         from worldgen.export.otio import import_otio
+
         import_otio()
 
 
@@ -52,19 +55,25 @@ def export_spec(spec: Spec, path: Path, world=None, render_dir: Path | None = No
 def _write(spec: Spec, path: Path, suffix: str, world, render_dir: Path | None, media: str) -> str:
     if suffix == ".otio":
         from worldgen.export.otio import write_otio
+
         write_otio(spec, path, render_dir, media)
         return f"{len(spec.shots)} clips at {spec.render.fps:g} fps"
     if world is None:
         from worldgen.world import World
+
         world = World(spec)
     from worldgen.export.scene import build_export_scene
+
     scene = build_export_scene(spec, world)
     if suffix == ".usda":
         from worldgen.export.usd import write_usd
+
         write_usd(scene, path)
     else:
         from worldgen.export.gltf import write_gltf
+
         write_gltf(scene, path)
     meshes = sum(n.mesh is not None for n in scene.nodes)
-    return (f"{meshes} meshes, {len(scene.cameras)} cameras, {len(scene.times)} samples at {scene.fps:g} fps"
-            + (" (--render applies to .otio only; ignored)" if render_dir is not None else ""))
+    return f"{meshes} meshes, {len(scene.cameras)} cameras, {len(scene.times)} samples at {scene.fps:g} fps" + (
+        " (--render applies to .otio only; ignored)" if render_dir is not None else ""
+    )

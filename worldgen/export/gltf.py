@@ -5,6 +5,7 @@ One animation ("world") holds every channel in world seconds, so playing it in a
 moves objects, bodies and cameras together; a camera holds its first and last pose outside its
 shot. A zoom's changing field of view rides KHR_animation_pointer (optional: readers without
 it keep the first frame's field of view)."""
+
 from __future__ import annotations
 
 import base64
@@ -29,16 +30,17 @@ class _Packer:
     def __init__(self, doc: gl.GLTF2):
         self.doc, self.data = doc, bytearray()
 
-    def accessor(self, array: np.ndarray, kind: str, component: int = gl.FLOAT, target: int | None = None,
-                 bounds: bool = False) -> int:
+    def accessor(
+        self, array: np.ndarray, kind: str, component: int = gl.FLOAT, target: int | None = None, bounds: bool = False
+    ) -> int:
         arr = np.ascontiguousarray(array)
         self.data += b"\0" * (-len(self.data) % 4)
         raw = arr.tobytes()
-        self.doc.bufferViews.append(gl.BufferView(buffer=0, byteOffset=len(self.data), byteLength=len(raw),
-                                                  target=target))
+        self.doc.bufferViews.append(
+            gl.BufferView(buffer=0, byteOffset=len(self.data), byteLength=len(raw), target=target)
+        )
         self.data += raw
-        acc = gl.Accessor(bufferView=len(self.doc.bufferViews) - 1, componentType=component, count=len(arr),
-                          type=kind)
+        acc = gl.Accessor(bufferView=len(self.doc.bufferViews) - 1, componentType=component, count=len(arr), type=kind)
         if bounds:  # required on POSITION and on animation inputs
             flat = arr.reshape(len(arr), -1)
             acc.min, acc.max = flat.min(0).tolist(), flat.max(0).tolist()
@@ -67,11 +69,19 @@ class _Builder:
         metallic = 1.0 if any(w in METALLIC_WORDS for w in m.words) else 0.0
         key = (tuple(base), round(m.roughness, 6), metallic, m.emission > 0, node.double_sided)
         if key not in self._materials:
-            pbr = gl.PbrMetallicRoughness(baseColorFactor=base + [1.0], metallicFactor=metallic,
-                                          roughnessFactor=float(np.clip(m.roughness, 0.0, 1.0)))
-            self.doc.materials.append(gl.Material(
-                name=node.id, pbrMetallicRoughness=pbr, doubleSided=node.double_sided,
-                emissiveFactor=base if m.emission > 0 else None))
+            pbr = gl.PbrMetallicRoughness(
+                baseColorFactor=base + [1.0],
+                metallicFactor=metallic,
+                roughnessFactor=float(np.clip(m.roughness, 0.0, 1.0)),
+            )
+            self.doc.materials.append(
+                gl.Material(
+                    name=node.id,
+                    pbrMetallicRoughness=pbr,
+                    doubleSided=node.double_sided,
+                    emissiveFactor=base if m.emission > 0 else None,
+                )
+            )
             self._materials[key] = len(self.doc.materials) - 1
         return self._materials[key]
 
@@ -83,11 +93,17 @@ class _Builder:
         mat = self.material(node)
         key = (hashlib.sha256(pos.tobytes() + nrm.tobytes() + idx.tobytes()).hexdigest(), mat)
         if key not in self._meshes:
-            attrs = gl.Attributes(POSITION=self.pack.accessor(pos, gl.VEC3, target=gl.ARRAY_BUFFER, bounds=True),
-                                  NORMAL=self.pack.accessor(nrm, gl.VEC3, target=gl.ARRAY_BUFFER))
+            attrs = gl.Attributes(
+                POSITION=self.pack.accessor(pos, gl.VEC3, target=gl.ARRAY_BUFFER, bounds=True),
+                NORMAL=self.pack.accessor(nrm, gl.VEC3, target=gl.ARRAY_BUFFER),
+            )
             ind = self.pack.accessor(idx, gl.SCALAR, gl.UNSIGNED_INT, target=gl.ELEMENT_ARRAY_BUFFER)
-            self.doc.meshes.append(gl.Mesh(name=node.id, primitives=[
-                gl.Primitive(attributes=attrs, indices=ind, material=mat, mode=gl.TRIANGLES)]))
+            self.doc.meshes.append(
+                gl.Mesh(
+                    name=node.id,
+                    primitives=[gl.Primitive(attributes=attrs, indices=ind, material=mat, mode=gl.TRIANGLES)],
+                )
+            )
             self._meshes[key] = len(self.doc.meshes) - 1
         return self._meshes[key]
 
@@ -135,18 +151,34 @@ class _Builder:
 
     def camera_node(self, cam: ExportCamera) -> int:
         shot = cam.timing.shot
-        self.doc.cameras.append(gl.Camera(name=shot.id, type="perspective", perspective=gl.Perspective(
-            aspectRatio=cam.width / cam.height, yfov=float(cam.yfov[0]), znear=self.scene.near, zfar=self.scene.far)))
+        self.doc.cameras.append(
+            gl.Camera(
+                name=shot.id,
+                type="perspective",
+                perspective=gl.Perspective(
+                    aspectRatio=cam.width / cam.height,
+                    yfov=float(cam.yfov[0]),
+                    znear=self.scene.near,
+                    zfar=self.scene.far,
+                ),
+            )
+        )
         ci = len(self.doc.cameras) - 1
-        extras = {"worldgen_shot": shot.id, "start": shot.start, "duration": shot.duration,
-                  "frame_count": cam.timing.frame_count, "film_start_frame": cam.timing.film_start}
+        extras = {
+            "worldgen_shot": shot.id,
+            "start": shot.start,
+            "duration": shot.duration,
+            "frame_count": cam.timing.frame_count,
+            "film_start_frame": cam.timing.film_start,
+        }
         self.doc.nodes.append(self._trs_node(f"camera_{shot.id}", cam.poses[0], camera=ci, extras=extras))
         ni = len(self.doc.nodes) - 1
         times_acc = self.pack.accessor(cam.times.astype(np.float32), gl.SCALAR, bounds=True)
         self.trs_channels(ni, cam.poses, times_acc)
         if cam.zooms:
-            target = gl.AnimationChannelTarget(path="pointer", extensions={
-                ANIMATION_POINTER: {"pointer": f"/cameras/{ci}/perspective/yfov"}})
+            target = gl.AnimationChannelTarget(
+                path="pointer", extensions={ANIMATION_POINTER: {"pointer": f"/cameras/{ci}/perspective/yfov"}}
+            )
             self.channel(target, times_acc, cam.yfov, gl.SCALAR)
             if ANIMATION_POINTER not in self.doc.extensionsUsed:
                 self.doc.extensionsUsed.append(ANIMATION_POINTER)
@@ -158,8 +190,11 @@ class _Builder:
         index = self.world_nodes(times_acc)
         roots = [index[n.id] for n in self.scene.nodes if n.parent is None]
         roots += [self.camera_node(c) for c in self.scene.cameras]
-        self.doc.scenes = [gl.Scene(name=self.scene.title, nodes=roots,
-                                    extras={"worldgen_fps": self.scene.fps, "units": "metres, +Y up"})]
+        self.doc.scenes = [
+            gl.Scene(
+                name=self.scene.title, nodes=roots, extras={"worldgen_fps": self.scene.fps, "units": "metres, +Y up"}
+            )
+        ]
         self.doc.scene = 0
         if self.channels:
             self.doc.animations = [gl.Animation(name="world", samplers=self.samplers, channels=self.channels)]

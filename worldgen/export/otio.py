@@ -5,6 +5,7 @@ With a render folder the clips point at the rendered media: each shot's PNG sequ
 (`shots/<id>/frames/`) or its range of film.mp4. Without one, or where a shot's media is not
 there (not rendered, incomplete), the clip keeps a MissingReference that says what is expected,
 so the edit still opens and relinks once the render exists."""
+
 from __future__ import annotations
 
 import json
@@ -31,6 +32,7 @@ def import_otio():
 @dataclass
 class RenderedMedia:
     """What a render folder holds for this spec: complete frame folders and the film's cut."""
+
     root: Path
     frames: dict[str, Path] = field(default_factory=dict)  # shot id -> folder with all its frames
     film: Path | None = None
@@ -49,9 +51,12 @@ def _read_manifest(spec: Spec, root: Path) -> dict | None:
     if not isinstance(manifest, dict):
         raise WorldgenError(f"{path}: not a worldgen manifest")
     from worldgen.spec.identity import spec_hash
+
     if manifest.get("spec_sha256") != spec_hash(spec):
-        raise WorldgenError(f"{root}: holds a render of another spec; export with the spec it was rendered from, "
-                            f"or render this one there first")
+        raise WorldgenError(
+            f"{root}: holds a render of another spec; export with the spec it was rendered from, "
+            f"or render this one there first"
+        )
     return manifest
 
 
@@ -78,17 +83,25 @@ def find_rendered_media(spec: Spec, render_dir: Path) -> RenderedMedia:
 
 
 def _missing(otio, t: ShotTiming, why: str):
-    return otio.schema.MissingReference(name=t.shot.id, metadata={"worldgen": {
-        "expected": f"shots/{t.shot.id}/frames/ or film.mp4", "why": why}})
+    return otio.schema.MissingReference(
+        name=t.shot.id, metadata={"worldgen": {"expected": f"shots/{t.shot.id}/frames/ or film.mp4", "why": why}}
+    )
 
 
 def _frames_reference(otio, t: ShotTiming, folder: Path):
     rate = t.fps
     return otio.schema.ImageSequenceReference(
-        target_url_base=folder.as_uri() + "/", name_prefix="", name_suffix=".png", start_frame=0, frame_step=1,
-        rate=rate, frame_zero_padding=FRAME_DIGITS,
-        available_range=otio.opentime.TimeRange(otio.opentime.RationalTime(0, rate),
-                                                otio.opentime.RationalTime(t.frame_count, rate)))
+        target_url_base=folder.as_uri() + "/",
+        name_prefix="",
+        name_suffix=".png",
+        start_frame=0,
+        frame_step=1,
+        rate=rate,
+        frame_zero_padding=FRAME_DIGITS,
+        available_range=otio.opentime.TimeRange(
+            otio.opentime.RationalTime(0, rate), otio.opentime.RationalTime(t.frame_count, rate)
+        ),
+    )
 
 
 def _clip(otio, t: ShotTiming, media: RenderedMedia | None, kind: str):
@@ -105,17 +118,28 @@ def _clip(otio, t: ShotTiming, media: RenderedMedia | None, kind: str):
         if media.film is None or t.shot.id not in cut or cut[t.shot.id] != t.frame_count:
             ref = _missing(otio, t, f"not in {media.root / 'film.mp4'}")
         else:
-            start = sum(n for _, n in media.film_cut[:[s for s, _ in media.film_cut].index(t.shot.id)])
+            start = sum(n for _, n in media.film_cut[: [s for s, _ in media.film_cut].index(t.shot.id)])
             total = sum(n for _, n in media.film_cut)
             ref = otio.schema.ExternalReference(
                 target_url=media.film.as_uri(),
-                available_range=otio.opentime.TimeRange(otio.opentime.RationalTime(0, rate),
-                                                        otio.opentime.RationalTime(total, rate)))
+                available_range=otio.opentime.TimeRange(
+                    otio.opentime.RationalTime(0, rate), otio.opentime.RationalTime(total, rate)
+                ),
+            )
     shot = t.shot
-    meta = {"worldgen": {"shot": shot.id, "world_start": shot.start, "duration": shot.duration,
-                         "frame_count": t.frame_count, "film_start_frame": t.film_start, "prompt": shot.prompt}}
-    source = otio.opentime.TimeRange(otio.opentime.RationalTime(start, rate),
-                                     otio.opentime.RationalTime(t.frame_count, rate))
+    meta = {
+        "worldgen": {
+            "shot": shot.id,
+            "world_start": shot.start,
+            "duration": shot.duration,
+            "frame_count": t.frame_count,
+            "film_start_frame": t.film_start,
+            "prompt": shot.prompt,
+        }
+    }
+    source = otio.opentime.TimeRange(
+        otio.opentime.RationalTime(start, rate), otio.opentime.RationalTime(t.frame_count, rate)
+    )
     return otio.schema.Clip(name=shot.id, media_reference=ref, source_range=source, metadata=meta)
 
 
@@ -127,15 +151,21 @@ def build_timeline(spec: Spec, render_dir: Path | None = None, media: str = "fra
     found = find_rendered_media(spec, render_dir) if render_dir is not None else None
     rate = spec.render.fps
     from worldgen.edit.cut import uses_edit
+
     if uses_edit(spec):  # title, transitions, credits and the sound: docs/FILM.md
         from worldgen.export.otio_edit import edited_timeline
+
         # shots link their frames either way: film.mp4 has the transitions and cards baked in
         return edited_timeline(otio, spec, shot_timings(spec), found, lambda t: _clip(otio, t, found, "frames"))
     track = otio.schema.Track(name="film", kind=otio.schema.TrackKind.Video)
     for t in shot_timings(spec):
         track.append(_clip(otio, t, found, media))
-    return otio.schema.Timeline(name=spec.title, tracks=[track], global_start_time=otio.opentime.RationalTime(0, rate),
-                                metadata={"worldgen": {"fps": rate, "seed": spec.seed}})
+    return otio.schema.Timeline(
+        name=spec.title,
+        tracks=[track],
+        global_start_time=otio.opentime.RationalTime(0, rate),
+        metadata={"worldgen": {"fps": rate, "seed": spec.seed}},
+    )
 
 
 def write_otio(spec: Spec, path: Path, render_dir: Path | None = None, media: str = "frames") -> None:

@@ -8,6 +8,7 @@ k//2 frames before it and the rest after, the outgoing clip ending at the cut an
 one starting there, each keeping the frames under the transition as handles. Line times
 come from the render's film-edit.json (a line's length is its speech), so without a render the
 dialogue track holds the lines' starts only as markers."""
+
 from __future__ import annotations
 
 import json
@@ -25,6 +26,7 @@ def _range(otio, start: float, length: float, rate: float):
 def edited_timeline(otio, spec, timings, found, clip_for):
     """`clip_for(timing)`: the shot's clip as the plain export makes it (media and metadata)."""
     from worldgen.edit.timeline import build_timeline
+
     rate = spec.render.fps
     tl = build_timeline(spec, [t.frame_count for t in timings])
     video = otio.schema.Track(name="film", kind=otio.schema.TrackKind.Video)
@@ -46,11 +48,17 @@ def edited_timeline(otio, spec, timings, found, clip_for):
         clip.source_range = _range(otio, start, t.frame_count - head - tail, rate)
         if k_in:
             kind = spec.shots[i].transition.type
-            video.append(otio.schema.Transition(
-                name=f"{kind} {timings[i - 1].shot.id} -> {t.shot.id}",
-                transition_type=otio.schema.TransitionTypes.SMPTE_Dissolve if kind == "dissolve" else "Custom_Transition",
-                in_offset=_rt(otio, k_in // 2, rate), out_offset=_rt(otio, k_in - k_in // 2, rate),
-                metadata={"worldgen": {"type": kind, "frames": k_in}}))
+            video.append(
+                otio.schema.Transition(
+                    name=f"{kind} {timings[i - 1].shot.id} -> {t.shot.id}",
+                    transition_type=otio.schema.TransitionTypes.SMPTE_Dissolve
+                    if kind == "dissolve"
+                    else "Custom_Transition",
+                    in_offset=_rt(otio, k_in // 2, rate),
+                    out_offset=_rt(otio, k_in - k_in // 2, rate),
+                    metadata={"worldgen": {"type": kind, "frames": k_in}},
+                )
+            )
         tr = spec.shots[i].transition
         if tr is not None and tr.type == "fade":
             clip.metadata["worldgen"]["fade"] = {"duration": tr.duration, "through": "black"}
@@ -61,8 +69,12 @@ def edited_timeline(otio, spec, timings, found, clip_for):
     info = _edit_record(found)
     tracks.append(_dialogue_track(otio, spec, tl, info, found, rate))
     tracks.append(_music_track(otio, spec, tl, info, found, rate))
-    return otio.schema.Timeline(name=spec.title, tracks=tracks, global_start_time=_rt(otio, 0, rate),
-                                metadata={"worldgen": {"fps": rate, "seed": spec.seed, "edited": True}})
+    return otio.schema.Timeline(
+        name=spec.title,
+        tracks=tracks,
+        global_start_time=_rt(otio, 0, rate),
+        metadata={"worldgen": {"fps": rate, "seed": spec.seed, "edited": True}},
+    )
 
 
 def _edit_record(found) -> dict | None:
@@ -76,7 +88,9 @@ def _stem(otio, found, name: str, total: int, rate: float):
     path = Path(found.root) / "stems" / f"{name}.wav" if found is not None else None
     if path is None or not path.is_file():
         return otio.schema.MissingReference(name=name, metadata={"worldgen": {"expected": f"stems/{name}.wav"}})
-    return otio.schema.ExternalReference(target_url=path.resolve().as_uri(), available_range=_range(otio, 0, total, rate))
+    return otio.schema.ExternalReference(
+        target_url=path.resolve().as_uri(), available_range=_range(otio, 0, total, rate)
+    )
 
 
 def _place(otio, track, items, total: int, rate: float, ref_for) -> None:
@@ -88,8 +102,14 @@ def _place(otio, track, items, total: int, rate: float, ref_for) -> None:
             continue
         if a > cursor:
             track.append(otio.schema.Gap(source_range=_range(otio, 0, a - cursor, rate)))
-        track.append(otio.schema.Clip(name=name, media_reference=ref_for(), source_range=_range(otio, a, b - a, rate),
-                                      metadata={"worldgen": meta}))
+        track.append(
+            otio.schema.Clip(
+                name=name,
+                media_reference=ref_for(),
+                source_range=_range(otio, a, b - a, rate),
+                metadata={"worldgen": meta},
+            )
+        )
         cursor = b
 
 
@@ -97,15 +117,21 @@ def _dialogue_track(otio, spec, tl, info, found, rate):
     track = otio.schema.Track(name="dialogue", kind=otio.schema.TrackKind.Audio)
     total = len(tl.frames)
     if info is not None:
-        items = [(f"{ln['character']}: {ln['line']}", round(ln["start"] * rate), round(ln["end"] * rate), ln)
-                 for ln in info["lines"]]
+        items = [
+            (f"{ln['character']}: {ln['line']}", round(ln["start"] * rate), round(ln["end"] * rate), ln)
+            for ln in info["lines"]
+        ]
         _place(otio, track, items, total, rate, lambda: _stem(otio, found, "dialogue", total, rate))
     else:  # no render: where each line starts (its length is its speech, known once spoken)
         for i, shot in enumerate(spec.shots):
             for ln in shot.dialogue:
                 if ln.at is not None:
-                    track.markers.append(otio.schema.Marker(
-                        name=f"{ln.character}: {ln.line}", marked_range=_range(otio, tl.shot_start[i] + round(ln.at * rate), 0, rate)))
+                    track.markers.append(
+                        otio.schema.Marker(
+                            name=f"{ln.character}: {ln.line}",
+                            marked_range=_range(otio, tl.shot_start[i] + round(ln.at * rate), 0, rate),
+                        )
+                    )
     return track
 
 
@@ -113,14 +139,24 @@ def _music_track(otio, spec, tl, info, found, rate):
     track = otio.schema.Track(name="music", kind=otio.schema.TrackKind.Audio)
     total = len(tl.frames)
     if info is not None:
-        items = [(m.get("mood") or m.get("file", "music"), round(m["start"] * rate), round(m["end"] * rate), m)
-                 for m in info["music"]]
+        items = [
+            (m.get("mood") or m.get("file", "music"), round(m["start"] * rate), round(m["end"] * rate), m)
+            for m in info["music"]
+        ]
     else:
         from worldgen.sound.mix import _span
+
         starts, ends = [tl.seconds(f) for f in tl.shot_start], [tl.seconds(f) for f in tl.shot_end]
         items = []
         for cue in spec.sound.music if spec.sound else []:
             t0, t1 = _span(spec, cue, starts, ends, tl.duration)
-            items.append((cue.mood or cue.file or "music", round(t0 * rate), round(t1 * rate), {"from": cue.start, "to": cue.end}))
+            items.append(
+                (
+                    cue.mood or cue.file or "music",
+                    round(t0 * rate),
+                    round(t1 * rate),
+                    {"from": cue.start, "to": cue.end},
+                )
+            )
     _place(otio, track, items, total, rate, lambda: _stem(otio, found, "music", total, rate))
     return track

@@ -4,6 +4,7 @@ motion sampled at the film's frame times, and each shot's camera in glTF/USD axe
 Sampling the world (rather than translating keyframes) keeps exports exact for everything
 worldgen animates, splines, eased segments and character rigs included: at every sample time
 a file holds the very matrix the passes were rendered with."""
+
 from __future__ import annotations
 
 import math
@@ -24,6 +25,7 @@ TIME_TOLERANCE = 1e-7  # s; two sample times closer than this are one
 @dataclass(frozen=True)
 class ShotTiming:
     """Where a shot sits in world time and in the film (shots are cut in spec order)."""
+
     shot: Shot
     frame_count: int
     film_start: int  # index of the shot's first frame in the whole film
@@ -37,6 +39,7 @@ class ShotTiming:
 class ExportNode:
     """One node of the exported hierarchy. `matrices` are local (parent-relative) 4x4s at the
     scene's sample times, or None when the node never moves relative to its parent."""
+
     id: str
     parent: str | None
     rest: np.ndarray  # local 4x4 when static (and the first sample when not)
@@ -117,6 +120,7 @@ def node_material(world, oid: str) -> Material:
     if node.character is None or node.region == "body":
         return material_from_text(node.spec.appearance or oid, key=f"{oid}|{seed}")
     from worldgen.paint.character_look import region_materials
+
     looks = region_materials(node.spec.appearance, f"{node.character}|{seed}")
     return looks[node.region]
 
@@ -133,8 +137,18 @@ def _object_nodes(world, times: np.ndarray) -> list[ExportNode]:
         node = world.nodes[oid]
         moving = bool(node.spec.motion)
         mats = np.stack([world.local_matrix(oid, float(t)) for t in times]) if moving else None
-        out.append(ExportNode(oid, node.spec.parent, world.local_matrix(oid, 0.0), mats, _drawable(node.mesh),
-                              node_material(world, oid), node.spec.shape == "plane", node.label))
+        out.append(
+            ExportNode(
+                oid,
+                node.spec.parent,
+                world.local_matrix(oid, 0.0),
+                mats,
+                _drawable(node.mesh),
+                node_material(world, oid),
+                node.spec.shape == "plane",
+                node.label,
+            )
+        )
     return out
 
 
@@ -148,8 +162,18 @@ def _character_nodes(world, times: np.ndarray) -> list[ExportNode]:
         per_time = [[world.world_matrix(pid, float(t)) for pid in parts] for t in times]
         for k, pid in enumerate(parts):
             mats = np.stack([row[k] for row in per_time])
-            out.append(ExportNode(pid, cid, mats[0], mats, _drawable(world.nodes[pid].mesh), node_material(world, pid),
-                                  False, world.nodes[pid].label))
+            out.append(
+                ExportNode(
+                    pid,
+                    cid,
+                    mats[0],
+                    mats,
+                    _drawable(world.nodes[pid].mesh),
+                    node_material(world, pid),
+                    False,
+                    world.nodes[pid].label,
+                )
+            )
     return out
 
 

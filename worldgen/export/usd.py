@@ -6,6 +6,7 @@ Layout: /World/<object>/geom (objects nest under their parents), /World/<charact
 /World/Looks/<material>, /World/cameras/<shot>. Prim names are ids made valid for USD; the
 original id is kept in each prim's customData 'worldgen:id'. The stage is in metres
 (metersPerUnit 1, +Y up), so lens values are in tenths of a metre: a 50 mm lens is 0.5."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -151,9 +152,15 @@ class _StageWriter:
             focal.Set(float(lens[0]))
         self.transform(c, cam.poses[0], cam.poses, cam.times)
         prim = c.GetPrim()
-        for key, value in (("shot", shot.id), ("start", float(shot.start)), ("duration", float(shot.duration)),
-                           ("frame_count", cam.timing.frame_count), ("film_start_frame", cam.timing.film_start),
-                           ("width", cam.width), ("height", cam.height)):
+        for key, value in (
+            ("shot", shot.id),
+            ("start", float(shot.start)),
+            ("duration", float(shot.duration)),
+            ("frame_count", cam.timing.frame_count),
+            ("film_start_frame", cam.timing.film_start),
+            ("width", cam.width),
+            ("height", cam.height),
+        ):
             prim.SetCustomDataByKey(f"worldgen:{key}", value)
 
     def write(self) -> str:

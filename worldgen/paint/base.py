@@ -15,6 +15,7 @@ how Ray splits a shot into tasks; `needs_model` (the painter evaluates a neural 
 gives its tasks a GPU, the benchmark hands it `--model` and counts its evaluations) and
 `uses_textures` (it paints textures once in look development, cached on disk: the benchmark
 gives each such method a texture cache of its own, so its cost includes that work)."""
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod

@@ -3,6 +3,7 @@
 Clauses of the text ("red coat, blue jeans, dark skin") are routed to the region their
 clothing word names; regions the text leaves out get colours picked from the character's id,
 so two characters differ and each stays the same in every shot and every run."""
+
 from __future__ import annotations
 
 import re
@@ -13,24 +14,71 @@ import numpy as np
 from worldgen.paint.materials import Material, material_from_text, srgb_to_linear
 
 REGION_WORDS = {
-    "top": ("shirt", "t-shirt", "tshirt", "coat", "jacket", "sweater", "jumper", "hoodie", "blouse", "top", "vest",
-            "uniform", "robe", "suit", "cardigan", "tunic", "dress", "parka", "blazer", "overalls", "sweatshirt"),
+    "top": (
+        "shirt",
+        "t-shirt",
+        "tshirt",
+        "coat",
+        "jacket",
+        "sweater",
+        "jumper",
+        "hoodie",
+        "blouse",
+        "top",
+        "vest",
+        "uniform",
+        "robe",
+        "suit",
+        "cardigan",
+        "tunic",
+        "dress",
+        "parka",
+        "blazer",
+        "overalls",
+        "sweatshirt",
+    ),
     "bottom": ("jeans", "trousers", "pants", "skirt", "shorts", "leggings", "dress", "overalls", "kilt"),
     "shoes": ("shoes", "boots", "sneakers", "sandals", "trainers", "heels", "loafers", "slippers"),
     "hair": ("hair", "bald", "blonde", "blond", "ponytail", "braids", "curly"),
     "skin": ("skin", "complexion", "skinned"),
 }
 SHORT_SLEEVES = ("t-shirt", "tshirt", "vest", "tank", "short-sleeved", "sleeveless", "dress")
-SKIN_TONES = {"pale": (240, 208, 186), "fair": (236, 196, 170), "light": (228, 186, 156), "olive": (196, 152, 110),
-              "tan": (198, 150, 108), "brown": (150, 102, 70), "dark": (98, 64, 44), "black": (80, 52, 38),
-              "deep": (84, 56, 40)}
-HAIR_COLOURS = {"blonde": (222, 190, 120), "blond": (222, 190, 120), "red": (150, 62, 30), "ginger": (170, 80, 34),
-                "auburn": (120, 50, 30), "brown": (90, 60, 36), "black": (24, 20, 18), "grey": (150, 150, 150),
-                "gray": (150, 150, 150), "white": (226, 224, 218), "silver": (196, 198, 204)}
+SKIN_TONES = {
+    "pale": (240, 208, 186),
+    "fair": (236, 196, 170),
+    "light": (228, 186, 156),
+    "olive": (196, 152, 110),
+    "tan": (198, 150, 108),
+    "brown": (150, 102, 70),
+    "dark": (98, 64, 44),
+    "black": (80, 52, 38),
+    "deep": (84, 56, 40),
+}
+HAIR_COLOURS = {
+    "blonde": (222, 190, 120),
+    "blond": (222, 190, 120),
+    "red": (150, 62, 30),
+    "ginger": (170, 80, 34),
+    "auburn": (120, 50, 30),
+    "brown": (90, 60, 36),
+    "black": (24, 20, 18),
+    "grey": (150, 150, 150),
+    "gray": (150, 150, 150),
+    "white": (226, 224, 218),
+    "silver": (196, 198, 204),
+}
 DEFAULT_SKIN = [(236, 196, 170), (198, 150, 108), (150, 102, 70), (98, 64, 44), (228, 186, 156)]
 DEFAULT_HAIR = [(24, 20, 18), (90, 60, 36), (222, 190, 120), (120, 50, 30), (60, 40, 28)]
-DEFAULT_TOP = ["blue shirt", "green sweater", "orange jacket", "white shirt", "purple hoodie", "yellow coat", "grey coat",
-               "red sweater"]
+DEFAULT_TOP = [
+    "blue shirt",
+    "green sweater",
+    "orange jacket",
+    "white shirt",
+    "purple hoodie",
+    "yellow coat",
+    "grey coat",
+    "red sweater",
+]
 DEFAULT_BOTTOM = ["blue jeans", "black trousers", "brown trousers", "grey trousers", "navy trousers", "beige trousers"]
 DEFAULT_SHOES = ["black shoes", "brown boots", "white sneakers", "grey shoes"]
 
@@ -73,7 +121,10 @@ def region_materials(text: str, key: str) -> dict[str, Material]:
     hair_words = re.findall(r"[a-z]+", texts.get("hair", ""))
     bald = "bald" in hair_words
     hair = next((HAIR_COLOURS[w] for w in hair_words if w in HAIR_COLOURS), DEFAULT_HAIR[int(texts["_hair_default"])])
-    mats = {"skin": _plain(skin, 0.6, seed, "skin", 0.05), "hair": _plain(skin if bald else hair, 0.8, seed + 1, "grain", 0.02)}
+    mats = {
+        "skin": _plain(skin, 0.6, seed, "skin", 0.05),
+        "hair": _plain(skin if bald else hair, 0.8, seed + 1, "grain", 0.02),
+    }
     for region in ("top", "bottom", "shoes"):
         m = material_from_text(texts[region], key=f"{key}|{region}")
         if m.pattern == "mottle":  # cloth reads as fine weave, not stone-like mottle

@@ -10,6 +10,7 @@ with nothing out of focus over it keeps its value bit for bit, a shot where noth
 no motion blur, and grain is seeded by the spec's seed, the shot and the frame index, so it
 changes every frame (the temporal noise film has, intended) and is the same on every render.
 The edit stage's grade (worldgen.film) works on finished frames; this is the in-camera look."""
+
 from __future__ import annotations
 
 import warnings
@@ -133,9 +134,13 @@ def depth_of_field(img: np.ndarray, depth: np.ndarray, k_fy: float, focus: float
 def motion_blur(img: np.ndarray, flow_fwd: np.ndarray, flow_bwd: np.ndarray, shutter_deg: float) -> np.ndarray:
     if shutter_deg <= 0:
         return img
-    return _motion_blur(np.ascontiguousarray(img, np.float32), np.ascontiguousarray(flow_fwd, np.float32),
-                        np.ascontiguousarray(flow_bwd, np.float32), shutter_deg / 720.0,  # half the open fraction of a frame
-                        BLUR_SAMPLES)
+    return _motion_blur(
+        np.ascontiguousarray(img, np.float32),
+        np.ascontiguousarray(flow_fwd, np.float32),
+        np.ascontiguousarray(flow_bwd, np.float32),
+        shutter_deg / 720.0,  # half the open fraction of a frame
+        BLUR_SAMPLES,
+    )
 
 
 @njit(parallel=True, cache=True)
@@ -157,8 +162,12 @@ def fog(img: np.ndarray, depth: np.ndarray, density: float, colour: np.ndarray) 
     depth (the sky itself is the haze's limit and is left as it is)."""
     if density <= 0:
         return img
-    return _fog(np.ascontiguousarray(img, np.float32), np.ascontiguousarray(depth, np.float32), float(density),
-                np.asarray(colour, np.float32))
+    return _fog(
+        np.ascontiguousarray(img, np.float32),
+        np.ascontiguousarray(depth, np.float32),
+        float(density),
+        np.asarray(colour, np.float32),
+    )
 
 
 @njit(parallel=True, cache=True)
@@ -178,8 +187,9 @@ def _add_upsampled(img, glow, f, strength):
             x1 = min(x0 + 1, ws - 1)
             fx = min(max(x - x0, 0.0), 1.0)
             for c in range(3):
-                g = (glow[y0, x0, c] * (1 - fx) + glow[y0, x1, c] * fx) * (1 - fy) + \
-                    (glow[y1, x0, c] * (1 - fx) + glow[y1, x1, c] * fx) * fy
+                g = (glow[y0, x0, c] * (1 - fx) + glow[y0, x1, c] * fx) * (1 - fy) + (
+                    glow[y1, x0, c] * (1 - fx) + glow[y1, x1, c] * fx
+                ) * fy
                 out[i, j, c] += strength * g
     return out
 
@@ -225,7 +235,7 @@ def vignette_weights(h: int, w: int, amount: float) -> np.ndarray:
     y = (np.arange(h) + 0.5) / h * 2 - 1
     x = (np.arange(w) + 0.5) / w * 2 - 1
     r2 = (x[None, :] ** 2 + y[:, None] ** 2) / 2
-    return (1 - amount * r2 ** 1.5).astype(np.float32)[..., None]
+    return (1 - amount * r2**1.5).astype(np.float32)[..., None]
 
 
 WHITE = 4.0  # linear light that the tone curve maps to white

@@ -6,6 +6,7 @@ and the shadow rays aim at fixed points of the sun's disk. A surface point there
 same occlusion in every frame and every shot (no noise that crawls as the camera moves), and an
 open plane gets exactly 1. Occlusion is weighed by hit distance (a wall at half the reach
 occludes half), so corners darken smoothly instead of in steps."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -35,8 +36,9 @@ def tangent_frames(n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return t.astype(np.float32), bt.astype(np.float32)
 
 
-def ambient_occlusion(caster, snap, points: np.ndarray, normals: np.ndarray, reach: float,
-                      rays: int = AO_RAYS) -> np.ndarray:
+def ambient_occlusion(
+    caster, snap, points: np.ndarray, normals: np.ndarray, reach: float, rays: int = AO_RAYS
+) -> np.ndarray:
     """Unoccluded fraction (0..1) of the hemisphere over each point within `reach` metres."""
     if len(points) == 0:
         return np.ones(0, np.float32)
@@ -49,8 +51,9 @@ def ambient_occlusion(caster, snap, points: np.ndarray, normals: np.ndarray, rea
     return (1.0 - occ.mean(0)).astype(np.float32)
 
 
-def sun_visibility(caster, snap, points: np.ndarray, normals: np.ndarray, to_sun: np.ndarray, size_deg: float,
-                   rays: int = SUN_RAYS) -> np.ndarray:
+def sun_visibility(
+    caster, snap, points: np.ndarray, normals: np.ndarray, to_sun: np.ndarray, size_deg: float, rays: int = SUN_RAYS
+) -> np.ndarray:
     """Fraction (0..1) of the sun's disk seen from each point: `rays` fixed points of a disk
     `size_deg` across (one ray to its centre for a point-like sun)."""
     if len(points) == 0:
@@ -94,7 +97,7 @@ def local_light(light, points: np.ndarray, normals: np.ndarray) -> tuple[np.ndar
 def light_visibility(caster, snap, points: np.ndarray, normals: np.ndarray, pos: np.ndarray) -> np.ndarray:
     """1 where the segment from each point to a light's position is clear, else 0."""
     origin = (points + normals * OFFSET).astype(np.float32)
-    seg = (np.asarray(pos, np.float32) - origin)
+    seg = np.asarray(pos, np.float32) - origin
     return np.where(caster.occluded(origin, seg, snap, tfar=0.999), 0.0, 1.0).astype(np.float32)
 
 

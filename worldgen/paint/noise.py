@@ -4,6 +4,7 @@ The same noise is reached two ways: the scalar functions (`vnoise`, `fbm1`), whi
 pattern kernels (worldgen.paint.patterns) call per point, and the array wrappers
 (`value_noise`, `fbm`) for numpy code. Band limiting: every octave fades to its mean where it
 is finer than the pixel (`band_limit`), as a mip-map would, so distant texture never shimmers."""
+
 from __future__ import annotations
 
 import warnings

@@ -7,6 +7,7 @@ band-limited: detail finer than the pixel footprint `fp` fades to its mean, so a
 does not shimmer. The bump comes from the same height, so light and colour agree. Water's
 ripples are analytic sums of sines (a static sea: animated waves would move against the exact
 flow, which only knows the geometry)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,8 +15,27 @@ from numba import njit, prange
 
 from worldgen.paint.noise import band, fbm1, hash01, vnoise
 
-KINDS = ("plain", "mottle", "bricks", "planks", "stripes", "checker", "spots", "tiles", "veins", "speckle",
-         "waves", "weave", "brushed", "grain", "sand", "grass", "stone", "skin", "painted")
+KINDS = (
+    "plain",
+    "mottle",
+    "bricks",
+    "planks",
+    "stripes",
+    "checker",
+    "spots",
+    "tiles",
+    "veins",
+    "speckle",
+    "waves",
+    "weave",
+    "brushed",
+    "grain",
+    "sand",
+    "grass",
+    "stone",
+    "skin",
+    "painted",
+)
 KIND = {k: i for i, k in enumerate(KINDS)}
 
 
@@ -45,7 +65,9 @@ def _pattern(kind, x, y, z, s, fp):
         dy = abs(y / 0.5 - np.round(y / 0.5))
         dx = abs(u - np.round(u))
         mortar = 1.0 if (dy < 0.07 or dx < 0.035) else 0.0
-        face = _keep(0.15 * vnoise(np.floor(u), row, row, s), 0.075, 0.5, fp) + 0.1 * fbm1(x * 4, y * 4, z * 4, s + 3, 2, fp * 4)
+        face = _keep(0.15 * vnoise(np.floor(u), row, row, s), 0.075, 0.5, fp) + 0.1 * fbm1(
+            x * 4, y * 4, z * 4, s + 3, 2, fp * 4
+        )
         m = _keep(mortar + (1 - mortar) * face, 0.22, 0.07, fp)
         return m, _keep(1.0 - mortar, 0.8, 0.07, fp) + 0.3 * face
     if kind == 3:  # wood: boards along x, growth rings bent by noise, fine fibres, seams

@@ -8,6 +8,7 @@ develops it (worldgen.paint.lens: haze, depth of field, motion blur, bloom, expo
 curve, grain). Diffuse light is view-independent, so a surface point keeps its colour from
 frame to frame and from shot to shot unless something really changes (a moving shadow); only
 smooth materials' highlights and reflections move with the eye, as they should."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -68,8 +69,12 @@ class ProceduralPainter(Painter):
 
     @staticmethod
     def _identity_of(spec) -> dict:
-        return {"name": "procedural", "shadows": spec.render.shadows, "look": spec.render.look.model_dump(mode="json"),
-                "model": LOOK_MODEL}
+        return {
+            "name": "procedural",
+            "shadows": spec.render.shadows,
+            "look": spec.render.look.model_dump(mode="json"),
+            "model": LOOK_MODEL,
+        }
 
     def identity(self) -> dict:
         return self._identity_of(self.spec)
@@ -83,6 +88,7 @@ class ProceduralPainter(Painter):
         looks = self._looks.get(node.character)
         if looks is None:
             from worldgen.paint.character_look import region_materials
+
             looks = self._looks[node.character] = region_materials(node.spec.appearance, f"{node.character}|{seed}")
         return looks[node.region]
 
@@ -91,7 +97,7 @@ class ProceduralPainter(Painter):
         self.painterly = any(w in words for w in ("painterly", "painted", "illustrat", "toon", "cel", "storybook"))
         self.suns, self.ambient, self.locals = [], np.zeros(3, np.float32), []
         for light in self.spec.world.lights:
-            col = srgb_to_linear([int(light.color[i:i + 2], 16) for i in (1, 3, 5)]).astype(np.float32)
+            col = srgb_to_linear([int(light.color[i : i + 2], 16) for i in (1, 3, 5)]).astype(np.float32)
             if light.type == "sun":
                 d = np.asarray(light.direction, float)
                 self.suns.append(((-d / np.linalg.norm(d)).astype(np.float32), col * light.intensity, light.size))
@@ -109,8 +115,11 @@ class ProceduralPainter(Painter):
     def pattern(self, mat: Material, local: np.ndarray, footprint=None, bump: bool = False):
         """(mix m (N,), object-frame slope of the bump height (N, 3)) of a material's pattern."""
         p = np.ascontiguousarray(local / mat.scale, np.float64)
-        fp = np.full(len(p), -1.0) if footprint is None else np.ascontiguousarray(
-            np.broadcast_to(np.asarray(footprint, np.float64) / mat.scale, (len(p),)))
+        fp = (
+            np.full(len(p), -1.0)
+            if footprint is None
+            else np.ascontiguousarray(np.broadcast_to(np.asarray(footprint, np.float64) / mat.scale, (len(p),)))
+        )
         eps = BUMP_EPS if bump and mat.bump_strength > 0 else 0.0
         return evaluate(KIND.get(mat.pattern, KIND["mottle"]), p, fp, np.int64(mat.seed), eps)
 
@@ -119,7 +128,10 @@ class ProceduralPainter(Painter):
         read as flat fills."""
         col = mat.base.astype(np.float32) * (1 - m[:, None]) + mat.second.astype(np.float32) * m[:, None]
         big = max(size * 0.35, 0.5)
-        col = col * (0.85 + 0.3 * fbm(local / big, mat.seed + 7, 2, None if footprint is None else footprint / big))[:, None]
+        col = (
+            col
+            * (0.85 + 0.3 * fbm(local / big, mat.seed + 7, 2, None if footprint is None else footprint / big))[:, None]
+        )
         if mat.wet:
             col = col * 0.7
         return col.astype(np.float32)
@@ -167,6 +179,7 @@ class ProceduralPainter(Painter):
     def _caster(self):
         if self.caster is None:
             from worldgen.passes.raycast import RaycastBackend
+
             self.caster = RaycastBackend(self.world)
         return self.caster
 
@@ -174,12 +187,19 @@ class ProceduralPainter(Painter):
         """Linear radiance (H, W, 3) of a frame, before the camera: sky, and every surface
         lit by sky and bounce fill (ambient-occluded), the suns (soft shadows), point and spot
         lights, its own glow, and highlights and reflections on smooth materials."""
-        from worldgen.paint.light import (ambient_occlusion, block_anchors, light_visibility, local_light,
-                                          spread_from_anchors)
+        from worldgen.paint.light import (
+            ambient_occlusion,
+            block_anchors,
+            light_visibility,
+            local_light,
+            spread_from_anchors,
+        )
+
         surf = view.surf
         h, w = view.hits.depth.shape
         out = np.empty((h * w, 3), np.float32)
         from worldgen.passes.snapshot import pixel_rays
+
         _, dirs = pixel_rays(view.cam)
         miss = view.hits.geom.ravel() < 0
         out[miss] = self.sky(dirs.reshape(-1, 3)[miss])
@@ -247,6 +267,7 @@ class ProceduralPainter(Painter):
         everywhere, the disk's rays (worldgen.paint.light.sun_visibility) only near the edges of
         that hard shadow, where the penumbra is."""
         from worldgen.paint.light import near_edges, sun_visibility
+
         k = len(lit)
         vis = np.zeros(k, np.float32)
         if not lit.any():
@@ -268,14 +289,14 @@ class ProceduralPainter(Painter):
         half = to_light[None, :] - v
         half /= np.maximum(np.linalg.norm(half, axis=1, keepdims=True), 1e-9)
         ndh = np.clip(np.einsum("ij,ij->i", half, n), 0, 1)
-        return f0 * (ndh ** shine * (shine + 8) / 25.0 * lam)[:, None]
+        return f0 * (ndh**shine * (shine + 8) / 25.0 * lam)[:, None]
 
     @staticmethod
     def _highlight_dirs(n, v, ldir, shine, f0, e):
         half = ldir - v
         half /= np.maximum(np.linalg.norm(half, axis=1, keepdims=True), 1e-9)
         ndh = np.clip(np.einsum("ij,ij->i", half, n), 0, 1)
-        return f0 * (ndh ** shine * (shine + 8) / 25.0 * e)[:, None]
+        return f0 * (ndh**shine * (shine + 8) / 25.0 * e)[:, None]
 
     def _gloss(self, n, v, rough) -> np.ndarray:
         """Smooth materials (water, glass, metal) reflect the sky (Schlick Fresnel). View-dependent
@@ -302,6 +323,7 @@ class ProceduralPainter(Painter):
                 return float(self.shot.camera.focus_distance)
             if self._rig is None or self._rig.shot is not self.shot:  # (subclasses set self.shot themselves)
                 from worldgen.camera import ShotCamera
+
                 self._rig = ShotCamera(self.shot, self.world, cam.width, cam.height)
             aim = self._rig.aim_point(view.time - self.shot.start)
             if aim is not None:
@@ -310,7 +332,7 @@ class ProceduralPainter(Painter):
                     return z
         d = view.hits.depth
         h, w = d.shape
-        centre = d[h * 2 // 5:h * 3 // 5 + 1, w * 2 // 5:w * 3 // 5 + 1]
+        centre = d[h * 2 // 5 : h * 3 // 5 + 1, w * 2 // 5 : w * 3 // 5 + 1]
         centre = centre[np.isfinite(centre)]
         return float(np.median(centre)) if centre.size else None
 
@@ -326,14 +348,15 @@ class ProceduralPainter(Painter):
                 x = lens.depth_of_field(x, depth, float(view.cam.K[1, 1]), focus, f_stop)
         if passes is not None and shutter > 0:
             x = lens.motion_blur(x, passes.flow_fwd, passes.flow_bwd, shutter)
-        x = x * np.float32(EXPOSURE * 2.0 ** look.exposure)
+        x = x * np.float32(EXPOSURE * 2.0**look.exposure)
         x = lens.bloom(x, look.bloom)
         if look.vignette > 0:
             x = x * lens.vignette_weights(*x.shape[:2], look.vignette)
         noise = None
         if look.grain > 0:
-            noise = lens.grain_noise(self.spec.seed, self.shot.id if self.shot is not None else "", view.index,
-                                     *x.shape[:2])
+            noise = lens.grain_noise(
+                self.spec.seed, self.shot.id if self.shot is not None else "", view.index, *x.shape[:2]
+            )
         return lens.tone_and_grain(x, look.tone, look.grain, noise)
 
     def paint(self, view: FrameView) -> np.ndarray:

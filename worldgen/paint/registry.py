@@ -6,6 +6,7 @@ as "module:attr" and imported only when a render asks for one by name (the diffu
 in torch and diffusers), so this module imports nothing above its layer. Other packages ship
 painters through the entry-point group `worldgen.painters` (docs/ARCHITECTURE.md, "Writing a
 painter plugin"); `load_plugins()` reads that group once per process."""
+
 from __future__ import annotations
 
 import importlib
@@ -19,22 +20,38 @@ ENTRY_POINT_GROUP = "worldgen.painters"
 
 # name -> ("module:attr", description). The names are the spec's (worldgen.spec.painters).
 BUILT_IN_PAINTERS = {
-    "procedural": ("worldgen.paint.procedural:ProceduralPainter",
-                   "the embedded look from appearance words; no weights, no GPU"),
-    "baked": ("worldgen.diffusion.painters:BakedPainter",
-              "look development paints each object's texture once; frames are the textured world (0 UNet evaluations per frame)"),
-    "diffusion": ("worldgen.diffusion.painters:BakedPainter",
-                  "the diffusion painter: 'baked', plus refinement when --refine STRENGTH > 0"),
-    "baked+refine": ("worldgen.diffusion.painters:RefinePainter",
-                     "baked frames refined by ControlNet img2img at low strength, noise on the surfaces, latents along the flow"),
-    "baked+animatediff": ("worldgen.diffusion.painters:VideoRefinePainter",
-                          "baked frames refined in chunks by video diffusion (AnimateDiff motion adapter + ControlNet)"),
-    "per-frame": ("worldgen.diffusion.painters:PerFramePainter",
-                  "baseline: ControlNet text-to-image on every frame from fresh noise"),
-    "fixed-seed": ("worldgen.diffusion.painters:FixedSeedPainter",
-                   "baseline: ControlNet text-to-image on every frame, one seed"),
-    "anchored-noise": ("worldgen.diffusion.painters:AnchoredNoisePainter",
-                       "per-frame text-to-image whose starting noise is anchored on the surfaces"),
+    "procedural": (
+        "worldgen.paint.procedural:ProceduralPainter",
+        "the embedded look from appearance words; no weights, no GPU",
+    ),
+    "baked": (
+        "worldgen.diffusion.painters:BakedPainter",
+        "look development paints each object's texture once; frames are the textured world (0 UNet evaluations per frame)",
+    ),
+    "diffusion": (
+        "worldgen.diffusion.painters:BakedPainter",
+        "the diffusion painter: 'baked', plus refinement when --refine STRENGTH > 0",
+    ),
+    "baked+refine": (
+        "worldgen.diffusion.painters:RefinePainter",
+        "baked frames refined by ControlNet img2img at low strength, noise on the surfaces, latents along the flow",
+    ),
+    "baked+animatediff": (
+        "worldgen.diffusion.painters:VideoRefinePainter",
+        "baked frames refined in chunks by video diffusion (AnimateDiff motion adapter + ControlNet)",
+    ),
+    "per-frame": (
+        "worldgen.diffusion.painters:PerFramePainter",
+        "baseline: ControlNet text-to-image on every frame from fresh noise",
+    ),
+    "fixed-seed": (
+        "worldgen.diffusion.painters:FixedSeedPainter",
+        "baseline: ControlNet text-to-image on every frame, one seed",
+    ),
+    "anchored-noise": (
+        "worldgen.diffusion.painters:AnchoredNoisePainter",
+        "per-frame text-to-image whose starting noise is anchored on the surfaces",
+    ),
 }
 assert set(BUILT_IN_PAINTERS) == set(BUILT_IN), "worldgen.spec.painters.BUILT_IN and the registry list the same names"
 
@@ -98,14 +115,19 @@ def _resolve(name: str):
         else:
             obj = target
     except ImportError as e:
-        extra = (" (pip install 'worldgen[diffusion]')"
-                 if (e.name or "").split(".")[0] in ("torch", "diffusers", "transformers", "controlnet_aux") else "")
+        extra = (
+            " (pip install 'worldgen[diffusion]')"
+            if (e.name or "").split(".")[0] in ("torch", "diffusers", "transformers", "controlnet_aux")
+            else ""
+        )
         raise PainterError(f"no painter '{name}' here: {where} cannot be imported ({e}){extra}") from None
     except Exception as e:  # noqa: BLE001 - a broken plugin is reported in one line, not a traceback
         raise PainterError(f"painter '{name}': loading {where} failed: {type(e).__name__}: {e}") from None
     if not (isinstance(obj, type) and issubclass(obj, Painter)) and (isinstance(obj, type) or not callable(obj)):
-        raise PainterError(f"painter '{name}': {where or obj!r} is not a worldgen.paint.base.Painter subclass nor a "
-                           "factory (world, raster, options) -> Painter")
+        raise PainterError(
+            f"painter '{name}': {where or obj!r} is not a worldgen.paint.base.Painter subclass nor a "
+            "factory (world, raster, options) -> Painter"
+        )
     _loaded[name] = obj
     return obj
 
@@ -133,6 +155,7 @@ def make_painter(name: str, world, raster, options: dict | None = None) -> Paint
     options = dict(options or {})
     painter = obj.create(world, raster, options) if isinstance(obj, type) else obj(world, raster, options)
     if not isinstance(painter, Painter):
-        raise PainterError(f"painter '{name}': its factory made {type(painter).__name__}, not a "
-                           "worldgen.paint.base.Painter")
+        raise PainterError(
+            f"painter '{name}': its factory made {type(painter).__name__}, not a worldgen.paint.base.Painter"
+        )
     return painter

@@ -5,6 +5,7 @@ The style's words (dusk, dawn, overcast...) choose the palette when they name on
 words win over the sun's height, while the disk and the glow stay where the sun is. The same
 zenith and ground-bounce colours light the surfaces (sky and bounce fill), so sky and shading
 agree."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,9 +13,12 @@ import numpy as np
 from worldgen.paint.materials import srgb_to_linear
 
 SKIES = {  # style word -> (zenith, horizon, ground bounce) sRGB
-    "dusk": ((58, 64, 120), (246, 170, 120), (90, 70, 60)), "sunset": ((70, 70, 130), (250, 150, 90), (96, 72, 60)),
-    "dawn": ((90, 110, 170), (250, 196, 160), (100, 90, 80)), "night": ((8, 12, 30), (30, 40, 70), (14, 14, 20)),
-    "overcast": ((150, 156, 164), (196, 198, 200), (110, 110, 108)), "noon": ((70, 130, 220), (190, 215, 240), (120, 112, 100)),
+    "dusk": ((58, 64, 120), (246, 170, 120), (90, 70, 60)),
+    "sunset": ((70, 70, 130), (250, 150, 90), (96, 72, 60)),
+    "dawn": ((90, 110, 170), (250, 196, 160), (100, 90, 80)),
+    "night": ((8, 12, 30), (30, 40, 70), (14, 14, 20)),
+    "overcast": ((150, 156, 164), (196, 198, 200), (110, 110, 108)),
+    "noon": ((70, 130, 220), (190, 215, 240), (120, 112, 100)),
 }
 DEFAULT_SKY = ((80, 135, 215), (200, 222, 240), (118, 110, 98))
 # the palette by the sine of the sun's elevation: night, sunset, golden hour, day
@@ -70,7 +74,7 @@ class Sky:
             c = np.clip(d @ to_sun, 0, 1)[..., None]
             tint = sun_col / max(float(sun_col.max()), 1e-6)
             low = 1.0 - float(np.clip(to_sun[1] * 2, 0, 1))  # a low sun lights the haze around it
-            col = col + c ** 8 * (0.12 + 0.4 * low) * self.horizon * tint + c ** 200 * 0.8 * tint
+            col = col + c**8 * (0.12 + 0.4 * low) * self.horizon * tint + c**200 * 0.8 * tint
             if disk and not self.overcast:
                 r = np.radians(max(size, 0.5) / 2)
                 col = col + _smoothstep(np.cos(r * 1.3), np.cos(r), c) * 40.0 * tint

@@ -14,6 +14,7 @@ Layers of a `PassFrame` (H x W = render height x width):
 | flow_bwd | float32 | H,W,2 | pixel displacement (dx, dy) of this pixel's surface point in the previous frame |
 | occlusion_bwd | uint8 | H,W | 1 where that point is hidden or outside the previous frame (or background) |
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,10 +26,12 @@ from worldgen.camera import CameraFrame
 from worldgen.passes import kernels
 from worldgen.passes.snapshot import Hits, Snapshot, pixel_ray_array
 
+
 @dataclass
 class Surface:
     """Surface attributes as full images (H, W, k); the `idx`-flattened views over hit pixels
     are what the painter works on."""
+
     geom_img: np.ndarray  # (H, W) int32, -1 = nothing hit
     world_img: np.ndarray  # (H, W, 3) world point
     normal_img: np.ndarray  # (H, W, 3) world unit normal
@@ -65,11 +68,29 @@ class Surface:
         return self._flat(self.local_img)
 
 
-def surface(hits: Hits, snap: Snapshot, cam: CameraFrame, instance_lut: np.ndarray, semantic_lut: np.ndarray,
-            with_local: bool = True) -> Surface:
+def surface(
+    hits: Hits,
+    snap: Snapshot,
+    cam: CameraFrame,
+    instance_lut: np.ndarray,
+    semantic_lut: np.ndarray,
+    with_local: bool = True,
+) -> Surface:
     world, normal, uv, local, inst, sem = kernels.surface_images(
-        hits.depth, hits.geom, hits.prim, hits.bary, pixel_ray_array(cam), snap.face_offset, snap.faces, snap.normals, snap.uv,
-        snap.local, instance_lut, semantic_lut, with_local)
+        hits.depth,
+        hits.geom,
+        hits.prim,
+        hits.bary,
+        pixel_ray_array(cam),
+        snap.face_offset,
+        snap.faces,
+        snap.normals,
+        snap.uv,
+        snap.local,
+        instance_lut,
+        semantic_lut,
+        with_local,
+    )
     return Surface(hits.geom, world, normal, uv, local, inst, sem)
 
 
@@ -97,9 +118,24 @@ def flows(surf: Surface, snap: Snapshot, nxt, prev, moving: np.ndarray, hits: Hi
     prim = hits.prim if hits is not None else np.zeros(surf.geom_img.shape, np.int32)
     bary = hits.bary if hits is not None else np.zeros(surf.geom_img.shape + (2,), np.float32)
     ff, of, fb, ob = kernels.flow_images(
-        surf.geom_img, surf.world_img, prim, bary, snap.face_offset, snap.faces, deform,
-        _motion(snap, snap_f, moving), snap_f.vertices, cam_f.K @ cam_f.world_to_camera[:3], hits_f.depth, hits_f.geom,
-        _motion(snap, snap_b, moving), snap_b.vertices, cam_b.K @ cam_b.world_to_camera[:3], hits_b.depth, hits_b.geom)
+        surf.geom_img,
+        surf.world_img,
+        prim,
+        bary,
+        snap.face_offset,
+        snap.faces,
+        deform,
+        _motion(snap, snap_f, moving),
+        snap_f.vertices,
+        cam_f.K @ cam_f.world_to_camera[:3],
+        hits_f.depth,
+        hits_f.geom,
+        _motion(snap, snap_b, moving),
+        snap_b.vertices,
+        cam_b.K @ cam_b.world_to_camera[:3],
+        hits_b.depth,
+        hits_b.geom,
+    )
     return (ff, of), (fb, ob)
 
 
@@ -115,14 +151,21 @@ class PassFrame:
     flow_bwd: np.ndarray
     occlusion_bwd: np.ndarray
 
-    LAYERS = ("depth", "normal", "instance", "semantic", "uv", "flow_fwd", "occlusion_fwd", "flow_bwd",
-              "occlusion_bwd")
+    LAYERS = ("depth", "normal", "instance", "semantic", "uv", "flow_fwd", "occlusion_fwd", "flow_bwd", "occlusion_bwd")
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {k: getattr(self, k) for k in self.LAYERS}
 
 
 def make_pass_frame(hits: Hits, surf: Surface, fwd, bwd) -> PassFrame:
-    return PassFrame(depth=hits.depth, normal=surf.normal_img, instance=surf.instance_img,
-                     semantic=surf.semantic_img, uv=surf.uv_img,
-                     flow_fwd=fwd[0], occlusion_fwd=fwd[1], flow_bwd=bwd[0], occlusion_bwd=bwd[1])
+    return PassFrame(
+        depth=hits.depth,
+        normal=surf.normal_img,
+        instance=surf.instance_img,
+        semantic=surf.semantic_img,
+        uv=surf.uv_img,
+        flow_fwd=fwd[0],
+        occlusion_fwd=fwd[1],
+        flow_bwd=bwd[0],
+        occlusion_bwd=bwd[1],
+    )

@@ -4,6 +4,7 @@ The GPU rasterizes a visibility buffer: each triangle drawn flat in a colour tha
 global index. The exact depth and barycentrics are then recomputed by intersecting each
 pixel's centre ray with its triangle, so this backend agrees with ray casting to float
 precision wherever both see the same triangle (everywhere but silhouettes)."""
+
 from __future__ import annotations
 
 import os
@@ -23,8 +24,10 @@ def import_pyrender():
     want = os.environ.get("WORLDGEN_GL") or os.environ.get("PYOPENGL_PLATFORM") or "egl"
     os.environ.setdefault("PYOPENGL_PLATFORM", want)
     from worldgen import compat
+
     compat.numpy_aliases_for_pyrender()
     import pyrender
+
     return pyrender
 
 
@@ -59,6 +62,7 @@ class GLBackend:
     def _build_scene(self):
         pr = self.pyrender
         from worldgen.passes.snapshot import SnapshotMaker
+
         sm = SnapshotMaker(self.world)
         if sm.face_offset[-1] > MAX_FACES:
             raise BackendError(f"the gl backend handles up to {MAX_FACES} triangles; use --backend raycast")
@@ -88,8 +92,10 @@ class GLBackend:
             try:
                 self._renderer = pr.OffscreenRenderer(cam.width, cam.height)
             except Exception as e:  # noqa: BLE001
-                raise BackendError(f"no OpenGL context ({os.environ.get('PYOPENGL_PLATFORM')}): {e}; "
-                                   "try WORLDGEN_GL=osmesa or --backend raycast") from None
+                raise BackendError(
+                    f"no OpenGL context ({os.environ.get('PYOPENGL_PLATFORM')}): {e}; "
+                    "try WORLDGEN_GL=osmesa or --backend raycast"
+                ) from None
             self._size = (cam.width, cam.height)
         for g, (node, m) in enumerate(zip(self.nodes, snap.matrices)):
             if self.snapshots.deforming[g]:  # a skinned body: upload its posed world vertices
@@ -98,6 +104,7 @@ class GLBackend:
             else:
                 self.scene.set_pose(node, m)
         from worldgen.transforms import world_to_camera_to_gl_pose
+
         d = np.linalg.norm(snap.vertices - cam.center, axis=1)
         znear, zfar = 0.01, float(max(d.max() * 1.5, 1.0))
         K = cam.K
@@ -121,8 +128,13 @@ class GLBackend:
         gf = gface.ravel()[idx]
         tri = snap.faces[gf]
         v = snap.vertices.astype(np.float64)
-        t, b1, b2 = ray_triangle(origin.astype(np.float64), dirs.reshape(-1, 3)[idx].astype(np.float64),
-                                 v[tri[:, 0]], v[tri[:, 1]], v[tri[:, 2]])
+        t, b1, b2 = ray_triangle(
+            origin.astype(np.float64),
+            dirs.reshape(-1, 3)[idx].astype(np.float64),
+            v[tri[:, 0]],
+            v[tri[:, 1]],
+            v[tri[:, 2]],
+        )
         ok = t > 0
         idx, gf, t, b1, b2 = idx[ok], gf[ok], t[ok], b1[ok], b2[ok]
         g = np.searchsorted(snap.face_offset, gf, side="right") - 1
@@ -145,10 +157,12 @@ class _no_multisample:
 
     def __init__(self, pr):
         import pyrender.renderer as r
+
         self.mod = r
 
     def __enter__(self):
         from OpenGL.GL import GL_MULTISAMPLE, glDisable
+
         orig = self.orig = self.mod.glEnable
         # GL_MULTISAMPLE is on by default, so it is turned off where pyrender would turn it on
         self.mod.glEnable = lambda cap: glDisable(cap) if cap == GL_MULTISAMPLE else orig(cap)

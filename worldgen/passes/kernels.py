@@ -4,6 +4,7 @@ The numpy formulation of the same maths made ~20 full-image temporaries per fram
 9x the ray cast itself; one compiled loop over pixels reads each input once. numba is used
 rather than hand-written C because it is a well-kept package that compiles on install-free
 machines and caches its machine code next to this file."""
+
 from __future__ import annotations
 
 import warnings
@@ -72,8 +73,9 @@ def raster_moving(depth, geom, prim, bary, rays, proj, verts, faces, face_list, 
     boxes = np.empty((m, 4), np.int64)  # x0, x1, y0, y1 per triangle (x0 > x1: skip)
     edges = np.zeros((m, 3, 3))  # per edge a, b, c: a x + b y + c = signed pixel distance, > 0 inside
     for k in prange(m):
-        boxes[k, 0], boxes[k, 1], boxes[k, 2], boxes[k, 3] = _screen_box(face_list[k], faces, verts, proj, w, h,
-                                                                         edges[k])
+        boxes[k, 0], boxes[k, 1], boxes[k, 2], boxes[k, 3] = _screen_box(
+            face_list[k], faces, verts, proj, w, h, edges[k]
+        )
     for bi in prange(BANDS):  # rows interleaved across threads: figures share rows, so bands of
         for k in range(m):  # adjacent rows would leave most threads idle
             x0, x1, y0, y1 = boxes[k, 0], boxes[k, 1], boxes[k, 2], boxes[k, 3]
@@ -82,8 +84,23 @@ def raster_moving(depth, geom, prim, bary, rays, proj, verts, faces, face_list, 
             first = y0 + (bi - y0) % BANDS
             if first > y1:
                 continue
-            _hit_triangle(face_list[k], face_geom[k], face_local[k], x0, x1, first, y1, faces, verts, rays,
-                          depth, geom, prim, bary, edges[k])
+            _hit_triangle(
+                face_list[k],
+                face_geom[k],
+                face_local[k],
+                x0,
+                x1,
+                first,
+                y1,
+                faces,
+                verts,
+                rays,
+                depth,
+                geom,
+                prim,
+                bary,
+                edges[k],
+            )
     return depth, geom, prim, bary
 
 
@@ -123,8 +140,12 @@ def _screen_box(f, faces, verts, proj, w, h, edge):
             edge[e, 0] = -sgn * dv / ln
             edge[e, 1] = sgn * du / ln
             edge[e, 2] = sgn * (dv * us[i0] - du * vs[i0]) / ln
-    return (max(int(np.floor(umin)), 0), min(int(np.ceil(umax)), w - 1),
-            max(int(np.floor(vmin)), 0), min(int(np.ceil(vmax)), h - 1))
+    return (
+        max(int(np.floor(umin)), 0),
+        min(int(np.ceil(umax)), w - 1),
+        max(int(np.floor(vmin)), 0),
+        min(int(np.ceil(vmax)), h - 1),
+    )
 
 
 @njit(inline="always")
@@ -137,8 +158,11 @@ def _hit_triangle(f, g, local, x0, x1, y0, y1, faces, verts, rays, depth, geom, 
     e2x, e2y, e2z = verts[c, 0] - ax, verts[c, 1] - ay, verts[c, 2] - az
     for i in range(y0, y1 + 1, BANDS):
         for j in range(x0, x1 + 1):
-            if (edge[0, 0] * j + edge[0, 1] * i + edge[0, 2] < -0.5 or edge[1, 0] * j + edge[1, 1] * i + edge[1, 2] < -0.5
-                    or edge[2, 0] * j + edge[2, 1] * i + edge[2, 2] < -0.5):
+            if (
+                edge[0, 0] * j + edge[0, 1] * i + edge[0, 2] < -0.5
+                or edge[1, 0] * j + edge[1, 1] * i + edge[1, 2] < -0.5
+                or edge[2, 0] * j + edge[2, 1] * i + edge[2, 2] < -0.5
+            ):
                 continue
             dx, dy, dz = np.float64(rays[i, j, 3]), np.float64(rays[i, j, 4]), np.float64(rays[i, j, 5])
             px, py, pz = dy * e2z - dz * e2y, dz * e2x - dx * e2z, dx * e2y - dy * e2x
@@ -164,8 +188,9 @@ def _hit_triangle(f, g, local, x0, x1, y0, y1, faces, verts, rays, depth, geom, 
 
 
 @njit(parallel=True, cache=True)
-def surface_images(depth, geom, prim, bary, rays, face_offset, faces, normals, uv, local,
-                   instance_lut, semantic_lut, with_local):
+def surface_images(
+    depth, geom, prim, bary, rays, face_offset, faces, normals, uv, local, instance_lut, semantic_lut, with_local
+):
     """World point, unit normal, uv, object-frame point (only `with_local`, for painters),
     instance and semantic per pixel."""
     h, w = depth.shape
@@ -219,13 +244,17 @@ def _moved(g, x, y, z, motion, deform, f, b0, b1, b2, faces, verts):
     deforming body by its triangle's vertices there (same barycentrics: the same material point)."""
     if deform[g]:
         a, b, c = faces[f, 0], faces[f, 1], faces[f, 2]
-        return (b0 * verts[a, 0] + b1 * verts[b, 0] + b2 * verts[c, 0],
-                b0 * verts[a, 1] + b1 * verts[b, 1] + b2 * verts[c, 1],
-                b0 * verts[a, 2] + b1 * verts[b, 2] + b2 * verts[c, 2])
+        return (
+            b0 * verts[a, 0] + b1 * verts[b, 0] + b2 * verts[c, 0],
+            b0 * verts[a, 1] + b1 * verts[b, 1] + b2 * verts[c, 1],
+            b0 * verts[a, 2] + b1 * verts[b, 2] + b2 * verts[c, 2],
+        )
     m = motion[g]
-    return (m[0, 0] * x + m[0, 1] * y + m[0, 2] * z + m[0, 3],
-            m[1, 0] * x + m[1, 1] * y + m[1, 2] * z + m[1, 3],
-            m[2, 0] * x + m[2, 1] * y + m[2, 2] * z + m[2, 3])
+    return (
+        m[0, 0] * x + m[0, 1] * y + m[0, 2] * z + m[0, 3],
+        m[1, 0] * x + m[1, 1] * y + m[1, 2] * z + m[1, 3],
+        m[2, 0] * x + m[2, 1] * y + m[2, 2] * z + m[2, 3],
+    )
 
 
 @njit(inline="always")
@@ -248,8 +277,25 @@ def _flow_one(g, px, py, pz, i, j, proj, depth_b, geom_b, h, w, flow, occ):
 
 
 @njit(parallel=True, cache=True)
-def flow_images(geom, world, prim, bary, face_offset, faces, deform,
-                motion_f, verts_f, proj_f, depth_f, geom_f, motion_b, verts_b, proj_b, depth_b, geom_b):
+def flow_images(
+    geom,
+    world,
+    prim,
+    bary,
+    face_offset,
+    faces,
+    deform,
+    motion_f,
+    verts_f,
+    proj_f,
+    depth_f,
+    geom_f,
+    motion_b,
+    verts_b,
+    proj_b,
+    depth_b,
+    geom_b,
+):
     """Exact forward and backward flow, and occlusion in the next and previous frames.
 
     motion[g] (3x4) carries a point of rigid object g from this frame to the other (identity for

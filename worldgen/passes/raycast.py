@@ -5,6 +5,7 @@ BVH built once per world and cast for every pixel; what moves (characters, anima
 changes every instant and is intersected directly over each triangle's screen box (a BVH
 rebuild would cost ~350 ns a triangle per frame). The nearer hit wins. Shadow rays, which
 the painter casts in arbitrary directions, use a BVH of the moving parts built on demand."""
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -22,6 +23,7 @@ class RaycastBackend:
 
     def __init__(self, world):
         import open3d as o3d  # noqa: F401  (import cost paid once, here)
+
         self.world = world
         ids = list(world.nodes)
         self.static_geoms = np.array([g for g, oid in enumerate(ids) if oid in world.static_ids], np.int32)
@@ -36,6 +38,7 @@ class RaycastBackend:
         """One geometry per object: the static set, queried for millions of rays, keeps each
         object's own BVH."""
         import open3d as o3d
+
         scene = o3d.t.geometry.RaycastingScene()
         for g in geoms:
             v0, v1 = snap.vertex_offset[g], snap.vertex_offset[g + 1]
@@ -49,10 +52,12 @@ class RaycastBackend:
         """All moving parts as one mesh, for shadow rays: one BVH over a few thousand triangles
         builds several times faster than dozens of small ones under a top level."""
         import open3d as o3d
+
         self._moving_tables(snap)
         scene = o3d.t.geometry.RaycastingScene()
-        scene.add_triangles(o3d.core.Tensor(np.ascontiguousarray(snap.vertices[self._moving_rows])),
-                            o3d.core.Tensor(self._moving_faces))
+        scene.add_triangles(
+            o3d.core.Tensor(np.ascontiguousarray(snap.vertices[self._moving_rows])), o3d.core.Tensor(self._moving_faces)
+        )
         return scene
 
     def _scenes(self, snap: Snapshot) -> list:
@@ -78,22 +83,35 @@ class RaycastBackend:
         import open3d as o3d
 
         from worldgen.passes.kernels import hits_from_raycast, raster_moving
+
         ray_img = pixel_ray_array(cam)
         h, w = cam.height, cam.width
         if len(self.static_geoms):
             if self._static is None:
                 self._static = self._build(snap, self.static_geoms)
             r = self._static.cast_rays(o3d.core.Tensor.from_numpy(ray_img))
-            hits = hits_from_raycast(r["t_hit"].numpy(), r["geometry_ids"].numpy(), r["primitive_ids"].numpy(),
-                                     r["primitive_uvs"].numpy(), h, w, self.static_geoms)
+            hits = hits_from_raycast(
+                r["t_hit"].numpy(),
+                r["geometry_ids"].numpy(),
+                r["primitive_ids"].numpy(),
+                r["primitive_uvs"].numpy(),
+                h,
+                w,
+                self.static_geoms,
+            )
         else:
-            hits = (np.full((h, w), np.inf, np.float32), np.full((h, w), -1, np.int32),
-                    np.zeros((h, w), np.int32), np.zeros((h, w, 2), np.float32))
+            hits = (
+                np.full((h, w), np.inf, np.float32),
+                np.full((h, w), -1, np.int32),
+                np.zeros((h, w), np.int32),
+                np.zeros((h, w, 2), np.float32),
+            )
         if len(self.moving_geoms):
             self._moving_tables(snap)
             proj = cam.K @ cam.world_to_camera[:3]
-            hits = raster_moving(*hits, ray_img, proj, snap.vertices, snap.faces, self.face_list, self.face_geom,
-                                 self.face_local)
+            hits = raster_moving(
+                *hits, ray_img, proj, snap.vertices, snap.faces, self.face_list, self.face_geom, self.face_local
+            )
         return Hits(*hits)
 
     def _moving_tables(self, snap: Snapshot) -> None:
@@ -101,10 +119,15 @@ class RaycastBackend:
             return
         g = self.moving_geoms
         self._moving_rows = np.concatenate([np.arange(snap.vertex_offset[k], snap.vertex_offset[k + 1]) for k in g])
-        self.face_list = np.concatenate([np.arange(snap.face_offset[k], snap.face_offset[k + 1]) for k in g]).astype(np.int64)
-        self.face_geom = np.concatenate([np.full(snap.face_offset[k + 1] - snap.face_offset[k], k, np.int32) for k in g])
-        self.face_local = np.concatenate([np.arange(snap.face_offset[k + 1] - snap.face_offset[k], dtype=np.int32)
-                                          for k in g])
+        self.face_list = np.concatenate([np.arange(snap.face_offset[k], snap.face_offset[k + 1]) for k in g]).astype(
+            np.int64
+        )
+        self.face_geom = np.concatenate(
+            [np.full(snap.face_offset[k + 1] - snap.face_offset[k], k, np.int32) for k in g]
+        )
+        self.face_local = np.concatenate(
+            [np.arange(snap.face_offset[k + 1] - snap.face_offset[k], dtype=np.int32) for k in g]
+        )
         remap = np.full(len(snap.vertices), -1, np.int64)
         remap[self._moving_rows] = np.arange(len(self._moving_rows))
         self._moving_faces = remap[snap.faces[self.face_list]].astype(np.uint32)
@@ -113,6 +136,7 @@ class RaycastBackend:
         """Shadow test: does anything lie along each ray (from points, up to `tfar` times its
         direction's length; unit directions and no limit by default)?"""
         import open3d as o3d
+
         rays = o3d.core.Tensor(np.concatenate([points, directions], 1).astype(np.float32))
         out = None
         for scene, _ in self._scenes(snap):
@@ -124,6 +148,7 @@ class RaycastBackend:
         """Ray parameter of the nearest hit along each ray (in units of its direction's
         length), inf where none: what ambient occlusion weighs its rays by."""
         import open3d as o3d
+
         rays = o3d.core.Tensor(np.concatenate([points, directions], 1).astype(np.float32))
         out = None
         for scene, _ in self._scenes(snap):

@@ -3,6 +3,7 @@
 Flow needs the neighbours of each frame, so a three-frame window slides along the shot; the
 frames just before the first and after the last (world and camera held at their ends) are
 rasterized too, so every frame has both flows."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,9 +19,11 @@ from worldgen.passes.snapshot import Hits, Snapshot, SnapshotMaker
 def make_backend(name: str, world):
     if name == "raycast":
         from worldgen.passes.raycast import RaycastBackend
+
         return RaycastBackend(world)
     if name == "gl":
         from worldgen.passes.gl import GLBackend
+
         return GLBackend(world)
     raise ValueError(f"unknown backend '{name}' (use raycast or gl)")
 
@@ -67,7 +70,9 @@ class Rasterizer:
         snap = self.snapshot(t)
         cam = rig.at(s)
         hits = self.backend.hits(snap, cam)
-        return FrameView(i, t, snap, cam, hits, surface(hits, snap, cam, self.instance_lut, self.semantic_lut, self.with_local))
+        return FrameView(
+            i, t, snap, cam, hits, surface(hits, snap, cam, self.instance_lut, self.semantic_lut, self.with_local)
+        )
 
     def view_at(self, view: FrameView, width: int, height: int) -> FrameView:
         """The same frame (world time, camera pose and field of view) rasterized at another
@@ -81,11 +86,18 @@ class Rasterizer:
         k[0, 2], k[1, 2] = (k[0, 2] + 0.5) * sx - 0.5, (k[1, 2] + 0.5) * sy - 0.5
         cam = CameraFrame(k, view.cam.world_to_camera, width, height)
         hits = self.backend.hits(view.snap, cam)
-        return FrameView(view.index, view.time, view.snap, cam, hits,
-                         surface(hits, view.snap, cam, self.instance_lut, self.semantic_lut, self.with_local))
+        return FrameView(
+            view.index,
+            view.time,
+            view.snap,
+            cam,
+            hits,
+            surface(hits, view.snap, cam, self.instance_lut, self.semantic_lut, self.with_local),
+        )
 
-    def shot_frames(self, shot, width: int, height: int, fps: float, only: set[int] | None = None
-                    ) -> Iterator[FrameResult]:
+    def shot_frames(
+        self, shot, width: int, height: int, fps: float, only: set[int] | None = None
+    ) -> Iterator[FrameResult]:
         """Passes for every frame of a shot (or the frames in `only`), in order."""
         rig = ShotCamera(shot, self.world, width, height)
         n = frame_count(shot, fps)
@@ -101,6 +113,13 @@ class Rasterizer:
             yield FrameResult(window[i], self.passes_of(window[i - 1], window[i], window[i + 1]))
 
     def passes_of(self, prev: FrameView, cur: FrameView, nxt: FrameView) -> PassFrame:
-        fwd, bwd = flows(cur.surf, cur.snap, (nxt.snap, nxt.cam, nxt.hits), (prev.snap, prev.cam, prev.hits),
-                         self.moving, cur.hits, self.snapshots.deforming)
+        fwd, bwd = flows(
+            cur.surf,
+            cur.snap,
+            (nxt.snap, nxt.cam, nxt.hits),
+            (prev.snap, prev.cam, prev.hits),
+            self.moving,
+            cur.hits,
+            self.snapshots.deforming,
+        )
         return make_pass_frame(cur.hits, cur.surf, fwd, bwd)

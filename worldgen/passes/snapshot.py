@@ -1,5 +1,6 @@
 """The world frozen at one instant, flattened into arrays that both rasterizers and the pass
 derivation share: world-space vertices, normals and uv of every object, one global face table."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -92,6 +93,7 @@ class SnapshotMaker:
 @dataclass
 class Hits:
     """What a rasterizer returns per pixel: the nearest surface along each pixel's centre ray."""
+
     depth: np.ndarray  # (H, W) float32 metric z-depth, inf where nothing is hit
     geom: np.ndarray  # (H, W) int32 object index in spec order, -1 where nothing is hit
     prim: np.ndarray  # (H, W) int32 triangle index within that object
@@ -113,6 +115,7 @@ def pixel_rays(cam: CameraFrame) -> tuple[np.ndarray, np.ndarray]:
     if cached is not None:
         return cached
     from worldgen.passes.kernels import make_rays
+
     m = cam.world_to_camera[:3, :3].T @ np.linalg.inv(cam.K)
     rays = make_rays(m.astype(np.float64), cam.center.astype(np.float64), cam.height, cam.width)
     out = (cam.center, rays[..., 3:])

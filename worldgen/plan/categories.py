@@ -1,5 +1,6 @@
 """What a category looks like as proxy geometry: a typical size (width, height, depth in
 metres), a shape (or a shipped mesh), and whether things fit under it."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -122,10 +123,30 @@ CATEGORIES = {
 ALIASES = {"fridge": "refrigerator", "phone": "cell_phone", "hydrant": "fire_hydrant"}
 CATEGORIES.update({word: CATEGORIES[same] for word, same in ALIASES.items()})
 DEFAULT = Category((1.0, 1.0, 1.0))
-PLURALS = {"people": "person", "men": "man", "women": "woman", "children": "child", "benches": "bench",
-           "boxes": "box", "buses": "bus", "trees": "tree", "houses": "house", "cups": "cup", "glasses": "glass",
-           "knives": "knife", "leaves": "leaf", "shelves": "shelf", "wolves": "wolf", "mice": "mouse", "geese": "goose",
-           "feet": "foot", "teeth": "tooth", "sheep": "sheep", "deer": "deer", "fish": "fish"}
+PLURALS = {
+    "people": "person",
+    "men": "man",
+    "women": "woman",
+    "children": "child",
+    "benches": "bench",
+    "boxes": "box",
+    "buses": "bus",
+    "trees": "tree",
+    "houses": "house",
+    "cups": "cup",
+    "glasses": "glass",
+    "knives": "knife",
+    "leaves": "leaf",
+    "shelves": "shelf",
+    "wolves": "wolf",
+    "mice": "mouse",
+    "geese": "goose",
+    "feet": "foot",
+    "teeth": "tooth",
+    "sheep": "sheep",
+    "deer": "deer",
+    "fish": "fish",
+}
 
 
 def lookup(category: str) -> Category:
@@ -162,8 +183,28 @@ def plural_to_singular(word: str) -> str:
     return w
 
 
-NOT_PLURAL = {"tennis", "axis", "iris", "chassis", "lens", "gas", "species", "series", "news", "canvas", "atlas",
-              "bias", "oasis", "jeans", "pants", "glasses", "scissors", "trousers", "shorts", "binoculars"}
+NOT_PLURAL = {
+    "tennis",
+    "axis",
+    "iris",
+    "chassis",
+    "lens",
+    "gas",
+    "species",
+    "series",
+    "news",
+    "canvas",
+    "atlas",
+    "bias",
+    "oasis",
+    "jeans",
+    "pants",
+    "glasses",
+    "scissors",
+    "trousers",
+    "shorts",
+    "binoculars",
+}
 
 
 def singular(word: str) -> str | None:

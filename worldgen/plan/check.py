@@ -1,6 +1,7 @@
 """Geometric checks of a planned world, independent of the solver that made it: relations
 (view-dependent ones measured in the main camera's rendered instance pass), interpenetration
 (oriented-box separating-axis tests) and support. Used by the tests and benchmarks/plan_quality.py."""
+
 from __future__ import annotations
 
 import itertools
@@ -86,7 +87,9 @@ def unsupported(world, t: float = 0.0) -> list[str]:
                 continue
             plo, phi = tops[p]
             inside = np.all(lo >= plo - TOUCH) and np.all(hi <= phi + TOUCH)
-            rests = abs(lo[1] - phi[1]) < TOUCH and lo[0] < phi[0] and hi[0] > plo[0] and lo[2] < phi[2] and hi[2] > plo[2]
+            rests = (
+                abs(lo[1] - phi[1]) < TOUCH and lo[0] < phi[0] and hi[0] > plo[0] and lo[2] < phi[2] and hi[2] > plo[2]
+            )
             if inside or rests:
                 on = True
                 break
@@ -98,9 +101,11 @@ def unsupported(world, t: float = 0.0) -> list[str]:
 def first_frame(spec, world):
     """The main camera's first frame (passes), which view-dependent relations are measured in."""
     from worldgen.passes.sequence import Rasterizer
+
     r = spec.render
-    return next(Rasterizer(world, "raycast", with_local=False).shot_frames(spec.shots[0], r.width, r.height, r.fps,
-                                                                          only={0}))
+    return next(
+        Rasterizer(world, "raycast", with_local=False).shot_frames(spec.shots[0], r.width, r.height, r.fps, only={0})
+    )
 
 
 def _mask_stats(frame, world, oid):
@@ -137,8 +142,11 @@ def _relation(world, frame, subject: str, relation: str, obj: str):
             return sa[1] < sb[1]
         return sa[1] > sb[1]
     if relation == "on_top_of":
-        return abs(lo_a[1] - hi_b[1]) < TOUCH and lo_b[0] - TOUCH <= ca[0] <= hi_b[0] + TOUCH \
+        return (
+            abs(lo_a[1] - hi_b[1]) < TOUCH
+            and lo_b[0] - TOUCH <= ca[0] <= hi_b[0] + TOUCH
             and lo_b[2] - TOUCH <= ca[2] <= hi_b[2] + TOUCH
+        )
     if relation == "under":
         above = hi_a[1] <= lo_b[1] + TOUCH and lo_b[0] <= ca[0] <= hi_b[0] and lo_b[2] <= ca[2] <= hi_b[2]
         return bool(above)
@@ -240,8 +248,9 @@ def srgb_to_lab(rgb) -> np.ndarray:
     """CIELAB (D65) of sRGB 0-255 colours, shape (..., 3)."""
     c = np.asarray(rgb, np.float64) / 255.0
     lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
-    m = np.array([[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.0721750],
-                  [0.0193339, 0.1191920, 0.9503041]])
+    m = np.array(
+        [[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.0721750], [0.0193339, 0.1191920, 0.9503041]]
+    )
     xyz = lin @ m.T / np.array([0.95047, 1.0, 1.08883])
     f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
     return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], -1)
@@ -253,7 +262,7 @@ def ciede2000(lab1, lab2, kl: float = 1.0) -> float:
     L1, a1, b1 = (float(x) for x in lab1)
     L2, a2, b2 = (float(x) for x in lab2)
     cbar = (np.hypot(a1, b1) + np.hypot(a2, b2)) / 2
-    g = 0.5 * (1 - np.sqrt(cbar ** 7 / (cbar ** 7 + 25.0 ** 7)))
+    g = 0.5 * (1 - np.sqrt(cbar**7 / (cbar**7 + 25.0**7)))
     a1p, a2p = a1 * (1 + g), a2 * (1 + g)
     c1p, c2p = np.hypot(a1p, b1), np.hypot(a2p, b2)
     h1p = np.degrees(np.arctan2(b1, a1p)) % 360 if c1p else 0.0
@@ -268,11 +277,16 @@ def ciede2000(lab1, lab2, kl: float = 1.0) -> float:
         hbar = (h1p + h2p) / 2
     else:
         hbar = (h1p + h2p + 360) / 2 if h1p + h2p < 360 else (h1p + h2p - 360) / 2
-    t = (1 - 0.17 * np.cos(np.radians(hbar - 30)) + 0.24 * np.cos(np.radians(2 * hbar))
-         + 0.32 * np.cos(np.radians(3 * hbar + 6)) - 0.20 * np.cos(np.radians(4 * hbar - 63)))
+    t = (
+        1
+        - 0.17 * np.cos(np.radians(hbar - 30))
+        + 0.24 * np.cos(np.radians(2 * hbar))
+        + 0.32 * np.cos(np.radians(3 * hbar + 6))
+        - 0.20 * np.cos(np.radians(4 * hbar - 63))
+    )
     sl = 1 + 0.015 * (Lbar - 50) ** 2 / np.sqrt(20 + (Lbar - 50) ** 2)
     sc, sh = 1 + 0.045 * Cbar, 1 + 0.015 * Cbar * t
-    rt = -2 * np.sqrt(Cbar ** 7 / (Cbar ** 7 + 25.0 ** 7)) * np.sin(np.radians(60 * np.exp(-((hbar - 275) / 25) ** 2)))
+    rt = -2 * np.sqrt(Cbar**7 / (Cbar**7 + 25.0**7)) * np.sin(np.radians(60 * np.exp(-(((hbar - 275) / 25) ** 2))))
     return float(np.sqrt((dL / (kl * sl)) ** 2 + (dC / sc) ** 2 + (dH / sh) ** 2 + rt * (dC / sc) * (dH / sh)))
 
 
@@ -284,11 +298,13 @@ class PaintedColour:
 
     def nearest(self) -> str:
         from worldgen.paint.materials import COLOURS
+
         lab = srgb_to_lab(self.rgb)
         return min(BASIC_COLOURS, key=lambda c: ciede2000(lab, srgb_to_lab(COLOURS[c]), kl=2.0))
 
     def judge(self, want: str) -> dict:
         from worldgen.paint.materials import COLOURS
+
         want = {"gray": "grey"}.get(want, want)
         de = ciede2000(srgb_to_lab(self.rgb), srgb_to_lab(COLOURS[want]))
         near = self.nearest()
@@ -303,6 +319,7 @@ def painted_colours(spec, world, ids, width: int = 192, height: int = 108, lit: 
     from worldgen.camera import ShotCamera
     from worldgen.paint.registry import make_painter
     from worldgen.passes.sequence import Rasterizer
+
     raster = Rasterizer(world, "raycast", with_local=True)
     view = raster.view(ShotCamera(spec.shots[0], world, width, height), spec.render.fps, 0)
     image = make_painter("procedural", world, raster).paint(view)

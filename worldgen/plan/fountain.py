@@ -18,6 +18,7 @@ upper-case line ending in `TO:` standing alone (forced with `>`); `>text<` is ce
 forces action; `~` is a lyric. Notes `[[...]]` and boneyard `/* ... */` are dropped, sections
 `#`, synopses `=` and page breaks `===` are outline, not screen, and are skipped.
 Emphasis marks (`*`, `_`) are kept in the text as written."""
+
 from __future__ import annotations
 
 import re
@@ -27,8 +28,7 @@ from typing import Literal
 
 from worldgen.errors import SpecError
 
-ElementKind = Literal["action", "character", "dialogue", "parenthetical", "transition",
-                      "centered", "lyric"]
+ElementKind = Literal["action", "character", "dialogue", "parenthetical", "transition", "centered", "lyric"]
 
 # A heading's prefix, longest first so INT./EXT. is not read as INT.
 _HEADING = re.compile(r"^(INT\.?/EXT|INT/EXT|I/E|INT|EXT|EST)[.\s]\s*(.*)$", re.IGNORECASE)
@@ -126,8 +126,7 @@ class Scene:
     @property
     def speakers(self) -> tuple[str, ...]:
         """Who speaks in this scene, in order of first cue."""
-        return tuple(dict.fromkeys(e.speaker for e in self.elements
-                                   if e.kind == "character" and e.speaker))
+        return tuple(dict.fromkeys(e.speaker for e in self.elements if e.kind == "character" and e.speaker))
 
 
 @dataclass(frozen=True)
@@ -259,9 +258,12 @@ def _title_page(block: list[tuple[int, str]], file: str) -> TitlePage:
         elif key is not None and line[:1].isspace():
             fields[key] = (fields[key] + "\n" + line.strip()).strip()
         else:
-            raise SpecError(f"title page line {line.strip()!r} is neither 'Key: value' nor an "
-                            "indented continuation (end the title page with a blank line)",
-                            file=file, line=number)
+            raise SpecError(
+                f"title page line {line.strip()!r} is neither 'Key: value' nor an "
+                "indented continuation (end the title page with a blank line)",
+                file=file,
+                line=number,
+            )
     return TitlePage(fields, block[0][0])
 
 
@@ -288,8 +290,7 @@ class _Reader:
         time = self.heading.time
         if time in _CONTINUING:
             time = self.scenes[-1].time_of_day if self.scenes else None
-        self.scenes.append(Scene(self.heading, tuple(self.elements),
-                                 normalise_location(self.heading.location), time))
+        self.scenes.append(Scene(self.heading, tuple(self.elements), normalise_location(self.heading.location), time))
         self.elements = []
 
     def _add(self, element: Element) -> None:
@@ -298,8 +299,9 @@ class _Reader:
     def finish(self, title: TitlePage | None) -> Screenplay:
         self._close_scene()
         if not self.scenes:
-            raise SpecError("no scene heading (INT. PLACE - TIME): a screenplay needs at least "
-                            "one scene", file=self.file, line=1)
+            raise SpecError(
+                "no scene heading (INT. PLACE - TIME): a screenplay needs at least one scene", file=self.file, line=1
+            )
         return Screenplay(self.file, title, tuple(self.preamble), tuple(self.scenes))
 
     # -- paragraphs
@@ -352,7 +354,7 @@ class _Reader:
         scene_number = None
         found = _SCENE_NUMBER.search(text)
         if found:
-            scene_number, text = found.group(1), text[:found.start()].rstrip()
+            scene_number, text = found.group(1), text[: found.start()].rstrip()
         setting = None
         body = text
         match = None if forced else _HEADING.match(text)
@@ -367,10 +369,12 @@ class _Reader:
             time = time.strip().upper() or None
         location = location.strip(" -.")
         if not location:
-            raise SpecError(f"scene heading {text!r} names no location (INT. PLACE - TIME)",
-                            file=self.file, line=number)
-        self.heading = Heading(text, number, setting, location.upper() if not forced else location,
-                               time, scene_number, forced)
+            raise SpecError(
+                f"scene heading {text!r} names no location (INT. PLACE - TIME)", file=self.file, line=number
+            )
+        self.heading = Heading(
+            text, number, setting, location.upper() if not forced else location, time, scene_number, forced
+        )
 
     @staticmethod
     def _looks_like_cue(text: str) -> bool:
@@ -384,8 +388,7 @@ class _Reader:
         marks = [m.strip().upper() for m in _EXTENSION.findall(cue)]
         name = re.sub(r"\s+", " ", _EXTENSION.sub("", cue)).strip()
         if not name:
-            raise SpecError(f"character cue {cue!r} names no character", file=self.file,
-                            line=number)
+            raise SpecError(f"character cue {cue!r} names no character", file=self.file, line=number)
         speaker = self.speakers.setdefault(name.casefold(), name)
         contd = any(m in _CONTD for m in marks)
         extensions = tuple(m for m in marks if m not in _CONTD)
@@ -414,6 +417,5 @@ class _Reader:
                 self._add(Element("parenthetical", text, paren[0][0], speaker))
                 paren.clear()
         if paren:
-            raise SpecError(f"parenthetical {paren[0][1]!r} is never closed with ')'",
-                            file=self.file, line=paren[0][0])
+            raise SpecError(f"parenthetical {paren[0][1]!r} is never closed with ')'", file=self.file, line=paren[0][0])
         flush_speech()

@@ -7,47 +7,302 @@ of the text: hyphens become spaces, verbs are reduced to their lemma ("gazing" -
 "directly", "a little") are dropped, and each relation, motion direction and camera move is a
 class of lemmas combined by a small grammar (preposition, direction word, frame word: "to the
 left hand side of" = [to] [the] LEFT [hand] [side] of)."""
+
 from __future__ import annotations
 
 import re
 from functools import lru_cache
 
 # degree words and hedges: they qualify a relation but never change which one it is
-MODIFIERS = {"just", "slightly", "directly", "immediately", "somewhat", "very", "squarely", "partly", "partially",
-             "exactly", "nearly", "almost", "roughly", "about", "approximately", "neatly", "comfortably", "still"}
+MODIFIERS = {
+    "just",
+    "slightly",
+    "directly",
+    "immediately",
+    "somewhat",
+    "very",
+    "squarely",
+    "partly",
+    "partially",
+    "exactly",
+    "nearly",
+    "almost",
+    "roughly",
+    "about",
+    "approximately",
+    "neatly",
+    "comfortably",
+    "still",
+}
 MODIFIER_PHRASES = r"\b(a little|a bit|a little bit|a tad|a touch|a few (metres|meters|feet|steps))\b"
 
 # verbs the reader knows, by lemma (the base form); other words pass through unchanged
 MOTION_VERBS = {
-    "drive", "roll", "walk", "run", "move", "sail", "fly", "go", "ride", "slide", "travel", "cross", "race", "drift",
-    "hop", "wander", "dash", "gallop", "trot", "jog", "stroll", "march", "stride", "amble", "saunter", "hurry",
-    "rush", "speed", "glide", "swim", "crawl", "creep", "scurry", "scamper", "waddle", "skate", "cycle",
-    "pedal", "bounce", "head", "advance", "approach", "retreat", "charge", "sprint", "swoop", "paddle", "cruise",
-    "coast", "tumble", "slither", "prowl", "plod", "trudge", "flutter", "jump", "leap", "skip", "zip", "bolt",
-    "scuttle", "lumber", "shuffle", "tiptoe", "steer", "taxi", "flee", "return", "hobble", "limp", "meander",
-    "roam", "rove", "step", "chase", "come",
+    "drive",
+    "roll",
+    "walk",
+    "run",
+    "move",
+    "sail",
+    "fly",
+    "go",
+    "ride",
+    "slide",
+    "travel",
+    "cross",
+    "race",
+    "drift",
+    "hop",
+    "wander",
+    "dash",
+    "gallop",
+    "trot",
+    "jog",
+    "stroll",
+    "march",
+    "stride",
+    "amble",
+    "saunter",
+    "hurry",
+    "rush",
+    "speed",
+    "glide",
+    "swim",
+    "crawl",
+    "creep",
+    "scurry",
+    "scamper",
+    "waddle",
+    "skate",
+    "cycle",
+    "pedal",
+    "bounce",
+    "head",
+    "advance",
+    "approach",
+    "retreat",
+    "charge",
+    "sprint",
+    "swoop",
+    "paddle",
+    "cruise",
+    "coast",
+    "tumble",
+    "slither",
+    "prowl",
+    "plod",
+    "trudge",
+    "flutter",
+    "jump",
+    "leap",
+    "skip",
+    "zip",
+    "bolt",
+    "scuttle",
+    "lumber",
+    "shuffle",
+    "tiptoe",
+    "steer",
+    "taxi",
+    "flee",
+    "return",
+    "hobble",
+    "limp",
+    "meander",
+    "roam",
+    "rove",
+    "step",
+    "chase",
+    "come",
 }
-POSTURE_VERBS = {"sit", "stand", "lie", "rest", "wait", "sleep", "lean", "hang", "perch", "nap", "graze", "rise",
-                 "park", "place", "set", "stack", "tuck", "keep", "pitch", "hide", "stay", "lay", "put", "loom",
-                 "tower", "crouch", "kneel", "huddle", "settle", "land", "balance", "float", "hover", "curl", "play",
-                 "watch", "look", "gaze", "stare", "peer", "glance", "face", "point", "turn", "eye", "observe",
-                 "orient", "paint", "colour", "color", "shine", "glow", "stop", "pause", "appear", "nestle", "poke"}
-CAMERA_VERBS = {"orbit", "circle", "revolve", "rotate", "wheel", "arc", "swing", "sweep", "spin", "loop", "curve",
-                "push", "pull", "dolly", "edge", "inch", "close", "withdraw", "recede", "draw", "back", "truck",
-                "strafe", "sidestep", "shift", "slip", "crab", "scoot", "pan", "swivel", "whip", "yaw", "tilt",
-                "angle", "aim", "tip", "pitch", "crane", "boom", "jib", "lift", "ascend", "climb", "raise", "elevate",
-                "levitate", "pedestal", "lower", "descend", "drop", "sink", "fall", "dip", "zoom", "punch",
-                "tighten", "magnify", "widen", "follow", "track", "trail", "tail", "shadow", "accompany", "pursue",
-                "hold", "lock", "ease", "fly", "soar", "frame", "film", "show", "reveal", "capture"}
+POSTURE_VERBS = {
+    "sit",
+    "stand",
+    "lie",
+    "rest",
+    "wait",
+    "sleep",
+    "lean",
+    "hang",
+    "perch",
+    "nap",
+    "graze",
+    "rise",
+    "park",
+    "place",
+    "set",
+    "stack",
+    "tuck",
+    "keep",
+    "pitch",
+    "hide",
+    "stay",
+    "lay",
+    "put",
+    "loom",
+    "tower",
+    "crouch",
+    "kneel",
+    "huddle",
+    "settle",
+    "land",
+    "balance",
+    "float",
+    "hover",
+    "curl",
+    "play",
+    "watch",
+    "look",
+    "gaze",
+    "stare",
+    "peer",
+    "glance",
+    "face",
+    "point",
+    "turn",
+    "eye",
+    "observe",
+    "orient",
+    "paint",
+    "colour",
+    "color",
+    "shine",
+    "glow",
+    "stop",
+    "pause",
+    "appear",
+    "nestle",
+    "poke",
+}
+CAMERA_VERBS = {
+    "orbit",
+    "circle",
+    "revolve",
+    "rotate",
+    "wheel",
+    "arc",
+    "swing",
+    "sweep",
+    "spin",
+    "loop",
+    "curve",
+    "push",
+    "pull",
+    "dolly",
+    "edge",
+    "inch",
+    "close",
+    "withdraw",
+    "recede",
+    "draw",
+    "back",
+    "truck",
+    "strafe",
+    "sidestep",
+    "shift",
+    "slip",
+    "crab",
+    "scoot",
+    "pan",
+    "swivel",
+    "whip",
+    "yaw",
+    "tilt",
+    "angle",
+    "aim",
+    "tip",
+    "pitch",
+    "crane",
+    "boom",
+    "jib",
+    "lift",
+    "ascend",
+    "climb",
+    "raise",
+    "elevate",
+    "levitate",
+    "pedestal",
+    "lower",
+    "descend",
+    "drop",
+    "sink",
+    "fall",
+    "dip",
+    "zoom",
+    "punch",
+    "tighten",
+    "magnify",
+    "widen",
+    "follow",
+    "track",
+    "trail",
+    "tail",
+    "shadow",
+    "accompany",
+    "pursue",
+    "hold",
+    "lock",
+    "ease",
+    "fly",
+    "soar",
+    "frame",
+    "film",
+    "show",
+    "reveal",
+    "capture",
+}
 VERBS = MOTION_VERBS | POSTURE_VERBS | CAMERA_VERBS
-IRREGULAR = {"ran": "run", "went": "go", "gone": "go", "flew": "fly", "flown": "fly", "rode": "ride", "ridden": "ride",
-             "drove": "drive", "driven": "drive", "sat": "sit", "stood": "stand", "lay": "lie", "lain": "lie",
-             "lying": "lie", "lies": "lie", "swam": "swim", "swum": "swim", "came": "come", "rose": "rise",
-             "risen": "rise", "fell": "fall", "fallen": "fall", "hid": "hide", "hidden": "hide", "slid": "slide",
-             "strode": "stride", "sped": "speed", "fled": "flee", "leapt": "leap", "kept": "keep", "held": "hold",
-             "drew": "draw", "drawn": "draw", "swung": "swing", "swept": "sweep", "spun": "spin", "sank": "sink",
-             "sunk": "sink", "shone": "shine", "made": "make", "goes": "go", "does": "do", "dollies": "dolly",
-             "trucks": "truck", "faces": "face", "built": "build", "crept": "creep", "set": "set", "put": "put"}
+IRREGULAR = {
+    "ran": "run",
+    "went": "go",
+    "gone": "go",
+    "flew": "fly",
+    "flown": "fly",
+    "rode": "ride",
+    "ridden": "ride",
+    "drove": "drive",
+    "driven": "drive",
+    "sat": "sit",
+    "stood": "stand",
+    "lay": "lie",
+    "lain": "lie",
+    "lying": "lie",
+    "lies": "lie",
+    "swam": "swim",
+    "swum": "swim",
+    "came": "come",
+    "rose": "rise",
+    "risen": "rise",
+    "fell": "fall",
+    "fallen": "fall",
+    "hid": "hide",
+    "hidden": "hide",
+    "slid": "slide",
+    "strode": "stride",
+    "sped": "speed",
+    "fled": "flee",
+    "leapt": "leap",
+    "kept": "keep",
+    "held": "hold",
+    "drew": "draw",
+    "drawn": "draw",
+    "swung": "swing",
+    "swept": "sweep",
+    "spun": "spin",
+    "sank": "sink",
+    "sunk": "sink",
+    "shone": "shine",
+    "made": "make",
+    "goes": "go",
+    "does": "do",
+    "dollies": "dolly",
+    "trucks": "truck",
+    "faces": "face",
+    "built": "build",
+    "crept": "creep",
+    "set": "set",
+    "put": "put",
+}
 
 
 @lru_cache(maxsize=4096)
@@ -70,7 +325,7 @@ def lemma(word: str) -> str:
         cands.append(w[:-1])
     for suf in ("ing", "ed"):
         if w.endswith(suf) and len(w) > len(suf) + 2:
-            stem = w[:-len(suf)]
+            stem = w[: -len(suf)]
             cands += [stem, stem + "e"]
             if len(stem) > 2 and stem[-1] == stem[-2]:  # running -> run, dropped -> drop
                 cands.append(stem[:-1])
@@ -87,14 +342,41 @@ def normal_form(text: str) -> str:
         if w in MODIFIERS:
             continue
         # 'right behind', 'right next to': 'right' as a degree word, not a side
-        if w == "right" and i + 1 < len(words) and words[i + 1] in RIGHT_AS_DEGREE and (i == 0 or words[i - 1] != "the"):
+        if (
+            w == "right"
+            and i + 1 < len(words)
+            and words[i + 1] in RIGHT_AS_DEGREE
+            and (i == 0 or words[i - 1] != "the")
+        ):
             continue
         out.append(w)
     return " ".join(out)
 
 
-RIGHT_AS_DEGREE = {"behind", "beside", "next", "in", "on", "under", "underneath", "beneath", "below", "above", "by",
-                   "against", "near", "inside", "atop", "alongside", "at", "up", "over", "there", "here", "before"}
+RIGHT_AS_DEGREE = {
+    "behind",
+    "beside",
+    "next",
+    "in",
+    "on",
+    "under",
+    "underneath",
+    "beneath",
+    "below",
+    "above",
+    "by",
+    "against",
+    "near",
+    "inside",
+    "atop",
+    "alongside",
+    "at",
+    "up",
+    "over",
+    "there",
+    "here",
+    "before",
+}
 
 # ---- relations: a grammar of side words, frame words and prepositions -------------------------------
 _SIDE = r"(?:(?:to|on|at|toward|towards|by|over) )?(?:the |its |their )?{d}(?: hand)?(?: side)?(?: of)"
@@ -110,11 +392,17 @@ RELATIONS = [  # (relation, pattern on the normal form); the phrase nearest the 
     ("on_top_of", r"on (?:the )?top of|on to|onto|on|upon|atop|above|up on|on the surface of"),
     ("under", r"underneath|beneath|below|under"),
     ("inside", r"inside of|inside|within|into|in"),
-    ("next_to", r"next to|beside|besides|near to|near|nearby|close to|close by|by|alongside of|alongside|adjacent to"
-                r"|(?:at|by|to) (?:the )?side of|against|neighbou?ring|flank"),
+    (
+        "next_to",
+        r"next to|beside|besides|near to|near|nearby|close to|close by|by|alongside of|alongside|adjacent to"
+        r"|(?:at|by|to) (?:the )?side of|against|neighbou?ring|flank",
+    ),
     ("facing", _LOOK + r" (?:at|toward|towards|to face|on)|to face|face|facing|watch|eye|observe|regard"),
-    ("far_from", r"far away from|far from|a long way from|long way from|distant from|well away from|away from"
-                 r"|(?:at )?a distance from|miles? from|remote from"),
+    (
+        "far_from",
+        r"far away from|far from|a long way from|long way from|distant from|well away from|away from"
+        r"|(?:at )?a distance from|miles? from|remote from",
+    ),
 ]
 _REL_RE = [(rel, re.compile(r"(?<![a-z])(?:" + pat + r")(?![a-z])")) for rel, pat in RELATIONS]
 
@@ -126,9 +414,9 @@ def relation_in(text: str, last: bool = True) -> tuple[str, int, int] | None:
     best = None
     for rel, rx in _REL_RE:
         for m in rx.finditer(t):
-            if rel == "inside" and t[m.start():].startswith(("in front of", "in back of")):
+            if rel == "inside" and t[m.start() :].startswith(("in front of", "in back of")):
                 continue
-            if rel == "on_top_of" and re.match(r"on (?:the )?(?:left|right|far side|other side|side)", t[m.start():]):
+            if rel == "on_top_of" and re.match(r"on (?:the )?(?:left|right|far side|other side|side)", t[m.start() :]):
                 continue
             key = (m.end() if last else -m.start(), m.end() - m.start(), rel, m.start(), m.end())
             if best is None or key[:2] > best[:2]:
@@ -161,10 +449,14 @@ TERMS = [
     (r"\b(?:orbit|360)\b", "orbit"),
     (r"\bdolly (?:in|forward)\b|\bpush in\b", "dolly_in"),
     (r"\bdolly (?:out|back)\b|\bpull (?:out|back)\b", "dolly_out"),
-    (r"\bpedestal up\b", "pedestal_up"), (r"\bpedestal down\b", "pedestal_down"),
-    (r"\bpan" + _D + r"left\b", "pan_left"), (r"\bpan" + _D + r"right\b|\bpan across\b", "pan_right"),
-    (r"\btilt (?:up|upward|upwards)\b", "tilt_up"), (r"\btilt (?:down|downward|downwards)\b", "tilt_down"),
-    (r"\bzoom (?:in|into|closer)\b", "zoom_in"), (r"\bzoom out\b", "zoom_out"),
+    (r"\bpedestal up\b", "pedestal_up"),
+    (r"\bpedestal down\b", "pedestal_down"),
+    (r"\bpan" + _D + r"left\b", "pan_left"),
+    (r"\bpan" + _D + r"right\b|\bpan across\b", "pan_right"),
+    (r"\btilt (?:up|upward|upwards)\b", "tilt_up"),
+    (r"\btilt (?:down|downward|downwards)\b", "tilt_down"),
+    (r"\bzoom (?:in|into|closer)\b", "zoom_in"),
+    (r"\bzoom out\b", "zoom_out"),
     (r"\bcrane(?: up)?\b|\brise above\b|\bsoar\b", "crane_up"),
     (r"\b(?:follow|tracking shot)\b|\btrack\b(?! (?:to the )?(?:left|right))", "track"),
     (r"\b(?:static|locked off|locked down|lock off|lock down|tripod|stationary)\b", "static"),
@@ -176,29 +468,55 @@ CLAUSE = [
     (r"\bzoom (?:in|into|closer)\b|\bpunch\b|\btighten\b|\bmagnify\b", "zoom_in"),
     (r"\bzoom out\b|\bwiden\b|\bpull wide\b|\bgo wide\b", "zoom_out"),
     (r"\b(?:pan|swivel|turn|rotate|swing|whip|sweep|yaw)" + _V + _D + r"(?:left|leftward)\b", "pan_left"),
-    (r"\b(?:pan|swivel|turn|rotate|swing|whip|sweep|yaw)" + _V + _D + r"(?:right|rightward)\b|\bpan across\b",
-     "pan_right"),
+    (
+        r"\b(?:pan|swivel|turn|rotate|swing|whip|sweep|yaw)" + _V + _D + r"(?:right|rightward)\b|\bpan across\b",
+        "pan_right",
+    ),
     (r"\b(?:tilt|look|angle|point|aim|glance|gaze|tip|pitch)" + _V + r" (?:up|upward|upwards|skyward)\b", "tilt_up"),
     (r"\b(?:tilt|look|angle|point|aim|glance|gaze|tip|pitch)" + _V + r" (?:down|downward|downwards)\b", "tilt_down"),
-    (r"\b(?:circle|revolve|orbit)\b|\b(?:rotate|wheel|arc|swing|sweep|go|move|travel|glide|fly|drift|pan|loop|spin"
-     r"|turn|walk|track|dolly|curve|pivot)" + _V + r" (?:around|round)\b", "orbit"),
-    (r"\b(?:follow|trail|tail|chase|shadow|accompany|pursue)\b|\bkeep (?:pace|up) with\b"
-     r"|\b(?:stay|move|travel|ride|run|go) (?:along )?with\b|\btrack\b(?! (?:to the )?(?:left|right))", "track"),
-    (r"\b(?:truck|slide|strafe|sidestep|shift|glide|move|track|slip|crab|drift|travel|step|dolly|roll|scoot|edge"
-     r"|slide)" + _V + _D + r"(?:left|leftward|leftwards)\b", "truck_left"),
-    (r"\b(?:truck|slide|strafe|sidestep|shift|glide|move|track|slip|crab|drift|travel|step|dolly|roll|scoot|edge"
-     r"|slide)" + _V + _D + r"(?:right|rightward|rightwards)\b", "truck_right"),
+    (
+        r"\b(?:circle|revolve|orbit)\b|\b(?:rotate|wheel|arc|swing|sweep|go|move|travel|glide|fly|drift|pan|loop|spin"
+        r"|turn|walk|track|dolly|curve|pivot)" + _V + r" (?:around|round)\b",
+        "orbit",
+    ),
+    (
+        r"\b(?:follow|trail|tail|chase|shadow|accompany|pursue)\b|\bkeep (?:pace|up) with\b"
+        r"|\b(?:stay|move|travel|ride|run|go) (?:along )?with\b|\btrack\b(?! (?:to the )?(?:left|right))",
+        "track",
+    ),
+    (
+        r"\b(?:truck|slide|strafe|sidestep|shift|glide|move|track|slip|crab|drift|travel|step|dolly|roll|scoot|edge"
+        r"|slide)" + _V + _D + r"(?:left|leftward|leftwards)\b",
+        "truck_left",
+    ),
+    (
+        r"\b(?:truck|slide|strafe|sidestep|shift|glide|move|track|slip|crab|drift|travel|step|dolly|roll|scoot|edge"
+        r"|slide)" + _V + _D + r"(?:right|rightward|rightwards)\b",
+        "truck_right",
+    ),
     (r"\b(?:crane|boom|jib)\b|\brise above\b|\bsoar\b", "crane_up"),
-    (r"\b(?:rise|lift|ascend|climb|raise|elevate|levitate)\b|\b(?:float|go|move|fly|drift|pedestal)" + _V
-     + r" (?:up|upward|upwards|higher)\b", "pedestal_up"),
-    (r"\b(?:lower|descend|drop|sink|fall|dip)\b|\b(?:go|move|come|float|drift|pedestal)" + _V
-     + r" (?:down|downward|downwards|lower)\b", "pedestal_down"),
-    (r"\b(?:push|move|glide|creep|drift|dolly|travel|edge|inch|roll|come|fly|advance|step|lean|slide|float|ease"
-     r"|crawl|drive|close)" + _V + r" (?:in|closer|forward|nearer|toward|towards)\b|\bapproach\b|\bclose in\b",
-     "dolly_in"),
-    (r"\b(?:pull|move|glide|drift|dolly|back|retreat|withdraw|recede|draw|step|fly|ease|creep|travel|slide|float"
-     r"|roll|drive|crawl)" + _V + r" (?:back|out|away|backward|backwards)\b|\b(?:retreat|withdraw|recede)\b",
-     "dolly_out"),
+    (
+        r"\b(?:rise|lift|ascend|climb|raise|elevate|levitate)\b|\b(?:float|go|move|fly|drift|pedestal)"
+        + _V
+        + r" (?:up|upward|upwards|higher)\b",
+        "pedestal_up",
+    ),
+    (
+        r"\b(?:lower|descend|drop|sink|fall|dip)\b|\b(?:go|move|come|float|drift|pedestal)"
+        + _V
+        + r" (?:down|downward|downwards|lower)\b",
+        "pedestal_down",
+    ),
+    (
+        r"\b(?:push|move|glide|creep|drift|dolly|travel|edge|inch|roll|come|fly|advance|step|lean|slide|float|ease"
+        r"|crawl|drive|close)" + _V + r" (?:in|closer|forward|nearer|toward|towards)\b|\bapproach\b|\bclose in\b",
+        "dolly_in",
+    ),
+    (
+        r"\b(?:pull|move|glide|drift|dolly|back|retreat|withdraw|recede|draw|step|fly|ease|creep|travel|slide|float"
+        r"|roll|drive|crawl)" + _V + r" (?:back|out|away|backward|backwards)\b|\b(?:retreat|withdraw|recede)\b",
+        "dolly_out",
+    ),
     (r"\b(?:still|static|fixed|hold|steady|stationary|unmoving|motionless|stay put|not move|lock|locked)\b", "static"),
 ]
 _TERMS = [(re.compile(p), m) for p, m in TERMS]
@@ -211,7 +529,7 @@ def camera_move(text: str) -> str | None:
     t = normal_form(text)
     cam = re.search(CAMERA_WORDS, t)
     if cam:  # the verbs right after the camera is named
-        clause = t[cam.end():]
+        clause = t[cam.end() :]
         words = clause.split()[:8]
         clause = " " + " ".join(words) + " "
         for rx, move in _CLAUSE:

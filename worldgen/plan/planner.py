@@ -1,7 +1,8 @@
 """prompt -> plan -> spec, with validation, a bounded repair loop and the spec's own gates.
 
-    spec_text, report = plan_spec("a red bicycle to the left of a blue car", llm="none")
+spec_text, report = plan_spec("a red bicycle to the left of a blue car", llm="none")
 """
+
 from __future__ import annotations
 
 import json
@@ -83,6 +84,7 @@ def _normalise_names(data: dict) -> None:
 def make_backend(llm: str = "embedded", model: str | None = None, url: str | None = None, seed: int = 0):
     """llm: 'embedded' (Gemma 3 270M), 'none' (rules), or implied by `model` (a GGUF path) / `url`."""
     from worldgen.plan import llm as L
+
     if url:
         return L.HttpPlanner(url, model or "default", seed=seed)
     if model:
@@ -132,13 +134,23 @@ def make_plan(prompt: str, backend=None, report: PlanReport | None = None, groun
                     return plan
                 feedback = "; ".join(errs[:6])
         report.notes.append(f"attempt {attempt + 1}: {feedback}")
-    raise PlanningError(f"the {backend.name} planner gave no valid plan after {1 + REPAIRS} attempts; "
-                        f"last errors: {feedback[:300]}")
+    raise PlanningError(
+        f"the {backend.name} planner gave no valid plan after {1 + REPAIRS} attempts; last errors: {feedback[:300]}"
+    )
 
 
-def plan_spec(prompt: str, llm: str = "embedded", model: str | None = None, url: str | None = None,
-              seed: int = 0, width: int = 512, height: int = 288, fps: float = 24, backend=None,
-              grounding: bool = True) -> tuple[str, PlanReport]:
+def plan_spec(
+    prompt: str,
+    llm: str = "embedded",
+    model: str | None = None,
+    url: str | None = None,
+    seed: int = 0,
+    width: int = 512,
+    height: int = 288,
+    fps: float = 24,
+    backend=None,
+    grounding: bool = True,
+) -> tuple[str, PlanReport]:
     """The whole planner: a YAML spec text that validates and renders as is, and a report.
     `grounding=False`: the model's plan goes to the solver as the model wrote it."""
     t0 = time.perf_counter()
@@ -164,6 +176,7 @@ def _gate(text: str, data: dict, prompt: str, report: PlanReport) -> str:
     from worldgen.spec import load_spec_text
     from worldgen.world_checks import check_geometry
     from worldgen.world import World
+
     for _ in range(6):
         try:
             spec = load_spec_text(text, "<plan>")
@@ -171,7 +184,7 @@ def _gate(text: str, data: dict, prompt: str, report: PlanReport) -> str:
             return text
         except SpecError as e:
             if e.path and e.path.startswith("shots[") and ".camera" in e.path:
-                k = int(e.path[6:e.path.index("]")])
+                k = int(e.path[6 : e.path.index("]")])
                 _widen(data["shots"][k]["camera"])
                 report.notes.append(f"shot {k + 1}: camera moved back ({e.message})")
                 text = to_yaml(data, prompt, report)
@@ -195,7 +208,12 @@ def _widen(cam: dict, k: float = 1.4) -> None:
 
 def to_yaml(data: dict, prompt: str, report: PlanReport) -> str:
     head = "# Planned by worldgen from the prompt:\n" + "".join(
-        f"#   {line}\n" for line in prompt.strip().splitlines()[:12])
-    head += f"# planner: {report.backend}" + (f" ({report.model})" if report.model else "") + (
-        ", not grounded" if report.backend != "rules" and not report.grounded else "") + "\n"
+        f"#   {line}\n" for line in prompt.strip().splitlines()[:12]
+    )
+    head += (
+        f"# planner: {report.backend}"
+        + (f" ({report.model})" if report.model else "")
+        + (", not grounded" if report.backend != "rules" and not report.grounded else "")
+        + "\n"
+    )
     return head + yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=110, allow_unicode=True)

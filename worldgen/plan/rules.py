@@ -6,6 +6,7 @@ of fixed phrases.
 
 It is the planner used with `--llm none`, and its findings hold any model's plan to the prompt
 (see `ground`), so a small model cannot drop a relation the prompt states or invent one."""
+
 from __future__ import annotations
 
 import itertools
@@ -16,61 +17,418 @@ from worldgen.plan import lexicon as lx
 from worldgen.plan.categories import CATEGORIES, head, plural_to_singular, singular
 from worldgen.plan.schema import Motion, Plan, PlanObject, PlanShot, Relation
 
-NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-           "several": 3, "some": 2, "pair": 2, "couple": 2, "few": 3}
+NUMBERS = {
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "several": 3,
+    "some": 2,
+    "pair": 2,
+    "couple": 2,
+    "few": 3,
+}
 DETERMINERS = set(NUMBERS) | {"the", "this", "that", "its", "his", "her", "their", "another"}
 DEFINITE = {"the", "this", "that", "its", "his", "her", "their"}
 SHADES = {"dark", "light", "pale", "bright", "deep"}
-TEXTURES = {"shiny", "glossy", "matte", "rusty", "glowing", "wet", "metallic", "furry", "fluffy", "dusty", "muddy",
-            "mossy", "weathered", "neon", "polished", "transparent", "translucent"}
+TEXTURES = {
+    "shiny",
+    "glossy",
+    "matte",
+    "rusty",
+    "glowing",
+    "wet",
+    "metallic",
+    "furry",
+    "fluffy",
+    "dusty",
+    "muddy",
+    "mossy",
+    "weathered",
+    "neon",
+    "polished",
+    "transparent",
+    "translucent",
+}
 # the only words that become an object's appearance: colours, materials, patterns, textures
 APPEARANCE = set(COLOURS) | set(MATERIALS) | set(PATTERN_WORDS) | SHADES | TEXTURES
-SIZE_WORDS = {"small": 0.6, "little": 0.6, "tiny": 0.35, "big": 1.6, "large": 1.6, "huge": 2.5, "tall": 1.4,
-              "giant": 2.5, "miniature": 0.3, "short": 0.8}
-OTHER_ADJECTIVES = {"old", "new", "young", "pretty", "beautiful", "lonely", "single", "lone", "quiet", "busy",
-                    "empty", "full", "ancient", "modern", "famous", "strange", "cute", "happy", "sad", "angry", "wild",
-                    "gentle", "friendly", "majestic", "abandoned", "cozy", "cosy", "tiny", "whole", "other", "same",
-                    "real", "toy", "fake", "plastic", "wooden", "front", "back", "open", "closed", "broken", "fresh"}
+SIZE_WORDS = {
+    "small": 0.6,
+    "little": 0.6,
+    "tiny": 0.35,
+    "big": 1.6,
+    "large": 1.6,
+    "huge": 2.5,
+    "tall": 1.4,
+    "giant": 2.5,
+    "miniature": 0.3,
+    "short": 0.8,
+}
+OTHER_ADJECTIVES = {
+    "old",
+    "new",
+    "young",
+    "pretty",
+    "beautiful",
+    "lonely",
+    "single",
+    "lone",
+    "quiet",
+    "busy",
+    "empty",
+    "full",
+    "ancient",
+    "modern",
+    "famous",
+    "strange",
+    "cute",
+    "happy",
+    "sad",
+    "angry",
+    "wild",
+    "gentle",
+    "friendly",
+    "majestic",
+    "abandoned",
+    "cozy",
+    "cosy",
+    "tiny",
+    "whole",
+    "other",
+    "same",
+    "real",
+    "toy",
+    "fake",
+    "plastic",
+    "wooden",
+    "front",
+    "back",
+    "open",
+    "closed",
+    "broken",
+    "fresh",
+}
 ADJECTIVES = APPEARANCE | set(SIZE_WORDS) | OTHER_ADJECTIVES
-NOT_NOUNS = {"left", "right", "front", "top", "back", "middle", "side", "center", "centre", "camera", "shot", "scene",
-             "other", "each", "same", "way", "distance", "moment", "time", "end", "start", "sunset", "night",
-             "dusk", "dawn", "morning", "evening", "noon", "day", "beach", "street", "field", "park", "forest",
-             "room", "road", "city", "meadow", "garden", "desert", "sea", "ocean", "lake", "snow", "ground", "sky",
-             "them", "it", "they", "him", "view", "frame", "film", "video", "kitchen", "office", "hill", "valley",
-             "mountain", "town", "village", "yard", "plaza", "square", "alley", "studio", "hall", "courtyard",
-             "clearing", "harbor", "harbour", "landscape", "world", "place", "area", "countryside", "background",
-             "foreground", "photo", "photograph", "picture", "image", "render", "rendering", "lens", "close", "closeup",
-             "wide", "angle", "bit", "lot", "tad", "touch", "surface", "bottom", "rear", "edge", "corner", "direction",
-             "pace", "sunrise", "twilight", "midnight", "afternoon", "weather", "daylight", "moonlight", "sunlight"}
-NOUN_ING = {"building", "painting", "ring", "king", "swing", "wing", "string", "ceiling", "spring", "pudding",
-            "dumpling", "earring", "sling", "bedding", "railing", "awning", "sapling", "duckling", "seedling"}
-TIMES = [("sunset", "sunset"), ("sunrise", "dawn"), ("dawn", "dawn"), ("morning", "dawn"), ("dusk", "dusk"),
-         ("evening", "dusk"), ("twilight", "dusk"), ("night", "night"), ("midnight", "night"), ("moon", "night"),
-         ("noon", "noon"), ("midday", "noon"), ("overcast", "overcast"), ("cloudy", "overcast"), ("rain", "overcast"),
-         ("fog", "overcast")]
-SETTINGS = [("beach", "sand"), ("desert", "sand"), ("sand", "sand"), ("street", "street"), ("road", "street"),
-            ("city", "street"), ("parking", "street"), ("room", "floor"), ("kitchen", "floor"), ("office", "floor"),
-            ("indoor", "floor"), ("inside a house", "floor"), ("living", "floor"), ("snow", "snow"),
-            ("winter", "snow"), ("lake", "water"), ("sea", "water"), ("ocean", "water"), ("harbor", "water"),
-            ("harbour", "water"), ("farm", "dirt"), ("dirt", "dirt")]
-STYLE_WORDS = ("painterly", "watercolor", "watercolour", "cinematic", "storybook", "toon", "cartoon", "noir",
-               "illustration", "dreamy", "moody", "pastel")
+NOT_NOUNS = {
+    "left",
+    "right",
+    "front",
+    "top",
+    "back",
+    "middle",
+    "side",
+    "center",
+    "centre",
+    "camera",
+    "shot",
+    "scene",
+    "other",
+    "each",
+    "same",
+    "way",
+    "distance",
+    "moment",
+    "time",
+    "end",
+    "start",
+    "sunset",
+    "night",
+    "dusk",
+    "dawn",
+    "morning",
+    "evening",
+    "noon",
+    "day",
+    "beach",
+    "street",
+    "field",
+    "park",
+    "forest",
+    "room",
+    "road",
+    "city",
+    "meadow",
+    "garden",
+    "desert",
+    "sea",
+    "ocean",
+    "lake",
+    "snow",
+    "ground",
+    "sky",
+    "them",
+    "it",
+    "they",
+    "him",
+    "view",
+    "frame",
+    "film",
+    "video",
+    "kitchen",
+    "office",
+    "hill",
+    "valley",
+    "mountain",
+    "town",
+    "village",
+    "yard",
+    "plaza",
+    "square",
+    "alley",
+    "studio",
+    "hall",
+    "courtyard",
+    "clearing",
+    "harbor",
+    "harbour",
+    "landscape",
+    "world",
+    "place",
+    "area",
+    "countryside",
+    "background",
+    "foreground",
+    "photo",
+    "photograph",
+    "picture",
+    "image",
+    "render",
+    "rendering",
+    "lens",
+    "close",
+    "closeup",
+    "wide",
+    "angle",
+    "bit",
+    "lot",
+    "tad",
+    "touch",
+    "surface",
+    "bottom",
+    "rear",
+    "edge",
+    "corner",
+    "direction",
+    "pace",
+    "sunrise",
+    "twilight",
+    "midnight",
+    "afternoon",
+    "weather",
+    "daylight",
+    "moonlight",
+    "sunlight",
+}
+NOUN_ING = {
+    "building",
+    "painting",
+    "ring",
+    "king",
+    "swing",
+    "wing",
+    "string",
+    "ceiling",
+    "spring",
+    "pudding",
+    "dumpling",
+    "earring",
+    "sling",
+    "bedding",
+    "railing",
+    "awning",
+    "sapling",
+    "duckling",
+    "seedling",
+}
+TIMES = [
+    ("sunset", "sunset"),
+    ("sunrise", "dawn"),
+    ("dawn", "dawn"),
+    ("morning", "dawn"),
+    ("dusk", "dusk"),
+    ("evening", "dusk"),
+    ("twilight", "dusk"),
+    ("night", "night"),
+    ("midnight", "night"),
+    ("moon", "night"),
+    ("noon", "noon"),
+    ("midday", "noon"),
+    ("overcast", "overcast"),
+    ("cloudy", "overcast"),
+    ("rain", "overcast"),
+    ("fog", "overcast"),
+]
+SETTINGS = [
+    ("beach", "sand"),
+    ("desert", "sand"),
+    ("sand", "sand"),
+    ("street", "street"),
+    ("road", "street"),
+    ("city", "street"),
+    ("parking", "street"),
+    ("room", "floor"),
+    ("kitchen", "floor"),
+    ("office", "floor"),
+    ("indoor", "floor"),
+    ("inside a house", "floor"),
+    ("living", "floor"),
+    ("snow", "snow"),
+    ("winter", "snow"),
+    ("lake", "water"),
+    ("sea", "water"),
+    ("ocean", "water"),
+    ("harbor", "water"),
+    ("harbour", "water"),
+    ("farm", "dirt"),
+    ("dirt", "dirt"),
+]
+STYLE_WORDS = (
+    "painterly",
+    "watercolor",
+    "watercolour",
+    "cinematic",
+    "storybook",
+    "toon",
+    "cartoon",
+    "noir",
+    "illustration",
+    "dreamy",
+    "moody",
+    "pastel",
+)
 
-FUNCTION = {"and", "or", "with", "of", "to", "in", "on", "at", "by", "for", "from", "into", "onto", "under", "over",
-            "is", "are", "was", "were", "be", "while", "as", "then", "near", "beside", "behind", "next", "left",
-            "right", "front", "top", "inside", "underneath", "beneath", "below", "above", "between", "toward",
-            "towards", "away", "across", "past", "around", "camera", "each", "that", "which", "who", "it", "them",
-            "its", "their", "has", "have", "slowly", "quickly", "far", "close", "up", "down", "out", "back", "there",
-            "here", "upon", "atop", "within", "alongside", "against", "beyond", "ahead", "before", "after", "off",
-            "through", "along", "adjacent", "just", "slightly", "directly", "very", "facing", "where", "when",
-            "so", "but", "than", "not", "no", "lens", "view", "shot"}
+FUNCTION = {
+    "and",
+    "or",
+    "with",
+    "of",
+    "to",
+    "in",
+    "on",
+    "at",
+    "by",
+    "for",
+    "from",
+    "into",
+    "onto",
+    "under",
+    "over",
+    "is",
+    "are",
+    "was",
+    "were",
+    "be",
+    "while",
+    "as",
+    "then",
+    "near",
+    "beside",
+    "behind",
+    "next",
+    "left",
+    "right",
+    "front",
+    "top",
+    "inside",
+    "underneath",
+    "beneath",
+    "below",
+    "above",
+    "between",
+    "toward",
+    "towards",
+    "away",
+    "across",
+    "past",
+    "around",
+    "camera",
+    "each",
+    "that",
+    "which",
+    "who",
+    "it",
+    "them",
+    "its",
+    "their",
+    "has",
+    "have",
+    "slowly",
+    "quickly",
+    "far",
+    "close",
+    "up",
+    "down",
+    "out",
+    "back",
+    "there",
+    "here",
+    "upon",
+    "atop",
+    "within",
+    "alongside",
+    "against",
+    "beyond",
+    "ahead",
+    "before",
+    "after",
+    "off",
+    "through",
+    "along",
+    "adjacent",
+    "just",
+    "slightly",
+    "directly",
+    "very",
+    "facing",
+    "where",
+    "when",
+    "so",
+    "but",
+    "than",
+    "not",
+    "no",
+    "lens",
+    "view",
+    "shot",
+}
 # degree words before a modifier inside a noun phrase ('a very, really big car'); not 'a car very near'
 DEGREE = {"very", "really", "extremely", "quite", "rather", "incredibly", "super", "so", "too", "fairly"}
-CAMERA_WORDS = {"camera", "shot", "pedestal", "pan", "tilt", "zoom", "dolly", "truck", "crane", "orbit", "track",
-                "static", "up", "down", "in", "out", "left", "right", "pave", "move", "moves", "lens", "view"}
+CAMERA_WORDS = {
+    "camera",
+    "shot",
+    "pedestal",
+    "pan",
+    "tilt",
+    "zoom",
+    "dolly",
+    "truck",
+    "crane",
+    "orbit",
+    "track",
+    "static",
+    "up",
+    "down",
+    "in",
+    "out",
+    "left",
+    "right",
+    "pave",
+    "move",
+    "moves",
+    "lens",
+    "view",
+}
 ADJ_ENDING = re.compile(r"(y|ful|ous|ish|ive|less|ed|ing|al|ic|ible|able)$")
-COLOUR_AFTER = re.compile(r"^\s*,?\s*(?:painted|coloured|colored|in|all in|dressed in|made of|of)?\s*"
-                          r"((?:(?:dark|light|pale|bright|deep)\s+)?(?:[a-z]+))\b")
+COLOUR_AFTER = re.compile(
+    r"^\s*,?\s*(?:painted|coloured|colored|in|all in|dressed in|made of|of)?\s*"
+    r"((?:(?:dark|light|pale|bright|deep)\s+)?(?:[a-z]+))\b"
+)
 
 
 class Mention:
@@ -99,6 +457,7 @@ class _Builder:
         size = None
         if scale != 1.0:
             from worldgen.plan.categories import lookup
+
             size = [round(x * scale, 3) for x in lookup(category).size]
         self.objects.append(PlanObject(name=name, category=category, appearance=appearance, size=size))
         self.by_cat.setdefault(base, []).append(name)
@@ -125,8 +484,13 @@ def _verbish(word: str, singular_det: bool, nxt: str | None) -> bool:
     if word in CATEGORIES or word in NOUN_ING:
         return False
     if participle:  # an unknown participle before another content word modifies it ('a potted fern')
-        return not (nxt and nxt not in FUNCTION and nxt not in DETERMINERS and not nxt.endswith("ly")
-                    and lx.lemma(nxt) not in lx.VERBS)
+        return not (
+            nxt
+            and nxt not in FUNCTION
+            and nxt not in DETERMINERS
+            and not nxt.endswith("ly")
+            and lx.lemma(nxt) not in lx.VERBS
+        )
     return singular_det and word.endswith("s") and not word.endswith(("ss", "us", "is")) and not singular(word)
 
 
@@ -146,8 +510,13 @@ def _noun_phrase(words, j, count):
             break
         if run and _verbish(wj, count == 1, nxt):
             break
-        if not run and lx.lemma(wj) != wj and lx.lemma(wj) in lx.VERBS and not singular(wj) \
-                and (nxt is None or nxt in FUNCTION or nxt in DETERMINERS):
+        if (
+            not run
+            and lx.lemma(wj) != wj
+            and lx.lemma(wj) in lx.VERBS
+            and not singular(wj)
+            and (nxt is None or nxt in FUNCTION or nxt in DETERMINERS)
+        ):
             break  # 'a dog that runs to ...': a verb, not a thing (but 'a parking meter')
         run.append(j)
         j += 1
@@ -181,8 +550,10 @@ def _mentions(sentence: str, b: _Builder) -> list[Mention]:
     """Noun phrases that name things: a determiner or a number, modifiers, then the head noun."""
     raw = _words(sentence)
     # each word, with whether punctuation follows it before the next word
-    words = [(w, s, e, bool(re.search(r"[,;:()\"]", sentence[e:raw[i + 1][1]])) if i + 1 < len(raw) else True)
-             for i, (w, s, e) in enumerate(raw)]
+    words = [
+        (w, s, e, bool(re.search(r"[,;:()\"]", sentence[e : raw[i + 1][1]])) if i + 1 < len(raw) else True)
+        for i, (w, s, e) in enumerate(raw)
+    ]
     out = []
     i = 0
     while i < len(words):
@@ -205,10 +576,14 @@ def _mentions(sentence: str, b: _Builder) -> list[Mention]:
         ws = [words[k][0] for k in run]
         k = len(ws) - 1  # English noun phrases end with their head
         noun = ws[k]
-        if (noun in NOT_NOUNS and not singular(noun)) or noun.isdigit() or len(noun) < 2 or \
-                (k > 0 and noun in ADJECTIVES and all(x in ADJECTIVES for x in ws) and not singular(noun)) or \
-                (noun in OTHER_ADJECTIVES | set(SIZE_WORDS) and not singular(noun)) or \
-                (re.search(r"(ing|ed)$", noun) and noun not in NOUN_ING and not singular(noun) and len(noun) > 4):
+        if (
+            (noun in NOT_NOUNS and not singular(noun))
+            or noun.isdigit()
+            or len(noun) < 2
+            or (k > 0 and noun in ADJECTIVES and all(x in ADJECTIVES for x in ws) and not singular(noun))
+            or (noun in OTHER_ADJECTIVES | set(SIZE_WORDS) and not singular(noun))
+            or (re.search(r"(ing|ed)$", noun) and noun not in NOUN_ING and not singular(noun) and len(noun) > 4)
+        ):
             i = run[-1] + 1
             continue
         plural = count > 1 or (noun.endswith("s") and singular(noun) and singular(noun) != noun)
@@ -217,10 +592,14 @@ def _mentions(sentence: str, b: _Builder) -> list[Mention]:
         cat, look, scale = _compound(ws, k)
         if singular(noun) and singular(noun) != noun and count == 1 and not definite and noun.endswith("s"):
             count = 2  # 'some trees'
-        after = sentence[words[run[k]][2]:]
+        after = sentence[words[run[k]][2] :]
         m = COLOUR_AFTER.match(after)  # 'a piano painted black', 'a car in red'
-        if m and not look and m.group(1).split()[-1] in COLOURS and re.match(r"^\s*,?\s*(painted|coloured|colored|in|all in)",
-                                                                                  after):
+        if (
+            m
+            and not look
+            and m.group(1).split()[-1] in COLOURS
+            and re.match(r"^\s*,?\s*(painted|coloured|colored|in|all in)", after)
+        ):
             look = m.group(1).split()
         appearance = " ".join(look)
         existing = b.existing(cat) if definite else []
@@ -252,7 +631,7 @@ def _masked(sentence: str, mentions: list[Mention]) -> str:
     verb ('a truck', 'a crane')."""
     out, last = [], 0
     for m in sorted(mentions, key=lambda m: m.start):
-        out.append(sentence[last:m.start])
+        out.append(sentence[last : m.start])
         out.append(" thing ")
         last = m.end
     out.append(sentence[last:])
@@ -269,12 +648,12 @@ def _motions(sentence: str, mentions: list[Mention]) -> list[Motion]:
         before = [x for x in mentions if x.end <= s0]
         if not before:
             continue
-        if re.search(lx.CAMERA_WORDS, sentence[before[-1].end:s0]):
+        if re.search(lx.CAMERA_WORDS, sentence[before[-1].end : s0]):
             continue  # the camera moves, not a thing
         who = before[-1].names[0]
         if any(m.subject == who for m in out):
             continue
-        tail_raw = sentence[e0:e0 + 48]
+        tail_raw = sentence[e0 : e0 + 48]
         tail = " " + lx.normal_form(tail_raw) + " "
         dist = 4.0
         dm = re.search(r"(\d+(?:\.\d+)?) ?(m|meters|metres)\b", tail_raw)
@@ -282,7 +661,7 @@ def _motions(sentence: str, mentions: list[Mention]) -> list[Motion]:
             dist = min(float(dm.group(1)), 50.0)
         after = [x for x in mentions if x.start >= e0 and x.names[0] != who]
         near = after[0] if after and after[0].start - e0 <= 40 else None
-        gap = lx.normal_form(sentence[e0:near.start]) if near else ""
+        gap = lx.normal_form(sentence[e0 : near.start]) if near else ""
         if near and (verb in lx.TOWARD_VERBS and not gap or re.search(lx.TOWARD, gap)):
             out.append(Motion(subject=who, direction="toward", target=near.names[0], distance=dist))
         elif near and (verb in lx.AWAY_VERBS and not gap or re.search(lx.AWAY, gap)):
@@ -305,24 +684,27 @@ def _pairs(s: str, ms: list[Mention]) -> list[tuple[Mention, str, Mention]]:
     'to the left of a house stands a tree'); 'A ... B rel it' ('a bench with a dog below it')."""
     out = []
     for i, (a, c) in enumerate(itertools.pairwise(ms)):
-        between = s[a.end:c.start]
+        between = s[a.end : c.start]
         rel = _relation_between(between)
         if rel is not None:
             out.append((a, rel, c))
             continue
-        lead = s[:a.start] if i == 0 else ""  # the sentence opens with the relation
-        if lead.strip() and re.search(r"\b(there (is|are|stands?|sits?)|stands?|sits?|lies?|rests?|waits?|is|are)\b", between) \
-                or not between.strip(" ,"):
+        lead = s[: a.start] if i == 0 else ""  # the sentence opens with the relation
+        if (
+            lead.strip()
+            and re.search(r"\b(there (is|are|stands?|sits?)|stands?|sits?|lies?|rests?|waits?|is|are)\b", between)
+            or not between.strip(" ,")
+        ):
             rel = _relation_between(lead)
             if rel is not None and lx.relation_in(lead) and lead.strip():
                 out.append((c, rel, a))
                 continue
     for i, m in enumerate(ms[1:], 1):  # 'B rel it/them' refers back to the mention before
         nxt = ms[i + 1].start if i + 1 < len(ms) else len(s)
-        tail = s[m.end:nxt]
+        tail = s[m.end : nxt]
         pm = re.search(r"\b(it|them|one)\b", tail)
         if pm and not any(x is m for x, _, _ in out):
-            rel = _relation_between(tail[:pm.start()])
+            rel = _relation_between(tail[: pm.start()])
             if rel is not None:
                 out.append((m, rel, ms[i - 1]))
     return out
@@ -374,12 +756,18 @@ def plan_from_text(prompt: str, shot_seconds: float | None = None) -> Plan:
                 shots[-1].duration = min(max(duration, 0.5), 30)
             continue
         if ms or move or not shots:
-            shots.append(PlanShot(description=originals[k][:300] if k < len(originals) else s[:300],
-                                  move=move or "static", subjects=subjects if len(sentences) > 1 or move == "track" else [],
-                                  duration=min(max(duration, 0.5), 30)))
+            shots.append(
+                PlanShot(
+                    description=originals[k][:300] if k < len(originals) else s[:300],
+                    move=move or "static",
+                    subjects=subjects if len(sentences) > 1 or move == "track" else [],
+                    duration=min(max(duration, 0.5), 30),
+                )
+            )
     if not b.objects:
-        raise ValueError("no objects found in the prompt: name things with an article or a number, "
-                         "e.g. 'a red car next to a tree'")
+        raise ValueError(
+            "no objects found in the prompt: name things with an article or a number, e.g. 'a red car next to a tree'"
+        )
     if len(shots) > 12:
         shots = shots[:12]
     time = next((t for w, t in TIMES if re.search(r"\b" + w, text)), "noon")
@@ -399,8 +787,16 @@ def plan_from_text(prompt: str, shot_seconds: float | None = None) -> Plan:
     motions = [m for m in motions if m.subject in keep and (m.target is None or m.target in keep)][:12]
     for s in shots:
         s.subjects[:] = [n for n in s.subjects if n in keep][:8]
-    return Plan(title=title, setting=setting, time_of_day=time, style=style, objects=objects, relations=rels,
-                motions=motions, shots=shots)
+    return Plan(
+        title=title,
+        setting=setting,
+        time_of_day=time,
+        style=style,
+        objects=objects,
+        relations=rels,
+        motions=motions,
+        shots=shots,
+    )
 
 
 def _head(category: str) -> str:
@@ -433,8 +829,11 @@ def _held_appearance(model_look: str, ruled_look: str | None, prompt_words: set,
     another object. Nothing the prompt never says ('red' on a meter in a prompt with no colour)."""
     if ruled_look:
         return ruled_look
-    keep = [w for w in re.findall(r"[a-z]+", model_look.lower()) if w in APPEARANCE and w in prompt_words
-            and w not in elsewhere]
+    keep = [
+        w
+        for w in re.findall(r"[a-z]+", model_look.lower())
+        if w in APPEARANCE and w in prompt_words and w not in elsewhere
+    ]
     return " ".join(dict.fromkeys(keep))
 
 
@@ -529,13 +928,15 @@ def ground(plan: Plan, prompt: str, provenance: dict | None = None) -> tuple[Pla
             keep[i] = o.model_copy(update={"appearance": look})
     names = {o.name for o in keep}
     # -- relations
-    ruled_rels = [] if ruled is None else [
-        (rename.get(r.subject), r.relation, rename.get(r.object)) for r in ruled.relations]
+    ruled_rels = (
+        [] if ruled is None else [(rename.get(r.subject), r.relation, rename.get(r.object)) for r in ruled.relations]
+    )
     ruled_rels = [r for r in ruled_rels if r[0] and r[2] and r[0] != r[2]]
     have = set(ruled_rels)
     pairs = {frozenset((a, b)) for a, _, b in ruled_rels}
     stated = lx.stated_relations(prompt)
     from worldgen.plan.solver import INVERSE
+
     rels, confirmed = [], set()
     for r in plan.relations:
         if r.subject not in names or r.object not in names or r.subject == r.object:
@@ -568,8 +969,9 @@ def ground(plan: Plan, prompt: str, provenance: dict | None = None) -> tuple[Pla
             same = any(x.subject == a and x.direction == m.direction for x in plan.motions)
             motions.append(m.model_copy(update={"subject": a, "target": target}))
             prov["motions"]["both" if same else "rules"] += 1
-    dropped = [x for x in plan.motions if not any(m.subject == x.subject and m.direction == x.direction
-                                                  for m in motions)]
+    dropped = [
+        x for x in plan.motions if not any(m.subject == x.subject and m.direction == x.direction for m in motions)
+    ]
     if dropped:
         notes.append("motions taken from the prompt's own words")
     # -- shots and camera moves
@@ -577,8 +979,10 @@ def ground(plan: Plan, prompt: str, provenance: dict | None = None) -> tuple[Pla
     if ruled is not None:
         model_moves = [sh.move for sh in shots]
         if len(ruled.shots) > 1 or len(shots) != 1:  # the sentences give the shot structure
-            shots = [sh.model_copy(update={"subjects": [rename[n] for n in sh.subjects if n in rename]})
-                     for sh in ruled.shots]
+            shots = [
+                sh.model_copy(update={"subjects": [rename[n] for n in sh.subjects if n in rename]})
+                for sh in ruled.shots
+            ]
         elif shots[0].move != ruled.shots[0].move:  # a move the prompt does not state is not made
             notes.append(f"camera move set to '{ruled.shots[0].move}' as the prompt says")
             shots[0] = shots[0].model_copy(update={"move": ruled.shots[0].move})
@@ -588,8 +992,10 @@ def ground(plan: Plan, prompt: str, provenance: dict | None = None) -> tuple[Pla
         for key in ("time_of_day", "setting", "style"):
             if getattr(plan, key) != getattr(ruled, key):
                 if getattr(plan, key):
-                    notes.append(f"{key.replace('_', ' ')} '{getattr(ruled, key) or 'none'}' as the prompt says, "
-                                 f"not '{getattr(plan, key)}'")
+                    notes.append(
+                        f"{key.replace('_', ' ')} '{getattr(ruled, key) or 'none'}' as the prompt says, "
+                        f"not '{getattr(plan, key)}'"
+                    )
                 plan = plan.model_copy(update={key: getattr(ruled, key)})
     else:
         prov["moves"]["model"] += len(shots)
@@ -599,5 +1005,11 @@ def ground(plan: Plan, prompt: str, provenance: dict | None = None) -> tuple[Pla
         raise ValueError("the plan names nothing the prompt mentions")
     if provenance is not None:
         provenance.update(prov)
-    return plan.model_copy(update={"objects": keep[:24], "relations": rels[:40], "motions": motions[:12],
-                                   "shots": shots[:12] or [PlanShot()]}), notes
+    return plan.model_copy(
+        update={
+            "objects": keep[:24],
+            "relations": rels[:40],
+            "motions": motions[:12],
+            "shots": shots[:12] or [PlanShot()],
+        }
+    ), notes

@@ -1,17 +1,43 @@
 """The semantic plan an LLM (or the rule-based parser) writes: what is in the scene, how
 things relate, what moves, and the shots. No coordinates: the solver writes those."""
+
 from __future__ import annotations
 
 from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
-RELATIONS = ("left_of", "right_of", "in_front_of", "behind", "on_top_of", "under", "inside", "next_to",
-             "facing", "far_from")
+RELATIONS = (
+    "left_of",
+    "right_of",
+    "in_front_of",
+    "behind",
+    "on_top_of",
+    "under",
+    "inside",
+    "next_to",
+    "facing",
+    "far_from",
+)
 VIEW_DEPENDENT = ("left_of", "right_of", "in_front_of", "behind")
-SHOT_MOVES = ("static", "orbit", "dolly_in", "dolly_out", "truck_left", "truck_right", "pedestal_up",
-              "pedestal_down", "pan_left", "pan_right", "tilt_up", "tilt_down", "zoom_in", "zoom_out", "crane_up",
-              "track")
+SHOT_MOVES = (
+    "static",
+    "orbit",
+    "dolly_in",
+    "dolly_out",
+    "truck_left",
+    "truck_right",
+    "pedestal_up",
+    "pedestal_down",
+    "pan_left",
+    "pan_right",
+    "tilt_up",
+    "tilt_down",
+    "zoom_in",
+    "zoom_out",
+    "crane_up",
+    "track",
+)
 DIRECTIONS = ("left", "right", "forward", "backward", "toward", "away")
 SETTINGS = ("grass", "sand", "street", "floor", "snow", "water", "dirt")
 TIMES = ("dawn", "noon", "sunset", "dusk", "night", "overcast")
@@ -27,8 +53,9 @@ class PlanObject(P):
     name: str = Name
     category: str = Field(max_length=40, description="what it is, one or two words: car, tree, table, dog")
     appearance: str = Field("", max_length=200, description="colours and materials in words")
-    size: Optional[list[float]] = Field(None, min_length=3, max_length=3,
-                                        description="rough [width, height, depth] in metres; omit for a typical size")
+    size: Optional[list[float]] = Field(
+        None, min_length=3, max_length=3, description="rough [width, height, depth] in metres; omit for a typical size"
+    )
 
 
 class Relation(P):

@@ -5,6 +5,7 @@ interpenetrate, satisfy the plan's relations, and are framed by the shots that n
 View-dependent relations (left of, in front of, ...) are meant as seen from the main camera,
 the first shot's camera at its start, which the solver puts on the +Z side looking toward -Z:
 screen right is world +X and nearer the camera is world +Z."""
+
 from __future__ import annotations
 
 import math
@@ -24,12 +25,22 @@ FOV = 50.0
 SLAB = 0.05  # thickness of a table-like proxy's top
 LEG = 0.06
 
-SETTING_LOOKS = {"grass": "green grass", "sand": "sand", "street": "grey asphalt", "floor": "light wooden floor",
-                 "snow": "white snow", "water": "blue sea water", "dirt": "brown dirt"}
+SETTING_LOOKS = {
+    "grass": "green grass",
+    "sand": "sand",
+    "street": "grey asphalt",
+    "floor": "light wooden floor",
+    "snow": "white snow",
+    "water": "blue sea water",
+    "dirt": "brown dirt",
+}
 SUNS = {  # time of day -> (direction, colour, intensity)
-    "dawn": ((0.6, -0.5, -0.4), "#ffd2b0", 2.2), "noon": ((-0.3, -1.0, -0.4), "#fffaf0", 3.0),
-    "sunset": ((-0.7, -0.45, -0.3), "#ffc890", 2.6), "dusk": ((-0.6, -0.5, -0.3), "#ffd8a8", 2.2),
-    "night": ((0.2, -1.0, 0.3), "#8090c0", 0.6), "overcast": ((-0.2, -1.0, -0.2), "#f0f0f0", 1.6),
+    "dawn": ((0.6, -0.5, -0.4), "#ffd2b0", 2.2),
+    "noon": ((-0.3, -1.0, -0.4), "#fffaf0", 3.0),
+    "sunset": ((-0.7, -0.45, -0.3), "#ffc890", 2.6),
+    "dusk": ((-0.6, -0.5, -0.3), "#ffd8a8", 2.2),
+    "night": ((0.2, -1.0, 0.3), "#8090c0", 0.6),
+    "overcast": ((-0.2, -1.0, -0.2), "#f0f0f0", 1.6),
 }
 
 
@@ -41,6 +52,7 @@ class PlanError(Exception):
 def _mesh_extents(asset: str) -> tuple:
     import trimesh
     from worldgen.assets import PROJECT_ASSETS
+
     m = trimesh.load(str(PROJECT_ASSETS / asset.split("/", 1)[1]), force="mesh", process=False)
     return tuple(float(x) for x in np.ptp(m.vertices, 0))
 
@@ -77,25 +89,54 @@ def make_item(obj) -> Item:
         ext = np.asarray(_mesh_extents(shape[5:]))
         s = float(np.min(want / ext))
         dims = ext * s
-        return Item(obj.name, "mesh", dims, appearance, cat.clearance,
-                    {"mesh": shape[5:], "size": [round(float(x), 4) for x in dims]})
+        return Item(
+            obj.name,
+            "mesh",
+            dims,
+            appearance,
+            cat.clearance,
+            {"mesh": shape[5:], "size": [round(float(x), 4) for x in dims]},
+        )
     if shape == "sphere":
         r = min(w, h, d) / 2
         return Item(obj.name, shape, np.array([2 * r] * 3), appearance, geometry={"radius": round(r, 4)})
     if shape in ("cylinder", "cone", "capsule"):
         r = min(w, d) / 2
         hh = max(h, 2 * r) if shape == "capsule" else h
-        return Item(obj.name, shape, np.array([2 * r, hh, 2 * r]), appearance, cat.clearance,
-                    {"radius": round(r, 4), "height": round(hh, 4)})
+        return Item(
+            obj.name,
+            shape,
+            np.array([2 * r, hh, 2 * r]),
+            appearance,
+            cat.clearance,
+            {"radius": round(r, 4), "height": round(hh, 4)},
+        )
     if shape == "torus":
         r, tube = w / 2 * 0.8, w / 2 * 0.2
-        return Item(obj.name, shape, np.array([w, 2 * tube, w]), appearance, geometry={"radius": round(r, 4),
-                                                                                        "tube": round(tube, 4)})
+        return Item(
+            obj.name,
+            shape,
+            np.array([w, 2 * tube, w]),
+            appearance,
+            geometry={"radius": round(r, 4), "tube": round(tube, 4)},
+        )
     if cat.clearance > 0:  # a top slab on four legs: room underneath
-        return Item(obj.name, "box", np.array([w, h, d]), appearance, min(cat.clearance, h * 0.9),
-                    {"size": [round(float(x), 4) for x in (w, SLAB, d)]})
-    return Item(obj.name, "box", np.array([w, h, d]), appearance, cat.clearance,
-                {"size": [round(float(x), 4) for x in (w, h, d)]})
+        return Item(
+            obj.name,
+            "box",
+            np.array([w, h, d]),
+            appearance,
+            min(cat.clearance, h * 0.9),
+            {"size": [round(float(x), 4) for x in (w, SLAB, d)]},
+        )
+    return Item(
+        obj.name,
+        "box",
+        np.array([w, h, d]),
+        appearance,
+        cat.clearance,
+        {"size": [round(float(x), 4) for x in (w, h, d)]},
+    )
 
 
 def emitted_centre(it: Item) -> np.ndarray:
@@ -111,9 +152,20 @@ def legs(it: Item) -> list[dict]:
     leg_h = h - SLAB
     out = []
     for k, (sx, sz) in enumerate(((-1, -1), (1, -1), (-1, 1), (1, 1))):
-        out.append({"id": f"{it.name}_leg_{k + 1}", "parent": it.name, "shape": "box", "size": [LEG, round(leg_h, 4), LEG],
-                    "position": [round(sx * (w / 2 - LEG), 4), round(-SLAB / 2 - leg_h / 2, 4), round(sz * (d / 2 - LEG), 4)],
-                    "appearance": it.appearance})
+        out.append(
+            {
+                "id": f"{it.name}_leg_{k + 1}",
+                "parent": it.name,
+                "shape": "box",
+                "size": [LEG, round(leg_h, 4), LEG],
+                "position": [
+                    round(sx * (w / 2 - LEG), 4),
+                    round(-SLAB / 2 - leg_h / 2, 4),
+                    round(sz * (d / 2 - LEG), 4),
+                ],
+                "appearance": it.appearance,
+            }
+        )
     return out
 
 
@@ -185,8 +237,15 @@ def _offset_for(rel: str, a: Item, b: Item) -> np.ndarray:
     raise ValueError(rel)
 
 
-INVERSE = {"left_of": "right_of", "right_of": "left_of", "in_front_of": "behind", "behind": "in_front_of",
-           "next_to": "next_to", "far_from": "far_from", "facing": "facing"}
+INVERSE = {
+    "left_of": "right_of",
+    "right_of": "left_of",
+    "in_front_of": "behind",
+    "behind": "in_front_of",
+    "next_to": "next_to",
+    "far_from": "far_from",
+    "facing": "facing",
+}
 
 
 def satisfied(rel: str, a: Item, b: Item) -> bool:
@@ -286,7 +345,7 @@ def _fix_up(items: dict, rels: list, roots: list) -> None:
                 items[a].pos[0], items[a].pos[2] = want
             moved = True
         for i, a in enumerate(roots):
-            for b in roots[i + 1:]:
+            for b in roots[i + 1 :]:
                 if overlap(items[a], items[b]):
                     _separate(items[a], items[b], rels)
                     moved = True
@@ -332,10 +391,20 @@ def _unhide(items: dict, rels: list, roots: list, notes: list) -> bool:
             continue
         front, rear = (items[a], items[b]) if rel == "in_front_of" else (items[b], items[a])
         for _ in range(24):
-            lo = np.min([[items[n].pos[0] - items[n].footprint[0], 0.0, items[n].pos[2] - items[n].footprint[1]]
-                         for n in roots], 0)
-            hi = np.max([[items[n].pos[0] + items[n].footprint[0], items[n].dims[1], items[n].pos[2] + items[n].footprint[1]]
-                         for n in roots], 0)
+            lo = np.min(
+                [
+                    [items[n].pos[0] - items[n].footprint[0], 0.0, items[n].pos[2] - items[n].footprint[1]]
+                    for n in roots
+                ],
+                0,
+            )
+            hi = np.max(
+                [
+                    [items[n].pos[0] + items[n].footprint[0], items[n].dims[1], items[n].pos[2] + items[n].footprint[1]]
+                    for n in roots
+                ],
+                0,
+            )
             centre = (lo + hi) / 2
             radius = max(float(np.linalg.norm(hi - lo) / 2), 0.3)
             dist = radius / math.sin(math.radians(FOV) / 2) * 1.1
@@ -471,8 +540,15 @@ def _bounds(items: dict, names: list, tracks: dict, t0: float, t1: float):
     return (lo + hi) / 2, max(float(np.linalg.norm(hi - lo) / 2), 0.3)
 
 
-def shot_camera(move: str, centre: np.ndarray, radius: float, subject: str | None, moving: str | None,
-                aspect: float, scale: float = 1.0) -> dict:
+def shot_camera(
+    move: str,
+    centre: np.ndarray,
+    radius: float,
+    subject: str | None,
+    moving: str | None,
+    aspect: float,
+    scale: float = 1.0,
+) -> dict:
     """A camera block in the spec's vocabulary that frames a sphere (centre, radius)."""
     half_v = math.radians(FOV) / 2
     half = min(half_v, math.atan(math.tan(half_v) * aspect))
@@ -486,39 +562,74 @@ def shot_camera(move: str, centre: np.ndarray, radius: float, subject: str | Non
     if move == "orbit":
         return {"move": "orbit", **aim, "radius": r(dist), "height": r(eye_y), "degrees": 90, "fov": FOV}
     if move == "dolly_in":
-        return {"move": "dolly", "position": [pos[0], pos[1], r(c[2] + dist * 1.5)], **aim, "distance": r(dist * 0.6),
-                "fov": FOV}
+        return {
+            "move": "dolly",
+            "position": [pos[0], pos[1], r(c[2] + dist * 1.5)],
+            **aim,
+            "distance": r(dist * 0.6),
+            "fov": FOV,
+        }
     if move == "dolly_out":
-        return {"move": "dolly", "position": [pos[0], pos[1], r(c[2] + dist * 0.9)], **aim, "distance": r(-dist * 0.6),
-                "fov": FOV}
+        return {
+            "move": "dolly",
+            "position": [pos[0], pos[1], r(c[2] + dist * 0.9)],
+            **aim,
+            "distance": r(-dist * 0.6),
+            "fov": FOV,
+        }
     if move in ("truck_left", "truck_right"):
         sign = -1 if move == "truck_left" else 1
-        return {"move": "truck", "position": [r(c[0] - sign * radius * 0.5), pos[1], r(c[2] + dist * 1.2)],
-                "look_at": c, "distance": r(sign * radius), "fov": FOV}
+        return {
+            "move": "truck",
+            "position": [r(c[0] - sign * radius * 0.5), pos[1], r(c[2] + dist * 1.2)],
+            "look_at": c,
+            "distance": r(sign * radius),
+            "fov": FOV,
+        }
     if move in ("pedestal_up", "pedestal_down"):
         rise = max(radius * 0.8, 0.5)
         y0 = eye_y if move == "pedestal_up" else eye_y + rise
-        return {"move": "pedestal", "position": [pos[0], r(y0), r(c[2] + dist * 1.2)], "look_at": c,
-                "distance": r(rise if move == "pedestal_up" else -rise), "fov": FOV}
+        return {
+            "move": "pedestal",
+            "position": [pos[0], r(y0), r(c[2] + dist * 1.2)],
+            "look_at": c,
+            "distance": r(rise if move == "pedestal_up" else -rise),
+            "fov": FOV,
+        }
     if move in ("pan_left", "pan_right"):
         deg = 20.0
         sign = 1 if move == "pan_right" else -1
         # start turned half the pan the other way, so the pan sweeps across the subject
         look = [r(c[0] - sign * dist * 1.2 * math.tan(math.radians(deg / 2))), c[1], c[2]]
-        return {"move": "pan", "position": [pos[0], pos[1], r(c[2] + dist * 1.2)], "look_at": look,
-                "degrees": sign * deg, "fov": FOV}
+        return {
+            "move": "pan",
+            "position": [pos[0], pos[1], r(c[2] + dist * 1.2)],
+            "look_at": look,
+            "degrees": sign * deg,
+            "fov": FOV,
+        }
     if move in ("tilt_up", "tilt_down"):
         deg = 12.0
         sign = 1 if move == "tilt_up" else -1
         look = [c[0], r(c[1] - sign * dist * 1.2 * math.tan(math.radians(deg / 2))), c[2]]
-        return {"move": "tilt", "position": [pos[0], pos[1], r(c[2] + dist * 1.2)], "look_at": look,
-                "degrees": sign * deg, "fov": FOV}
+        return {
+            "move": "tilt",
+            "position": [pos[0], pos[1], r(c[2] + dist * 1.2)],
+            "look_at": look,
+            "degrees": sign * deg,
+            "fov": FOV,
+        }
     if move in ("zoom_in", "zoom_out"):
         a, b = (FOV, FOV * 0.55) if move == "zoom_in" else (FOV * 0.55, FOV)
         return {"move": "zoom", "position": pos, **aim, "fov": a, "fov_end": b}
     if move == "crane_up":
-        return {"move": "crane", "position": [pos[0], r(max(eye_y - radius * 0.3, 0.4)), r(c[2] + dist * 1.2)],
-                **aim, "rise": r(max(radius * 1.5, 1.0)), "fov": FOV}
+        return {
+            "move": "crane",
+            "position": [pos[0], r(max(eye_y - radius * 0.3, 0.4)), r(c[2] + dist * 1.2)],
+            **aim,
+            "rise": r(max(radius * 1.5, 1.0)),
+            "fov": FOV,
+        }
     if move == "track":
         who = moving or subject
         if who:
@@ -530,6 +641,7 @@ def shot_camera(move: str, centre: np.ndarray, radius: float, subject: str | Non
 def solve(plan: Plan, seed: int = 0, width: int = 512, height: int = 288, fps: float = 24) -> tuple[dict, list]:
     """Plan -> (spec data, notes). Notes say what could not be honoured and why."""
     from worldgen.plan.schema import check_plan
+
     errs = check_plan(plan)
     if errs:
         raise PlanError("; ".join(errs))
@@ -545,8 +657,15 @@ def solve(plan: Plan, seed: int = 0, width: int = 512, height: int = 288, fps: f
     for (_, a), (_, b) in tracks.values():
         extent = max(extent, abs(a[0]), abs(a[2]), abs(b[0]), abs(b[2]))
     ground = max(40.0, math.ceil(extent * 4 + 20))
-    objects.append({"id": "ground", "shape": "plane", "size": [ground, ground],
-                    "appearance": SETTING_LOOKS[plan.setting], "label": "ground"})
+    objects.append(
+        {
+            "id": "ground",
+            "shape": "plane",
+            "size": [ground, ground],
+            "appearance": SETTING_LOOKS[plan.setting],
+            "label": "ground",
+        }
+    )
     names = set(items)
     if "ground" in names:
         raise PlanError("objects: 'ground' is reserved for the floor the solver adds")
@@ -570,8 +689,10 @@ def solve(plan: Plan, seed: int = 0, width: int = 512, height: int = 288, fps: f
         if name in tracks:
             (t0, a), (t1, b) = tracks[name]
             lift = emitted_centre(it) - it.pos
-            o["motion"] = [{"t": 0.0, "position": [round(float(x), 4) for x in a + lift], "ease": "in_out"},
-                           {"t": round(t1, 3), "position": [round(float(x), 4) for x in b + lift]}]
+            o["motion"] = [
+                {"t": 0.0, "position": [round(float(x), 4) for x in a + lift], "ease": "in_out"},
+                {"t": round(t1, 3), "position": [round(float(x), 4) for x in b + lift]},
+            ]
         objects.append(o)
         if it.clearance > 0:
             for leg in legs(it):
@@ -587,18 +708,33 @@ def solve(plan: Plan, seed: int = 0, width: int = 512, height: int = 288, fps: f
             main = None  # a still camera does not turn to follow: it frames the whole path
         if s.move == "track" and moving is None:
             main = subj[0]
-        cam = shot_camera(s.move, centre, radius, main, moving if moving in subj or not s.subjects else None,
-                          width / height)
-        shots.append({"id": f"shot_{i + 1}", "duration": s.duration, "start": round(t, 3),
-                      "prompt": s.description or plan.title, "camera": cam})
+        cam = shot_camera(
+            s.move, centre, radius, main, moving if moving in subj or not s.subjects else None, width / height
+        )
+        shots.append(
+            {
+                "id": f"shot_{i + 1}",
+                "duration": s.duration,
+                "start": round(t, 3),
+                "prompt": s.description or plan.title,
+                "camera": cam,
+            }
+        )
         t += s.duration
     sun_dir, sun_col, sun_i = SUNS[plan.time_of_day]
     style = ", ".join(x for x in (plan.time_of_day if plan.time_of_day != "noon" else "", plan.style) if x)
-    spec = {"worldgen": 1, "title": plan.title, "seed": int(seed),
-            "render": {"width": width, "height": height, "fps": fps}, "style": style,
-            "world": {"objects": objects, "lights": [{"type": "sun", "direction": list(sun_dir), "color": sun_col,
-                                                      "intensity": sun_i}]},
-            "shots": shots}
+    spec = {
+        "worldgen": 1,
+        "title": plan.title,
+        "seed": int(seed),
+        "render": {"width": width, "height": height, "fps": fps},
+        "style": style,
+        "world": {
+            "objects": objects,
+            "lights": [{"type": "sun", "direction": list(sun_dir), "color": sun_col, "intensity": sun_i}],
+        },
+        "shots": shots,
+    }
     return plain(spec), notes
 
 

@@ -1,4 +1,5 @@
 """The `worldgen preview` command (registered by worldgen.cli): serve the live page until Ctrl+C."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,8 +16,12 @@ _out = console()
 def preview(
     spec: Path = typer.Argument(..., help="Scene spec (YAML); watched: saving it updates the page."),
     port: int = typer.Option(8377, "--port", min=0, max=65535, help="TCP port (0: any free port)."),
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on. Anything but loopback lets other "
-                             "machines read the spec and its assets: a warning is printed."),
+    host: str = typer.Option(
+        "127.0.0.1",
+        "--host",
+        help="Address to listen on. Anything but loopback lets other "
+        "machines read the spec and its assets: a warning is printed.",
+    ),
     open_browser: bool = typer.Option(False, "--open", help="Open the page in the default web browser."),
 ):
     """Serve a live page of the spec's world: proxy geometry in its colours, characters posed at
@@ -30,12 +35,15 @@ def preview(
     Example: worldgen preview scenes/lighthouse.yaml --open
     """
     from worldgen.preview.server import PreviewServer, is_loopback
+
     if not spec.is_file():
         _err.print(f"[bold red]error:[/] {escape(str(spec))}: no such file")
         raise typer.Exit(2)
     if not is_loopback(host):
-        _err.print(f"[bold yellow]warning:[/] serving on {escape(host)}: other machines on the network can open "
-                   "the page and read the spec and the assets it names")
+        _err.print(
+            f"[bold yellow]warning:[/] serving on {escape(host)}: other machines on the network can open "
+            "the page and read the spec and the assets it names"
+        )
     server = PreviewServer(spec, host=host, port=port)
     try:
         first = server.start()
@@ -47,6 +55,7 @@ def preview(
     _out.print(f"worldgen preview of {spec} at {server.url} (Ctrl+C to stop)", markup=False)
     if open_browser:
         import webbrowser
+
         webbrowser.open(server.url)
     try:
         server.closing.wait()

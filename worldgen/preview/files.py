@@ -6,6 +6,7 @@ name is one of those files and the real file (every symlink followed) lies insid
 folder. A `..` that climbs out, an absolute path, a name the spec does not give, and a symlink
 that leads out of the folder are all refused the same way, so a refusal tells a caller nothing
 about what exists elsewhere on the machine."""
+
 from __future__ import annotations
 
 import posixpath

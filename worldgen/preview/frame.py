@@ -6,6 +6,7 @@ images derived from those passes (worldgen.control). The depth image is scaled t
 frame's depth range (a render scales it to the whole shot's), so near is bright here too.
 Rendering a frame needs the rasterizer's scene of the world, which is built once per world
 version and reused by later requests."""
+
 from __future__ import annotations
 
 import base64
@@ -30,12 +31,14 @@ class FrameRenderer:
     def _rasterizer(self):
         if self._raster is None:
             from worldgen.passes.sequence import Rasterizer
+
             self._raster = Rasterizer(self.world, self.spec.render.backend)
         return self._raster
 
     def render(self, shot_id: str, index: int) -> dict:
         """{shot, frame, time, painter, seconds, images: {frame, depth, segmentation} as PNG data URLs}."""
         from worldgen.camera import frame_count
+
         shots = {s.id: s for s in self.spec.shots}
         if shot_id not in shots:
             raise WorldgenError(f"no shot '{shot_id}' (shots: {', '.join(shots)})")
@@ -49,13 +52,21 @@ class FrameRenderer:
             images = self._render(shot, index)
             seconds = time.perf_counter() - t0
         from worldgen.io import png_bytes
+
         urls = {k: "data:image/png;base64," + base64.b64encode(png_bytes(v)).decode("ascii") for k, v in images.items()}
-        return {"shot": shot_id, "frame": index, "time": shot.start + index / r.fps, "painter": PAINTER,
-                "seconds": round(seconds, 3), "images": urls}
+        return {
+            "shot": shot_id,
+            "frame": index,
+            "time": shot.start + index / r.fps,
+            "painter": PAINTER,
+            "seconds": round(seconds, 3),
+            "images": urls,
+        }
 
     def _render(self, shot, index: int) -> dict[str, np.ndarray]:
         from worldgen import control
         from worldgen.paint.registry import make_painter
+
         raster = self._rasterizer()
         r = self.spec.render
         fr = next(iter(raster.shot_frames(shot, r.width, r.height, r.fps, only={index})))
@@ -67,5 +78,8 @@ class FrameRenderer:
         painter.set_style(shot.style or self.spec.style)
         painter.begin_shot(shot, (near, far))
         painted = [img for _, img in painter.push_frame(fr)] + [img for _, img in painter.end_shot()]
-        return {"frame": painted[0], "depth": control.depth_image(depth, near, far),
-                "segmentation": control.segmentation_image(fr.passes.semantic, control.world_label_colours(self.world))}
+        return {
+            "frame": painted[0],
+            "depth": control.depth_image(depth, near, far),
+            "segmentation": control.segmentation_image(fr.passes.semantic, control.world_label_colours(self.world)),
+        }

@@ -15,6 +15,7 @@ The server binds 127.0.0.1 unless told otherwise, and answers only requests whos
 names that address (a web page elsewhere cannot reach it through DNS rebinding). Saving the
 spec (or an asset it names) is seen by watchfiles, which reports a change once writes settle;
 the world is rebuilt in the watcher's thread and every open page is told."""
+
 from __future__ import annotations
 
 import hashlib
@@ -41,10 +42,19 @@ WATCH_STEP_MS = 20  # watchfiles: a change is reported once no further write cam
 WATCH_READY_MS = 100  # watchfiles wakes up this often without changes (to say it is watching)
 HEARTBEAT_S = 15.0  # a comment line on idle event streams, so dead connections are noticed
 
-_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
-          ".html": "text/html; charset=utf-8", ".json": "application/json", ".glb": "model/gltf-binary",
-          ".yaml": "text/plain; charset=utf-8", ".yml": "text/plain; charset=utf-8", ".md": "text/plain; charset=utf-8",
-          ".png": "image/png", ".obj": "text/plain; charset=utf-8", ".gltf": "model/gltf+json"}
+_TYPES = {
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".json": "application/json",
+    ".glb": "model/gltf-binary",
+    ".yaml": "text/plain; charset=utf-8",
+    ".yml": "text/plain; charset=utf-8",
+    ".md": "text/plain; charset=utf-8",
+    ".png": "image/png",
+    ".obj": "text/plain; charset=utf-8",
+    ".gltf": "model/gltf+json",
+}
 
 
 def is_loopback(host: str) -> bool:
@@ -63,12 +73,16 @@ def _content_type(path: str) -> str:
 def _page_headers(html: str) -> dict:
     """The page's Content-Security-Policy: its own scripts, plus the inline import map by hash."""
     import base64
+
     maps = re.findall(r'<script type="importmap">(.*?)</script>', html, re.S)
     hashes = " ".join("'sha256-" + base64.b64encode(hashlib.sha256(m.encode()).digest()).decode() + "'" for m in maps)
-    return {"Content-Security-Policy": f"default-src 'self'; script-src 'self' {hashes}; img-src 'self' data: blob:; "
-                                       "style-src 'self'; connect-src 'self' blob: data:; object-src 'none'; "
-                                       "base-uri 'none'; frame-ancestors 'none'",
-            "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+    return {
+        "Content-Security-Policy": f"default-src 'self'; script-src 'self' {hashes}; img-src 'self' data: blob:; "
+        "style-src 'self'; connect-src 'self' blob: data:; object-src 'none'; "
+        "base-uri 'none'; frame-ancestors 'none'",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+    }
 
 
 class PreviewState:
@@ -110,8 +124,12 @@ class PreviewState:
 
     def snapshot(self) -> dict:
         good = self.good
-        return {"version": self.version, "error": self.error, "scene": good.meta if good else None,
-                "build_seconds": round(good.seconds, 3) if good else None}
+        return {
+            "version": self.version,
+            "error": self.error,
+            "scene": good.meta if good else None,
+            "build_seconds": round(good.seconds, 3) if good else None,
+        }
 
     def watched_files(self) -> set[Path]:
         folder = self.files.folder
@@ -123,6 +141,7 @@ class PreviewState:
     def renderer(self):
         """The frame renderer of the last good world."""
         from worldgen.preview.frame import FrameRenderer
+
         good = self.good
         if good is None:
             raise WorldgenError("the spec has not loaded yet: nothing to render")
@@ -176,7 +195,7 @@ class _Handler(BaseHTTPRequestHandler):
             if path == "/favicon.ico":
                 return self._send(HTTPStatus.NO_CONTENT, b"", "image/x-icon")
             if path.startswith("/static/"):
-                return self._static(path[len("/static/"):])
+                return self._static(path[len("/static/") :])
             if path == "/api/scene":
                 return self._json(self.preview.state.snapshot())
             if path == "/api/scene.glb":
@@ -188,7 +207,7 @@ class _Handler(BaseHTTPRequestHandler):
             if path == "/api/render":
                 return self._render(query)
             if path.startswith("/files/"):
-                real = self.preview.state.files.resolve(path[len("/files/"):])
+                real = self.preview.state.files.resolve(path[len("/files/") :])
                 return self._send(HTTPStatus.OK, real.read_bytes(), _content_type(real.name), cache=False)
         except Refused:
             pass
@@ -281,8 +300,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _event(self, state: dict):
         # the page re-reads /api/scene; the stream carries only what changed, and when
-        summary = {"version": state["version"], "error": state["error"],
-                   "scene_version": state["scene"]["version"] if state["scene"] else None}
+        summary = {
+            "version": state["version"],
+            "error": state["error"],
+            "scene_version": state["scene"]["version"] if state["scene"] else None,
+        }
         self.wfile.write(b"event: state\ndata: " + json.dumps(summary).encode() + b"\n\n")
         self.wfile.flush()
 
@@ -291,8 +313,14 @@ class PreviewServer:
     """Serves the preview of one spec file. `start()` binds, loads the spec and begins
     watching it; `close()` stops everything. `port=0` takes any free port (see `url`)."""
 
-    def __init__(self, spec_path: str | Path, host: str = "127.0.0.1", port: int = 8377, watch: bool = True,
-                 force_polling: bool | None = None):
+    def __init__(
+        self,
+        spec_path: str | Path,
+        host: str = "127.0.0.1",
+        port: int = 8377,
+        watch: bool = True,
+        force_polling: bool | None = None,
+    ):
         self.state = PreviewState(Path(spec_path))
         self.host, self.port, self.watch = host, port, watch
         self.force_polling = force_polling
@@ -338,15 +366,24 @@ class PreviewServer:
 
     def _watch_loop(self) -> None:
         import watchfiles
+
         while not self.closing.is_set():
             files = {str(p) for p in self.state.watched_files()}
             folders = sorted({str(Path(f).parent) for f in files if Path(f).parent.is_dir()})
             # rust_timeout + yield_on_timeout: an empty yield soon after the watches are in place
             # tells start() that a save from now on will be seen
-            for changes in watchfiles.watch(*folders, watch_filter=lambda _c, p: p in files, step=WATCH_STEP_MS,
-                                            stop_event=self.closing, recursive=False, raise_interrupt=False,
-                                            force_polling=self.force_polling, poll_delay_ms=100,
-                                            rust_timeout=WATCH_READY_MS, yield_on_timeout=True):
+            for changes in watchfiles.watch(
+                *folders,
+                watch_filter=lambda _c, p: p in files,
+                step=WATCH_STEP_MS,
+                stop_event=self.closing,
+                recursive=False,
+                raise_interrupt=False,
+                force_polling=self.force_polling,
+                poll_delay_ms=100,
+                rust_timeout=WATCH_READY_MS,
+                yield_on_timeout=True,
+            ):
                 self.watching.set()
                 if self.closing.is_set():
                     return
@@ -369,4 +406,3 @@ class PreviewServer:
 
     def __exit__(self, *exc):
         self.close()
-

@@ -15,11 +15,22 @@ The package's rooms (docs/ARCHITECTURE.md):
 | reproduce | rendering frames of a manifest again and comparing them |
 | progress | the progress bar |
 """
+
 from worldgen.render.options import RUN_FILE, WRITTEN_CONTROL_KINDS, RenderOptions, RenderResult
 from worldgen.render.orchestrate import render, render_film, render_passes
 from worldgen.render.record import run_record
 from worldgen.render.reproduce import reproduce
 from worldgen.spec.identity import spec_hash
 
-__all__ = ["RUN_FILE", "WRITTEN_CONTROL_KINDS", "RenderOptions", "RenderResult", "render", "render_film", "render_passes",
-           "reproduce", "run_record", "spec_hash"]
+__all__ = [
+    "RUN_FILE",
+    "WRITTEN_CONTROL_KINDS",
+    "RenderOptions",
+    "RenderResult",
+    "render",
+    "render_film",
+    "render_passes",
+    "reproduce",
+    "run_record",
+    "spec_hash",
+]

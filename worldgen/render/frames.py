@@ -1,6 +1,7 @@
 """Computing frames: where each output file of a frame goes, the rasterizer and painter made only
 when needed (`LazyTools`), the shot's depth range, and `compute_frames`, the one loop that
 rasterizes, paints and writes frames; the local executor and every Ray task run it."""
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -33,6 +34,7 @@ def frame_paths(shot_id: str, i: int, opt: RenderOptions, people: bool = False) 
 
 def _write_pose(out: Path, paths: dict, world, view, passes: PassFrame) -> None:
     from worldgen.character.pose_pass import openpose_image, people_in_frame, pose_json
+
     cam = view.cam
     people = people_in_frame(world, view.time, cam, passes.depth, passes.instance)
     write_json(out / paths["pose"], pose_json(people, cam.width, cam.height, view.index, view.time))
@@ -40,8 +42,9 @@ def _write_pose(out: Path, paths: dict, world, view, passes: PassFrame) -> None:
         write_png(out / paths["control_openpose"], openpose_image(people, cam.width, cam.height))
 
 
-def _write_frame(out: Path, paths: dict, passes: PassFrame, painted, cam, near_far, opt: RenderOptions,
-                 seg_colours=None):
+def _write_frame(
+    out: Path, paths: dict, passes: PassFrame, painted, cam, near_far, opt: RenderOptions, seg_colours=None
+):
     if "frame" in paths:
         write_png(out / paths["frame"], painted)
     if "passes" in paths:
@@ -49,9 +52,18 @@ def _write_frame(out: Path, paths: dict, passes: PassFrame, painted, cam, near_f
         (write_exr if opt.fmt == "exr" else write_npz)(out / paths["passes"], arrays)
     if opt.passes:
         from worldgen.control import control_images
+
         kinds = [k for k in opt.control if k != "openpose"]  # openpose: written with the pose pass
-        images = control_images(kinds, passes.depth, passes.normal, cam.world_to_camera, np.isfinite(passes.depth),
-                                passes.semantic, near_far, seg_colours)
+        images = control_images(
+            kinds,
+            passes.depth,
+            passes.normal,
+            cam.world_to_camera,
+            np.isfinite(passes.depth),
+            passes.semantic,
+            near_far,
+            seg_colours,
+        )
         for k, img in images.items():
             write_png(out / paths[f"control_{k}"], img)
 
@@ -71,8 +83,20 @@ def depth_range(raster, rig: ShotCamera, fps: float, n: int) -> tuple[float, flo
     return max(near, 1e-3), max(far, near * 1.5)
 
 
-def compute_frames(world, lazy, spec: Spec, shot, todo: set, near_far, keys: dict, out: Path, opt: RenderOptions,
-                   people: bool, store, on_frame) -> None:
+def compute_frames(
+    world,
+    lazy,
+    spec: Spec,
+    shot,
+    todo: set,
+    near_far,
+    keys: dict,
+    out: Path,
+    opt: RenderOptions,
+    people: bool,
+    store,
+    on_frame,
+) -> None:
     """Rasterize, paint and write the frames `todo` of one shot (and put them in the store).
     The local loop and every Ray task run this same code."""
     r = spec.render
@@ -83,6 +107,7 @@ def compute_frames(world, lazy, spec: Spec, shot, todo: set, near_far, keys: dic
     seg_colours = None
     if "seg" in opt.control:
         from worldgen.control import world_label_colours
+
         seg_colours = world_label_colours(world)
 
     def write(fr, painted):
@@ -112,6 +137,7 @@ def speaking(world, spec: Spec, shot):
     mouth track (worldgen.sound.lipsync, from the spec alone); everything else keeps it shut."""
     from worldgen.character.rig import MouthTrack
     from worldgen.render.keys import speaking_mouths
+
     rigs = []
     for cid, (opening, width) in speaking_mouths(spec, world).get(shot.id, {}).items():
         rig = world.characters[cid]  # proxies only: rigged GLB actors have no mouth part yet
@@ -135,12 +161,14 @@ class LazyTools:
     def raster(self):
         if self._raster is None:
             from worldgen.passes.sequence import Rasterizer
+
             self._raster = Rasterizer(self.world, self.backend, with_local=self.opt.paint)
         return self._raster
 
     def painter(self):
         if self._painter is None:
             from worldgen.paint.registry import make_painter
+
             self._painter = make_painter(self.name, self.world, self.raster(), self.opt.painter_options)
             self._painter.prepare(self.shots)
         return self._painter
@@ -152,6 +180,7 @@ class LazyTools:
         """What decides the painter's pixels, for the frame keys. The diffusion painters
         include their texture bytes, so that an edited texture repaints the frames."""
         from worldgen.paint.registry import painter_class
+
         cls = painter_class(self.name)
         known = cls.static_identity(self.world, self.opt.painter_options) if cls is not None else None
         return known if known is not None else self.painter().identity()

@@ -1,6 +1,7 @@
 """Content keys: a digest of exactly what decides each output of a frame (the world, the camera,
 the size, the backend, and for a painted frame the painter, style and prompt), so that the
 frame store can hand back what was computed before (see worldgen.store)."""
+
 from __future__ import annotations
 
 from worldgen import __version__
@@ -12,17 +13,22 @@ def world_digest(spec: Spec, world) -> tuple[str, str]:
     block, the seed, and the bytes of every asset file it loads."""
     from worldgen.assets import resolve_asset
     from worldgen.store import digest, file_digest
+
     assets = {}
     refs = [o.mesh for o in spec.world.objects if o.mesh] + [c.asset for c in spec.world.characters if c.asset]
     for ref in refs:
         assets[ref] = file_digest(resolve_asset(ref, world.base_dir))
     # a character's voice reaches the edit only: a new voice re-cuts the film, never a frame
     full = spec.world.model_dump(mode="json", exclude={"characters": {"__all__": set(CHARACTER_EDIT_FIELDS)}})
-    geometry = {"objects": [{k: v for k, v in o.items() if k != "appearance"} for o in full["objects"]],
-                "characters": [{k: v for k, v in c.items() if k != "appearance"} for c in full["characters"]]}
+    geometry = {
+        "objects": [{k: v for k, v in o.items() if k != "appearance"} for o in full["objects"]],
+        "characters": [{k: v for k, v in c.items() if k != "appearance"} for c in full["characters"]],
+    }
     # passes depend on the geometry only; painted frames on everything (appearance, lights)
-    return (digest({"world": geometry, "seed": spec.seed, "assets": assets, "worldgen": __version__}),
-            digest({"world": full, "seed": spec.seed, "assets": assets, "worldgen": __version__}))
+    return (
+        digest({"world": geometry, "seed": spec.seed, "assets": assets, "worldgen": __version__}),
+        digest({"world": full, "seed": spec.seed, "assets": assets, "worldgen": __version__}),
+    )
 
 
 def shot_camera_path(shot) -> dict:
@@ -35,6 +41,7 @@ def speaking_mouths(spec: Spec, world) -> dict:
     """shot id -> {character: (opening, width) per frame} of the proxy characters that speak in
     it (what the frames of that shot show of the dialogue; worldgen.sound.lipsync)."""
     from worldgen.sound.lipsync import shot_mouths
+
     out = {}
     for sid, chars in shot_mouths(spec).items():
         kept = {cid: v for cid, v in chars.items() if not world.characters[cid].deforms}
@@ -54,17 +61,35 @@ def mouth_key(chars: dict | None, i: int) -> dict | None:
     return out
 
 
-def frame_keys(wd: tuple, shot, camera_path: dict, i: int, spec: Spec, backend: str, people: bool, painter_id,
-                paths: dict, mouths: dict | None = None) -> dict:
+def frame_keys(
+    wd: tuple,
+    shot,
+    camera_path: dict,
+    i: int,
+    spec: Spec,
+    backend: str,
+    people: bool,
+    painter_id,
+    paths: dict,
+    mouths: dict | None = None,
+) -> dict:
     """Output name -> (content key, store kind). Passes, control images and poses depend on the
     world and the camera; a painted frame also on the painter, the style and the prompt. In a
     shot where a character speaks, all of them also depend on its mouth (`mouths`, mouth_key);
     frames of shots where nobody speaks keep the keys they had before lip sync."""
     from worldgen.store import digest
+
     r = spec.render
     wd_geometry, wd_full = wd
-    what = {"world": wd_geometry, "shot": camera_path,
-            "index": i, "size": [r.width, r.height], "fps": r.fps, "backend": backend, "people": people}
+    what = {
+        "world": wd_geometry,
+        "shot": camera_path,
+        "index": i,
+        "size": [r.width, r.height],
+        "fps": r.fps,
+        "backend": backend,
+        "people": people,
+    }
     if mouths:
         what["mouths"] = mouths
     geometry = digest(what)
@@ -72,8 +97,16 @@ def frame_keys(wd: tuple, shot, camera_path: dict, i: int, spec: Spec, backend: 
     for name, path in paths.items():
         kind = name.replace("_", "-") + "." + path.rsplit(".", 1)[1]
         if name == "frame":
-            key = digest({"geometry": geometry, "world": wd_full, "painter": painter_id, "style": shot.style or spec.style,
-                          "prompt": shot.prompt, "shot": shot.id})
+            key = digest(
+                {
+                    "geometry": geometry,
+                    "world": wd_full,
+                    "painter": painter_id,
+                    "style": shot.style or spec.style,
+                    "prompt": shot.prompt,
+                    "shot": shot.id,
+                }
+            )
         else:
             key = geometry
         out[name] = (key, kind)

@@ -1,5 +1,6 @@
 """The manifest of a render (docs/MANIFEST.md): what every output file is, how it was made, and
 enough to reproduce any frame."""
+
 from __future__ import annotations
 
 from worldgen.render.options import RenderOptions
@@ -11,21 +12,36 @@ from worldgen.spec.models import Spec
 def build_manifest(spec: Spec, world, backend: str, opt: RenderOptions, shots: list) -> dict:
     from worldgen.character.rig import KEYPOINTS
     from worldgen.passes.derive import __doc__ as layers_doc
+
     r = spec.render
     return {
         "manifest_version": 1,
-        "title": spec.title, "seed": spec.seed, "spec_sha256": spec_hash(spec), "spec": "spec.resolved.json",
+        "title": spec.title,
+        "seed": spec.seed,
+        "spec_sha256": spec_hash(spec),
+        "spec": "spec.resolved.json",
         "spec_base_dir": str(world.base_dir.resolve()),
         "painter_options": {k: v for k, v in opt.painter_options.items() if k != "cache"},
-        "width": r.width, "height": r.height, "fps": r.fps, "backend": backend, "painter": r.painter if opt.paint else None,
+        "width": r.width,
+        "height": r.height,
+        "fps": r.fps,
+        "backend": backend,
+        "painter": r.painter if opt.paint else None,
         "passes_format": opt.fmt if opt.passes else None,
         "camera_convention": "OpenCV: x right, y down, z forward; world_to_camera maps world points to camera; "
-                             "K pixel centres at integer coordinates",
+        "K pixel centres at integer coordinates",
         "units": "metres, seconds; depth is z-depth, inf where nothing is hit",
-        "instances": world.instance_map(), "labels": world.semantic_map(),
-        "characters": {cid: {"instance": world.character_instance[cid], "label": rig.spec.label,
-                             "height": rig.spec.height, "parts": [p.name for p in rig.parts]}
-                       for cid, rig in world.characters.items()},
+        "instances": world.instance_map(),
+        "labels": world.semantic_map(),
+        "characters": {
+            cid: {
+                "instance": world.character_instance[cid],
+                "label": rig.spec.label,
+                "height": rig.spec.height,
+                "parts": [p.name for p in rig.parts],
+            }
+            for cid, rig in world.characters.items()
+        },
         "keypoint_names": list(KEYPOINTS) if world.characters else None,
         "layers": _layer_table(layers_doc),
         "versions": versions(),

@@ -2,6 +2,7 @@
 
 Plain dataclasses, importable without any rendering stack, so that the CLI, the benchmark and
 Ray tasks can build and ship them cheaply."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

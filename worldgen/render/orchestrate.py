@@ -4,6 +4,7 @@ Every output file is written atomically, so a killed render leaves only whole fi
 restart with the same spec and settings skips the frames whose files are all present.
 `render` plans (which frames are missing, their content keys, what the store holds) and hands
 the rest to an executor (worldgen.render.local or worldgen.render.ray_executor)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -26,12 +27,15 @@ if TYPE_CHECKING:
     from worldgen.world import World
 
 
-def render(spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None, world: World | None = None) -> RenderResult:
+def render(
+    spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None, world: World | None = None
+) -> RenderResult:
     """Render the selected shots of `spec` into `out_dir` and write its manifest. `world`: the
     spec's world when the caller has built it already (the CLI checks it first), else built here."""
     import time
 
     from worldgen.world import World
+
     opt = opt or RenderOptions()
     out = Path(out_dir)
     backend = opt.backend or spec.render.backend
@@ -46,6 +50,7 @@ def render(spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None, wo
     if opt.paint and opt.film and opt.frames is None:
         from worldgen.edit.cut import check_before_frames
         from worldgen.spec.loader import base_dir_of
+
         check_before_frames(spec, world.base_dir if world is not None else base_dir_of(spec), opt.voice_model)
     claim_output(out, run_record(spec, opt), opt.overwrite)
     t0 = time.perf_counter()
@@ -54,6 +59,7 @@ def render(spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None, wo
     store = None
     if opt.use_store:
         from worldgen.store import FrameStore
+
         store = FrameStore(opt.store)
     painter_name = opt.painter or r.painter
     lazy = LazyTools(world, backend, opt, painter_name, shots)
@@ -72,11 +78,28 @@ def render(spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None, wo
             for i in range(n):
                 paths = frame_paths(shot.id, i, opt, people)
                 cam = rig.at(i / r.fps)
-                keys[i] = frame_keys(wd, shot, camera_path, i, spec, backend, people, painter_id, paths,
-                                     mouth_key(mouths.get(shot.id), i))
-                frames.append({"index": i, "time": round(shot.start + i / r.fps, 9),
-                               "K": cam.K.round(9).tolist(), "world_to_camera": cam.world_to_camera.round(9).tolist(),
-                               **paths, "keys": {k: v[0] for k, v in keys[i].items()}})
+                keys[i] = frame_keys(
+                    wd,
+                    shot,
+                    camera_path,
+                    i,
+                    spec,
+                    backend,
+                    people,
+                    painter_id,
+                    paths,
+                    mouth_key(mouths.get(shot.id), i),
+                )
+                frames.append(
+                    {
+                        "index": i,
+                        "time": round(shot.start + i / r.fps, 9),
+                        "K": cam.K.round(9).tolist(),
+                        "world_to_camera": cam.world_to_camera.round(9).tolist(),
+                        **paths,
+                        "keys": {k: v[0] for k, v in keys[i].items()},
+                    }
+                )
                 if opt.frames is not None and i not in opt.frames.get(shot.id, ()):
                     continue
                 if opt.force or not all((out / p).exists() for p in paths.values()):
@@ -100,14 +123,25 @@ def render(spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None, wo
             result.frames_skipped += selected - len(todo) - len(linked & set(range(n)) - todo)
             advance(n - len(todo))
             plans.append((shot, todo, near_far, keys))
-            manifest_shots.append({"id": shot.id, "start": shot.start, "duration": shot.duration,
-                                   "frame_count": n, "prompt": shot.prompt, "style": shot.style or spec.style,
-                                   "depth_range": list(near_far), "frames": frames})
+            manifest_shots.append(
+                {
+                    "id": shot.id,
+                    "start": shot.start,
+                    "duration": shot.duration,
+                    "frame_count": n,
+                    "prompt": shot.prompt,
+                    "style": shot.style or spec.style,
+                    "depth_range": list(near_far),
+                    "frames": frames,
+                }
+            )
         if any(todo for _, todo, _, _ in plans):
             if opt.executor == "ray":
                 from worldgen.render.ray_executor import render_on_ray
-                remote_stats = render_on_ray(spec, plans, out, opt, backend, people, store, advance, result,
-                                             lazy.painter_if_made())
+
+                remote_stats = render_on_ray(
+                    spec, plans, out, opt, backend, people, store, advance, result, lazy.painter_if_made()
+                )
             else:
                 render_locally(world, lazy, spec, plans, out, opt, people, store, lambda: _count(result, advance))
     result.timings["frames_s"] = time.perf_counter() - t0
@@ -124,13 +158,28 @@ def render(spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None, wo
         manifest["store"] = str(store.root)
     # what this run computed and what it only linked or kept: a check that two renders agree
     # byte for byte proves something only where the second one computed its frames
-    manifest["frames_this_run"] = {"rendered": result.frames_rendered, "from_store": result.frames_from_store,
-                                   "already_there": result.frames_skipped}
+    manifest["frames_this_run"] = {
+        "rendered": result.frames_rendered,
+        "from_store": result.frames_from_store,
+        "already_there": result.frames_skipped,
+    }
     if opt.paint and opt.film and opt.frames is None:
         t1 = time.perf_counter()
         from worldgen.edit.cut import cut_film
-        manifest.update(cut_film(spec, out, manifest_shots, store, opt.force, opt.voice_model, world.base_dir,
-                                 painter_name, loudness=opt.loudness))
+
+        manifest.update(
+            cut_film(
+                spec,
+                out,
+                manifest_shots,
+                store,
+                opt.force,
+                opt.voice_model,
+                world.base_dir,
+                painter_name,
+                loudness=opt.loudness,
+            )
+        )
         result.timings["film_s"] = time.perf_counter() - t1
     (out / "spec.resolved.json").write_text(spec.model_dump_json(indent=1))
     write_json(out / "manifest.json", manifest)

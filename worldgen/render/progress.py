@@ -1,4 +1,5 @@
 """The render's progress bar, on stderr: stdout carries only results, whole lines a program can read."""
+
 from __future__ import annotations
 
 from worldgen.console import console
@@ -12,9 +13,17 @@ class FrameProgress:
         if not self.enabled:
             return lambda k=1: None
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
         # on stderr: stdout carries only results (counts, paths), whole lines a program can read
-        self.p = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                          TextColumn("frames"), TimeRemainingColumn(), transient=False, console=console(stderr=True))
+        self.p = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("frames"),
+            TimeRemainingColumn(),
+            transient=False,
+            console=console(stderr=True),
+        )
         self.p.start()
         task = self.p.add_task(self.title[:40], total=self.total)
         return lambda k=1: self.p.advance(task, k)

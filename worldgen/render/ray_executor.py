@@ -10,6 +10,7 @@ diffusion model on CUDA ask Ray for a GPU.
 
 On a cluster the output folder and the store must be on storage every node sees (the usual
 render-farm arrangement); `--ray-address` points at the cluster."""
+
 from __future__ import annotations
 
 import os
@@ -33,12 +34,23 @@ def _task_runs(plans, sequential: bool, per_task: int) -> list:
             runs.append((k, frames))
             continue
         for a in range(0, len(frames), per_task):
-            runs.append((k, frames[a:a + per_task]))
+            runs.append((k, frames[a : a + per_task]))
     return runs
 
 
-def render_frames_task(spec_json: str, base_dir: str, shot_id: str, frames: list, near_far, keys: dict,
-                       out: str, opt_fields: dict, backend: str, people: bool, store_root: str | None) -> dict:
+def render_frames_task(
+    spec_json: str,
+    base_dir: str,
+    shot_id: str,
+    frames: list,
+    near_far,
+    keys: dict,
+    out: str,
+    opt_fields: dict,
+    backend: str,
+    people: bool,
+    store_root: str | None,
+) -> dict:
     """One Ray task: rebuild the world from the resolved spec and compute these frames.
     With WORLDGEN_TASK_PIDS set to a folder, the task notes its worker's PID there first (how
     operations tooling, and the worker-kill test, find the workers)."""
@@ -49,6 +61,7 @@ def render_frames_task(spec_json: str, base_dir: str, shot_id: str, frames: list
     from worldgen.spec import load_spec_text
     from worldgen.store import FrameStore
     from worldgen.world import World
+
     spec = load_spec_text(spec_json, "<spec.resolved.json>", base_dir=Path(base_dir), check=False)
     opt = RenderOptions(**opt_fields)
     world = World(spec)
@@ -62,8 +75,9 @@ def render_frames_task(spec_json: str, base_dir: str, shot_id: str, frames: list
     done = []
     if todo:
         keys = {int(i): {name: tuple(v) for name, v in kv.items()} for i, kv in keys.items()}
-        compute_frames(world, lazy, spec, shot, todo, tuple(near_far), keys, out_dir, opt, people, store,
-                       lambda: done.append(1))
+        compute_frames(
+            world, lazy, spec, shot, todo, tuple(near_far), keys, out_dir, opt, people, store, lambda: done.append(1)
+        )
     p = lazy.painter_if_made()
     return {"frames": len(done), "pid": os.getpid(), "stats": p.stats() if p is not None else None}
 
@@ -76,13 +90,15 @@ def _gpu_per_task(opt, painter) -> float:
         return 0.0
     try:
         import torch
+
         return 1.0 if device.startswith("cuda") or (device == "auto" and torch.cuda.is_available()) else 0.0
     except ImportError:
         return 0.0
 
 
-def render_on_ray(spec, plans, out: Path, opt, backend: str, people: bool, store, advance, result,
-                  painter=None) -> list[dict]:
+def render_on_ray(
+    spec, plans, out: Path, opt, backend: str, people: bool, store, advance, result, painter=None
+) -> list[dict]:
     """Run the planned frames as Ray tasks; returns the painters' counters of every task.
     `painter`: the driver's (made, and its look development done, while planning); what it
     declares decides how shots split into tasks and whether tasks ask for a GPU."""
@@ -90,29 +106,48 @@ def render_on_ray(spec, plans, out: Path, opt, backend: str, people: bool, store
         import ray
     except ImportError:
         from worldgen.errors import BackendError
+
         raise BackendError("--executor ray needs Ray: pip install 'worldgen[ray]' (or pip install ray)") from None
     from dataclasses import fields
 
     from worldgen.spec.loader import base_dir_of
+
     started = False
     if not ray.is_initialized():
         kw = {"address": opt.ray_address} if opt.ray_address else {"num_cpus": opt.ray_workers or os.cpu_count()}
-        ray.init(include_dashboard=False, log_to_driver=False, ignore_reinit_error=True,
-                 runtime_env={"env_vars": {k: v for k, v in os.environ.items() if k.startswith(("WORLDGEN_", "HF_"))}},
-                 **kw)
+        ray.init(
+            include_dashboard=False,
+            log_to_driver=False,
+            ignore_reinit_error=True,
+            runtime_env={"env_vars": {k: v for k, v in os.environ.items() if k.startswith(("WORLDGEN_", "HF_"))}},
+            **kw,
+        )
         started = True
     opt_fields = {f.name: getattr(opt, f.name) for f in fields(opt) if f.name not in ("progress",)}
     opt_fields.update(progress=False, executor="local", overwrite=True)
     sequential = painter is not None and (painter.sequential or painter.whole_shot)
-    task = ray.remote(num_gpus=_gpu_per_task(opt, painter), max_retries=RETRIES, retry_exceptions=False)(render_frames_task)
+    task = ray.remote(num_gpus=_gpu_per_task(opt, painter), max_retries=RETRIES, retry_exceptions=False)(
+        render_frames_task
+    )
     spec_json = spec.model_dump_json()
     base = str(base_dir_of(spec).resolve())
     refs = {}
     for k, frames in _task_runs(plans, sequential, FRAMES_PER_TASK):
         shot, _, near_far, keys = plans[k]
         sub = {str(i): {name: list(v) for name, v in keys[i].items()} for i in frames}
-        ref = task.remote(spec_json, base, shot.id, frames, list(near_far), sub, str(out), opt_fields, backend, people,
-                          str(store.root) if store is not None else None)
+        ref = task.remote(
+            spec_json,
+            base,
+            shot.id,
+            frames,
+            list(near_far),
+            sub,
+            str(out),
+            opt_fields,
+            backend,
+            people,
+            str(store.root) if store is not None else None,
+        )
         refs[ref] = len(frames)
     stats = []
     pending = list(refs)

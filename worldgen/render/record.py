@@ -3,6 +3,7 @@ settings), the library versions of a manifest, and the machine a benchmark measu
 
 `run_record` is the one definition of "the same render": `render` writes it into the folder it
 claims, and `worldgen bench` compares a folder's record with it before resuming a render there."""
+
 from __future__ import annotations
 
 import json
@@ -26,8 +27,15 @@ MANIFEST_PACKAGES = ("numpy", "open3d", "trimesh", "pyrender", "PyOpenGL", "imag
 def run_record(spec: Spec, opt: RenderOptions) -> dict:
     """The record of a render's spec and settings, as `.worldgen-run.json` holds it: a folder
     whose record differs holds another render."""
-    run = {"spec_sha256": spec_hash(spec), "backend": opt.backend or spec.render.backend, "format": opt.fmt,
-           "passes": opt.passes, "paint": opt.paint, "control": list(opt.control), "worldgen": __version__}
+    run = {
+        "spec_sha256": spec_hash(spec),
+        "backend": opt.backend or spec.render.backend,
+        "format": opt.fmt,
+        "passes": opt.passes,
+        "paint": opt.paint,
+        "control": list(opt.control),
+        "worldgen": __version__,
+    }
     if opt.painter and opt.painter != spec.render.painter or opt.painter_options:
         run["painter"] = {"name": opt.painter or spec.render.painter, "options": opt.painter_options}
     return run
@@ -36,6 +44,7 @@ def run_record(spec: Spec, opt: RenderOptions) -> dict:
 def versions(names: tuple[str, ...] = MANIFEST_PACKAGES) -> dict:
     """worldgen's version and those of the named installed packages (absent ones left out)."""
     import importlib.metadata as md
+
     out = {"worldgen": __version__}
     for p in names:
         if p == "worldgen":
@@ -60,8 +69,13 @@ def cpu_model() -> str:
 
 def machine_info() -> dict:
     """What the numbers were measured on (cost figures mean nothing without it)."""
-    info = {"cpu": cpu_model(), "cores": os.cpu_count(), "platform": platform.platform(),
-            "python": platform.python_version(), "gpu": None}
+    info = {
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "gpu": None,
+    }
     torch = sys.modules.get("torch")  # only if a painter already loaded it; never import it for this
     if torch is not None:
         try:
@@ -94,8 +108,11 @@ def claim_output(out: Path, run: dict, overwrite: bool) -> None:
                 stale.unlink(missing_ok=True)
             return
         if not overwrite:
-            raise OutputExistsError(f"{out}: holds a render of another spec or settings; use --overwrite or another folder")
+            raise OutputExistsError(
+                f"{out}: holds a render of another spec or settings; use --overwrite or another folder"
+            )
         from worldgen.edit.cut import EDIT_OUTPUTS
+
         for name in ("shots", *EDIT_OUTPUTS):  # the earlier render's outputs, and nothing the user put there
             path = out / name
             shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)

@@ -1,5 +1,6 @@
 """Taking finished work from the frame store: a frame's files linked instead of computed, and a
 shot's depth range remembered so that a render the store holds needs no rasterizer."""
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,16 @@ def shot_depth_range(store, wd: str, shot, spec: Spec, backend: str, lazy, rig, 
     """The shot's depth range (its depth images' near/far), remembered in the store so that a
     render the store already holds needs no rasterizer at all."""
     from worldgen.store import digest
-    key = digest({"world": wd[0], "shot": shot_camera_path(shot),
-                  "size": [spec.render.width, spec.render.height], "fps": spec.render.fps, "backend": backend})
+
+    key = digest(
+        {
+            "world": wd[0],
+            "shot": shot_camera_path(shot),
+            "size": [spec.render.width, spec.render.height],
+            "fps": spec.render.fps,
+            "backend": backend,
+        }
+    )
     if store is not None and store.has(key, "depth-range.json"):
         return tuple(json.loads(store.path(key, "depth-range.json").read_text()))
     near_far = depth_range(lazy.raster(), rig, spec.render.fps, n)

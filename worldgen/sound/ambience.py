@@ -1,5 +1,6 @@
 """Ambience beds generated from seeded noise: filtered and slowly modulated so that wind
 gusts, the sea swells and rain patters, with a few seeded events (bird calls) on top."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,6 +10,7 @@ from worldgen.sound import SAMPLE_RATE
 
 def _filtered(rng, n: int, kind: str, lo: float | None, hi: float | None) -> np.ndarray:
     from scipy.signal import butter, sosfilt
+
     x = rng.standard_normal(n + SAMPLE_RATE)  # a second of run-in: the filter settles before the bed starts
     if lo and hi:
         sos = butter(2, [lo, hi], btype="bandpass", fs=SAMPLE_RATE, output="sos")
@@ -23,7 +25,11 @@ def _filtered(rng, n: int, kind: str, lo: float | None, hi: float | None) -> np.
 def _swell(rng, n: int, period: float, depth: float) -> np.ndarray:
     t = np.arange(n) / SAMPLE_RATE
     phase = rng.uniform(0, 2 * np.pi)
-    return 1 - depth + depth * 0.5 * (1 + np.sin(2 * np.pi * t / period + phase) * np.sin(2 * np.pi * t / (period * 2.7) + phase))
+    return (
+        1
+        - depth
+        + depth * 0.5 * (1 + np.sin(2 * np.pi * t / period + phase) * np.sin(2 * np.pi * t / (period * 2.7) + phase))
+    )
 
 
 def _birds(rng, n: int, per_second: float) -> np.ndarray:
@@ -33,8 +39,8 @@ def _birds(rng, n: int, per_second: float) -> np.ndarray:
         i = int(rng.integers(0, max(1, n - m)))
         t = np.arange(m) / SAMPLE_RATE
         f0, f1 = rng.uniform(2500, 4500), rng.uniform(2000, 6000)
-        chirp = np.sin(2 * np.pi * (f0 * t + (f1 - f0) * t ** 2 / (2 * t[-1]))) * np.sin(np.pi * t / t[-1]) ** 2
-        out[i:i + m] += chirp * rng.uniform(0.5, 1.0)
+        chirp = np.sin(2 * np.pi * (f0 * t + (f1 - f0) * t**2 / (2 * t[-1]))) * np.sin(np.pi * t / t[-1]) ** 2
+        out[i : i + m] += chirp * rng.uniform(0.5, 1.0)
     return out
 
 
@@ -54,7 +60,9 @@ def bed(kind: str, duration: float, seed: int) -> np.ndarray:
         elif kind == "birds":
             x = _filtered(rng, n, kind, None, 300) * 0.2 + _birds(rng, n, 1.2) * 0.6
         elif kind == "city":
-            x = _filtered(rng, n, kind, None, 150) * 0.8 + _filtered(rng, n, kind, 300, 2000) * 0.25 * _swell(rng, n, 9.0, 0.5)
+            x = _filtered(rng, n, kind, None, 150) * 0.8 + _filtered(rng, n, kind, 300, 2000) * 0.25 * _swell(
+                rng, n, 9.0, 0.5
+            )
         elif kind == "forest":
             x = _filtered(rng, n, kind, None, 500) * 0.5 * _swell(rng, n, 6.0, 0.6) + _birds(rng, n, 0.6) * 0.4
         else:  # room tone
@@ -65,5 +73,5 @@ def bed(kind: str, duration: float, seed: int) -> np.ndarray:
     if fade:
         ramp = np.linspace(0, 1, fade)[:, None]
         out[:fade] *= ramp
-        out[n - fade:] *= ramp[::-1]
+        out[n - fade :] *= ramp[::-1]
     return out.astype(np.float32)

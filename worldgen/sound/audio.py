@@ -1,6 +1,7 @@
 """Audio in and out through the ffmpeg binary that imageio-ffmpeg ships: decode the user's
 files, write WAV stems, measure loudness (EBU R128 by ffmpeg's ebur128 filter, volumedetect)
 and normalise to a target. No audio library beyond numpy and scipy is needed."""
+
 from __future__ import annotations
 
 import re
@@ -16,11 +17,14 @@ from worldgen.sound import SAMPLE_RATE
 
 def ffmpeg_exe() -> str:
     import imageio_ffmpeg
+
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
 def _run(args: list[str], data: bytes | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", *args], input=data, capture_output=True, check=False)
+    return subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", *args], input=data, capture_output=True, check=False
+    )
 
 
 def decode(path: Path, rate: int = SAMPLE_RATE) -> np.ndarray:
@@ -57,7 +61,9 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
 
 def _pcm_args(x: np.ndarray, rate: int) -> tuple[list[str], bytes]:
     x = x if x.ndim == 2 else x[:, None]
-    return ["-f", "f32le", "-ar", str(rate), "-ac", str(x.shape[1]), "-i", "-"], np.ascontiguousarray(x, "<f4").tobytes()
+    return ["-f", "f32le", "-ar", str(rate), "-ac", str(x.shape[1]), "-i", "-"], np.ascontiguousarray(
+        x, "<f4"
+    ).tobytes()
 
 
 def measure(x: np.ndarray, rate: int = SAMPLE_RATE) -> dict:
@@ -66,16 +72,19 @@ def measure(x: np.ndarray, rate: int = SAMPLE_RATE) -> dict:
     args, data = _pcm_args(x, rate)
     r = _run([*args, "-af", "ebur128=peak=true,volumedetect", "-f", "null", "-"], data)
     text = r.stderr.decode(errors="replace")
-    summary = text[text.rfind("Summary:"):]
+    summary = text[text.rfind("Summary:") :]
 
     def num(pattern, src):
         m = re.search(pattern, src)
         return float(m.group(1)) if m else float("nan")
-    return {"integrated_lufs": num(r"I:\s+(-?[\d.]+|-inf) LUFS", summary),
-            "range_lu": num(r"LRA:\s+(-?[\d.]+) LU", summary),
-            "true_peak_dbtp": num(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary),
-            "mean_volume_db": num(r"mean_volume:\s+(-?[\d.]+) dB", text),
-            "max_volume_db": num(r"max_volume:\s+(-?[\d.]+) dB", text)}
+
+    return {
+        "integrated_lufs": num(r"I:\s+(-?[\d.]+|-inf) LUFS", summary),
+        "range_lu": num(r"LRA:\s+(-?[\d.]+) LU", summary),
+        "true_peak_dbtp": num(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary),
+        "mean_volume_db": num(r"mean_volume:\s+(-?[\d.]+) dB", text),
+        "max_volume_db": num(r"max_volume:\s+(-?[\d.]+) dB", text),
+    }
 
 
 def limit(x: np.ndarray, ceiling_db: float, rate: int = SAMPLE_RATE) -> np.ndarray:
@@ -83,6 +92,7 @@ def limit(x: np.ndarray, ceiling_db: float, rate: int = SAMPLE_RATE) -> np.ndarr
     (5 ms ahead, 50 ms release) wherever a peak would pass `ceiling_db`."""
     from scipy.ndimage import minimum_filter1d, uniform_filter1d
     from scipy.signal import resample_poly
+
     ceiling = 10 ** (ceiling_db / 20)
     up = np.abs(resample_poly(x, 4, 1, axis=0)).reshape(len(x), 4, -1).max(axis=(1, 2))
     need = np.minimum(1.0, ceiling / np.maximum(up, 1e-12))
@@ -94,7 +104,9 @@ def limit(x: np.ndarray, ceiling_db: float, rate: int = SAMPLE_RATE) -> np.ndarr
     return (x * gain[:, None]).astype(np.float32)
 
 
-def normalise(x: np.ndarray, target: float, true_peak: float = -1.0, rate: int = SAMPLE_RATE) -> tuple[np.ndarray, dict]:
+def normalise(
+    x: np.ndarray, target: float, true_peak: float = -1.0, rate: int = SAMPLE_RATE
+) -> tuple[np.ndarray, dict]:
     """Bring the mix to `target` LUFS integrated with its true peak at most `true_peak` dBTP:
     one gain from ffmpeg's ebur128 measurement, a limiter for the peaks, measured again (the
     limiter takes a little loudness, which the next round gives back). ffmpeg's loudnorm was

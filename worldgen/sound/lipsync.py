@@ -8,6 +8,7 @@ voices, slowed or sped by the voice's `rate`). Lines are placed as the mix place
 shot's film start plus `at`, or GAP after the shot's previous line, here its estimated end),
 the visemes code turns them into a mouth curve per film frame, and each shot frame takes the
 value of the film frame that shows it. The sound keeps the voice's own phones (lipsync.json)."""
+
 from __future__ import annotations
 
 import re
@@ -21,12 +22,44 @@ GAP = 0.3  # s: the mix's pause before a line that gives no time (worldgen.sound
 
 # spelling -> phones, longest match first
 _RULES = [
-    ("tch", ["ch"]), ("igh", ["ay"]), ("th", ["th"]), ("sh", ["sh"]), ("ch", ["ch"]), ("ph", ["f"]), ("wh", ["w"]),
-    ("ck", ["k"]), ("ng", ["ng"]), ("qu", ["k", "w"]), ("ee", ["iy"]), ("ea", ["iy"]), ("oo", ["uw"]),
-    ("ou", ["aw"]), ("ow", ["ow"]), ("ai", ["ey"]), ("ay", ["ey"]), ("oa", ["ow"]), ("oi", ["oy"]), ("oy", ["oy"]),
-    ("au", ["ao"]), ("aw", ["ao"]), ("er", ["er"]), ("ir", ["er"]), ("ur", ["er"]), ("ar", ["aa", "r"]),
-    ("or", ["ao", "r"]), ("a", ["ae"]), ("e", ["eh"]), ("i", ["ih"]), ("o", ["aa"]), ("u", ["ah"]),
-    ("y", ["iy"]), ("c", ["k"]), ("x", ["k", "s"]), ("j", ["jh"]), ("q", ["k"]), ("h", ["hh"]),
+    ("tch", ["ch"]),
+    ("igh", ["ay"]),
+    ("th", ["th"]),
+    ("sh", ["sh"]),
+    ("ch", ["ch"]),
+    ("ph", ["f"]),
+    ("wh", ["w"]),
+    ("ck", ["k"]),
+    ("ng", ["ng"]),
+    ("qu", ["k", "w"]),
+    ("ee", ["iy"]),
+    ("ea", ["iy"]),
+    ("oo", ["uw"]),
+    ("ou", ["aw"]),
+    ("ow", ["ow"]),
+    ("ai", ["ey"]),
+    ("ay", ["ey"]),
+    ("oa", ["ow"]),
+    ("oi", ["oy"]),
+    ("oy", ["oy"]),
+    ("au", ["ao"]),
+    ("aw", ["ao"]),
+    ("er", ["er"]),
+    ("ir", ["er"]),
+    ("ur", ["er"]),
+    ("ar", ["aa", "r"]),
+    ("or", ["ao", "r"]),
+    ("a", ["ae"]),
+    ("e", ["eh"]),
+    ("i", ["ih"]),
+    ("o", ["aa"]),
+    ("u", ["ah"]),
+    ("y", ["iy"]),
+    ("c", ["k"]),
+    ("x", ["k", "s"]),
+    ("j", ["jh"]),
+    ("q", ["k"]),
+    ("h", ["hh"]),
 ]
 _VOWELS = {"iy", "ih", "eh", "ey", "ae", "aa", "ao", "ow", "uw", "ah", "aw", "ay", "oy", "er"}
 
@@ -103,6 +136,7 @@ def shot_mouths(spec) -> dict[str, dict[str, tuple[list, list]]]:
 
 def _shot_mouths(spec) -> dict:
     from worldgen.edit.timeline import build_timeline
+
     fps = spec.render.fps
     counts = [frame_count(s, fps) for s in spec.shots]
     tl = build_timeline(spec, counts)

@@ -8,6 +8,7 @@ word sets the tonic; the cue's tempo nudged so whole beats fill its span); the g
 the General MIDI instruments. Every note starts on the cue's beat grid (a beat or a fraction of
 one), and the cue's grid starts at its first shot's boundary. The synth has no randomness: the
 same notes give the same samples, and the notes are a pure function of the words and seed."""
+
 from __future__ import annotations
 
 import re
@@ -19,11 +20,30 @@ from worldgen.sound import SAMPLE_RATE
 
 # General MIDI programs (0-based) of (pad, bass, melody) for each mood, and genre words that
 # replace them; drums are GM channel 10 (kick 36, snare 38, closed hat 42)
-VOICES = {"calm": (89, 32, 0), "happy": (48, 33, 73), "sad": (49, 42, 0), "tense": (92, 43, 68),
-          "epic": (48, 43, 60), "mysterious": (88, 32, 8), "romantic": (49, 42, 40), "playful": (0, 33, 12)}
-GENRES = {"orchestral": (48, 43, 60), "strings": (48, 42, 40), "piano": (0, 0, 0), "electronic": (81, 38, 80),
-          "synth": (81, 38, 80), "ambient": (95, 38, 88), "jazz": (0, 32, 65), "folk": (24, 32, 73),
-          "guitar": (24, 33, 25), "choir": (52, 42, 53), "brass": (61, 58, 56), "celesta": (89, 32, 8)}
+VOICES = {
+    "calm": (89, 32, 0),
+    "happy": (48, 33, 73),
+    "sad": (49, 42, 0),
+    "tense": (92, 43, 68),
+    "epic": (48, 43, 60),
+    "mysterious": (88, 32, 8),
+    "romantic": (49, 42, 40),
+    "playful": (0, 33, 12),
+}
+GENRES = {
+    "orchestral": (48, 43, 60),
+    "strings": (48, 42, 40),
+    "piano": (0, 0, 0),
+    "electronic": (81, 38, 80),
+    "synth": (81, 38, 80),
+    "ambient": (95, 38, 88),
+    "jazz": (0, 32, 65),
+    "folk": (24, 32, 73),
+    "guitar": (24, 33, 25),
+    "choir": (52, 42, 53),
+    "brass": (61, 58, 56),
+    "celesta": (89, 32, 8),
+}
 DRUM_CHANNEL = 9
 
 
@@ -39,6 +59,7 @@ def available() -> bool:
 
 def soundfont() -> Path:
     import pretty_midi
+
     return Path(pretty_midi.__file__).parent / "TimGM6mb.sf2"
 
 
@@ -56,6 +77,7 @@ def notes(words: str | None, tempo: float | None, key: str | None, duration: flo
     import pretty_midi
 
     from worldgen.sound.theory import MAJOR, MINOR, PITCH_NAMES, mood_of, parse_key
+
     name, mood = mood_of(words)
     root, minor = parse_key(key, mood)
     bpm = tempo or mood.tempo
@@ -71,13 +93,17 @@ def notes(words: str | None, tempo: float | None, key: str | None, duration: flo
 
     pad_p, bass_p, mel_p = programs(words, name)
     pm = pretty_midi.PrettyMIDI(initial_tempo=bpm)
-    pad, bass, mel = (pretty_midi.Instrument(p, name=n) for p, n in ((pad_p, "pad"), (bass_p, "bass"), (mel_p, "melody")))
+    pad, bass, mel = (
+        pretty_midi.Instrument(p, name=n) for p, n in ((pad_p, "pad"), (bass_p, "bass"), (mel_p, "melody"))
+    )
     drums = pretty_midi.Instrument(0, is_drum=True, name="drums")
 
     def note(inst, pitch: int, start: float, length: float, velocity: int):
         end = min(duration, start + length)
         if start < duration and end > start:
-            inst.notes.append(pretty_midi.Note(velocity=int(np.clip(velocity, 1, 127)), pitch=int(pitch), start=start, end=end))
+            inst.notes.append(
+                pretty_midi.Note(velocity=int(np.clip(velocity, 1, 127)), pitch=int(pitch), start=start, end=end)
+            )
 
     bars = int(np.ceil(beats / 4))
     for b in range(bars):
@@ -100,8 +126,14 @@ def notes(words: str | None, tempo: float | None, key: str | None, duration: flo
                 note(drums, 42, tq + beat / 2, 0.1 * beat, int(70 * mood.drums))
     pm.instruments = [i for i in (pad, bass, mel, drums) if i.notes]
     gm = pretty_midi.program_to_instrument_name
-    info = {"mood": name, "tempo": round(bpm, 3), "key": f"{PITCH_NAMES[root]} {'minor' if minor else 'major'}", "beats": beats,
-            "instruments": [gm(p) for p in (pad_p, bass_p, mel_p)], "synth": "midi"}
+    info = {
+        "mood": name,
+        "tempo": round(bpm, 3),
+        "key": f"{PITCH_NAMES[root]} {'minor' if minor else 'major'}",
+        "beats": beats,
+        "instruments": [gm(p) for p in (pad_p, bass_p, mel_p)],
+        "synth": "midi",
+    }
     return pm, info
 
 
@@ -112,6 +144,7 @@ def render(pm, duration: float) -> np.ndarray:
     """Stereo float32 (n, 2) of `duration` seconds: the notes played through the soundfont,
     event by event at their sample (notes still sounding at the end are cut there)."""
     import tinysoundfont
+
     n = int(round(duration * SAMPLE_RATE))
     synth = tinysoundfont.Synth(samplerate=SAMPLE_RATE)
     sf = synth.sfload(_sf_bytes())
@@ -121,7 +154,9 @@ def render(pm, duration: float) -> np.ndarray:
         ch = DRUM_CHANNEL if inst.is_drum else channel
         if not inst.is_drum:
             channel += 1 + (channel + 1 == DRUM_CHANNEL)
-        synth.program_select(ch, sf, 128 if inst.is_drum else 0, 0 if inst.is_drum else inst.program, is_drums=inst.is_drum)
+        synth.program_select(
+            ch, sf, 128 if inst.is_drum else 0, 0 if inst.is_drum else inst.program, is_drums=inst.is_drum
+        )
         for nt in inst.notes:
             events.append((int(round(nt.start * SAMPLE_RATE)), 1, ch, nt.pitch, nt.velocity))
             events.append((int(round(nt.end * SAMPLE_RATE)), 0, ch, nt.pitch, 0))
@@ -153,11 +188,15 @@ def join(cues: list[tuple[float, object]], tempo: float):
     boundary) and its instruments on their own tracks. The file has one tempo (the first cue's);
     the notes keep their exact times."""
     import pretty_midi
+
     pm = pretty_midi.PrettyMIDI(initial_tempo=tempo)
     for k, (t0, cue) in enumerate(cues):
         for inst in cue.instruments:
             moved = pretty_midi.Instrument(inst.program, is_drum=inst.is_drum, name=f"cue {k + 1} {inst.name}")
-            moved.notes = [pretty_midi.Note(velocity=x.velocity, pitch=x.pitch, start=x.start + t0, end=x.end + t0) for x in inst.notes]
+            moved.notes = [
+                pretty_midi.Note(velocity=x.velocity, pitch=x.pitch, start=x.start + t0, end=x.end + t0)
+                for x in inst.notes
+            ]
             pm.instruments.append(moved)
     return pm
 
@@ -167,6 +206,7 @@ def write_midi(path: Path, pm) -> None:
     import io
 
     from worldgen.io import atomic_write_bytes
+
     buf = io.BytesIO()
     pm.write(buf)
     atomic_write_bytes(path, buf.getvalue())

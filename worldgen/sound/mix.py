@@ -2,6 +2,7 @@
 beds, music and ambience ducked under speech, the whole normalised to the spec's loudness
 target with the true peak under -1 dBTP. Stems (dialogue, music, ambience, mix) are 48 kHz
 stereo; the music and ambience stems are as they sit in the mix (ducked)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -13,7 +14,10 @@ from worldgen.sound import SAMPLE_RATE
 
 GAP = 0.3  # s: default pause before a line that gives no time
 DIALOGUE_RMS = 0.1  # each line's level before the mix is normalised
-MUSIC_DB, AMBIENCE_DB = -12.0, -13.0  # gain on the composed music and generated beds: about 10 and 20 dB under the dialogue
+MUSIC_DB, AMBIENCE_DB = (
+    -12.0,
+    -13.0,
+)  # gain on the composed music and generated beds: about 10 and 20 dB under the dialogue
 TRUE_PEAK = -1.0
 COMPOSED_LUFS, BED_LUFS = -18.5, -27.0  # about where the composed score and the generated beds come out
 
@@ -37,8 +41,17 @@ def place_lines(spec, shot_start_s: list[float], speak) -> list[dict]:
             sp = speak(ln.character, ln.line)
             at = ln.at if ln.at is not None else cursor
             start = shot_start_s[i] + at
-            out.append({"character": ln.character, "line": ln.line, "shot": shot.id, "start": round(start, 6),
-                        "end": round(start + sp.duration, 6), "phones": sp.phones, "_samples": sp.samples})
+            out.append(
+                {
+                    "character": ln.character,
+                    "line": ln.line,
+                    "shot": shot.id,
+                    "start": round(start, 6),
+                    "end": round(start + sp.duration, 6),
+                    "phones": sp.phones,
+                    "_samples": sp.samples,
+                }
+            )
             cursor = at + sp.duration + GAP
     return out
 
@@ -75,7 +88,7 @@ def duck_gain(lines: list[dict], n: int, duck_db: float) -> np.ndarray:
     for ln in lines:
         a, b = int(ln["start"] * SAMPLE_RATE), int(ln["end"] * SAMPLE_RATE)
         env = np.full(n, 1.0, np.float32)
-        env[max(0, a):min(n, b)] = low
+        env[max(0, a) : min(n, b)] = low
         ra = np.arange(max(0, a - attack), max(0, a))
         env[ra] = 1 - (1 - low) * (ra - (a - attack)) / attack
         rb = np.arange(min(n, b), min(n, b + release))
@@ -84,22 +97,24 @@ def duck_gain(lines: list[dict], n: int, duck_db: float) -> np.ndarray:
     return g
 
 
-def mix_film(spec, duration: float, starts: list[float], ends: list[float], speak, base_dir: Path,
-             loudness: float | None = None) -> Mix:
+def mix_film(
+    spec, duration: float, starts: list[float], ends: list[float], speak, base_dir: Path, loudness: float | None = None
+) -> Mix:
     """The mix and its stems; `loudness` (LUFS) overrides the spec's sound.loudness."""
     from worldgen.sound.ambience import bed
     from worldgen.sound.audio import decode, normalise
     from worldgen.sound.music import compose
+
     n = int(round(duration * SAMPLE_RATE))
     dialogue = np.zeros((n, 2), np.float32)
     lines = place_lines(spec, starts, speak)
     for ln in lines:
         x = ln.pop("_samples")
-        rms = float(np.sqrt(np.mean(x ** 2))) if len(x) else 0.0
+        rms = float(np.sqrt(np.mean(x**2))) if len(x) else 0.0
         x = x * (DIALOGUE_RMS / rms if rms > 0 else 0)
         a = int(round(ln["start"] * SAMPLE_RATE))
         m = max(0, min(len(x), n - a))
-        dialogue[a:a + m] += x[:m, None]
+        dialogue[a : a + m] += x[:m, None]
     sound = spec.sound
     music = np.zeros((n, 2), np.float32)
     ambience = np.zeros((n, 2), np.float32)
@@ -116,12 +131,16 @@ def mix_film(spec, duration: float, starts: list[float], ends: list[float], spea
                 midi_cues.append((a / SAMPLE_RATE, info.pop("_midi"), info["tempo"]))
                 x = _level(x, COMPOSED_LUFS)
             played.append({**info, "start": round(t0, 6), "end": round(t1, 6)})
-        music[a:a + len(x)] += x[: n - a] * 10 ** ((MUSIC_DB + cue.gain) / 20)
+        music[a : a + len(x)] += x[: n - a] * 10 ** ((MUSIC_DB + cue.gain) / 20)
     for k, amb in enumerate(sound.ambience if sound else []):
         t0, t1 = _span(spec, amb, starts, ends, duration)
         a, b = int(round(t0 * SAMPLE_RATE)), int(round(t1 * SAMPLE_RATE))
-        x = _edges(_loop(_level(decode(_resolve(amb.file, base_dir)), BED_LUFS), b - a), 0.3) if amb.file else bed(amb.kind, (b - a) / SAMPLE_RATE, spec.seed + 17 * k)
-        ambience[a:a + len(x)] += x[: n - a] * 10 ** ((AMBIENCE_DB + amb.gain) / 20)
+        x = (
+            _edges(_loop(_level(decode(_resolve(amb.file, base_dir)), BED_LUFS), b - a), 0.3)
+            if amb.file
+            else bed(amb.kind, (b - a) / SAMPLE_RATE, spec.seed + 17 * k)
+        )
+        ambience[a : a + len(x)] += x[: n - a] * 10 ** ((AMBIENCE_DB + amb.gain) / 20)
     if lines:
         g = duck_gain(lines, n, sound.duck if sound else 10.0)[:, None]
         music *= g
@@ -135,6 +154,7 @@ def mix_film(spec, duration: float, starts: list[float], ends: list[float], spea
     score = None
     if midi_cues:
         from worldgen.sound.midi_score import join
+
         score = join([(t, pm) for t, pm, _ in midi_cues], midi_cues[0][2])
     return Mix(stems, lines, played, measured, score)
 
@@ -143,6 +163,7 @@ def _level(x: np.ndarray, lufs: float) -> np.ndarray:
     """A user's file at the level of what worldgen would have generated in its place, so that
     the cue's `gain` means the same for both."""
     from worldgen.sound.audio import measure
+
     m = measure(x)["integrated_lufs"]
     return (x * 10 ** ((lufs - m) / 20)).astype(np.float32) if np.isfinite(m) else x
 

@@ -7,6 +7,7 @@ give the same samples.
 
 A cue spans whole shots; its tempo is nudged (a few percent at most) so that a whole number of
 beats fills the span: the music starts on a shot boundary and its last beat lands on one."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,7 +26,7 @@ def _env(n: int, attack: float, release: float) -> np.ndarray:
     if a:
         e[:a] = np.linspace(0, 1, a)
     if r:
-        e[n - r:] *= np.linspace(1, 0, r)
+        e[n - r :] *= np.linspace(1, 0, r)
     return e
 
 
@@ -39,12 +40,14 @@ def _tone(freq: float, n: int, harmonics: int, tilt: float, phase: float = 0.0) 
     return out
 
 
-def compose(words: str | None, tempo: float | None, key: str | None, duration: float, seed: int,
-            synth: str | None = None) -> tuple[np.ndarray, dict]:
+def compose(
+    words: str | None, tempo: float | None, key: str | None, duration: float, seed: int, synth: str | None = None
+) -> tuple[np.ndarray, dict]:
     """Stereo float32 (n, 2) of `duration` seconds, and what was composed (for the manifest;
     with the MIDI stack its "_midi" entry holds the cue's notes, a pretty_midi.PrettyMIDI).
     `synth` is "midi" or "numpy"; by default MIDI where its stack is installed."""
     from worldgen.sound import midi_score
+
     if synth == "midi" or (synth is None and midi_score.available()):
         pm, info = midi_score.notes(words, tempo, key, duration, seed)
         x = midi_score.render(pm, duration)
@@ -70,8 +73,8 @@ def compose(words: str | None, tempo: float | None, key: str | None, duration: f
         if i >= n:
             return
         x = x[: n - i] * gain
-        out[i:i + len(x), 0] += x * np.cos((pan + 1) * np.pi / 4)
-        out[i:i + len(x), 1] += x * np.sin((pan + 1) * np.pi / 4)
+        out[i : i + len(x), 0] += x * np.cos((pan + 1) * np.pi / 4)
+        out[i : i + len(x), 1] += x * np.sin((pan + 1) * np.pi / 4)
 
     bars = int(np.ceil(beats / 4))
     for b in range(bars):
@@ -89,7 +92,12 @@ def compose(words: str | None, tempo: float | None, key: str | None, duration: f
             if tq >= duration:
                 break
             mq = int(min(beat, duration - tq) * SAMPLE_RATE)
-            put(_tone(fb, mq, 3, 0.2) * _env(mq, 0.01, 0.3 * beat) * np.exp(-np.arange(mq) / (SAMPLE_RATE * beat)), tq, 0.0, 0.22)
+            put(
+                _tone(fb, mq, 3, 0.2) * _env(mq, 0.01, 0.3 * beat) * np.exp(-np.arange(mq) / (SAMPLE_RATE * beat)),
+                tq,
+                0.0,
+                0.22,
+            )
         steps = max(1, int(round(4 * mood.density)))
         for q in range(steps):  # melody: chord tones on strong steps, scale steps between
             tq = t0 + q * 4 * beat / steps
@@ -97,7 +105,11 @@ def compose(words: str | None, tempo: float | None, key: str | None, duration: f
                 continue
             d = chord + (int(rng.choice([0, 2, 4])) if q % 2 == 0 else int(rng.integers(0, 7)))
             mq = int(min(4 * beat / steps, duration - tq) * SAMPLE_RATE)
-            tone = _tone(_hz(deg(d, 2)), mq, 4, 0.3) * np.exp(-np.arange(mq) / (SAMPLE_RATE * 0.35)) * _env(mq, 0.005, 0.05)
+            tone = (
+                _tone(_hz(deg(d, 2)), mq, 4, 0.3)
+                * np.exp(-np.arange(mq) / (SAMPLE_RATE * 0.35))
+                * _env(mq, 0.005, 0.05)
+            )
             put(tone, tq, 0.3, 0.12 * mood.melody)
         if mood.drums:
             for q in range(4):
@@ -114,6 +126,11 @@ def compose(words: str | None, tempo: float | None, key: str | None, duration: f
                 put(hat, tq + beat / 2 if tq + beat / 2 < duration else tq, -0.3, 0.05 * mood.drums)
     fade = _env(n, 0.05, min(duration / 2, beat))
     out *= fade[:, None]
-    info = {"mood": name, "tempo": round(bpm, 3), "key": f"{PITCH_NAMES[root]} {'minor' if minor else 'major'}", "beats": beats,
-            "synth": "numpy"}
+    info = {
+        "mood": name,
+        "tempo": round(bpm, 3),
+        "key": f"{PITCH_NAMES[root]} {'minor' if minor else 'major'}",
+        "beats": beats,
+        "synth": "numpy",
+    }
     return out.astype(np.float32), info

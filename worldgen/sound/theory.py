@@ -1,6 +1,7 @@
 """The score's rules, apart from how they are played: a cue's words give a mood (tempo, mode,
 chord progression, tonic, how busy it is), its key words a tonic and mode. Both players read
 them: music.py's numpy synthesiser and midi_score.py's MIDI notes."""
+
 from __future__ import annotations
 
 import re
@@ -33,10 +34,28 @@ MOODS = {
     "romantic": Mood(76, False, (0, 2, 5, 3), "F", 0.0, 0.7, 0.5, 0.4),
     "playful": Mood(124, False, (0, 3, 4, 0), "C", 0.5, 0.9, 1.0, 0.5),
 }
-ALIASES = {"peaceful": "calm", "gentle": "calm", "quiet": "calm", "warm": "calm", "joyful": "happy", "bright": "happy",
-           "upbeat": "happy", "melancholy": "sad", "sombre": "sad", "somber": "sad", "dark": "tense", "suspense": "tense",
-           "action": "epic", "heroic": "epic", "eerie": "mysterious", "dreamy": "mysterious", "love": "romantic",
-           "tender": "romantic", "fun": "playful", "light": "playful"}
+ALIASES = {
+    "peaceful": "calm",
+    "gentle": "calm",
+    "quiet": "calm",
+    "warm": "calm",
+    "joyful": "happy",
+    "bright": "happy",
+    "upbeat": "happy",
+    "melancholy": "sad",
+    "sombre": "sad",
+    "somber": "sad",
+    "dark": "tense",
+    "suspense": "tense",
+    "action": "epic",
+    "heroic": "epic",
+    "eerie": "mysterious",
+    "dreamy": "mysterious",
+    "love": "romantic",
+    "tender": "romantic",
+    "fun": "playful",
+    "light": "playful",
+}
 
 
 def mood_of(words: str | None) -> tuple[str, Mood]:

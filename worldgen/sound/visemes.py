@@ -7,20 +7,70 @@ The curve is sampled at the film's frames with a little co-articulation: each fr
 weighted mean of the phones overlapping a 60 ms window around it, so a mouth does not snap
 shut on every consonant. The picture's half (worldgen.sound.lipsync) feeds the same curves
 with phones estimated from the spec's words, so frames depend on the spec alone."""
+
 from __future__ import annotations
 
 import numpy as np
 
 # viseme: (opening, width)
-SHAPES = {"rest": (0.0, 0.5), "MBP": (0.0, 0.5), "FV": (0.12, 0.55), "TH": (0.22, 0.5), "DTN": (0.28, 0.55),
-          "S": (0.18, 0.7), "CH": (0.3, 0.3), "KG": (0.35, 0.5), "L": (0.35, 0.5), "R": (0.3, 0.3),
-          "WU": (0.25, 0.1), "O": (0.6, 0.2), "E": (0.55, 0.75), "I": (0.4, 0.85), "A": (0.95, 0.6)}
+SHAPES = {
+    "rest": (0.0, 0.5),
+    "MBP": (0.0, 0.5),
+    "FV": (0.12, 0.55),
+    "TH": (0.22, 0.5),
+    "DTN": (0.28, 0.55),
+    "S": (0.18, 0.7),
+    "CH": (0.3, 0.3),
+    "KG": (0.35, 0.5),
+    "L": (0.35, 0.5),
+    "R": (0.3, 0.3),
+    "WU": (0.25, 0.1),
+    "O": (0.6, 0.2),
+    "E": (0.55, 0.75),
+    "I": (0.4, 0.85),
+    "A": (0.95, 0.6),
+}
 PHONES = {
-    "m": "MBP", "b": "MBP", "p": "MBP", "f": "FV", "v": "FV", "th": "TH", "dh": "TH",
-    "t": "DTN", "d": "DTN", "n": "DTN", "s": "S", "z": "S", "ch": "CH", "jh": "CH", "sh": "CH", "zh": "CH",
-    "k": "KG", "g": "KG", "ng": "KG", "hh": "KG", "y": "I", "l": "L", "r": "R", "er": "R", "w": "WU", "uw": "WU",
-    "uh": "WU", "ow": "O", "ao": "O", "oy": "O", "aa": "A", "ae": "A", "ah": "A", "aw": "A", "ay": "A",
-    "eh": "E", "ey": "E", "ax": "E", "ih": "I", "iy": "I",
+    "m": "MBP",
+    "b": "MBP",
+    "p": "MBP",
+    "f": "FV",
+    "v": "FV",
+    "th": "TH",
+    "dh": "TH",
+    "t": "DTN",
+    "d": "DTN",
+    "n": "DTN",
+    "s": "S",
+    "z": "S",
+    "ch": "CH",
+    "jh": "CH",
+    "sh": "CH",
+    "zh": "CH",
+    "k": "KG",
+    "g": "KG",
+    "ng": "KG",
+    "hh": "KG",
+    "y": "I",
+    "l": "L",
+    "r": "R",
+    "er": "R",
+    "w": "WU",
+    "uw": "WU",
+    "uh": "WU",
+    "ow": "O",
+    "ao": "O",
+    "oy": "O",
+    "aa": "A",
+    "ae": "A",
+    "ah": "A",
+    "aw": "A",
+    "ay": "A",
+    "eh": "E",
+    "ey": "E",
+    "ax": "E",
+    "ih": "I",
+    "iy": "I",
 }
 WINDOW = 0.06  # s of co-articulation around a frame
 
@@ -58,6 +108,9 @@ def mouth_curves(lines: list[dict], characters: list[str], n_frames: int, fps: f
         spoken = weight > 0
         o = np.where(spoken, open_ / np.maximum(weight, 1e-12), 0.0)
         wd = np.where(spoken, wide / np.maximum(weight, 1e-12), SHAPES["rest"][1])
-        out[cid] = {"open": [round(float(x), 4) for x in o], "wide": [round(float(x), 4) for x in wd],
-                    "viseme": [str(x) for x in names]}
+        out[cid] = {
+            "open": [round(float(x), 4) for x in o],
+            "wide": [round(float(x), 4) for x in wd],
+            "viseme": [str(x) for x in names],
+        }
     return out

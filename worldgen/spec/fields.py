@@ -1,4 +1,5 @@
 """Field checks shared by the spec's models (kept apart so every model module can use them)."""
+
 from __future__ import annotations
 
 import re

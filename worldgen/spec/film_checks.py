@@ -1,5 +1,6 @@
 """Checks of the film blocks that need the whole spec: who speaks, which shots a cue spans,
 that the user's sound and LUT files are there, and that transitions fit their shots."""
+
 from __future__ import annotations
 
 import difflib
@@ -32,22 +33,36 @@ def check_film(spec: Spec, located: LocatedSpec) -> None:
         for k, line in enumerate(shot.dialogue):
             if line.character not in chars:
                 where = ("shots", s, "dialogue", k, "character")
-                raise located.error(where, f"no character '{line.character}'{_close(line.character, chars)}"
-                                    if chars else "the world has no characters to speak this line")
+                raise located.error(
+                    where,
+                    f"no character '{line.character}'{_close(line.character, chars)}"
+                    if chars
+                    else "the world has no characters to speak this line",
+                )
             if line.at is not None and line.at >= shot.duration:
-                raise located.error(("shots", s, "dialogue", k, "at"),
-                                    f"{line.at:g} s is past the shot's end ({shot.duration:g} s); a line starts inside its shot")
+                raise located.error(
+                    ("shots", s, "dialogue", k, "at"),
+                    f"{line.at:g} s is past the shot's end ({shot.duration:g} s); a line starts inside its shot",
+                )
         t = shot.transition
         if t is not None and t.type in ("dissolve", "wipe"):
             if s == 0:
-                raise located.error(("shots", s, "transition", "type"), f"the first shot has no shot before it to {t.type} from (use fade)")
+                raise located.error(
+                    ("shots", s, "transition", "type"),
+                    f"the first shot has no shot before it to {t.type} from (use fade)",
+                )
             if t.duration > min(shot.duration, spec.shots[s - 1].duration):
-                raise located.error(("shots", s, "transition", "duration"),
-                                    f"a {t.type} of {t.duration:g} s is longer than a shot it overlaps")
+                raise located.error(
+                    ("shots", s, "transition", "duration"),
+                    f"a {t.type} of {t.duration:g} s is longer than a shot it overlaps",
+                )
     for i, c in enumerate(spec.world.characters):
         v = c.voice
         if v is not None and v.name is not None and v.engine not in ("auto", "flite"):
-            raise located.error(("world", "characters", i, "voice", "name"), f"'name' picks a flite voice; the {v.engine} engine has its own")
+            raise located.error(
+                ("world", "characters", i, "voice", "name"),
+                f"'name' picks a flite voice; the {v.engine} engine has its own",
+            )
     sound = spec.sound
     if sound is not None:
         for group in ("music", "ambience"):

@@ -4,6 +4,7 @@
 All of them are optional and leave a spec that does not use them exactly as it was: a model
 with extension fields drops them from its dump while they hold their defaults, so the spec's
 hash, the resolved spec and every frame key of an older spec stay byte for byte the same."""
+
 from __future__ import annotations
 
 import math
@@ -29,6 +30,7 @@ class _Model(BaseModel):
 class OmitDefaults(BaseModel):
     """A model that grew fields after format 1 shipped: those named in `EXTENSIONS` leave its
     dump while they hold their defaults (why: see the module docstring)."""
+
     EXTENSIONS: ClassVar[tuple[str, ...]] = ()
 
     @model_serializer(mode="wrap")
@@ -36,7 +38,9 @@ class OmitDefaults(BaseModel):
         data = handler(self)
         if isinstance(data, dict):
             for name in self.EXTENSIONS:
-                if name in data and getattr(self, name) == type(self).model_fields[name].get_default(call_default_factory=True):
+                if name in data and getattr(self, name) == type(self).model_fields[name].get_default(
+                    call_default_factory=True
+                ):
                     del data[name]
         return data
 
@@ -56,8 +60,13 @@ class Voice(_Model):
     built-in voices), 'piper' (the optional neural voice extra, GPL-3.0 engine) or 'model' (the
     transformers text-to-speech model given with `--voice-model`). Unset fields get a distinct
     choice per character."""
-    engine: Literal["auto", "flite", "piper", "model"] = Field("auto", description="auto: flite, or the --voice-model when one is given.")
-    name: Optional[Literal[FLITE_VOICES]] = Field(None, description="flite voice: " + ", ".join(FLITE_VOICES) + " (default: one per character in turn).")
+
+    engine: Literal["auto", "flite", "piper", "model"] = Field(
+        "auto", description="auto: flite, or the --voice-model when one is given."
+    )
+    name: Optional[Literal[FLITE_VOICES]] = Field(
+        None, description="flite voice: " + ", ".join(FLITE_VOICES) + " (default: one per character in turn)."
+    )
     pitch: float = Field(0.0, ge=-12, le=12, description="Semitones up (+) or down (-).")
     rate: float = Field(1.0, ge=0.5, le=2.0, description="Speaking speed (1 = the voice's own).")
 
@@ -67,9 +76,15 @@ class Voice(_Model):
 class Line(_Model):
     """One spoken line. It starts `at` seconds after its shot's first frame and may run on past
     the cut into the next shot."""
+
     character: str = Field(description="Id of the character who speaks.")
     line: str = Field(min_length=1, max_length=1000, description="The words.")
-    at: Optional[float] = Field(None, ge=0, le=MAX_SHOT_TIME, description="Seconds from the shot's start (default: 0.3 s after the shot's previous line ends, or 0.3 s).")
+    at: Optional[float] = Field(
+        None,
+        ge=0,
+        le=MAX_SHOT_TIME,
+        description="Seconds from the shot's start (default: 0.3 s after the shot's previous line ends, or 0.3 s).",
+    )
 
     _f = field_validator("at")(_finite)
 
@@ -85,6 +100,7 @@ class Transition(_Model):
     """How a shot comes in from the one before. dissolve and wipe overlap the two shots by
     `duration`; fade goes through black (out, then in) without overlap; on the first shot a fade
     comes up from black."""
+
     type: Literal[TRANSITIONS] = Field("cut", description="One of: " + ", ".join(TRANSITIONS) + ".")
     duration: float = Field(0.5, ge=0, le=10, description="Seconds.")
 
@@ -94,13 +110,26 @@ class Transition(_Model):
 class MusicCue(_Model):
     """Music over a range of shots: composed from words (mood, genre, tempo, key) or a file of
     the user's. It starts with shot `from` and ends with shot `to` (inclusive)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, serialize_by_alias=True)
     start: str = Field(alias="from", description="First shot id.")
     end: Optional[str] = Field(None, alias="to", description="Last shot id (default: the first).")
-    mood: Optional[str] = Field(None, max_length=200, description="Words, e.g. 'calm', 'tense strings'; the first known mood word (" + ", ".join(MOODS) + ") sets tempo, mode and instruments.")
+    mood: Optional[str] = Field(
+        None,
+        max_length=200,
+        description="Words, e.g. 'calm', 'tense strings'; the first known mood word ("
+        + ", ".join(MOODS)
+        + ") sets tempo, mode and instruments.",
+    )
     tempo: Optional[float] = Field(None, ge=40, le=220, description="Beats per minute (default: the mood's).")
-    key: Optional[str] = Field(None, pattern=r"^[A-G][#b]? ?(major|minor)?$", description="e.g. 'D minor', 'F# major', 'C' (default: the mood's).")
-    file: Optional[str] = Field(None, description="A WAV/FLAC/OGG/MP3 file instead of composed music, relative to the spec.")
+    key: Optional[str] = Field(
+        None,
+        pattern=r"^[A-G][#b]? ?(major|minor)?$",
+        description="e.g. 'D minor', 'F# major', 'C' (default: the mood's).",
+    )
+    file: Optional[str] = Field(
+        None, description="A WAV/FLAC/OGG/MP3 file instead of composed music, relative to the spec."
+    )
     gain: float = Field(0.0, ge=-40, le=12, description="dB relative to the composed level.")
 
     _f = field_validator("tempo", "gain")(_finite)
@@ -117,6 +146,7 @@ class MusicCue(_Model):
 
 class Ambience(_Model):
     """A bed of background sound under a range of shots (default: the whole film)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, serialize_by_alias=True)
     kind: Optional[Literal[AMBIENCES]] = Field(None, description="Generated bed: " + ", ".join(AMBIENCES) + ".")
     file: Optional[str] = Field(None, description="A WAV/FLAC/OGG/MP3 file instead, relative to the spec (looped).")
@@ -138,7 +168,13 @@ class Ambience(_Model):
 
 class SoundSpec(_Model):
     """The film's sound besides dialogue, and the loudness the mix is normalised to."""
-    loudness: float = Field(-14.0, ge=-40, le=-5, description="Integrated loudness of the mix (LUFS): -14 for streaming, -23 for EBU R128 broadcast.")
+
+    loudness: float = Field(
+        -14.0,
+        ge=-40,
+        le=-5,
+        description="Integrated loudness of the mix (LUFS): -14 for streaming, -23 for EBU R128 broadcast.",
+    )
     music: list[MusicCue] = Field(default_factory=list, max_length=100, description="Music cues.")
     ambience: list[Ambience] = Field(default_factory=list, max_length=20, description="Background beds.")
     duck: float = Field(10.0, ge=6, le=30, description="dB the music and ambience drop under speech.")
@@ -148,6 +184,7 @@ class SoundSpec(_Model):
 
 class Card(_Model):
     """A title card on black before the first shot."""
+
     text: Optional[str] = Field(None, max_length=200, description="Default: the spec's title.")
     subtitle: str = Field("", max_length=200, description="A smaller second line.")
     duration: float = Field(3.0, gt=0, le=30, description="Seconds on screen (it fades in and out).")
@@ -157,6 +194,7 @@ class Card(_Model):
 
 class Credits(_Model):
     """End credits generated from the spec: title, cast with their voices, music, tools."""
+
     duration: float = Field(4.0, gt=0, le=60, description="Seconds on screen.")
     extra: list[str] = Field(default_factory=list, max_length=50, description="More lines, at the end.")
 
@@ -165,7 +203,10 @@ class Credits(_Model):
 
 class Grade(_Model):
     """The editorial grade on finished frames: a named look or a user 3D LUT (.cube)."""
-    look: Optional[Literal[LOOKS]] = Field(None, description="One of: " + ", ".join(LOOKS) + " (default: chosen from the style words, else none).")
+
+    look: Optional[Literal[LOOKS]] = Field(
+        None, description="One of: " + ", ".join(LOOKS) + " (default: chosen from the style words, else none)."
+    )
     lut: Optional[str] = Field(None, description="A .cube 3D LUT file, relative to the spec, instead of a look.")
     strength: float = Field(1.0, ge=0, le=1, description="Mix of graded and ungraded frame.")
 
@@ -183,20 +224,25 @@ class Grade(_Model):
 
 class Subtitles(_Model):
     """Subtitles of the dialogue: SRT and WebVTT files next to the film, optionally burnt in."""
+
     burn_in: bool = Field(False, description="Also draw them onto the frames.")
 
 
 class EditSpec(_Model):
     """The edit after the frames: a new grade or title re-encodes without re-rendering a frame."""
-    title: Optional[Union[bool, Card]] = Field(None, description="Opening title card: true (the spec's title) or its fields.")
+
+    title: Optional[Union[bool, Card]] = Field(
+        None, description="Opening title card: true (the spec's title) or its fields."
+    )
     lower_thirds: bool = Field(False, description="Name each character at its first line.")
     credits: Optional[Union[bool, Credits]] = Field(None, description="End credits: true or their fields.")
     grade: Optional[Grade] = Field(None, description="Editorial grade of every shot.")
-    subtitles: Subtitles = Field(default_factory=Subtitles, description="Dialogue subtitles (written whenever there is dialogue).")
+    subtitles: Subtitles = Field(
+        default_factory=Subtitles, description="Dialogue subtitles (written whenever there is dialogue)."
+    )
     fade_out: float = Field(0.0, ge=0, le=10, description="Seconds the last shot fades to black.")
 
     _f = field_validator("fade_out")(_finite)
-
 
 
 MODELS = (Voice, Line, Transition, MusicCue, Ambience, SoundSpec, Card, Credits, Grade, Subtitles, EditSpec)

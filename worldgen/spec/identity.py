@@ -1,5 +1,6 @@
 """A spec's identity: the digest of its resolved form, which output folders, manifests and
 timelines record to say which spec they were made from."""
+
 from __future__ import annotations
 
 import hashlib

@@ -3,6 +3,7 @@
 PyYAML's node tree keeps line numbers; we walk it once to build plain data plus a map from
 field paths to lines, so pydantic's error locations can be reported as ``file:line: path``.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -81,8 +82,11 @@ class _NodeReader:
         if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
             self.open.add(id(node))
             try:
-                return self._mapping(node, path) if isinstance(node, yaml.MappingNode) else \
-                    [self.read(v, path + (i,)) for i, v in enumerate(node.value)]
+                return (
+                    self._mapping(node, path)
+                    if isinstance(node, yaml.MappingNode)
+                    else [self.read(v, path + (i,)) for i, v in enumerate(node.value)]
+                )
             finally:
                 self.open.discard(id(node))
         return self._scalar(node, path)
@@ -152,19 +156,30 @@ def _pydantic_message(err: dict) -> str:
     if kind == "literal_error":
         return msg.replace("Input should be", "must be")
     if msg.startswith("Value error, "):
-        msg = msg[len("Value error, "):]
+        msg = msg[len("Value error, ") :]
     return msg[0].lower() + msg[1:] if msg else kind
 
 
 def _suggest_field(loc: tuple, located: LocatedSpec) -> str:
     """For an unknown key, name the closest allowed one."""
     from worldgen.spec import film_edit, models
+
     key = loc[-1] if loc else None
     if not isinstance(key, str):
         return ""
     candidates = set()
-    for cls in (models.Spec, models.RenderSettings, models.WorldSpec, models.ObjectSpec, models.Keyframe,
-                models.Light, models.Shot, models.Camera, models.CameraKey, *film_edit.MODELS):
+    for cls in (
+        models.Spec,
+        models.RenderSettings,
+        models.WorldSpec,
+        models.ObjectSpec,
+        models.Keyframe,
+        models.Light,
+        models.Shot,
+        models.Camera,
+        models.CameraKey,
+        *film_edit.MODELS,
+    ):
         candidates.update(cls.model_fields)
         candidates.update(f.alias for f in cls.model_fields.values() if f.alias)
     close = difflib.get_close_matches(key, sorted(candidates), n=1, cutoff=0.75)
@@ -173,8 +188,9 @@ def _suggest_field(loc: tuple, located: LocatedSpec) -> str:
 
 def _is_branch_name(p) -> bool:
     """Names pydantic inserts into error locations for union/literal/validator branches."""
-    return isinstance(p, str) and ("[" in p or p.startswith("constrained-")
-                                   or p in ("function-after", "tuple", "float", "int"))
+    return isinstance(p, str) and (
+        "[" in p or p.startswith("constrained-") or p in ("function-after", "tuple", "float", "int")
+    )
 
 
 def _clean_loc(loc: tuple, data: Any = None) -> tuple:
@@ -182,8 +198,9 @@ def _clean_loc(loc: tuple, data: Any = None) -> tuple:
     a key the spec really has is kept, whatever it looks like (a user may write 'a[b]:')."""
     out, cur = [], data
     for p in loc:
-        real = (isinstance(cur, dict) and p in cur) or \
-            (isinstance(cur, list) and isinstance(p, int) and 0 <= p < len(cur))
+        real = (isinstance(cur, dict) and p in cur) or (
+            isinstance(cur, list) and isinstance(p, int) and 0 <= p < len(cur)
+        )
         if real:
             cur = cur[p]
         elif _is_branch_name(p):
@@ -238,6 +255,7 @@ def load_spec_text(text: str, file: str = "<spec>", base_dir: Path | None = None
     object.__setattr__(spec, "_base_dir", base_dir or Path.cwd())
     if check:
         from worldgen.spec.references import check_references
+
         check_references(spec, located)
     return spec
 

@@ -3,6 +3,7 @@
 Field descriptions become the JSON Schema (``worldgen schema``) and the docs, so they are
 written for the person authoring a spec.
 """
+
 from __future__ import annotations
 
 import math
@@ -22,8 +23,21 @@ Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Ease = Literal["linear", "in", "out", "in_out"]
 
 SHAPES = ("plane", "box", "sphere", "cylinder", "capsule", "cone", "torus")
-CAMERA_MOVES = ("static", "orbit", "dolly", "truck", "pedestal", "pan", "tilt", "roll", "zoom",
-                "crane", "track", "over_the_shoulder", "close_up")
+CAMERA_MOVES = (
+    "static",
+    "orbit",
+    "dolly",
+    "truck",
+    "pedestal",
+    "pan",
+    "tilt",
+    "roll",
+    "zoom",
+    "crane",
+    "track",
+    "over_the_shoulder",
+    "close_up",
+)
 CHARACTER_MOVES = ("over_the_shoulder", "close_up")  # moves that frame a character's head
 ACTIONS = ("idle", "walk", "run", "turn", "wave", "point", "sit", "look_at")
 BUILDS = ("slim", "average", "athletic", "heavy")
@@ -62,9 +76,18 @@ class Strict(BaseModel):
 
 class DiffusionSpec(Strict):
     """Models and settings of the diffusion painters (command-line flags override these)."""
-    base: Optional[str] = Field(None, max_length=500, description="Base model: a diffusers folder, a hub id in the local cache, or a .safetensors file.")
-    controlnets: dict[str, str] = Field(default_factory=dict, description="ControlNet per kind (depth, normal, canny, seg, openpose, ...): PATH_OR_ID.")
-    weights: dict[str, float] = Field(default_factory=dict, description="Conditioning scale per ControlNet kind (default 1).")
+
+    base: Optional[str] = Field(
+        None,
+        max_length=500,
+        description="Base model: a diffusers folder, a hub id in the local cache, or a .safetensors file.",
+    )
+    controlnets: dict[str, str] = Field(
+        default_factory=dict, description="ControlNet per kind (depth, normal, canny, seg, openpose, ...): PATH_OR_ID."
+    )
+    weights: dict[str, float] = Field(
+        default_factory=dict, description="Conditioning scale per ControlNet kind (default 1)."
+    )
     refine: float = Field(0.0, ge=0, le=1, description="baked: img2img refinement strength per frame (0 = none).")
     steps: int = Field(20, ge=1, le=200, description="Denoising steps.")
     guidance: float = Field(7.5, ge=0, le=50, description="Classifier-free guidance scale.")
@@ -72,27 +95,71 @@ class DiffusionSpec(Strict):
     dtype: Literal["auto", "fp16", "bf16", "fp32"] = Field("auto", description="auto: fp16 on CUDA, fp32 elsewhere.")
     texture_size: int = Field(512, ge=16, le=4096, description="Texels per side of an object's texture atlas.")
     part_texture_size: int = Field(256, ge=8, le=4096, description="Texels per side of a character body part's atlas.")
-    view_size: Optional[int] = Field(None, ge=32, le=2048, multiple_of=8, description="Pixels per side of a look-development view (default: the model's own size, 512 for SD1.5, 1024 for SDXL).")
+    view_size: Optional[int] = Field(
+        None,
+        ge=32,
+        le=2048,
+        multiple_of=8,
+        description="Pixels per side of a look-development view (default: the model's own size, 512 for SD1.5, 1024 for SDXL).",
+    )
     views: int = Field(6, ge=1, le=32, description="Look-development views per object or character.")
-    lighting: Literal["lit", "unlit"] = Field("lit", description="Baked frames: textures lit by the spec's lights, or as painted.")
-    cache: Optional[str] = Field(None, max_length=1000, description="Texture cache folder (default $WORLDGEN_CACHE or ~/.cache/worldgen).")
-    refine_backend: Literal["img2img", "animatediff"] = Field("img2img", description="How refinement runs: per frame (img2img) or over chunks of frames (AnimateDiff).")
-    motion_adapter: Optional[str] = Field(None, max_length=500, description="animatediff: the motion adapter (folder or hub id).")
+    lighting: Literal["lit", "unlit"] = Field(
+        "lit", description="Baked frames: textures lit by the spec's lights, or as painted."
+    )
+    cache: Optional[str] = Field(
+        None, max_length=1000, description="Texture cache folder (default $WORLDGEN_CACHE or ~/.cache/worldgen)."
+    )
+    refine_backend: Literal["img2img", "animatediff"] = Field(
+        "img2img", description="How refinement runs: per frame (img2img) or over chunks of frames (AnimateDiff)."
+    )
+    motion_adapter: Optional[str] = Field(
+        None, max_length=500, description="animatediff: the motion adapter (folder or hub id)."
+    )
 
 
 class Look(Strict):
     """The in-camera look of the procedural painter (and the lit baked frames): light, lens and
     film. Every field has a default that reads as film; 0 (or false) turns an effect off."""
-    exposure: float = Field(0.0, ge=-10, le=10, allow_inf_nan=False, description="Exposure in stops (+1 = twice as bright).")
-    tone: Literal["filmic", "linear"] = Field("filmic", description="Tone curve: filmic (soft toe and shoulder) or linear (clipped).")
+
+    exposure: float = Field(
+        0.0, ge=-10, le=10, allow_inf_nan=False, description="Exposure in stops (+1 = twice as bright)."
+    )
+    tone: Literal["filmic", "linear"] = Field(
+        "filmic", description="Tone curve: filmic (soft toe and shoulder) or linear (clipped)."
+    )
     ao: float = Field(1.0, ge=0, le=1, description="Strength of ray-traced ambient occlusion (0 = off).")
-    ao_distance: float = Field(1.5, gt=0, le=100, allow_inf_nan=False, description="Reach of ambient-occlusion rays (m).")
-    bloom: float = Field(0.25, ge=0, le=4, allow_inf_nan=False, description="Glow around bright and emissive pixels (0 = off).")
-    fog: float = Field(0.002, ge=0, le=1, allow_inf_nan=False, description="Atmospheric haze: fraction of light scattered per metre (0 = clear air).")
+    ao_distance: float = Field(
+        1.5, gt=0, le=100, allow_inf_nan=False, description="Reach of ambient-occlusion rays (m)."
+    )
+    bloom: float = Field(
+        0.25, ge=0, le=4, allow_inf_nan=False, description="Glow around bright and emissive pixels (0 = off)."
+    )
+    fog: float = Field(
+        0.002,
+        ge=0,
+        le=1,
+        allow_inf_nan=False,
+        description="Atmospheric haze: fraction of light scattered per metre (0 = clear air).",
+    )
     vignette: float = Field(0.25, ge=0, le=1, description="Darkening toward the frame's corners (0 = none).")
-    grain: float = Field(0.0, ge=0, le=0.5, description="Film grain strength (0 = none); new grain every frame, the same for the same seed.")
-    shutter: float = Field(180.0, ge=0, le=360, description="Default shutter angle (degrees) for motion blur; a shot's camera may override it; 0 = none.")
-    f_stop: Optional[float] = Field(None, ge=0.5, le=64, description="Default aperture for depth of field; none = everything sharp. A shot's camera may override it.")
+    grain: float = Field(
+        0.0,
+        ge=0,
+        le=0.5,
+        description="Film grain strength (0 = none); new grain every frame, the same for the same seed.",
+    )
+    shutter: float = Field(
+        180.0,
+        ge=0,
+        le=360,
+        description="Default shutter angle (degrees) for motion blur; a shot's camera may override it; 0 = none.",
+    )
+    f_stop: Optional[float] = Field(
+        None,
+        ge=0.5,
+        le=64,
+        description="Default aperture for depth of field; none = everything sharp. A shot's camera may override it.",
+    )
 
 
 class RenderSettings(Strict):
@@ -100,18 +167,26 @@ class RenderSettings(Strict):
     height: int = Field(288, ge=16, le=4096, description="Frame height in pixels.")
     fps: float = Field(24, gt=0, le=120, description="Frames per second of every shot and the film.")
     backend: Literal["raycast", "gl"] = Field(
-        "raycast", description="Rasterizer: 'raycast' (Open3D, CPU, no GL) or 'gl' (pyrender; EGL/OSMesa).")
-    painter: str = Field("procedural", pattern=r"^[a-z][a-z0-9_+\-]*$", max_length=40,
-                         description="How frames get their look: 'procedural' (embedded, no weights) or a diffusion "
-                                     "painter ('worldgen render --help' lists them).")
+        "raycast", description="Rasterizer: 'raycast' (Open3D, CPU, no GL) or 'gl' (pyrender; EGL/OSMesa)."
+    )
+    painter: str = Field(
+        "procedural",
+        pattern=r"^[a-z][a-z0-9_+\-]*$",
+        max_length=40,
+        description="How frames get their look: 'procedural' (embedded, no weights) or a diffusion "
+        "painter ('worldgen render --help' lists them).",
+    )
     shadows: bool = Field(True, description="Cast sun shadows in the procedural painter.")
     diffusion: Optional[DiffusionSpec] = Field(None, description="Models and settings of the diffusion painters.")
-    look: Look = Field(default_factory=Look, description="Light, lens and film of the procedural painter (docs/SPEC.md, 'look').")
+    look: Look = Field(
+        default_factory=Look, description="Light, lens and film of the procedural painter (docs/SPEC.md, 'look')."
+    )
 
 
 class Keyframe(Strict):
     """One key of an object's motion. A channel a key leaves out is interpolated from the
     keys around it that set it; the first key takes the object's own pose for what it leaves out."""
+
     t: float = Field(ge=0, description="Time in seconds from the world's start.")
     position: Optional[Vec3] = Field(None, description="Centre in the parent's frame (m).")
     rotation: Optional[Vec3] = Field(None, description="Euler XYZ (degrees).")
@@ -124,12 +199,15 @@ class Keyframe(Strict):
 
 class ObjectSpec(Strict):
     """A piece of proxy geometry. Primitives are centred on their origin; ``position`` is that centre."""
+
     id: Id = Field(description="Unique name; other fields refer to it.")
     shape: Optional[Literal[SHAPES]] = Field(None, description="Primitive: " + ", ".join(SHAPES) + ".")
     mesh: Optional[str] = Field(
-        None, description="GLB/glTF/OBJ/PLY/STL path, relative to the spec file or the project's assets/.")
+        None, description="GLB/glTF/OBJ/PLY/STL path, relative to the spec file or the project's assets/."
+    )
     size: Optional[Union[Vec2, Vec3]] = Field(
-        None, description="plane: [x, z]; box: [x, y, z]; mesh: the box the mesh is scaled to fit.")
+        None, description="plane: [x, z]; box: [x, y, z]; mesh: the box the mesh is scaled to fit."
+    )
     radius: Optional[Positive] = Field(None, description="sphere, cylinder, capsule, cone (base), torus (ring).")
     height: Optional[Positive] = Field(None, description="cylinder, capsule (end to end), cone: along Y.")
     tube: Optional[Positive] = Field(None, description="torus: radius of the tube.")
@@ -140,7 +218,9 @@ class ObjectSpec(Strict):
     appearance: str = Field("", max_length=500, description="What it looks like, in words; the painter reads it.")
     label: Optional[Id] = Field(None, description="Semantic class; default: the id without trailing digits.")
     motion: Optional[list[Keyframe]] = Field(None, description="Keyframes over time (hold before/after).")
-    path: Literal["linear", "spline"] = Field("linear", description="Position between keys: straight or Catmull-Rom spline.")
+    path: Literal["linear", "spline"] = Field(
+        "linear", description="Position between keys: straight or Catmull-Rom spline."
+    )
 
     _f = field_validator("position", "rotation", "size")(finite)
     _s = field_validator("scale")(positive_scale)
@@ -150,8 +230,15 @@ class ObjectSpec(Strict):
     def _shape_fields(self):
         if (self.shape is None) == (self.mesh is None):
             raise ValueError("give exactly one of 'shape' or 'mesh'")
-        need = {"plane": ["size"], "box": ["size"], "sphere": ["radius"], "cylinder": ["radius", "height"],
-                "capsule": ["radius", "height"], "cone": ["radius", "height"], "torus": ["radius", "tube"]}
+        need = {
+            "plane": ["size"],
+            "box": ["size"],
+            "sphere": ["radius"],
+            "cylinder": ["radius", "height"],
+            "capsule": ["radius", "height"],
+            "cone": ["radius", "height"],
+            "torus": ["radius", "tube"],
+        }
         allowed = set(need.get(self.shape, ["size"]))
         for f in ("size", "radius", "height", "tube"):
             v = getattr(self, f)
@@ -180,15 +267,29 @@ class ObjectSpec(Strict):
 
 class Light(Strict):
     type: Literal["sun", "ambient", "point", "spot"] = Field(
-        "sun", description="sun: parallel light from a disk; ambient: fill; point: a bulb; spot: a cone of light.")
+        "sun", description="sun: parallel light from a disk; ambient: fill; point: a bulb; spot: a cone of light."
+    )
     direction: Vec3 = Field((-0.4, -1.0, -0.3), description="sun, spot: direction the light travels.")
     color: str = Field("#ffffff", pattern=r"^#[0-9a-fA-F]{6}$", description="Hex colour.")
-    intensity: float = Field(1.0, ge=0, le=1000, description="Relative strength (sun ~3 for daylight; point and spot: at 1 m, falling off with distance squared).")
+    intensity: float = Field(
+        1.0,
+        ge=0,
+        le=1000,
+        description="Relative strength (sun ~3 for daylight; point and spot: at 1 m, falling off with distance squared).",
+    )
     position: Optional[Vec3] = Field(None, description="point, spot: where the light is (m).")
-    range: float = Field(20.0, gt=0, le=10000, allow_inf_nan=False, description="point, spot: distance (m) beyond which the light fades to nothing.")
+    range: float = Field(
+        20.0,
+        gt=0,
+        le=10000,
+        allow_inf_nan=False,
+        description="point, spot: distance (m) beyond which the light fades to nothing.",
+    )
     angle: float = Field(30.0, gt=0, lt=180, description="spot: full cone angle (degrees).")
     softness: float = Field(0.2, ge=0, le=1, description="spot: fraction of the cone over which the edge fades.")
-    size: float = Field(1.0, ge=0, le=20, description="sun: apparent diameter (degrees); soft shadow edges grow with it (0 = hard).")
+    size: float = Field(
+        1.0, ge=0, le=20, description="sun: apparent diameter (degrees); soft shadow edges grow with it (0 = hard)."
+    )
 
     @model_validator(mode="after")
     def _placed(self):
@@ -213,6 +314,7 @@ MAX_CHARACTER_TIME = 36_000.0  # s: ten hours of film
 
 class PathKey(Strict):
     """Where a character's feet are at a time; between keys the character walks (or runs)."""
+
     t: float = Field(ge=0, le=MAX_CHARACTER_TIME, description="Time in seconds from the world's start.")
     position: Vec3 = Field(description="Point on the ground between the feet (m).")
     ease: Ease = Field("in_out", description="Timing of the segment that starts here (in_out: start and stop gently).")
@@ -230,10 +332,15 @@ class PathKey(Strict):
 class Action(Strict):
     """Something a character does over a time span. Layers run at once: the body (idle, walk,
     run, turn, sit), each arm (wave, point) and the head (look_at); one action per layer at a time."""
+
     action: Literal[ACTIONS] = Field(description="One of: " + ", ".join(ACTIONS) + ".")
     start: float = Field(0.0, ge=0, le=MAX_CHARACTER_TIME, description="World time (s) it begins.")
-    end: Optional[float] = Field(None, le=MAX_CHARACTER_TIME, description="World time (s) it ends; default: holds to the end (wave: 2 s).")
-    target: Optional[Id] = Field(None, description="Object or character: look at, point at, turn to, or sit on (an object).")
+    end: Optional[float] = Field(
+        None, le=MAX_CHARACTER_TIME, description="World time (s) it ends; default: holds to the end (wave: 2 s)."
+    )
+    target: Optional[Id] = Field(
+        None, description="Object or character: look at, point at, turn to, or sit on (an object)."
+    )
     at: Optional[Vec3] = Field(None, description="A world point instead of 'target'.")
     to: Optional[float] = Field(None, description="turn: heading to face (degrees; 0 = +Z, 90 = +X).")
     hand: Literal["right", "left"] = Field("right", description="wave, point: which arm.")
@@ -264,24 +371,37 @@ class Action(Strict):
 class CharacterSpec(Strict, OmitDefaults):
     """An articulated humanoid actor. Its feet follow `path`; it walks or runs whenever the path
     moves (stride matched to the speed), and does its `actions` on top."""
+
     EXTENSIONS = ("voice",)
     id: Id = Field(description="Unique name among objects and characters.")
     height: float = Field(1.75, ge=0.5, le=2.5, description="Standing height (m).")
     build: Literal[BUILDS] = Field("average", description="Body width: " + ", ".join(BUILDS) + ".")
-    appearance: str = Field("", max_length=500, description="Clothes, skin and hair in words, e.g. 'red coat, blue jeans, dark skin, short black hair'.")
+    appearance: str = Field(
+        "",
+        max_length=500,
+        description="Clothes, skin and hair in words, e.g. 'red coat, blue jeans, dark skin, short black hair'.",
+    )
     label: Id = Field("person", description="Semantic class in the semantic pass.")
     position: Vec3 = Field((0.0, 0.0, 0.0), description="Feet position when there is no path (m).")
     facing: float = Field(0.0, description="Heading at the start (degrees; 0 = facing +Z, 90 = +X).")
-    path: Optional[list[PathKey]] = Field(None, description="Feet positions over time; the character walks between them.")
+    path: Optional[list[PathKey]] = Field(
+        None, description="Feet positions over time; the character walks between them."
+    )
     curve: Literal["linear", "spline"] = Field("spline", description="Path between keys: straight or Catmull-Rom.")
     actions: list[Action] = Field(default_factory=list, max_length=200)
     asset: Optional[str] = Field(
-        None, description="A rigged glTF/GLB (skin + clips) to use instead of the proxy body, relative to the spec "
-                          "or assets/; it faces +Z and is scaled to 'height'.")
+        None,
+        description="A rigged glTF/GLB (skin + clips) to use instead of the proxy body, relative to the spec "
+        "or assets/; it faces +Z and is scaled to 'height'.",
+    )
     clips: dict[str, str] = Field(
-        default_factory=dict, description="asset: which clip plays for idle, walk, run, wave, point, sit "
-                                          "(default: a clip named like the action). Clips play in place.")
-    voice: Optional[Voice] = Field(None, description="How the character's lines sound (default: a distinct flite voice per character).")
+        default_factory=dict,
+        description="asset: which clip plays for idle, walk, run, wave, point, sit "
+        "(default: a clip named like the action). Clips play in place.",
+    )
+    voice: Optional[Voice] = Field(
+        None, description="How the character's lines sound (default: a distinct flite voice per character)."
+    )
 
     _f = field_validator("position", "facing")(finite)
     _a = field_validator("asset")(file_path)
@@ -315,7 +435,9 @@ class CameraKey(Strict):
     target: Optional[Id] = Field(None, description="Object to aim at (its centre, as it moves).")
     fov: Optional[float] = Field(None, gt=1, lt=170, description="Vertical field of view (degrees).")
     lens_mm: Optional[Positive] = Field(None, description="Focal length on a 24 mm-high sensor.")
-    roll: float = Field(0.0, description="Degrees about the view axis (+ = camera turns clockwise, image counter-clockwise).")
+    roll: float = Field(
+        0.0, description="Degrees about the view axis (+ = camera turns clockwise, image counter-clockwise)."
+    )
     ease: Ease = Field("in_out", description="Timing of the segment that starts at this key.")
 
     _f = field_validator("position", "look_at", "roll")(finite)
@@ -332,33 +454,59 @@ class CameraKey(Strict):
 class Camera(Strict):
     """A camera move from a small vocabulary, or explicit keyframes. Moves ease in and out
     unless ``ease`` says otherwise."""
+
     move: Optional[Literal[CAMERA_MOVES]] = Field(None, description="One of: " + ", ".join(CAMERA_MOVES) + ".")
     keyframes: Optional[list[CameraKey]] = Field(None, description="Explicit path; instead of 'move'.")
     position: Optional[Vec3] = Field(None, description="Start position (all moves but orbit and track).")
     look_at: Optional[Vec3] = Field(None, description="World point aimed at at the start.")
-    target: Optional[Id] = Field(None, description="Object or character aimed at (orbit centre, track subject; the face of close_up and over_the_shoulder).")
+    target: Optional[Id] = Field(
+        None,
+        description="Object or character aimed at (orbit centre, track subject; the face of close_up and over_the_shoulder).",
+    )
     fov: Optional[float] = Field(None, gt=1, lt=170, description="Vertical field of view (degrees); default 50.")
     lens_mm: Optional[Positive] = Field(None, description="Focal length on a 24 mm-high sensor, instead of fov.")
     roll: float = Field(0.0, description="Degrees about the view axis at the start.")
     ease: Optional[Ease] = Field(None, description="Timing of the move; default in_out (linear for track).")
     # move parameters
     radius: Optional[Positive] = Field(None, description="orbit: distance from the centre in the ground plane.")
-    height: Optional[float] = Field(None, description="orbit: camera height above the ground (Y); default the centre's.")
-    degrees: Optional[float] = Field(None, description="orbit: sweep (+ = counter-clockwise from above); pan/tilt/roll: turn.")
-    start_angle: float = Field(0.0, description="orbit: start azimuth (degrees from +Z toward +X); close_up: degrees around from the face.")
-    distance: Optional[float] = Field(None, description="dolly: metres toward the aim (- = pull out); truck: right; pedestal: up; crane: forward; close_up: from the face (default 1.2).")
+    height: Optional[float] = Field(
+        None, description="orbit: camera height above the ground (Y); default the centre's."
+    )
+    degrees: Optional[float] = Field(
+        None, description="orbit: sweep (+ = counter-clockwise from above); pan/tilt/roll: turn."
+    )
+    start_angle: float = Field(
+        0.0, description="orbit: start azimuth (degrees from +Z toward +X); close_up: degrees around from the face."
+    )
+    distance: Optional[float] = Field(
+        None,
+        description="dolly: metres toward the aim (- = pull out); truck: right; pedestal: up; crane: forward; close_up: from the face (default 1.2).",
+    )
     rise: Optional[float] = Field(None, description="crane: metres up over the shot.")
     fov_end: Optional[float] = Field(None, gt=1, lt=170, description="zoom: field of view at the end.")
     lens_mm_end: Optional[Positive] = Field(None, description="zoom: focal length at the end.")
     offset: Optional[Vec3] = Field(None, description="track: camera position relative to the target (world axes).")
-    over: Optional[Id] = Field(None, description="over_the_shoulder: the character whose shoulder the camera looks over (at 'target').")
+    over: Optional[Id] = Field(
+        None, description="over_the_shoulder: the character whose shoulder the camera looks over (at 'target')."
+    )
     side: Literal["right", "left"] = Field("right", description="over_the_shoulder: which shoulder of 'over'.")
-    f_stop: Optional[float] = Field(None, ge=0.5, le=64, description="Aperture for depth of field (default: render.look.f_stop; none = everything sharp).")
-    focus_distance: Optional[Positive] = Field(None, description="Distance in focus (m); default: the shot's aim (its target or look_at), else the frame's centre.")
-    shutter: Optional[float] = Field(None, ge=0, le=360, description="Shutter angle (degrees) for motion blur; default: render.look.shutter.")
+    f_stop: Optional[float] = Field(
+        None,
+        ge=0.5,
+        le=64,
+        description="Aperture for depth of field (default: render.look.f_stop; none = everything sharp).",
+    )
+    focus_distance: Optional[Positive] = Field(
+        None,
+        description="Distance in focus (m); default: the shot's aim (its target or look_at), else the frame's centre.",
+    )
+    shutter: Optional[float] = Field(
+        None, ge=0, le=360, description="Shutter angle (degrees) for motion blur; default: render.look.shutter."
+    )
 
-    _f = field_validator("position", "look_at", "offset", "degrees", "distance", "rise", "height",
-                         "start_angle", "roll")(finite)
+    _f = field_validator(
+        "position", "look_at", "offset", "degrees", "distance", "rise", "height", "start_angle", "roll"
+    )(finite)
 
     @model_validator(mode="after")
     def _check(self):
@@ -406,20 +554,31 @@ class Shot(Strict, OmitDefaults):
     EXTENSIONS = ("dialogue", "transition")
     id: Id
     duration: Positive = Field(description="Seconds.")
-    start: float = Field(0.0, ge=0, allow_inf_nan=False, description="World time (s) at the shot's first frame. Shots with the same start show the same moment (coverage).")
+    start: float = Field(
+        0.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="World time (s) at the shot's first frame. Shots with the same start show the same moment (coverage).",
+    )
     prompt: str = Field("", max_length=2000, description="What the shot shows, for painters that read text.")
     style: Optional[str] = Field(None, max_length=500, description="Overrides the film's style for this shot.")
     camera: Camera
     dialogue: list[Line] = Field(default_factory=list, max_length=500, description="Lines spoken in this shot.")
-    transition: Optional[Transition] = Field(None, description="How the shot comes in from the one before (default: a cut).")
+    transition: Optional[Transition] = Field(
+        None, description="How the shot comes in from the one before (default: a cut)."
+    )
 
 
-EDIT_FIELDS = ("dialogue", "transition")  # a shot's fields outside its camera path; dialogue reaches frames only as mouths (render/keys.py mouth_key)
+EDIT_FIELDS = (
+    "dialogue",
+    "transition",
+)  # a shot's fields outside its camera path; dialogue reaches frames only as mouths (render/keys.py mouth_key)
 CHARACTER_EDIT_FIELDS = ("voice",)  # a character's fields that reach the edit (its voice), not its frames
 
 
 class Spec(Strict, OmitDefaults):
     """A worldgen scene spec: one persistent world and the shots that film it."""
+
     EXTENSIONS = ("sound", "edit")
     worldgen: Literal[1] = Field(description="Spec format version.")
     title: str = Field("Untitled", max_length=200)
@@ -429,7 +588,9 @@ class Spec(Strict, OmitDefaults):
     world: WorldSpec
     shots: list[Shot] = Field(min_length=1, max_length=1000)
     sound: Optional[SoundSpec] = Field(None, description="Music, ambience and the loudness of the mix.")
-    edit: Optional[EditSpec] = Field(None, description="Transitions aside (on the shots): title, lower thirds, credits, grade, subtitles.")
+    edit: Optional[EditSpec] = Field(
+        None, description="Transitions aside (on the shots): title, lower thirds, credits, grade, subtitles."
+    )
 
     def object(self, oid: str) -> ObjectSpec:
         return next(o for o in self.world.objects if o.id == oid)

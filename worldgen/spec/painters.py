@@ -9,6 +9,7 @@ gives (`worldgen render` flags, the benchmark's `--model`/`--painter-option`,
 `RenderOptions.painter_options`). `PainterOptions` types every option worldgen's painters read;
 `merge_painter_options` is the one place the layers meet (a later layer wins, None is "not
 given") and checks the result against that model."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -18,8 +19,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from worldgen.errors import WorldgenError
 
-BUILT_IN = ("procedural", "diffusion", "baked", "baked+refine", "baked+animatediff", "per-frame", "fixed-seed",
-            "anchored-noise")
+BUILT_IN = (
+    "procedural",
+    "diffusion",
+    "baked",
+    "baked+refine",
+    "baked+animatediff",
+    "per-frame",
+    "fixed-seed",
+    "anchored-noise",
+)
 
 
 class PainterOptions(BaseModel):
@@ -27,6 +36,7 @@ class PainterOptions(BaseModel):
     given": a lower layer decides, else the painter's own default. A plugin painter's options
     of its own pass as given (extra keys). The spec's `render.diffusion` block
     (worldgen.spec.models.DiffusionSpec) is a layer of these with the defaults filled in."""
+
     model_config = ConfigDict(extra="allow")
 
     base: Optional[str] = Field(None, description="Diffusion base model: folder, cached hub id or .safetensors file.")

@@ -1,4 +1,5 @@
 """Checks that need the whole spec but no geometry: ids, references, parent cycles."""
+
 from __future__ import annotations
 
 import difflib
@@ -26,11 +27,16 @@ def check_frame_counts(spec: Spec, located: LocatedSpec) -> None:
     for s, shot in enumerate(spec.shots):
         frames = shot.duration * fps
         if not frames <= MAX_FILM_FRAMES:
-            raise located.error(("shots", s, "duration"), f"{shot.duration:g} s at {fps:g} fps is more than "
-                                                          f"{MAX_FILM_FRAMES:,} frames (the most a film may have)")
+            raise located.error(
+                ("shots", s, "duration"),
+                f"{shot.duration:g} s at {fps:g} fps is more than "
+                f"{MAX_FILM_FRAMES:,} frames (the most a film may have)",
+            )
         total += max(1, round(frames))
     if total > MAX_FILM_FRAMES:
-        raise located.error(("shots",), f"the shots add up to {total:,} frames; a film may have at most {MAX_FILM_FRAMES:,}")
+        raise located.error(
+            ("shots",), f"the shots add up to {total:,} frames; a film may have at most {MAX_FILM_FRAMES:,}"
+        )
 
 
 def check_references(spec: Spec, located: LocatedSpec) -> None:
@@ -43,7 +49,9 @@ def check_references(spec: Spec, located: LocatedSpec) -> None:
     chars: dict[str, int] = {}
     for i, c in enumerate(spec.world.characters):
         if c.id in ids or c.id in chars:
-            raise located.error(("world", "characters", i, "id"), f"duplicate id '{c.id}' (objects and characters share names)")
+            raise located.error(
+                ("world", "characters", i, "id"), f"duplicate id '{c.id}' (objects and characters share names)"
+            )
         chars[c.id] = i
     known = list(ids)
     known_all = known + list(chars)
@@ -85,8 +93,11 @@ def check_references(spec: Spec, located: LocatedSpec) -> None:
                 raise located.error(("world", "objects", i, "parent"), f"parent cycle through '{cur.id}'")
             seen.add(cur.id)
     if spec.render.painter not in BUILT_IN:
-        raise located.error(("render", "painter"), f"no painter '{spec.render.painter}'{_did_you_mean(spec.render.painter, list(BUILT_IN))} "
-                                                   f"(painters: {', '.join(BUILT_IN)})")
+        raise located.error(
+            ("render", "painter"),
+            f"no painter '{spec.render.painter}'{_did_you_mean(spec.render.painter, list(BUILT_IN))} "
+            f"(painters: {', '.join(BUILT_IN)})",
+        )
     shot_ids: set[str] = set()
     for s, shot in enumerate(spec.shots):
         if shot.id in shot_ids:
@@ -106,4 +117,5 @@ def check_references(spec: Spec, located: LocatedSpec) -> None:
             if key.target is not None:
                 need_any(key.target, ("shots", s, "camera", "keyframes", k, "target"))
     from worldgen.spec.film_checks import check_film
+
     check_film(spec, located)
