@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from worldgen.character.rig import KEYPOINTS
 from worldgen.errors import AssetError
 from worldgen.transforms import decompose_trs, slerp_xyzw, trs_matrix
 
@@ -197,26 +198,7 @@ def joint_depth(parents: np.ndarray, j: int) -> int:
 # ---------------------------------------------------------------------------------------------
 # OpenPose keypoints from joint names
 
-OPENPOSE_18 = (
-    "nose",
-    "neck",
-    "r_shoulder",
-    "r_elbow",
-    "r_wrist",
-    "l_shoulder",
-    "l_elbow",
-    "l_wrist",
-    "r_hip",
-    "r_knee",
-    "r_ankle",
-    "l_hip",
-    "l_knee",
-    "l_ankle",
-    "r_eye",
-    "l_eye",
-    "r_ear",
-    "l_ear",
-)
+OPENPOSE_18 = KEYPOINTS  # the 18 joints a rig's bones are matched to, in OpenPose's order (rig.py)
 
 # keypoint part -> tiers of joint stems, best first. Mixamo's 'LeftShoulder' and Rigify's
 # 'shoulder.L' are collar bones, so an upper-arm joint wins over a 'shoulder' one.
