@@ -89,7 +89,7 @@ def cut_film(
         names.append("stems/score.mid")
     if any(s.dialogue for s in spec.shots):
         names += ["film.srt", "film.vtt", "lipsync.json"]
-    if grade_of(spec, base_dir) is not None and not (spec.edit.grade and spec.edit.grade.lut):
+    if not (spec.edit.grade and spec.edit.grade.lut) and built_in_look(spec) != "none":  # no LUT built here
         names.append("grade.cube")
     kinds = {n: "edit-" + n.replace("/", "-") for n in names}
     if not force and store is not None and all(store.has(edit_key, k) for k in kinds.values()):
@@ -160,15 +160,24 @@ def _file_digests(spec, base_dir: Path) -> dict:
     return {ref: file_digest(Path(ref) if Path(ref).is_absolute() else base_dir / ref) for ref in refs}
 
 
+def built_in_look(spec) -> str:
+    """The named look the edit grades with ('none' for none), when no user LUT is given: the
+    grade's own, else the one the style words choose."""
+    from worldgen.edit.grade import look_from_style
+
+    g = spec.edit.grade if spec.edit else None
+    return g.look if g is not None and g.look else (look_from_style(spec.style) if spec.edit else "none")
+
+
 def grade_of(spec, base_dir: Path):
     """(lut, domain min, domain max, strength, description) of the spec's grade, or None."""
-    from worldgen.edit.grade import look_from_style, look_lut, read_cube
+    from worldgen.edit.grade import look_lut, read_cube
 
     g = spec.edit.grade if spec.edit else None
     if g is not None and g.lut:
         lut, lo, hi = read_cube(Path(g.lut) if Path(g.lut).is_absolute() else base_dir / g.lut)
         return lut, lo, hi, g.strength, f"LUT {g.lut}"
-    look = g.look if g is not None and g.look else (look_from_style(spec.style) if spec.edit else "none")
+    look = built_in_look(spec)
     if look == "none":
         return None
     return look_lut(look), np.zeros(3), np.ones(3), g.strength if g is not None else 1.0, look
