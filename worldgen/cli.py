@@ -59,6 +59,27 @@ def _load(spec_path: Path):
     return spec, world
 
 
+def _load_film(spec_path: Path):
+    """A format 2 film, every scene's world checked as 'worldgen validate' checks a spec."""
+    from worldgen.spec.film_loader import load_film
+    from worldgen.world import World
+    from worldgen.world_checks import check_geometry
+
+    film = load_film(spec_path)
+    for scene in film.scenes:
+        check_geometry(scene.spec, World(scene.spec))
+    return film
+
+
+def _is_film(spec_path: Path) -> bool:
+    from worldgen.spec.film_loader import is_film_text
+
+    try:
+        return is_film_text(spec_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False  # the loader reports it, located
+
+
 def _version(v: bool):
     if v:
         out.print(f"worldgen {__version__}")
@@ -81,6 +102,14 @@ def validate(specs: List[Path] = typer.Argument(..., help="Spec files to check."
     bad = 0
     for p in specs:
         try:
+            if _is_film(p):
+                film = _load_film(p)
+                out.print(
+                    f"[green]ok[/] {escape(str(p))}: film '{escape(film.title)}', {len(film.spec.scenes)} scenes, "
+                    f"{len(film.spec.sets)} sets, {len(film.spec.cast)} cast, {len(film.edit.shots)} shots, "
+                    f"{sum(s.duration for s in film.edit.shots):g} s"
+                )
+                continue
             spec, _ = _load(p)
             out.print(
                 f"[green]ok[/] {escape(str(p))}: '{escape(spec.title)}', {len(spec.world.objects)} objects, "
@@ -95,11 +124,15 @@ def validate(specs: List[Path] = typer.Argument(..., help="Spec files to check."
 
 
 @app.command()
-def schema(output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write to this file instead of stdout.")):
+def schema(
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write to this file instead of stdout."),
+    film: bool = typer.Option(False, "--film", help="The film spec (format 2: cast, sets, scenes) instead."),
+):
     """Print the JSON Schema of the scene spec (for editors, validators and LLM planners)."""
+    from worldgen.spec.film import FilmSpec
     from worldgen.spec.models import Spec
 
-    text = json.dumps(Spec.model_json_schema(), indent=1)
+    text = json.dumps((FilmSpec if film else Spec).model_json_schema(), indent=1)
     if output:
         output.write_text(text + "\n")
         out.print(f"wrote {output}", markup=False)

@@ -162,7 +162,7 @@ def _pydantic_message(err: dict) -> str:
 
 def _suggest_field(loc: tuple, located: LocatedSpec) -> str:
     """For an unknown key, name the closest allowed one."""
-    from worldgen.spec import film_edit, models
+    from worldgen.spec import film, film_edit, models
 
     key = loc[-1] if loc else None
     if not isinstance(key, str):
@@ -179,6 +179,12 @@ def _suggest_field(loc: tuple, located: LocatedSpec) -> str:
         models.Camera,
         models.CameraKey,
         *film_edit.MODELS,
+        film.FilmSpec,
+        film.CastMember,
+        film.SetSpec,
+        film.Scene,
+        film.PropChange,
+        film.Blocking,
     ):
         candidates.update(cls.model_fields)
         candidates.update(f.alias for f in cls.model_fields.values() if f.alias)
@@ -211,9 +217,10 @@ def _clean_loc(loc: tuple, data: Any = None) -> tuple:
     return tuple(out)
 
 
-def validate_data(located: LocatedSpec) -> Spec:
+def validate_data(located: LocatedSpec, model: type = Spec):
+    """`located`'s data as `model` (a format 1 `Spec` unless told), or one located error."""
     try:
-        return Spec.model_validate(located.data)
+        return model.model_validate(located.data)
     except ValidationError as e:
         errs = e.errors()
         # report the most specific error first (deepest location), one line
@@ -228,8 +235,8 @@ def validate_data(located: LocatedSpec) -> Spec:
         raise located.error(loc, msg + extra) from None
 
 
-def load_spec(path: str | Path, check: bool = True) -> Spec:
-    """Load, validate and (with ``check``) run the reference checks on a spec file."""
+def read_spec_text(path: str | Path) -> str:
+    """A spec file's text, or one located error for a file that cannot be a spec."""
     p = Path(path)
     file = str(path)
     try:
@@ -239,12 +246,17 @@ def load_spec(path: str | Path, check: bool = True) -> Spec:
             raise spec_error("is a folder, not a spec file", file)
         if p.stat().st_size > MAX_SPEC_BYTES:
             raise spec_error(f"spec is larger than {MAX_SPEC_BYTES // 1_000_000} MB", file)
-        text = p.read_text(encoding="utf-8")
+        return p.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise spec_error("not UTF-8 text", file) from None
     except (OSError, ValueError) as e:  # unreadable, name too long, a NUL in the name
         raise spec_error(f"cannot read ({getattr(e, 'strerror', None) or e})", file) from None
-    return load_spec_text(text, file, base_dir=p.resolve().parent, check=check)
+
+
+def load_spec(path: str | Path, check: bool = True) -> Spec:
+    """Load, validate and (with ``check``) run the reference checks on a spec file."""
+    text = read_spec_text(path)
+    return load_spec_text(text, str(path), base_dir=Path(path).resolve().parent, check=check)
 
 
 def load_spec_text(text: str, file: str = "<spec>", base_dir: Path | None = None, check: bool = True) -> Spec:
