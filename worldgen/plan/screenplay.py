@@ -644,7 +644,7 @@ def _scene(
                 who = about[0]
                 for pattern, action in _ACTION_VERBS:
                     m = re.search(pattern, sentence, re.IGNORECASE)
-                    if m:
+                    if m and not re.search(r"\b(not|never|n't|without)\s+(\w+\s+)?$", sentence[: m.start()]):
                         events.append((len(lines), who, action, sentence[m.end() :]))
                 for m in _TAKE.finditer(sentence):
                     pid = _target(m.group(1), layout)
@@ -669,7 +669,9 @@ def _scene(
     for at, n, action, rest in events:
         cid = cast.ids[n]
         b = blocking[cid]
-        start = round(0.0 if at == 0 else line_starts[min(at, len(line_starts) - 1)], 2)
+        # an action written before line k starts with line k's shot; one after the last line
+        # with that line's shot (the scene ends with its last line)
+        start = round(0.0 if at == 0 else line_starts[min(at, len(lines) - 1)], 2)
         target = _target(rest, layout) or (others[cid][0] if others[cid] else None)
         if any(a["action"] in ("walk", "sit") for a in b["actions"]) and action in ("walk", "sit"):
             continue  # one body action per scene: the rig's body layer holds one at a time

@@ -1,0 +1,173 @@
+"""`worldgen plan --screenplay`: a Fountain script becomes a film spec (format 2) that validates,
+keeps every spoken line, and keeps its cast's clothes where the script changes them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from worldgen.plan.fountain import parse_screenplay, read_screenplay
+from worldgen.plan.screenplay import _scene_shots, plan_film, plan_screenplay
+from worldgen.spec.film_loader import load_film, load_film_text
+from worldgen.world import World
+from worldgen.world_checks import check_geometry
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "scenes" / "blue_coat.fountain"
+FILM = ROOT / "scenes" / "blue_coat.yaml"
+COMMAND = "worldgen plan --screenplay scenes/blue_coat.fountain -o scenes/blue_coat.yaml"
+
+
+@pytest.fixture(scope="module")
+def play():
+    return read_screenplay(SCRIPT)
+
+
+@pytest.fixture(scope="module")
+def data(play):
+    return plan_film(play)
+
+
+@pytest.fixture(scope="module")
+def film():
+    return load_film(FILM)
+
+
+def test_one_set_per_location_each_visited_twice(data):
+    assert [s["id"] for s in data["sets"]] == ["harbour_wall", "boathouse"]
+    assert [sc["set"] for sc in data["scenes"]] == ["harbour_wall", "boathouse", "boathouse", "harbour_wall"]
+    interior = {s["id"]: s.get("interior", False) for s in data["sets"]}
+    assert interior == {"harbour_wall": False, "boathouse": True}  # INT. / EXT. of the headings
+    boathouse = next(s for s in data["sets"] if s["id"] == "boathouse")
+    ids = [o["id"] for o in boathouse["objects"]]
+    # props from the action lines (not the people, their clothes or the dust), a floor and walls
+    assert {"floor", "workbench", "radio", "shelf", "hook", "wool_coat", "lamp"} <= set(ids)
+    assert not {"dust", "light", "draught", "voice", "mara", "oilskin", "collar"} & set(ids)
+    assert sum(o.get("label") == "wall" for o in boathouse["objects"]) == 3  # the front stays open
+
+
+def test_cast_from_the_cues_with_the_radio_voice_never_on_screen(data, film):
+    cast = {c["id"]: c for c in data["cast"]}
+    assert list(cast) == ["mara", "tomas", "eli"]
+    assert cast["eli"].get("voice_only") is True and not cast["mara"].get("voice_only")
+    assert len({c["voice"]["name"] for c in cast.values()}) == 3  # distinct voices
+    assert cast["mara"]["appearance"] == "in her 30s" and cast["tomas"]["appearance"] == "in his 60s"
+    for e in film.scenes:  # no body for eli in any scene, while his lines reach the edit
+        assert "eli" not in [c.id for c in e.spec.world.characters]
+    assert [x.line for s in film.edit.shots for x in s.dialogue if x.character == "eli"] == [
+        "Harbour, this is the Kestrel. Running late. Engine's coughing.",
+        "Dark, maybe. Keep the lamp lit.",
+    ]
+    assert [[b["id"] for b in sc["cast"]] for sc in data["scenes"]] == [
+        ["mara", "tomas"],
+        ["mara"],
+        ["mara", "tomas"],
+        ["mara", "tomas"],
+    ]
+
+
+def test_the_coat_goes_on_where_the_script_says_and_stays_on(data, film):
+    mara = next(c for c in data["cast"] if c["id"] == "mara")
+    assert mara["wardrobe"] == {"oilskin": "yellow oilskin", "coat": "blue wool coat"}
+    declared = [{b["id"]: b["wardrobe"] for b in sc["cast"] if "wardrobe" in b} for sc in data["scenes"]]
+    assert declared == [{}, {}, {"mara": "coat"}, {}]  # only the scene where she puts it on
+    assert [e.wardrobe.get("mara") for e in film.scenes] == ["oilskin", "oilskin", "coat", "coat"]
+    # the coat left its hook in that scene: the boathouse has it in scene 2, not in scene 3
+    assert "wool_coat" in [o.id for o in film.scenes[1].spec.world.objects]
+    assert "wool_coat" not in [o.id for o in film.scenes[2].spec.world.objects]
+
+
+def test_times_of_day_from_the_headings(data):
+    assert [sc["time"] for sc in data["scenes"]] == ["day", "day", "night", "night"]
+    text = (
+        "EXT. YARD - SUNSET\n\nA dog.\n\nINT. SHED - CONTINUOUS\n\nA box.\n\n"
+        "EXT. YARD - DAWN\n\nA cat.\n\nINT. SHED - LATER\n\nA crate.\n\nINT. SHED - EVENING\n\nA cup.\n"
+    )
+    times = [sc["time"] for sc in plan_film(parse_screenplay(text, "t.fountain"))["scenes"]]
+    assert times == ["dusk", "dusk", "dawn", "dawn", "evening"]
+
+
+def test_every_line_once_in_order_by_its_speaker(play, data):
+    written = [(line.speaker.lower(), " ".join(line.text.split())) for s in play.scenes for line in s.dialogue]
+    assert len(written) == 12 and written[-1] == ("tomas", "Told you. When the tide lets it.")
+    spoken = [
+        (x["character"], x["line"]) for sc in data["scenes"] for shot in sc["shots"] for x in shot.get("dialogue", [])
+    ]
+    assert spoken == written
+
+
+def test_the_committed_film_is_what_the_command_writes_and_it_validates(film):
+    text = plan_screenplay(SCRIPT, command=COMMAND).replace(str(SCRIPT), "scenes/blue_coat.fountain")
+    assert FILM.read_text() == text  # regenerate: the command in the file's first lines
+    assert FILM.read_text().startswith(
+        "# Generated by worldgen from the screenplay scenes/blue_coat.fountain\n#   " + COMMAND
+    )
+    for e in film.scenes:
+        check_geometry(e.spec, World(e.spec))
+    assert [e.scene.id for e in film.scenes] == ["s1_harbour_wall", "s2_boathouse", "s3_boathouse", "s4_harbour_wall"]
+    assert film.spec.edit.title.text == "The Blue Coat" and film.spec.sound.music[0].mood
+
+
+def test_same_script_same_bytes(tmp_path):
+    a = plan_screenplay(SCRIPT, command="x")
+    b = plan_screenplay(SCRIPT, command="x")
+    assert a == b
+    load_film_text(a, "a.yaml")
+
+
+def test_stand_in_shots_give_every_line_one_shot_on_its_speaker():
+    chars = [
+        {"id": "a", "position": [-1.2, 0, 2], "facing": 90.0},
+        {"id": "b", "position": [1.2, 0, 2], "facing": 270.0},
+    ]
+    lines = [
+        {"character": "a", "line": "one two three four five six seven eight nine ten"},
+        {"character": "v", "line": "Hi."},
+    ]
+    shots = _scene_shots("s1", [], chars, lines, 24)
+    assert [s["id"] for s in shots] == ["s1_establishing", "s1_line1", "s1_line2"]
+    assert shots[1]["camera"]["target"] == "a" and shots[1]["duration"] == 4.0  # 10 words at 2.5 words/s
+    assert shots[2]["camera"]["target"] == "a" and shots[2]["duration"] == 1.5  # a voice: on the listener
+    assert shots[2]["start"] == shots[1]["start"] + shots[1]["duration"]
+
+
+def test_a_bad_script_is_one_located_line(tmp_path):
+    bad = tmp_path / "bad.fountain"
+    bad.write_text("Title: Bad\n\nINT. ROOM - DAY\n\nANNA\n(unclosed\nHello.\n")
+    out = tmp_path / "film.yaml"
+    r = subprocess.run(
+        [sys.executable, "-m", "worldgen", "plan", "--screenplay", str(bad), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert r.returncode == 2 and not out.exists()
+    assert "Traceback" not in r.stderr
+    lines = [x for x in r.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1 and f"{bad}:6: parenthetical" in lines[0], r.stderr
+    bad.write_text("INT. ROOM - FLASHBACK\n\nANNA\nHello.\n")
+    r = subprocess.run(
+        [sys.executable, "-m", "worldgen", "plan", "--screenplay", str(bad), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert f"{bad}:1: scene heading time 'FLASHBACK'" in r.stderr
+
+
+def test_every_scene_renders_a_frame(film, tmp_path):
+    from worldgen.render import RenderOptions, render
+
+    for e in film.scenes:
+        spec = e.spec.model_copy(update={"render": e.spec.render.model_copy(update={"width": 32, "height": 18})})
+        shot = spec.shots[-1].id  # a close-up: the cast is in the scene's world
+        opt = RenderOptions(
+            shots=[shot], frames={shot: [0]}, passes=False, control=(), film=False, use_store=False, progress=False
+        )
+        res = render(spec, tmp_path / e.scene.id, opt)
+        assert res.frames_rendered == 1
+        assert (tmp_path / e.scene.id / "shots" / shot / "frames" / "000000.png").is_file()
