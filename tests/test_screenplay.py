@@ -3,6 +3,7 @@ keeps every spoken line, and keeps its cast's clothes where the script changes t
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -112,10 +113,21 @@ def test_the_committed_film_is_what_the_command_writes_and_it_validates(film):
 
 
 def test_same_script_same_bytes(tmp_path):
-    a = plan_screenplay(SCRIPT, command="x")
-    b = plan_screenplay(SCRIPT, command="x")
-    assert a == b
-    load_film_text(a, "a.yaml")
+    """Two runs of the command in two processes (string hashing differs between them)."""
+    outs = []
+    for k, hashseed in enumerate(("1", "2")):
+        out = tmp_path / f"film{k}.yaml"
+        r = subprocess.run(
+            [sys.executable, "-m", "worldgen", "plan", "--screenplay", str(SCRIPT), "-o", str(out)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONHASHSEED": hashseed},
+        )
+        assert r.returncode == 0, r.stderr
+        outs.append(out.read_bytes().replace(str(out).encode(), b"OUT"))
+    assert outs[0] == outs[1]
+    load_film_text(outs[0].decode(), "a.yaml")
 
 
 def test_stand_in_shots_give_every_line_one_shot_on_its_speaker():
