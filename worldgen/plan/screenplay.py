@@ -111,6 +111,8 @@ WALL_LOOK = "painted plaster wall"
 WALL_HEIGHT = 3.0
 
 # -- reading the cast -------------------------------------------------------------------------
+# cue extensions of a voice heard without being seen: voice-over, off-screen, off-camera
+_UNSEEN = {"V.O.", "V.O", "VO", "O.S.", "O.S", "OS", "O.C.", "O.C", "OC"}
 _PRONOUN_START = re.compile(r"^(she|he|they)\b", re.IGNORECASE)
 _BUILD_WORDS = (
     (r"\b(slim|thin|slight|wiry|skinny|lean)\b", "slim"),
@@ -160,10 +162,17 @@ WORDS_PER_SECOND = 2.5
 MIN_LINE_SHOT = 1.5
 ESTABLISHING_SECONDS = 3.0
 MARK_APART = 2.4  # metres between two people facing each other
+WALK_IN = 2.0  # metres a person walks onto their mark, from the open front of the set
+
+
+_TITLES = re.compile(r"\b(Mr|Mrs|Ms|Dr|St|Jr|Sr|Prof|Capt|Sgt|Lt|Col|Rev)\.", re.IGNORECASE)
 
 
 def _sentences(text: str) -> list[str]:
-    return [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n+", text) if s.strip()]
+    """Sentences of an action paragraph; 'MR. O'HARA drives.' is one sentence, not two."""
+    kept = _TITLES.sub(lambda m: m.group(1) + "\u2024", text)  # a dot that does not end a sentence
+    parts = re.split(r"(?<=[.!?])\s+|\n+", kept)
+    return [p.replace("\u2024", ".").strip() for p in parts if p.strip()]
 
 
 def _name_re(name: str) -> re.Pattern:
@@ -197,8 +206,7 @@ class _Cast:
         self.voice_only = {
             n
             for n in self.names
-            if n not in named
-            and all(any(x in ("V.O.", "VO", "V.O") for x in c.extensions) for c in cues if c.speaker == n)
+            if n not in named and all(any(x in _UNSEEN for x in c.extensions) for c in cues if c.speaker == n)
         }
         self.intro: dict[str, str] = {}
         for s in play.scenes:
@@ -222,15 +230,15 @@ class _Cast:
         return e.kind == "action" and bool(_name_re(name).search(e.text))
 
     def who(self, sentence: str, last: str | None) -> list[str]:
-        """The cast a sentence is about: those it names, else (a pronoun) the last one named."""
+        """The cast a sentence is about, its subject first: those it names in order, after the
+        last one named when the sentence starts with a pronoun."""
         found = sorted(
             (m.start(), n) for n in self.names if (m := self.patterns[n].search(sentence)) and n not in self.voice_only
         )
-        if found:
-            return [n for _, n in found]
-        if last is not None and _PRONOUN_START.search(sentence):
-            return [last]
-        return []
+        named = [n for _, n in found]
+        if last is not None and _PRONOUN_START.search(sentence):  # 'She waves at Tomas': she first
+            return [last] + [n for n in named if n != last]
+        return named
 
     def body(self, name: str) -> dict:
         """Height, build and appearance from the sentence that introduces the character."""
@@ -267,7 +275,7 @@ class _Cast:
                     if about:
                         last = about[0]
                     start = _PRONOUN_START.match(sentence)  # 'She takes...': the subject's own pronoun
-                    if start and about == [name] and not self.patterns[name].search(sentence):
+                    if start and about and about[0] == name and not self.patterns[name].search(sentence):
                         f += start.group(1).lower() == "she"
                         m += start.group(1).lower() == "he"
         return "f" if f > m else "m" if m > f else None
@@ -676,13 +684,13 @@ def _scene(
         if any(a["action"] in ("walk", "sit") for a in b["actions"]) and action in ("walk", "sit"):
             continue  # one body action per scene: the rig's body layer holds one at a time
         if action == "walk":
-            x, y, z = b["position"]
-            away = -2.0 if x <= 0 else 2.0
-            b["path"] = [{"t": 0.0, "position": [round(x + away, 3), y, z]}, {"t": 2.0, "position": [x, y, z]}]
+            x, y, z = b["position"]  # walks onto the mark from the open front of the set
+            b["path"] = [{"t": 0.0, "position": [x, y, round(z + WALK_IN, 3)]}, {"t": 2.0, "position": [x, y, z]}]
             b["curve"] = "linear"
             b["actions"].append({"action": "walk", "start": 0.0, "end": 2.0})
         elif action == "sit" and start == 0.0:
-            seat = _target(rest, layout)
+            on = re.match(r"\s*(?:down\s+)?(?:on|in|at|upon|astride)\s+((?:\S+\s*){1,5})", rest, re.IGNORECASE)
+            seat = _target(on.group(1), layout) if on else None
             if seat is not None and "parent" not in layout[seat]:
                 b["actions"].append({"action": "sit", "start": 0.0, "target": seat})
                 o = layout[seat]
@@ -713,9 +721,18 @@ def _scene(
             b["position"] = [round(x, 3), 0.0, round(sz + 1.2 + 0.6 * (j // 2), 3)]
             b["facing"] = round(math.degrees(math.atan2(sx - x, sz - b["position"][2])) % 360, 2)
             if "path" in b:
-                p0 = [round(x + (-2.0 if x <= sx else 2.0), 3), 0.0, b["position"][2]]
+                p0 = [b["position"][0], 0.0, round(b["position"][2] + WALK_IN, 3)]
                 b["path"] = [{"t": 0.0, "position": p0}, {"t": 2.0, "position": b["position"]}]
         s["facing"] = round(math.degrees(math.atan2(blocking[free[0]]["position"][0] - sx, 1.2)) % 360, 2)
+    for b in blocking.values():
+        for a in b.get("actions", []):
+            if a["action"] == "turn" and a.get("target") in blocking:
+                # a heading, not the person: a turn toward someone is read when the world is
+                # built, before a person listed later exists (worldgen.world, 2026-11-30)
+                there = blocking[a.pop("target")]["position"]
+                a["to"] = round(
+                    math.degrees(math.atan2(there[0] - b["position"][0], there[2] - b["position"][2])) % 360, 2
+                )
     for b in blocking.values():
         if "path" in b:
             del b["position"]
