@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from worldgen.plan.fountain import parse_screenplay, read_screenplay
-from worldgen.plan.screenplay import _scene_shots, plan_film, plan_screenplay
+from worldgen.plan.screenplay import _scene_shots, film_yaml, plan_film, plan_screenplay
 from worldgen.spec.film_loader import load_film, load_film_text
 from worldgen.world import World
 from worldgen.world_checks import check_geometry
@@ -183,3 +183,79 @@ def test_every_scene_renders_a_frame(film, tmp_path):
         res = render(spec, tmp_path / e.scene.id, opt)
         assert res.frames_rendered == 1
         assert (tmp_path / e.scene.id / "shots" / shot / "frames" / "000000.png").is_file()
+
+
+SECOND = """Title: Second
+
+INT. KITCHEN - MORNING
+
+A table, two chairs, a fridge and a kettle. MR. O'HARA (50s), tall, in a grey suit, reads. JUNE (20s) walks in.
+
+JUNE
+Morning.
+
+She waves at Mr. O'Hara and sits on a chair.
+
+DISPATCH (O.S.)
+Car nine, respond.
+
+INT. KITCHEN - LATER
+
+June picks up the kettle. Mr. O'Hara turns to June.
+
+MR. O'HARA
+Tea?
+"""
+
+
+def test_reading_a_second_script(tmp_path):
+    data = plan_film(parse_screenplay(SECOND, "second.fountain"))
+    cast = {c["id"]: c for c in data["cast"]}
+    assert list(cast) == ["june", "dispatch", "mr_o_hara"]  # in order of first cue
+    assert cast["dispatch"].get("voice_only") is True  # an (O.S.) voice never named in an action line
+    assert cast["mr_o_hara"]["height"] == 1.88 and cast["mr_o_hara"]["wardrobe"] == {"suit": "grey suit"}
+    s1, s2 = data["scenes"]
+    june = next(b for b in s1["cast"] if b["id"] == "june")
+    # 'She waves ... and sits on a chair': june's actions, not Mr. O'Hara's
+    assert {a["action"] for a in june["actions"]} >= {"wave", "sit"}
+    assert next(a for a in june["actions"] if a["action"] == "sit")["target"] == "chair"
+    assert [c["id"] for c in s2.get("changes", [])] == ["kettle"]  # picked up: leaves the set
+    turn = next(a for b in s2["cast"] if b["id"] == "mr_o_hara" for a in b["actions"] if a["action"] == "turn")
+    assert "to" in turn and "target" not in turn  # toward a person: a heading
+    load_film_text(film_yaml(data, "second.fountain", "x"), "s.yaml")
+    (tmp_path / "second.fountain").write_text(SECOND)
+    plan_screenplay(tmp_path / "second.fountain")  # and what validate checks: the geometry of each scene
+
+
+def test_a_voice_only_member_cannot_be_placed_in_a_scene():
+    text = FILM.read_text().replace("  cast:\n  - id: mara\n", "  cast:\n  - id: eli\n  - id: mara\n", 1)
+    with pytest.raises(Exception) as e:
+        load_film_text(text, "f.yaml")
+    assert "'eli' is a voice only" in str(e.value) and str(e.value).startswith("f.yaml:")
+
+
+class _Model:
+    """A stand-in model backend: answers with a fixed plan (a crate and a barrel) whatever it is asked."""
+
+    name = "fake"
+    model_id = "fake"
+
+    def __init__(self):
+        self.asked: list[str] = []
+
+    def complete(self, idea: str, feedback: str = "") -> str:
+        self.asked.append(idea)
+        return (
+            '{"title": "t", "objects": [{"name": "crate", "category": "crate"}, '
+            '{"name": "net", "category": "net"}], "relations": [], "motions": [], "shots": [{}]}'
+        )
+
+
+def test_a_model_backend_plans_the_sets_props(play):
+    model = _Model()
+    data = plan_film(play, backend=model)
+    assert len(model.asked) == 2  # one prompt per set: its scenes' action lines
+    assert "crate" in model.asked[0] and "Mara" not in model.asked[0]  # names taken out
+    wall = next(s for s in data["sets"] if s["id"] == "harbour_wall")
+    ids = {o["id"] for o in wall["objects"]}
+    assert {"crate", "net"} <= ids  # the model's objects, held to the words (grounding)

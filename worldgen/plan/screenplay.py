@@ -681,24 +681,32 @@ def _scene(
         # with that line's shot (the scene ends with its last line)
         start = round(0.0 if at == 0 else line_starts[min(at, len(lines) - 1)], 2)
         target = _target(rest, layout) or (others[cid][0] if others[cid] else None)
-        if any(a["action"] in ("walk", "sit") for a in b["actions"]) and action in ("walk", "sit"):
-            continue  # one body action per scene: the rig's body layer holds one at a time
+        body = {a["action"] for a in b["actions"] if a["action"] in ("walk", "sit")}
+        if action in body or (action == "walk" and body):
+            continue  # one walk onto the mark, then perhaps one sit: the body layer holds one at a time
         if action == "walk":
             x, y, z = b["position"]  # walks onto the mark from the open front of the set
             b["path"] = [{"t": 0.0, "position": [x, y, round(z + WALK_IN, 3)]}, {"t": 2.0, "position": [x, y, z]}]
             b["curve"] = "linear"
             b["actions"].append({"action": "walk", "start": 0.0, "end": 2.0})
-        elif action == "sit" and start == 0.0:
+        elif action == "sit" and (start == 0.0 or body):  # sits from the start, or once walked in
+            t0 = 2.0 if body else 0.0
             on = re.match(r"\s*(?:down\s+)?(?:on|in|at|upon|astride)\s+((?:\S+\s*){1,5})", rest, re.IGNORECASE)
             seat = _target(on.group(1), layout) if on else None
             if seat is not None and "parent" not in layout[seat]:
-                b["actions"].append({"action": "sit", "start": 0.0, "target": seat})
+                b["actions"].append({"action": "sit", "start": t0, "target": seat})
                 o = layout[seat]
                 hw, hd = _footprint(o)
                 b["position"] = [round(o["position"][0], 3), 0.0, round(o["position"][2] + hd + 0.3, 3)]
                 b["facing"] = 0.0
+                if "path" in b:  # the walk ends at the seat
+                    x, y, z = b["position"]
+                    b["path"] = [
+                        {"t": 0.0, "position": [x, y, round(z + WALK_IN, 3)]},
+                        {"t": 2.0, "position": [x, y, z]},
+                    ]
             else:
-                b["actions"].append({"action": "sit", "start": 0.0})
+                b["actions"].append({"action": "sit", "start": t0})
         elif action in ("look_at", "point", "turn", "wave") and target is not None:
             if any(a["action"] == action and a["start"] == start for a in b["actions"]):
                 continue
