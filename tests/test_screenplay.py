@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from worldgen.paint.character_look import region_texts
 from worldgen.plan.fountain import parse_screenplay, read_screenplay
 from worldgen.plan.screenplay import _scene_shots, film_yaml, plan_film, plan_screenplay
 from worldgen.spec.film_loader import load_film, load_film_text
@@ -72,7 +73,9 @@ def test_cast_from_the_cues_with_the_radio_voice_never_on_screen(data, film):
 
 def test_the_coat_goes_on_where_the_script_says_and_stays_on(data, film):
     mara = next(c for c in data["cast"] if c["id"] == "mara")
-    assert mara["wardrobe"] == {"oilskin": "yellow oilskin", "coat": "blue wool coat"}
+    assert mara["wardrobe"] == {"oilskin": "yellow oilskin jacket", "coat": "blue wool coat"}
+    # words the character painter routes to the torso: the oilskin is painted yellow
+    assert "yellow" in region_texts(mara["wardrobe"]["oilskin"], "mara")["top"]
     declared = [{b["id"]: b["wardrobe"] for b in sc["cast"] if "wardrobe" in b} for sc in data["scenes"]]
     assert declared == [{}, {}, {"mara": "coat"}, {}]  # only the scene where she puts it on
     assert [e.wardrobe.get("mara") for e in film.scenes] == ["oilskin", "oilskin", "coat", "coat"]

@@ -59,10 +59,45 @@ TIME_WORDS = {
 
 # -- words the set planner must not turn into props ----------------------------------------------
 CLOTHING = {
-    "coat", "overcoat", "raincoat", "oilskin", "oilskins", "jacket", "anorak", "parka", "jumper",
-    "sweater", "cardigan", "hoodie", "shirt", "blouse", "dress", "skirt", "trousers", "jeans",
-    "shorts", "suit", "uniform", "apron", "cloak", "shawl", "scarf", "hat", "cap", "boots",
-    "gloves", "vest", "waistcoat", "overalls", "gown", "robe", "tunic", "mac", "jersey",
+    "coat",
+    "overcoat",
+    "raincoat",
+    "oilskin",
+    "oilskins",
+    "jacket",
+    "anorak",
+    "parka",
+    "jumper",
+    "sweater",
+    "cardigan",
+    "hoodie",
+    "shirt",
+    "blouse",
+    "dress",
+    "skirt",
+    "trousers",
+    "jeans",
+    "shorts",
+    "suit",
+    "uniform",
+    "apron",
+    "cloak",
+    "shawl",
+    "vest",
+    "waistcoat",
+    "overalls",
+    "gown",
+    "robe",
+    "tunic",
+    "mac",
+    "jersey",
+}  # fmt: skip  (outfits; a hat or gloves put on do not change one)
+# garments the character painter's region words (paint/character_look.py) do not name: the word
+# added to the outfit so the painter puts its colour on the right part of the body
+GARMENT_REGION = {
+    "oilskin": "jacket", "anorak": "jacket", "raincoat": "coat", "overcoat": "coat", "mac": "coat",
+    "cloak": "coat", "shawl": "top", "apron": "top", "jersey": "sweater", "gown": "dress",
+    "waistcoat": "vest",
 }  # fmt: skip
 NOT_PROPS = {
     # the body
@@ -163,6 +198,7 @@ MIN_LINE_SHOT = 1.5
 ESTABLISHING_SECONDS = 3.0
 MARK_APART = 2.4  # metres between two people facing each other
 WALK_IN = 2.0  # metres a person walks onto their mark, from the open front of the set
+WALK_SECONDS = 2.0
 
 
 _TITLES = re.compile(r"\b(Mr|Mrs|Ms|Dr|St|Jr|Sr|Prof|Capt|Sgt|Lt|Col|Rev)\.", re.IGNORECASE)
@@ -300,7 +336,8 @@ def _clothing_phrase(words: str) -> tuple[str, str] | None:
     for i, w in enumerate(ws):
         if w in CLOTHING:
             adj = [a for a in ws[:i] if a not in ("own", "same", "his", "her", "their")]
-            return ("oilskin" if w == "oilskins" else w), " ".join(adj + [w])
+            noun = "oilskin" if w == "oilskins" else w
+            return noun, " ".join(adj + [noun] + ([GARMENT_REGION[noun]] if noun in GARMENT_REGION else []))
     return None
 
 
@@ -686,11 +723,14 @@ def _scene(
             continue  # one walk onto the mark, then perhaps one sit: the body layer holds one at a time
         if action == "walk":
             x, y, z = b["position"]  # walks onto the mark from the open front of the set
-            b["path"] = [{"t": 0.0, "position": [x, y, round(z + WALK_IN, 3)]}, {"t": 2.0, "position": [x, y, z]}]
+            b["path"] = [
+                {"t": 0.0, "position": [x, y, round(z + WALK_IN, 3)]},
+                {"t": WALK_SECONDS, "position": [x, y, z]},
+            ]
             b["curve"] = "linear"
-            b["actions"].append({"action": "walk", "start": 0.0, "end": 2.0})
+            b["actions"].append({"action": "walk", "start": 0.0, "end": WALK_SECONDS})
         elif action == "sit" and (start == 0.0 or body):  # sits from the start, or once walked in
-            t0 = 2.0 if body else 0.0
+            t0 = WALK_SECONDS if body else 0.0
             on = re.match(r"\s*(?:down\s+)?(?:on|in|at|upon|astride)\s+((?:\S+\s*){1,5})", rest, re.IGNORECASE)
             seat = _target(on.group(1), layout) if on else None
             if seat is not None and "parent" not in layout[seat]:
@@ -703,7 +743,7 @@ def _scene(
                     x, y, z = b["position"]
                     b["path"] = [
                         {"t": 0.0, "position": [x, y, round(z + WALK_IN, 3)]},
-                        {"t": 2.0, "position": [x, y, z]},
+                        {"t": WALK_SECONDS, "position": [x, y, z]},
                     ]
             else:
                 b["actions"].append({"action": "sit", "start": t0})
@@ -730,7 +770,7 @@ def _scene(
             b["facing"] = round(math.degrees(math.atan2(sx - x, sz - b["position"][2])) % 360, 2)
             if "path" in b:
                 p0 = [b["position"][0], 0.0, round(b["position"][2] + WALK_IN, 3)]
-                b["path"] = [{"t": 0.0, "position": p0}, {"t": 2.0, "position": b["position"]}]
+                b["path"] = [{"t": 0.0, "position": p0}, {"t": WALK_SECONDS, "position": b["position"]}]
         s["facing"] = round(math.degrees(math.atan2(blocking[free[0]]["position"][0] - sx, 1.2)) % 360, 2)
     for b in blocking.values():
         for a in b.get("actions", []):
@@ -744,6 +784,11 @@ def _scene(
     for b in blocking.values():
         if "path" in b:
             del b["position"]
+            acts = b.setdefault("actions", [])
+            if not any(a["action"] in ("sit", "turn") and a["start"] <= WALK_SECONDS for a in acts):
+                # a walk leaves them facing upstage: they turn to their partner on the mark
+                acts.append({"action": "turn", "start": WALK_SECONDS, "to": b["facing"]})
+                b["actions"] = _no_overlap(acts)
     out: dict = {"id": sid, "heading": scene.heading.text[:300], "set": set_data["id"], "time": time}
     changes = [{"id": pid, "remove": True} for pid in dict.fromkeys(p for p, _ in take) if pid in layout]
     for pid in [c["id"] for c in changes]:
