@@ -28,7 +28,7 @@ import yaml
 
 from worldgen.errors import SpecError
 from worldgen.plan.categories import lookup
-from worldgen.plan.fountain import Element, Screenplay, Scene
+from worldgen.plan.fountain import Screenplay, Scene
 from worldgen.plan.planner import MAX_PROMPT_CHARS, PlanningError, PlanReport, make_plan, snake
 from worldgen.plan.schema import PlanShot
 from worldgen.plan.solver import PlanError, solve
@@ -235,10 +235,22 @@ class _Cast:
     def __init__(self, play: Screenplay):
         self.play = play
         self.names = list(play.cast)  # folded cue names, in order of first cue
-        self.ids = {n: self._unique_id(n) for n in self.names}
+        self.ids: dict[str, str] = {}
+        for n in self.names:  # 'BOB' and 'BOB!' are two people: bob, bob_2
+            base = out = snake(n)
+            k = 2
+            while out in self.ids.values():
+                out, k = f"{base}_{k}", k + 1
+            self.ids[n] = out
         self.patterns = {n: _name_re(n) for n in self.names}
         cues = [e for s in play.scenes for e in s.elements if e.kind == "character"]
-        named = {n for n in self.names for s in play.scenes for e in s.elements if self._named_in(n, e)}
+        named = {
+            n
+            for n in self.names
+            for s in play.scenes
+            for e in s.elements
+            if e.kind == "action" and self.patterns[n].search(e.text)
+        }
         self.voice_only = {
             n
             for n in self.names
@@ -253,17 +265,6 @@ class _Cast:
                     for n in self.names:
                         if n not in self.intro and self.patterns[n].search(sentence):
                             self.intro[n] = sentence
-
-    def _unique_id(self, name: str) -> str:
-        base = snake(name)
-        taken = {v for v in getattr(self, "ids", {}).values()}
-        out, k = base, 2
-        while out in taken:
-            out, k = f"{base}_{k}", k + 1
-        return out
-
-    def _named_in(self, name: str, e: Element) -> bool:
-        return e.kind == "action" and bool(_name_re(name).search(e.text))
 
     def who(self, sentence: str, last: str | None) -> list[str]:
         """The cast a sentence is about, its subject first: those it names in order, after the
@@ -341,7 +342,7 @@ def _clothing_phrase(words: str) -> tuple[str, str] | None:
     return None
 
 
-def _outfits(cast: _Cast, file: str) -> tuple[dict[str, dict[str, str]], dict[int, dict[str, str]]]:
+def _outfits(cast: _Cast) -> tuple[dict[str, dict[str, str]], dict[int, dict[str, str]]]:
     """Each character's wardrobe (outfit id -> words, the first worn from the start) and, per
     scene index, the outfit a character changes into there."""
     wardrobe: dict[str, dict[str, str]] = {n: {} for n in cast.names}
@@ -736,7 +737,7 @@ def _scene(
             if seat is not None and "parent" not in layout[seat]:
                 b["actions"].append({"action": "sit", "start": t0, "target": seat})
                 o = layout[seat]
-                hw, hd = _footprint(o)
+                _, hd = _footprint(o)
                 b["position"] = [round(o["position"][0], 3), 0.0, round(o["position"][2] + hd + 0.3, 3)]
                 b["facing"] = 0.0
                 if "path" in b:  # the walk ends at the seat
@@ -858,7 +859,7 @@ def plan_film(
     prompt planner's model backend for the sets' props (None: the rule reader)."""
     file = play.file
     cast = _Cast(play)
-    wardrobe, changes = _outfits(cast, file)
+    wardrobe, changes = _outfits(cast)
     voices = cast.voices()
     sets: dict[str, dict] = {}
     for name in play.sets:
