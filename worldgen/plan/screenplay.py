@@ -6,7 +6,8 @@
 A screenplay already says most of what a film spec needs, only in a writer's words: the scene
 headings name the places (one set per distinct location, INT. or EXT.) and the time of day; the
 character cues name the cast; the action lines say what stands in each place, who wears what,
-and what they do. This module reads those words; it places nothing itself:
+and what they do. This module reads those words and lays out only what a prompt cannot say
+(the walls of a room, where people stand, where the stand-in cameras are):
 - a set's props come from the action lines of every scene played on it, read by the prompt
   planner (the rule reader, or the model with a backend: `planner.make_plan`) and laid out by
   its solver, so a set is planned exactly as a prompt would be;
