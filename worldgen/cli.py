@@ -500,9 +500,21 @@ class LLM(str, Enum):
 
 @app.command()
 def plan(
-    prompt: str = typer.Argument(..., help="The idea: one line, or a short story paragraph (one shot per sentence)."),
+    prompt: Optional[str] = typer.Argument(
+        None, help="The idea: one line, or a short story paragraph (one shot per sentence)."
+    ),
     output: Path = typer.Option(..., "-o", "--output", help="Spec file to write (YAML)."),
-    llm: LLM = typer.Option(LLM.embedded, "--llm", help="embedded: Gemma 3 270M through llama.cpp; none: rule-based."),
+    screenplay: Optional[Path] = typer.Option(
+        None,
+        "--screenplay",
+        help="A Fountain screenplay (.fountain) instead of a prompt: writes a film spec (format 2).",
+    ),
+    llm: Optional[LLM] = typer.Option(
+        None,
+        "--llm",
+        help="embedded: Gemma 3 270M through llama.cpp; none: rule-based "
+        "(default: embedded for a prompt, none for a screenplay).",
+    ),
     llm_model: Optional[Path] = typer.Option(
         None, "--llm-model", help="Any GGUF model file instead of the embedded one."
     ),
@@ -522,15 +534,20 @@ def plan(
     is in the scene, how things relate and the shots; a deterministic solver writes every
     coordinate, so objects rest on supports, never interpenetrate and stay in frame.
 
-    Example: worldgen plan "a red bicycle to the left of a blue car, the camera orbits them at sunset" -o scenes/bike.yaml"""
+    Example: worldgen plan "a red bicycle to the left of a blue car, the camera orbits them at sunset" -o scenes/bike.yaml
+    A screenplay: worldgen plan --screenplay scenes/blue_coat.fountain -o scenes/blue_coat.yaml"""
     from worldgen.plan.planner import plan_spec
 
     if output.exists() and not overwrite:
         _fail(WorldgenError(f"{output}: exists; use --overwrite to replace it"))
+    if (prompt is None) == (screenplay is None):
+        _fail(WorldgenError("give a prompt or --screenplay SCRIPT.fountain (one of the two)"))
+    if screenplay is not None:
+        return _plan_screenplay(screenplay, output, llm, llm_model, llm_url, seed)
     try:
         text, report = plan_spec(
             prompt,
-            llm=llm.value,
+            llm=(llm or LLM.embedded).value,
             model=str(llm_model) if llm_model else None,
             url=llm_url,
             seed=seed,
@@ -557,6 +574,31 @@ def plan(
         )
     for n in report.notes:
         out.print(f"  note: {n}", markup=False)
+
+
+def _plan_screenplay(script: Path, output: Path, llm, llm_model, llm_url, seed: int) -> None:
+    """`plan --screenplay`: the film spec of a Fountain script (worldgen/plan/screenplay.py)."""
+    from worldgen.plan.planner import make_backend
+    from worldgen.plan.screenplay import plan_screenplay
+
+    command = f"worldgen plan --screenplay {script} -o {output}"
+    for flag, value in (("--llm", llm.value if llm else None), ("--llm-model", llm_model), ("--llm-url", llm_url)):
+        if value:
+            command += f" {flag} {value}"
+    if seed:
+        command += f" --seed {seed}"
+    try:  # the rule reader unless a model is asked for
+        backend = None
+        if llm_model or llm_url or (llm is not None and llm.value != "none"):
+            backend = make_backend((llm or LLM.embedded).value, str(llm_model) if llm_model else None, llm_url, seed)
+        text = plan_screenplay(script, backend=backend, seed=seed, command=command)
+    except WorldgenError as e:
+        _fail(e)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    from worldgen.io import atomic_write_bytes
+
+    atomic_write_bytes(output, text.encode())
+    out.print(f"wrote {output}: the film of {script}", markup=False)
 
 
 from worldgen.export.cli import export as _export  # noqa: E402  (the command lives with its library)

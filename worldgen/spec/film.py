@@ -62,6 +62,11 @@ class CastMember(Strict, OmitDefaults):
     )
     label: Id = Field("person", description="Semantic class in the semantic pass.")
     voice: Optional[Voice] = Field(None, description="How the character's lines sound (default: a distinct voice).")
+    voice_only: bool = Field(
+        False,
+        description="Heard, never seen (a voice on the radio, a narrator): never in a scene's cast; "
+        "their lines in a scene's shots are heard over it.",
+    )
     asset: Optional[str] = Field(None, description="A rigged glTF/GLB to use instead of the proxy body.")
     clips: dict[str, str] = Field(default_factory=dict, description="asset: which clip plays for which action.")
 

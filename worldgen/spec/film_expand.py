@@ -140,6 +140,11 @@ def check_film_ids(film: FilmSpec, located: LocatedSpec) -> None:
             if b.id in present:
                 raise located.error(("scenes", n, "cast", j, "id"), f"'{b.id}' is already in this scene")
             present.add(b.id)
+            if film.member(b.id).voice_only:
+                raise located.error(
+                    ("scenes", n, "cast", j, "id"),
+                    f"'{b.id}' is a voice only (voice_only: true) and has no body to place in a scene",
+                )
             if b.wardrobe is not None:
                 outfits = film.member(b.id).wardrobe
                 if b.wardrobe not in outfits:
@@ -217,8 +222,22 @@ def _dump(model) -> dict:
     return model.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
 
+def _heard_only(shot: dict, voices: set) -> dict:
+    """A scene's shot without the lines of voice-only cast: they have no body in the scene's
+    world (nothing for a mouth to move), and the film's edit spec, which the sound reads,
+    keeps them."""
+    if voices and shot.get("dialogue"):
+        lines = [x for x in shot["dialogue"] if x.get("character") not in voices]
+        if lines:
+            shot["dialogue"] = lines
+        else:
+            del shot["dialogue"]
+    return shot
+
+
 def _scene_spec(film: FilmSpec, n: int, scene: Scene, props: dict[str, _Prop], worn, located, base_dir, check) -> Spec:
     the_set = film.set_(scene.set)
+    voices = {c.id for c in film.cast if c.voice_only}
     set_k = film.sets.index(the_set)
     prop_list = list(props.values())
     characters, blocking_of = [], []
@@ -251,7 +270,7 @@ def _scene_spec(film: FilmSpec, n: int, scene: Scene, props: dict[str, _Prop], w
         "render": _dump(film.render),
         "style": style,
         "world": {"objects": [_dump(p.obj) for p in prop_list], "characters": characters, "lights": lights},
-        "shots": [_dump(s) for s in scene.shots],
+        "shots": [_heard_only(_dump(s), voices) for s in scene.shots],
     }
     cast_index = {c.id: i for i, c in enumerate(film.cast)}
 
