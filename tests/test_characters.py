@@ -486,3 +486,24 @@ def test_backends_agree_on_characters(scene, backend):
     both = same & (ref.view.hits.geom >= 0)
     assert np.abs(ref.passes.depth[both] - fr.passes.depth[both]).max() < 1e-4
     assert np.abs(ref.passes.flow_fwd[both] - fr.passes.flow_fwd[both]).max() < 1e-2
+
+
+def test_a_turn_toward_a_character_listed_later_faces_it(tmp_path):
+    """The heading table is built once every character exists: a turn toward one written
+    after the turner used to fail while the world was still being built (KeyError)."""
+    spec = spec_from(
+        """
+worldgen: 1
+render: {width: 32, height: 18, fps: 4}
+world:
+  objects: [{id: ground, shape: plane, size: [10, 10]}]
+  characters:
+    - {id: a, position: [0, 0, 0], actions: [{action: turn, start: 0, end: 1, target: b}]}
+    - {id: b, position: [2, 0, 2]}
+shots:
+  - {id: s, duration: 1, camera: {move: static, position: [0, 2, 6], look_at: [0, 1, 0]}}
+""",
+        tmp_path,
+    )
+    rig = World(spec).characters["a"]
+    assert math.degrees(rig.heading(2.0)) == pytest.approx(45.0, abs=1e-6)  # atan2(2, 2): b is at 45 degrees

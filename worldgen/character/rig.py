@@ -165,7 +165,7 @@ class CharacterRig:
         for fs in self._by_foot:
             fs.sort(key=lambda f: f.land)
         self._lands = [[f.land for f in fs] for fs in self._by_foot]
-        self._heading_table()
+        self._h_t: np.ndarray | None = None  # the heading table, built on first use (see heading)
         self._cache: OrderedDict[float, Pose] = OrderedDict()
 
     # ---- timelines ------------------------------------------------------------------------
@@ -228,6 +228,11 @@ class CharacterRig:
         self._h_t, self._h = ts, hs
 
     def heading(self, t: float) -> float:
+        """Heading at time t. The table is built on first use, not in __init__: a turn toward
+        another character asks where that character is, and it may not exist yet while the
+        world is still adding characters in spec order."""
+        if self._h_t is None:
+            self._heading_table()
         return float(np.interp(t, self._h_t, self._h))
 
     def axes(self, t: float):
