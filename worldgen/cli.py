@@ -75,18 +75,30 @@ def _root(
 
 
 @app.command()
-def validate(specs: List[Path] = typer.Argument(..., help="Spec files to check.")):
+def validate(
+    specs: List[Path] = typer.Argument(..., help="Spec files to check."),
+    verbose: bool = typer.Option(False, "-v", "--verbose", help="Also print how much of each shot shows its subject."),
+):
     """Check specs without rendering: schema, references, parent cycles, cameras inside objects,
-    targets that never enter the frame. Prints one line per problem; exit code 2 if any."""
+    targets that never enter the frame. Prints one line per problem; exit code 2 if any.
+    A shot whose subject is hidden behind another object in more than a third of its frames
+    is a warning (exit code stays 0)."""
+    from worldgen.passes.visibility import describe, occlusion_warnings, spec_visibility
+
     bad = 0
     for p in specs:
         try:
-            spec, _ = _load(p)
+            spec, world = _load(p)
+            measured = spec_visibility(spec, world)
             out.print(
                 f"[green]ok[/] {escape(str(p))}: '{escape(spec.title)}', {len(spec.world.objects)} objects, "
                 f"{len(spec.world.characters)} characters, {len(spec.shots)} shots, "
                 f"{sum(s.duration for s in spec.shots):g} s"
             )
+            for w in occlusion_warnings(spec, world, measured=measured):
+                err.print(f"[bold yellow]warning:[/] {escape(str(w))}")
+            for v in measured if verbose else []:
+                out.print(f"  shots[{v.index}] '{escape(v.shot)}': {escape(describe(v, spec.render.fps))}")
         except WorldgenError as e:
             err.print(f"[bold red]error:[/] {escape(str(e))}")
             bad += 1
