@@ -43,9 +43,9 @@ def _swing(p, pivot, deg: float, rise: float) -> list[float]:
     a = math.radians(deg)
     x, z = p[0] - pivot[0], p[2] - pivot[2]
     return [
-        round(pivot[0] + x * math.cos(a) + z * math.sin(a), 3),
-        round(p[1] + rise, 3),
-        round(pivot[2] - x * math.sin(a) + z * math.cos(a), 3),
+        round(float(pivot[0] + x * math.cos(a) + z * math.sin(a)), 3),
+        round(float(p[1] + rise), 3),
+        round(float(pivot[2] - x * math.sin(a) + z * math.cos(a)), 3),
     ]
 
 
@@ -63,7 +63,7 @@ def moved_camera(cam: dict, pivot, deg: float, rise: float) -> dict | None:
     if move == "orbit":
         c["start_angle"] = round(c.get("start_angle", 0.0) + deg, 3)
         if rise:
-            c["height"] = round((c["height"] if c.get("height") is not None else float(pivot[1])) + rise, 3)
+            c["height"] = round(float(c["height"] if c.get("height") is not None else pivot[1]) + rise, 3)
         return c
     if move == "track":
         off = c.get("offset") or [0.0, 2.0, 6.0]
