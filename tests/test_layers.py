@@ -85,8 +85,9 @@ ENTRY_POINTS = (
     "worldgen.__main__",
     "worldgen.cli",
     "worldgen.plan.check",  # the judge of planned worlds (benchmarks/plan_quality.py)
-    "worldgen.plan.fountain",
-)  # the screenplay reader; `plan --screenplay` (issue 15) to come
+    "worldgen.plan.fountain",  # the screenplay reader; `plan --screenplay` (issue 15) to come
+    "worldgen.plan.coverage",  # a scene's coverage (issue 15): the film spec's scenes expand through it
+)
 
 
 def painter_modules() -> tuple[str, ...]:
