@@ -97,7 +97,9 @@ class _Axis:
     def __init__(self, a: np.ndarray, b: np.ndarray, sign: float = 1.0):
         self.a = np.array([a[0], 0.0, a[2]])
         u = np.array([b[0] - a[0], 0.0, b[2] - a[2]])
-        self.u = u / max(np.linalg.norm(u), 1e-9)
+        if np.linalg.norm(u) < 1e-6:  # two characters in one spot: any axis through them
+            u = np.array([1.0, 0.0, 0.0])
+        self.u = u / np.linalg.norm(u)
         self.n = np.array([self.u[2], 0.0, -self.u[0]]) * sign  # horizontal normal toward the camera side
 
     def side(self, p) -> float:
