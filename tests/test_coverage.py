@@ -88,7 +88,7 @@ def test_the_shots_are_establishing_two_shot_then_one_per_line_with_readable_ids
         assert b.start == pytest.approx(a.start + a.duration, abs=1e-3)
     # deterministic: the same world and lines give the same shots
     data = {"worldgen": 1, "render": {"width": W, "height": H, "fps": FPS}, "world": WORLD}
-    assert plan_coverage(data, LINES) == plan_coverage(WorldSpec.model_validate(WORLD), LINES, width=W, height=H, fps=FPS)
+    assert plan_coverage(data, LINES) == plan_coverage(WorldSpec.model_validate(WORLD), LINES, width=W, height=H)
 
 
 def test_every_line_is_carried_by_a_shot_aimed_at_its_speaker(two):
@@ -149,7 +149,7 @@ def test_durations_come_from_the_words_with_a_minimum_and_a_given_estimate_wins(
         world,
         [("anna", "one two three four five six seven eight nine ten"), {"speaker": "anna", "text": "Yes."},
          {"character": "anna", "line": "Well.", "duration": 4.0}],
-        width=W, height=H, fps=FPS,
+        width=W, height=H,
     )  # fmt: skip
     d = [s["duration"] - 0.8 for s in shots[1:]]  # lead-in and tail
     assert d == pytest.approx([10 / WORDS_PER_SECOND, MIN_LINE_SECONDS, 4.0])

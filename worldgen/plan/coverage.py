@@ -67,7 +67,10 @@ def _lines(lines: Iterable) -> list[DialogueLine]:
         if isinstance(x, DialogueLine):
             out.append(x)
         elif isinstance(x, dict):
-            out.append(DialogueLine(x.get("speaker") or x.get("character"), x.get("text") or x.get("line"), x.get("duration")))
+            speaker, text = x.get("speaker") or x.get("character"), x.get("text") or x.get("line")
+            out.append(DialogueLine(speaker, text, x.get("duration")))
+        elif hasattr(x, "speaker") and hasattr(x, "text"):  # a screenplay's line (plan/fountain.py Line)
+            out.append(DialogueLine(x.speaker, x.text, getattr(x, "duration", None)))
         else:
             out.append(DialogueLine(*x))
         if not out[-1].speaker or not out[-1].text or not str(out[-1].text).strip():
@@ -112,9 +115,12 @@ def _slug(text: str) -> str:
 
 
 class _Coverage:
-    def __init__(self, spec: Spec, world, width: int, height: int, fps: float):
-        self.spec, self.world, self.width, self.height, self.fps = spec, world, width, height, fps
+    def __init__(self, world, width: int, height: int):
+        from worldgen.passes.visibility import VisibilityProbe
+
+        self.world, self.width, self.height = world, width, height
         self.aspect = width / height
+        self.probe = VisibilityProbe(world)
 
     # -- geometry ------------------------------------------------------------------------------
     def head(self, cid: str, t: float) -> np.ndarray:
@@ -234,8 +240,11 @@ class _Coverage:
         h = self.head(speaker, t0)
         toward = self.head(listener, t0) - h if listener is not None else None
         heading = self.world.characters[speaker].heading(t0)
-        phi0 = math.atan2(toward[0], toward[2]) if toward is not None and np.linalg.norm(toward[[0, 2]]) > 1e-6 else heading
-        fallback = None
+        phi0 = (
+            math.atan2(toward[0], toward[2])
+            if toward is not None and np.linalg.norm(toward[[0, 2]]) > 1e-6
+            else heading
+        )
         for dist in (None, 2.0, 3.0):
             for delta in (30, 40, 50, 65, 80, 95, 110):
                 for sign in (1, -1):
@@ -245,7 +254,6 @@ class _Coverage:
                     if dist is not None:
                         cam["distance"] = dist
                     shot = {"id": sid, "duration": dur, "start": t0, "prompt": f"close-up of {speaker}", "camera": cam}
-                    fallback = fallback or shot
                     if self.on_side(shot, axis):
                         return shot
         raise CoverageError(f"no close-up of '{speaker}' keeps to the camera side of the line of action")
@@ -265,7 +273,6 @@ def plan_coverage(
     establish: float = ESTABLISH_SECONDS,
     width: int | None = None,
     height: int | None = None,
-    fps: float | None = None,
     base_dir=None,
 ) -> list[dict]:
     """The shots (format-1 shot dicts, in order, world time from `start`) that cover `lines`
@@ -273,17 +280,15 @@ def plan_coverage(
     over-the-shoulder per further line. `singles`: 'ots', 'close_up' or 'mixed' (OTS for
     short lines, a close-up for lines of CLOSE_UP_WORDS or more). Ids are `prefix` +
     establishing, two_shot, lineNN_ots_SPEAKER or lineNN_close_up_SPEAKER."""
-    from worldgen.passes.visibility import VisibilityProbe
     from worldgen.world import World
 
     if singles not in ("mixed", "ots", "close_up"):
         raise CoverageError(f"singles: 'mixed', 'ots' or 'close_up', not '{singles}'")
     spec = _spec_of(world_or_spec)
     r = spec.render
-    width, height, fps = width or r.width, height or r.height, fps or r.fps
+    width, height = width or r.width, height or r.height
     world = World(spec, base_dir)
-    cov = _Coverage(spec, world, width, height, fps)
-    cov.probe = VisibilityProbe(world)
+    cov = _Coverage(world, width, height)
     todo = _lines(lines)
     for k, ln in enumerate(todo):
         if ln.speaker not in world.characters:
