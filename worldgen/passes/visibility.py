@@ -23,24 +23,24 @@ from worldgen.spec.loader import located_of
 HIDDEN_SHARE = 0.5  # a frame hides the subject when more than this share of its sample rays is blocked
 WARN_FRACTION = 1 / 3  # a shot is flagged when the subject is hidden in more than this share of frames
 SAMPLES = 96  # surface points per subject
-MAX_FRAMES = 480  # frames measured per shot at most (evenly spread beyond that)
+STRIDE = 4  # frames between measured frames where nothing changes (refined to every frame at a change)
 
 
 @dataclass(frozen=True)
 class Visibility:
-    """One shot's subject over the measured frames."""
+    """One shot's subject over its frames."""
 
     index: int  # the shot's place in the spec
     shot: str
     subject: str
-    frames: int  # frames measured
-    hidden: int  # of which the subject was hidden
+    frames: int  # frames of the shot
+    hidden: int  # frames in which the subject is hidden
     occluder: str | None  # what hid it most often (None when never hidden)
     hidden_times: tuple[float, ...] = ()  # shot-local times of the hidden frames
 
     @property
     def fraction(self) -> float:
-        """Share of the measured frames in which the subject is hidden."""
+        """Share of the frames in which the subject is hidden."""
         return self.hidden / self.frames if self.frames else 0.0
 
     @property
@@ -145,27 +145,44 @@ def subject_of(shot) -> str | None:
 
 
 def shot_visibility(world, shot, index: int, width: int, height: int, fps: float, probe=None) -> Visibility | None:
-    """The subject's visibility over every frame of the shot (evenly spread over MAX_FRAMES for
-    longer shots); None for a shot without a subject."""
+    """The subject's visibility over every frame of the shot; None for a shot without a
+    subject. Frames are measured every STRIDE-th, and every frame between two measured ones
+    that disagree, so each change of state is found to the frame; a frame between two that
+    agree takes their state (a blip shorter than STRIDE frames between them can be missed)."""
     subject = subject_of(shot)
     if subject is None:
         return None
     probe = probe or VisibilityProbe(world)
     rig = ShotCamera(shot, world, width, height)
     n = frame_count(shot, fps)
-    idx = np.unique(np.linspace(0, n - 1, min(n, MAX_FRAMES)).round().astype(int))
-    hidden, times, by = 0, [], {}
-    for i in idx:
-        s = i / fps
-        with np.errstate(all="ignore"):
-            cam = rig.at(s)
-        total, blocked, who = probe.blocked(subject, shot.start + s, cam)
-        if total and blocked > HIDDEN_SHARE * total:
-            hidden += 1
-            times.append(round(float(s), 4))
+    state: dict[int, str | None] = {}  # frame -> the occluder hiding the subject, None when in view
+
+    def measure(i: int) -> bool:
+        if i not in state:
+            with np.errstate(all="ignore"):
+                cam = rig.at(i / fps)
+            total, blocked, who = probe.blocked(subject, shot.start + i / fps, cam)
+            state[i] = who if total and blocked > HIDDEN_SHARE * total else None
+        return state[i] is not None
+
+    marks = sorted(set(range(0, n, STRIDE)) | {n - 1})
+    measure(marks[0])
+    for a, b in zip(marks, marks[1:]):
+        if measure(a) != measure(b):
+            for i in range(a + 1, b):
+                measure(i)
+    hidden_frames = []
+    for a, b in zip(marks, marks[1:] + [n]):
+        for i in range(a, b):
+            if (state[i] if i in state else state[a]) is not None:
+                hidden_frames.append(i)
+    by: dict[str, int] = {}
+    for who in state.values():
+        if who is not None:
             by[who] = by.get(who, 0) + 1
     occluder = max(sorted(by), key=by.__getitem__) if by else None
-    return Visibility(index, shot.id, subject, len(idx), hidden, occluder, tuple(times))
+    times = tuple(round(i / fps, 4) for i in hidden_frames)
+    return Visibility(index, shot.id, subject, n, len(hidden_frames), occluder, times)
 
 
 def spec_visibility(spec, world) -> list[Visibility]:
@@ -186,7 +203,7 @@ def spec_visibility(spec, world) -> list[Visibility]:
 def describe(v: Visibility, fps: float) -> str:
     """The one-line account of a shot's subject: how long it is hidden, and by what."""
     if not v.hidden:
-        return f"'{v.subject}' is in view in all {v.frames} measured frames (visible 100%)"
+        return f"'{v.subject}' is in view in all {v.frames} frames (visible 100%)"
     return (
         f"'{v.subject}' is hidden behind '{v.occluder}' in {v.hidden} of {v.frames} frames "
         f"({100 * v.fraction:.0f}%, about {v.hidden / fps:.2f} s; visible {100 * v.visible:.0f}%)"
