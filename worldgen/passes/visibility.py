@@ -109,7 +109,8 @@ class VisibilityProbe:
         eye = cam.center
         d = pts - eye
         dist = np.linalg.norm(d, axis=1)
-        rays = np.hstack([np.broadcast_to(eye, d.shape), d / dist[:, None]]).astype(np.float32)
+        with np.errstate(all="ignore"):  # a point at the eye itself: a NaN ray, which hits nothing
+            rays = np.hstack([np.broadcast_to(eye, d.shape), d / dist[:, None]]).astype(np.float32)
         best_t = np.full(len(pts), np.inf)
         best_g = np.full(len(pts), -1, np.int64)
         if self.static_scene is not None:
