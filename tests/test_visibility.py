@@ -81,3 +81,25 @@ def test_the_planner_reframes_a_hidden_subject():
     assert v.fraction <= WARN_FRACTION, v
     assert spec.shots[0].camera.position != (0, 1, 10)
     assert any("hidden behind 'wall'" in n for n in report.notes), report.notes
+
+
+def test_a_close_up_or_over_the_shoulder_is_about_the_face_not_the_legs_under_the_table():
+    """In the shipped conversation the table hides most of Sam's body from the over-the-shoulder
+    camera, but not the face that shot is about: no warning."""
+    from pathlib import Path
+
+    from worldgen.camera import ShotCamera
+    from worldgen.passes.visibility import VisibilityProbe, occlusion_warnings, shot_visibility
+    from worldgen.spec import load_spec
+
+    spec = load_spec(Path(__file__).resolve().parents[1] / "scenes" / "conversation.yaml")
+    world = World(spec)
+    shot = spec.shot("over_june")
+    r = spec.render
+    probe = VisibilityProbe(world)
+    cam = ShotCamera(shot, world, r.width, r.height).at(0.0)
+    total, blocked, who = probe.blocked("sam", shot.start, cam)  # the whole body
+    assert blocked > total / 2 and who == "table"
+    v = shot_visibility(world, shot, 1, r.width, r.height, r.fps, probe)
+    assert v.face and v.hidden == 0
+    assert occlusion_warnings(spec, world) == []

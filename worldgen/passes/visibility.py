@@ -17,12 +17,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from worldgen.camera import ShotCamera, frame_count
+from worldgen.spec.models import CHARACTER_MOVES
 from worldgen.passes.snapshot import SnapshotMaker
 from worldgen.spec.loader import located_of
 
 HIDDEN_SHARE = 0.5  # a frame hides the subject when more than this share of its sample rays is blocked
 WARN_FRACTION = 1 / 3  # a shot is flagged when the subject is hidden in more than this share of frames
 SAMPLES = 96  # surface points per subject
+FACE_BONES = ("head", "neck")  # what a close-up or over-the-shoulder is about: the face, not the legs
 STRIDE = 4  # frames between measured frames where nothing changes (refined to every frame at a change)
 
 
@@ -37,6 +39,7 @@ class Visibility:
     hidden: int  # frames in which the subject is hidden
     occluder: str | None  # what hid it most often (None when never hidden)
     hidden_times: tuple[float, ...] = ()  # shot-local times of the hidden frames
+    face: bool = False  # only the character's head and neck count (close_up, over_the_shoulder)
 
     @property
     def fraction(self) -> float:
@@ -67,7 +70,7 @@ class VisibilityProbe:
         for g in static:
             v, f = self._mesh(snap, g)
             self.static_scene.add_triangles(o3d.core.Tensor(v), o3d.core.Tensor(f))
-        self._local_samples: dict[str, np.ndarray] = {}
+        self._local_samples: dict[tuple[str, bool], np.ndarray] = {}
 
     @staticmethod
     def _mesh(snap, g):
@@ -76,13 +79,18 @@ class VisibilityProbe:
         verts = np.ascontiguousarray(snap.vertices[v0:v1], np.float32)
         return verts, np.ascontiguousarray((snap.faces[f0:f1] - v0).astype(np.uint32))
 
-    def _samples(self, subject: str, snap) -> np.ndarray:
+    def _samples(self, subject: str, snap, face: bool = False) -> np.ndarray:
         """Deterministic, area-weighted surface points of the subject at the snapshot's instant
-        (a character: of all its body parts), as barycentric picks on its triangles."""
+        (a character: of all its body parts, or with `face` its head and neck), as barycentric
+        picks on its triangles."""
         geoms = [g for g, o in enumerate(self.owner) if o == subject]
+        if face:
+            head = [g for g in geoms if self.world.nodes[self.ids[g]].bone in FACE_BONES]
+            geoms = head or geoms  # a rig without such bones: the whole body
         fo = snap.face_offset
         faces = np.concatenate([np.arange(fo[g], fo[g + 1]) for g in geoms])
-        if subject not in self._local_samples:
+        key = (subject, face)
+        if key not in self._local_samples:
             tri = snap.vertices[snap.faces[faces]].astype(np.float64)
             area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
             rng = np.random.default_rng(0)
@@ -91,16 +99,17 @@ class VisibilityProbe:
             ab = rng.random((SAMPLES, 2))
             flip = ab.sum(1) > 1
             ab[flip] = 1 - ab[flip]
-            self._local_samples[subject] = np.column_stack([pick, ab])
-        pick, a, b = self._local_samples[subject].T
+            self._local_samples[key] = np.column_stack([pick, ab])
+        pick, a, b = self._local_samples[key].T
         tri = snap.vertices[snap.faces[faces[pick.astype(int)]]].astype(np.float64)
         return tri[:, 0] + a[:, None] * (tri[:, 1] - tri[:, 0]) + b[:, None] * (tri[:, 2] - tri[:, 0])
 
-    def blocked(self, subject: str, t: float, cam) -> tuple[int, int, str | None]:
-        """(rays in frame, rays blocked, the object blocking most of them) at world time t."""
+    def blocked(self, subject: str, t: float, cam, face: bool = False) -> tuple[int, int, str | None]:
+        """(rays in frame, rays blocked, the object blocking most of them) at world time t;
+        `face`: a character's head and neck only."""
         o3d = self.o3d
         snap = self.snaps(t)
-        pts = self._samples(subject, snap)
+        pts = self._samples(subject, snap, face)
         uv, z = cam.project(pts)
         ok = (z > 1e-6) & (uv[:, 0] >= 0) & (uv[:, 0] < cam.width) & (uv[:, 1] >= 0) & (uv[:, 1] < cam.height)
         pts = pts[ok]
@@ -156,13 +165,14 @@ def shot_visibility(world, shot, index: int, width: int, height: int, fps: float
     probe = probe or VisibilityProbe(world)
     rig = ShotCamera(shot, world, width, height)
     n = frame_count(shot, fps)
+    face = shot.camera.move in CHARACTER_MOVES
     state: dict[int, str | None] = {}  # frame -> the occluder hiding the subject, None when in view
 
     def measure(i: int) -> bool:
         if i not in state:
             with np.errstate(all="ignore"):
                 cam = rig.at(i / fps)
-            total, blocked, who = probe.blocked(subject, shot.start + i / fps, cam)
+            total, blocked, who = probe.blocked(subject, shot.start + i / fps, cam, face)
             state[i] = who if total and blocked > HIDDEN_SHARE * total else None
         return state[i] is not None
 
@@ -183,7 +193,7 @@ def shot_visibility(world, shot, index: int, width: int, height: int, fps: float
             by[who] = by.get(who, 0) + 1
     occluder = max(sorted(by), key=by.__getitem__) if by else None
     times = tuple(round(i / fps, 4) for i in hidden_frames)
-    return Visibility(index, shot.id, subject, n, len(hidden_frames), occluder, times)
+    return Visibility(index, shot.id, subject, n, len(hidden_frames), occluder, times, face)
 
 
 def spec_visibility(spec, world) -> list[Visibility]:
@@ -203,10 +213,11 @@ def spec_visibility(spec, world) -> list[Visibility]:
 
 def describe(v: Visibility, fps: float) -> str:
     """The one-line account of a shot's subject: how long it is hidden, and by what."""
+    who = f"the face of '{v.subject}'" if v.face else f"'{v.subject}'"
     if not v.hidden:
-        return f"'{v.subject}' is in view in all {v.frames} frames (visible 100%)"
+        return f"{who} is in view in all {v.frames} frames (visible 100%)"
     return (
-        f"'{v.subject}' is hidden behind '{v.occluder}' in {v.hidden} of {v.frames} frames "
+        f"{who} is hidden behind '{v.occluder}' in {v.hidden} of {v.frames} frames "
         f"({100 * v.fraction:.0f}%, about {v.hidden / fps:.2f} s; visible {100 * v.visible:.0f}%)"
     )
 
