@@ -224,19 +224,34 @@ class _Coverage:
                 return shot
         return last
 
+    def face_clear(self, shot: dict) -> bool:
+        """The shot's subject (a face) is not hidden behind an object at its start, middle and end."""
+        from worldgen.passes.visibility import HIDDEN_SHARE
+
+        sh = Shot.model_validate(shot)
+        rig = ShotCamera(sh, self.world, self.width, self.height)
+        for s in (0.0, sh.duration / 2, sh.duration):
+            total, blocked, _ = self.probe.blocked(sh.camera.target, sh.start + s, rig.at(s), face=True)
+            if total and blocked > HIDDEN_SHARE * total:
+                return False
+        return True
+
     def single(self, sid: str, t0: float, dur: float, speaker: str, listener: str | None, ots: bool, axis: _Axis):
-        """An over-the-shoulder on the cameras' side, or else a close-up turned toward that side."""
+        """An over-the-shoulder on the cameras' side, or else a close-up turned toward that
+        side: the first candidate that keeps to the side and shows the face; if an object
+        hides the face from every one, the first that keeps to the side."""
+        candidates = []
         if ots and listener is not None:
             for side in ("right", "left"):
-                shot = {
-                    "id": sid,
-                    "duration": dur,
-                    "start": t0,
-                    "prompt": f"over {listener}'s shoulder onto {speaker}",
-                    "camera": {"move": "over_the_shoulder", "target": speaker, "over": listener, "side": side},
-                }
-                if self.on_side(shot, axis):
-                    return shot
+                candidates.append(
+                    {
+                        "id": sid,
+                        "duration": dur,
+                        "start": t0,
+                        "prompt": f"over {listener}'s shoulder onto {speaker}",
+                        "camera": {"move": "over_the_shoulder", "target": speaker, "over": listener, "side": side},
+                    }
+                )
         h = self.head(speaker, t0)
         toward = self.head(listener, t0) - h if listener is not None else None
         heading = self.world.characters[speaker].heading(t0)
@@ -253,10 +268,18 @@ class _Coverage:
                     cam = {"move": "close_up", "target": speaker, "start_angle": round(angle, 2)}
                     if dist is not None:
                         cam["distance"] = dist
-                    shot = {"id": sid, "duration": dur, "start": t0, "prompt": f"close-up of {speaker}", "camera": cam}
-                    if self.on_side(shot, axis):
-                        return shot
-        raise CoverageError(f"no close-up of '{speaker}' keeps to the camera side of the line of action")
+                    candidates.append(
+                        {"id": sid, "duration": dur, "start": t0, "prompt": f"close-up of {speaker}", "camera": cam}
+                    )
+        first = None
+        for shot in candidates:
+            if self.on_side(shot, axis):
+                if self.face_clear(shot):
+                    return shot
+                first = first or shot
+        if first is None:
+            raise CoverageError(f"no close-up of '{speaker}' keeps to the camera side of the line of action")
+        return first
 
 
 def _r(v) -> list[float]:
