@@ -178,3 +178,16 @@ def test_a_prefix_names_the_scene_and_a_start_places_it_in_world_time():
     shots = plan_coverage({"worldgen": 1, "world": WORLD}, LINES[:2], prefix="s2", start=12.5, width=W, height=H)
     assert [s["id"] for s in shots] == ["s2_establishing", "s2_two_shot", "s2_line02_ots_ben"]
     assert shots[0]["start"] == 12.5 and math.isclose(shots[1]["start"], 15.5)
+
+
+def test_a_single_whose_face_an_object_hides_is_framed_another_way():
+    """A post between the two hides each face from the over-the-shoulders: the singles turn to
+    close-ups that keep to the side and show the face."""
+    from worldgen.passes.visibility import spec_visibility
+
+    post = {"id": "post", "shape": "cylinder", "radius": 0.1, "height": 2.0, "position": [0.3, 1.0, 0.15]}
+    spec, world = _spec({**WORLD, "objects": WORLD["objects"] + [post]}, LINES, singles="ots")
+    assert [s.camera.move for s in spec.shots[2:]] == ["close_up"] * 3
+    assert [s.id for s in spec.shots[2:]] == ["line02_close_up_ben", "line03_close_up_anna", "line04_close_up_ben"]
+    assert all(v.hidden == 0 for v in spec_visibility(spec, world))
+    assert len(_all_on_one_side(spec, world, "anna", "ben")) == 1
