@@ -85,8 +85,7 @@ ENTRY_POINTS = (
     "worldgen.__main__",
     "worldgen.cli",
     "worldgen.plan.check",  # the judge of planned worlds (benchmarks/plan_quality.py)
-    "worldgen.plan.fountain",
-)  # the screenplay reader; `plan --screenplay` (issue 15) to come
+)
 
 
 def painter_modules() -> tuple[str, ...]:

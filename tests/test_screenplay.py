@@ -12,7 +12,7 @@ import pytest
 
 from worldgen.paint.character_look import region_texts
 from worldgen.plan.fountain import parse_screenplay, read_screenplay
-from worldgen.plan.screenplay import _scene_shots, film_yaml, plan_film, plan_screenplay
+from worldgen.plan.screenplay import _line_shot_starts, _scene_shots, film_yaml, plan_film, plan_screenplay
 from worldgen.spec.film_loader import load_film, load_film_text
 from worldgen.world import World
 from worldgen.world_checks import check_geometry
@@ -133,20 +133,33 @@ def test_same_script_same_bytes(tmp_path):
     load_film_text(outs[0].decode(), "a.yaml")
 
 
-def test_stand_in_shots_give_every_line_one_shot_on_its_speaker():
+def test_scene_shots_are_coverage_with_every_line_once_and_voices_given_back():
+    ground = [{"id": "ground", "shape": "plane", "size": [20, 20]}]
     chars = [
         {"id": "a", "position": [-1.2, 0, 2], "facing": 90.0},
         {"id": "b", "position": [1.2, 0, 2], "facing": 270.0},
     ]
     lines = [
         {"character": "a", "line": "one two three four five six seven eight nine ten"},
-        {"character": "v", "line": "Hi."},
+        {"character": "b", "line": "Eleven twelve."},
+        {"character": "v", "line": "Hi."},  # a voice with no body (V.O.)
     ]
-    shots = _scene_shots("s1", [], chars, lines, 24)
-    assert [s["id"] for s in shots] == ["s1_establishing", "s1_line1", "s1_line2"]
-    assert shots[1]["camera"]["target"] == "a" and shots[1]["duration"] == 4.0  # 10 words at 2.5 words/s
-    assert shots[2]["camera"]["target"] == "a" and shots[2]["duration"] == 1.5  # a voice: on the listener
-    assert shots[2]["start"] == shots[1]["start"] + shots[1]["duration"]
+    shots = _scene_shots("s1", ground, chars, lines, 24)
+    assert [s["id"] for s in shots[:2]] == ["s1_establishing", "s1_two_shot"]
+    spoken = [(d["character"], d["line"]) for s in shots for d in s.get("dialogue", [])]
+    assert spoken == [(x["character"], x["line"]) for x in lines]  # each line once, in order, its speaker
+    carrier = {d["line"]: s for s in shots for d in s.get("dialogue", [])}
+    assert carrier["Eleven twelve."]["camera"]["target"] == "b"
+    assert carrier["Hi."]["camera"]["target"] == "a"  # a voice's line frames the first person present
+    for before, after in zip(shots, shots[1:]):  # one after another, on whole frames
+        assert after["start"] == pytest.approx(before["start"] + before["duration"])
+        assert abs(before["duration"] * 24 - round(before["duration"] * 24)) < 0.01
+    # actions are timed by these starts: each line's shot starts where the blocking expects it
+    starts = _line_shot_starts(lines)
+    for k, x in enumerate(lines):
+        assert carrier[x["line"]]["start"] == pytest.approx(starts[k], abs=1.5 / 24)
+    alone = _scene_shots("s2", ground, [], lines[2:], 24)  # no one to frame: the set, with the voice
+    assert [s["id"] for s in alone] == ["s2_establishing"] and alone[0]["dialogue"][0]["character"] == "v"
 
 
 def test_a_bad_script_is_one_located_line(tmp_path):

@@ -60,15 +60,17 @@ def _load(spec_path: Path):
 
 
 def _load_film(spec_path: Path):
-    """A format 2 film, every scene's world checked as 'worldgen validate' checks a spec."""
+    """A format 2 film and its scenes' worlds, each checked as 'worldgen validate' checks a spec."""
     from worldgen.spec.film_loader import load_film
     from worldgen.world import World
     from worldgen.world_checks import check_geometry
 
     film = load_film(spec_path)
+    worlds = []
     for scene in film.scenes:
-        check_geometry(scene.spec, World(scene.spec))
-    return film
+        worlds.append(World(scene.spec))
+        check_geometry(scene.spec, worlds[-1])
+    return film, worlds
 
 
 def _is_film(spec_path: Path) -> bool:
@@ -96,26 +98,47 @@ def _root(
 
 
 @app.command()
-def validate(specs: List[Path] = typer.Argument(..., help="Spec files to check.")):
+def validate(
+    specs: List[Path] = typer.Argument(..., help="Spec files to check."),
+    verbose: bool = typer.Option(False, "-v", "--verbose", help="Also print how much of each shot shows its subject."),
+):
     """Check specs without rendering: schema, references, parent cycles, cameras inside objects,
-    targets that never enter the frame. Prints one line per problem; exit code 2 if any."""
+    targets that never enter the frame. Prints one line per problem; exit code 2 if any.
+    A shot whose subject is hidden behind another object in more than a third of its frames
+    is a warning (exit code stays 0)."""
+    from worldgen.passes.visibility import describe, occlusion_warnings, spec_visibility
+
     bad = 0
     for p in specs:
         try:
             if _is_film(p):
-                film = _load_film(p)
+                film, worlds = _load_film(p)
                 out.print(
                     f"[green]ok[/] {escape(str(p))}: film '{escape(film.title)}', {len(film.spec.scenes)} scenes, "
                     f"{len(film.spec.sets)} sets, {len(film.spec.cast)} cast, {len(film.edit.shots)} shots, "
                     f"{sum(s.duration for s in film.edit.shots):g} s"
                 )
+                for scene, world in zip(film.scenes, worlds):
+                    measured = spec_visibility(scene.spec, world)
+                    for w in occlusion_warnings(scene.spec, world, measured=measured):
+                        err.print(f"[bold yellow]warning:[/] {escape(str(w))}")
+                    for v in measured if verbose else []:
+                        out.print(
+                            f"  {escape(scene.scene.id)} '{escape(v.shot)}': "
+                            f"{escape(describe(v, scene.spec.render.fps))}"
+                        )
                 continue
-            spec, _ = _load(p)
+            spec, world = _load(p)
+            measured = spec_visibility(spec, world)
             out.print(
                 f"[green]ok[/] {escape(str(p))}: '{escape(spec.title)}', {len(spec.world.objects)} objects, "
                 f"{len(spec.world.characters)} characters, {len(spec.shots)} shots, "
                 f"{sum(s.duration for s in spec.shots):g} s"
             )
+            for w in occlusion_warnings(spec, world, measured=measured):
+                err.print(f"[bold yellow]warning:[/] {escape(str(w))}")
+            for v in measured if verbose else []:
+                out.print(f"  shots[{v.index}] '{escape(v.shot)}': {escape(describe(v, spec.render.fps))}")
         except WorldgenError as e:
             err.print(f"[bold red]error:[/] {escape(str(e))}")
             bad += 1

@@ -171,17 +171,29 @@ def plan_spec(
 
 
 def _gate(text: str, data: dict, prompt: str, report: PlanReport) -> str:
-    """Run the spec's own checks; widen a shot whose camera lands inside something."""
+    """Run the spec's own checks; widen a shot whose camera lands inside something; once the
+    cameras are clear, re-frame (once) the shots whose subject is hidden behind something."""
     from worldgen.errors import SpecError
+    from worldgen.plan.reframe import reframe_hidden
     from worldgen.spec import load_spec_text
     from worldgen.world_checks import check_geometry
     from worldgen.world import World
 
-    for _ in range(6):
+    reframed = False
+    for _ in range(7):
         try:
             spec = load_spec_text(text, "<plan>")
-            check_geometry(spec, World(spec))
-            return text
+            world = World(spec)
+            check_geometry(spec, world)
+            if reframed:
+                return text
+            reframed = True
+            notes = reframe_hidden(data, spec, world)
+            report.notes += notes
+            if not notes:
+                return text
+            text = to_yaml(data, prompt, report)
+            continue
         except SpecError as e:
             if e.path and e.path.startswith("shots[") and ".camera" in e.path:
                 k = int(e.path[6 : e.path.index("]")])

@@ -7,13 +7,13 @@ A screenplay already says most of what a film spec needs, only in a writer's wor
 headings name the places (one set per distinct location, INT. or EXT.) and the time of day; the
 character cues name the cast; the action lines say what stands in each place, who wears what,
 and what they do. This module reads those words and lays out only what a prompt cannot say
-(the walls of a room, where people stand, where the stand-in cameras are):
+(the walls of a room, where people stand):
 - a set's props come from the action lines of every scene played on it, read by the prompt
   planner (the rule reader, or the model with a backend: `planner.make_plan`) and laid out by
   its solver, so a set is planned exactly as a prompt would be;
 - the cast, their outfits and their actions come from a small vocabulary read here
   (clothing nouns, a few verbs of dressing and handling, the actions the rig knows);
-- the shots come from ONE function, `_scene_shots`, where the coverage planner plugs in.
+- the shots are the coverage planner's (`plan/coverage.py`), called per scene by `_scene_shots`.
 
 Everything is deterministic: the same script gives the same bytes. Errors name the script's
 file and line (the heading, the cue or the action line that caused them)."""
@@ -591,19 +591,53 @@ def _marks(ids: list[str], mark_z: float) -> dict[str, tuple[list[float], float]
     return out
 
 
+def _line_shot_starts(lines: list[dict]) -> list[float]:
+    """Scene time at which each line's shot starts, as coverage lays them out (an establishing
+    shot, then one shot per line: lead-in, the line, a tail), so that actions written before a
+    line start with that line's shot."""
+    from worldgen.plan.coverage import ESTABLISH_SECONDS, LEAD_IN, TAIL, DialogueLine
+
+    starts = [ESTABLISH_SECONDS]
+    for x in lines:
+        starts.append(starts[-1] + LEAD_IN + DialogueLine(x["character"], x["line"]).seconds + TAIL)
+    return starts
+
+
 def _scene_shots(
     scene_id: str, objects: list[dict], characters: list[dict], lines: list[dict], fps: float
 ) -> list[dict]:
-    """The scene's shots. THIS IS WHERE COVERAGE PLUGS IN (plan/coverage.py: establishing,
-    two-shot, singles and over-the-shoulder shots on the 180-degree rule); the lead swaps it in
-    at merge. Arguments: the scene's id, its set's objects as laid out (spec data), the cast
-    present with their blocking (`id`, `position`, `facing`), the dialogue in order
-    (`{character, line}`, a voice-only speaker has no entry in `characters`), and the fps.
-    Returns format 1 shot dicts with `start` in scene time; every line in exactly one shot.
+    """The scene's shots, from the coverage planner (plan/coverage.py: establishing, two-shot,
+    then a single or an over-the-shoulder per line, on the 180-degree rule). Arguments: the
+    scene's id, its set's objects as laid out (spec data), the cast present with their
+    blocking (`id`, `position`, `facing`), the dialogue in order (`{character, line}`), and
+    the fps. Returns format 1 shot dicts with `start` in scene time; every line in exactly one
+    shot.
 
-    This stand-in: a static establishing shot over the whole set, then one close-up per line on
-    its speaker (a voice with no body: on the first listener), all from the camera's side of
-    the line between the first two people, each as long as its words at 2.5 words a second."""
+    A voice with no body (V.O.) cannot be framed: its line is covered as if the first person
+    present said it (the shot shows the listener) and is then given back to the voice. A scene
+    with no one in it, or no lines, gets the establishing shot alone (as long as its lines)."""
+    from worldgen.plan.coverage import ESTABLISH_SECONDS, plan_coverage
+
+    bodies = [c["id"] for c in characters]
+    world = {"objects": [{k: v for k, v in o.items() if not k.startswith("_")} for o in objects]}
+    world["characters"] = [{"id": c["id"], "position": c["position"], "facing": c["facing"]} for c in characters]
+    frame = lambda t: round(max(1, round(t * fps)) / fps, 4)  # noqa: E731  a whole number of frames
+    if bodies and lines:
+        framed = [
+            {"character": x["character"] if x["character"] in bodies else bodies[0], "line": x["line"]} for x in lines
+        ]
+        shots = plan_coverage(world, framed, prefix=scene_id)
+        spoken = iter(lines)
+        for shot in shots:
+            shot["duration"] = frame(shot["duration"])
+            for d in shot.get("dialogue", []):
+                d["character"] = next(spoken)["character"]
+        t = 0.0
+        for shot in shots:  # starts on whole frames, one shot after another
+            shot["start"] = round(t, 4)
+            t += shot["duration"]
+        return shots
+    seconds = ESTABLISH_SECONDS + sum(_line_seconds(x["line"]) for x in lines)
     pts = [o["position"] for o in objects if "position" in o and "parent" not in o and o.get("shape") != "plane"]
     pts += [c["position"] for c in characters]
     xs = [p[0] for p in pts] or [0.0]
@@ -611,49 +645,19 @@ def _scene_shots(
     cx, cz = (min(xs) + max(xs)) / 2, (min(zs) + max(zs)) / 2
     half_w = max((max(xs) - min(xs)) / 2 + 1.0, 2.5)
     dist = half_w / math.tan(math.radians(34)) + 1.0  # 50 degree vertical fov at 16:9 is ~78 across
-    front = max(zs)
-    frame = lambda t: round(round(t * fps) / fps, 4)  # noqa: E731  a whole number of frames
-    shots = [
-        {
-            "id": f"{scene_id}_establishing",
-            "duration": frame(ESTABLISHING_SECONDS),
-            "start": 0.0,
-            "camera": {
-                "move": "static",
-                "position": [round(cx, 3), round(1.8 + 0.15 * dist, 3), round(max(front, cz) + dist, 3)],
-                "look_at": [round(cx, 3), 1.0, round(cz, 3)],
-            },
-        }
-    ]
-    t = shots[0]["duration"]
-    bodies = {c["id"]: c for c in characters}
-    side = {}
-    if len(characters) >= 2:  # stay on the camera's (+Z) side of the line between the first two
-        a, b = characters[0], characters[1]
-        for me in (a, b):
-            f = math.radians(me["facing"])
-            # close_up turns start_angle from the face; pick the sign that keeps the eye at +Z
-            side[me["id"]] = 25.0 if math.cos(f + math.radians(25.0)) > math.cos(f - math.radians(25.0)) else -25.0
-    for k, line in enumerate(lines):
-        who = line["character"] if line["character"] in bodies else (characters[0]["id"] if characters else None)
-        d = frame(_line_seconds(line["line"]))
-        if who is None:
-            camera = dict(shots[0]["camera"])
-        else:
-            camera = {"move": "close_up", "target": who}
-            if side.get(who):
-                camera["start_angle"] = side[who]
-        shots.append(
-            {
-                "id": f"{scene_id}_line{k + 1}",
-                "duration": d,
-                "start": round(t, 4),
-                "camera": camera,
-                "dialogue": [{"character": line["character"], "line": line["line"]}],
-            }
-        )
-        t += d
-    return shots
+    shot = {
+        "id": f"{scene_id}_establishing",
+        "duration": frame(seconds),
+        "start": 0.0,
+        "camera": {
+            "move": "static",
+            "position": [round(cx, 3), round(1.8 + 0.15 * dist, 3), round(max(zs) + dist, 3)],
+            "look_at": [round(cx, 3), 1.0, round(cz, 3)],
+        },
+    }
+    if lines:
+        shot["dialogue"] = [{"character": x["character"], "line": x["line"]} for x in lines]
+    return [shot]
 
 
 def _scene(
@@ -699,9 +703,7 @@ def _scene(
                         take.append((pid, e.line))
     ids = [cast.ids[n] for n in present]
     marks = _marks(ids, set_data["_mark_z"])
-    line_starts = [ESTABLISHING_SECONDS]
-    for x in lines:
-        line_starts.append(line_starts[-1] + _line_seconds(x["line"]))
+    line_starts = _line_shot_starts(lines)
     blocking: dict[str, dict] = {}
     for n in present:
         cid = cast.ids[n]
