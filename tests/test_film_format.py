@@ -150,3 +150,21 @@ def test_cli_validates_a_film_and_fails_on_a_bad_one(tmp_path):
     assert r.returncode == 2 and "scenes[2].set: no set 'boathose'" in r.stderr and "Traceback" not in r.stderr
     schema = subprocess.run([sys.executable, "-m", "worldgen", "schema", "--film"], capture_output=True, text=True)
     assert '"scenes"' in schema.stdout and '"wardrobe"' in schema.stdout
+
+
+def test_validate_warns_of_a_hidden_subject_inside_a_film_scene(tmp_path):
+    """A crate between the camera and Mara in the last scene: the warning names that scene's
+    shot in the film file, and the film still validates (exit 0)."""
+    text = TEXT.replace(
+        "camera: {move: static, position: [0, 2, 6], look_at: [0, 1, 0]}",
+        "camera: {move: static, position: [0, 1, 6], target: mara}",
+    ).replace(
+        "{id: crate, shape: box, size: [0.6, 0.4, 0.4], position: [1.5, 0.2, 0]",
+        "{id: crate, shape: box, size: [1.5, 2.5, 0.4], position: [0, 1.25, 3]",
+    )
+    film = tmp_path / "hidden.yaml"
+    film.write_text(text)
+    r = subprocess.run([sys.executable, "-m", "worldgen", "validate", str(film)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    warning = " ".join(r.stderr.split())
+    assert "warning:" in warning and "scenes[3].shots[0].camera" in warning and "'crate'" in warning, r.stderr
