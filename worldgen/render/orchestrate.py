@@ -51,7 +51,9 @@ def render(
         from worldgen.edit.cut import check_before_frames
         from worldgen.spec.loader import base_dir_of
 
-        check_before_frames(spec, world.base_dir if world is not None else base_dir_of(spec), opt.voice_model)
+        check_before_frames(
+            spec, world.base_dir if world is not None else base_dir_of(spec), opt.voice_model, opt.music_model
+        )
     claim_output(out, run_record(spec, opt), opt.overwrite)
     t0 = time.perf_counter()
     world = World(spec) if world is None else world
@@ -178,6 +180,7 @@ def render(
                 world.base_dir,
                 painter_name,
                 loudness=opt.loudness,
+                music_model=opt.music_model,
             )
         )
         result.timings["film_s"] = time.perf_counter() - t1
