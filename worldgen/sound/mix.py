@@ -173,7 +173,7 @@ def mix_film(
     if midi_cues:
         from worldgen.sound.midi_score import join
 
-        score = join([(t, pm) for t, pm, _ in midi_cues], midi_cues[0][2])
+        score = join(midi_cues)
     return Mix(stems, lines, played, measured, score)
 
 
