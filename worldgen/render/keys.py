@@ -37,13 +37,14 @@ def shot_camera_path(shot) -> dict:
     return shot.model_dump(mode="json", exclude={"id", "prompt", "style", *EDIT_FIELDS})
 
 
-def speaking_mouths(spec: Spec, world) -> dict:
+def speaking_mouths(spec: Spec, world, voice_model: str | None = None, store=None) -> dict:
     """shot id -> {character: (opening, width) per frame} of the proxy characters that speak in
-    it (what the frames of that shot show of the dialogue; worldgen.sound.lipsync)."""
+    it (what the frames of that shot show of the dialogue, timed by the voices' phones:
+    worldgen.sound.lipsync; `store` keeps the spoken lines for the cut)."""
     from worldgen.sound.lipsync import shot_mouths
 
     out = {}
-    for sid, chars in shot_mouths(spec).items():
+    for sid, chars in shot_mouths(spec, voice_model, store).items():
         kept = {cid: v for cid, v in chars.items() if not world.characters[cid].deforms}
         if kept:
             out[sid] = kept

@@ -70,7 +70,7 @@ def render(
     result = RenderResult(out, {})
     manifest_shots, plans, remote_stats = [], [], []
     total = sum(frame_count(s, r.fps) for s in shots)
-    mouths = speaking_mouths(spec, world)
+    mouths = speaking_mouths(spec, world, opt.voice_model, store)
     with FrameProgress(opt.progress, total, spec.title) as advance:
         for shot in shots:
             rig = ShotCamera(shot, world, r.width, r.height)
