@@ -133,14 +133,14 @@ def compute_frames(
 
 @contextmanager
 def speaking(world, spec: Spec, shot, voice_model: str | None = None, store=None):
-    """Mouths move while this shot renders: each proxy character that speaks in it gets its
+    """Mouths move while this shot renders: each character with a mouth that speaks in it gets its
     mouth track (worldgen.sound.lipsync, timed by its voice); everything else keeps it shut."""
     from worldgen.character.rig import MouthTrack
     from worldgen.render.keys import speaking_mouths
 
     rigs = []
     for cid, (opening, width) in speaking_mouths(spec, world, voice_model, store).get(shot.id, {}).items():
-        rig = world.characters[cid]  # proxies only: rigged GLB actors have no mouth part yet
+        rig = world.characters[cid]  # a proxy, or a rigged asset with a jaw bone or mouth morph
         rig.speech = MouthTrack(shot.start, spec.render.fps, opening, width)
         rigs.append(rig)
     try:
