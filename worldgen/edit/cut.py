@@ -128,7 +128,7 @@ def check_before_frames(spec, base_dir: Path, voice_model: str | None = None, mu
     last frame."""
     if not uses_edit(spec):
         return
-    from worldgen.sound.audio import decode
+    from worldgen.sound.audio import probe
     from worldgen.sound.voices import cast_voices, check_voice
 
     voices = cast_voices(spec, voice_model)
@@ -138,10 +138,14 @@ def check_before_frames(spec, base_dir: Path, voice_model: str | None = None, mu
         from worldgen.sound.musicgen import check
 
         check(music_model)
-    grade_of(spec, base_dir)  # reads a user .cube
+    g = spec.edit.grade if spec.edit else None
+    if g is not None and g.lut:  # a user .cube is read (and refused in one line) now; a built-in look needs no check
+        from worldgen.edit.grade import read_cube
+
+        read_cube(Path(g.lut) if Path(g.lut).is_absolute() else base_dir / g.lut)
     for cue in (spec.sound.music + spec.sound.ambience) if spec.sound else []:
         if cue.file:
-            decode(Path(cue.file) if Path(cue.file).is_absolute() else base_dir / cue.file)
+            probe(Path(cue.file) if Path(cue.file).is_absolute() else base_dir / cue.file)
 
 
 def _midi_available() -> bool:
