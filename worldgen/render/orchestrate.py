@@ -70,7 +70,9 @@ def render(
     result = RenderResult(out, {})
     manifest_shots, plans, remote_stats = [], [], []
     total = sum(frame_count(s, r.fps) for s in shots)
-    mouths = speaking_mouths(spec, world, opt.voice_model, store)
+    t_voices = time.perf_counter()
+    mouths = speaking_mouths(spec, world, opt.voice_model, store)  # speaks the lines: their phones time the mouths
+    result.timings["lip_sync_s"] = time.perf_counter() - t_voices
     with FrameProgress(opt.progress, total, spec.title) as advance:
         for shot in shots:
             rig = ShotCamera(shot, world, r.width, r.height)
