@@ -116,10 +116,16 @@ def test_render_with_a_music_model(model, tmp_path):
     assert np.abs(_wav(tmp_path / "out" / "stems" / "music.wav")).max() > 0
 
 
-def test_missing_music_model_is_one_line_before_the_frames(tmp_path):
+def test_missing_or_wrong_music_model_is_one_line_before_the_frames(tmp_path):
     (tmp_path / "film.yaml").write_text(SCORED)
     r = _render(tmp_path / "film.yaml", tmp_path / "out", tmp_path / "cache", "--music-model", str(tmp_path / "nope"))
     assert r.returncode != 0 and "--music-model: no such folder" in r.stderr
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert not (tmp_path / "out").exists()
+    (tmp_path / "vits").mkdir()
+    (tmp_path / "vits" / "config.json").write_text('{"model_type": "vits"}')
+    r = _render(tmp_path / "film.yaml", tmp_path / "out", tmp_path / "cache", "--music-model", str(tmp_path / "vits"))
+    assert r.returncode != 0 and "not a MusicGen model (config.json model_type: vits)" in r.stderr
     assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert not (tmp_path / "out").exists()
 

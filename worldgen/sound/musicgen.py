@@ -39,9 +39,18 @@ def prompt(words: str | None, tempo: float | None, key: str | None) -> str:
 
 
 def check(folder: str | None) -> None:
-    """A missing folder is refused before the first frame, in one line."""
+    """A missing folder, or one whose config is not MusicGen's, is refused before the first
+    frame, in one line (loading the weights waits for the cut)."""
+    import json
+
     if not (folder and Path(folder).is_dir()):
         raise MusicModelError(f"--music-model: no such folder: {folder}")
+    try:
+        kind = json.loads((Path(folder) / "config.json").read_text()).get("model_type")
+    except (OSError, ValueError, AttributeError):
+        kind = None
+    if kind != "musicgen":
+        raise MusicModelError(f"--music-model {folder}: not a MusicGen model (config.json model_type: {kind})")
 
 
 def identity(folder: str) -> dict:
