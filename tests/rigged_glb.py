@@ -115,9 +115,14 @@ def _frame(direction: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return u, np.cross(d, u)
 
 
-def _bone_box(key: str):
+# a jaw for the face tests (build_rigged_glb(face=...)): hinged inside the head, reaching forward
+JAW = {"jaw": ("head", (0.0, 1.68, 0.0), (0.0, 1.68, 0.14), None)}
+MOUTH_MORPH_DROP = 0.06  # m: the 'mouthOpen' target moves the front of the head's bottom ring down and forward by this
+
+
+def _bone_box(key: str, skeleton: dict = SKELETON):
     """8 corners (4 at the joint, 4 at the far end), 12 triangles, outward normals, uv, owners."""
-    _, start, end, blend = SKELETON[key]
+    _, start, end, blend = skeleton[key]
     start, end = np.asarray(start) + ARMATURE_OFFSET, np.asarray(end) + ARMATURE_OFFSET
     u, v = _frame(end - start)
     ring = [(+1, +1), (-1, +1), (-1, -1), (+1, -1)]
@@ -131,8 +136,8 @@ def _bone_box(key: str):
     return np.array(corners), np.array(normals), np.array(uv), owners, np.array(tris)
 
 
-def _body_part(keys: list[str], index: dict[str, int]):
-    parts = [_bone_box(k) for k in keys]
+def _body_part(keys: list[str], index: dict[str, int], skeleton: dict = SKELETON):
+    parts = [_bone_box(k, skeleton) for k in keys]
     offsets = np.cumsum([0] + [8] * (len(parts) - 1))
     vertices = np.concatenate([p[0] for p in parts])
     normals = np.concatenate([p[1] for p in parts])
@@ -168,7 +173,7 @@ class _Blob:
         return len(self.doc.accessors) - 1
 
 
-def _primitive(blob: _Blob, part, indexed: bool, joint_type: int) -> gl.Primitive:
+def _primitive(blob: _Blob, part, indexed: bool, joint_type: int, morph: np.ndarray | None = None) -> gl.Primitive:
     vertices, normals, uv, _, faces, joints, weights = part
     attributes = gl.Attributes(
         POSITION=blob.add(vertices.astype(np.float32), gl.FLOAT, gl.VEC3, gl.ARRAY_BUFFER, with_bounds=True),
@@ -187,7 +192,12 @@ def _primitive(blob: _Blob, part, indexed: bool, joint_type: int) -> gl.Primitiv
         if indexed
         else None
     )
-    return gl.Primitive(attributes=attributes, indices=indices, mode=gl.TRIANGLES)
+    targets = (
+        [{"POSITION": blob.add(morph.astype(np.float32), gl.FLOAT, gl.VEC3, with_bounds=True)}]
+        if morph is not None
+        else None
+    )
+    return gl.Primitive(attributes=attributes, indices=indices, mode=gl.TRIANGLES, targets=targets)
 
 
 def _unindexed(part):
@@ -245,14 +255,22 @@ def _animations(blob: _Blob, node_of: dict[str, int], armature_node: int) -> lis
 
 
 def build_rigged_glb(
-    path, with_clip: bool = True, with_skin: bool = True, names: str = "blender", embed: bool = False
+    path,
+    with_clip: bool = True,
+    with_skin: bool = True,
+    names: str = "blender",
+    embed: bool = False,
+    face: tuple[str, ...] = (),
 ) -> RigFacts:
-    """Write the humanoid to `path` (.glb; or .gltf with a side-car .bin, base64 if `embed`)."""
+    """Write the humanoid to `path` (.glb; or .gltf with a side-car .bin, base64 if `embed`).
+    `face` may add a 'jaw' bone (a box hinged in the head, reaching forward) and a 'morph': a
+    'mouthOpen' morph target that moves the front of the head's bottom ring down and forward."""
     path = Path(path)
-    keys = list(SKELETON)
+    skeleton = SKELETON | (JAW if "jaw" in face else {})
+    naming = NAME_SCHEMES[names] | {"jaw": "jaw"}
+    keys = list(skeleton)
     skin_order = keys[::-1]  # children before parents: a loader must not assume the reverse
     index = {k: j for j, k in enumerate(skin_order)}
-    naming = NAME_SCHEMES[names]
 
     doc = gl.GLTF2(scene=0, scenes=[gl.Scene(nodes=[0, 1])])
     armature_matrix = np.eye(4)
@@ -261,25 +279,37 @@ def build_rigged_glb(
     doc.nodes.append(gl.Node(name="body", mesh=0, skin=0 if with_skin else None, translation=MESH_NODE_OFFSET))
     node_of = {k: 2 + i for i, k in enumerate(keys)}
     for k in keys:
-        parent, position, _, _ = SKELETON[k]
-        local = np.asarray(position) - (np.asarray(SKELETON[parent][1]) if parent else 0.0)
-        children = [node_of[c] for c in keys if SKELETON[c][0] == k]
+        parent, position, _, _ = skeleton[k]
+        local = np.asarray(position) - (np.asarray(skeleton[parent][1]) if parent else 0.0)
+        children = [node_of[c] for c in keys if skeleton[c][0] == k]
         doc.nodes.append(gl.Node(name=naming[k], translation=local.tolist(), children=children))
     doc.nodes[0].children = [node_of["hips"]]
 
     blob = _Blob(doc)
-    body = _body_part([k for k in keys if k not in ARM_KEYS], index)
+    body = _body_part([k for k in keys if k not in ARM_KEYS], index, skeleton)
     arms = _unindexed(_body_part(ARM_KEYS, index))
+    morph = None
+    if "morph" in face:  # the head box's bottom ring, front half: down
+        owners, verts = body[3], body[0]
+        head_bottom = [i for i, (bone, _) in enumerate(owners) if bone == "head"][:4]
+        morph = np.zeros_like(verts)
+        for i in head_bottom:
+            if verts[i, 2] > ARMATURE_OFFSET[2]:
+                morph[i, 1:] = -MOUTH_MORPH_DROP, MOUTH_MORPH_DROP  # down and out, past the neck
     doc.meshes.append(
         gl.Mesh(
             name="body",
             primitives=[
-                _primitive(blob, body, True, gl.UNSIGNED_BYTE),
-                _primitive(blob, arms, False, gl.UNSIGNED_SHORT),
+                _primitive(blob, body, True, gl.UNSIGNED_BYTE, morph),
+                _primitive(
+                    blob, arms, False, gl.UNSIGNED_SHORT, None if morph is None else np.zeros((len(arms[0]), 3))
+                ),
             ],
+            weights=[0.0] if morph is not None else None,
+            extras={"targetNames": ["mouthOpen"]} if morph is not None else {},
         )
     )
-    rest_world = {k: np.asarray(SKELETON[k][1]) + ARMATURE_OFFSET for k in keys}
+    rest_world = {k: np.asarray(skeleton[k][1]) + ARMATURE_OFFSET for k in keys}
     if with_skin:
         inverse_bind = np.array([_translation(-rest_world[k]).T for k in skin_order], np.float32)  # column-major
         doc.skins.append(

@@ -284,3 +284,62 @@ def test_score_falls_back_to_numpy_without_the_midi_stack(tmp_path, monkeypatch)
     mix = mix_film(spec, 4.0, [0.0, 2.0], [2.0, 4.0], lambda cid, text: speech, tmp_path)
     assert mix.score is None and [c["synth"] for c in mix.music] == ["numpy"]
     assert np.abs(mix.stems["music"]).max() > 0
+
+
+def test_user_audio_is_checked_before_the_frames_without_decoding_it(tmp_path, monkeypatch):
+    """A render checks the user's music and ambience files before its first frame by reading
+    their first 50 ms (the mix decodes them once, later): a file that is not audio is one
+    located error, and a good one is never decoded whole by the check."""
+    from worldgen.edit.cut import check_before_frames
+    from worldgen.errors import SpecError
+    from worldgen.sound import audio
+    from worldgen.sound.audio import write_wav
+    from worldgen.spec import load_spec
+
+    text = FILM.replace("mood: calm, tempo: 90, key: D minor", "file: song.wav").replace(
+        "ambience:\n    - {kind: wind}", "ambience:\n    - {file: bed.ogg}"
+    )
+    (tmp_path / "s.yaml").write_text(text)
+    write_wav(tmp_path / "song.wav", np.zeros((48000 * 60, 2), np.float32))  # a minute of it
+    (tmp_path / "bed.ogg").write_bytes(b"OggS but not really" * 10)
+    spec = load_spec(tmp_path / "s.yaml")
+    monkeypatch.setattr(audio, "decode", lambda *a, **k: pytest.fail("decoded whole before the frames"))
+    with pytest.raises(SpecError, match="cannot decode audio") as e:
+        check_before_frames(spec, tmp_path)
+    assert "bed.ogg" in str(e.value) and "song.wav" not in str(e.value)
+    (tmp_path / "bed.ogg").unlink()
+    write_wav(tmp_path / "bed.wav", np.zeros((4800, 2), np.float32))
+    (tmp_path / "s.yaml").write_text(text.replace("bed.ogg", "bed.wav"))
+    check_before_frames(load_spec(tmp_path / "s.yaml"), tmp_path)
+    (tmp_path / "bad.cube").write_text("LUT_3D_SIZE 2\n0 0 0\n")  # the user's LUT is read now too
+    (tmp_path / "s.yaml").write_text(text.replace("bed.ogg", "bed.wav").replace("look: warm", "lut: bad.cube"))
+    with pytest.raises(SpecError, match="bad.cube"):
+        check_before_frames(load_spec(tmp_path / "s.yaml"), tmp_path)
+
+
+def test_credits_name_the_painter_that_made_the_frames(tmp_path, monkeypatch):
+    """The spec asks for the procedural painter; the render is told to use another one (a
+    registered plugin): the end credits name the one that painted the frames."""
+    from worldgen.edit import cards
+    from worldgen.paint import registry
+    from worldgen.render import RenderOptions, render
+    from worldgen.spec import load_spec_text
+    from test_film_spec import PLAIN
+
+    registry.register("credited", "worldgen.paint.procedural:ProceduralPainter", "a plugin painter")
+    try:
+        spec = load_spec_text(
+            PLAIN.replace("title: t\n", "title: t\nrender: {width: 32, height: 16, fps: 4}\n").replace(
+                "duration: 2", "duration: 0.5"
+            )
+            + "edit:\n  credits: {duration: 0.5}\n"
+        )
+        assert spec.render.painter == "procedural"
+        seen = []
+        real = cards.credits_lines
+        monkeypatch.setattr(cards, "credits_lines", lambda *a: seen.append(a[3]) or real(*a))
+        render(spec, tmp_path / "r", RenderOptions(painter="credited", use_store=False, progress=False, passes=False))
+    finally:
+        registry.unregister("credited")
+    (tools,) = seen
+    assert any(t.endswith(", credited painter") for t in tools) and not any("procedural" in t for t in tools)

@@ -64,6 +64,29 @@ def test_cue_change_lands_on_the_beat_at_the_shot_boundary(tmp_path):
     assert 2.0 * c1["tempo"] / 60 == pytest.approx(round(2.0 * c1["tempo"] / 60))
 
 
+def test_score_mid_carries_each_cues_tempo_from_its_start(tmp_path):
+    """Cues of different tempos: score.mid, read back, changes tempo where each cue starts, to
+    that cue's tempo (the spec's, nudged by whole beats), so a DAW's bars follow every cue."""
+    import pretty_midi
+
+    from worldgen.sound.mix import mix_film
+    from worldgen.sound.voices import Speech
+    from worldgen.spec import load_spec_text
+
+    cues = "    - {from: a, to: a, mood: calm, tempo: 96}\n    - {from: b, to: b, mood: tense, tempo: 120}"
+    spec = load_spec_text(FILM.replace("    - {from: a, to: b, mood: calm, tempo: 90, key: D minor}", cues))
+    speech = Speech(np.zeros(4800, np.float32), [])
+    mix = mix_film(spec, 5.0, [0.0, 2.5], [2.5, 5.0], lambda cid, text: speech, tmp_path)
+    midi_score.write_midi(tmp_path / "score.mid", mix.score)
+    times, tempi = pretty_midi.PrettyMIDI(str(tmp_path / "score.mid")).get_tempo_changes()
+    assert times == pytest.approx([0.0, 2.5], abs=1e-3)
+    assert tempi == pytest.approx([c["tempo"] for c in mix.music], rel=1e-4)
+    assert tempi == pytest.approx([96, 120], rel=1e-4)  # whole beats fill 2.5 s at both: no nudge
+    # the second cue's first downbeat is a beat of the file's own grid (where a DAW puts bar lines)
+    pm = pretty_midi.PrettyMIDI(str(tmp_path / "score.mid"))
+    assert np.abs(pm.get_beats() - 2.5).min() < 1e-3
+
+
 def test_rendered_cue_is_audible_for_its_whole_length():
     from worldgen.sound import SAMPLE_RATE
     from worldgen.sound.audio import measure

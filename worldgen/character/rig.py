@@ -130,6 +130,7 @@ class MouthTrack:
 
 class CharacterRig:
     deforms = False  # the proxy body is rigid parts; a skinned asset deforms
+    has_mouth = True  # the proxy head has a mouth part; a skinned asset needs a jaw bone or a mouth morph
     index: int = 0  # the character's place in the spec's list (the world sets it)
     speech: MouthTrack | None = None  # set while a shot in which it speaks renders; else the mouth is shut
 

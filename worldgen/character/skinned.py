@@ -110,6 +110,7 @@ class SkinnedAsset:
     clips: dict[str, Clip]
     parent_offset: np.ndarray | None = None  # (J,4,4) non-joint nodes between a joint and its joint parent
     source: str = ""  # the file, for error messages
+    morphs: dict[str, np.ndarray] = field(default_factory=dict)  # morph target name -> (V,3) position deltas
 
     def __post_init__(self):
         count = len(self.joint_names)
@@ -117,16 +118,38 @@ class SkinnedAsset:
             self.parent_offset = np.tile(np.eye(4), (count, 1, 1))
         self._order = parents_first_order(self.parents)
         self._rest_trs = [decompose_trs(m) for m in self.rest_local]
+        self.jaw = jaw_joint(self.joint_names)
+        self.mouth_morph = mouth_morph(list(self.morphs))
 
-    def joint_matrices(self, clip: str | None, t: float = 0.0, loop: bool = True) -> np.ndarray:
-        """(J,4,4) model-space joint transforms at time t of `clip` (the rest pose for None)."""
-        return self._globals(self._locals(clip, t, loop))
+    @property
+    def has_mouth(self) -> bool:
+        """Whether speech can move this body's mouth: a jaw bone or a mouth-open morph target."""
+        return self.jaw is not None or self.mouth_morph is not None
 
-    def skin(self, joint_world: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Linear blend skinning: posed (V,3) vertices and unit (V,3) normals."""
+    def joint_matrices(self, clip: str | None, t: float = 0.0, loop: bool = True, jaw_open: float = 0.0) -> np.ndarray:
+        """(J,4,4) model-space joint transforms at time t of `clip` (the rest pose for None),
+        the jaw (if any) opened by `jaw_open` (0..1) on top of the clip."""
+        local = self._locals(clip, t, loop)
+        world = self._globals(local)
+        if jaw_open > 0 and self.jaw is not None:
+            # a turn about the model's x axis (the body's left-right; glTF bodies face +z) through
+            # the jaw joint, chin down, whatever way the joint's own axes point
+            axis = np.linalg.solve(world[self.jaw][:3, :3], np.array([1.0, 0.0, 0.0]))
+            turn = np.eye(4)
+            turn[:3, :3] = rotation_about(axis, np.radians(JAW_DEGREES * jaw_open))
+            local[self.jaw] = local[self.jaw] @ turn
+            world = self._globals(local)
+        return world
+
+    def skin(self, joint_world: np.ndarray, mouth_open: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+        """Linear blend skinning: posed (V,3) vertices and unit (V,3) normals; the mouth morph
+        target (if any) weighted by `mouth_open` first, as glTF morphs before it skins."""
         blended = self._blended_skin_matrices(joint_world)
         linear = blended[:, :3, :3]
-        posed = np.einsum("vij,vj->vi", linear, self.vertices) + blended[:, :3, 3]
+        rest = self.vertices
+        if mouth_open > 0 and self.mouth_morph is not None:
+            rest = rest + mouth_open * self.morphs[self.mouth_morph]
+        posed = np.einsum("vij,vj->vi", linear, rest) + blended[:, :3, 3]
         return posed, skin_normals(linear, self.normals)
 
     def joint_positions(self, joint_world: np.ndarray) -> np.ndarray:
@@ -167,6 +190,34 @@ class SkinnedAsset:
             raise ValueError(f"joint_world must be {self.inverse_bind.shape}, got {joint_world.shape}")
         per_joint = joint_world @ self.inverse_bind
         return np.einsum("vk,vkij->vij", self.weights, per_joint[self.joints])
+
+
+JAW_DEGREES = 22.0  # how far a jaw bone turns at a wide-open mouth (opening 1)
+# morph target names that open a mouth (lower case, separators dropped): ARKit's jawOpen, the
+# common mouthOpen, and the 'aa' viseme of Oculus/VRChat/Ready Player Me face rigs
+MOUTH_MORPHS = ("mouthopen", "jawopen", "visemeaa", "vrcvaa", "openmouth", "mouthaa")
+
+
+def jaw_joint(joint_names: list[str]) -> int | None:
+    """The joint named for the jaw ('jaw', 'mixamorig:Jaw', 'DEF-jaw', 'Jaw_01'), if any."""
+    for j, name in enumerate(joint_names):
+        side, stem = name_side_and_stem(name)
+        if side is None and stem in ("jaw", "lowerjaw", "jawbone", "mandible"):
+            return j
+    return None
+
+
+def mouth_morph(names: list[str]) -> str | None:
+    """The morph target that opens the mouth, by the names face rigs use, if any."""
+    keyed = {re.sub(r"[^a-z]", "", n.lower()): n for n in names}
+    return next((keyed[k] for k in MOUTH_MORPHS if k in keyed), None)
+
+
+def rotation_about(axis: np.ndarray, angle: float) -> np.ndarray:
+    """3x3 rotation by `angle` (radians) about `axis` (Rodrigues)."""
+    a = np.asarray(axis, float) / np.linalg.norm(axis)
+    k = np.array([[0.0, -a[2], a[1]], [a[2], 0.0, -a[0]], [-a[1], a[0], 0.0]])
+    return np.eye(3) + np.sin(angle) * k + (1 - np.cos(angle)) * (k @ k)
 
 
 def skin_normals(linear: np.ndarray, normals: np.ndarray) -> np.ndarray:

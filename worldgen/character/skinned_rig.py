@@ -34,7 +34,7 @@ class SkinnedRig(CharacterRig):
         self.clip_of = {a: c for a, c in ((a, spec.clips.get(a) or self._named(a)) for a in CLIP_ACTIONS) if c}
         self.stride = {a: self._stride(self.clip_of[a]) for a in ("walk", "run") if a in self.clip_of}
         self._openpose = asset.openpose_joints()
-        self._deformed: dict[float, tuple] = {}
+        self._deformed: dict[tuple, tuple] = {}
 
     def _named(self, action: str):
         return next((c for c in self.asset.clips if c.lower() == action), None)
@@ -83,14 +83,21 @@ class SkinnedRig(CharacterRig):
         m[:3, 3] = self.root(t) + np.array([0.0, self.lift * self.scale, 0.0])
         return m
 
+    @property
+    def has_mouth(self) -> bool:
+        """Speech moves this body's mouth only where the file has a jaw bone or a mouth morph."""
+        return self.asset.has_mouth
+
     def deformed(self, t: float) -> tuple[np.ndarray, np.ndarray]:
-        """Posed vertices and normals in the asset's model space at time t."""
+        """Posed vertices and normals in the asset's model space at time t, the jaw and the
+        mouth morph opened by the speech track (if any)."""
         t = float(t)
-        hit = self._deformed.get(t)
+        opening = self.mouth(t)[0] if self.asset.has_mouth else 0.0
+        hit = self._deformed.get((t, opening))
         if hit is None:
             clip, ct = self.clip_at(t)
-            joints = self.asset.joint_matrices(clip, ct)
-            hit = self._deformed[t] = (*self.asset.skin(joints), joints)
+            joints = self.asset.joint_matrices(clip, ct, jaw_open=opening)
+            hit = self._deformed[(t, opening)] = (*self.asset.skin(joints, mouth_open=opening), joints)
             if len(self._deformed) > 8:
                 self._deformed.pop(next(iter(self._deformed)))
         return hit
@@ -121,6 +128,18 @@ class SkinnedRig(CharacterRig):
                     kp[k] = head + off
         ank = [kp[KEYPOINTS.index("r_ankle")], kp[KEYPOINTS.index("l_ankle")]]
         return Pose({"root": root}, kp, np.stack(ank), np.array([False, False]))
+
+    def mouth_keypoints(self, t: float) -> np.ndarray:
+        """The 20 mouth keypoints (OpenPose face 48-67), on the front of the head as the face
+        points the file does not name are (the mesh has no named lips to put them on)."""
+        from worldgen.character.body import mouth_points
+
+        pose = self.pose(t)
+        right, up, fwd = self.axes(t)
+        r = 0.062 * self.spec.height
+        head = pose.keypoints[KEYPOINTS.index("nose")] - fwd * r  # the head's centre, behind the nose
+        local = mouth_points(self.body, *self.mouth(t)) * (r / self.body.head_radius)
+        return head + local @ np.stack([right, up, fwd])
 
     def _head_joint(self):
         names = [n.lower() for n in self.asset.joint_names]

@@ -47,10 +47,12 @@ def cut_film(
     base_dir: Path | None = None,
     painter: str | None = None,
     loudness: float | None = None,
+    music_model: str | None = None,
 ) -> dict:
     """Write the film (and its sidecars) into `out`; return the manifest's entries for them.
     `painter`: the painter that made the frames (the credits name it; default: the spec's).
-    `loudness` (LUFS, the render's --loudness) overrides the spec's sound.loudness."""
+    `loudness` (LUFS, the render's --loudness) overrides the spec's sound.loudness.
+    `music_model`: a MusicGen folder (--music-model) that generates the composed cues."""
     from worldgen.film import contact_sheet, encode_film
     from worldgen.store import digest
 
@@ -71,7 +73,9 @@ def cut_film(
     from worldgen.sound.voices import cast_voices, voice_identity
 
     voices = cast_voices(spec, voice_model)
-    midi_score = bool(spec.sound and any(c.file is None for c in spec.sound.music)) and _midi_available()
+    composed = bool(spec.sound and any(c.file is None for c in spec.sound.music))
+    music_model = music_model if composed else None  # nothing to generate: the model changes nothing
+    midi_score = composed and not music_model and _midi_available()
     edit_key = digest(
         {
             "frames": frame_keys,
@@ -80,7 +84,8 @@ def cut_film(
             "files": _file_digests(spec, base_dir),
             "voices": {c: voice_identity(v, voice_model) for c, v in voices.items()},
             "worldgen": __version__,
-            "score_synth": "midi" if midi_score else "numpy",
+            "score_synth": "midi" if midi_score else ("musicgen" if music_model else "numpy"),
+            "music_model": _music_identity(music_model),
             "loudness": loudness,
         }
     )
@@ -98,7 +103,16 @@ def cut_film(
             store.link(edit_key, k, out / n)
         return _entries(json.loads((out / "film-edit.json").read_text()))
     info = _cut(
-        spec, out, shots, store, voices, voice_model, base_dir, painter or spec.render.painter, loudness=loudness
+        spec,
+        out,
+        shots,
+        store,
+        voices,
+        voice_model,
+        base_dir,
+        painter or spec.render.painter,
+        loudness=loudness,
+        music_model=music_model,
     )
     contact_sheet(out, shots, out / "contact_sheet.png", spec.title)
     if store is not None:
@@ -107,28 +121,45 @@ def cut_film(
     return _entries(info)
 
 
-def check_before_frames(spec, base_dir: Path, voice_model: str | None = None) -> None:
+def check_before_frames(spec, base_dir: Path, voice_model: str | None = None, music_model: str | None = None) -> None:
     """What the cut will need, checked before any frame is rendered: every speaking character's
-    voice, the user's LUT and audio files. A missing voice or a malformed file then fails a
-    render in its first second, in one line, instead of after its last frame."""
+    voice, the music model's folder, the user's LUT and audio files. A missing voice or a
+    malformed file then fails a render in its first second, in one line, instead of after its
+    last frame."""
     if not uses_edit(spec):
         return
-    from worldgen.sound.audio import decode
+    from worldgen.sound.audio import probe
     from worldgen.sound.voices import cast_voices, check_voice
 
     voices = cast_voices(spec, voice_model)
     for c in _speakers(spec):
         check_voice(voices[c], voice_model)
-    grade_of(spec, base_dir)  # reads a user .cube
+    if music_model and spec.sound and any(c.file is None for c in spec.sound.music):
+        from worldgen.sound.musicgen import check
+
+        check(music_model)
+    g = spec.edit.grade if spec.edit else None
+    if g is not None and g.lut:  # a user .cube is read (and refused in one line) now; a built-in look needs no check
+        from worldgen.edit.grade import read_cube
+
+        read_cube(Path(g.lut) if Path(g.lut).is_absolute() else base_dir / g.lut)
     for cue in (spec.sound.music + spec.sound.ambience) if spec.sound else []:
         if cue.file:
-            decode(Path(cue.file) if Path(cue.file).is_absolute() else base_dir / cue.file)
+            probe(Path(cue.file) if Path(cue.file).is_absolute() else base_dir / cue.file)
 
 
 def _midi_available() -> bool:
     from worldgen.sound.midi_score import available
 
     return available()
+
+
+def _music_identity(music_model: str | None) -> dict | None:
+    if not music_model:
+        return None
+    from worldgen.sound.musicgen import identity
+
+    return identity(music_model)
 
 
 def _entries(info: dict) -> dict:
@@ -193,6 +224,7 @@ def _cut(
     base_dir: Path,
     painter: str,
     loudness: float | None = None,
+    music_model: str | None = None,
 ) -> dict:
     from worldgen.edit import cards, subtitles
     from worldgen.edit.grade import apply_lut, write_cube
@@ -214,6 +246,8 @@ def _cut(
         lambda cid, text: speak(voices[cid], text, store, voice_model),
         base_dir,
         loudness,
+        music_model,
+        store,
     )
     (out / "stems").mkdir(exist_ok=True)
     for name in STEMS:
@@ -241,10 +275,7 @@ def _cut(
         )
     if tl.credit_frames:
         c = edit.credits
-        music_lines = [
-            f"{m['mood']} score, {m['tempo']:g} bpm, {m['key']} (composed by worldgen)" if "mood" in m else m["file"]
-            for m in mix.music
-        ]
+        music_lines = [_music_credit(m) for m in mix.music]
         music_lines += [f"{a.kind} ambience" if a.kind else a.file for a in (spec.sound.ambience if spec.sound else [])]
         tools = [
             f"worldgen {__version__}, {painter} painter",
@@ -296,6 +327,14 @@ def _cut(
     }
     atomic_write_bytes(out / "film-edit.json", json.dumps(info, indent=1).encode())
     return info
+
+
+def _music_credit(m: dict) -> str:
+    if "prompt" in m:
+        return f"{m['prompt']} (generated by MusicGen, {m['model']})"
+    if "mood" in m:
+        return f"{m['mood']} score, {m['tempo']:g} bpm, {m['key']} (composed by worldgen)"
+    return m["file"]
 
 
 def _write_lipsync(path: Path, spec, tl, lines: list[dict]) -> None:

@@ -122,7 +122,7 @@ def compute_frames(
 
     # the painter takes the frames one by one and hands back each frame once it is final (at
     # once, or, for painters of overlapping windows of frames, once every window holding it is)
-    with speaking(world, spec, shot):
+    with speaking(world, spec, shot, opt.voice_model, store):
         for fr in lazy.raster().shot_frames(shot, r.width, r.height, r.fps, only=todo):
             for f, img in painter.push_frame(fr) if painter is not None else [(fr, None)]:
                 write(f, img)
@@ -132,15 +132,15 @@ def compute_frames(
 
 
 @contextmanager
-def speaking(world, spec: Spec, shot):
-    """Mouths move while this shot renders: each proxy character that speaks in it gets its
-    mouth track (worldgen.sound.lipsync, from the spec alone); everything else keeps it shut."""
+def speaking(world, spec: Spec, shot, voice_model: str | None = None, store=None):
+    """Mouths move while this shot renders: each character with a mouth that speaks in it gets its
+    mouth track (worldgen.sound.lipsync, timed by its voice); everything else keeps it shut."""
     from worldgen.character.rig import MouthTrack
     from worldgen.render.keys import speaking_mouths
 
     rigs = []
-    for cid, (opening, width) in speaking_mouths(spec, world).get(shot.id, {}).items():
-        rig = world.characters[cid]  # proxies only: rigged GLB actors have no mouth part yet
+    for cid, (opening, width) in speaking_mouths(spec, world, voice_model, store).get(shot.id, {}).items():
+        rig = world.characters[cid]  # a proxy, or a rigged asset with a jaw bone or mouth morph
         rig.speech = MouthTrack(shot.start, spec.render.fps, opening, width)
         rigs.append(rig)
     try:

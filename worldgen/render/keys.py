@@ -37,14 +37,16 @@ def shot_camera_path(shot) -> dict:
     return shot.model_dump(mode="json", exclude={"id", "prompt", "style", *EDIT_FIELDS})
 
 
-def speaking_mouths(spec: Spec, world) -> dict:
-    """shot id -> {character: (opening, width) per frame} of the proxy characters that speak in
-    it (what the frames of that shot show of the dialogue; worldgen.sound.lipsync)."""
+def speaking_mouths(spec: Spec, world, voice_model: str | None = None, store=None) -> dict:
+    """shot id -> {character: (opening, width) per frame} of the characters with a mouth (the
+    proxy's, a rigged asset's jaw bone or mouth morph target) that speak in
+    it (what the frames of that shot show of the dialogue, timed by the voices' phones:
+    worldgen.sound.lipsync; `store` keeps the spoken lines for the cut)."""
     from worldgen.sound.lipsync import shot_mouths
 
     out = {}
-    for sid, chars in shot_mouths(spec).items():
-        kept = {cid: v for cid, v in chars.items() if not world.characters[cid].deforms}
+    for sid, chars in shot_mouths(spec, voice_model, store).items():
+        kept = {cid: v for cid, v in chars.items() if world.characters[cid].has_mouth}
         if kept:
             out[sid] = kept
     return out

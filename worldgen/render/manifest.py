@@ -46,6 +46,8 @@ def build_manifest(spec: Spec, world, backend: str, opt: RenderOptions, shots: l
         "layers": _layer_table(layers_doc),
         "versions": versions(),
         "shots": shots,
+        # the voices time the mouths of speaking frames (sound.lipsync): reproduce needs the model
+        **({"voice_model": opt.voice_model} if opt.voice_model else {}),
     }
 
 

@@ -39,6 +39,7 @@ class RenderOptions:
     ray_address: str | None = None  # a running Ray cluster ("auto", "ray://host:10001"); default: start one here
     ray_workers: int | None = None  # local Ray: worker processes (default: CPUs)
     voice_model: str | None = None  # a transformers text-to-speech folder for the dialogue (default: flite)
+    music_model: str | None = None  # a transformers MusicGen folder for the composed cues (default: the MIDI score)
     loudness: float | None = None  # LUFS of the film's mix (default: the spec's sound.loudness, else -14)
 
 

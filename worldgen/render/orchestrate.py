@@ -51,7 +51,9 @@ def render(
         from worldgen.edit.cut import check_before_frames
         from worldgen.spec.loader import base_dir_of
 
-        check_before_frames(spec, world.base_dir if world is not None else base_dir_of(spec), opt.voice_model)
+        check_before_frames(
+            spec, world.base_dir if world is not None else base_dir_of(spec), opt.voice_model, opt.music_model
+        )
     claim_output(out, run_record(spec, opt), opt.overwrite)
     t0 = time.perf_counter()
     world = World(spec) if world is None else world
@@ -68,7 +70,9 @@ def render(
     result = RenderResult(out, {})
     manifest_shots, plans, remote_stats = [], [], []
     total = sum(frame_count(s, r.fps) for s in shots)
-    mouths = speaking_mouths(spec, world)
+    t_voices = time.perf_counter()
+    mouths = speaking_mouths(spec, world, opt.voice_model, store)  # speaks the lines: their phones time the mouths
+    result.timings["lip_sync_s"] = time.perf_counter() - t_voices
     with FrameProgress(opt.progress, total, spec.title) as advance:
         for shot in shots:
             rig = ShotCamera(shot, world, r.width, r.height)
@@ -178,6 +182,7 @@ def render(
                 world.base_dir,
                 painter_name,
                 loudness=opt.loudness,
+                music_model=opt.music_model,
             )
         )
         result.timings["film_s"] = time.perf_counter() - t1

@@ -32,6 +32,7 @@ def reproduce(
         film=False,
         painter=man.get("painter"),
         painter_options=man.get("painter_options") or {},
+        voice_model=man.get("voice_model"),
         frames=frames,
         use_store=False,
         overwrite=True,

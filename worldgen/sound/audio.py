@@ -36,6 +36,17 @@ def decode(path: Path, rate: int = SAMPLE_RATE) -> np.ndarray:
     return np.frombuffer(r.stdout, dtype="<f4").reshape(-1, 2).copy()
 
 
+def probe(path: Path) -> None:
+    """Refuse, in one located line, a file that is not audio ffmpeg can decode, reading only
+    its first 50 ms: the check before the frames, which the mix then decodes once in full."""
+    if not Path(path).is_file():
+        raise SpecError("no such audio file", str(path))
+    r = _run(["-v", "error", "-i", str(path), "-map", "0:a:0", "-t", "0.05", "-f", "null", "-"])
+    if r.returncode != 0:
+        first = (r.stderr.decode(errors="replace").strip().splitlines() or ["unreadable"])[-1]
+        raise SpecError(f"cannot decode audio ({first})", str(path))
+
+
 def to_int16(x: np.ndarray) -> np.ndarray:
     return (np.clip(x, -1.0, 1.0) * 32767.0).round().astype("<i2")
 

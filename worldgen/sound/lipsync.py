@@ -1,13 +1,18 @@
-"""Lip sync's picture half: from the spec alone, the mouth (opening, width) of every speaking
-character at every frame of every shot.
+"""Lip sync's picture half: the mouth (opening, width) of every speaking character at every
+frame of every shot, timed by the phones the character's voice speaks.
 
-The frames must depend on the spec only (their store keys are digests of the spec), not on
-what a voice engine says, so a line's phones here are an estimate from its letters: a few
-spelling rules give ARPAbet-like phones, each with a typical duration (calibrated on flite's
-voices, slowed or sped by the voice's `rate`). Lines are placed as the mix places them (their
-shot's film start plus `at`, or GAP after the shot's previous line, here its estimated end),
-the visemes code turns them into a mouth curve per film frame, and each shot frame takes the
-value of the film frame that shows it. The sound keeps the voice's own phones (lipsync.json)."""
+Each line is spoken first (voices.speak, through the frame store, so the cut reuses it) and its
+phone timings become the mouth: flite reports every phone's end (-psdur). A voice that reports
+no phones (piper's shipped voice, a VITS model) gets phones estimated from the line's letters
+(a few spelling rules give ARPAbet-like phones with typical durations, calibrated on flite's
+voices) stretched to the length it really spoke; where a voice cannot speak at all here, the
+estimate stands alone. Lines are placed as the mix places them (their shot's film start plus
+`at`, or GAP after the shot's previous line ends), the visemes code turns them into a mouth
+curve per film frame, and each shot frame takes the value of the film frame that shows it.
+
+So a voice reaches the frames of the shots where its character speaks, through the mouth
+alone: a frame's key holds the mouth values it shows (render.keys.mouth_key), so a new voice
+re-renders exactly the speaking frames whose mouth it moves, and no other frame."""
 
 from __future__ import annotations
 
@@ -106,41 +111,85 @@ def _rates(spec) -> dict[str, float]:
     return {c.id: (c.voice.rate if c.voice is not None else 1.0) for c in spec.world.characters}
 
 
-def estimated_lines(spec, shot_start_s: list[float]) -> list[dict]:
-    """Every line with its film time and estimated phones, placed as the mix places lines."""
+def voice_timings(spec, voice_model: str | None = None, store=None) -> dict:
+    """(character, line) -> (phones, length in s) as the character's voice speaks the line;
+    lines whose voice cannot speak here are left out (their phones are estimated)."""
+    from worldgen.sound.voices import VoiceError, cast_voices, check_voice, speak
+
+    try:
+        voices = cast_voices(spec, voice_model)
+    except VoiceError:
+        return {}
+    out: dict = {}
+    for shot in spec.shots:
+        for ln in shot.dialogue:
+            key = (ln.character, ln.line)
+            if key in out:
+                continue
+            try:
+                check_voice(voices[ln.character], voice_model)
+            except VoiceError:
+                continue
+            sp = speak(voices[ln.character], ln.line, store, voice_model)
+            out[key] = ([tuple(p) for p in sp.phones], sp.duration)
+    return out
+
+
+def line_phones(text: str, rate: float, timing: tuple | None) -> tuple[list, float]:
+    """A line's phones and length: the voice's own, or the estimate from its spelling (stretched
+    to the voice's length where the voice gave one without phones)."""
+    if timing is not None and timing[0]:
+        return list(timing[0]), timing[1]
+    phones = text_phones(text, rate)
+    length = phones[-1][2] if phones else 0.0
+    if timing is not None and length > 0:
+        k = timing[1] / length
+        phones, length = [(p, round(a * k, 4), round(b * k, 4)) for p, a, b in phones], timing[1]
+    return phones, length
+
+
+def estimated_lines(spec, shot_start_s: list[float], timings: dict | None = None) -> list[dict]:
+    """Every line with its film time and phones (`timings`: voice_timings'; estimated where a
+    line has none), placed as the mix places lines."""
     rates = _rates(spec)
     out = []
     for i, shot in enumerate(spec.shots):
         cursor = GAP
         for ln in shot.dialogue:
-            phones = text_phones(ln.line, rates.get(ln.character, 1.0))
-            length = phones[-1][2] if phones else 0.0
+            timing = (timings or {}).get((ln.character, ln.line))
+            phones, length = line_phones(ln.line, rates.get(ln.character, 1.0), timing)
             at = ln.at if ln.at is not None else cursor
             out.append({"character": ln.character, "start": shot_start_s[i] + at, "phones": phones})
             cursor = at + length + GAP
     return out
 
 
-_LAST: list = [None, None]  # (spec, its mouths): a render asks once for the keys and once per shot
+_LAST: list = [None, None, None]  # (spec, voice model, its mouths): a render asks for the keys and per shot
 
 
-def shot_mouths(spec) -> dict[str, dict[str, tuple[list, list]]]:
+def shot_mouths(
+    spec, voice_model: str | None = None, store=None, voiced: bool = True
+) -> dict[str, dict[str, tuple[list, list]]]:
     """shot id -> {character: (opening per frame, width per frame)} for the characters whose
-    mouth opens at some frame of that shot; shots where nobody speaks are left out."""
+    mouth opens at some frame of that shot; shots where nobody speaks are left out. The lines
+    are timed by their voices (`voice_model` as the render's --voice-model; `store` keeps the
+    spoken lines); `voiced=False` times them from their spelling alone."""
     if not any(s.dialogue for s in spec.shots):
         return {}
-    if _LAST[0] is not spec:  # specs are frozen models: the same object, the same mouths
-        _LAST[:] = [spec, _shot_mouths(spec)]
-    return _LAST[1]
+    if not voiced:
+        return _shot_mouths(spec, None)
+    if _LAST[0] is not spec or _LAST[1] != voice_model:  # specs are frozen: the same object, the same mouths
+        _LAST[:] = [spec, voice_model, _shot_mouths(spec, voice_timings(spec, voice_model, store))]
+    return _LAST[2]
 
 
-def _shot_mouths(spec) -> dict:
+def _shot_mouths(spec, timings: dict | None) -> dict:
     from worldgen.edit.timeline import build_timeline
 
     fps = spec.render.fps
     counts = [frame_count(s, fps) for s in spec.shots]
     tl = build_timeline(spec, counts)
-    lines = estimated_lines(spec, [f / fps for f in tl.shot_start])
+    lines = estimated_lines(spec, [f / fps for f in tl.shot_start], timings)
     speakers = list(dict.fromkeys(ln["character"] for ln in lines))
     curves = mouth_curves(lines, speakers, len(tl.frames), fps)
     shown = [[0] * n for n in counts]  # the film frame that shows each shot frame

@@ -45,6 +45,7 @@ GENRES = {
     "celesta": (89, 32, 8),
 }
 DRUM_CHANNEL = 9
+RESOLUTION = 960  # ticks per beat of score.mid: a tick is under 1 ms at any cue tempo
 
 
 def available() -> bool:
@@ -183,14 +184,26 @@ def _sf_bytes() -> bytes:
     return _SYNTH_CACHE["sf"]
 
 
-def join(cues: list[tuple[float, object]], tempo: float):
-    """One PrettyMIDI of the film's score: each cue's notes shifted to its start (its first shot's
-    boundary) and its instruments on their own tracks. The file has one tempo (the first cue's);
-    the notes keep their exact times."""
+def join(cues: list[tuple[float, object, float]]):
+    """One PrettyMIDI of the film's score from (start, notes, tempo) per cue: each cue's notes
+    shifted to its start (its first shot's boundary), its instruments on their own tracks, and
+    a tempo change where a cue of another tempo starts (the film opens at the first cue's
+    tempo), so that a DAW's bars follow each cue's beat. The notes keep their exact times."""
     import pretty_midi
 
-    pm = pretty_midi.PrettyMIDI(initial_tempo=tempo)
-    for k, (t0, cue) in enumerate(cues):
+    changes: list[tuple[float, float]] = []  # (seconds, bpm): where a cue brings another tempo
+    for t0, _, bpm in sorted(cues, key=lambda c: c[0]):
+        if changes and changes[-1][0] == t0:
+            changes[-1] = (t0, bpm)  # two cues from one boundary: the later one's tempo
+        elif not changes or changes[-1][1] != bpm:
+            changes.append((t0, bpm))
+    changes = [(0.0, changes[0][1])] + changes[1:] if changes else [(0.0, 120.0)]
+    pm = pretty_midi.PrettyMIDI(resolution=RESOLUTION, initial_tempo=changes[0][1])
+    scales = pm._tick_scales  # [(tick, seconds per tick)]: pretty_midi's tempo map, which write() stores
+    for (t_prev, _), (t, bpm) in zip(changes, changes[1:]):
+        tick, per_tick = scales[-1]
+        scales.append((tick + int(round((t - t_prev) / per_tick)), 60.0 / (bpm * RESOLUTION)))
+    for k, (t0, cue, _) in enumerate(cues):
         for inst in cue.instruments:
             moved = pretty_midi.Instrument(inst.program, is_drum=inst.is_drum, name=f"cue {k + 1} {inst.name}")
             moved.notes = [
@@ -198,6 +211,7 @@ def join(cues: list[tuple[float, object]], tempo: float):
                 for x in inst.notes
             ]
             pm.instruments.append(moved)
+    pm._update_tick_to_time(scales[-1][0] + 1)  # note times become ticks through the new map
     return pm
 
 

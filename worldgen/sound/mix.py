@@ -98,9 +98,19 @@ def duck_gain(lines: list[dict], n: int, duck_db: float) -> np.ndarray:
 
 
 def mix_film(
-    spec, duration: float, starts: list[float], ends: list[float], speak, base_dir: Path, loudness: float | None = None
+    spec,
+    duration: float,
+    starts: list[float],
+    ends: list[float],
+    speak,
+    base_dir: Path,
+    loudness: float | None = None,
+    music_model: str | None = None,
+    store=None,
 ) -> Mix:
-    """The mix and its stems; `loudness` (LUFS) overrides the spec's sound.loudness."""
+    """The mix and its stems; `loudness` (LUFS) overrides the spec's sound.loudness;
+    `music_model`: a MusicGen folder that generates the composed cues (sound/musicgen.py), whose
+    pieces `store` keeps."""
     from worldgen.sound.ambience import bed
     from worldgen.sound.audio import decode, normalise
     from worldgen.sound.music import compose
@@ -125,6 +135,14 @@ def mix_film(
         if cue.file is not None:
             x = _edges(_loop(_level(decode(_resolve(cue.file, base_dir)), COMPOSED_LUFS), b - a), 0.5)
             played.append({"file": cue.file, "start": t0, "end": t1})
+        elif music_model:
+            from worldgen.sound import musicgen
+
+            x, info = musicgen.cue(
+                music_model, cue.mood, cue.tempo, cue.key, (b - a) / SAMPLE_RATE, spec.seed + 1000 * k, store
+            )
+            x = _level(x, COMPOSED_LUFS)
+            played.append({**info, "start": round(t0, 6), "end": round(t1, 6)})
         else:
             x, info = compose(cue.mood, cue.tempo, cue.key, (b - a) / SAMPLE_RATE, spec.seed + 1000 * k)
             if "_midi" in info:  # the soundfont's own level differs per instrument: bring it where the mix expects
@@ -155,7 +173,7 @@ def mix_film(
     if midi_cues:
         from worldgen.sound.midi_score import join
 
-        score = join([(t, pm) for t, pm, _ in midi_cues], midi_cues[0][2])
+        score = join(midi_cues)
     return Mix(stems, lines, played, measured, score)
 
 

