@@ -72,16 +72,19 @@ def _dof(img, coc, depth, disk, rmax):
 
 
 @njit(inline="always", cache=True)
-def _bilinear(img, y, x, c):
+def _bilinear3(img, y, x, acc):
+    """acc += the image at (y, x), bilinear (edges clamped): all three channels from one set
+    of weights and corner indices."""
     h, w = img.shape[0], img.shape[1]
     x = min(max(x, 0.0), w - 1.0)
     y = min(max(y, 0.0), h - 1.0)
     x0, y0 = int(np.floor(x)), int(np.floor(y))
     x1, y1 = min(x0 + 1, w - 1), min(y0 + 1, h - 1)
     fx, fy = x - x0, y - y0
-    top = img[y0, x0, c] * (1 - fx) + img[y0, x1, c] * fx
-    bot = img[y1, x0, c] * (1 - fx) + img[y1, x1, c] * fx
-    return top * (1 - fy) + bot * fy
+    for c in range(3):
+        top = img[y0, x0, c] * (1 - fx) + img[y0, x1, c] * fx
+        bot = img[y1, x0, c] * (1 - fx) + img[y1, x1, c] * fx
+        acc[c] += top * (1 - fy) + bot * fy
 
 
 @njit(parallel=True, cache=True)
@@ -92,21 +95,20 @@ def _motion_blur(img, fwd, bwd, half_open, n):
     h, w = img.shape[0], img.shape[1]
     out = img.copy()
     for i in prange(h):
+        acc = np.zeros(3)
         for j in range(w):
             fx, fy, bx, by = fwd[i, j, 0], fwd[i, j, 1], bwd[i, j, 0], bwd[i, j, 1]
             if abs(fx) + abs(fy) + abs(bx) + abs(by) < 1e-3:
                 continue
-            a0, a1, a2 = 0.0, 0.0, 0.0
+            acc[0], acc[1], acc[2] = 0.0, 0.0, 0.0
             for k in range(n):
                 u = (k + 0.5) / n * 2.0 - 1.0  # -1..1 over the open shutter
                 if u >= 0:
                     x, y = j + u * half_open * fx, i + u * half_open * fy
                 else:
                     x, y = j - u * half_open * bx, i - u * half_open * by
-                a0 += _bilinear(img, y, x, 0)
-                a1 += _bilinear(img, y, x, 1)
-                a2 += _bilinear(img, y, x, 2)
-            out[i, j, 0], out[i, j, 1], out[i, j, 2] = a0 / n, a1 / n, a2 / n
+                _bilinear3(img, y, x, acc)
+            out[i, j, 0], out[i, j, 1], out[i, j, 2] = acc[0] / n, acc[1] / n, acc[2] / n
     return out
 
 

@@ -30,6 +30,22 @@ BUMP_EPS = 0.01  # pattern units: the finite-difference step of bump mapping
 EXPOSURE = 1.3  # linear gain at exposure 0
 
 
+def object_groups(geom: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """(object, its pixels' indices in increasing order) for every object in `geom`: one
+    stable sort instead of a full-frame comparison and boolean gather per object (the same
+    pixels in the same order, so the same bytes)."""
+    if len(geom) == 0:
+        return []
+    order = np.argsort(geom, kind="stable")
+    ends = np.cumsum(np.bincount(geom))
+    out, start = [], 0
+    for g, end in enumerate(ends):
+        if end > start:
+            out.append((g, order[start:end]))
+        start = end
+    return out
+
+
 class ProceduralPainter(Painter):
     name = "procedural"
 
@@ -219,8 +235,7 @@ class ProceduralPainter(Painter):
         view_dir /= np.linalg.norm(view_dir, axis=1, keepdims=True)
         facing = np.maximum(np.abs(np.einsum("ij,ij->i", view_dir, n_geo)), 0.2)
         footprint = depth / cam.K[1, 1] / facing
-        for g in np.unique(surf.geom):
-            sel = surf.geom == g
+        for g, sel in object_groups(surf.geom):
             mat = self.materials[g]
             scale = float(np.cbrt(abs(np.linalg.det(view.snap.matrices[g][:3, :3])))) or 1.0
             albedo[sel], n[sel] = self._surface(g, surf, sel, footprint[sel] / scale, view.snap.matrices[g])
