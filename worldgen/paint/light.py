@@ -46,7 +46,7 @@ def ambient_occlusion(
     dirs = _cosine_directions(rays).astype(np.float32)
     origin = (points + normals * OFFSET).astype(np.float32)
     all_dirs = (dirs[:, 0, None, None] * t + dirs[:, 1, None, None] * b + dirs[:, 2, None, None] * normals) * reach
-    hit = caster.first_hit(np.tile(origin, (rays, 1)), all_dirs.reshape(-1, 3), snap).reshape(rays, -1)
+    hit = caster.first_hit(np.tile(origin, (rays, 1)), all_dirs.reshape(-1, 3), snap, reach=1.0).reshape(rays, -1)
     occ = np.clip(1.0 - hit, 0.0, 1.0)  # t is in units of the reach: 0 = touching, >= 1 = open
     return (1.0 - occ.mean(0)).astype(np.float32)
 

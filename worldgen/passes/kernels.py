@@ -328,3 +328,26 @@ def flow_images(
             px, py, pz = _moved(g, x, y, z, motion_b, deform, f, b0, b1, b2, faces, verts_b)
             _flow_one(g, px, py, pz, i, j, proj_b, depth_b, geom_b, h, w, flow_b, occ_b)
     return flow_f, occ_f, flow_b, occ_b
+
+
+@njit(parallel=True, cache=True)
+def rays_meet_box(rays, lo, hi, tfar):
+    """(N,) bool: does ray (origin, direction) = rays[k, :3], rays[k, 3:] meet the box [lo, hi]
+    for some 0 <= t <= tfar (a slab test in float64)? What lets shadow and occlusion rays skip
+    the moving parts' BVH where they cannot reach them."""
+    n = rays.shape[0]
+    out = np.empty(n, np.bool_)
+    for k in prange(n):
+        enter, leave = 0.0, tfar
+        for a in range(3):
+            o, d = float(rays[k, a]), float(rays[k, 3 + a])
+            if d == 0.0:
+                if o < lo[a] or o > hi[a]:
+                    enter, leave = 1.0, 0.0
+            else:
+                t0, t1 = (lo[a] - o) / d, (hi[a] - o) / d
+                if t0 > t1:
+                    t0, t1 = t1, t0
+                enter, leave = max(enter, t0), min(leave, t1)
+        out[k] = enter <= leave
+    return out

@@ -61,22 +61,27 @@ class RaycastBackend:
         return scene
 
     def _scenes(self, snap: Snapshot) -> list:
-        """The static BVH (if any) and the moving one for this instant (if any)."""
+        """(scene, geometry ids or None, bounding box or None) of the static BVH (if any) and of
+        the moving one for this instant (if any, with the box of the moving parts: rays that
+        cannot reach the box need not be cast against them)."""
         out = []
         if len(self.static_geoms):
             if self._static is None:
                 self._static = self._build(snap, self.static_geoms)
-            out.append((self._static, self.static_geoms))
+            out.append((self._static, self.static_geoms, None))
         if len(self.moving_geoms):
             key = snap.matrices[self.moving_geoms].tobytes() + str(snap.t).encode() * bool(self.deforming.any())
-            scene = self._moving.get(key)
-            if scene is None:
-                scene = self._moving[key] = self._build_merged(snap)
+            entry = self._moving.get(key)
+            if entry is None:
+                scene = self._build_merged(snap)
+                v = snap.vertices[self._moving_rows]
+                pad = 1e-3 * (1.0 + float(np.abs(v).max()))  # float32 slack: the box errs on the large side
+                entry = self._moving[key] = (scene, (v.min(0) - pad, v.max(0) + pad))
                 if len(self._moving) > self.KEEP:
                     self._moving.popitem(last=False)
             else:
                 self._moving.move_to_end(key)
-            out.append((scene, None))
+            out.append((entry[0], None, entry[1]))
         return out
 
     def hits(self, snap: Snapshot, cam: CameraFrame) -> Hits:
@@ -134,28 +139,55 @@ class RaycastBackend:
 
     def occluded(self, points: np.ndarray, directions: np.ndarray, snap: Snapshot, tfar: float = np.inf) -> np.ndarray:
         """Shadow test: does anything lie along each ray (from points, up to `tfar` times its
-        direction's length; unit directions and no limit by default)?"""
+        direction's length; unit directions and no limit by default)? Rays that miss the moving
+        parts' box are tested against the static BVH only."""
         import open3d as o3d
 
-        rays = o3d.core.Tensor(np.concatenate([points, directions], 1).astype(np.float32))
-        out = None
-        for scene, _ in self._scenes(snap):
-            o = scene.test_occlusions(rays, tnear=1e-3, tfar=float(tfar)).numpy()
-            out = o if out is None else (out | o)
+        rays = np.concatenate([points, directions], 1).astype(np.float32)
+        out = np.zeros(len(rays), bool)
+        for scene, _, box in self._scenes(snap):
+            sel = None if box is None else np.flatnonzero(_may_reach(rays, box, tfar))
+            part = rays if sel is None else rays[sel]
+            if len(part) == 0:
+                continue
+            o = scene.test_occlusions(o3d.core.Tensor.from_numpy(part), tnear=1e-3, tfar=float(tfar)).numpy()
+            if sel is None:
+                out |= o
+            else:
+                out[sel] |= o
         return out
 
-    def first_hit(self, points: np.ndarray, directions: np.ndarray, snap: Snapshot) -> np.ndarray:
+    def first_hit(
+        self, points: np.ndarray, directions: np.ndarray, snap: Snapshot, reach: float = np.inf
+    ) -> np.ndarray:
         """Ray parameter of the nearest hit along each ray (in units of its direction's
-        length), inf where none: what ambient occlusion weighs its rays by."""
+        length), inf where none: what ambient occlusion weighs its rays by. With a finite
+        `reach`, a hit farther than `reach` may be reported as inf (rays that cannot come within
+        reach of the moving parts' box skip them)."""
         import open3d as o3d
 
-        rays = o3d.core.Tensor(np.concatenate([points, directions], 1).astype(np.float32))
+        rays = np.concatenate([points, directions], 1).astype(np.float32)
         out = None
-        for scene, _ in self._scenes(snap):
-            t = scene.cast_rays(rays)["t_hit"].numpy()
+        for scene, _, box in self._scenes(snap):
+            sel = None if box is None else np.flatnonzero(_may_reach(rays, box, reach))
+            if sel is None:
+                t = scene.cast_rays(o3d.core.Tensor.from_numpy(rays))["t_hit"].numpy()
+            else:
+                t = np.full(len(rays), np.inf, np.float32)
+                if len(sel):
+                    t[sel] = scene.cast_rays(o3d.core.Tensor.from_numpy(rays[sel]))["t_hit"].numpy()
             out = t if out is None else np.minimum(out, t)
         return out
 
     def scene_for_timing(self, snap: Snapshot):
         """The single BVH of a world that never moves (what the benchmark times raw casts on)."""
         return self._scenes(snap)[0][0]
+
+
+def _may_reach(rays: np.ndarray, box: tuple, tfar: float) -> np.ndarray:
+    """(N,) bool: may ray (origin, direction) meet the box (lo, hi) for 0 <= t <= tfar? True is
+    always safe (the ray is then cast); False only where the segment surely misses the box."""
+    from worldgen.passes.kernels import rays_meet_box
+
+    lo, hi = box
+    return rays_meet_box(rays, np.asarray(lo, np.float64), np.asarray(hi, np.float64), float(tfar))
