@@ -363,16 +363,13 @@ class ProceduralPainter(Painter):
                 x = lens.depth_of_field(x, depth, float(view.cam.K[1, 1]), focus, f_stop)
         if passes is not None and shutter > 0:
             x = lens.motion_blur(x, passes.flow_fwd, passes.flow_bwd, shutter)
-        x = x * np.float32(EXPOSURE * 2.0**look.exposure)
-        x = lens.bloom(x, look.bloom)
-        if look.vignette > 0:
-            x = x * lens.vignette_weights(*x.shape[:2], look.vignette)
         noise = None
         if look.grain > 0:
             noise = lens.grain_noise(
                 self.spec.seed, self.shot.id if self.shot is not None else "", view.index, *x.shape[:2]
             )
-        return lens.tone_and_grain(x, look.tone, look.grain, noise)
+        # exposure, bloom, vignette, tone curve and grain in one pass
+        return lens.finish(x, EXPOSURE * 2.0**look.exposure, look.bloom, look.vignette, look.tone, look.grain, noise)
 
     def paint(self, view: FrameView) -> np.ndarray:
         """uint8 sRGB frame (H, W, 3); motion blur only through `paint_frame` (it needs flow)."""
