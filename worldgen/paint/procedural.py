@@ -215,11 +215,10 @@ class ProceduralPainter(Painter):
         surf = view.surf
         h, w = view.hits.depth.shape
         out = np.empty((h * w, 3), np.float32)
-        from worldgen.passes.snapshot import pixel_rays
+        from worldgen.passes.snapshot import pixel_ray_array
 
-        _, dirs = pixel_rays(view.cam)
-        miss = view.hits.geom.ravel() < 0
-        out[miss] = self.sky(dirs.reshape(-1, 3)[miss])
+        miss = np.flatnonzero(view.hits.geom.ravel() < 0)
+        self.sky_model.radiance_at(out, pixel_ray_array(view.cam).reshape(-1, 6)[:, 3:], miss)
         if len(surf.idx) == 0:
             return out.reshape(h, w, 3)
         n_geo = surf.normal
@@ -251,11 +250,18 @@ class ProceduralPainter(Painter):
             occ = 1 - look.ao * (1 - spread_from_anchors(ao, need, anchor))
         light = (self.sky_model.fill(n) * 0.55 + self.ambient) * occ[:, None]
         spec = np.zeros((k, 3), np.float32)
-        shine = np.clip(2.0 / np.maximum(rough, 0.03) ** 2 - 2.0, 1.0, 4000.0)
         # highlights move with the eye: only materials that are really smooth get them (fading
-        # in below roughness 0.6), so matte surfaces keep one colour from every view
-        f0 = np.where(metal[:, None], albedo, 0.04) * np.clip((SHINY_ROUGHNESS - rough) / 0.3, 0, 1)[:, None]
-        f0 = f0.astype(np.float32)
+        # in below roughness 0.6), so matte surfaces keep one colour from every view; they are
+        # computed for those pixels alone (elsewhere they are exactly 0)
+        shiny = np.flatnonzero(rough < SHINY_ROUGHNESS)
+        if len(shiny):
+            r_s, n_s, v_s = rough[shiny], n[shiny], view_dir[shiny]
+            shine = np.clip(2.0 / np.maximum(r_s, 0.03) ** 2 - 2.0, 1.0, 4000.0)
+            f0 = (
+                np.where(metal[shiny, None], albedo[shiny], 0.04)
+                * np.clip((SHINY_ROUGHNESS - r_s) / 0.3, 0, 1)[:, None]
+            )
+            f0 = f0.astype(np.float32)
         for to_sun, sun_col, size in self.suns:
             lam = np.clip(n @ to_sun, 0, None) * (n_geo @ to_sun > 0)
             if self.shadows:
@@ -263,14 +269,16 @@ class ProceduralPainter(Painter):
             if self.painterly:  # soft bands: a hand-painted read of form
                 lam = np.floor(lam * 4 + 0.5) / 4 * 0.6 + lam * 0.4
             light = light + lam[:, None] * sun_col * 0.45
-            spec += self._highlight(n, view_dir, to_sun, shine, f0, lam) * sun_col * 0.45
+            if len(shiny):
+                spec[shiny] += self._highlight(n_s, v_s, to_sun, shine, f0, lam[shiny]) * sun_col * 0.45
         for lt, col in self.locals:
             e, ldir, _ = local_light(lt, surf.world, n)
             on = e > 1e-4
             if self.shadows and on.any():
                 e[on] = e[on] * light_visibility(self._caster(), view.snap, surf.world[on], n_geo[on], lt.position)
             light = light + e[:, None] * col * (lt.intensity > 0)
-            spec += self._highlight_dirs(n, view_dir, ldir, shine, f0, e) * col
+            if len(shiny):
+                spec[shiny] += self._highlight_dirs(n_s, v_s, ldir[shiny], shine, f0, e[shiny]) * col
         col = albedo * light + albedo * emission[:, None] * 2.0 + spec
         glossy = rough < GLOSSY_ROUGHNESS
         if glossy.any():

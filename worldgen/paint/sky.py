@@ -61,14 +61,21 @@ class Sky:
         """Linear radiance (N, 3) seen along directions (N, 3). `disk`: include the sun's disk
         (off for reflections in rough gloss, where it would be a speck)."""
         flat = np.ascontiguousarray(dirs, np.float32).reshape(-1, 3)
+        out = np.empty((len(flat), 3), np.float32)
+        _radiance(flat, np.arange(len(flat)), out, *self._terms(disk))
+        return out.reshape(dirs.shape[:-1] + (3,))
+
+    def radiance_at(self, out: np.ndarray, dirs: np.ndarray, rows: np.ndarray, disk: bool = True) -> None:
+        """out[rows] = the radiance along dirs[rows] (out: (N, 3), dirs: (N, 3), float32, dirs may
+        be a strided view), written in place: the painter's sky pixels without gathering and
+        scattering them."""
+        _radiance(dirs.astype(np.float32, copy=False), rows, out, *self._terms(disk))
+
+    def _terms(self, disk: bool) -> tuple:
+        """Per sun: to-sun vector, tint, glow strength, the disk rim's cosines; and the palette."""
         k = len(self.suns)
-        to_sun, tint, haze, lo, hi = (
-            np.zeros((k, 3), np.float32),
-            np.zeros((k, 3), np.float32),
-            np.zeros(k),
-            np.zeros(k),
-            np.zeros(k),
-        )
+        to_sun, tint = np.zeros((k, 3), np.float32), np.zeros((k, 3), np.float32)
+        haze, lo, hi = np.zeros(k), np.zeros(k), np.zeros(k)
         for i, (ts, sun_col, size) in enumerate(self.suns):
             to_sun[i] = ts
             tint[i] = sun_col / max(float(sun_col.max()), 1e-6)
@@ -76,8 +83,7 @@ class Sky:
             r = np.radians(max(size, 0.5) / 2)
             lo[i], hi[i] = np.cos(r * 1.3), np.cos(r)
         show_disk = bool(disk and not self.overcast)
-        out = _radiance(flat, self.zenith, self.horizon, self.bounce, to_sun, tint, haze, lo, hi, show_disk)
-        return out.reshape(dirs.shape[:-1] + (3,))
+        return self.zenith, self.horizon, self.bounce, to_sun, tint, haze, lo, hi, show_disk
 
     def fill(self, normals: np.ndarray) -> np.ndarray:
         """Irradiance from sky above and ground bounce below for unit normals (N, 3)."""
@@ -99,13 +105,12 @@ def _gradient(zenith, horizon, bounce, up, blend):
 
 
 @njit(parallel=True, cache=True)
-def _radiance(dirs, zenith, horizon, bounce, to_sun, tint, haze, lo, hi, disk):
-    """The sky along directions (any length), one compiled pass, float64 inside: the gradient
+def _radiance(dirs, rows, out, zenith, horizon, bounce, to_sun, tint, haze, lo, hi, disk):
+    """out[rows] = the sky along dirs[rows] (any length), one compiled pass, float64 inside: the gradient
     from the ground bounce through the horizon to the zenith, each sun's glow (c^8 wide, c^200
     tight) and, with `disk`, its disk (a smoothstep over the disk's rim)."""
-    n = dirs.shape[0]
-    out = np.empty((n, 3), np.float32)
-    for i in prange(n):
+    for r in prange(rows.shape[0]):
+        i = rows[r]
         x, y, z = float(dirs[i, 0]), float(dirs[i, 1]), float(dirs[i, 2])
         norm = np.sqrt(x * x + y * y + z * z)
         x, y, z = x / norm, y / norm, z / norm
