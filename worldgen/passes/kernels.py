@@ -331,23 +331,26 @@ def flow_images(
 
 
 @njit(parallel=True, cache=True)
-def rays_meet_box(rays, lo, hi, tfar):
-    """(N,) bool: does ray (origin, direction) = rays[k, :3], rays[k, 3:] meet the box [lo, hi]
-    for some 0 <= t <= tfar (a slab test in float64)? What lets shadow and occlusion rays skip
-    the moving parts' BVH where they cannot reach them."""
+def rays_meet_boxes(rays, lo, hi, tfar):
+    """(N,) bool: does ray (origin, direction) = rays[k, :3], rays[k, 3:] meet any of the boxes
+    [lo[b], hi[b]] for some 0 <= t <= tfar (slab tests in float64)? What lets shadow and
+    occlusion rays skip a BVH where they cannot reach anything in it."""
     n = rays.shape[0]
-    out = np.empty(n, np.bool_)
+    out = np.zeros(n, np.bool_)
     for k in prange(n):
-        enter, leave = 0.0, tfar
-        for a in range(3):
-            o, d = float(rays[k, a]), float(rays[k, 3 + a])
-            if d == 0.0:
-                if o < lo[a] or o > hi[a]:
-                    enter, leave = 1.0, 0.0
-            else:
-                t0, t1 = (lo[a] - o) / d, (hi[a] - o) / d
-                if t0 > t1:
-                    t0, t1 = t1, t0
-                enter, leave = max(enter, t0), min(leave, t1)
-        out[k] = enter <= leave
+        for bx in range(lo.shape[0]):
+            enter, leave = 0.0, tfar
+            for a in range(3):
+                o, d = float(rays[k, a]), float(rays[k, 3 + a])
+                if d == 0.0:
+                    if o < lo[bx, a] or o > hi[bx, a]:
+                        enter, leave = 1.0, 0.0
+                else:
+                    t0, t1 = (lo[bx, a] - o) / d, (hi[bx, a] - o) / d
+                    if t0 > t1:
+                        t0, t1 = t1, t0
+                    enter, leave = max(enter, t0), min(leave, t1)
+            if enter <= leave:
+                out[k] = True
+                break
     return out

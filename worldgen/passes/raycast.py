@@ -4,7 +4,8 @@ Open3D's scenes cannot move a mesh once built, so the world is split: what never
 BVH built once per world and cast for every pixel; what moves (characters, animated objects)
 changes every instant and is intersected directly over each triangle's screen box (a BVH
 rebuild would cost ~350 ns a triangle per frame). The nearer hit wins. Shadow rays, which
-the painter casts in arbitrary directions, use a BVH of the moving parts built on demand."""
+the painter casts in arbitrary directions, use a BVH of the moving parts built on demand, and
+are cast only against the BVHs whose object boxes they can reach."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ class RaycastBackend:
         self._moving_rows = None
         self.deforming = np.array([world.deforms(oid) for oid in ids], bool)
         self._moving: OrderedDict[bytes, object] = OrderedDict()
+        self._boxes = None  # the static objects' boxes, for culling shadow rays
 
     @staticmethod
     def _build(snap: Snapshot, geoms: np.ndarray):
@@ -61,28 +63,37 @@ class RaycastBackend:
         return scene
 
     def _scenes(self, snap: Snapshot) -> list:
-        """(scene, geometry ids or None, bounding box or None) of the static BVH (if any) and of
-        the moving one for this instant (if any, with the box of the moving parts: rays that
-        cannot reach the box need not be cast against them)."""
+        """(scene, geometry ids or None, boxes or None) of the static BVH (if any, with a box per
+        static object) and of the moving one for this instant (if any, with the box of all
+        moving parts): a ray that meets none of a scene's boxes need not be cast against it."""
         out = []
         if len(self.static_geoms):
             if self._static is None:
                 self._static = self._build(snap, self.static_geoms)
-            out.append((self._static, self.static_geoms, None))
+            out.append((self._static, self.static_geoms, self._static_boxes(snap)))
         if len(self.moving_geoms):
             key = snap.matrices[self.moving_geoms].tobytes() + str(snap.t).encode() * bool(self.deforming.any())
             entry = self._moving.get(key)
             if entry is None:
                 scene = self._build_merged(snap)
-                v = snap.vertices[self._moving_rows]
-                pad = 1e-3 * (1.0 + float(np.abs(v).max()))  # float32 slack: the box errs on the large side
-                entry = self._moving[key] = (scene, (v.min(0) - pad, v.max(0) + pad))
+                entry = self._moving[key] = (scene, _box(snap.vertices[self._moving_rows])[None])
                 if len(self._moving) > self.KEEP:
                     self._moving.popitem(last=False)
             else:
                 self._moving.move_to_end(key)
             out.append((entry[0], None, entry[1]))
         return out
+
+    def _static_boxes(self, snap: Snapshot):
+        """(B, 2, 3) boxes of the static objects, one each (None past MAX_BOXES objects, where
+        testing every ray against every box would cost more than it saves)."""
+        if self._boxes is None:
+            if len(self.static_geoms) > MAX_BOXES:
+                self._boxes = False
+            else:
+                vo = snap.vertex_offset
+                self._boxes = np.stack([_box(snap.vertices[vo[g] : vo[g + 1]]) for g in self.static_geoms])
+        return self._boxes if self._boxes is not False else None
 
     def hits(self, snap: Snapshot, cam: CameraFrame) -> Hits:
         import open3d as o3d
@@ -139,14 +150,16 @@ class RaycastBackend:
 
     def occluded(self, points: np.ndarray, directions: np.ndarray, snap: Snapshot, tfar: float = np.inf) -> np.ndarray:
         """Shadow test: does anything lie along each ray (from points, up to `tfar` times its
-        direction's length; unit directions and no limit by default)? Rays that miss the moving
-        parts' box are tested against the static BVH only."""
+        direction's length; unit directions and no limit by default)? A ray is tested against a
+        BVH only where it meets one of that BVH's object boxes (open ground far from everything
+        needs no cast at all)."""
         import open3d as o3d
 
         rays = np.concatenate([points, directions], 1).astype(np.float32)
         out = np.zeros(len(rays), bool)
-        for scene, _, box in self._scenes(snap):
-            sel = None if box is None else np.flatnonzero(_may_reach(rays, box, tfar))
+        for scene, _, boxes in self._scenes(snap):
+            may = _may_reach(rays, boxes, tfar)
+            sel = None if may is None or may.all() else np.flatnonzero(may)
             part = rays if sel is None else rays[sel]
             if len(part) == 0:
                 continue
@@ -162,14 +175,15 @@ class RaycastBackend:
     ) -> np.ndarray:
         """Ray parameter of the nearest hit along each ray (in units of its direction's
         length), inf where none: what ambient occlusion weighs its rays by. With a finite
-        `reach`, a hit farther than `reach` may be reported as inf (rays that cannot come within
-        reach of the moving parts' box skip them)."""
+        `reach`, a hit farther than `reach` may be reported as inf (a ray is cast against a BVH
+        only where it meets one of its object boxes within `reach`)."""
         import open3d as o3d
 
         rays = np.concatenate([points, directions], 1).astype(np.float32)
         out = None
-        for scene, _, box in self._scenes(snap):
-            sel = None if box is None else np.flatnonzero(_may_reach(rays, box, reach))
+        for scene, _, boxes in self._scenes(snap):
+            may = _may_reach(rays, boxes, reach)
+            sel = None if may is None or may.all() else np.flatnonzero(may)
             if sel is None:
                 t = scene.cast_rays(o3d.core.Tensor.from_numpy(rays))["t_hit"].numpy()
             else:
@@ -184,10 +198,22 @@ class RaycastBackend:
         return self._scenes(snap)[0][0]
 
 
-def _may_reach(rays: np.ndarray, box: tuple, tfar: float) -> np.ndarray:
-    """(N,) bool: may ray (origin, direction) meet the box (lo, hi) for 0 <= t <= tfar? True is
-    always safe (the ray is then cast); False only where the segment surely misses the box."""
-    from worldgen.passes.kernels import rays_meet_box
+MAX_BOXES = 64
+BOX_PAD = 2e-5  # x (1 + largest coordinate): far above float32 rounding of a hit, far below the rays' offset
 
-    lo, hi = box
-    return rays_meet_box(rays, np.asarray(lo, np.float64), np.asarray(hi, np.float64), float(tfar))
+
+def _box(v: np.ndarray) -> np.ndarray:
+    """(2, 3) box around vertices, padded so that float rounding never puts a hit outside it."""
+    pad = BOX_PAD * (1.0 + float(np.abs(v).max())) if len(v) else 0.0
+    return np.stack([v.min(0) - pad, v.max(0) + pad]).astype(np.float64)
+
+
+def _may_reach(rays: np.ndarray, boxes, tfar: float) -> np.ndarray | None:
+    """(N,) bool: may ray (origin, direction) meet one of the boxes (B, 2, 3) for 0 <= t <= tfar?
+    True is always safe (the ray is then cast); False only where the segment surely misses every
+    box. None: no boxes to test (cast every ray)."""
+    from worldgen.passes.kernels import rays_meet_boxes
+
+    if boxes is None:
+        return None
+    return rays_meet_boxes(rays, np.ascontiguousarray(boxes[:, 0]), np.ascontiguousarray(boxes[:, 1]), float(tfar))
