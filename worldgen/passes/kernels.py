@@ -331,26 +331,41 @@ def flow_images(
 
 
 @njit(parallel=True, cache=True)
-def rays_meet_boxes(rays, lo, hi, tfar):
-    """(N,) bool: does ray (origin, direction) = rays[k, :3], rays[k, 3:] meet any of the boxes
-    [lo[b], hi[b]] for some 0 <= t <= tfar (slab tests in float64)? What lets shadow and
-    occlusion rays skip a BVH where they cannot reach anything in it."""
+def rays_meet_boxes(rays, lo, hi, owner, tfar):
+    """(N,) uint8 bit masks: bit owner[b] is set where ray (origin, direction) = rays[k, :3],
+    rays[k, 3:] meets box [lo[b], hi[b]] for some 0 <= t <= tfar (slab tests in float64). What
+    lets shadow and occlusion rays skip the BVHs (owners) whose objects they cannot reach."""
     n = rays.shape[0]
-    out = np.zeros(n, np.bool_)
+    out = np.zeros(n, np.uint8)
     for k in prange(n):
-        for bx in range(lo.shape[0]):
+        ox, oy, oz = float(rays[k, 0]), float(rays[k, 1]), float(rays[k, 2])
+        dx, dy, dz = float(rays[k, 3]), float(rays[k, 4]), float(rays[k, 5])
+        ix = 1.0 / dx if dx != 0.0 else 0.0
+        iy = 1.0 / dy if dy != 0.0 else 0.0
+        iz = 1.0 / dz if dz != 0.0 else 0.0
+        bits = np.uint8(0)
+        for b in range(lo.shape[0]):
+            bit = np.uint8(1 << owner[b])
+            if bits & bit:
+                continue
             enter, leave = 0.0, tfar
-            for a in range(3):
-                o, d = float(rays[k, a]), float(rays[k, 3 + a])
-                if d == 0.0:
-                    if o < lo[bx, a] or o > hi[bx, a]:
-                        enter, leave = 1.0, 0.0
-                else:
-                    t0, t1 = (lo[bx, a] - o) / d, (hi[bx, a] - o) / d
-                    if t0 > t1:
-                        t0, t1 = t1, t0
-                    enter, leave = max(enter, t0), min(leave, t1)
+            enter, leave = _slab(ox, dx, ix, lo[b, 0], hi[b, 0], enter, leave)
+            enter, leave = _slab(oy, dy, iy, lo[b, 1], hi[b, 1], enter, leave)
+            enter, leave = _slab(oz, dz, iz, lo[b, 2], hi[b, 2], enter, leave)
             if enter <= leave:
-                out[k] = True
-                break
+                bits |= bit
+        out[k] = bits
     return out
+
+
+@njit(inline="always", cache=True)
+def _slab(o, d, inv, lo, hi, enter, leave):
+    """The ray's parameter interval narrowed to one slab lo <= o + t d <= hi (empty: enter > leave)."""
+    if d == 0.0:
+        if o < lo or o > hi:
+            return 1.0, 0.0
+        return enter, leave
+    t0, t1 = (lo - o) * inv, (hi - o) * inv
+    if t0 > t1:
+        t0, t1 = t1, t0
+    return max(enter, t0), min(leave, t1)

@@ -157,9 +157,7 @@ class RaycastBackend:
 
         rays = np.concatenate([points, directions], 1).astype(np.float32)
         out = np.zeros(len(rays), bool)
-        for scene, _, boxes in self._scenes(snap):
-            may = _may_reach(rays, boxes, tfar)
-            sel = None if may is None or may.all() else np.flatnonzero(may)
+        for scene, sel in _cast_lists(rays, self._scenes(snap), tfar):
             part = rays if sel is None else rays[sel]
             if len(part) == 0:
                 continue
@@ -181,9 +179,7 @@ class RaycastBackend:
 
         rays = np.concatenate([points, directions], 1).astype(np.float32)
         out = None
-        for scene, _, boxes in self._scenes(snap):
-            may = _may_reach(rays, boxes, reach)
-            sel = None if may is None or may.all() else np.flatnonzero(may)
+        for scene, sel in _cast_lists(rays, self._scenes(snap), reach):
             if sel is None:
                 t = scene.cast_rays(o3d.core.Tensor.from_numpy(rays))["t_hit"].numpy()
             else:
@@ -208,12 +204,31 @@ def _box(v: np.ndarray) -> np.ndarray:
     return np.stack([v.min(0) - pad, v.max(0) + pad]).astype(np.float64)
 
 
-def _may_reach(rays: np.ndarray, boxes, tfar: float) -> np.ndarray | None:
-    """(N,) bool: may ray (origin, direction) meet one of the boxes (B, 2, 3) for 0 <= t <= tfar?
-    True is always safe (the ray is then cast); False only where the segment surely misses every
-    box. None: no boxes to test (cast every ray)."""
+def _may_reach(rays: np.ndarray, scenes: list, tfar: float) -> np.ndarray:
+    """(N,) uint8: bit s set where ray (origin, direction) may meet one of scene s's boxes for
+    0 <= t <= tfar (always set for a scene without boxes). A set bit is always safe (the ray is
+    then cast); a clear one means the segment surely misses every box of that scene."""
     from worldgen.passes.kernels import rays_meet_boxes
 
-    if boxes is None:
-        return None
-    return rays_meet_boxes(rays, np.ascontiguousarray(boxes[:, 0]), np.ascontiguousarray(boxes[:, 1]), float(tfar))
+    always = 0
+    boxes, owner = [], []
+    for s, (_, _, b) in enumerate(scenes):
+        if b is None:
+            always |= 1 << s
+        else:
+            boxes.append(b)
+            owner += [s] * len(b)
+    if not boxes:
+        return np.full(len(rays), always, np.uint8)
+    b = np.concatenate(boxes)
+    lo, hi = np.ascontiguousarray(b[:, 0]), np.ascontiguousarray(b[:, 1])
+    mask = rays_meet_boxes(rays, lo, hi, np.asarray(owner, np.int64), float(tfar))
+    return mask | np.uint8(always) if always else mask
+
+
+def _cast_lists(rays: np.ndarray, scenes: list, tfar: float):
+    """(scene, indices of the rays to cast against it, or None for all) for each scene."""
+    mask = _may_reach(rays, scenes, tfar)
+    for s, (scene, _, _) in enumerate(scenes):
+        hit = (mask & np.uint8(1 << s)) != 0
+        yield scene, None if hit.all() else np.flatnonzero(hit)
