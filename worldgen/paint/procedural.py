@@ -12,6 +12,7 @@ smooth materials' highlights and reflections move with the eye, as they should."
 from __future__ import annotations
 
 import numpy as np
+from numba import njit, prange
 
 from worldgen.paint import lens
 from worldgen.paint.base import Painter
@@ -45,6 +46,23 @@ def object_groups(geom: np.ndarray) -> list[tuple[int, np.ndarray]]:
             out.append((g, order[start:end]))
         start = end
     return out
+
+
+@njit(parallel=True, cache=True)
+def _combine(out, idx, albedo, n, occ, emission, spec, zenith_half, bounce_half, ambient, weights, colours, scales):
+    """out[idx] = albedo x light + albedo x glow x 2 + highlights, the light being the sky and
+    bounce fill by the normal's height (x 0.55, plus ambient, x occlusion) and then each light's
+    weight x colour x scale in order: numpy's float32 operations in numpy's order, one pass."""
+    one, two, fill_k = np.float32(1.0), np.float32(2.0), np.float32(0.55)
+    for p in prange(idx.shape[0]):
+        up = min(max(n[p, 1], np.float32(-1.0)), one)
+        q = idx[p]
+        for c in range(3):
+            fill = zenith_half[c] * (one + up) + bounce_half[c] * (one - up)
+            light = (fill * fill_k + ambient[c]) * occ[p]
+            for t in range(weights.shape[0]):
+                light = light + weights[t, p] * colours[t, c] * scales[t]
+            out[q, c] = albedo[p, c] * light + albedo[p, c] * emission[p] * two + spec[p, c]
 
 
 class ProceduralPainter(Painter):
@@ -248,7 +266,7 @@ class ProceduralPainter(Painter):
             need, anchor = block_anchors(surf.idx, (h, w), surf.geom, depth, n_geo)
             ao = ambient_occlusion(self._caster(), view.snap, surf.world[need], n_geo[need], look.ao_distance)
             occ = 1 - look.ao * (1 - spread_from_anchors(ao, need, anchor))
-        light = (self.sky_model.fill(n) * 0.55 + self.ambient) * occ[:, None]
+        terms = []  # (weight per pixel, colour, scale) of each light, summed in this order
         spec = np.zeros((k, 3), np.float32)
         # highlights move with the eye: only materials that are really smooth get them (fading
         # in below roughness 0.6), so matte surfaces keep one colour from every view; they are
@@ -268,7 +286,7 @@ class ProceduralPainter(Painter):
                 lam = lam * self._sun_visibility(view, surf, n_geo, lam > 0, to_sun, size)
             if self.painterly:  # soft bands: a hand-painted read of form
                 lam = np.floor(lam * 4 + 0.5) / 4 * 0.6 + lam * 0.4
-            light = light + lam[:, None] * sun_col * 0.45
+            terms.append((lam, sun_col, 0.45))
             if len(shiny):
                 spec[shiny] += self._highlight(n_s, v_s, to_sun, shine, f0, lam[shiny]) * sun_col * 0.45
         for lt, col in self.locals:
@@ -276,14 +294,30 @@ class ProceduralPainter(Painter):
             on = e > 1e-4
             if self.shadows and on.any():
                 e[on] = e[on] * light_visibility(self._caster(), view.snap, surf.world[on], n_geo[on], lt.position)
-            light = light + e[:, None] * col * (lt.intensity > 0)
+            terms.append((e, col, 1.0 if lt.intensity > 0 else 0.0))
             if len(shiny):
                 spec[shiny] += self._highlight_dirs(n_s, v_s, ldir[shiny], shine, f0, e[shiny]) * col
-        col = albedo * light + albedo * emission[:, None] * 2.0 + spec
-        glossy = rough < GLOSSY_ROUGHNESS
-        if glossy.any():
-            col[glossy] += self._gloss(n[glossy], view_dir[glossy], rough[glossy]) * occ[glossy, None]
-        out[surf.idx] = col
+        # sky and bounce fill (occluded), then each light, then albedo, glow and highlights,
+        # written into the frame in one pass (float32, in numpy's order: the same values)
+        sm = self.sky_model
+        _combine(
+            out,
+            surf.idx,
+            albedo,
+            n,
+            occ,
+            emission,
+            spec,
+            (sm.zenith * 0.5).astype(np.float32),
+            (sm.bounce * 0.5).astype(np.float32),
+            np.asarray(self.ambient, np.float32),
+            np.array([t[0] for t in terms], np.float32).reshape(len(terms), k),
+            np.array([t[1] for t in terms], np.float32).reshape(len(terms), 3),
+            np.array([t[2] for t in terms], np.float32),
+        )
+        glossy = np.flatnonzero(rough < GLOSSY_ROUGHNESS)
+        if len(glossy):
+            out[surf.idx[glossy]] += self._gloss(n[glossy], view_dir[glossy], rough[glossy]) * occ[glossy, None]
         return out.reshape(h, w, 3)
 
     def _sun_visibility(self, view, surf, n_geo, lit, to_sun, size) -> np.ndarray:
