@@ -252,3 +252,57 @@ def test_compiled_block_anchors_equal_the_numpy_rule():
         need, anchor = block_anchors(flat, (h, w), geom, depth, n)
         assert np.array_equal(need, (a_flat == flat) | ~ok) and np.array_equal(anchor, ap)
         assert 0 < need.mean() < 1
+
+
+STILL = """
+worldgen: 1
+seed: 4
+render: {width: 40, height: 24, fps: 12}
+style: "painterly"
+world:
+  objects:
+    - {id: ground, shape: plane, size: [20, 20], appearance: "sand"}
+    - id: crate
+      shape: box
+      size: [1, 1, 1]
+      appearance: "wooden crate"
+      motion:
+        - {t: 0, position: [-1, 0.5, 0]}
+        - {t: 0.4, position: [1, 0.5, 0]}
+shots:
+  - {id: still, duration: 1, camera: {move: static, position: [3, 2, 5], look_at: [0, 0.5, 0]}}
+  - {id: dusk, start: 1, duration: 0.25, style: "dusk", camera: {move: static, position: [3, 2, 5], look_at: [0, 0.5, 0]}}
+  - {id: turn, start: 1, duration: 0.5, camera: {move: orbit, look_at: [0, 0.5, 0], radius: 5, height: 2, degrees: 20}}
+"""
+
+
+def test_a_still_frame_reuses_the_last_light_and_gives_the_same_bytes(tmp_path, monkeypatch):
+    """While the camera holds still over a world at rest, the painter lights a frame once and
+    reuses it; the frames are byte for byte what lighting every frame gives. While the crate
+    moves, or the camera, or after a change of style, every frame is lit anew."""
+    from worldgen.paint.procedural import ProceduralPainter
+    from worldgen.paint.registry import make_painter
+    from worldgen.passes.sequence import Rasterizer
+
+    spec = spec_from(STILL, tmp_path)
+    world = World(spec)
+
+    def film(reuse):
+        monkeypatch.setattr(ProceduralPainter, "REUSE_STILL_FRAMES", reuse)
+        raster = Rasterizer(world)
+        painter = make_painter("procedural", world, raster, {})
+        frames = []
+        for shot in spec.shots:
+            painter.set_style(shot.style or spec.style)
+            painter.begin_shot(shot, (0.1, 50.0))
+            for fr in raster.shot_frames(shot, 40, 24, 12):
+                frames.append(painter.paint_frame(fr).tobytes())
+        return frames, painter.frames_reused
+
+    reused, n = film(True)
+    every, none = film(False)
+    assert none == 0 and reused == every
+    # the crate moves over frames 0-5 (it stops at 0.4 s, between frames 4 and 5): frames 6-11 of
+    # the still shot reuse frame 5's light; the dusk shot (same camera, new style) lights its
+    # first frame and reuses it twice; the orbit reuses nothing
+    assert n == 6 + 2, n

@@ -84,6 +84,12 @@ class ProceduralPainter(Painter):
         self.shot = None
         self._rig = None
         self._passes = None  # the frame's passes while paint_frame runs (flow for motion blur)
+        # the last frame's light, reused while nothing that decides it changes (a still camera
+        # over a world at rest): see `_shade_once`
+        self._deforms = any(world.deforms(o) for o in ids)
+        self._style_serial = 0
+        self._last = None
+        self.frames_reused = 0
         self.set_style(style or self.spec.style)
 
     @classmethod
@@ -128,6 +134,7 @@ class ProceduralPainter(Painter):
         return looks[node.region]
 
     def set_style(self, style: str):
+        self._style_serial = getattr(self, "_style_serial", 0) + 1  # the light may change: a new key
         words = style.lower()
         self.painterly = any(w in words for w in ("painterly", "painted", "illustrat", "toon", "cel", "storybook"))
         self.suns, self.ambient, self.locals = [], np.zeros(3, np.float32), []
@@ -416,7 +423,31 @@ class ProceduralPainter(Painter):
 
     def paint(self, view: FrameView) -> np.ndarray:
         """uint8 sRGB frame (H, W, 3); motion blur only through `paint_frame` (it needs flow)."""
-        return self.develop(view, self.shade(view), self._passes)
+        return self.develop(view, self._shade_once(view), self._passes)
+
+    REUSE_STILL_FRAMES = True
+
+    def _shade_once(self, view: FrameView) -> np.ndarray:
+        """`shade(view)`, or the previous frame's result where that is the same computation:
+        shade reads only the camera, the snapshot and this painter's style, and a snapshot
+        follows from the objects' matrices (and the time, for deforming bodies). A still shot
+        of a world at rest is lit once; the lens, flow and grain are still applied per frame."""
+        cam = view.cam
+        key = (
+            cam.width,
+            cam.height,
+            cam.K.tobytes(),
+            cam.world_to_camera.tobytes(),
+            view.snap.matrices.tobytes(),
+            view.snap.t if self._deforms else None,
+            self._style_serial,
+        )
+        if self.REUSE_STILL_FRAMES and self._last is not None and self._last[0] == key:
+            self.frames_reused += 1
+            return self._last[1]
+        hdr = self.shade(view)
+        self._last = (key, hdr) if self.REUSE_STILL_FRAMES else None
+        return hdr
 
     def paint_frame(self, fr) -> np.ndarray:
         """The frame with its passes at hand, so motion blur follows the exact flow."""
