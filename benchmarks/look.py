@@ -5,7 +5,7 @@
 
 Three measurements, after a warm-up (imports, numba compilation):
 
-- **E_warp** of the procedural painter on the bench suite (benchmarks/suite/*.yaml) at the
+- **E_warp** of the procedural painter on the bench suite (worldgen/bench/suite/*.yaml) at the
   consistency benchmark's CPU settings (128x72, 12 fps, `worldgen bench` metrics), twice: the
   image *before the lens effects* (the suite's specs with depth of field, motion blur and grain
   off) and *with them* (f/2.8 focused on each shot's aim, a 180-degree shutter, grain 0.05).
@@ -34,7 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
 
-SUITE = C.ROOT / "benchmarks" / "suite"
+SUITE = C.ROOT / "worldgen" / "bench" / "suite"  # the built-in suite, shipped with the package
 DEMO = C.ROOT / "scenes" / "lighthouse.yaml"
 SIZE, FPS = (128, 72), 12  # the consistency benchmark's CPU settings
 LENS_OFF = {"f_stop": None, "shutter": 0.0, "grain": 0.0}

@@ -72,16 +72,19 @@ def _dof(img, coc, depth, disk, rmax):
 
 
 @njit(inline="always", cache=True)
-def _bilinear(img, y, x, c):
+def _bilinear3(img, y, x, acc):
+    """acc += the image at (y, x), bilinear (edges clamped): all three channels from one set
+    of weights and corner indices."""
     h, w = img.shape[0], img.shape[1]
     x = min(max(x, 0.0), w - 1.0)
     y = min(max(y, 0.0), h - 1.0)
     x0, y0 = int(np.floor(x)), int(np.floor(y))
     x1, y1 = min(x0 + 1, w - 1), min(y0 + 1, h - 1)
     fx, fy = x - x0, y - y0
-    top = img[y0, x0, c] * (1 - fx) + img[y0, x1, c] * fx
-    bot = img[y1, x0, c] * (1 - fx) + img[y1, x1, c] * fx
-    return top * (1 - fy) + bot * fy
+    for c in range(3):
+        top = img[y0, x0, c] * (1 - fx) + img[y0, x1, c] * fx
+        bot = img[y1, x0, c] * (1 - fx) + img[y1, x1, c] * fx
+        acc[c] += top * (1 - fy) + bot * fy
 
 
 @njit(parallel=True, cache=True)
@@ -92,21 +95,20 @@ def _motion_blur(img, fwd, bwd, half_open, n):
     h, w = img.shape[0], img.shape[1]
     out = img.copy()
     for i in prange(h):
+        acc = np.zeros(3)
         for j in range(w):
             fx, fy, bx, by = fwd[i, j, 0], fwd[i, j, 1], bwd[i, j, 0], bwd[i, j, 1]
             if abs(fx) + abs(fy) + abs(bx) + abs(by) < 1e-3:
                 continue
-            a0, a1, a2 = 0.0, 0.0, 0.0
+            acc[0], acc[1], acc[2] = 0.0, 0.0, 0.0
             for k in range(n):
                 u = (k + 0.5) / n * 2.0 - 1.0  # -1..1 over the open shutter
                 if u >= 0:
                     x, y = j + u * half_open * fx, i + u * half_open * fy
                 else:
                     x, y = j - u * half_open * bx, i - u * half_open * by
-                a0 += _bilinear(img, y, x, 0)
-                a1 += _bilinear(img, y, x, 1)
-                a2 += _bilinear(img, y, x, 2)
-            out[i, j, 0], out[i, j, 1], out[i, j, 2] = a0 / n, a1 / n, a2 / n
+                _bilinear3(img, y, x, acc)
+            out[i, j, 0], out[i, j, 1], out[i, j, 2] = acc[0] / n, acc[1] / n, acc[2] / n
     return out
 
 
@@ -210,13 +212,28 @@ def _blur_axis(x: np.ndarray, sigma: float, axis: int) -> np.ndarray:
     return out
 
 
+def bloom_glow(img: np.ndarray, strength: float) -> np.ndarray | None:
+    """The glow of what is brighter than white, at a quarter of the size (two blur widths), or
+    None where nothing is: `finish` brings it back up with bilinear weights."""
+    if strength <= 0:
+        return None
+    bright = _bright_quarter(np.ascontiguousarray(img, np.float32), BLOOM_F)
+    if not bright.any():
+        return None
+    glow = np.zeros_like(bright)
+    for sigma in (1.5, 5.0):
+        glow += _blur_axis(_blur_axis(bright, sigma, 0), sigma, 1)
+    return glow.astype(np.float32)
+
+
 def bloom(img: np.ndarray, strength: float) -> np.ndarray:
     """Glow: what is brighter than white spreads over its surroundings (two widths, computed
-    at a quarter of the size and brought back with bilinear weights)."""
+    at a quarter of the size and brought back with bilinear weights). Step by step, with numpy:
+    the painter gets the same through `finish`, which is tested against this."""
     if strength <= 0:
         return img
     h, w = img.shape[:2]
-    f = 4
+    f = BLOOM_F
     hs, ws = -(-h // f), -(-w // f)
     padded = np.pad(img, ((0, hs * f - h), (0, ws * f - w), (0, 0)), mode="edge")
     small = padded.reshape(hs, f, ws, f, 3).mean((1, 3))
@@ -228,6 +245,34 @@ def bloom(img: np.ndarray, strength: float) -> np.ndarray:
     for sigma in (1.5, 5.0):
         glow += _blur_axis(_blur_axis(bright, sigma, 0), sigma, 1)
     return _add_upsampled(np.ascontiguousarray(img, np.float32), glow.astype(np.float32), f, float(strength))
+
+
+BLOOM_F = 4  # bloom works at 1/BLOOM_F of the frame's size
+
+
+@njit(parallel=True, cache=True)
+def _bright_quarter(img, f):
+    """The f x f block means of the image (edges repeated past the border), keeping only the
+    part of each brighter than white (luminance above 1), in one pass."""
+    h, w = img.shape[0], img.shape[1]
+    hs, ws = -(-h // f), -(-w // f)
+    out = np.zeros((hs, ws, 3), np.float32)
+    for bi in prange(hs):
+        for bj in range(ws):
+            s0, s1, s2 = 0.0, 0.0, 0.0
+            for a in range(f):
+                i = min(bi * f + a, h - 1)
+                for b in range(f):
+                    j = min(bj * f + b, w - 1)
+                    s0 += img[i, j, 0]
+                    s1 += img[i, j, 1]
+                    s2 += img[i, j, 2]
+            s0, s1, s2 = s0 / (f * f), s1 / (f * f), s2 / (f * f)
+            lum = 0.2126 * s0 + 0.7152 * s1 + 0.0722 * s2
+            if lum > 1.0:
+                k = (lum - 1.0) / max(lum, 1e-6)
+                out[bi, bj, 0], out[bi, bj, 1], out[bi, bj, 2] = s0 * k, s1 * k, s2 * k
+    return out
 
 
 def vignette_weights(h: int, w: int, amount: float) -> np.ndarray:
@@ -254,6 +299,92 @@ def encode_srgb(x: np.ndarray) -> np.ndarray:
     return np.where(x <= 0.0031308, x * 12.92, 1.055 * np.power(np.maximum(x, 0.0031308), 1 / 2.4) - 0.055)
 
 
+def _srgb_levels() -> np.ndarray:
+    """levels[k]: the least linear value (0..1) that encodes to 8-bit level k or above (sRGB
+    transfer, rounding to nearest); levels[0] = -inf."""
+    s = (np.arange(256) - 0.5) / 255
+    lin = np.where(s <= 0.04045, s / 12.92, ((s + 0.055) / 1.055) ** 2.4)
+    lin[0] = -np.inf
+    return lin
+
+
+SRGB_LEVELS = _srgb_levels()
+LEVEL_BINS = 4096  # finer than the closest two levels (near black, 1 / (255 * 12.92) apart)
+# the level of each bin's lower end: a pixel's level is at most a step or two above its bin's
+LEVEL_START = (np.searchsorted(SRGB_LEVELS, np.arange(LEVEL_BINS) / LEVEL_BINS, side="right") - 1).astype(np.int64)
+
+
+@njit(parallel=True, cache=True)
+def _finish(img, gain, glow, f, strength, vignette, filmic_curve, grain, noise, levels, start):
+    """Exposed, bloomed, vignetted, toned, grained and quantised in one pass over the frame
+    (float64 inside): what `develop` does after the lens, without a full-frame temporary per
+    step. `glow`: the bloom at 1/f size (0 x 0 for none); `noise`: (H, W, 1) or 0 x 0 x 0."""
+    h, w = img.shape[0], img.shape[1]
+    hs, ws = glow.shape[0], glow.shape[1]
+    out = np.empty((h, w, 3), np.uint8)
+    inv_white2 = 1.0 / (WHITE * WHITE)
+    for i in prange(h):
+        yy = (i + 0.5) / h * 2 - 1
+        gy = (i + 0.5) / f - 0.5
+        y0 = min(max(int(np.floor(gy)), 0), max(hs - 1, 0))
+        y1 = min(y0 + 1, max(hs - 1, 0))
+        fy = min(max(gy - y0, 0.0), 1.0)
+        for j in range(w):
+            wgt = 1.0
+            if vignette > 0:
+                xx = (j + 0.5) / w * 2 - 1
+                r2 = (xx * xx + yy * yy) / 2
+                wgt = 1 - vignette * r2 * np.sqrt(r2)
+            gx = (j + 0.5) / f - 0.5
+            x0 = min(max(int(np.floor(gx)), 0), max(ws - 1, 0))
+            x1 = min(x0 + 1, max(ws - 1, 0))
+            fx = min(max(gx - x0, 0.0), 1.0)
+            for c in range(3):
+                v = img[i, j, c] * gain
+                if hs > 0:
+                    g = (glow[y0, x0, c] * (1 - fx) + glow[y0, x1, c] * fx) * (1 - fy) + (
+                        glow[y1, x0, c] * (1 - fx) + glow[y1, x1, c] * fx
+                    ) * fy
+                    v += strength * g
+                v *= wgt
+                if filmic_curve:
+                    v = max(v, 0.0)
+                    v = min(max(v * (1 + v * inv_white2) / (1 + v), 0.0), 1.0)
+                else:
+                    v = min(max(v, 0.0), 1.0)
+                if grain > 0 and noise.shape[0] > 0:
+                    v = v * 12.92 if v <= 0.0031308 else 1.055 * v ** (1 / 2.4) - 0.055
+                    v = v + grain * 0.25 * noise[i, j, 0] * np.sqrt(min(max(v * (1 - v), 0.0), 0.25)) * 2
+                    out[i, j, c] = np.uint8(min(max(v, 0.0), 1.0) * 255 + 0.5)
+                else:  # the 8-bit level from a table of its thresholds: no power per pixel
+                    b = min(int(v * LEVEL_BINS), LEVEL_BINS - 1)
+                    k = start[b]
+                    while k < 255 and v >= levels[k + 1]:
+                        k += 1
+                    out[i, j, c] = np.uint8(k)
+    return out
+
+
+def finish(img, gain: float, bloom_strength: float, vignette: float, tone: str, grain: float, noise) -> np.ndarray:
+    """Exposure gain, bloom, vignette, tone curve and grain, to uint8 sRGB: the same steps as
+    `bloom`, `vignette_weights` and `tone_and_grain` in a row, in one compiled pass."""
+    x = np.ascontiguousarray(img, np.float32)
+    glow = bloom_glow(x * np.float32(gain), bloom_strength) if bloom_strength > 0 else None
+    return _finish(
+        x,
+        float(gain),
+        glow if glow is not None else np.zeros((0, 0, 3), np.float32),
+        BLOOM_F,
+        float(bloom_strength),
+        float(vignette),
+        tone == "filmic",
+        float(grain),
+        np.ascontiguousarray(noise, np.float32) if noise is not None else np.zeros((0, 0, 1), np.float32),
+        SRGB_LEVELS,
+        LEVEL_START,
+    )
+
+
 def grain_noise(seed: int, shot_id: str, index: int, h: int, w: int) -> np.ndarray:
     """Per-pixel unit noise for one frame: a new pattern every frame (film's own temporal noise,
     intended), the same pattern for the same seed, shot and frame."""
@@ -263,7 +394,8 @@ def grain_noise(seed: int, shot_id: str, index: int, h: int, w: int) -> np.ndarr
 
 def tone_and_grain(x: np.ndarray, tone: str, grain: float, noise: np.ndarray | None) -> np.ndarray:
     """Exposed linear light -> uint8 sRGB: tone curve, transfer function, grain in display space
-    (strongest in the mid-tones, as in film), rounding."""
+    (strongest in the mid-tones, as in film), rounding. (Step by step, with numpy: the reference
+    that the painter's one-pass `finish` is tested against.)"""
     y = filmic(x) if tone == "filmic" else encode_srgb(np.clip(x, 0, 1))
     if grain > 0 and noise is not None:
         y = y + grain * 0.25 * noise * np.sqrt(np.clip(y * (1 - y), 0, 0.25)) * 2

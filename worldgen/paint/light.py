@@ -10,6 +10,7 @@ occludes half), so corners darken smoothly instead of in steps."""
 from __future__ import annotations
 
 import numpy as np
+from numba import njit, prange
 
 AO_RAYS = 6
 SUN_RAYS = 4
@@ -46,7 +47,7 @@ def ambient_occlusion(
     dirs = _cosine_directions(rays).astype(np.float32)
     origin = (points + normals * OFFSET).astype(np.float32)
     all_dirs = (dirs[:, 0, None, None] * t + dirs[:, 1, None, None] * b + dirs[:, 2, None, None] * normals) * reach
-    hit = caster.first_hit(np.tile(origin, (rays, 1)), all_dirs.reshape(-1, 3), snap).reshape(rays, -1)
+    hit = caster.first_hit(np.tile(origin, (rays, 1)), all_dirs.reshape(-1, 3), snap, reach=1.0).reshape(rays, -1)
     occ = np.clip(1.0 - hit, 0.0, 1.0)  # t is in units of the reach: 0 = touching, >= 1 = open
     return (1.0 - occ.mean(0)).astype(np.float32)
 
@@ -108,16 +109,39 @@ def block_anchors(flat: np.ndarray, shape: tuple, geom: np.ndarray, depth: np.nd
     give nearly the same picture; edges and creases keep their own rays.
     Returns (need (K,) bool, anchor (K,) index into the hit pixels, -1 where none)."""
     h, w = shape
-    i, j = flat // w, flat % w
-    a_flat = (i & ~1) * w + (j & ~1)
+    return _anchors(
+        np.ascontiguousarray(flat, np.int64),
+        h,
+        w,
+        np.ascontiguousarray(geom),
+        np.ascontiguousarray(depth, np.float32),
+        np.ascontiguousarray(normals, np.float32),
+    )
+
+
+@njit(parallel=True, cache=True)
+def _anchors(flat, h, w, geom, depth, normals):
+    """block_anchors in one compiled pass (float32 comparisons, as numpy makes them)."""
+    k = flat.shape[0]
     pos = np.full(h * w, -1, np.int64)
-    pos[flat] = np.arange(len(flat))
-    ap = pos[a_flat]
-    safe = np.maximum(ap, 0)
-    ok = (ap >= 0) & (geom[safe] == geom) & (np.abs(depth[safe] - depth) < 0.03 * depth)
-    ok &= np.einsum("ij,ij->i", normals[safe], normals) > 0.95
-    need = (a_flat == flat) | ~ok
-    return need, ap
+    for p in prange(k):
+        pos[flat[p]] = p
+    need = np.empty(k, np.bool_)
+    anchor = np.empty(k, np.int64)
+    rel, cos_min = np.float32(0.03), np.float32(0.95)
+    for p in prange(k):
+        f = flat[p]
+        i, j = f // w, f % w
+        a = (i & ~1) * w + (j & ~1)
+        ap = pos[a]
+        anchor[p] = ap
+        if a == f or ap < 0:
+            need[p] = True
+            continue
+        ok = geom[ap] == geom[p] and abs(depth[ap] - depth[p]) < rel * depth[p]
+        dot = normals[ap, 0] * normals[p, 0] + normals[ap, 1] * normals[p, 1] + normals[ap, 2] * normals[p, 2]
+        need[p] = not (ok and dot > cos_min)
+    return need, anchor
 
 
 def spread_from_anchors(values_need: np.ndarray, need: np.ndarray, anchor: np.ndarray) -> np.ndarray:
@@ -130,12 +154,11 @@ def spread_from_anchors(values_need: np.ndarray, need: np.ndarray, anchor: np.nd
 def near_edges(mask: np.ndarray, valid: np.ndarray, radius: int) -> np.ndarray:
     """Pixels (H, W) within `radius` of a change of `mask` among `valid` pixels: where a shadow's
     edge is, so where a soft shadow needs more than one ray."""
+    from scipy.ndimage import maximum_filter, minimum_filter
+
     lo = np.where(valid, mask, True).astype(np.uint8)  # invalid pixels never lower the minimum
     hi = np.where(valid, mask, False).astype(np.uint8)
-    for axis in (0, 1):
-        lo_p = np.pad(lo, [(radius, radius) if a == axis else (0, 0) for a in (0, 1)], mode="edge")
-        hi_p = np.pad(hi, [(radius, radius) if a == axis else (0, 0) for a in (0, 1)], mode="edge")
-        n = lo.shape[axis]
-        lo = np.min([np.take(lo_p, range(s, s + n), axis=axis) for s in range(2 * radius + 1)], axis=0)
-        hi = np.max([np.take(hi_p, range(s, s + n), axis=axis) for s in range(2 * radius + 1)], axis=0)
+    size = 2 * radius + 1  # a square window, edges repeated: exact on 0/1 images
+    lo = minimum_filter(lo, size=size, mode="nearest")
+    hi = maximum_filter(hi, size=size, mode="nearest")
     return valid & (lo != hi)

@@ -12,6 +12,7 @@ smooth materials' highlights and reflections move with the eye, as they should."
 from __future__ import annotations
 
 import numpy as np
+from numba import njit, prange
 
 from worldgen.paint import lens
 from worldgen.paint.base import Painter
@@ -23,11 +24,45 @@ from worldgen.passes.sequence import FrameView
 
 GLOSSY_ROUGHNESS = 0.35  # below this a material reflects the sky
 SHINY_ROUGHNESS = 0.6  # below this a material shows highlights of the sun and lamps
-LOOK_MODEL = 2  # bump when the look changes: frames painted by an older model are repainted
+LOOK_MODEL = 3  # bump when the look changes: frames painted by an older model are repainted
+# (3: the compiled sky and one-pass develop round differently from 2, by at most one 8-bit level)
 PENUMBRA_PX = 3  # soft-shadow rays within this many pixels of a hard shadow's edge
 BUMP_BAND = 3.0  # bump detail fades out at this many times colour's footprint
 BUMP_EPS = 0.01  # pattern units: the finite-difference step of bump mapping
 EXPOSURE = 1.3  # linear gain at exposure 0
+
+
+def object_groups(geom: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """(object, its pixels' indices in increasing order) for every object in `geom`: one
+    stable sort instead of a full-frame comparison and boolean gather per object (the same
+    pixels in the same order, so the same bytes)."""
+    if len(geom) == 0:
+        return []
+    order = np.argsort(geom, kind="stable")
+    ends = np.cumsum(np.bincount(geom))
+    out, start = [], 0
+    for g, end in enumerate(ends):
+        if end > start:
+            out.append((g, order[start:end]))
+        start = end
+    return out
+
+
+@njit(parallel=True, cache=True)
+def _combine(out, idx, albedo, n, occ, emission, spec, zenith_half, bounce_half, ambient, weights, colours, scales):
+    """out[idx] = albedo x light + albedo x glow x 2 + highlights, the light being the sky and
+    bounce fill by the normal's height (x 0.55, plus ambient, x occlusion) and then each light's
+    weight x colour x scale in order: numpy's float32 operations in numpy's order, one pass."""
+    one, two, fill_k = np.float32(1.0), np.float32(2.0), np.float32(0.55)
+    for p in prange(idx.shape[0]):
+        up = min(max(n[p, 1], np.float32(-1.0)), one)
+        q = idx[p]
+        for c in range(3):
+            fill = zenith_half[c] * (one + up) + bounce_half[c] * (one - up)
+            light = (fill * fill_k + ambient[c]) * occ[p]
+            for t in range(weights.shape[0]):
+                light = light + weights[t, p] * colours[t, c] * scales[t]
+            out[q, c] = albedo[p, c] * light + albedo[p, c] * emission[p] * two + spec[p, c]
 
 
 class ProceduralPainter(Painter):
@@ -49,6 +84,12 @@ class ProceduralPainter(Painter):
         self.shot = None
         self._rig = None
         self._passes = None  # the frame's passes while paint_frame runs (flow for motion blur)
+        # the last frame's light, reused while nothing that decides it changes (a still camera
+        # over a world at rest): see `_shade_once`
+        self._deforms = any(world.deforms(o) for o in ids)
+        self._style_serial = 0
+        self._last = None
+        self.frames_reused = 0
         self.set_style(style or self.spec.style)
 
     @classmethod
@@ -93,6 +134,7 @@ class ProceduralPainter(Painter):
         return looks[node.region]
 
     def set_style(self, style: str):
+        self._style_serial = getattr(self, "_style_serial", 0) + 1  # the light may change: a new key
         words = style.lower()
         self.painterly = any(w in words for w in ("painterly", "painted", "illustrat", "toon", "cel", "storybook"))
         self.suns, self.ambient, self.locals = [], np.zeros(3, np.float32), []
@@ -198,11 +240,10 @@ class ProceduralPainter(Painter):
         surf = view.surf
         h, w = view.hits.depth.shape
         out = np.empty((h * w, 3), np.float32)
-        from worldgen.passes.snapshot import pixel_rays
+        from worldgen.passes.snapshot import pixel_ray_array
 
-        _, dirs = pixel_rays(view.cam)
-        miss = view.hits.geom.ravel() < 0
-        out[miss] = self.sky(dirs.reshape(-1, 3)[miss])
+        miss = np.flatnonzero(view.hits.geom.ravel() < 0)
+        self.sky_model.radiance_at(out, pixel_ray_array(view.cam).reshape(-1, 6)[:, 3:], miss)
         if len(surf.idx) == 0:
             return out.reshape(h, w, 3)
         n_geo = surf.normal
@@ -219,8 +260,7 @@ class ProceduralPainter(Painter):
         view_dir /= np.linalg.norm(view_dir, axis=1, keepdims=True)
         facing = np.maximum(np.abs(np.einsum("ij,ij->i", view_dir, n_geo)), 0.2)
         footprint = depth / cam.K[1, 1] / facing
-        for g in np.unique(surf.geom):
-            sel = surf.geom == g
+        for g, sel in object_groups(surf.geom):
             mat = self.materials[g]
             scale = float(np.cbrt(abs(np.linalg.det(view.snap.matrices[g][:3, :3])))) or 1.0
             albedo[sel], n[sel] = self._surface(g, surf, sel, footprint[sel] / scale, view.snap.matrices[g])
@@ -233,33 +273,58 @@ class ProceduralPainter(Painter):
             need, anchor = block_anchors(surf.idx, (h, w), surf.geom, depth, n_geo)
             ao = ambient_occlusion(self._caster(), view.snap, surf.world[need], n_geo[need], look.ao_distance)
             occ = 1 - look.ao * (1 - spread_from_anchors(ao, need, anchor))
-        light = (self.sky_model.fill(n) * 0.55 + self.ambient) * occ[:, None]
+        terms = []  # (weight per pixel, colour, scale) of each light, summed in this order
         spec = np.zeros((k, 3), np.float32)
-        shine = np.clip(2.0 / np.maximum(rough, 0.03) ** 2 - 2.0, 1.0, 4000.0)
         # highlights move with the eye: only materials that are really smooth get them (fading
-        # in below roughness 0.6), so matte surfaces keep one colour from every view
-        f0 = np.where(metal[:, None], albedo, 0.04) * np.clip((SHINY_ROUGHNESS - rough) / 0.3, 0, 1)[:, None]
-        f0 = f0.astype(np.float32)
+        # in below roughness 0.6), so matte surfaces keep one colour from every view; they are
+        # computed for those pixels alone (elsewhere they are exactly 0)
+        shiny = np.flatnonzero(rough < SHINY_ROUGHNESS)
+        if len(shiny):
+            r_s, n_s, v_s = rough[shiny], n[shiny], view_dir[shiny]
+            shine = np.clip(2.0 / np.maximum(r_s, 0.03) ** 2 - 2.0, 1.0, 4000.0)
+            f0 = (
+                np.where(metal[shiny, None], albedo[shiny], 0.04)
+                * np.clip((SHINY_ROUGHNESS - r_s) / 0.3, 0, 1)[:, None]
+            )
+            f0 = f0.astype(np.float32)
         for to_sun, sun_col, size in self.suns:
             lam = np.clip(n @ to_sun, 0, None) * (n_geo @ to_sun > 0)
             if self.shadows:
                 lam = lam * self._sun_visibility(view, surf, n_geo, lam > 0, to_sun, size)
             if self.painterly:  # soft bands: a hand-painted read of form
                 lam = np.floor(lam * 4 + 0.5) / 4 * 0.6 + lam * 0.4
-            light = light + lam[:, None] * sun_col * 0.45
-            spec += self._highlight(n, view_dir, to_sun, shine, f0, lam) * sun_col * 0.45
+            terms.append((lam, sun_col, 0.45))
+            if len(shiny):
+                spec[shiny] += self._highlight(n_s, v_s, to_sun, shine, f0, lam[shiny]) * sun_col * 0.45
         for lt, col in self.locals:
             e, ldir, _ = local_light(lt, surf.world, n)
             on = e > 1e-4
             if self.shadows and on.any():
                 e[on] = e[on] * light_visibility(self._caster(), view.snap, surf.world[on], n_geo[on], lt.position)
-            light = light + e[:, None] * col * (lt.intensity > 0)
-            spec += self._highlight_dirs(n, view_dir, ldir, shine, f0, e) * col
-        col = albedo * light + albedo * emission[:, None] * 2.0 + spec
-        glossy = rough < GLOSSY_ROUGHNESS
-        if glossy.any():
-            col[glossy] += self._gloss(n[glossy], view_dir[glossy], rough[glossy]) * occ[glossy, None]
-        out[surf.idx] = col
+            terms.append((e, col, 1.0 if lt.intensity > 0 else 0.0))
+            if len(shiny):
+                spec[shiny] += self._highlight_dirs(n_s, v_s, ldir[shiny], shine, f0, e[shiny]) * col
+        # sky and bounce fill (occluded), then each light, then albedo, glow and highlights,
+        # written into the frame in one pass (float32, in numpy's order: the same values)
+        sm = self.sky_model
+        _combine(
+            out,
+            surf.idx,
+            albedo,
+            n,
+            occ,
+            emission,
+            spec,
+            (sm.zenith * 0.5).astype(np.float32),
+            (sm.bounce * 0.5).astype(np.float32),
+            np.asarray(self.ambient, np.float32),
+            np.array([t[0] for t in terms], np.float32).reshape(len(terms), k),
+            np.array([t[1] for t in terms], np.float32).reshape(len(terms), 3),
+            np.array([t[2] for t in terms], np.float32),
+        )
+        glossy = np.flatnonzero(rough < GLOSSY_ROUGHNESS)
+        if len(glossy):
+            out[surf.idx[glossy]] += self._gloss(n[glossy], view_dir[glossy], rough[glossy]) * occ[glossy, None]
         return out.reshape(h, w, 3)
 
     def _sun_visibility(self, view, surf, n_geo, lit, to_sun, size) -> np.ndarray:
@@ -348,20 +413,41 @@ class ProceduralPainter(Painter):
                 x = lens.depth_of_field(x, depth, float(view.cam.K[1, 1]), focus, f_stop)
         if passes is not None and shutter > 0:
             x = lens.motion_blur(x, passes.flow_fwd, passes.flow_bwd, shutter)
-        x = x * np.float32(EXPOSURE * 2.0**look.exposure)
-        x = lens.bloom(x, look.bloom)
-        if look.vignette > 0:
-            x = x * lens.vignette_weights(*x.shape[:2], look.vignette)
         noise = None
         if look.grain > 0:
             noise = lens.grain_noise(
                 self.spec.seed, self.shot.id if self.shot is not None else "", view.index, *x.shape[:2]
             )
-        return lens.tone_and_grain(x, look.tone, look.grain, noise)
+        # exposure, bloom, vignette, tone curve and grain in one pass
+        return lens.finish(x, EXPOSURE * 2.0**look.exposure, look.bloom, look.vignette, look.tone, look.grain, noise)
 
     def paint(self, view: FrameView) -> np.ndarray:
         """uint8 sRGB frame (H, W, 3); motion blur only through `paint_frame` (it needs flow)."""
-        return self.develop(view, self.shade(view), self._passes)
+        return self.develop(view, self._shade_once(view), self._passes)
+
+    REUSE_STILL_FRAMES = True
+
+    def _shade_once(self, view: FrameView) -> np.ndarray:
+        """`shade(view)`, or the previous frame's result where that is the same computation:
+        shade reads only the camera, the snapshot and this painter's style, and a snapshot
+        follows from the objects' matrices (and the time, for deforming bodies). A still shot
+        of a world at rest is lit once; the lens, flow and grain are still applied per frame."""
+        cam = view.cam
+        key = (
+            cam.width,
+            cam.height,
+            cam.K.tobytes(),
+            cam.world_to_camera.tobytes(),
+            view.snap.matrices.tobytes(),
+            view.snap.t if self._deforms else None,
+            self._style_serial,
+        )
+        if self.REUSE_STILL_FRAMES and self._last is not None and self._last[0] == key:
+            self.frames_reused += 1
+            return self._last[1]
+        hdr = self.shade(view)
+        self._last = (key, hdr) if self.REUSE_STILL_FRAMES else None
+        return hdr
 
     def paint_frame(self, fr) -> np.ndarray:
         """The frame with its passes at hand, so motion blur follows the exact flow."""

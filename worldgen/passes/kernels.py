@@ -328,3 +328,44 @@ def flow_images(
             px, py, pz = _moved(g, x, y, z, motion_b, deform, f, b0, b1, b2, faces, verts_b)
             _flow_one(g, px, py, pz, i, j, proj_b, depth_b, geom_b, h, w, flow_b, occ_b)
     return flow_f, occ_f, flow_b, occ_b
+
+
+@njit(parallel=True, cache=True)
+def rays_meet_boxes(rays, lo, hi, owner, tfar):
+    """(N,) uint8 bit masks: bit owner[b] is set where ray (origin, direction) = rays[k, :3],
+    rays[k, 3:] meets box [lo[b], hi[b]] for some 0 <= t <= tfar (slab tests in float64). What
+    lets shadow and occlusion rays skip the BVHs (owners) whose objects they cannot reach."""
+    n = rays.shape[0]
+    out = np.zeros(n, np.uint8)
+    for k in prange(n):
+        ox, oy, oz = float(rays[k, 0]), float(rays[k, 1]), float(rays[k, 2])
+        dx, dy, dz = float(rays[k, 3]), float(rays[k, 4]), float(rays[k, 5])
+        ix = 1.0 / dx if dx != 0.0 else 0.0
+        iy = 1.0 / dy if dy != 0.0 else 0.0
+        iz = 1.0 / dz if dz != 0.0 else 0.0
+        bits = np.uint8(0)
+        for b in range(lo.shape[0]):
+            bit = np.uint8(1 << owner[b])
+            if bits & bit:
+                continue
+            enter, leave = 0.0, tfar
+            enter, leave = _slab(ox, dx, ix, lo[b, 0], hi[b, 0], enter, leave)
+            enter, leave = _slab(oy, dy, iy, lo[b, 1], hi[b, 1], enter, leave)
+            enter, leave = _slab(oz, dz, iz, lo[b, 2], hi[b, 2], enter, leave)
+            if enter <= leave:
+                bits |= bit
+        out[k] = bits
+    return out
+
+
+@njit(inline="always", cache=True)
+def _slab(o, d, inv, lo, hi, enter, leave):
+    """The ray's parameter interval narrowed to one slab lo <= o + t d <= hi (empty: enter > leave)."""
+    if d == 0.0:
+        if o < lo or o > hi:
+            return 1.0, 0.0
+        return enter, leave
+    t0, t1 = (lo - o) * inv, (hi - o) * inv
+    if t0 > t1:
+        t0, t1 = t1, t0
+    return max(enter, t0), min(leave, t1)

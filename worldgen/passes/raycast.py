@@ -4,7 +4,8 @@ Open3D's scenes cannot move a mesh once built, so the world is split: what never
 BVH built once per world and cast for every pixel; what moves (characters, animated objects)
 changes every instant and is intersected directly over each triangle's screen box (a BVH
 rebuild would cost ~350 ns a triangle per frame). The nearer hit wins. Shadow rays, which
-the painter casts in arbitrary directions, use a BVH of the moving parts built on demand."""
+the painter casts in arbitrary directions, use a BVH of the moving parts built on demand, and
+are cast only against the BVHs whose object boxes they can reach."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ class RaycastBackend:
         self._moving_rows = None
         self.deforming = np.array([world.deforms(oid) for oid in ids], bool)
         self._moving: OrderedDict[bytes, object] = OrderedDict()
+        self._boxes = None  # the static objects' boxes, for culling shadow rays
 
     @staticmethod
     def _build(snap: Snapshot, geoms: np.ndarray):
@@ -61,23 +63,37 @@ class RaycastBackend:
         return scene
 
     def _scenes(self, snap: Snapshot) -> list:
-        """The static BVH (if any) and the moving one for this instant (if any)."""
+        """(scene, geometry ids or None, boxes or None) of the static BVH (if any, with a box per
+        static object) and of the moving one for this instant (if any, with the box of all
+        moving parts): a ray that meets none of a scene's boxes need not be cast against it."""
         out = []
         if len(self.static_geoms):
             if self._static is None:
                 self._static = self._build(snap, self.static_geoms)
-            out.append((self._static, self.static_geoms))
+            out.append((self._static, self.static_geoms, self._static_boxes(snap)))
         if len(self.moving_geoms):
             key = snap.matrices[self.moving_geoms].tobytes() + str(snap.t).encode() * bool(self.deforming.any())
-            scene = self._moving.get(key)
-            if scene is None:
-                scene = self._moving[key] = self._build_merged(snap)
+            entry = self._moving.get(key)
+            if entry is None:
+                scene = self._build_merged(snap)
+                entry = self._moving[key] = (scene, _box(snap.vertices[self._moving_rows])[None])
                 if len(self._moving) > self.KEEP:
                     self._moving.popitem(last=False)
             else:
                 self._moving.move_to_end(key)
-            out.append((scene, None))
+            out.append((entry[0], None, entry[1]))
         return out
+
+    def _static_boxes(self, snap: Snapshot):
+        """(B, 2, 3) boxes of the static objects, one each (None past MAX_BOXES objects, where
+        testing every ray against every box would cost more than it saves)."""
+        if self._boxes is None:
+            if len(self.static_geoms) > MAX_BOXES:
+                self._boxes = False
+            else:
+                vo = snap.vertex_offset
+                self._boxes = np.stack([_box(snap.vertices[vo[g] : vo[g + 1]]) for g in self.static_geoms])
+        return self._boxes if self._boxes is not False else None
 
     def hits(self, snap: Snapshot, cam: CameraFrame) -> Hits:
         import open3d as o3d
@@ -134,28 +150,85 @@ class RaycastBackend:
 
     def occluded(self, points: np.ndarray, directions: np.ndarray, snap: Snapshot, tfar: float = np.inf) -> np.ndarray:
         """Shadow test: does anything lie along each ray (from points, up to `tfar` times its
-        direction's length; unit directions and no limit by default)?"""
+        direction's length; unit directions and no limit by default)? A ray is tested against a
+        BVH only where it meets one of that BVH's object boxes (open ground far from everything
+        needs no cast at all)."""
         import open3d as o3d
 
-        rays = o3d.core.Tensor(np.concatenate([points, directions], 1).astype(np.float32))
-        out = None
-        for scene, _ in self._scenes(snap):
-            o = scene.test_occlusions(rays, tnear=1e-3, tfar=float(tfar)).numpy()
-            out = o if out is None else (out | o)
+        rays = np.concatenate([points, directions], 1).astype(np.float32)
+        out = np.zeros(len(rays), bool)
+        for scene, sel in _cast_lists(rays, self._scenes(snap), tfar):
+            part = rays if sel is None else rays[sel]
+            if len(part) == 0:
+                continue
+            o = scene.test_occlusions(o3d.core.Tensor.from_numpy(part), tnear=1e-3, tfar=float(tfar)).numpy()
+            if sel is None:
+                out |= o
+            else:
+                out[sel] |= o
         return out
 
-    def first_hit(self, points: np.ndarray, directions: np.ndarray, snap: Snapshot) -> np.ndarray:
+    def first_hit(
+        self, points: np.ndarray, directions: np.ndarray, snap: Snapshot, reach: float = np.inf
+    ) -> np.ndarray:
         """Ray parameter of the nearest hit along each ray (in units of its direction's
-        length), inf where none: what ambient occlusion weighs its rays by."""
+        length), inf where none: what ambient occlusion weighs its rays by. With a finite
+        `reach`, a hit farther than `reach` may be reported as inf (a ray is cast against a BVH
+        only where it meets one of its object boxes within `reach`)."""
         import open3d as o3d
 
-        rays = o3d.core.Tensor(np.concatenate([points, directions], 1).astype(np.float32))
+        rays = np.concatenate([points, directions], 1).astype(np.float32)
         out = None
-        for scene, _ in self._scenes(snap):
-            t = scene.cast_rays(rays)["t_hit"].numpy()
+        for scene, sel in _cast_lists(rays, self._scenes(snap), reach):
+            if sel is None:
+                t = scene.cast_rays(o3d.core.Tensor.from_numpy(rays))["t_hit"].numpy()
+            else:
+                t = np.full(len(rays), np.inf, np.float32)
+                if len(sel):
+                    t[sel] = scene.cast_rays(o3d.core.Tensor.from_numpy(rays[sel]))["t_hit"].numpy()
             out = t if out is None else np.minimum(out, t)
         return out
 
     def scene_for_timing(self, snap: Snapshot):
         """The single BVH of a world that never moves (what the benchmark times raw casts on)."""
         return self._scenes(snap)[0][0]
+
+
+MAX_BOXES = 64
+BOX_PAD = 2e-5  # x (1 + largest coordinate): far above float32 rounding of a hit, far below the rays' offset
+
+
+def _box(v: np.ndarray) -> np.ndarray:
+    """(2, 3) box around vertices, padded so that float rounding never puts a hit outside it."""
+    pad = BOX_PAD * (1.0 + float(np.abs(v).max())) if len(v) else 0.0
+    return np.stack([v.min(0) - pad, v.max(0) + pad]).astype(np.float64)
+
+
+def _may_reach(rays: np.ndarray, scenes: list, tfar: float) -> np.ndarray:
+    """(N,) uint8: bit s set where ray (origin, direction) may meet one of scene s's boxes for
+    0 <= t <= tfar (always set for a scene without boxes). A set bit is always safe (the ray is
+    then cast); a clear one means the segment surely misses every box of that scene."""
+    from worldgen.passes.kernels import rays_meet_boxes
+
+    always = 0
+    boxes, owner = [], []
+    for s, (_, _, b) in enumerate(scenes):
+        if b is None:
+            always |= 1 << s
+        else:
+            boxes.append(b)
+            owner += [s] * len(b)
+    if not boxes:
+        return np.full(len(rays), always, np.uint8)
+    b = np.concatenate(boxes)
+    lo, hi = np.ascontiguousarray(b[:, 0]), np.ascontiguousarray(b[:, 1])
+    mask = rays_meet_boxes(rays, lo, hi, np.asarray(owner, np.int64), float(tfar))
+    return mask | np.uint8(always) if always else mask
+
+
+def _cast_lists(rays: np.ndarray, scenes: list, tfar: float):
+    """(scene, indices of the rays to cast against it, or None for all) for each scene."""
+    mask = _may_reach(rays, scenes, tfar)
+    for s, (scene, _, _) in enumerate(scenes):
+        hit = (mask & np.uint8(1 << s)) != 0
+        yield scene, None if hit.all() else np.flatnonzero(hit)
