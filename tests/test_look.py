@@ -145,6 +145,8 @@ def test_sky_follows_the_sun():
     at_sun, away = low.radiance(np.stack([low_dir, -low_dir]))
     assert at_sun.max() > 10 and away.max() < 1
     assert Sky([(low_dir, white, 1.0)], "noon").zenith.sum() > low.zenith.sum()  # the style's word wins
+    # a palette is named by a whole word: "late afternoon" names none (it holds "noon"), so the sun decides
+    assert np.array_equal(Sky([(low_dir, white, 1.0)], "late afternoon, warm light").zenith, low.zenith)
 
 
 def test_point_and_spot_lights_fall_off():

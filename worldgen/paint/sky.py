@@ -8,6 +8,8 @@ agree."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from numba import njit, prange
 
@@ -34,7 +36,8 @@ class Sky:
     def __init__(self, suns: list, style: str = ""):
         self.suns = suns
         words = style.lower()
-        named = next((v for k, v in SKIES.items() if k in words), None)
+        tokens = set(re.findall(r"[a-z]+", words))  # whole words: "afternoon" does not name "noon"
+        named = next((v for k, v in SKIES.items() if k in tokens), None)
         if named is not None:
             pal = [srgb_to_linear(c) for c in named]
         elif suns:
