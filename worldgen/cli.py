@@ -194,7 +194,9 @@ def _render_cmd(
     from worldgen.render import RenderOptions, render
 
     try:
-        spec, world = _load(spec_path)
+        movie = _load_film(spec_path) if _is_film(spec_path) else None  # format 2: a film of scenes
+        if movie is None:
+            spec, world = _load(spec_path)
         if isinstance(control, str):  # render --passes all | control | none
             on, arrays, kinds = control != "none", control == "all", WRITTEN_CONTROL_KINDS
         else:  # the passes command: the arrays, and the control images when asked
@@ -224,11 +226,16 @@ def _render_cmd(
             raise WorldgenError(f"--loudness: {loudness:g} LUFS is outside -40..-5")
         if executor not in ("local", "ray"):
             raise WorldgenError(f"--executor: '{executor}' is not local or ray")
-        res = render(spec, output, opt, world=world)
+        if movie is not None:
+            from worldgen.render.film_render import render_film_spec
+
+            res = render_film_spec(movie, output, opt)
+        else:
+            res = render(spec, output, opt, world=world)
     except WorldgenError as e:
         _fail(e)
     m = res.manifest
-    frames = sum(s["frame_count"] for s in m["shots"])
+    frames = sum(s["frames"] for s in m["scenes"]) if movie is not None else sum(s["frame_count"] for s in m["shots"])
     store = f", {res.frames_from_store} from the store" if res.frames_from_store else ""
     msg = f"{frames} frames ({res.frames_rendered} rendered, {res.frames_skipped} already there{store}) in {output}"
     if m.get("film"):
