@@ -35,6 +35,7 @@ from worldgen.render.progress import FrameProgress
 from worldgen.render.record import claim_output, run_record, versions
 
 SCENES_DIR = "scenes"
+RESOLVED = "film.resolved.yaml"  # the film spec with every default filled in (YAML: `worldgen: 2` reads as a film)
 FILM_MANIFEST_VERSION = 1
 
 
@@ -164,10 +165,19 @@ def render_film_spec(film, out_dir: str | Path, opt: RenderOptions | None = None
             )
         )
         result.timings["film_s"] = time.perf_counter() - t1
-    (out / "spec.resolved.json").write_text(film.spec.model_dump_json(indent=1))
+    write_resolved(film, out / RESOLVED)
     write_json(out / "manifest.json", manifest)
     result.manifest = manifest
     return result
+
+
+def write_resolved(film, path: Path) -> None:
+    import yaml
+
+    from worldgen.io import atomic_write_bytes
+
+    data = film.spec.model_dump(mode="json", by_alias=True)
+    atomic_write_bytes(path, yaml.safe_dump(data, sort_keys=False, allow_unicode=True).encode())
 
 
 def film_shots(out: Path, film) -> list[dict]:
@@ -224,7 +234,7 @@ def film_manifest(film, out: Path, opt: RenderOptions, result: FilmResult) -> di
         "title": film.title,
         "seed": film.spec.seed,
         "spec_sha256": film_hash(film),
-        "spec": "spec.resolved.json",
+        "spec": RESOLVED,
         "spec_base_dir": str(Path(film.base_dir).resolve()),
         "width": r.width,
         "height": r.height,
