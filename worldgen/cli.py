@@ -608,6 +608,37 @@ def cache(
 
 
 @app.command()
+def continuity(
+    film_spec: Path = typer.Argument(..., help="A film spec (format 2)."),
+    output: Optional[Path] = typer.Option(
+        None, "-o", "--output", help="Folder to write continuity.md and continuity.json into."
+    ),
+    painter: Optional[str] = _PAINTER,
+):
+    """Measure continuity across a film's scenes (docs/FILM.md, "Continuity"): layout drift of
+    every set piece, appearance drift per character and body region in texture space, and the
+    wardrobe-by-scene table. Exits 1 when a change shows that no scene declared."""
+    from worldgen.bench.continuity import continuity as measure
+    from worldgen.bench.continuity import markdown
+
+    try:
+        if not _is_film(film_spec):
+            raise WorldgenError(f"{film_spec}: not a film spec (worldgen: 2); continuity compares a film's scenes")
+        report = measure(_load_film(film_spec), painter)
+    except WorldgenError as e:
+        _fail(e)
+    text = markdown(report)
+    if output is not None:
+        output.mkdir(parents=True, exist_ok=True)
+        (output / "continuity.md").write_text(text)
+        (output / "continuity.json").write_text(json.dumps(report.as_dict(), indent=1))
+    sys.stdout.write(text)
+    if report.flags:
+        err.print(f"{len(report.flags)} change(s) no scene declared", markup=False)
+        raise typer.Exit(1)
+
+
+@app.command()
 def doctor(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")):
     """Say what this machine can do: rasterizer backends, GL platforms, torch devices,
     controlnet-aux, video encoder; and how to fix what is missing."""
