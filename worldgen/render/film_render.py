@@ -127,7 +127,7 @@ def render_film_spec(film, out_dir: str | Path, opt: RenderOptions | None = None
         from worldgen.edit.cut import check_before_frames
 
         check_before_frames(film.edit, film.base_dir, opt.voice_model)
-    claim_output(out, film_run_record(film, opt), opt.overwrite, outputs=())
+    claim_output(out, film_run_record(film, opt), opt.overwrite, outputs=(SCENES_DIR,))
     t0 = time.perf_counter()
     sopt = scene_options(film, opt)
     fps = film.spec.render.fps
