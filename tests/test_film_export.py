@@ -24,7 +24,13 @@ def test_otio_has_a_sequence_per_scene_and_clips_link_the_scene_frames(tmp_path)
     from worldgen.render import RenderOptions
     from worldgen.render.film_render import render_film_spec
 
-    film = load_film(FILM)
+    from worldgen.spec.film_loader import load_film_text
+
+    text = FILM.read_text()
+    line = '        dialogue: [{character: mara, line: "The boat\'s still out."}]\n'
+    assert line in text
+    close = "      - {id: s1_close, duration: 0.5, camera: {move: static, position: [0, 1.6, 3], look_at: [0, 1.4, 0]}}\n"
+    film = load_film_text(text.replace(line, line + close), str(FILM), base_dir=FILM.parent)  # s1: two shots
     out = tmp_path / "out"
     render_film_spec(film, out, RenderOptions(progress=False, use_store=False, passes=False))
     export_film(film, tmp_path / "f.otio", render_dir=out)
@@ -34,13 +40,13 @@ def test_otio_has_a_sequence_per_scene_and_clips_link_the_scene_frames(tmp_path)
     assert [s.name for s in stacks] == ["s1", "s2", "s3", "s4"]
     assert stacks[2].metadata["worldgen"]["wardrobe"] == {"mara": "coat", "tomas": "work"}
     clips = [c for s in stacks for c in s[0]]
-    assert [c.name for c in clips] == ["s1_wide", "s2_wide", "s3_two", "s4_end"]
-    for c, scene in zip(clips, ["s1", "s2", "s3", "s4"]):
+    assert [[c.name for c in s[0]] for s in stacks] == [["s1_wide", "s1_close"], ["s2_wide"], ["s3_two"], ["s4_end"]]
+    for c, scene in zip(clips, ["s1", "s1", "s2", "s3", "s4"]):
         ref = c.media_reference
         assert isinstance(ref, otio.schema.ImageSequenceReference)
         assert ref.target_url_base.endswith(f"/scenes/{scene}/shots/{c.name}/frames/")
-        assert c.source_range.duration.value == 6
-    assert tl.duration().value == 24  # the film's length: no title, credits or transitions here
+        assert c.source_range.duration.value == (3 if c.name == "s1_close" else 6)
+    assert tl.duration().value == 27  # the film's length: no title, credits or transitions here
     assert [t.name for t in tl.tracks[1:]] == ["dialogue", "music"]  # the film has dialogue
     # without a render the clips say what they expect
     from worldgen.export.film_export import film_timeline

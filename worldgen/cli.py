@@ -250,6 +250,10 @@ def _reproduce(manifest: Path, frames: Optional[List[str]], output: Path, quiet:
         if not manifest.is_file():
             raise WorldgenError(f"{manifest}: no such manifest")
         man = json.loads(manifest.read_text())
+        if isinstance(man, dict) and man.get("kind") == "film":
+            raise WorldgenError(
+                f"{manifest}: a film's manifest; reproduce frames from a scene's (scenes/<id>/manifest.json)"
+            )
         wanted: dict = {}
         for f in frames or [f"{s_['id']}:{fr['index']}" for s_ in man["shots"] for fr in s_["frames"]]:
             shot_id, _, index = f.rpartition(":")
