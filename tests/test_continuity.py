@@ -97,3 +97,13 @@ def test_cli_writes_the_report_and_refuses_a_format_1_spec(tmp_path):
     spec1 = ROOT / "scenes" / "lighthouse.yaml"
     r = subprocess.run(cmd + [str(spec1)], env=env, cwd=ROOT, capture_output=True, text=True)
     assert r.returncode != 0 and "not a film spec" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_bench_of_a_film_has_the_continuity_section(tmp_path):
+    from worldgen.bench.runner import BenchOptions, run_bench
+
+    results = run_bench([FILM], ["procedural"], tmp_path, BenchOptions(progress=False, video=False))
+    assert results["scenes"] == [] and results["continuity"][0]["ok"]
+    text = (tmp_path / "results.md").read_text()
+    assert "## Continuity: Two sets" in text and "| mara | oilskin | oilskin | coat (changed) | coat |" in text
+    assert json.loads((tmp_path / "results.json").read_text())["continuity"][0]["scenes"] == ["s1", "s2", "s3", "s4"]

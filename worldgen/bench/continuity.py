@@ -272,9 +272,9 @@ def continuity(film, painter: str | None = None, painter_options: dict | None = 
     return report
 
 
-def markdown(report: Report) -> str:
+def markdown(report: Report | dict) -> str:
     """The report for people: the wardrobe table, what moved, what changed colour, the flags."""
-    d = report.as_dict()
+    d = report if isinstance(report, dict) else report.as_dict()
     lines = [f"# Continuity: {d['title']}", "", f"Painter: {d['painter']}. Scenes: {', '.join(d['scenes'])}.", ""]
     lines += ["## Wardrobe by scene", "", "| cast | " + " | ".join(d["scenes"]) + " |"]
     lines.append("|---|" + "---|" * len(d["scenes"]))
