@@ -38,9 +38,28 @@ SETS = [
         "description": "a stone harbour wall by the sea",
         "objects": [
             {"id": "quay", "shape": "plane", "size": [40, 40], "appearance": "grey stone"},
-            {"id": "crate", "shape": "box", "size": [0.6, 0.4, 0.4], "position": [2.5, 0.2, -1.5], "appearance": "wooden crate"},
-            {"id": "bollard", "shape": "cylinder", "radius": 0.2, "height": 0.6, "position": [-2.5, 0.3, -1.5], "appearance": "black iron"},
-            {"id": "nets", "shape": "box", "size": [1.2, 0.3, 0.8], "position": [3, 0.15, 1.5], "appearance": "green fishing nets"},
+            {
+                "id": "crate",
+                "shape": "box",
+                "size": [0.6, 0.4, 0.4],
+                "position": [2.5, 0.2, -1.5],
+                "appearance": "wooden crate",
+            },
+            {
+                "id": "bollard",
+                "shape": "cylinder",
+                "radius": 0.2,
+                "height": 0.6,
+                "position": [-2.5, 0.3, -1.5],
+                "appearance": "black iron",
+            },
+            {
+                "id": "nets",
+                "shape": "box",
+                "size": [1.2, 0.3, 0.8],
+                "position": [3, 0.15, 1.5],
+                "appearance": "green fishing nets",
+            },
         ],
     },
     {
@@ -48,9 +67,22 @@ SETS = [
         "interior": True,
         "objects": [
             {"id": "floor", "shape": "plane", "size": [12, 12], "appearance": "wooden planks"},
-            {"id": "bench", "shape": "box", "size": [2, 0.9, 0.6], "position": [0, 0.45, -3], "appearance": "wooden workbench"},
+            {
+                "id": "bench",
+                "shape": "box",
+                "size": [2, 0.9, 0.6],
+                "position": [0, 0.45, -3],
+                "appearance": "wooden workbench",
+            },
             {"id": "lamp", "shape": "sphere", "radius": 0.15, "position": [0, 2.4, -2], "appearance": "glowing lamp"},
-            {"id": "barrel", "shape": "cylinder", "radius": 0.3, "height": 0.8, "position": [-3, 0.4, -2.5], "appearance": "oak barrel"},
+            {
+                "id": "barrel",
+                "shape": "cylinder",
+                "radius": 0.3,
+                "height": 0.8,
+                "position": [-3, 0.4, -2.5],
+                "appearance": "oak barrel",
+            },
         ],
         "lights": [{"type": "point", "position": [0, 2.2, -2], "intensity": 4, "color": "#ffd9a0"}],
     },
@@ -59,20 +91,44 @@ SETS = [
         "interior": True,
         "objects": [
             {"id": "tiles", "shape": "plane", "size": [12, 12], "appearance": "checkered tiles"},
-            {"id": "table", "shape": "cylinder", "radius": 0.5, "height": 0.75, "position": [0, 0.375, -2.5], "appearance": "white marble"},
-            {"id": "counter", "shape": "box", "size": [3, 1.1, 0.6], "position": [-2.5, 0.55, -4], "appearance": "dark wood counter"},
+            {
+                "id": "table",
+                "shape": "cylinder",
+                "radius": 0.5,
+                "height": 0.75,
+                "position": [0, 0.375, -2.5],
+                "appearance": "white marble",
+            },
+            {
+                "id": "counter",
+                "shape": "box",
+                "size": [3, 1.1, 0.6],
+                "position": [-2.5, 0.55, -4],
+                "appearance": "dark wood counter",
+            },
         ],
         "lights": [{"type": "point", "position": [0, 2.5, -2], "intensity": 5, "color": "#fff0d0"}],
     },
 ]
 
 CAST = [
-    {"id": "mara", "build": "slim", "appearance": "brown skin, black curly hair",
-     "wardrobe": {"oilskin": "yellow oilskin jacket, dark trousers", "coat": "long blue wool coat, dark trousers"}},
-    {"id": "tomas", "appearance": "pale skin, grey hair",
-     "wardrobe": {"work": "green jumper, brown trousers", "best": "black suit, white shirt"}},
-    {"id": "ines", "height": 1.62, "appearance": "olive skin, long dark hair",
-     "wardrobe": {"dress": "red dress", "rain": "grey raincoat, blue jeans"}},
+    {
+        "id": "mara",
+        "build": "slim",
+        "appearance": "brown skin, black curly hair",
+        "wardrobe": {"oilskin": "yellow oilskin jacket, dark trousers", "coat": "long blue wool coat, dark trousers"},
+    },
+    {
+        "id": "tomas",
+        "appearance": "pale skin, grey hair",
+        "wardrobe": {"work": "green jumper, brown trousers", "best": "black suit, white shirt"},
+    },
+    {
+        "id": "ines",
+        "height": 1.62,
+        "appearance": "olive skin, long dark hair",
+        "wardrobe": {"dress": "red dress", "rain": "grey raincoat, blue jeans"},
+    },
 ]
 
 
@@ -85,7 +141,10 @@ def film_spec(minutes: float, fps: float, width: int = 256, height: int = 144) -
     for k in range(n):
         the_set = SETS[k % len(SETS)]
         a, b = CAST[k % 3], CAST[(k + 1) % 3]
-        cast = [{"id": a["id"], "position": [-0.8, 0, 0], "facing": 90}, {"id": b["id"], "position": [0.8, 0, 0], "facing": 270}]
+        cast = [
+            {"id": a["id"], "position": [-0.8, 0, 0], "facing": 90},
+            {"id": b["id"], "position": [0.8, 0, 0], "facing": 270},
+        ]
         if k % 7 == 6:
             cast[0]["wardrobe"] = list(a["wardrobe"])[(k // 7) % 2]
         scene = {"id": f"sc{k:03d}", "set": the_set["id"], "time": TIMES[k % len(TIMES)], "cast": cast}
@@ -175,7 +234,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, nargs="+", default=[1, 5, 10])
     ap.add_argument("--fps", type=float, default=24)
-    ap.add_argument("--ray", action="store_true", help="also render the longest length on local Ray (a worker per core)")
+    ap.add_argument(
+        "--ray", action="store_true", help="also render the longest length on local Ray (a worker per core)"
+    )
     a = ap.parse_args()
     record = start_record("feature", minutes=a.minutes, fps=a.fps)
     record["warm_up_s"] = round(warm_up_cli(), 2)

@@ -29,7 +29,9 @@ def test_otio_has_a_sequence_per_scene_and_clips_link_the_scene_frames(tmp_path)
     text = FILM.read_text()
     line = '        dialogue: [{character: mara, line: "The boat\'s still out."}]\n'
     assert line in text
-    close = "      - {id: s1_close, duration: 0.5, camera: {move: static, position: [0, 1.6, 3], look_at: [0, 1.4, 0]}}\n"
+    close = (
+        "      - {id: s1_close, duration: 0.5, camera: {move: static, position: [0, 1.6, 3], look_at: [0, 1.4, 0]}}\n"
+    )
     film = load_film_text(text.replace(line, line + close), str(FILM), base_dir=FILM.parent)  # s1: two shots
     out = tmp_path / "out"
     render_film_spec(film, out, RenderOptions(progress=False, use_store=False, passes=False))

@@ -229,7 +229,9 @@ def markdown(results: dict) -> str:
         from worldgen.bench.continuity import markdown as continuity_markdown
 
         for report in results["continuity"]:
-            lines += [""] + [("#" + ln if ln.startswith("#") else ln) for ln in continuity_markdown(report).splitlines()]
+            lines += [""] + [
+                ("#" + ln if ln.startswith("#") else ln) for ln in continuity_markdown(report).splitlines()
+            ]
     return "\n".join(lines) + "\n"
 
 

@@ -80,7 +80,9 @@ def film_timeline(film, render_dir: Path | None = None):
         track = otio.schema.Track(name="film", kind=otio.schema.TrackKind.Video)
         for t in timings:
             track.append(clip_for(t))
-        flat = otio.schema.Timeline(name=spec.title, tracks=[track], global_start_time=otio.opentime.RationalTime(0, rate))
+        flat = otio.schema.Timeline(
+            name=spec.title, tracks=[track], global_start_time=otio.opentime.RationalTime(0, rate)
+        )
     tracks = list(flat.tracks)
     while len(flat.tracks):
         flat.tracks.pop()

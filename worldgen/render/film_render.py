@@ -292,7 +292,9 @@ def render_scenes_on_ray(film, out: Path, sopt: RenderOptions, advance) -> list[
     fps = film.spec.render.fps
     refs = {}
     for k, e in enumerate(film.scenes):
-        ref = task.remote(e.spec.model_dump_json(), str(Path(film.base_dir).resolve()), str(_scene_dir(out, e)), opt_fields)
+        ref = task.remote(
+            e.spec.model_dump_json(), str(Path(film.base_dir).resolve()), str(_scene_dir(out, e)), opt_fields
+        )
         refs[ref] = (k, sum(frame_count(s, fps) for s in e.spec.shots))
     results: list[RenderResult | None] = [None] * len(film.scenes)
     pending = list(refs)
