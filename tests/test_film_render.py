@@ -133,3 +133,19 @@ def test_scenes_run_in_parallel_on_ray_with_the_same_bytes(rendered, tmp_path):
     res = render_film_spec(load_film(FILM), tmp_path / "farm", opts(None, executor="ray", ray_workers=2))
     assert res.frames_rendered == FRAMES and res.manifest["executor"] == "ray"
     assert output_digest(tmp_path / "farm") == output_digest(d / "out")
+
+
+def test_the_feature_benchmark_generates_a_valid_ten_minute_film():
+    """benchmarks/feature.py's film of 10 minutes: 50 scenes, 250 shots, a valid film spec
+    whose sets are revisited, outfits changed and props moved by declared changes."""
+    import yaml
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import feature
+
+    film = load_film_text(yaml.safe_dump(feature.film_spec(10, 24), sort_keys=False), "feature.yaml")
+    assert len(film.scenes) == 50 and len(film.edit.shots) == 250
+    assert sum(s.duration for s in film.edit.shots) == pytest.approx(600)
+    assert (
+        sum(bool(e.changed_wardrobe) for e in film.scenes) >= 5 and sum(bool(e.moved_props) for e in film.scenes) >= 9
+    )
