@@ -149,3 +149,20 @@ def test_the_feature_benchmark_generates_a_valid_ten_minute_film():
     assert (
         sum(bool(e.changed_wardrobe) for e in film.scenes) >= 5 and sum(bool(e.moved_props) for e in film.scenes) >= 9
     )
+
+
+def test_a_contact_sheet_of_hundreds_of_shots_stays_small(tmp_path):
+    """A feature's contact sheet (one row per shot) gets smaller tiles past 40 shots, so its
+    size (and the memory it takes) does not grow to hundreds of megapixels."""
+    import numpy as np
+    from PIL import Image
+
+    from worldgen.film import SHEET_MIN_TILE, contact_sheet
+
+    Image.fromarray(np.zeros((144, 256, 3), np.uint8)).save(tmp_path / "f.png")
+    shots = [{"id": f"s{k}", "frames": [{"frame": "f.png", "time": 0.0}] * 4} for k in range(250)]
+    contact_sheet(tmp_path, shots[:10], tmp_path / "small.png", "t")
+    contact_sheet(tmp_path, shots, tmp_path / "big.png", "t")
+    small, big = Image.open(tmp_path / "small.png"), Image.open(tmp_path / "big.png")
+    assert small.width == 6 + 4 * (256 + 6)  # a short film's sheet is as it was
+    assert big.width == 6 + 4 * (SHEET_MIN_TILE + 6) and big.width * big.height < 10_000_000
