@@ -1,189 +1,276 @@
-"""Feature scale (issue 15): a long screenplay planned and rendered as one film, on this machine.
+"""The feature-scale benchmark (issue 15, "Scale"): a generated film of N minutes (scenes of
+12 s, five shots each, three sets visited in turn, a cast of three with changes of outfit and
+props moved) rendered by `worldgen render FILM --passes none` at 256x144, each length in its own
+process with a fresh store. Measures wall time, cost per film minute and peak memory against
+film length; with --ray, the shortest length again on local Ray (a worker per core; scenes as
+tasks).
 
-A screenplay of the requested length is generated (deterministically: locations, a cast of
-three, dialogue and action drawn from fixed lists by a seeded generator), planned with
-`worldgen plan --screenplay`, resized to the benchmark's frame size and rendered with
-`worldgen render --passes none` into a fresh store. Each length is timed separately with its
-peak memory (the render process's maximum resident size), so memory can be read against film
-length. Writes benchmarks/results/feature.{json,md}.
+The film spec is generated here (`film_spec`), not planned from a screenplay; the same
+arguments generate the same spec. A length of m minutes has ceil(60 m / 12) scenes (10 minutes:
+50 scenes, 250 shots).
 
-    python benchmarks/feature.py --minutes 1 5 10 [--size 256x144] [--executor local]
+    python benchmarks/feature.py --minutes 1 5 10          # the issue's lengths
+    python benchmarks/feature.py --minutes 0.5 1 --fps 12  # what a shared 2-core machine affords
 
-Film lengths, shot and scene counts in the tables come from the planned specs and the
-renders' manifests, not from the arguments.
-"""
+Writes benchmarks/results/feature.{json,md}."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import random
-import resource
+import math
+import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import yaml
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, finish_record, fresh_cache, machine_line, start_record, warm_up_cli  # noqa: E402
+from _common import RESULTS, ROOT, finish_record, machine_line, start_record, warm_up_cli  # noqa: E402
 
-LOCATIONS = [
-    ("EXT.", "HARBOUR WALL", "A stone wall over grey water. Mooring posts, a crate, a coil of rope."),
-    ("INT.", "BOATHOUSE", "A workbench, a lamp, a radio on a shelf, a chair by the door."),
-    ("EXT.", "MARKET SQUARE", "Stalls with awnings, a fountain, a bench under a tree."),
-    ("INT.", "KITCHEN", "A table, two chairs, a stove, a window over the sink."),
-    ("EXT.", "CLIFF PATH", "A fence along the edge, a bench, a signpost, tall grass."),
-    ("INT.", "LIGHTHOUSE ROOM", "A round room: a table, a lamp, a ladder, a chest."),
+SCENE_S = 12.0
+SHOTS_PER_SCENE = 5
+TIMES = ("morning", "day", "afternoon", "dusk", "night")
+
+SETS = [
+    {
+        "id": "harbour",
+        "description": "a stone harbour wall by the sea",
+        "objects": [
+            {"id": "quay", "shape": "plane", "size": [40, 40], "appearance": "grey stone"},
+            {
+                "id": "crate",
+                "shape": "box",
+                "size": [0.6, 0.4, 0.4],
+                "position": [2.5, 0.2, -1.5],
+                "appearance": "wooden crate",
+            },
+            {
+                "id": "bollard",
+                "shape": "cylinder",
+                "radius": 0.2,
+                "height": 0.6,
+                "position": [-2.5, 0.3, -1.5],
+                "appearance": "black iron",
+            },
+            {
+                "id": "nets",
+                "shape": "box",
+                "size": [1.2, 0.3, 0.8],
+                "position": [3, 0.15, 1.5],
+                "appearance": "green fishing nets",
+            },
+        ],
+    },
+    {
+        "id": "boathouse",
+        "interior": True,
+        "objects": [
+            {"id": "floor", "shape": "plane", "size": [12, 12], "appearance": "wooden planks"},
+            {
+                "id": "bench",
+                "shape": "box",
+                "size": [2, 0.9, 0.6],
+                "position": [0, 0.45, -3],
+                "appearance": "wooden workbench",
+            },
+            {"id": "lamp", "shape": "sphere", "radius": 0.15, "position": [0, 2.4, -2], "appearance": "glowing lamp"},
+            {
+                "id": "barrel",
+                "shape": "cylinder",
+                "radius": 0.3,
+                "height": 0.8,
+                "position": [-3, 0.4, -2.5],
+                "appearance": "oak barrel",
+            },
+        ],
+        "lights": [{"type": "point", "position": [0, 2.2, -2], "intensity": 4, "color": "#ffd9a0"}],
+    },
+    {
+        "id": "cafe",
+        "interior": True,
+        "objects": [
+            {"id": "tiles", "shape": "plane", "size": [12, 12], "appearance": "checkered tiles"},
+            {
+                "id": "table",
+                "shape": "cylinder",
+                "radius": 0.5,
+                "height": 0.75,
+                "position": [0, 0.375, -2.5],
+                "appearance": "white marble",
+            },
+            {
+                "id": "counter",
+                "shape": "box",
+                "size": [3, 1.1, 0.6],
+                "position": [-2.5, 0.55, -4],
+                "appearance": "dark wood counter",
+            },
+        ],
+        "lights": [{"type": "point", "position": [0, 2.5, -2], "intensity": 5, "color": "#fff0d0"}],
+    },
 ]
-TIMES = ["DAY", "DAY", "MORNING", "EVENING", "NIGHT", "DUSK"]
+
 CAST = [
-    ("ANNA", "(30s), in a red raincoat"),
-    ("BEN", "(40s), in a grey jumper"),
-    ("CLARA", "(20s), in a green jacket"),
-]
-LINES = [
-    "The tide turns in an hour.",
-    "Then we wait for it.",
-    "Did you see the light last night?",
-    "Only for a moment, out past the rocks.",
-    "Someone has been here before us.",
-    "The chair was by the window this morning.",
-    "You worry too much about small things.",
-    "Small things are all we have left.",
-    "Bring the lamp, it is getting dark.",
-    "I will go down to the water.",
-    "Wait for me at the end of the wall.",
-    "The radio has been quiet all day.",
-    "He said he would write.",
-    "Then he will write.",
-    "We should have left yesterday.",
-    "Nobody leaves in weather like this.",
-]
-ACTIONS = [
-    "{a} walks to the bench and sits.",
-    "{a} waves to {b} from across the room.",
-    "{a} points at the window.",
-    "{b} turns to face {a}.",
-    "{a} looks at {b} for a long moment.",
+    {
+        "id": "mara",
+        "build": "slim",
+        "appearance": "brown skin, black curly hair",
+        "wardrobe": {"oilskin": "yellow oilskin jacket, dark trousers", "coat": "long blue wool coat, dark trousers"},
+    },
+    {
+        "id": "tomas",
+        "appearance": "pale skin, grey hair",
+        "wardrobe": {"work": "green jumper, brown trousers", "best": "black suit, white shirt"},
+    },
+    {
+        "id": "ines",
+        "height": 1.62,
+        "appearance": "olive skin, long dark hair",
+        "wardrobe": {"dress": "red dress", "rain": "grey raincoat, blue jeans"},
+    },
 ]
 
 
-def make_screenplay(scenes: int, seed: int = 7) -> str:
-    """A Fountain screenplay of `scenes` scenes, the same text for the same arguments."""
-    rng = random.Random(seed)
-    out = ["Title: A Long Tide", "Author: benchmarks/feature.py", ""]
-    introduced: set[str] = set()
-    for n in range(scenes):
-        prefix, place, setting = LOCATIONS[n % len(LOCATIONS)]
-        time_word = TIMES[(n // len(LOCATIONS)) % len(TIMES)]
-        a, b = rng.sample([c[0] for c in CAST], 2)
-        out += [f"{prefix} {place} - {time_word}", ""]
-        intro = []
-        for name in (a, b):
-            desc = dict(CAST)[name] if name not in introduced else ""
-            intro.append(f"{name} {desc}".strip() if desc else name.capitalize())
-            introduced.add(name)
-        out += [f"{setting} {intro[0]} and {intro[1]} are here.", ""]
-        out += [rng.choice(ACTIONS).format(a=a.capitalize(), b=b.capitalize()), ""]
-        for k in range(3):
-            speaker = a if k % 2 == 0 else b
-            out += [speaker, rng.choice(LINES), ""]
-    return "\n".join(out) + "\n"
-
-
-def _plan(script: Path, film: Path, size: tuple[int, int]) -> float:
-    t0 = time.perf_counter()
-    cmd = [sys.executable, "-m", "worldgen", "plan", "--screenplay", str(script), "-o", str(film)]
-    subprocess.run(cmd, check=True, capture_output=True)
-    seconds = time.perf_counter() - t0
-    data = yaml.safe_load(film.read_text())
-    data.setdefault("render", {}).update({"width": size[0], "height": size[1]})
-    film.write_text(yaml.safe_dump(data, sort_keys=False))
-    return seconds
-
-
-def _render(film: Path, out: Path, executor: str) -> dict:
-    """One render in a child process: wall seconds and the child's peak resident memory."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    cmd = [sys.executable, "-m", "worldgen", "render", str(film), "-o", str(out), "--passes", "none"]
-    cmd += ["--executor", executor] if executor != "local" else []
-    t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, capture_output=True)
-    wall = time.perf_counter() - t0
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    manifests = [json.loads(p.read_text()) for p in sorted(out.glob("scenes/*/manifest.json"))]
-    frames = sum(s["frame_count"] for m in manifests for s in m.get("shots", []))
+def film_spec(minutes: float, fps: float, width: int = 256, height: int = 144) -> dict:
+    """A film of `minutes`: scenes of SCENE_S seconds cycling over the sets and times of day,
+    two of the cast in each, an outfit changed every 7th scene, a prop moved every 5th."""
+    n = max(1, math.ceil(minutes * 60 / SCENE_S))
+    shot_s = SCENE_S / SHOTS_PER_SCENE
+    scenes = []
+    for k in range(n):
+        the_set = SETS[k % len(SETS)]
+        a, b = CAST[k % 3], CAST[(k + 1) % 3]
+        cast = [
+            {"id": a["id"], "position": [-0.8, 0, 0], "facing": 90},
+            {"id": b["id"], "position": [0.8, 0, 0], "facing": 270},
+        ]
+        if k % 7 == 6:
+            cast[0]["wardrobe"] = list(a["wardrobe"])[(k // 7) % 2]
+        scene = {"id": f"sc{k:03d}", "set": the_set["id"], "time": TIMES[k % len(TIMES)], "cast": cast}
+        if k % 5 == 4:
+            prop = the_set["objects"][1]
+            x, y, z = prop["position"]
+            scene["changes"] = [{"id": prop["id"], "position": [x + (0.5 if (k // 5) % 2 else -0.5), y, z]}]
+        cams = [
+            {"move": "static", "position": [0, 2.2, 6], "look_at": [0, 1, 0]},  # establishing
+            {"move": "static", "position": [0.3, 1.6, 3.2], "look_at": [0, 1.2, 0]},  # two-shot
+            {"move": "static", "position": [1.6, 1.6, 1.8], "look_at": [-0.8, 1.4, 0]},  # single on a
+            {"move": "static", "position": [-1.6, 1.6, 1.8], "look_at": [0.8, 1.4, 0]},  # single on b
+            {"move": "orbit", "target": the_set["objects"][1]["id"], "radius": 5, "height": 2, "degrees": 30},
+        ]
+        scene["shots"] = [
+            {"id": f"sc{k:03d}_{j}", "start": round(j * shot_s, 6), "duration": shot_s, "camera": cams[j]}
+            for j in range(SHOTS_PER_SCENE)
+        ]
+        scenes.append(scene)
     return {
-        "wall_s": round(wall, 1),
-        "peak_rss_mb": round(peak_kb / 1024, 1),
-        "peak_is_new": peak_kb > before,  # ru_maxrss is a maximum over all children so far
-        "frames_rendered": frames,
-        "film_bytes": (out / "film.mp4").stat().st_size if (out / "film.mp4").exists() else None,
+        "worldgen": 2,
+        "title": f"Feature benchmark, {minutes:g} min",
+        "seed": 7,
+        "render": {"width": width, "height": height, "fps": fps},
+        "style": "quiet, natural light",
+        "cast": CAST,
+        "sets": SETS,
+        "scenes": scenes,
+    }
+
+
+CHILD = """
+import json, resource, sys
+from worldgen.cli import main
+args, rss_file = json.loads(sys.argv[1]), sys.argv[2]
+sys.argv = ["worldgen", "render", *args]
+code = 0
+try:
+    main()
+except SystemExit as e:
+    code = e.code or 0
+usage = {"self_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "code": code}
+usage["children_kb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+open(rss_file, "w").write(json.dumps(usage))
+"""
+
+
+def run_length(minutes: float, fps: float, executor: str, workdir: Path) -> dict:
+    import yaml
+
+    spec = film_spec(minutes, fps)
+    path = workdir / f"feature_{minutes:g}min.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    out = workdir / f"out_{minutes:g}_{executor}"
+    args = [str(path), "-o", str(out), "-q", "--passes", "none", "--executor", executor]
+    rss_file = workdir / f"rss_{minutes:g}_{executor}.json"
+    env = {**os.environ, "WORLDGEN_CACHE": str(workdir / f"cache_{minutes:g}_{executor}"), "PYTHONPATH": str(ROOT)}
+    t0 = time.perf_counter()
+    cmd = [sys.executable, "-c", CHILD, json.dumps(args), str(rss_file)]
+    r = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if not rss_file.exists():
+        raise SystemExit(f"render of {minutes} min failed: {r.stderr.strip()[-500:]}")
+    rss = json.loads(rss_file.read_text())
+    if rss["code"] != 0:
+        raise SystemExit(f"render of {minutes} min failed: {r.stderr.strip()[-500:]}")
+    man = json.loads((out / "manifest.json").read_text())
+    frames = sum(s["frames"] for s in man["scenes"])
+    return {
+        "minutes": minutes,
+        "executor": executor,
+        "scenes": len(man["scenes"]),
+        "shots": len(man["shots"]),
+        "frames": frames,
+        "size": [man["width"], man["height"]],
+        "fps": man["fps"],
+        "frames_rendered": man["frames_this_run"]["rendered"],
+        "wall_s": round(wall, 2),
+        "s_per_film_minute": round(wall / (frames / man["fps"] / 60), 2),
+        "frames_per_s": round(frames / wall, 2),
+        "peak_rss_mb": round(rss["self_kb"] / 1024, 1),
+        "peak_child_rss_mb": round(rss["children_kb"] / 1024, 1),
     }
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--minutes", type=float, nargs="+", default=[1.0, 5.0, 10.0])
-    ap.add_argument("--size", default="256x144")
-    ap.add_argument("--executor", default="local", choices=["local", "ray"])
-    ap.add_argument("--seconds-per-scene", type=float, default=12.0, help="first guess; re-planned to length")
-    args = ap.parse_args()
-    size = tuple(int(v) for v in args.size.split("x"))
-    record = start_record("feature", size=list(size), executor=args.executor)
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--minutes", type=float, nargs="+", default=[1, 5, 10])
+    ap.add_argument("--fps", type=float, default=24)
+    ap.add_argument(
+        "--ray", action="store_true", help="also render the shortest length on local Ray (a worker per core)"
+    )
+    a = ap.parse_args()
+    record = start_record("feature", minutes=a.minutes, fps=a.fps)
     record["warm_up_s"] = round(warm_up_cli(), 2)
     rows = []
-    for minutes in sorted(args.minutes):  # shortest first: ru_maxrss only grows, so each peak is its own
-        with tempfile.TemporaryDirectory() as d, fresh_cache():
-            d = Path(d)
-            scenes = max(1, round(minutes * 60 / args.seconds_per_scene))
-            for _ in range(3):  # plan, measure the planned length, re-plan with a corrected scene count
-                (d / "script.fountain").write_text(make_screenplay(scenes))
-                plan_s = _plan(d / "script.fountain", d / "film.yaml", size)
-                data = yaml.safe_load((d / "film.yaml").read_text())
-                shots = [s for sc in data["scenes"] for s in sc["shots"]]
-                length = sum(s["duration"] for s in shots)
-                if abs(length - minutes * 60) <= 0.05 * minutes * 60:
-                    break
-                scenes = max(1, round(scenes * minutes * 60 / length))
-            r = _render(d / "film.yaml", d / "out", args.executor)
-            rows.append(
-                {
-                    "target_minutes": minutes,
-                    "film_s": round(length, 1),
-                    "scenes": len(data["scenes"]),
-                    "shots": len(shots),
-                    "sets": len(data["sets"]),
-                    "plan_s": round(plan_s, 2),
-                    **r,
-                    "s_per_film_minute": round(r["wall_s"] / (length / 60), 1),
-                }
-            )
+    with tempfile.TemporaryDirectory() as d:
+        for m in a.minutes:
+            rows.append(run_length(m, a.fps, "local", Path(d)))
             print(json.dumps(rows[-1]), flush=True)
-    out = {"size": list(size), "executor": args.executor, "rows": rows, "record": finish_record(record)}
+        if a.ray:
+            rows.append(run_length(min(a.minutes), a.fps, "ray", Path(d)))
+            print(json.dumps(rows[-1]), flush=True)
+    result = {"rows": rows, "record": finish_record(record)}
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "feature.json").write_text(json.dumps(out, indent=1))
+    (RESULTS / "feature.json").write_text(json.dumps(result, indent=1))
     lines = [
-        "# Feature scale: a generated screenplay planned and rendered as one film",
+        "# Feature scale: film length against cost and memory",
         "",
-        machine_line(out["record"]),
+        "A film spec generated by benchmarks/feature.py (scenes of 12 s, 5 shots each, 3 sets in turn, "
+        "a cast of 3), rendered with `worldgen render FILM --passes none`, one process per length, "
+        "fresh store; peak memory is the render process's maximum resident set; the last column is the largest of its child processes (ffmpeg and the like; Ray workers are not its children).",
+        machine_line(result["record"]),
         "",
-        f"Frames {size[0]}x{size[1]}, `--passes none`, executor {args.executor}, fresh store, one run per "
-        "length (benchmarks/feature.py). Targets (issue 15): a 10-minute feature within 30 min wall on "
-        "2 cores, peak memory flat in length and at most 4 GB.",
-        "",
-        "| film | scenes | shots | sets | plan s | render wall s | s per film minute | peak memory MB |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| minutes | executor | scenes | shots | frames | size @ fps | wall (s) | s per film minute | frames/s | peak RSS (MB) | largest child (MB) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['film_s'] / 60:.1f} min | {r['scenes']} | {r['shots']} | {r['sets']} | {r['plan_s']} | "
-            f"{r['wall_s']} | {r['s_per_film_minute']} | {r['peak_rss_mb']} |"
+            f"| {r['minutes']:g} | {r['executor']} | {r['scenes']} | {r['shots']} | {r['frames']} | "
+            f"{r['size'][0]}x{r['size'][1]} @ {r['fps']:g} | {r['wall_s']} | {r['s_per_film_minute']} | "
+            f"{r['frames_per_s']} | {r['peak_rss_mb']} | {r['peak_child_rss_mb']} |"
         )
     (RESULTS / "feature.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":

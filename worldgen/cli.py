@@ -218,7 +218,9 @@ def _render_cmd(
     from worldgen.render import RenderOptions, render
 
     try:
-        spec, world = _load(spec_path)
+        movie = _load_film(spec_path) if _is_film(spec_path) else None  # format 2: a film of scenes
+        if movie is None:
+            spec, world = _load(spec_path)
         if isinstance(control, str):  # render --passes all | control | none
             on, arrays, kinds = control != "none", control == "all", WRITTEN_CONTROL_KINDS
         else:  # the passes command: the arrays, and the control images when asked
@@ -249,11 +251,16 @@ def _render_cmd(
             raise WorldgenError(f"--loudness: {loudness:g} LUFS is outside -40..-5")
         if executor not in ("local", "ray"):
             raise WorldgenError(f"--executor: '{executor}' is not local or ray")
-        res = render(spec, output, opt, world=world)
+        if movie is not None:
+            from worldgen.render.film_render import render_film_spec
+
+            res = render_film_spec(movie, output, opt)
+        else:
+            res = render(spec, output, opt, world=world)
     except WorldgenError as e:
         _fail(e)
     m = res.manifest
-    frames = sum(s["frame_count"] for s in m["shots"])
+    frames = sum(s["frames"] for s in m["scenes"]) if movie is not None else sum(s["frame_count"] for s in m["shots"])
     store = f", {res.frames_from_store} from the store" if res.frames_from_store else ""
     msg = f"{frames} frames ({res.frames_rendered} rendered, {res.frames_skipped} already there{store}) in {output}"
     if m.get("film"):
@@ -268,6 +275,10 @@ def _reproduce(manifest: Path, frames: Optional[List[str]], output: Path, quiet:
         if not manifest.is_file():
             raise WorldgenError(f"{manifest}: no such manifest")
         man = json.loads(manifest.read_text())
+        if isinstance(man, dict) and man.get("kind") == "film":
+            raise WorldgenError(
+                f"{manifest}: a film's manifest; reproduce frames from a scene's (scenes/<id>/manifest.json)"
+            )
         wanted: dict = {}
         for f in frames or [f"{s_['id']}:{fr['index']}" for s_ in man["shots"] for fr in s_["frames"]]:
             shot_id, _, index = f.rpartition(":")
@@ -672,6 +683,37 @@ def cache(
     tc = TextureCache()
     tex = tc.entries()
     out.print(f"textures {tc.dir}: {len(tex)} files, {sum(p.stat().st_size for p in tex) / 2**20:.1f} MB", markup=False)
+
+
+@app.command()
+def continuity(
+    film_spec: Path = typer.Argument(..., help="A film spec (format 2)."),
+    output: Optional[Path] = typer.Option(
+        None, "-o", "--output", help="Folder to write continuity.md and continuity.json into."
+    ),
+    painter: Optional[str] = _PAINTER,
+):
+    """Measure continuity across a film's scenes (docs/FILM.md, "Continuity"): layout drift of
+    every set piece, appearance drift per character and body region in texture space, and the
+    wardrobe-by-scene table. Exits 1 when a change shows that no scene declared."""
+    from worldgen.bench.continuity import continuity as measure
+    from worldgen.bench.continuity import markdown
+
+    try:
+        if not _is_film(film_spec):
+            raise WorldgenError(f"{film_spec}: not a film spec (worldgen: 2); continuity compares a film's scenes")
+        report = measure(_load_film(film_spec), painter)
+    except WorldgenError as e:
+        _fail(e)
+    text = markdown(report)
+    if output is not None:
+        output.mkdir(parents=True, exist_ok=True)
+        (output / "continuity.md").write_text(text)
+        (output / "continuity.json").write_text(json.dumps(report.as_dict(), indent=1))
+    sys.stdout.write(text)
+    if report.flags:
+        err.print(f"{len(report.flags)} change(s) no scene declared", markup=False)
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -62,8 +62,16 @@ def encode_film(out: Path, shots: list, path: Path, fps: float) -> None:
     tmp.replace(path)
 
 
+# a sheet of more rows than this gets smaller tiles, so that a feature's sheet (hundreds of
+# shots) stays about the size of a short film's instead of growing to hundreds of megapixels
+SHEET_ROWS_FULL_SIZE = 40
+SHEET_MIN_TILE = 96
+
+
 def contact_sheet(out: Path, shots: list, path: Path, title: str, per_shot: int = 4, tile_w: int = 256) -> None:
     """One row per shot: evenly spaced frames, labelled with shot id and time."""
+    if len(shots) > SHEET_ROWS_FULL_SIZE:
+        tile_w = max(SHEET_MIN_TILE, tile_w * SHEET_ROWS_FULL_SIZE // len(shots))
     first = Image.open(out / shots[0]["frames"][0]["frame"])
     tile_h = int(round(tile_w * first.height / first.width))
     pad, label_h, head = 6, 16, 28

@@ -225,6 +225,13 @@ def markdown(results: dict) -> str:
                 f"| {scene_name} | {method} | {r['shot_a']} / {r['shot_b']} | {r['object']} | "
                 f"{r['drift']:.4f} | {r['texels']} |"
             )
+    if results.get("continuity"):  # film specs given to the bench (worldgen.bench.continuity)
+        from worldgen.bench.continuity import markdown as continuity_markdown
+
+        for report in results["continuity"]:
+            lines += [""] + [
+                ("#" + ln if ln.startswith("#") else ln) for ln in continuity_markdown(report).splitlines()
+            ]
     return "\n".join(lines) + "\n"
 
 
@@ -524,8 +531,9 @@ def write_report(
         "videos": {},
         "html": "index.html" if stem == "results" else f"{stem}.html",
     }
-    plot_warp_curves(results, out / files["warp_curves"])
-    plot_metric_bars(results, out / files["metric_bars"])
+    if results["scenes"]:  # (a bench of film specs alone has only its continuity section)
+        plot_warp_curves(results, out / files["warp_curves"])
+        plot_metric_bars(results, out / files["metric_bars"])
     for scene in results["scenes"]:
         name = scene["scene"]
         if strip_png(scene, out / f"{prefix}strips/{name}.png"):

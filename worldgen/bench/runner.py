@@ -278,7 +278,9 @@ def run_bench(
     options = options or BenchOptions()
     t0 = time.perf_counter()
     _eval_config(options, 1)  # bad settings fail before any work
-    scenes_in = collect_inputs(specs_or_dirs, options)
+    films = [Path(p) for p in specs_or_dirs if _is_film_file(Path(p))]  # format 2: the continuity section
+    others = [p for p in specs_or_dirs if Path(p) not in films]
+    scenes_in = collect_inputs(others, options) if others or not films else []
     wanted = check_methods(methods if methods is not None else BENCH_METHODS)
     shotdrift_ok, shotdrift_note = shotdrift_judge.availability()
     out = Path(out_dir)
@@ -340,12 +342,29 @@ def run_bench(
         "scenes": scenes,
         "overall": overall(scenes, all_methods, options.ks),
     }
+    if films:
+        from worldgen.bench.continuity import continuity
+        from worldgen.spec.film_loader import load_film
+
+        results["continuity"] = [continuity(load_film(p)).as_dict() for p in films]
     results["wall_s"] = round(time.perf_counter() - t0, 3)
     if options.report:
         from worldgen.bench.report import write_report
 
         write_report(results, out, video=options.video)  # adds results["files"]; results.json last
     return results
+
+
+def _is_film_file(path: Path) -> bool:
+    """A film spec (format 2): the bench reports its continuity (its scenes are not rendered here)."""
+    from worldgen.spec.film_loader import is_film_text
+
+    if not path.is_file() or path.suffix.lower() not in (".yaml", ".yml", ".json"):
+        return False
+    try:
+        return is_film_text(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def _worldgen_version() -> str:

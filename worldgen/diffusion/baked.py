@@ -186,7 +186,9 @@ class BakedPainter(Counted, ShotAware, ProceduralPainter):
         cache = TextureCache(self.o.get("cache"))
         before = self.model_stats()["unet_evals"]
         ids = list(self.world.nodes)
-        style = self.spec.style
+        # a film's scenes paint with the film's style: a scene's carries its time of day, which
+        # the lights give, and one outfit or set must not be repainted per scene
+        style = self.o["lookdev_style"] if self.o.get("lookdev_style") is not None else self.spec.style
         for unit in units_of(self.world):
             self.lookdev_info["units"] += 1
             prompt = lookdev_prompt(unit.appearance, style)

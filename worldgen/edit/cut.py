@@ -94,7 +94,8 @@ def cut_film(
         names.append("stems/score.mid")
     if any(s.dialogue for s in spec.shots):
         names += ["film.srt", "film.vtt", "lipsync.json"]
-    if not (spec.edit.grade and spec.edit.grade.lut) and built_in_look(spec) != "none":  # no LUT built here
+    user_lut = spec.edit is not None and spec.edit.grade is not None and spec.edit.grade.lut
+    if not user_lut and built_in_look(spec) != "none":  # no LUT built here
         names.append("grade.cube")
     kinds = {n: "edit-" + n.replace("/", "-") for n in names}
     if not force and store is not None and all(store.has(edit_key, k) for k in kinds.values()):

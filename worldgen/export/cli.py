@@ -55,6 +55,10 @@ def export(
                 --render DIR clips link to its frames or film.mp4
                 (pip install opentimelineio).
 
+    A film spec (format 2): .otio is the film's edit with one nested sequence per
+    scene; .usda a root stage referencing one layer per set (<stem>.sets/); .glb/.gltf
+    one file per set (<stem>.<set>.glb).
+
     The spec is checked first as 'worldgen validate' does. Same spec, same bytes.
 
     Examples:
@@ -67,14 +71,21 @@ def export(
 
     try:
         require_library(format_of(to))
-        from worldgen.spec import load_spec
+        from worldgen.spec.film_loader import Film, load_any
         from worldgen.world_checks import check_geometry
         from worldgen.world import World
 
-        loaded = load_spec(spec)
-        world = World(loaded)
-        check_geometry(loaded, world)
-        summary = export_spec(loaded, to, world=world, render_dir=render_dir, media=media.value)
+        loaded = load_any(spec)
+        if isinstance(loaded, Film):  # format 2: the film's timeline, or its sets
+            from worldgen.export.film_export import export_film
+
+            for scene in loaded.scenes:
+                check_geometry(scene.spec, World(scene.spec))
+            summary = export_film(loaded, to, render_dir=render_dir)
+        else:
+            world = World(loaded)
+            check_geometry(loaded, world)
+            summary = export_spec(loaded, to, world=world, render_dir=render_dir, media=media.value)
     except WorldgenError as e:
         _err.print(f"[bold red]error:[/] {escape(str(e))}")  # spec text may hold '[/]'
         raise typer.Exit(e.exit_code)

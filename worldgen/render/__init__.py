@@ -13,6 +13,7 @@ The package's rooms (docs/ARCHITECTURE.md):
 | record | the run record of an output folder, library versions, the machine |
 | local, ray_executor | the executors: this process, or Ray tasks |
 | reproduce | rendering frames of a manifest again and comparing them |
+| film_render | a film (format 2): every scene rendered into scenes/<id>/, one cut, the film's manifest |
 | progress | the progress bar |
 """
 

@@ -8,7 +8,7 @@ the rest to an executor (worldgen.render.local or worldgen.render.ray_executor).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from worldgen.camera import ShotCamera, frame_count
 from worldgen.errors import SpecError
@@ -28,10 +28,16 @@ if TYPE_CHECKING:
 
 
 def render(
-    spec: Spec, out_dir: str | Path, opt: RenderOptions | None = None, world: World | None = None
+    spec: Spec,
+    out_dir: str | Path,
+    opt: RenderOptions | None = None,
+    world: World | None = None,
+    advance: Callable[[int], None] | None = None,
 ) -> RenderResult:
     """Render the selected shots of `spec` into `out_dir` and write its manifest. `world`: the
-    spec's world when the caller has built it already (the CLI checks it first), else built here."""
+    spec's world when the caller has built it already (the CLI checks it first), else built here.
+    `advance`: a progress counter to move by each frame finished (a film's bar over all its
+    scenes) instead of this render's own bar."""
     import time
 
     from worldgen.world import World
@@ -73,7 +79,8 @@ def render(
     t_voices = time.perf_counter()
     mouths = speaking_mouths(spec, world, opt.voice_model, store)  # speaks the lines: their phones time the mouths
     result.timings["lip_sync_s"] = time.perf_counter() - t_voices
-    with FrameProgress(opt.progress, total, spec.title) as advance:
+    with FrameProgress(opt.progress and advance is None, total, spec.title) as own:
+        advance = advance or own
         for shot in shots:
             rig = ShotCamera(shot, world, r.width, r.height)
             n = frame_count(shot, r.fps)

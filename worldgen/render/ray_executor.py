@@ -96,6 +96,24 @@ def _gpu_per_task(opt, painter) -> float:
         return 0.0
 
 
+def start_ray(opt) -> bool:
+    """Ray started here (a local instance, or a connection to `opt.ray_address`) unless it is
+    already; True when this call started it (and so should shut it down)."""
+    import ray
+
+    if ray.is_initialized():
+        return False
+    kw = {"address": opt.ray_address} if opt.ray_address else {"num_cpus": opt.ray_workers or os.cpu_count()}
+    ray.init(
+        include_dashboard=False,
+        log_to_driver=False,
+        ignore_reinit_error=True,
+        runtime_env={"env_vars": {k: v for k, v in os.environ.items() if k.startswith(("WORLDGEN_", "HF_"))}},
+        **kw,
+    )
+    return True
+
+
 def render_on_ray(
     spec, plans, out: Path, opt, backend: str, people: bool, store, advance, result, painter=None
 ) -> list[dict]:
@@ -112,17 +130,7 @@ def render_on_ray(
 
     from worldgen.spec.loader import base_dir_of
 
-    started = False
-    if not ray.is_initialized():
-        kw = {"address": opt.ray_address} if opt.ray_address else {"num_cpus": opt.ray_workers or os.cpu_count()}
-        ray.init(
-            include_dashboard=False,
-            log_to_driver=False,
-            ignore_reinit_error=True,
-            runtime_env={"env_vars": {k: v for k, v in os.environ.items() if k.startswith(("WORLDGEN_", "HF_"))}},
-            **kw,
-        )
-        started = True
+    started = start_ray(opt)
     opt_fields = {f.name: getattr(opt, f.name) for f in fields(opt) if f.name not in ("progress",)}
     opt_fields.update(progress=False, executor="local", overwrite=True)
     sequential = painter is not None and (painter.sequential or painter.whole_shot)

@@ -98,8 +98,9 @@ def holds_other_render(folder: Path, spec: Spec, opt: RenderOptions) -> bool:
         return True
 
 
-def claim_output(out: Path, run: dict, overwrite: bool) -> None:
-    """Refuse to mix two different renders in one folder; never delete what the user made."""
+def claim_output(out: Path, run: dict, overwrite: bool, outputs: tuple[str, ...] = ("shots",)) -> None:
+    """Refuse to mix two different renders in one folder; never delete what the user made.
+    `outputs`: the folders a render of this kind writes besides the edit's (a film: scenes)."""
     marker = out / RUN_FILE
     if marker.exists():
         old = json.loads(marker.read_text())
@@ -113,7 +114,7 @@ def claim_output(out: Path, run: dict, overwrite: bool) -> None:
             )
         from worldgen.edit.cut import EDIT_OUTPUTS
 
-        for name in ("shots", *EDIT_OUTPUTS):  # the earlier render's outputs, and nothing the user put there
+        for name in (*outputs, *EDIT_OUTPUTS):  # the earlier render's outputs, and nothing the user put there
             path = out / name
             shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
     elif out.exists() and any(out.iterdir()) and not overwrite:

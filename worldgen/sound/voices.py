@@ -306,9 +306,11 @@ def _model(folder: str | None, text: str, stretch: float, speaker: int):
 
 def speak(choice: VoiceChoice, text: str, store=None, voice_model: str | None = None) -> Speech:
     """A line's speech, from the store when it was spoken before."""
-    if store is None:
-        return synthesize(choice, text, voice_model)
-    from worldgen.sound.audio import read_wav, write_wav
+    from worldgen.sound.audio import read_wav, to_int16, write_wav
+
+    if store is None:  # the samples as the store would hold them (16-bit), so that both cuts agree
+        sp = synthesize(choice, text, voice_model)
+        return Speech(to_int16(sp.samples).astype(np.float32) / 32767.0, sp.phones)
     from worldgen.store import digest
 
     key = digest({"voice": voice_identity(choice, voice_model), "text": text, "rate": SAMPLE_RATE, "lead_in": LEAD_IN})

@@ -61,6 +61,9 @@ class PainterOptions(BaseModel):
     views: Optional[int] = Field(None, description="Look-development views per object or character.")
     lighting: Optional[Literal["lit", "unlit"]] = Field(None, description="Baked frames: lit or as painted.")
     cache: Optional[str] = Field(None, description="Texture cache folder.")
+    lookdev_style: Optional[str] = Field(
+        None, description="Look development: the style textures are painted with (a film's, not the scene's)."
+    )
     attention_slicing: Optional[bool] = Field(None, description="Slice attention (less memory, slower).")
     cpu_offload: Optional[bool] = Field(None, description="Keep models on the CPU until used.")
 
