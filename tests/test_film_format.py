@@ -168,3 +168,21 @@ def test_validate_warns_of_a_hidden_subject_inside_a_film_scene(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     warning = " ".join(r.stderr.split())
     assert "warning:" in warning and "scenes[3].shots[0].camera" in warning and "'crate'" in warning, r.stderr
+
+
+def test_a_character_keeps_one_voice_in_every_scene():
+    """Voices the spec leaves open are dealt over the whole cast: Tomas alone in a scene
+    speaks (and moves his mouth) with the voice the film's audio gives him, not the first
+    free voice that a scene of one would deal him."""
+    from worldgen.sound.voices import cast_voices
+
+    text = TEXT.replace(
+        "      - {id: mara, position: [0, 0, 0]}\n    shots:\n      - id: s2_wide",
+        "      - {id: tomas, position: [0, 0, 0]}\n    shots:\n      - id: s2_wide",
+    )
+    film = load_film_text(text, "f.yaml")
+    alone = _scene(film, "s2").spec
+    assert [c.id for c in alone.world.characters] == ["tomas"]
+    film_voices = cast_voices(film.edit)
+    assert film_voices["tomas"] != film_voices["mara"]
+    assert cast_voices(alone)["tomas"] == film_voices["tomas"]

@@ -218,7 +218,7 @@ def _render_cmd(
     from worldgen.render import RenderOptions, render
 
     try:
-        movie = _load_film(spec_path) if _is_film(spec_path) else None  # format 2: a film of scenes
+        movie = _load_film(spec_path)[0] if _is_film(spec_path) else None  # format 2: a film of scenes
         if movie is None:
             spec, world = _load(spec_path)
         if isinstance(control, str):  # render --passes all | control | none
@@ -702,7 +702,7 @@ def continuity(
     try:
         if not _is_film(film_spec):
             raise WorldgenError(f"{film_spec}: not a film spec (worldgen: 2); continuity compares a film's scenes")
-        report = measure(_load_film(film_spec), painter)
+        report = measure(_load_film(film_spec)[0], painter)
     except WorldgenError as e:
         _fail(e)
     text = markdown(report)

@@ -256,12 +256,15 @@ def film_manifest(film, out: Path, opt: RenderOptions, result: FilmResult) -> di
     return manifest
 
 
-def render_scene_task(spec_json: str, base_dir: str, out: str, opt_fields: dict) -> dict:
-    """One Ray task: a whole scene rendered locally into its folder, as `render` does it."""
+def render_scene_task(spec_json: str, base_dir: str, out: str, opt_fields: dict, voice_cast: list[str]) -> dict:
+    """One Ray task: a whole scene rendered locally into its folder, as `render` does it.
+    `voice_cast`: the film's cast (JSON), over which the scene deals the voices it leaves open."""
     from worldgen.render.orchestrate import render
     from worldgen.spec import load_spec_text
+    from worldgen.spec.models import CharacterSpec
 
     spec = load_spec_text(spec_json, "<scene spec>", base_dir=Path(base_dir), check=False)
+    object.__setattr__(spec, "_voice_cast", [CharacterSpec.model_validate_json(c) for c in voice_cast])
     res = render(spec, out, RenderOptions(**opt_fields))
     return {
         "manifest": res.manifest,
@@ -293,7 +296,11 @@ def render_scenes_on_ray(film, out: Path, sopt: RenderOptions, advance) -> list[
     refs = {}
     for k, e in enumerate(film.scenes):
         ref = task.remote(
-            e.spec.model_dump_json(), str(Path(film.base_dir).resolve()), str(_scene_dir(out, e)), opt_fields
+            e.spec.model_dump_json(),
+            str(Path(film.base_dir).resolve()),
+            str(_scene_dir(out, e)),
+            opt_fields,
+            [c.model_dump_json() for c in film.edit.world.characters],
         )
         refs[ref] = (k, sum(frame_count(s, fps) for s in e.spec.shots))
     results: list[RenderResult | None] = [None] * len(film.scenes)

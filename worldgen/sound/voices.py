@@ -63,12 +63,15 @@ class VoiceError(WorldgenError):
 
 def cast_voices(spec, voice_model: str | None = None) -> dict[str, VoiceChoice]:
     """One voice per character, distinct where the spec leaves it open: the flite voices in
-    turn, then the same voices a few semitones apart."""
+    turn, then the same voices a few semitones apart. A film's scene deals them over the film's
+    whole cast (`_voice_cast`, set by spec/film_expand), so a character keeps one voice in every
+    scene, whoever else is there."""
     out: dict[str, VoiceChoice] = {}
-    taken = {c.voice.name for c in spec.world.characters if c.voice is not None and c.voice.name}
+    characters = getattr(spec, "_voice_cast", None) or spec.world.characters
+    taken = {c.voice.name for c in characters if c.voice is not None and c.voice.name}
     free = [v for v in FLITE_VOICES if v not in taken] or list(FLITE_VOICES)
     turn = 0  # characters whose flite voice the spec leaves open
-    for c in spec.world.characters:
+    for c in characters:
         v = c.voice
         engine = v.engine if v is not None else "auto"
         if engine == "auto":  # a named flite voice stays flite; the rest speak with the --voice-model

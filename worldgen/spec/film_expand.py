@@ -368,4 +368,10 @@ def edit_spec(film: FilmSpec, scenes: list[ExpandedScene], located: LocatedSpec 
     from worldgen.spec.film_checks import check_film
 
     check_film(spec, edit_located)
+    # voices the spec leaves open are dealt to the cast in turn (sound/voices.cast_voices): each
+    # scene deals them over the whole cast, as the edit does, so a character's mouth on screen
+    # is timed by the voice the film's audio speaks with, whoever else is in the scene
+    for e in scenes:
+        object.__setattr__(e.spec, "_voice_cast", spec.world.characters)
+    object.__setattr__(spec, "_voice_cast", spec.world.characters)
     return spec
