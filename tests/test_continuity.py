@@ -107,3 +107,20 @@ def test_bench_of_a_film_has_the_continuity_section(tmp_path):
     text = (tmp_path / "results.md").read_text()
     assert "## Continuity: Two sets" in text and "| mara | oilskin | oilskin | coat (changed) | coat |" in text
     assert json.loads((tmp_path / "results.json").read_text())["continuity"][0]["scenes"] == ["s1", "s2", "s3", "s4"]
+
+
+def test_two_sets_may_each_have_a_prop_of_the_same_name():
+    """A 'lamp' on the harbour wall and another in the boathouse are two props: their looks are
+    compared within each set, never with each other."""
+    text = FILM.read_text().replace(
+        '      - {id: post, shape: cylinder, radius: 0.15, height: 1.0, position: [-2, 0.5, -1], appearance: "dark wood"}',
+        '      - {id: post, shape: cylinder, radius: 0.15, height: 1.0, position: [-2, 0.5, -1], appearance: "dark wood"}\n'
+        '      - {id: lamp, shape: box, size: [0.3, 1.2, 0.3], position: [3, 0.6, -1], appearance: "red iron"}',
+    )
+    assert text.count("id: lamp,") == 2
+    from worldgen.spec.film_loader import load_film_text
+
+    rep = continuity(load_film_text(text, "f.yaml", base_dir=FILM.parent))
+    assert rep.flags == []
+    lamps = _rows(rep.appearance, kind="prop", id="lamp")
+    assert lamps and all(r["drift"] == 0.0 for r in lamps)

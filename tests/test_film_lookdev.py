@@ -74,7 +74,12 @@ def test_a_set_and_an_outfit_seen_in_two_scenes_are_painted_once(tiny, tmp_path)
         RenderOptions(painter="baked", painter_options=options, progress=False, film=False, use_store=False),
     )
     a, b = res.manifest["scenes"]
-    assert a["lookdev"] == {"units": 3, "painted": 3, "from_cache": 0, "unet_evals": a["lookdev"]["unet_evals"]}
+    assert {k: a["lookdev"][k] for k in ("units", "painted", "from_cache")} == {
+        "units": 3,
+        "painted": 3,
+        "from_cache": 0,
+    }
+    assert a["lookdev"]["unet_evals"] > 0
     assert b["lookdev"]["painted"] == 0 and b["lookdev"]["from_cache"] == 3 and b["lookdev"]["unet_evals"] == 0
     assert res.manifest["lookdev"] == {"units": 6, "painted": 3, "from_cache": 3}
     assert len(list((tmp_path / "textures" / "textures").glob("*.png"))) == 2 + 18  # 2 props, 18 body parts

@@ -147,6 +147,8 @@ def test_sky_follows_the_sun():
     assert Sky([(low_dir, white, 1.0)], "noon").zenith.sum() > low.zenith.sum()  # the style's word wins
     # a palette is named by a whole word: "late afternoon" names none (it holds "noon"), so the sun decides
     assert np.array_equal(Sky([(low_dir, white, 1.0)], "late afternoon, warm light").zenith, low.zenith)
+    # the last palette word wins (a film's "sunset" style, then a scene's "night")
+    assert np.array_equal(Sky([], "sunset glow, night").zenith, Sky([], "night").zenith)
 
 
 def test_point_and_spot_lights_fall_off():

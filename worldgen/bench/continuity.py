@@ -185,8 +185,10 @@ def appearance_drift(film, worlds: list, painters: list) -> tuple[list[dict], li
     rows, flags = [], []
     seen: dict = {}  # (kind, id, region) -> (scene index, atlas)
     for k, (e, world, painter) in enumerate(zip(film.scenes, worlds, painters)):
-        for key, atlas in appearance_of(painter, world).items():
-            kind, uid, region = key
+        for found, atlas in appearance_of(painter, world).items():
+            kind, uid, region = found
+            # a set piece is itself only within its set: two sets may each have a 'lamp'
+            key = found + (e.scene.set,) if kind == "prop" else found
             if key in seen:
                 j, before = seen[key]
                 prev = film.scenes[j]

@@ -36,8 +36,9 @@ class Sky:
     def __init__(self, suns: list, style: str = ""):
         self.suns = suns
         words = style.lower()
-        tokens = set(re.findall(r"[a-z]+", words))  # whole words: "afternoon" does not name "noon"
-        named = next((v for k, v in SKIES.items() if k in tokens), None)
+        # whole words ("afternoon" does not name "noon"), and the last one written wins: a film
+        # scene's style is the film's words, then its time of day ("sunset film, night")
+        named = next((SKIES[w] for w in reversed(re.findall(r"[a-z]+", words)) if w in SKIES), None)
         if named is not None:
             pal = [srgb_to_linear(c) for c in named]
         elif suns:

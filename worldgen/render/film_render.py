@@ -126,7 +126,7 @@ def render_film_spec(film, out_dir: str | Path, opt: RenderOptions | None = None
     if opt.paint and opt.film:
         from worldgen.edit.cut import check_before_frames
 
-        check_before_frames(film.edit, film.base_dir, opt.voice_model)
+        check_before_frames(film.edit, film.base_dir, opt.voice_model, opt.music_model)
     claim_output(out, film_run_record(film, opt), opt.overwrite, outputs=(SCENES_DIR,))
     t0 = time.perf_counter()
     sopt = scene_options(film, opt)
@@ -162,6 +162,7 @@ def render_film_spec(film, out_dir: str | Path, opt: RenderOptions | None = None
                 film.base_dir,
                 opt.painter or film.spec.render.painter,
                 loudness=opt.loudness,
+                music_model=opt.music_model,
             )
         )
         result.timings["film_s"] = time.perf_counter() - t1
