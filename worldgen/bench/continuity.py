@@ -251,15 +251,13 @@ def wardrobe_table(film) -> tuple[dict, list[str]]:
 def continuity(film, painter: str | None = None, painter_options: dict | None = None) -> Report:
     """The continuity report of a loaded film (`worldgen.spec.film_loader.Film`). `painter`:
     whose albedo is compared (default the film's render.painter)."""
-    from worldgen.paint.registry import make_painter, painter_class
+    from worldgen.paint.registry import make_painter
     from worldgen.passes.sequence import Rasterizer
+    from worldgen.render.film_render import film_painter_options
     from worldgen.world import World
 
     name = painter or film.spec.render.painter
-    options = dict(painter_options or {})
-    cls = painter_class(name)
-    if cls is not None and getattr(cls, "uses_textures", False):
-        options.setdefault("lookdev_style", film.spec.style)  # as a film render paints them
+    options = film_painter_options(film, name, painter_options)  # as a film render paints them
     worlds = [World(e.spec) for e in film.scenes]
     painters = []
     for e, world in zip(film.scenes, worlds):

@@ -22,6 +22,14 @@ from worldgen.passes.snapshot import SnapshotMaker
 from worldgen.spec.loader import located_of
 
 HIDDEN_SHARE = 0.5  # a frame hides the subject when more than this share of its sample rays is blocked
+
+
+def is_hidden(total: int, blocked: int) -> bool:
+    """The rule for one frame: more than HIDDEN_SHARE of the subject's sample rays that land in
+    frame are blocked (the validate warning and coverage's framing both ask it)."""
+    return bool(total) and blocked > HIDDEN_SHARE * total
+
+
 WARN_FRACTION = 1 / 3  # a shot is flagged when the subject is hidden in more than this share of frames
 SAMPLES = 96  # surface points per subject
 FACE_BONES = ("head", "neck")  # what a close-up or over-the-shoulder is about: the face, not the legs
@@ -63,7 +71,7 @@ class VisibilityProbe:
         self.ids = list(world.nodes)
         self.owner = [world.nodes[oid].character or oid for oid in self.ids]  # body parts answer as their character
         static = [g for g, oid in enumerate(self.ids) if oid in world.static_ids]
-        self.moving = np.array([g for g in range(len(self.ids)) if g not in set(static)], np.int64)
+        self.moving = np.array([g for g, oid in enumerate(self.ids) if oid not in world.static_ids], np.int64)
         snap = self.snaps(0.0)
         self.static_scene = o3d.t.geometry.RaycastingScene() if static else None
         self.static_geoms = np.array(static, np.int64)
@@ -173,7 +181,7 @@ def shot_visibility(world, shot, index: int, width: int, height: int, fps: float
             with np.errstate(all="ignore"):
                 cam = rig.at(i / fps)
             total, blocked, who = probe.blocked(subject, shot.start + i / fps, cam, face)
-            state[i] = who if total and blocked > HIDDEN_SHARE * total else None
+            state[i] = who if is_hidden(total, blocked) else None
         return state[i] is not None
 
     marks = sorted(set(range(0, n, STRIDE)) | {n - 1})

@@ -136,7 +136,7 @@ class _Coverage:
     def in_view(self, shot: dict, who: list[str]) -> bool:
         """Every character in `who` is in frame (its keypoints) and not hidden behind an
         object, at the shot's start, middle and end."""
-        from worldgen.passes.visibility import HIDDEN_SHARE
+        from worldgen.passes.visibility import is_hidden
 
         sh = Shot.model_validate(shot)
         rig = ShotCamera(sh, self.world, self.width, self.height)
@@ -149,7 +149,7 @@ class _Coverage:
                 if not ok.all():
                     return False
                 total, blocked, _ = self.probe.blocked(cid, sh.start + s, cam)
-                if total and blocked > HIDDEN_SHARE * total:
+                if is_hidden(total, blocked):
                     return False
         return True
 
@@ -226,13 +226,13 @@ class _Coverage:
 
     def face_clear(self, shot: dict) -> bool:
         """The shot's subject (a face) is not hidden behind an object at its start, middle and end."""
-        from worldgen.passes.visibility import HIDDEN_SHARE
+        from worldgen.passes.visibility import is_hidden
 
         sh = Shot.model_validate(shot)
         rig = ShotCamera(sh, self.world, self.width, self.height)
         for s in (0.0, sh.duration / 2, sh.duration):
             total, blocked, _ = self.probe.blocked(sh.camera.target, sh.start + s, rig.at(s), face=True)
-            if total and blocked > HIDDEN_SHARE * total:
+            if is_hidden(total, blocked):
                 return False
         return True
 

@@ -75,13 +75,22 @@ def film_run_record(film, opt: RenderOptions) -> dict:
 def scene_options(film, opt: RenderOptions) -> RenderOptions:
     """A scene's render options: the film's, without the cut (the film is cut once) or a bar of
     its own; a texture painter paints with the film's style (see the module doc)."""
+    po = film_painter_options(film, opt.painter or film.spec.render.painter, opt.painter_options)
+    return replace(opt, film=False, progress=False, shots=None, painter_options=po)
+
+
+def film_painter_options(film, painter: str, options: dict | None) -> dict:
+    """The painter options every scene of `film` paints with: a texture painter paints with
+    the film's style, not the scene's (which carries its time of day), so an outfit or a set
+    is painted once per film. The one place this rule lives: the render and the continuity
+    report (which must compare what the render paints) both ask it."""
     from worldgen.paint.registry import painter_class
 
-    po = dict(opt.painter_options)
-    cls = painter_class(opt.painter or film.spec.render.painter)
+    out = dict(options or {})
+    cls = painter_class(painter)
     if cls is not None and getattr(cls, "uses_textures", False):
-        po["lookdev_style"] = film.spec.style
-    return replace(opt, film=False, progress=False, shots=None, painter_options=po)
+        out.setdefault("lookdev_style", film.spec.style)
+    return out
 
 
 def _scene_dir(out: Path, scene) -> Path:
