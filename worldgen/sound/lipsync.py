@@ -23,7 +23,6 @@ from worldgen.sound.visemes import mouth_curves
 
 VOWEL_S, CONSONANT_S = 0.115, 0.072  # s: typical phone lengths (flite slt, rms, awb over 6 lines: total within 1 %)
 PAUSE_S = {",": 0.2, ";": 0.24, ":": 0.24, ".": 0.33, "!": 0.33, "?": 0.33}  # within a line
-GAP = 0.3  # s: the mix's pause before a line that gives no time (worldgen.sound.mix.GAP)
 
 # spelling -> phones, longest match first
 _RULES = [
@@ -151,17 +150,20 @@ def line_phones(text: str, rate: float, timing: tuple | None) -> tuple[list, flo
 def estimated_lines(spec, shot_start_s: list[float], timings: dict | None = None) -> list[dict]:
     """Every line with its film time and phones (`timings`: voice_timings'; estimated where a
     line has none), placed as the mix places lines."""
+    from worldgen.sound.mix import line_times
+
     rates = _rates(spec)
-    out = []
-    for i, shot in enumerate(spec.shots):
-        cursor = GAP
-        for ln in shot.dialogue:
-            timing = (timings or {}).get((ln.character, ln.line))
-            phones, length = line_phones(ln.line, rates.get(ln.character, 1.0), timing)
-            at = ln.at if ln.at is not None else cursor
-            out.append({"character": ln.character, "start": shot_start_s[i] + at, "phones": phones})
-            cursor = at + length + GAP
-    return out
+    phones_of = {}
+
+    def length(ln) -> float:
+        timing = (timings or {}).get((ln.character, ln.line))
+        phones_of[id(ln)], d = line_phones(ln.line, rates.get(ln.character, 1.0), timing)
+        return d
+
+    return [
+        {"character": ln.character, "start": start, "phones": phones_of[id(ln)]}
+        for _, ln, start, _ in line_times(spec, shot_start_s, length)
+    ]
 
 
 _LAST: list = [None, None, None]  # (spec, voice model, its mouths): a render asks for the keys and per shot

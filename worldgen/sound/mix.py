@@ -31,28 +31,44 @@ class Mix:
     score: object = None  # the composed cues as one pretty_midi.PrettyMIDI (with the MIDI stack), for score.mid
 
 
-def place_lines(spec, shot_start_s: list[float], speak) -> list[dict]:
-    """Every line with its film time: the shot's start plus `at`, or GAP after the shot's line
-    before. `speak(character, text)` gives its Speech."""
+def line_times(spec, shot_start_s: list[float], length) -> list[tuple]:
+    """Where every line starts in the film: its shot's start plus `at`, or GAP after the shot's
+    line before ends. `length(line)` gives how long a line lasts. Returns (shot, line, start,
+    its length) in film order. The one placement rule: the mix (voices' samples) and the lip
+    sync (the mouths on screen) both place lines by it, so mouths move with the voice."""
     out = []
     for i, shot in enumerate(spec.shots):
         cursor = GAP
         for ln in shot.dialogue:
-            sp = speak(ln.character, ln.line)
+            d = length(ln)
             at = ln.at if ln.at is not None else cursor
-            start = shot_start_s[i] + at
-            out.append(
-                {
-                    "character": ln.character,
-                    "line": ln.line,
-                    "shot": shot.id,
-                    "start": round(start, 6),
-                    "end": round(start + sp.duration, 6),
-                    "phones": sp.phones,
-                    "_samples": sp.samples,
-                }
-            )
-            cursor = at + sp.duration + GAP
+            out.append((shot, ln, shot_start_s[i] + at, d))
+            cursor = at + d + GAP
+    return out
+
+
+def place_lines(spec, shot_start_s: list[float], speak) -> list[dict]:
+    """Every line with its film time (`line_times`). `speak(character, text)` gives its Speech."""
+    spoken = {}
+
+    def length(ln) -> float:
+        spoken[id(ln)] = speak(ln.character, ln.line)
+        return spoken[id(ln)].duration
+
+    out = []
+    for shot, ln, start, d in line_times(spec, shot_start_s, length):
+        sp = spoken[id(ln)]
+        out.append(
+            {
+                "character": ln.character,
+                "line": ln.line,
+                "shot": shot.id,
+                "start": round(start, 6),
+                "end": round(start + d, 6),
+                "phones": sp.phones,
+                "_samples": sp.samples,
+            }
+        )
     return out
 
 
