@@ -213,6 +213,7 @@ def _render_cmd(
     voice_model=None,
     loudness=None,
     music_model=None,
+    jobs=None,
 ):
     from worldgen.control import WRITTEN_CONTROL_KINDS
     from worldgen.render import RenderOptions, render
@@ -246,7 +247,10 @@ def _render_cmd(
             voice_model=str(voice_model) if voice_model else None,
             music_model=str(music_model) if music_model else None,
             loudness=loudness,
+            jobs=jobs,
         )
+        if jobs is not None and jobs < 1:
+            raise WorldgenError(f"--jobs: {jobs} is not a number of processes (1 or more)")
         if loudness is not None and not -40 <= loudness <= -5:
             raise WorldgenError(f"--loudness: {loudness:g} LUFS is outside -40..-5")
         if executor not in ("local", "ray"):
@@ -319,6 +323,13 @@ _NO_STORE = typer.Option(False, "--no-store", help="Neither read nor fill the fr
 _EXECUTOR = typer.Option(
     "local", "--executor", help="local (default) or ray: frames and shots as Ray tasks (pip install 'worldgen[ray]')."
 )
+_JOBS = typer.Option(
+    None,
+    "--jobs",
+    "-j",
+    help="Processes painting frames on this machine (default: one per usable CPU for a render of more than "
+    "48 frames at 512x288, else 1). The frames are the same bytes for any number.",
+)
 _RAY_ADDRESS = typer.Option(
     None,
     "--address",
@@ -388,6 +399,7 @@ def render(
     no_store: bool = _NO_STORE,
     executor: str = _EXECUTOR,
     address: Optional[str] = _RAY_ADDRESS,
+    jobs: Optional[int] = _JOBS,
     from_manifest: Optional[Path] = typer.Option(
         None,
         "--from-manifest",
@@ -456,6 +468,7 @@ def render(
         voice_model,
         loudness,
         music_model,
+        jobs,
     )
 
 

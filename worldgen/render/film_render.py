@@ -300,7 +300,7 @@ def render_scenes_on_ray(film, out: Path, sopt: RenderOptions, advance) -> list[
 
     started = start_ray(sopt)
     opt_fields = {f.name: getattr(sopt, f.name) for f in fields(sopt)}
-    opt_fields.update(progress=False, executor="local")
+    opt_fields.update(progress=False, executor="local", jobs=1)  # Ray runs the scenes side by side
     task = ray.remote(max_retries=RETRIES, retry_exceptions=False)(render_scene_task)
     fps = film.spec.render.fps
     refs = {}

@@ -1,6 +1,7 @@
 """Computing frames: where each output file of a frame goes, the rasterizer and painter made only
-when needed (`LazyTools`), the shot's depth range, and `compute_frames`, the one loop that
-rasterizes, paints and writes frames; the local executor and every Ray task run it."""
+when needed (`LazyTools`), the shot's depth range, how a shot's frames split into runs for other
+processes (`task_runs`, `tools_from_spec`), and `compute_frames`, the one loop that rasterizes,
+paints and writes frames; the local executor, its worker processes and every Ray task run it."""
 
 from __future__ import annotations
 
@@ -81,6 +82,47 @@ def depth_range(raster, rig: ShotCamera, fps: float, n: int) -> tuple[float, flo
         return 0.1, 100.0
     near, far = float(np.percentile(d, 1)) * 0.9, float(np.percentile(d, 99)) * 1.1
     return max(near, 1e-3), max(far, near * 1.5)
+
+
+FRAMES_PER_TASK = 12  # a run of consecutive frames: one task for a Ray worker or a local worker process
+
+
+def task_runs(plans, sequential: bool, per_task: int = FRAMES_PER_TASK) -> list:
+    """(shot index, frame indices) per task: consecutive frames, a whole shot when `sequential`
+    (a painter whose frame needs the frame before it, or the whole shot)."""
+    runs = []
+    for k, (shot, todo, _, _) in enumerate(plans):
+        frames = sorted(todo)
+        if not frames:
+            continue
+        if sequential:
+            runs.append((k, frames))
+            continue
+        for a in range(0, len(frames), per_task):
+            runs.append((k, frames[a : a + per_task]))
+    return runs
+
+
+def tools_from_spec(spec_json: str, base_dir: str, opt_fields: dict, backend: str):
+    """(spec, options, world, tools) rebuilt in another process from the resolved spec: how a
+    Ray task or a local worker process gets the same world the planning process has."""
+    from worldgen.spec import load_spec_text
+    from worldgen.world import World
+
+    spec = load_spec_text(spec_json, "<spec.resolved.json>", base_dir=Path(base_dir), check=False)
+    opt = RenderOptions(**opt_fields)
+    world = World(spec)
+    return spec, opt, world, LazyTools(world, backend, opt, opt.painter or spec.render.painter, spec.shots)
+
+
+def shipped_options(opt: RenderOptions) -> dict:
+    """The fields of `opt` that a task in another process renders with: no progress bar of its
+    own, the local executor, and the output folder already claimed by the planning process."""
+    from dataclasses import fields
+
+    out = {f.name: getattr(opt, f.name) for f in fields(opt) if f.name != "progress"}
+    out.update(progress=False, executor="local", overwrite=True, jobs=1)
+    return out
 
 
 def compute_frames(

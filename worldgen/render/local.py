@@ -1,17 +1,206 @@
-"""The local executor: the planned frames of every shot computed in this process, in order."""
+"""The local executor: the planned frames of every shot computed on this machine, in this
+process and, for a large render, in worker processes beside it.
+
+Most of a frame's cost is Python and numpy work that runs on one core, so one process leaves
+the other cores of a laptop idle. With more than one job, the shots' frames are cut into runs
+of consecutive frames (`task_runs`, as for Ray); this process and the workers
+take the next untaken run until none is left. Workers are started with the spawn method: they import
+and build the world anew (about a second and a half), because a process forked from one
+that has run OpenMP or Embree threads can hang. Every process runs the same `compute_frames`,
+and a frame's bytes do not depend on which process painted it or what it painted before, so
+any number of jobs gives the same files (tests/test_local_jobs.py).
+
+WORLDGEN_JOBS_PARENT_IDLE=1 makes this process leave every run to the workers: how the tests
+make sure the workers, which start a second later, really paint frames."""
 
 from __future__ import annotations
 
+import os
+import queue
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from worldgen.render.frames import LazyTools, compute_frames
+from worldgen.errors import BackendError
+from worldgen.render.frames import (
+    LazyTools,
+    compute_frames,
+    shipped_options,
+    task_runs,
+    tools_from_spec,
+)
 from worldgen.render.options import RenderOptions
 from worldgen.spec.models import Spec
+
+# below this much painting (frames x pixels), starting a worker costs more than it saves: by
+# default a render takes workers only above it (48 frames at 512x288)
+MIN_PIXELS_FOR_WORKERS = 48 * 512 * 288
+POLL_S = 0.5  # how often a waiting process checks that its workers are alive
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity, which containers and `taskset` narrow)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def worker_count(opt: RenderOptions, plans: list, spec: Spec, painter) -> int:
+    """How many worker processes beside this one: `opt.jobs` - 1 when asked; by default one
+    per further usable CPU, for a render large enough to repay starting them, and none for a
+    painter that evaluates a neural network (one model in memory, on the accelerator)."""
+    frames = sum(len(todo) for _, todo, _, _ in plans)
+    runs = len(task_runs(plans, _whole_runs(painter)))
+    if opt.jobs is not None:
+        return max(0, min(opt.jobs - 1, runs - 1))
+    if painter is None or painter.needs_model:
+        return 0
+    if frames * spec.render.width * spec.render.height < MIN_PIXELS_FOR_WORKERS:
+        return 0
+    return max(0, min(usable_cpus() - 1, runs - 1))
+
+
+def _whole_runs(painter) -> bool:
+    return painter is not None and (painter.sequential or painter.whole_shot)
+
+
+@dataclass
+class LocalRun:
+    """What the worker processes did: how many there were, the frames they computed, and
+    their painters' counters (for the manifest)."""
+
+    workers: int = 0
+    frames_by_workers: int = 0
+    stats: list = field(default_factory=list)
 
 
 def render_locally(
     world, tools: LazyTools, spec: Spec, plans: list, out: Path, opt: RenderOptions, people: bool, store, on_frame
-) -> None:
-    """Compute each shot's `todo` frames here; `plans` holds (shot, todo, near_far, keys) per shot."""
-    for shot, todo, near_far, keys in plans:
-        compute_frames(world, tools, spec, shot, todo, near_far, keys, out, opt, people, store, on_frame)
+) -> LocalRun:
+    """Compute each shot's `todo` frames; `plans` holds (shot, todo, near_far, keys) per shot."""
+    painter = tools.painter_if_made()
+    extra = worker_count(opt, plans, spec, painter)
+    if extra == 0:
+        for shot, todo, near_far, keys in plans:
+            compute_frames(world, tools, spec, shot, todo, near_far, keys, out, opt, people, store, on_frame)
+        return LocalRun()
+    return _with_workers(extra, world, tools, spec, plans, out, opt, people, store, on_frame, _whole_runs(painter))
+
+
+def _with_workers(extra, world, tools, spec, plans, out, opt, people, store, on_frame, whole) -> LocalRun:
+    import multiprocessing as mp
+
+    from worldgen.spec.loader import base_dir_of
+
+    ctx = mp.get_context("spawn")
+    runs = []
+    for k, frames in task_runs(plans, whole):
+        shot, _, near_far, keys = plans[k]
+        runs.append((shot.id, frames, tuple(near_far), {i: keys[i] for i in frames}))
+    next_run = ctx.Value("i", 0)  # the runs are taken in order, by whichever process is free
+    results = ctx.Queue()
+    setup = (
+        spec.model_dump_json(),
+        str(base_dir_of(spec).resolve()),
+        shipped_options(opt),
+        tools.backend,
+        people,
+        str(store.root) if store is not None else None,
+        str(out),
+        runs,
+    )
+    workers = [ctx.Process(target=frame_worker, args=(next_run, results, setup), daemon=True) for _ in range(extra)]
+    for w in workers:
+        w.start()
+    run, finished = LocalRun(workers=extra), 0
+
+    def take(block: bool) -> None:
+        """Handle what the workers reported: a frame written, a worker's counters, an error."""
+        nonlocal finished
+        while True:
+            try:
+                msg = results.get(timeout=POLL_S) if block else results.get_nowait()
+            except queue.Empty:
+                if block:
+                    dead = [w for w in workers if w.exitcode not in (None, 0)]
+                    if dead:
+                        raise BackendError(
+                            f"a frame worker stopped (exit code {dead[0].exitcode}); run the render again to resume"
+                        ) from None
+                return
+            if msg[0] == "frame":
+                run.frames_by_workers += 1
+                on_frame()
+            elif msg[0] == "stats":
+                finished += 1
+                if msg[1]:
+                    run.stats.append(msg[1])
+            elif msg[0] == "error":
+                raise BackendError(f"a frame worker failed: {msg[1]}")
+            if block:
+                return
+
+    try:
+        by_id = {shot.id: shot for shot, *_ in plans}
+        idle = os.environ.get("WORLDGEN_JOBS_PARENT_IDLE") == "1"
+        while not idle and (n := _next(next_run, len(runs))) is not None:  # this process takes runs too
+            shot_id, frames, near_far, keys = runs[n]
+            compute_frames(
+                world, tools, spec, by_id[shot_id], set(frames), near_far, keys, out, opt, people, store, on_frame
+            )
+            take(block=False)
+        while finished < extra:
+            take(block=True)
+    finally:
+        with next_run.get_lock():
+            next_run.value = len(runs)  # on an error here: the workers take nothing more
+        for w in workers:
+            w.join(timeout=10)
+            if w.is_alive():
+                w.terminate()
+    return run
+
+
+def _next(counter, total: int) -> int | None:
+    """The index of the next run nobody has taken, or None when all are taken."""
+    with counter.get_lock():
+        n = counter.value
+        if n >= total:
+            return None
+        counter.value = n + 1
+        return n
+
+
+def frame_worker(next_run, results, setup) -> None:
+    """A worker process: build the world once from the resolved spec, then compute the next
+    untaken run of frames until none is left; each written frame, and at the end the painter's
+    counters, go back on `results`. An error goes back as one line."""
+    import traceback
+
+    spec_json, base_dir, opt_fields, backend, people, store_root, out, runs = setup
+    try:
+        from worldgen.store import FrameStore
+
+        spec, opt, world, lazy = tools_from_spec(spec_json, base_dir, opt_fields, backend)
+        store = FrameStore(store_root) if store_root else None
+        while (n := _next(next_run, len(runs))) is not None:
+            shot_id, frames, near_far, keys = runs[n]
+            compute_frames(
+                world,
+                lazy,
+                spec,
+                spec.shot(shot_id),
+                set(frames),
+                near_far,
+                keys,
+                Path(out),
+                opt,
+                people,
+                store,
+                lambda: results.put(("frame",)),
+            )
+        p = lazy.painter_if_made()
+        results.put(("stats", p.stats() if p is not None else None))
+    except BaseException as e:  # noqa: BLE001 - reported to the parent, which stops the render
+        last = traceback.format_exception_only(type(e), e)[-1].strip()
+        results.put(("error", last))

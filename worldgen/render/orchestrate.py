@@ -74,7 +74,7 @@ def render(
     wd = world_digest(spec, world)
     painter_id = lazy.painter_identity() if (opt.paint and store is not None) else None
     result = RenderResult(out, {})
-    manifest_shots, plans, remote_stats = [], [], []
+    manifest_shots, plans, remote_stats, workers = [], [], [], None
     total = sum(frame_count(s, r.fps) for s in shots)
     t_voices = time.perf_counter()
     mouths = speaking_mouths(spec, world, opt.voice_model, store)  # speaks the lines: their phones time the mouths
@@ -154,7 +154,10 @@ def render(
                     spec, plans, out, opt, backend, people, store, advance, result, lazy.painter_if_made()
                 )
             else:
-                render_locally(world, lazy, spec, plans, out, opt, people, store, lambda: _count(result, advance))
+                workers = render_locally(
+                    world, lazy, spec, plans, out, opt, people, store, lambda: _count(result, advance)
+                )
+                remote_stats = workers.stats
     result.timings["frames_s"] = time.perf_counter() - t0
     manifest = build_manifest(spec, world, backend, opt, manifest_shots)
     if opt.paint:
@@ -174,6 +177,9 @@ def render(
         "from_store": result.frames_from_store,
         "already_there": result.frames_skipped,
     }
+    if workers is not None and workers.workers:  # painted in worker processes beside this one
+        manifest["frames_this_run"]["worker_processes"] = workers.workers
+        manifest["frames_this_run"]["by_workers"] = workers.frames_by_workers
     if opt.paint and opt.film and opt.frames is None:
         t1 = time.perf_counter()
         from worldgen.edit.cut import cut_film

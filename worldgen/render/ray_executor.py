@@ -16,26 +16,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from worldgen.render.frames import LazyTools, compute_frames, frame_paths
-from worldgen.render.options import RenderOptions
+from worldgen.render.frames import (
+    FRAMES_PER_TASK,
+    compute_frames,
+    frame_paths,
+    shipped_options,
+    task_runs,
+    tools_from_spec,
+)
 
-FRAMES_PER_TASK = 12
 RETRIES = 3
-
-
-def _task_runs(plans, sequential: bool, per_task: int) -> list:
-    """(shot index, frame indices) per task: consecutive frames, a whole shot when sequential."""
-    runs = []
-    for k, (shot, todo, _, _) in enumerate(plans):
-        frames = sorted(todo)
-        if not frames:
-            continue
-        if sequential:
-            runs.append((k, frames))
-            continue
-        for a in range(0, len(frames), per_task):
-            runs.append((k, frames[a : a + per_task]))
-    return runs
 
 
 def render_frames_task(
@@ -58,15 +48,10 @@ def render_frames_task(
     if note:
         Path(note).mkdir(parents=True, exist_ok=True)
         (Path(note) / f"{os.getpid()}-{shot_id}-{frames[0]}").write_text(str(os.getpid()))
-    from worldgen.spec import load_spec_text
     from worldgen.store import FrameStore
-    from worldgen.world import World
 
-    spec = load_spec_text(spec_json, "<spec.resolved.json>", base_dir=Path(base_dir), check=False)
-    opt = RenderOptions(**opt_fields)
-    world = World(spec)
+    spec, opt, world, lazy = tools_from_spec(spec_json, base_dir, opt_fields, backend)
     shot = spec.shot(shot_id)
-    lazy = LazyTools(world, backend, opt, opt.painter or spec.render.painter, spec.shots)
     store = FrameStore(store_root) if store_root else None
     out_dir = Path(out)
     todo = {i for i in frames if not all((out_dir / p).exists() for p in frame_paths(shot.id, i, opt, people).values())}
@@ -126,13 +111,10 @@ def render_on_ray(
         from worldgen.errors import BackendError
 
         raise BackendError("--executor ray needs Ray: pip install 'worldgen[ray]' (or pip install ray)") from None
-    from dataclasses import fields
-
     from worldgen.spec.loader import base_dir_of
 
     started = start_ray(opt)
-    opt_fields = {f.name: getattr(opt, f.name) for f in fields(opt) if f.name not in ("progress",)}
-    opt_fields.update(progress=False, executor="local", overwrite=True)
+    opt_fields = shipped_options(opt)
     sequential = painter is not None and (painter.sequential or painter.whole_shot)
     task = ray.remote(num_gpus=_gpu_per_task(opt, painter), max_retries=RETRIES, retry_exceptions=False)(
         render_frames_task
@@ -140,7 +122,7 @@ def render_on_ray(
     spec_json = spec.model_dump_json()
     base = str(base_dir_of(spec).resolve())
     refs = {}
-    for k, frames in _task_runs(plans, sequential, FRAMES_PER_TASK):
+    for k, frames in task_runs(plans, sequential, FRAMES_PER_TASK):
         shot, _, near_far, keys = plans[k]
         sub = {str(i): {name: list(v) for name, v in keys[i].items()} for i in frames}
         ref = task.remote(

@@ -1,0 +1,99 @@
+"""The local executor's worker processes (`--jobs`): frames painted by workers are the same
+bytes as frames painted in one process, and the counts say who painted them."""
+
+import json
+import os
+import subprocess
+import sys
+
+from conftest import output_digest
+
+from worldgen.render.local import MIN_PIXELS_FOR_WORKERS, worker_count
+from worldgen.render.options import RenderOptions
+
+SPEC = """
+worldgen: 1
+title: jobs
+seed: 5
+render: {width: 80, height: 45, fps: 12}
+style: late afternoon, film grain
+world:
+  objects:
+    - {id: ground, shape: plane, size: [20, 20], appearance: "sand"}
+    - {id: hut, shape: box, size: [2, 2, 2], position: [0, 1, 0], appearance: "red brick"}
+    - id: ball
+      shape: sphere
+      radius: 0.4
+      appearance: "yellow"
+      motion: [{t: 0, position: [-3, 0.4, 2]}, {t: 2, position: [3, 0.4, 2]}]
+shots:
+  - {id: wide, duration: 2, camera: {move: orbit, target: hut, radius: 9, height: 3, degrees: 40}}
+  - {id: close, duration: 1.5, camera: {move: track, target: ball, offset: [0, 1, 4]}}
+"""
+FRAMES = 42  # 24 + 18: four runs of at most 12 frames
+
+
+def render(spec, out, *args, env=None):
+    r = subprocess.run(
+        [sys.executable, "-m", "worldgen", "render", str(spec), "-o", str(out), "-q", "--no-store", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+    assert r.returncode == 0, r.stderr
+    return json.loads((out / "manifest.json").read_text())
+
+
+def test_workers_paint_the_same_bytes(tmp_path):
+    """Two worker processes paint every frame (this process only plans and cuts); the frames,
+    passes and film are byte for byte those of a render in one process."""
+    spec = tmp_path / "jobs.yaml"
+    spec.write_text(SPEC)
+    one = render(spec, tmp_path / "one", "--jobs", "1")
+    assert one["frames_this_run"] == {"rendered": FRAMES, "from_store": 0, "already_there": 0}
+    three = render(spec, tmp_path / "three", "--jobs", "3", env={"WORLDGEN_JOBS_PARENT_IDLE": "1"})
+    done = three["frames_this_run"]
+    assert done["rendered"] == FRAMES and done["worker_processes"] == 2 and done["by_workers"] == FRAMES
+    a, b = output_digest(tmp_path / "one"), output_digest(tmp_path / "three")
+    assert a.keys() == b.keys() and sum(k.endswith(".png") for k in a) > FRAMES
+    assert [k for k in a if a[k] != b[k]] == []
+
+
+def test_bad_jobs_is_one_line(tmp_path):
+    spec = tmp_path / "jobs.yaml"
+    spec.write_text(SPEC)
+    r = subprocess.run(
+        [sys.executable, "-m", "worldgen", "render", str(spec), "-o", str(tmp_path / "o"), "--jobs", "0"],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode != 0 and "--jobs: 0" in r.stderr and "Traceback" not in r.stderr
+
+
+class _Painter:
+    def __init__(self, needs_model=False, sequential=False):
+        self.needs_model, self.sequential, self.whole_shot = needs_model, sequential, False
+
+
+class _Spec:
+    class render:  # noqa: N801 - stands in for spec.render
+        width, height = 512, 288
+
+
+def _plans(*lengths):
+    return [(None, set(range(n)), (0.1, 10.0), {}) for n in lengths]
+
+
+def test_how_many_workers(monkeypatch):
+    """By default: one per further CPU for a large render, none for a small one or a painter
+    with a model; --jobs N asks N processes, no more than there are runs of frames."""
+    monkeypatch.setattr("worldgen.render.local.usable_cpus", lambda: 4)
+    big = _plans(120, 120)
+    assert 240 * 512 * 288 >= MIN_PIXELS_FOR_WORKERS > 12 * 512 * 288
+    assert worker_count(RenderOptions(), big, _Spec, _Painter()) == 3
+    assert worker_count(RenderOptions(), _plans(12), _Spec, _Painter()) == 0
+    assert worker_count(RenderOptions(), big, _Spec, _Painter(needs_model=True)) == 0
+    assert worker_count(RenderOptions(jobs=1), big, _Spec, _Painter()) == 0
+    assert worker_count(RenderOptions(jobs=2), big, _Spec, _Painter()) == 1
+    assert worker_count(RenderOptions(jobs=8), _plans(30), _Spec, _Painter()) == 2  # three runs of frames
+    assert worker_count(RenderOptions(jobs=8), big, _Spec, _Painter(sequential=True)) == 1  # whole shots
