@@ -99,3 +99,47 @@ def run_llama_server(argv: list[str]) -> None:
     llama_cpp_without_amx()
     sys.argv = ["llama_cpp.server", *argv]
     runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
+
+
+_PLOTLY_VIEWER = "open3d.visualization.draw_plotly"
+
+
+def import_open3d():
+    """`import open3d`, without paying for its plotly viewer until someone uses it.
+
+    open3d's package import runs `open3d.visualization.draw_plotly`, which imports plotly and
+    the dash web framework: about a second of every render's start (and of every worker
+    process's), for a viewer worldgen never opens. A stand-in module takes its place during
+    the import; its three functions import the real module on first call and hand over to it,
+    so a program that does use the viewer loses nothing. Returns the open3d module."""
+    import sys
+
+    if "open3d" in sys.modules:
+        return sys.modules["open3d"]
+    import types
+
+    stand_in = types.ModuleType(_PLOTLY_VIEWER)
+    stand_in.__doc__ = "open3d's plotly viewer, imported on first use (worldgen.compat.import_open3d)"
+
+    def deferred(name):
+        def call(*args, **kwargs):
+            if sys.modules.get(_PLOTLY_VIEWER) is stand_in:
+                del sys.modules[_PLOTLY_VIEWER]
+            real = importlib.import_module(_PLOTLY_VIEWER)
+            viz = sys.modules["open3d.visualization"]
+            for n in ("get_plotly_fig", "draw_plotly", "draw_plotly_server"):
+                setattr(viz, n, getattr(real, n))
+            return getattr(real, name)(*args, **kwargs)
+
+        call.__name__ = name
+        return call
+
+    for n in ("get_plotly_fig", "draw_plotly", "draw_plotly_server"):
+        setattr(stand_in, n, deferred(n))
+    sys.modules[_PLOTLY_VIEWER] = stand_in
+    try:
+        import open3d
+    finally:
+        if sys.modules.get(_PLOTLY_VIEWER) is stand_in and "open3d.visualization" not in sys.modules:
+            del sys.modules[_PLOTLY_VIEWER]  # the import failed before the viewer: leave no stand-in
+    return open3d

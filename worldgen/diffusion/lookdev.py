@@ -75,7 +75,9 @@ def texture_size(world, oid: str, s: LookdevSettings) -> int:
 
 # ---- rendering a unit alone -------------------------------------------------------------------
 def render_solo(world, unit: Unit, t: float, cam: CameraFrame) -> SoloView:
-    import open3d as o3d
+    from worldgen.compat import import_open3d
+
+    o3d = import_open3d()
 
     from worldgen.passes.snapshot import pixel_ray_array
 

@@ -23,7 +23,9 @@ class RaycastBackend:
     KEEP = 3  # moving-part BVHs kept for shadow rays: the sliding window's three instants
 
     def __init__(self, world):
-        import open3d as o3d  # noqa: F401  (import cost paid once, here)
+        from worldgen.compat import import_open3d
+
+        import_open3d()  # the import cost paid once, here, without open3d's web viewer
 
         self.world = world
         ids = list(world.nodes)

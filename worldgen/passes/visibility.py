@@ -64,7 +64,9 @@ class VisibilityProbe:
     objects, body parts) in a small BVH per instant."""
 
     def __init__(self, world):
-        import open3d as o3d
+        from worldgen.compat import import_open3d
+
+        o3d = import_open3d()
 
         self.o3d, self.world = o3d, world
         self.snaps = SnapshotMaker(world)

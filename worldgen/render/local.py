@@ -108,11 +108,13 @@ def _with_workers(extra, world, tools, spec, plans, out, opt, people, store, on_
         str(store.root) if store is not None else None,
         str(out),
         runs,
+        _threads_each(extra + 1),
     )
     workers = [ctx.Process(target=frame_worker, args=(next_run, results, setup), daemon=True) for _ in range(extra)]
     for w in workers:
         w.start()
     run, finished = LocalRun(workers=extra), 0
+    before = _set_threads(_threads_each(extra + 1))
 
     def take(block: bool) -> None:
         """Handle what the workers reported: a frame written, a worker's counters, an error."""
@@ -152,6 +154,7 @@ def _with_workers(extra, world, tools, spec, plans, out, opt, people, store, on_
         while finished < extra:
             take(block=True)
     finally:
+        _set_threads(before)
         with next_run.get_lock():
             next_run.value = len(runs)  # on an error here: the workers take nothing more
         for w in workers:
@@ -159,6 +162,22 @@ def _with_workers(extra, world, tools, spec, plans, out, opt, people, store, on_
             if w.is_alive():
                 w.terminate()
     return run
+
+
+def _threads_each(processes: int) -> int:
+    """Threads for the compiled kernels of each of `processes` processes: the CPUs shared out,
+    so that processes do not take cores from each other (the kernels map pixels to pixels,
+    so the thread count changes no byte)."""
+    return max(1, usable_cpus() // processes)
+
+
+def _set_threads(n: int) -> int:
+    """Set this thread's numba kernel threads to `n` (at most numba's pool); returns the old count."""
+    import numba
+
+    old = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
+    return old
 
 
 def _next(counter, total: int) -> int | None:
@@ -177,7 +196,8 @@ def frame_worker(next_run, results, setup) -> None:
     counters, go back on `results`. An error goes back as one line."""
     import traceback
 
-    spec_json, base_dir, opt_fields, backend, people, store_root, out, runs = setup
+    spec_json, base_dir, opt_fields, backend, people, store_root, out, runs, threads = setup
+    _set_threads(threads)
     try:
         from worldgen.store import FrameStore
 
