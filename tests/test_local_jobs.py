@@ -29,6 +29,8 @@ world:
 shots:
   - {id: wide, duration: 2, camera: {move: orbit, target: hut, radius: 9, height: 3, degrees: 40}}
   - {id: close, duration: 1.5, camera: {move: track, target: ball, offset: [0, 1, 4]}}
+sound: {ambience: [{kind: wind}]}
+edit: {title: true}
 """
 FRAMES = 42  # 24 + 18: four runs of at most 12 frames
 
@@ -57,6 +59,13 @@ def test_workers_paint_the_same_bytes(tmp_path):
     a, b = output_digest(tmp_path / "one"), output_digest(tmp_path / "three")
     assert a.keys() == b.keys() and sum(k.endswith(".png") for k in a) > FRAMES
     assert [k for k in a if a[k] != b[k]] == []
+    # both mixed the sound in a thread beside the frames (edit/cut.MixAhead); a cut of frames
+    # already there mixes after them, in order, and gets the same film
+    for name in ("film.mp4", "film-edit.json", "stems/mix.wav"):
+        (tmp_path / "one" / name).unlink()
+    again = render(spec, tmp_path / "one", "--jobs", "1")
+    assert again["frames_this_run"]["rendered"] == 0 and again["frames_this_run"]["already_there"] == FRAMES
+    assert output_digest(tmp_path / "one") == a
 
 
 def test_bad_jobs_is_one_line(tmp_path):

@@ -48,11 +48,13 @@ def cut_film(
     painter: str | None = None,
     loudness: float | None = None,
     music_model: str | None = None,
+    ahead=None,
 ) -> dict:
     """Write the film (and its sidecars) into `out`; return the manifest's entries for them.
     `painter`: the painter that made the frames (the credits name it; default: the spec's).
     `loudness` (LUFS, the render's --loudness) overrides the spec's sound.loudness.
-    `music_model`: a MusicGen folder (--music-model) that generates the composed cues."""
+    `music_model`: a MusicGen folder (--music-model) that generates the composed cues.
+    `ahead`: the mix started while the frames rendered (mix_ahead), used if the cut is made."""
     from worldgen.film import contact_sheet, encode_film
     from worldgen.store import digest
 
@@ -114,12 +116,78 @@ def cut_film(
         painter or spec.render.painter,
         loudness=loudness,
         music_model=music_model,
+        ahead=ahead,
     )
     contact_sheet(out, shots, out / "contact_sheet.png", spec.title)
     if store is not None:
         for n, k in kinds.items():
             store.adopt(edit_key, k, out / n)
     return _entries(info)
+
+
+def film_mix(spec, frame_counts, voices, store, voice_model, base_dir, loudness, music_model):
+    """(timeline, mix) of the film: what the sound needs is the shots' lengths, not their pixels."""
+    from worldgen.edit.timeline import build_timeline
+    from worldgen.sound.mix import mix_film
+    from worldgen.sound.voices import speak
+
+    tl = build_timeline(spec, frame_counts)
+    mix = mix_film(
+        spec,
+        tl.duration,
+        [tl.seconds(f) for f in tl.shot_start],
+        [tl.seconds(f) for f in tl.shot_end],
+        lambda cid, text: speak(voices[cid], text, store, voice_model),
+        base_dir,
+        loudness,
+        music_model,
+        store,
+    )
+    return tl, mix
+
+
+class MixAhead:
+    """The film's mix computed in a thread while the frames render: what the sound needs is the
+    shots' lengths, and voices, score and ambience are mostly numpy, scipy and subprocess work
+    that can overlap the frames' instead of adding to the wait at the end. `result()` gives
+    film_mix's (timeline, mix), or raises its error, as if the cut had mixed; `seconds` is the
+    thread's own time (what the sound cost). A daemon thread: an interrupted render does not
+    wait for it."""
+
+    def __init__(self, spec, frame_counts, store, voice_model, base_dir: Path, loudness=None, music_model=None):
+        import threading
+
+        from worldgen.sound.voices import cast_voices
+
+        voices = cast_voices(spec, voice_model)
+        args = (spec, frame_counts, voices, store, voice_model, base_dir, loudness, music_model)
+        self.seconds = 0.0
+        self._value = self._error = None
+        self._thread = threading.Thread(target=self._run, args=args, name="worldgen-mix", daemon=True)
+        self._thread.start()
+
+    def _run(self, *args) -> None:
+        import time
+
+        t0 = time.perf_counter()
+        try:
+            self._value = film_mix(*args)
+        except BaseException as e:  # noqa: BLE001 - raised again in result()
+            self._error = e
+        self.seconds = time.perf_counter() - t0
+
+    def result(self):
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+def mix_ahead(spec, frame_counts, store, voice_model, base_dir: Path, loudness=None, music_model=None):
+    """A MixAhead for a film with an edit, else None (the plain cut has no sound)."""
+    if not uses_edit(spec):
+        return None
+    return MixAhead(spec, frame_counts, store, voice_model, base_dir, loudness, music_model)
 
 
 def check_before_frames(spec, base_dir: Path, voice_model: str | None = None, music_model: str | None = None) -> None:
@@ -226,30 +294,20 @@ def _cut(
     painter: str,
     loudness: float | None = None,
     music_model: str | None = None,
+    ahead=None,
 ) -> dict:
     from worldgen.edit import cards, subtitles
     from worldgen.edit.grade import apply_lut, write_cube
-    from worldgen.edit.timeline import build_timeline
     from worldgen.sound.audio import write_wav
     from worldgen.sound.midi_score import write_midi
-    from worldgen.sound.mix import mix_film
-    from worldgen.sound.voices import speak
 
     r = spec.render
-    tl = build_timeline(spec, [len(s_["frames"]) for s_ in shots])
-    starts = [tl.seconds(f) for f in tl.shot_start]
-    ends = [tl.seconds(f) for f in tl.shot_end]
-    mix = mix_film(
-        spec,
-        tl.duration,
-        starts,
-        ends,
-        lambda cid, text: speak(voices[cid], text, store, voice_model),
-        base_dir,
-        loudness,
-        music_model,
-        store,
-    )
+    if ahead is not None:
+        tl, mix = ahead.result()
+    else:
+        tl, mix = film_mix(
+            spec, [len(s_["frames"]) for s_ in shots], voices, store, voice_model, base_dir, loudness, music_model
+        )
     (out / "stems").mkdir(exist_ok=True)
     for name in STEMS:
         write_wav(out / "stems" / f"{name}.wav", mix.stems[name])

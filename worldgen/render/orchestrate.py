@@ -146,7 +146,20 @@ def render(
                     "frames": frames,
                 }
             )
+        ahead = None
         if any(todo for _, todo, _, _ in plans):
+            if opt.paint and opt.film and opt.frames is None:  # the sound needs the shots' lengths only
+                from worldgen.edit.cut import mix_ahead
+
+                ahead = mix_ahead(
+                    spec,
+                    [m["frame_count"] for m in manifest_shots],
+                    store,
+                    opt.voice_model,
+                    world.base_dir,
+                    opt.loudness,
+                    opt.music_model,
+                )
             if opt.executor == "ray":
                 from worldgen.render.ray_executor import render_on_ray
 
@@ -196,9 +209,12 @@ def render(
                 painter_name,
                 loudness=opt.loudness,
                 music_model=opt.music_model,
+                ahead=ahead,
             )
         )
         result.timings["film_s"] = time.perf_counter() - t1
+        if ahead is not None:  # the mix ran beside the frames: its own time, apart
+            result.timings["mix_ahead_s"] = ahead.seconds
     (out / "spec.resolved.json").write_text(spec.model_dump_json(indent=1))
     write_json(out / "manifest.json", manifest)
     result.manifest = manifest
