@@ -181,9 +181,15 @@ def test_appearance_words_choose_patterns():
         "red painted metal": "painted",
         "blue cloth": "weave",
         "red and white stripes": "stripes",
+        "copper kettle": "brushed",
+        "gold ring": "brushed",
+        "silver metal": "brushed",
     }
     for text, pattern in cases.items():
         assert material_from_text(text).pattern == pattern, text
+    # a coloured metal keeps its colour (its highlights take it: metal f0 is the albedo)
+    r, g, b = material_from_text("copper kettle").base
+    assert r > g > b and material_from_text("brass bell").roughness < 0.5
     assert material_from_text("sand").bump_strength > 0 and material_from_text("white").bump_strength > 0
 
 

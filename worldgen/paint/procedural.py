@@ -24,7 +24,7 @@ from worldgen.passes.sequence import FrameView
 
 GLOSSY_ROUGHNESS = 0.35  # below this a material reflects the sky
 SHINY_ROUGHNESS = 0.6  # below this a material shows highlights of the sun and lamps
-LOOK_MODEL = 3  # bump when the look changes: frames painted by an older model are repainted
+LOOK_MODEL = 4  # bump when the look changes: frames painted by an older model are repainted
 # (3: the compiled sky and one-pass develop round differently from 2, by at most one 8-bit level)
 PENUMBRA_PX = 3  # soft-shadow rays within this many pixels of a hard shadow's edge
 BUMP_BAND = 3.0  # bump detail fades out at this many times colour's footprint
