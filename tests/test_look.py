@@ -89,6 +89,11 @@ def test_motion_blur_of_a_still_shot_is_identity_and_follows_flow():
     assert np.allclose(out[:, 5:25], ramp[:, 5:25], atol=1e-4)
     stripes = ((np.arange(30) // 2) % 2).astype(np.float32)[None, :, None] * np.ones((20, 1, 3), np.float32)
     assert motion_blur(stripes, flow, -flow, 180)[:, 5:25].std() < 0.5 * stripes[:, 5:25].std()
+    # samples about a pixel apart: a path under a pixel long (0.25 x (1.5 + 1.5) px) is no blur
+    slow = np.zeros((20, 30, 2), np.float32)
+    slow[..., 0] = 1.5
+    assert np.array_equal(motion_blur(stripes, slow, -slow, 180), stripes)
+    assert not np.array_equal(motion_blur(stripes, 2 * slow, -2 * slow, 180), stripes)
 
 
 def test_still_render_with_shutter_equals_render_without(tmp_path):

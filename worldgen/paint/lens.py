@@ -91,24 +91,27 @@ def _bilinear3(img, y, x, acc):
 def _motion_blur(img, fwd, bwd, half_open, n):
     """Average of the image along each pixel's own path over the open shutter: from where its
     surface point was half the shutter before (backward flow) to where it will be half after
-    (forward flow). Pixels that do not move keep their value exactly."""
+    (forward flow), with samples about a pixel apart (at most `n`): a path under a pixel long
+    is no blur, and the pixel keeps its value exactly, as one that does not move."""
     h, w = img.shape[0], img.shape[1]
     out = img.copy()
     for i in prange(h):
         acc = np.zeros(3)
         for j in range(w):
             fx, fy, bx, by = fwd[i, j, 0], fwd[i, j, 1], bwd[i, j, 0], bwd[i, j, 1]
-            if abs(fx) + abs(fy) + abs(bx) + abs(by) < 1e-3:
+            path = half_open * (np.sqrt(fx * fx + fy * fy) + np.sqrt(bx * bx + by * by))
+            m = min(n, int(np.ceil(path)))
+            if m < 2:
                 continue
             acc[0], acc[1], acc[2] = 0.0, 0.0, 0.0
-            for k in range(n):
-                u = (k + 0.5) / n * 2.0 - 1.0  # -1..1 over the open shutter
+            for k in range(m):
+                u = (k + 0.5) / m * 2.0 - 1.0  # -1..1 over the open shutter
                 if u >= 0:
                     x, y = j + u * half_open * fx, i + u * half_open * fy
                 else:
                     x, y = j - u * half_open * bx, i - u * half_open * by
                 _bilinear3(img, y, x, acc)
-            out[i, j, 0], out[i, j, 1], out[i, j, 2] = acc[0] / n, acc[1] / n, acc[2] / n
+            out[i, j, 0], out[i, j, 1], out[i, j, 2] = acc[0] / m, acc[1] / m, acc[2] / m
     return out
 
 
