@@ -150,3 +150,34 @@ def test_a_scenes_resolved_spec_alone_renders_its_speaking_frames(tmp_path):
     for a, b in zip(first, second):
         for name in ("frame", "passes"):
             assert (folder / a[name]).read_bytes() == (tmp_path / "again" / b[name]).read_bytes(), (a[name], name)
+
+
+def test_a_voice_over_in_a_format_1_spec_and_its_errors():
+    """A line with its own voice is a voice over: dealt a voice after the characters, no mouth;
+    a voice over for a character of the world, or two voices for one speaker, is refused in
+    one located line; a spec without voice overs dumps the keys it always had."""
+    import json
+
+    from worldgen.errors import SpecError
+    from worldgen.sound.lipsync import shot_mouths
+    from worldgen.sound.voices import cast_voices
+    from worldgen.spec import load_spec_text
+
+    from test_film_spec import FILM as ONE
+
+    over = "      - {character: radio, line: 'Gale warning.', voice: {pitch: 2}}\n"
+    text = ONE.replace("      - {character: ana, line: 'Hello Ben.', at: 0.4}\n", over)
+    spec = load_spec_text(text)
+    voices = cast_voices(spec)
+    assert list(voices) == ["ana", "ben", "radio"] and voices["radio"].pitch == 2
+    assert len({voices[c].name for c in voices}) == 3
+    assert "radio" not in shot_mouths(spec, voiced=False).get(spec.shots[0].id, {})
+    assert load_spec_text(spec.model_dump_json()) == spec  # the resolved spec reads back
+    with pytest.raises(SpecError, match=r"dialogue\[0\]\.voice.*'ana' is a character of this world"):
+        load_spec_text(text.replace("character: radio", "character: ana"))
+    twice = text.replace('{character: ben, line: "Hi Ana.", at: 0.2}', "{character: radio, line: 'Ben.', voice: {}}")
+    with pytest.raises(SpecError, match="'radio' speaks with another voice"):
+        load_spec_text(twice)
+    plain = json.loads(load_spec_text(ONE).model_dump_json())
+    assert all("voice" not in ln for s in plain["shots"] for ln in s.get("dialogue", []))
+    assert all("speaker" not in c["voice"] for c in plain["world"]["characters"] if c.get("voice"))
