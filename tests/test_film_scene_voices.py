@@ -181,3 +181,26 @@ def test_a_voice_over_in_a_format_1_spec_and_its_errors():
     plain = json.loads(load_spec_text(ONE).model_dump_json())
     assert all("voice" not in ln for s in plain["shots"] for ln in s.get("dialogue", []))
     assert all("speaker" not in c["voice"] for c in plain["world"]["characters"] if c.get("voice"))
+
+
+def test_another_voice_model_rerenders_into_the_films_folder(tmp_path):
+    """The same film into its folder again with a --voice-model: the scenes' specs now carry
+    the model's voices (another spec for each scene folder), and the render replaces their
+    outputs instead of refusing a folder the film's own render claimed."""
+    import json
+
+    from test_film_voices import tiny_vits
+
+    from worldgen.render import RenderOptions
+    from worldgen.render.film_render import render_film_spec
+
+    film = _film(tmp_path)
+    opt = dict(progress=False, use_store=False, film=False, paint=False)
+    render_film_spec(film, tmp_path / "out", RenderOptions(**opt))
+    s2 = tmp_path / "out" / "scenes" / "s2"
+    assert json.loads((s2 / "spec.resolved.json").read_text())["world"]["characters"][0]["voice"]["engine"] == "flite"
+    tiny_vits(tmp_path / "vits")
+    res = render_film_spec(film, tmp_path / "out", RenderOptions(**opt, voice_model=str(tmp_path / "vits")))
+    voice = json.loads((s2 / "spec.resolved.json").read_text())["world"]["characters"][0]["voice"]
+    assert voice["engine"] == "model" and voice["speaker"] == 1  # Tomas: the film's second model voice
+    assert res.frames_rendered == 48  # every frame again (the folders were replaced), none refused
