@@ -83,7 +83,10 @@ def test_a_voice_only_line_keeps_its_place_before_a_spoken_line(tmp_path):
         spoken[ln.character] = speak(voices[ln.character], ln.line)
         return spoken[ln.character].duration
 
-    placed = {ln.character: (start - starts[edit.shots.index(shot)], d) for shot, ln, start, d in line_times(edit, starts, length)}
+    placed = {
+        ln.character: (start - starts[edit.shots.index(shot)], d)
+        for shot, ln, start, d in line_times(edit, starts, length)
+    }
     radio_end = placed["radio"][0] + placed["radio"][1]
     mara_at = placed["mara"][0]
     assert mara_at > radio_end > 1.0  # the film places Mara after the radio's line

@@ -339,7 +339,9 @@ def render_scenes_on_ray(film, specs: list, out: Path, sopt: RenderOptions, adva
     fps = film.spec.render.fps
     refs = {}
     for k, (e, spec) in enumerate(zip(film.scenes, specs)):
-        ref = task.remote(spec.model_dump_json(), str(Path(film.base_dir).resolve()), str(_scene_dir(out, e)), opt_fields)
+        ref = task.remote(
+            spec.model_dump_json(), str(Path(film.base_dir).resolve()), str(_scene_dir(out, e)), opt_fields
+        )
         refs[ref] = (k, sum(frame_count(s, fps) for s in spec.shots))
     results: list[RenderResult | None] = [None] * len(film.scenes)
     pending = list(refs)
