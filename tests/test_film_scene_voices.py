@@ -181,6 +181,8 @@ def test_a_voice_over_in_a_format_1_spec_and_its_errors():
     twice = text.replace('{character: ben, line: "Hi Ana.", at: 0.2}', "{character: radio, line: 'Ben.', voice: {}}")
     with pytest.raises(SpecError, match="'radio' speaks with another voice"):
         load_spec_text(twice)
+    with pytest.raises(SpecError, match=r"voice\.speaker: 'speaker' picks a piper or model speaker"):
+        load_spec_text(ONE.replace("voice: {name: slt}", "voice: {name: slt, speaker: 1}"))
     plain = json.loads(load_spec_text(ONE).model_dump_json())
     assert all("voice" not in ln for s in plain["shots"] for ln in s.get("dialogue", []))
     assert all("speaker" not in c["voice"] for c in plain["world"]["characters"] if c.get("voice"))

@@ -29,6 +29,8 @@ def _user_file(spec: Spec, located: LocatedSpec, ref: str, path: tuple) -> None:
 def _check_voice_name(v, located: LocatedSpec, where: tuple) -> None:
     if v.name is not None and v.engine not in ("auto", "flite"):
         raise located.error(where + ("name",), f"'name' picks a flite voice; the {v.engine} engine has its own")
+    if v.speaker is not None and (v.engine == "flite" or v.name is not None):
+        raise located.error(where + ("speaker",), "'speaker' picks a piper or model speaker; a flite voice has a name")
 
 
 def check_film(spec: Spec, located: LocatedSpec) -> None:
