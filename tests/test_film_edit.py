@@ -108,7 +108,7 @@ def test_voices_are_distinct_per_character():
     from worldgen.sound.voices import cast_voices
 
     chars = [SimpleNamespace(id=f"c{i}", voice=None) for i in range(7)]
-    voices = cast_voices(SimpleNamespace(world=SimpleNamespace(characters=chars)))
+    voices = cast_voices(SimpleNamespace(world=SimpleNamespace(characters=chars), shots=[]))
     assert len({(v.name, v.pitch) for v in voices.values()}) == 7
 
 

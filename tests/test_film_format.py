@@ -173,7 +173,9 @@ def test_validate_warns_of_a_hidden_subject_inside_a_film_scene(tmp_path):
 def test_a_character_keeps_one_voice_in_every_scene():
     """Voices the spec leaves open are dealt over the whole cast: Tomas alone in a scene
     speaks (and moves his mouth) with the voice the film's audio gives him, not the first
-    free voice that a scene of one would deal him."""
+    free voice that a scene of one would deal him (the film's render writes it into the
+    scene's spec: tests/test_film_scene_voices.py)."""
+    from worldgen.render.film_render import voiced_scenes
     from worldgen.sound.voices import cast_voices
 
     text = TEXT.replace(
@@ -181,7 +183,7 @@ def test_a_character_keeps_one_voice_in_every_scene():
         "      - {id: tomas, position: [0, 0, 0]}\n    shots:\n      - id: s2_wide",
     )
     film = load_film_text(text, "f.yaml")
-    alone = _scene(film, "s2").spec
+    alone = voiced_scenes(film, None)[1]
     assert [c.id for c in alone.world.characters] == ["tomas"]
     film_voices = cast_voices(film.edit)
     assert film_voices["tomas"] != film_voices["mara"]

@@ -31,7 +31,7 @@ def film_media(film, render_dir: Path):
     """The rendered media of a film folder as one RenderedMedia: every scene's complete frame
     folders (each scene's manifest must be of that scene's spec), the film's edit record."""
     from worldgen.export.otio import RenderedMedia, find_rendered_media
-    from worldgen.render.film_render import SCENES_DIR, film_hash
+    from worldgen.render.film_render import SCENES_DIR, film_hash, voiced_scenes
 
     root = Path(render_dir)
     if not root.is_dir():
@@ -42,10 +42,18 @@ def film_media(film, render_dir: Path):
     if man.is_file() and json.loads(man.read_text()).get("spec_sha256") != film_hash(film):
         raise WorldgenError(f"{root}: holds a render of another spec; export with the film it was rendered from")
     merged = RenderedMedia(root.resolve())
-    for e in film.scenes:
+    voiced: dict = {}  # a scene was rendered from its spec with the voices the film dealt it
+    for k, e in enumerate(film.scenes):
         folder = root / SCENES_DIR / e.scene.id
         if folder.is_dir():
-            found = find_rendered_media(e.spec, folder)
+            scene_man = folder / "manifest.json"
+            try:  # an unreadable manifest is reported by find_rendered_media, in one line
+                model = json.loads(scene_man.read_text()).get("voice_model")
+            except (OSError, ValueError, AttributeError):
+                model = None
+            if model not in voiced:
+                voiced[model] = voiced_scenes(film, model)
+            found = find_rendered_media(voiced[model][k], folder)
             merged.frames.update(found.frames)
             merged.incomplete.update(found.incomplete)
         else:

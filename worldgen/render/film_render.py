@@ -93,6 +93,38 @@ def film_painter_options(film, painter: str, options: dict | None) -> dict:
     return out
 
 
+def voiced_scenes(film, voice_model: str | None) -> list:
+    """Every scene's spec with its voices written out as the film deals them over its whole cast
+    (sound/voices.cast_voices of the film's edit spec, with this render's --voice-model): each
+    character's `voice` and each voice over's line `voice` (sound/voices.written_voice). So a
+    scene's spec, and the spec.resolved.json its render writes, times every speaking frame's
+    mouth by the voice the film's audio speaks with, without the rest of the film. A film whose
+    voices cannot be dealt here (an engine 'model' voice without --voice-model) keeps its scenes
+    as expanded: the lip sync then estimates every line in the scene as in the film."""
+    from worldgen.sound.voices import VoiceError, cast_voices, written_voice
+    from worldgen.spec.models import Spec
+
+    try:
+        dealt = {cid: written_voice(v) for cid, v in cast_voices(film.edit, voice_model).items()}
+    except VoiceError:
+        return [e.spec for e in film.scenes]
+    out = []
+    for e in film.scenes:
+        data = e.spec.model_dump(mode="json", by_alias=True)
+        for c in data["world"]["characters"]:
+            c["voice"] = dealt[c["id"]]
+        for shot in data["shots"]:
+            for ln in shot.get("dialogue", []):
+                if ln.get("voice") is not None:
+                    ln["voice"] = dealt[ln["character"]]
+        spec = Spec.model_validate(data)
+        for name in ("_located", "_base_dir"):
+            if hasattr(e.spec, name):
+                object.__setattr__(spec, name, getattr(e.spec, name))
+        out.append(spec)
+    return out
+
+
 def _scene_dir(out: Path, scene) -> Path:
     return out / SCENES_DIR / scene.scene.id
 
@@ -138,17 +170,21 @@ def render_film_spec(film, out_dir: str | Path, opt: RenderOptions | None = None
         check_before_frames(film.edit, film.base_dir, opt.voice_model, opt.music_model)
     claim_output(out, film_run_record(film, opt), opt.overwrite, outputs=(SCENES_DIR,))
     t0 = time.perf_counter()
-    sopt = scene_options(film, opt)
+    # the folder is this film's render (claimed above): a scene folder whose record differs
+    # was rendered with other voices (another --voice-model writes other voices into the
+    # scene's spec), and its outputs are replaced
+    sopt = replace(scene_options(film, opt), overwrite=True)
+    specs = voiced_scenes(film, opt.voice_model)
     fps = film.spec.render.fps
     total = sum(frame_count(s, fps) for e in film.scenes for s in e.spec.shots)
     result = FilmResult(out, {})
     with FrameProgress(opt.progress, total, film.title) as advance:
         if opt.executor == "ray":
             film_lookdev(film, opt)
-            result.scenes = render_scenes_on_ray(film, out, sopt, advance)
+            result.scenes = render_scenes_on_ray(film, specs, out, sopt, advance)
         else:
-            for e in film.scenes:
-                result.scenes.append(render(e.spec, _scene_dir(out, e), sopt, advance=advance))
+            for e, spec in zip(film.scenes, specs):
+                result.scenes.append(render(spec, _scene_dir(out, e), sopt, advance=advance))
     result.timings["frames_s"] = time.perf_counter() - t0
     manifest = film_manifest(film, out, opt, result)
     if opt.paint and opt.film:
@@ -266,15 +302,13 @@ def film_manifest(film, out: Path, opt: RenderOptions, result: FilmResult) -> di
     return manifest
 
 
-def render_scene_task(spec_json: str, base_dir: str, out: str, opt_fields: dict, voice_cast: list[str]) -> dict:
-    """One Ray task: a whole scene rendered locally into its folder, as `render` does it.
-    `voice_cast`: the film's cast (JSON), over which the scene deals the voices it leaves open."""
+def render_scene_task(spec_json: str, base_dir: str, out: str, opt_fields: dict) -> dict:
+    """One Ray task: a whole scene rendered locally into its folder, as `render` does it (the
+    scene's spec carries its voices: voiced_scenes)."""
     from worldgen.render.orchestrate import render
     from worldgen.spec import load_spec_text
-    from worldgen.spec.models import CharacterSpec
 
     spec = load_spec_text(spec_json, "<scene spec>", base_dir=Path(base_dir), check=False)
-    object.__setattr__(spec, "_voice_cast", [CharacterSpec.model_validate_json(c) for c in voice_cast])
     res = render(spec, out, RenderOptions(**opt_fields))
     return {
         "manifest": res.manifest,
@@ -284,7 +318,7 @@ def render_scene_task(spec_json: str, base_dir: str, out: str, opt_fields: dict,
     }
 
 
-def render_scenes_on_ray(film, out: Path, sopt: RenderOptions, advance) -> list[RenderResult]:
+def render_scenes_on_ray(film, specs: list, out: Path, sopt: RenderOptions, advance) -> list[RenderResult]:
     """The scenes as parallel Ray tasks (a local instance, or the cluster at --address; the
     output folder and the store must then be on storage every node sees). A worker that dies
     loses only its unfinished frames: Ray retries the task and the scene's render resumes."""
@@ -304,15 +338,11 @@ def render_scenes_on_ray(film, out: Path, sopt: RenderOptions, advance) -> list[
     task = ray.remote(max_retries=RETRIES, retry_exceptions=False)(render_scene_task)
     fps = film.spec.render.fps
     refs = {}
-    for k, e in enumerate(film.scenes):
+    for k, (e, spec) in enumerate(zip(film.scenes, specs)):
         ref = task.remote(
-            e.spec.model_dump_json(),
-            str(Path(film.base_dir).resolve()),
-            str(_scene_dir(out, e)),
-            opt_fields,
-            [c.model_dump_json() for c in film.edit.world.characters],
+            spec.model_dump_json(), str(Path(film.base_dir).resolve()), str(_scene_dir(out, e)), opt_fields
         )
-        refs[ref] = (k, sum(frame_count(s, fps) for s in e.spec.shots))
+        refs[ref] = (k, sum(frame_count(s, fps) for s in spec.shots))
     results: list[RenderResult | None] = [None] * len(film.scenes)
     pending = list(refs)
     try:

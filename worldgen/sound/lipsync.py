@@ -107,7 +107,9 @@ def text_phones(text: str, rate: float = 1.0) -> list[tuple[str, float, float]]:
 
 
 def _rates(spec) -> dict[str, float]:
-    return {c.id: (c.voice.rate if c.voice is not None else 1.0) for c in spec.world.characters}
+    from worldgen.sound.voices import speakers
+
+    return {cid: (v.rate if v is not None else 1.0) for cid, v in speakers(spec)}
 
 
 def voice_timings(spec, voice_model: str | None = None, store=None) -> dict:
@@ -175,7 +177,8 @@ def shot_mouths(
     """shot id -> {character: (opening per frame, width per frame)} for the characters whose
     mouth opens at some frame of that shot; shots where nobody speaks are left out. The lines
     are timed by their voices (`voice_model` as the render's --voice-model; `store` keeps the
-    spoken lines); `voiced=False` times them from their spelling alone."""
+    spoken lines); `voiced=False` times them from their spelling alone. A voice over's lines
+    (`Line.voice`) are placed like any other and move no mouth."""
     if not any(s.dialogue for s in spec.shots):
         return {}
     if not voiced:
@@ -192,7 +195,10 @@ def _shot_mouths(spec, timings: dict | None) -> dict:
     counts = [frame_count(s, fps) for s in spec.shots]
     tl = build_timeline(spec, counts)
     lines = estimated_lines(spec, [f / fps for f in tl.shot_start], timings)
-    speakers = list(dict.fromkeys(ln["character"] for ln in lines))
+    # every line takes its time (a voice over's too: the lines after it follow it), but only a
+    # character of the world has a mouth to move
+    bodies = {c.id for c in spec.world.characters}
+    speakers = list(dict.fromkeys(ln["character"] for ln in lines if ln["character"] in bodies))
     curves = mouth_curves(lines, speakers, len(tl.frames), fps)
     shown = [[0] * n for n in counts]  # the film frame that shows each shot frame
     for f, fr in enumerate(tl.frames):

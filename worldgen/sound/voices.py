@@ -61,22 +61,35 @@ class VoiceError(WorldgenError):
     pass
 
 
+def speakers(spec) -> list[tuple[str, object]]:
+    """(id, Voice or None) of everyone who speaks with a voice of their own: the world's
+    characters, then the voice-over speakers (lines with their own `voice`), in line order."""
+    out = [(c.id, c.voice) for c in spec.world.characters]
+    seen = {c.id for c in spec.world.characters}
+    for shot in spec.shots:
+        for ln in shot.dialogue:
+            if ln.voice is not None and ln.character not in seen:
+                seen.add(ln.character)
+                out.append((ln.character, ln.voice))
+    return out
+
+
 def cast_voices(spec, voice_model: str | None = None) -> dict[str, VoiceChoice]:
-    """One voice per character, distinct where the spec leaves it open: the flite voices in
-    turn, then the same voices a few semitones apart. A film's scene deals them over the film's
-    whole cast (`_voice_cast`, set by spec/film_expand), so a character keeps one voice in every
-    scene, whoever else is there."""
+    """One voice per speaker (`speakers`), distinct where the spec leaves it open: the flite
+    voices in turn, then the same voices a few semitones apart. A film's scene spec carries its
+    voices written out as the film dealt them over its whole cast (`written_voice`), so a
+    character keeps one voice in every scene, whoever else is there."""
     out: dict[str, VoiceChoice] = {}
-    characters = getattr(spec, "_voice_cast", None) or spec.world.characters
-    taken = {c.voice.name for c in characters if c.voice is not None and c.voice.name}
+    cast = speakers(spec)
+    taken = {v.name for _, v in cast if v is not None and v.name}
     free = [v for v in FLITE_VOICES if v not in taken] or list(FLITE_VOICES)
     turn = 0  # characters whose flite voice the spec leaves open
-    for c in characters:
-        v = c.voice
+    for cid, v in cast:
         engine = v.engine if v is not None else "auto"
         if engine == "auto":  # a named flite voice stays flite; the rest speak with the --voice-model
             engine = "model" if voice_model and not (v is not None and v.name) else "flite"
         pitch, rate = (v.pitch, v.rate) if v is not None else (0.0, 1.0)
+        fixed = v is not None and (v.pitch or v.speaker is not None)  # pitch as written
         if engine == "flite":
             if v is not None and v.name:
                 name = v.name
@@ -85,18 +98,31 @@ def cast_voices(spec, voice_model: str | None = None) -> dict[str, VoiceChoice]:
                 if not pitch:  # past the free voices: the same ones three semitones up, then down
                     pitch = [0.0, 3.0, -3.0, 6.0, -6.0][(turn // len(free)) % 5]
                 turn += 1
-            out[c.id] = VoiceChoice("flite", name, pitch, rate)
+            out[cid] = VoiceChoice("flite", name, pitch, rate)
         elif engine == "piper":
             # one shipped neural voice: characters after the first get pitch variants
             k = sum(1 for x in out.values() if x.engine == "piper")
-            out[c.id] = VoiceChoice("piper", "joe", pitch if (v and v.pitch) else [0, -3, 3, -5, 5][k % 5], rate)
+            out[cid] = VoiceChoice("piper", "joe", pitch if fixed else [0, -3, 3, -5, 5][k % 5], rate)
         else:
             if not voice_model:
-                raise VoiceError(f"character '{c.id}': voice engine 'model' needs --voice-model")
+                raise VoiceError(f"character '{cid}': voice engine 'model' needs --voice-model")
             k = sum(1 for x in out.values() if x.engine == "model")
-            out[c.id] = VoiceChoice(
-                "model", Path(voice_model).name, pitch if (v and v.pitch) else [0, -3, 3, -5, 5][k % 5], rate, speaker=k
+            speaker = v.speaker if v is not None and v.speaker is not None else k
+            out[cid] = VoiceChoice(
+                "model", Path(voice_model).name, pitch if fixed else [0, -3, 3, -5, 5][k % 5], rate, speaker=speaker
             )
+    return out
+
+
+def written_voice(choice: VoiceChoice) -> dict:
+    """A dealt voice as spec data that `cast_voices` gives back unchanged in any company: a
+    flite voice by name, piper and model voices with their speaker (so their pitch, 0 included,
+    is taken as written). A film writes its scenes' voices so (render/film_render.voiced_scenes)."""
+    out = {"engine": choice.engine, "pitch": choice.pitch, "rate": choice.rate}
+    if choice.engine == "flite":
+        out["name"] = choice.name
+    else:
+        out["speaker"] = choice.speaker
     return out
 
 

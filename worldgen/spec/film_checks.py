@@ -26,11 +26,31 @@ def _user_file(spec: Spec, located: LocatedSpec, ref: str, path: tuple) -> None:
         raise located.error(path, f"no such file: {ref}")
 
 
+def _check_voice_name(v, located: LocatedSpec, where: tuple) -> None:
+    if v.name is not None and v.engine not in ("auto", "flite"):
+        raise located.error(where + ("name",), f"'name' picks a flite voice; the {v.engine} engine has its own")
+    if v.speaker is not None and (v.engine == "flite" or v.name is not None):
+        raise located.error(where + ("speaker",), "'speaker' picks a piper or model speaker; a flite voice has a name")
+
+
 def check_film(spec: Spec, located: LocatedSpec) -> None:
     chars = [c.id for c in spec.world.characters]
     shots = [s.id for s in spec.shots]
+    over: dict = {}  # voice-over speaker -> its voice (one per speaker)
     for s, shot in enumerate(spec.shots):
         for k, line in enumerate(shot.dialogue):
+            if line.voice is not None:
+                where = ("shots", s, "dialogue", k, "voice")
+                if line.character in chars:
+                    raise located.error(
+                        where,
+                        f"'{line.character}' is a character of this world: give its voice there "
+                        "(a line's own voice is for a voice over, a speaker with no body here)",
+                    )
+                if over.setdefault(line.character, line.voice) != line.voice:
+                    raise located.error(where, f"'{line.character}' speaks with another voice in an earlier line")
+                _check_voice_name(line.voice, located, where)
+                continue
             if line.character not in chars:
                 where = ("shots", s, "dialogue", k, "character")
                 raise located.error(
@@ -57,12 +77,8 @@ def check_film(spec: Spec, located: LocatedSpec) -> None:
                     f"a {t.type} of {t.duration:g} s is longer than a shot it overlaps",
                 )
     for i, c in enumerate(spec.world.characters):
-        v = c.voice
-        if v is not None and v.name is not None and v.engine not in ("auto", "flite"):
-            raise located.error(
-                ("world", "characters", i, "voice", "name"),
-                f"'name' picks a flite voice; the {v.engine} engine has its own",
-            )
+        if c.voice is not None:
+            _check_voice_name(c.voice, located, ("world", "characters", i, "voice"))
     sound = spec.sound
     if sound is not None:
         for group in ("music", "ambience"):

@@ -55,11 +55,13 @@ def _file(v):
     return file_path(v)
 
 
-class Voice(_Model):
+class Voice(_Model, OmitDefaults):
     """How a character sounds. Engines: 'flite' (the permissive default: Debian's flite with its
     built-in voices), 'piper' (the optional neural voice extra, GPL-3.0 engine) or 'model' (the
     transformers text-to-speech model given with `--voice-model`). Unset fields get a distinct
     choice per character."""
+
+    EXTENSIONS = ("speaker",)
 
     engine: Literal["auto", "flite", "piper", "model"] = Field(
         "auto", description="auto: flite, or the --voice-model when one is given."
@@ -69,13 +71,25 @@ class Voice(_Model):
     )
     pitch: float = Field(0.0, ge=-12, le=12, description="Semitones up (+) or down (-).")
     rate: float = Field(1.0, ge=0.5, le=2.0, description="Speaking speed (1 = the voice's own).")
+    speaker: Optional[int] = Field(
+        None,
+        ge=0,
+        le=10_000,
+        description="piper or model: the speaker id of a multi-speaker --voice-model (piper's one voice is 0); "
+        "given, the voice is used as written, pitch 0 included (default: one speaker and pitch per character "
+        "in turn). A film writes it into its scenes' specs.",
+    )
 
     _f = field_validator("pitch", "rate")(_finite)
 
 
-class Line(_Model):
+class Line(_Model, OmitDefaults):
     """One spoken line. It starts `at` seconds after its shot's first frame and may run on past
-    the cut into the next shot."""
+    the cut into the next shot. A line with its own `voice` is a voice over: its speaker has no
+    body in the world (a film's voice-only cast member), so it is heard and moves no mouth, and
+    it still takes its time in the shot (the lines after it follow it)."""
+
+    EXTENSIONS = ("voice",)
 
     character: str = Field(description="Id of the character who speaks.")
     line: str = Field(min_length=1, max_length=1000, description="The words.")
@@ -84,6 +98,11 @@ class Line(_Model):
         ge=0,
         le=MAX_SHOT_TIME,
         description="Seconds from the shot's start (default: 0.3 s after the shot's previous line ends, or 0.3 s).",
+    )
+    voice: Optional[Voice] = Field(
+        None,
+        description="A voice over: the voice of a speaker who is not a character of this world (a film "
+        "writes its voice-only cast's lines so in its scenes' specs).",
     )
 
     _f = field_validator("at")(_finite)

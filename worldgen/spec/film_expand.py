@@ -222,22 +222,22 @@ def _dump(model) -> dict:
     return model.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
 
-def _heard_only(shot: dict, voices: set) -> dict:
-    """A scene's shot without the lines of voice-only cast: they have no body in the scene's
-    world (nothing for a mouth to move), and the film's edit spec, which the sound reads,
-    keeps them."""
-    if voices and shot.get("dialogue"):
-        lines = [x for x in shot["dialogue"] if x.get("character") not in voices]
-        if lines:
-            shot["dialogue"] = lines
-        else:
-            del shot["dialogue"]
+def _voice_overs(shot: dict, voices: dict) -> dict:
+    """A scene's shot whose voice-only cast's lines are voice overs: they have no body in the
+    scene's world (nothing for a mouth to move), so each line carries its speaker's voice
+    (`Line.voice`), and it keeps its place, so that the lip sync times the lines after it as
+    the film's sound does (both place lines by sound/mix.line_times). `voices`: voice-only
+    cast id -> its voice as spec data ({} where the film leaves it open; the film's render
+    writes the voice it deals, render/film_render.voiced_scenes)."""
+    for ln in shot.get("dialogue", []):
+        if ln.get("character") in voices:
+            ln["voice"] = voices[ln["character"]]
     return shot
 
 
 def _scene_spec(film: FilmSpec, n: int, scene: Scene, props: dict[str, _Prop], worn, located, base_dir, check) -> Spec:
     the_set = film.set_(scene.set)
-    voices = {c.id for c in film.cast if c.voice_only}
+    voices = {c.id: _dump(c.voice) if c.voice is not None else {} for c in film.cast if c.voice_only}
     set_k = film.sets.index(the_set)
     prop_list = list(props.values())
     characters, blocking_of = [], []
@@ -270,7 +270,7 @@ def _scene_spec(film: FilmSpec, n: int, scene: Scene, props: dict[str, _Prop], w
         "render": _dump(film.render),
         "style": style,
         "world": {"objects": [_dump(p.obj) for p in prop_list], "characters": characters, "lights": lights},
-        "shots": [_heard_only(_dump(s), voices) for s in scene.shots],
+        "shots": [_voice_overs(_dump(s), voices) for s in scene.shots],
     }
     cast_index = {c.id: i for i, c in enumerate(film.cast)}
 
@@ -368,10 +368,4 @@ def edit_spec(film: FilmSpec, scenes: list[ExpandedScene], located: LocatedSpec 
     from worldgen.spec.film_checks import check_film
 
     check_film(spec, edit_located)
-    # voices the spec leaves open are dealt to the cast in turn (sound/voices.cast_voices): each
-    # scene deals them over the whole cast, as the edit does, so a character's mouth on screen
-    # is timed by the voice the film's audio speaks with, whoever else is in the scene
-    for e in scenes:
-        object.__setattr__(e.spec, "_voice_cast", spec.world.characters)
-    object.__setattr__(spec, "_voice_cast", spec.world.characters)
     return spec
