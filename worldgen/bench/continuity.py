@@ -348,6 +348,13 @@ def markdown(report: Report | dict) -> str:
         from worldgen.bench.reprojection import markdown as pixel_markdown
 
         lines += [""] + pixel_markdown(d["pixels"])
+    for extra in d.get("pixel_methods", []):  # the bench's per-frame methods
+        from worldgen.bench.reprojection import markdown as pixel_markdown
+
+        if "error" in extra:
+            lines += ["", f"Pixel measure of {extra['painter']}: not run ({extra['error']})."]
+        else:
+            lines += [""] + pixel_markdown(extra)
     lines += ["", "## Flags", ""]
     lines += [f"- {f}" for f in d["flags"]] or ["None: every change was declared by a scene."]
     return "\n".join(lines) + "\n"
