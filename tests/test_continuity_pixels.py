@@ -68,7 +68,9 @@ def test_a_scene_whose_torso_pixels_are_changed_drifts_there_only(scene_a):
         img = f.image.astype(np.int16)
         img[np.isin(f.part, torso)] -= 20
         changed.append(replace(f, image=np.clip(img, 0, 255).astype(np.uint8)))
-    rows = pixel_drift(SimpleNamespace(scenes=[e, e]), [(world, texels(world, frames)), (world, texels(world, changed))])
+    rows = pixel_drift(
+        SimpleNamespace(scenes=[e, e]), [(world, texels(world, frames)), (world, texels(world, changed))]
+    )
     mara = _mara(rows)
     assert 0 < mara["torso"]["drift"] <= 20
     assert mara["head"]["drift"] == mara["arms"]["drift"] == mara["legs"]["drift"] == 0.0

@@ -32,24 +32,10 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from worldgen.bench.body_regions import REGIONS, body_region  # noqa: F401 (re-exported)
+
 TEXELS = 32  # texels per side of the atlas a part is sampled on
-REGIONS = {
-    "head": ("head", "hair", "neck", "mouth"),
-    "torso": ("torso", "hips"),
-    "arms": ("upper_arm", "forearm", "hand"),
-    "legs": ("thigh", "shin", "foot"),
-}
 TOLERANCE = 0.0  # drift above this is a change (both measures are exact: 0 means the same bytes)
-
-
-def body_region(part: str) -> str:
-    """head, torso, arms or legs of a proxy body's part (`mara/upper_arm_r` -> arms); a
-    rigged asset's single body is 'body'."""
-    name = part.rsplit("/", 1)[-1]
-    for region, prefixes in REGIONS.items():
-        if any(name == p or name.startswith(p + "_") for p in prefixes):
-            return region
-    return "body"
 
 
 @dataclass

@@ -122,7 +122,7 @@ def texels(world, frames: Iterable[Frame], bins: int = BINS) -> SceneTexels:
 def regions(world) -> dict:
     """(kind, id, region) -> node ids: each character's body regions (head, torso, arms,
     legs; 'body' for a rigged asset) and each set piece ('surface')."""
-    from worldgen.bench.continuity import body_region
+    from worldgen.bench.body_regions import body_region
 
     out: dict = {}
     for oid, node in world.nodes.items():
@@ -146,6 +146,15 @@ def region_drift(a: SceneTexels, b: SceneTexels, parts: list[str]) -> tuple[floa
         diffs.append(np.abs(ma[both] - mb[both]).mean(1))
     d = np.concatenate(diffs) if diffs else np.zeros(0)
     return (float(d.mean()) if d.size else None), int(d.size)
+
+
+def _light(a, b) -> str:
+    """'same' when two scenes share set and time of day (lit alike), else what changed."""
+    if (a.set, a.time) == (b.set, b.time):
+        return "same"
+    if a.set == b.set:
+        return f"{a.time} -> {b.time}"
+    return f"{a.set}/{a.time} -> {b.set}/{b.time}"
 
 
 def pixel_drift(film, scenes: list[tuple], reference: list[tuple] | None = None) -> list[dict]:
@@ -175,11 +184,7 @@ def pixel_drift(film, scenes: list[tuple], reference: list[tuple] | None = None)
                     "compared_with": prev.scene.id,
                     "bins": n,
                     "drift": None if drift is None else round(drift, 4),
-                    "light": "same" if (prev.scene.set, prev.scene.time) == (e.scene.set, e.scene.time) else (
-                        f"{prev.scene.time} -> {e.scene.time}"
-                        if prev.scene.set == e.scene.set
-                        else f"{prev.scene.set}/{prev.scene.time} -> {e.scene.set}/{e.scene.time}"
-                    ),
+                    "light": _light(prev.scene, e.scene),
                 }
                 if reference is not None:
                     floor, _ = region_drift(reference[j][1], reference[k][1], parts)
@@ -222,6 +227,7 @@ def measure(film, painter: str, options: dict | None = None, reference: bool | N
     """The pixel measure of a film for `painter`: its rows, the per-region summary, and
     whether the procedural lighting floor was measured (by default for every painter but the
     procedural one, whose drift is its own floor)."""
+
     def run(name, opts):
         out = []
         for e in film.scenes:
@@ -244,7 +250,10 @@ def markdown(d: dict) -> list[str]:
         "",
         f"Painter {d['painter']}: every frame's pixels binned by part and uv ({d['bins']}x{d['bins']} bins a part); "
         "drift = mean |difference| of the bins' mean colours seen in both scenes. Lit pixels: light, view and lens "
-        "are included" + ("; 'floor' is the procedural painter's pixel drift on the same scenes (light alone)." if d["floor"] else "."),
+        "are included"
+        + (
+            "; 'floor' is the procedural painter's pixel drift on the same scenes (light alone)." if d["floor"] else "."
+        ),
         "",
     ]
     if d["summary"]:
@@ -267,5 +276,8 @@ def markdown(d: dict) -> list[str]:
             )
     props = [r for r in d["rows"] if r["kind"] == "prop" and r["drift"] is not None]
     if props:
-        lines += ["", f"Set pieces: mean drift {np.mean([r['drift'] for r in props]):.3g} over {len(props)} comparisons."]
+        lines += [
+            "",
+            f"Set pieces: mean drift {np.mean([r['drift'] for r in props]):.3g} over {len(props)} comparisons.",
+        ]
     return lines

@@ -343,7 +343,6 @@ def run_bench(
         "overall": overall(scenes, all_methods, options.ks),
     }
     if films:
-        from worldgen.bench.continuity import continuity
         from worldgen.spec.film_loader import load_film
 
         results["continuity"] = [_film_continuity(load_film(p), wanted, options) for p in films]
