@@ -244,6 +244,99 @@ def tiny_model(folder: Path) -> str:
     return str(folder)
 
 
+# ---------------------------------------------------------------- appearance drift across a film
+
+DRIFT_FILM = "scenes/blue_coat.yaml"
+DRIFT_SIZE, DRIFT_FPS = (128, 72), 4
+DRIFT_NOTE = (
+    "**Drift of texture-space appearance across the scenes of a film (worldgen.bench.reprojection). "
+    "The diffusion methods ran tiny models with random weights: their figures check the pipeline "
+    "(every method painted, reprojected by the part and uv passes, compared per region), not the "
+    "methods.**"
+)
+
+
+def film_drift(methods: list[str], model: str | None, painter_options: dict, quick: bool) -> dict:
+    """Appearance drift of every method over the scenes of the blue-coat film, at a small size
+    (no timing: the figures are drifts). Per method: the albedo measure (painters that paint
+    surfaces) and the pixel measure, with the procedural painter's pixel drift as the lighting
+    floor (painted once). Same-outfit comparisons only; each texture painter gets a fresh cache."""
+    import yaml
+
+    from worldgen.bench.continuity import continuity, paints_surfaces
+    from worldgen.bench.reprojection import film_texels, measure
+    from worldgen.bench.runner import BenchOptions, painter_options_for
+    from worldgen.render.film_render import film_painter_options
+    from worldgen.spec.film_loader import load_film_text
+
+    path = ROOT / DRIFT_FILM
+    data = yaml.safe_load(path.read_text())
+    size, fps = ((64, 40), 2) if quick else (DRIFT_SIZE, DRIFT_FPS)
+    data["render"] = {**data.get("render", {}), "width": size[0], "height": size[1], "fps": fps}
+    film = load_film_text(yaml.safe_dump(data, sort_keys=False), str(path), base_dir=path.parent)
+    opts = BenchOptions(model=model, painter_options=painter_options)
+    floor = film_texels(film, "procedural")
+    out = {"film": DRIFT_FILM, "width": size[0], "height": size[1], "fps": fps, "methods": []}
+    for m in methods:
+        with C.fresh_cache():
+            t0 = time.perf_counter()
+            po = film_painter_options(film, m, painter_options_for(m, opts))
+            row: dict = {"method": m}
+            if paints_surfaces(m):
+                rep = continuity(film, m, po)
+                same = [
+                    r["drift"]
+                    for r in rep.appearance
+                    if r["kind"] == "character" and r["outfit"] == r["previous_outfit"]
+                ]
+                row["albedo_drift"] = max(same) if same else None
+                row["albedo_comparisons"] = len(same)
+            px = measure(film, m, po, reference=False if m == "procedural" else floor)
+            row["pixels"] = px["summary"]
+            row["wall_s"] = round(time.perf_counter() - t0, 1)
+        out["methods"].append(row)
+        print(f"film drift / {m}: {row['wall_s']} s", flush=True)
+    return out
+
+
+def film_drift_markdown(d: dict) -> str:
+    lines = [
+        "# Appearance drift across a film, per method",
+        "",
+        f"Film {d['film']} at {d['width']}x{d['height']}, {d['fps']} fps; same-outfit comparisons of each "
+        "character's body regions between consecutive scenes that show them (docs/FILM.md, 'Continuity'). "
+        "Albedo: the painter's unlit colour at texel centres (largest drift; painters that paint surfaces). "
+        "Pixels: each frame's pixels binned by part and uv, mean |difference| of the bins seen in both scenes "
+        "(sRGB 0-255), which includes light and view; the floor is the procedural painter's pixel drift on the "
+        "same comparisons (its albedo is the same by construction, so the floor is light and view alone).",
+        "",
+        DRIFT_NOTE,
+        "",
+        "| method | albedo drift (max) | pixel drift (mean of regions) | lighting floor | region comparisons |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for r in d["methods"]:
+        px = r["pixels"]
+
+        def mean(key: str) -> float:
+            vals = [s[key] for s in px if s[key] is not None]
+            return sum(vals) / len(vals) if vals else float("nan")
+
+        albedo = "—" if r.get("albedo_drift") is None else f"{r['albedo_drift']:.3g}"
+        floor = "—" if r["method"] == "procedural" else f"{mean('floor'):.3g}"
+        lines.append(
+            f"| {r['method']} | {albedo} | {mean('drift'):.3g} | {floor} | {sum(s['comparisons'] for s in px)} |"
+        )
+    lines += ["", "| method | character | region | comparisons | pixel drift | floor |", "|---|---|---|---:|---:|---:|"]
+    for r in d["methods"]:
+        for s in r["pixels"]:
+            fl = "—" if s["floor"] is None else f"{s['floor']:.3g}"
+            lines.append(
+                f"| {r['method']} | {s['id']} | {s['region']} | {s['comparisons']} | {s['drift']:.3g} | {fl} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument(
@@ -269,9 +362,28 @@ def main() -> int:
         action="store_true",
         help="also time fresh `worldgen bench` runs of the 30 s long take alone (the cost target)",
     )
+    ap.add_argument(
+        "--film-drift",
+        action="store_true",
+        help=f"instead: appearance drift of every method across the scenes of {DRIFT_FILM} at "
+        f"{DRIFT_SIZE[0]}x{DRIFT_SIZE[1]}, {DRIFT_FPS} fps (continuity_drift.*; --quick: 64x40, 2 fps, under out/)",
+    )
     args = ap.parse_args()
     os.chdir(ROOT)  # relative paths in the results
     sys.path.insert(0, str(ROOT))
+    if args.film_drift:
+        model, painter_options = args.model, {}
+        if args.tiny:
+            model, painter_options = tiny_model(Path("out/tiny-sd15")), TINY_OPTIONS
+        rec = C.start_record("continuity_drift", methods=args.methods, tiny=args.tiny)
+        d = film_drift(args.methods.split(","), model, painter_options, args.quick)
+        d["record"] = C.finish_record(rec)
+        folder = Path("out/bench-consistency-quick") if args.quick else RESULTS
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "continuity_drift.json").write_text(json.dumps(d, indent=1))
+        (folder / "continuity_drift.md").write_text(film_drift_markdown(d))
+        print(f"wrote {folder / 'continuity_drift.md'}")
+        return 0
     from worldgen.bench.report import write_report
     from worldgen.bench.runner import BenchOptions, run_bench, suite_specs
 

@@ -223,24 +223,35 @@ def summary(rows: list[dict]) -> list[dict]:
     ]
 
 
-def measure(film, painter: str, options: dict | None = None, reference: bool | None = None, bins: int = BINS) -> dict:
+def film_texels(film, painter: str, options: dict | None = None, bins: int = BINS) -> list[tuple]:
+    """(world, SceneTexels) of every scene of `film` painted by `painter`, in scene order; a
+    scene's frames are dropped once binned, so memory holds one scene's frames at a time."""
+    out = []
+    for e in film.scenes:
+        world, frames = paint_scene(e, painter, options)
+        out.append((world, texels(world, frames, bins)))
+    return out
+
+
+def measure(
+    film,
+    painter: str,
+    options: dict | None = None,
+    reference: bool | list | None = None,
+    bins: int = BINS,
+) -> dict:
     """The pixel measure of a film for `painter`: its rows, the per-region summary, and
     whether the procedural lighting floor was measured (by default for every painter but the
-    procedural one, whose drift is its own floor)."""
-
-    def run(name, opts):
-        out = []
-        for e in film.scenes:
-            world, frames = paint_scene(e, name, opts)
-            out.append((world, texels(world, frames, bins)))
-        return out
-
-    scenes = run(painter, options)
+    procedural one, whose drift is its own floor). `reference` may also be the procedural
+    painter's `film_texels`, computed once for several painters."""
+    scenes = film_texels(film, painter, options, bins)
     if reference is None:
         reference = painter != "procedural"
-    ref = run("procedural", {}) if reference else None
+    ref = (
+        reference if isinstance(reference, list) else (film_texels(film, "procedural", {}, bins) if reference else None)
+    )
     rows = pixel_drift(film, scenes, ref)
-    return {"painter": painter, "bins": bins, "floor": bool(reference), "rows": rows, "summary": summary(rows)}
+    return {"painter": painter, "bins": bins, "floor": ref is not None, "rows": rows, "summary": summary(rows)}
 
 
 def markdown(d: dict) -> list[str]:

@@ -359,15 +359,17 @@ def _film_continuity(film, methods: Sequence[str], options: BenchOptions) -> dic
     benchmarked method that paints pixels (the per-frame baselines: worldgen.bench.reprojection),
     each with the procedural lighting floor; a method that cannot run here says why."""
     from worldgen.bench.continuity import continuity, paints_surfaces
-    from worldgen.bench.reprojection import measure
+    from worldgen.bench.reprojection import film_texels, measure
 
     report = continuity(film).as_dict()
-    extra = []
+    extra: list[dict] = []
+    floor = None  # the procedural painter's texels: every method's lighting floor, painted once
     for method in methods:
         if paints_surfaces(method) or method == report["painter"]:
             continue
+        floor = floor if floor is not None else film_texels(film, "procedural")
         try:
-            extra.append(measure(film, method, painter_options_for(method, options)))
+            extra.append(measure(film, method, painter_options_for(method, options), reference=floor))
         except WorldgenError as e:
             extra.append({"painter": method, "error": str(e).splitlines()[0]})
             _log(options, f"continuity / {method}: {e}")
