@@ -705,9 +705,22 @@ def continuity(
         None, "-o", "--output", help="Folder to write continuity.md and continuity.json into."
     ),
     painter: Optional[str] = _PAINTER,
+    pixels: bool = typer.Option(
+        False,
+        "--pixels",
+        help="Also measure the painted frames reprojected into texture space (always on for a "
+        "painter that paints pixels: the per-frame baselines).",
+    ),
+    base_model: Optional[str] = _BASE,
+    controlnet: Optional[List[str]] = _CONTROLNET,
+    steps: Optional[int] = _STEPS,
+    device: Optional[str] = _DEVICE,
+    dtype: Optional[str] = _DTYPE,
+    cache: Optional[Path] = _CACHE,
 ):
     """Measure continuity across a film's scenes (docs/FILM.md, "Continuity"): layout drift of
-    every set piece, appearance drift per character and body region in texture space, and the
+    every set piece, appearance drift per character and body region in texture space (the
+    painter's albedo, or its painted frames reprojected by the part and uv passes), and the
     wardrobe-by-scene table. Exits 1 when a change shows that no scene declared."""
     from worldgen.bench.continuity import continuity as measure
     from worldgen.bench.continuity import markdown
@@ -715,7 +728,8 @@ def continuity(
     try:
         if not _is_film(film_spec):
             raise WorldgenError(f"{film_spec}: not a film spec (worldgen: 2); continuity compares a film's scenes")
-        report = measure(_load_film(film_spec)[0], painter)
+        opts = _painter_options(base_model, controlnet, None, steps, device, dtype, cache, None)
+        report = measure(_load_film(film_spec)[0], painter, opts, pixels=pixels or None)
     except WorldgenError as e:
         _fail(e)
     text = markdown(report)

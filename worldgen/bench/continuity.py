@@ -15,8 +15,11 @@ so they check what the renderer is given, not what the film spec meant to say:
   albedo, which is what "the jumper changes colour" means: lit frames also differ by the time
   of day, which is light, not continuity. For the procedural painter (appearance words and
   object-frame points) and the baked painter (one texture per appearance, from the cache) it
-  is 0 by construction whenever the outfit is the same; the per-frame diffusion baselines
-  have no albedo to sample (they paint pixels, not surfaces), so they are not measured here.
+  is 0 by construction whenever the outfit is the same. The per-frame diffusion baselines
+  have no albedo to sample (they paint pixels, not surfaces): for them the report measures
+  their painted frames reprojected into texture space by the part and uv passes
+  (worldgen.bench.reprojection; lit pixels, with the procedural painter's drift on the same
+  scenes as the lighting floor).
 - the wardrobe-by-scene table: what each cast member wears in each scene, where the spec
   changed it, and any change of the words (or of the measured appearance) no scene declared.
 """
@@ -29,24 +32,10 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from worldgen.bench.body_regions import REGIONS, body_region  # noqa: F401 (re-exported)
+
 TEXELS = 32  # texels per side of the atlas a part is sampled on
-REGIONS = {
-    "head": ("head", "hair", "neck", "mouth"),
-    "torso": ("torso", "hips"),
-    "arms": ("upper_arm", "forearm", "hand"),
-    "legs": ("thigh", "shin", "foot"),
-}
 TOLERANCE = 0.0  # drift above this is a change (both measures are exact: 0 means the same bytes)
-
-
-def body_region(part: str) -> str:
-    """head, torso, arms or legs of a proxy body's part (`mara/upper_arm_r` -> arms); a
-    rigged asset's single body is 'body'."""
-    name = part.rsplit("/", 1)[-1]
-    for region, prefixes in REGIONS.items():
-        if any(name == p or name.startswith(p + "_") for p in prefixes):
-            return region
-    return "body"
 
 
 @dataclass
@@ -58,6 +47,7 @@ class Report:
     appearance: list[dict] = field(default_factory=list)
     wardrobe: dict = field(default_factory=dict)
     flags: list[str] = field(default_factory=list)
+    pixels: dict | None = None  # the pixel measure (worldgen.bench.reprojection), when run
 
     def as_dict(self) -> dict:
         return {
@@ -69,6 +59,7 @@ class Report:
             "layout": self.layout,
             "appearance": self.appearance,
             "wardrobe": self.wardrobe,
+            "pixels": self.pixels,
         }
 
 
@@ -248,9 +239,23 @@ def wardrobe_table(film) -> tuple[dict, list[str]]:
 
 
 # ---- the report -----------------------------------------------------------------------------
-def continuity(film, painter: str | None = None, painter_options: dict | None = None) -> Report:
+def paints_surfaces(name: str) -> bool:
+    """Whether painter `name` has an albedo to sample (`surface_albedo`: the procedural and
+    texture painters); the per-frame diffusion baselines paint pixels and have none."""
+    from worldgen.paint.registry import painter_class
+
+    cls = painter_class(name)
+    return cls is not None and callable(getattr(cls, "surface_albedo", None))
+
+
+def continuity(
+    film, painter: str | None = None, painter_options: dict | None = None, pixels: bool | None = None
+) -> Report:
     """The continuity report of a loaded film (`worldgen.spec.film_loader.Film`). `painter`:
-    whose albedo is compared (default the film's render.painter)."""
+    whose look is compared (default the film's render.painter): its albedo when it paints
+    surfaces; its painted frames reprojected into texture space (worldgen.bench.reprojection)
+    when it paints pixels, or for any painter when `pixels` is True. The pixel measure
+    reports, it does not flag: drift of a per-frame painter is its property, not the spec's."""
     from worldgen.paint.registry import make_painter
     from worldgen.passes.sequence import Rasterizer
     from worldgen.render.film_render import film_painter_options
@@ -258,15 +263,22 @@ def continuity(film, painter: str | None = None, painter_options: dict | None = 
 
     name = painter or film.spec.render.painter
     options = film_painter_options(film, name, painter_options)  # as a film render paints them
+    surfaces = paints_surfaces(name)
     worlds = [World(e.spec) for e in film.scenes]
-    painters = []
-    for e, world in zip(film.scenes, worlds):
-        p = make_painter(name, world, Rasterizer(world, e.spec.render.backend, with_local=False), options)
-        p.prepare(e.spec.shots)
-        painters.append(p)
     report = Report(film.title, name, [e.scene.id for e in film.scenes])
     report.layout, flags_l = layout_drift(film, worlds)
-    report.appearance, flags_a = appearance_drift(film, worlds, painters)
+    flags_a: list[str] = []
+    if surfaces:
+        painters = []
+        for e, world in zip(film.scenes, worlds):
+            p = make_painter(name, world, Rasterizer(world, e.spec.render.backend, with_local=False), options)
+            p.prepare(e.spec.shots)
+            painters.append(p)
+        report.appearance, flags_a = appearance_drift(film, worlds, painters)
+    if pixels or (pixels is None and not surfaces):
+        from worldgen.bench.reprojection import measure
+
+        report.pixels = measure(film, name, options)
     report.wardrobe, flags_w = wardrobe_table(film)
     report.flags = flags_w + flags_l + flags_a
     return report
@@ -312,9 +324,23 @@ def markdown(report: Report | dict) -> str:
                 f"{r['drift']:.3g} | {r['status']} |"
             )
     changed_props = [r for r in props if r["status"] != "same"]
-    lines += ["", f"{len(props) - len(changed_props)} set-piece comparisons identical (drift 0)."]
+    if d["appearance"] or not d.get("pixels"):
+        lines += ["", f"{len(props) - len(changed_props)} set-piece comparisons identical (drift 0)."]
+    else:
+        lines.append(f"Not measured: painter {d['painter']} paints pixels, not surfaces (see the pixel measure).")
     for r in changed_props:
         lines.append(f"- {r['id']} in {r['scene']} (since {r['compared_with']}): {r['drift']:.3g}, {r['status']}")
+    if d.get("pixels"):
+        from worldgen.bench.reprojection import markdown as pixel_markdown
+
+        lines += [""] + pixel_markdown(d["pixels"])
+    for extra in d.get("pixel_methods", []):  # the bench's per-frame methods
+        from worldgen.bench.reprojection import markdown as pixel_markdown
+
+        if "error" in extra:
+            lines += ["", f"Pixel measure of {extra['painter']}: not run ({extra['error']})."]
+        else:
+            lines += [""] + pixel_markdown(extra)
     lines += ["", "## Flags", ""]
     lines += [f"- {f}" for f in d["flags"]] or ["None: every change was declared by a scene."]
     return "\n".join(lines) + "\n"

@@ -343,16 +343,39 @@ def run_bench(
         "overall": overall(scenes, all_methods, options.ks),
     }
     if films:
-        from worldgen.bench.continuity import continuity
         from worldgen.spec.film_loader import load_film
 
-        results["continuity"] = [continuity(load_film(p)).as_dict() for p in films]
+        results["continuity"] = [_film_continuity(load_film(p), wanted, options) for p in films]
     results["wall_s"] = round(time.perf_counter() - t0, 3)
     if options.report:
         from worldgen.bench.report import write_report
 
         write_report(results, out, video=options.video)  # adds results["files"]; results.json last
     return results
+
+
+def _film_continuity(film, methods: Sequence[str], options: BenchOptions) -> dict:
+    """A film's continuity report (with its own painter), and the pixel measure of every
+    benchmarked method that paints pixels (the per-frame baselines: worldgen.bench.reprojection),
+    each with the procedural lighting floor; a method that cannot run here says why."""
+    from worldgen.bench.continuity import continuity, paints_surfaces
+    from worldgen.bench.reprojection import film_texels, measure
+
+    report = continuity(film).as_dict()
+    extra: list[dict] = []
+    floor = None  # the procedural painter's texels: every method's lighting floor, painted once
+    for method in methods:
+        if paints_surfaces(method) or method == report["painter"]:
+            continue
+        floor = floor if floor is not None else film_texels(film, "procedural")
+        try:
+            extra.append(measure(film, method, painter_options_for(method, options), reference=floor))
+        except WorldgenError as e:
+            extra.append({"painter": method, "error": str(e).splitlines()[0]})
+            _log(options, f"continuity / {method}: {e}")
+    if extra:
+        report["pixel_methods"] = extra
+    return report
 
 
 def _is_film_file(path: Path) -> bool:
