@@ -57,6 +57,29 @@ def hits_from_raycast(t_hit, gid, pid, uvs, h, w, geom_of):
     return depth, geom, prim, bary
 
 
+
+@njit(parallel=True, cache=True)
+def hits_in_place(t_hit, geom, prim, bary, geom_of, remap):
+    """`hits_from_raycast` without copies: Open3D's own output buffers become the hit buffer.
+    `geom` and `prim` are int32 views of Open3D's uint32 ids (a miss's invalid id already reads
+    -1); a miss gets depth inf, prim 0 and bary 0, and with `remap` a hit's scene geometry id
+    becomes the world's object index. Same bytes as the copying kernel, a quarter of the memory
+    traffic and no fresh pages."""
+    h, w = geom.shape
+    for i in prange(h):
+        for j in range(w):
+            if np.isfinite(t_hit[i, j]):
+                if remap:
+                    geom[i, j] = geom_of[geom[i, j]]
+            else:
+                t_hit[i, j] = np.inf
+                geom[i, j] = -1
+                prim[i, j] = 0
+                bary[i, j, 0] = 0.0
+                bary[i, j, 1] = 0.0
+    return t_hit, geom, prim, bary
+
+
 BANDS = 8  # rows i = band (mod BANDS) go to one thread: no two threads write one pixel
 
 
@@ -203,39 +226,61 @@ def surface_images(
     for i in prange(h):
         for j in range(w):
             g = geom[i, j]
-            if g < 0:
-                for k in range(3):
-                    world[i, j, k] = 0.0
-                    normal[i, j, k] = 0.0
-                    if with_local:
-                        loc[i, j, k] = 0.0
-                uv_out[i, j, 0] = 0.0
-                uv_out[i, j, 1] = 0.0
-                inst[i, j] = 0
-                sem[i, j] = 0
-                continue
-            f = face_offset[g] + prim[i, j]
-            a, b, c = faces[f, 0], faces[f, 1], faces[f, 2]
-            b1, b2 = bary[i, j, 0], bary[i, j, 1]
-            b0 = 1.0 - b1 - b2
-            d = depth[i, j]
-            nn = 0.0
             for k in range(3):
-                world[i, j, k] = rays[i, j, k] + rays[i, j, 3 + k] * d
-                v = normals[a, k] * b0 + normals[b, k] * b1 + normals[c, k] * b2
-                normal[i, j, k] = v
-                nn += v * v
-                if with_local:
-                    loc[i, j, k] = local[a, k] * b0 + local[b, k] * b1 + local[c, k] * b2
-            nn = np.sqrt(nn)
-            if nn > 1e-12:
-                for k in range(3):
-                    normal[i, j, k] /= nn
-            for k in range(2):
-                uv_out[i, j, k] = uv[a, k] * b0 + uv[b, k] * b1 + uv[c, k] * b2
-            inst[i, j] = instance_lut[g]
-            sem[i, j] = semantic_lut[g]
+                world[i, j, k] = 0.0 if g < 0 else rays[i, j, k] + rays[i, j, 3 + k] * depth[i, j]
+            _attributes_at(i, j, g, prim, bary, face_offset, faces, normals, uv, local, instance_lut, semantic_lut,
+                           with_local, normal, uv_out, loc, inst, sem)
     return world, normal, uv_out, loc, inst, sem
+
+
+@njit(inline="always")
+def _attributes_at(i, j, g, prim, bary, face_offset, faces, normals, uv, local, instance_lut, semantic_lut,
+                   with_local, normal, uv_out, loc, inst, sem):
+    """One pixel's unit normal, uv, object-frame point and ids from its triangle's vertices (the
+    one formula `surface_images` and `pass_images` share, so both write the same bytes)."""
+    if g < 0:
+        for k in range(3):
+            normal[i, j, k] = 0.0
+            if with_local:
+                loc[i, j, k] = 0.0
+        uv_out[i, j, 0] = 0.0
+        uv_out[i, j, 1] = 0.0
+        inst[i, j] = 0
+        sem[i, j] = 0
+        return
+    f = face_offset[g] + prim[i, j]
+    a, b, c = faces[f, 0], faces[f, 1], faces[f, 2]
+    b1, b2 = bary[i, j, 0], bary[i, j, 1]
+    b0 = 1.0 - b1 - b2
+    nn = 0.0
+    for k in range(3):
+        v = normals[a, k] * b0 + normals[b, k] * b1 + normals[c, k] * b2
+        normal[i, j, k] = v
+        nn += v * v
+        if with_local:
+            loc[i, j, k] = local[a, k] * b0 + local[b, k] * b1 + local[c, k] * b2
+    nn = np.sqrt(nn)
+    if nn > 1e-12:
+        for k in range(3):
+            normal[i, j, k] /= nn
+    for k in range(2):
+        uv_out[i, j, k] = uv[a, k] * b0 + uv[b, k] * b1 + uv[c, k] * b2
+    inst[i, j] = instance_lut[g]
+    sem[i, j] = semantic_lut[g]
+
+
+@njit(parallel=True, cache=True)
+def world_points(depth, geom, rays):
+    """(H, W, 3) float32 world point of each pixel (origin + direction x depth; 0 where nothing
+    is hit): what painters read, computed only when one asks."""
+    h, w = depth.shape
+    world = np.empty((h, w, 3), np.float32)
+    for i in prange(h):
+        for j in range(w):
+            g = geom[i, j]
+            for k in range(3):
+                world[i, j, k] = 0.0 if g < 0 else rays[i, j, k] + rays[i, j, 3 + k] * depth[i, j]
+    return world
 
 
 @njit(inline="always")
@@ -276,6 +321,28 @@ def _flow_one(g, px, py, pz, i, j, proj, depth_b, geom_b, h, w, flow, occ):
         occ[i, j] = 0
 
 
+@njit(inline="always")
+def _flows_at(i, j, g, x, y, z, prim, bary, face_offset, faces, deform, motion_f, verts_f, proj_f, depth_f, geom_f,
+              motion_b, verts_b, proj_b, depth_b, geom_b, h, w, flow_f, occ_f, flow_b, occ_b):
+    """One pixel's forward and backward flow and occlusion (world point x, y, z): the one
+    formula `flow_images` and `pass_images` share."""
+    flow_f[i, j, 0] = 0.0
+    flow_f[i, j, 1] = 0.0
+    flow_b[i, j, 0] = 0.0
+    flow_b[i, j, 1] = 0.0
+    occ_f[i, j] = 1
+    occ_b[i, j] = 1
+    if g < 0:
+        return
+    f = face_offset[g] + prim[i, j]
+    b1, b2 = bary[i, j, 0], bary[i, j, 1]
+    b0 = 1.0 - b1 - b2
+    px, py, pz = _moved(g, x, y, z, motion_f, deform, f, b0, b1, b2, faces, verts_f)
+    _flow_one(g, px, py, pz, i, j, proj_f, depth_f, geom_f, h, w, flow_f, occ_f)
+    px, py, pz = _moved(g, x, y, z, motion_b, deform, f, b0, b1, b2, faces, verts_b)
+    _flow_one(g, px, py, pz, i, j, proj_b, depth_b, geom_b, h, w, flow_b, occ_b)
+
+
 @njit(parallel=True, cache=True)
 def flow_images(
     geom,
@@ -310,24 +377,72 @@ def flow_images(
     occ_b = np.empty((h, w), np.uint8)
     for i in prange(h):
         for j in range(w):
-            flow_f[i, j, 0] = 0.0
-            flow_f[i, j, 1] = 0.0
-            flow_b[i, j, 0] = 0.0
-            flow_b[i, j, 1] = 0.0
-            occ_f[i, j] = 1
-            occ_b[i, j] = 1
             g = geom[i, j]
-            if g < 0:
-                continue
-            x, y, z = world[i, j, 0], world[i, j, 1], world[i, j, 2]
-            f = face_offset[g] + prim[i, j]
-            b1, b2 = bary[i, j, 0], bary[i, j, 1]
-            b0 = 1.0 - b1 - b2
-            px, py, pz = _moved(g, x, y, z, motion_f, deform, f, b0, b1, b2, faces, verts_f)
-            _flow_one(g, px, py, pz, i, j, proj_f, depth_f, geom_f, h, w, flow_f, occ_f)
-            px, py, pz = _moved(g, x, y, z, motion_b, deform, f, b0, b1, b2, faces, verts_b)
-            _flow_one(g, px, py, pz, i, j, proj_b, depth_b, geom_b, h, w, flow_b, occ_b)
+            _flows_at(i, j, g, world[i, j, 0], world[i, j, 1], world[i, j, 2], prim, bary, face_offset, faces, deform,
+                      motion_f, verts_f, proj_f, depth_f, geom_f, motion_b, verts_b, proj_b, depth_b, geom_b,
+                      h, w, flow_f, occ_f, flow_b, occ_b)
     return flow_f, occ_f, flow_b, occ_b
+
+
+@njit(parallel=True, cache=True)
+def pass_images(
+    depth,
+    geom,
+    prim,
+    bary,
+    rays,
+    attributes,
+    face_offset,
+    faces,
+    normals,
+    uv,
+    local,
+    instance_lut,
+    semantic_lut,
+    with_local,
+    deform,
+    motion_f,
+    verts_f,
+    proj_f,
+    depth_f,
+    geom_f,
+    motion_b,
+    verts_b,
+    proj_b,
+    depth_b,
+    geom_b,
+):
+    """Every pass of a frame in one sweep: the surface attributes of `surface_images` (only
+    with `attributes`; 1x1 placeholders otherwise) and both flows of `flow_images`, the world
+    point kept in registers instead of an image written and read back. The two kernels' memory
+    traffic was most of a frame's cost beyond the ray cast. Returns (normal, uv, local,
+    instance, semantic, flow_f, occ_f, flow_b, occ_b)."""
+    h, w = geom.shape
+    ah, aw = (h, w) if attributes else (1, 1)
+    normal = np.empty((ah, aw, 3), np.float32)
+    uv_out = np.empty((ah, aw, 2), np.float32)
+    loc = np.empty((ah, aw, 3) if with_local else (1, 1, 3), np.float32)
+    inst = np.empty((ah, aw), np.uint16)
+    sem = np.empty((ah, aw), np.uint16)
+    flow_f = np.empty((h, w, 2), np.float32)
+    occ_f = np.empty((h, w), np.uint8)
+    flow_b = np.empty((h, w, 2), np.float32)
+    occ_b = np.empty((h, w), np.uint8)
+    for i in prange(h):
+        for j in range(w):
+            g = geom[i, j]
+            if attributes:
+                _attributes_at(i, j, g, prim, bary, face_offset, faces, normals, uv, local, instance_lut,
+                               semantic_lut, with_local, normal, uv_out, loc, inst, sem)
+            x, y, z = np.float32(0.0), np.float32(0.0), np.float32(0.0)
+            if g >= 0:
+                d = depth[i, j]
+                x = np.float32(rays[i, j, 0] + rays[i, j, 3] * d)
+                y = np.float32(rays[i, j, 1] + rays[i, j, 4] * d)
+                z = np.float32(rays[i, j, 2] + rays[i, j, 5] * d)
+            _flows_at(i, j, g, x, y, z, prim, bary, face_offset, faces, deform, motion_f, verts_f, proj_f, depth_f,
+                      geom_f, motion_b, verts_b, proj_b, depth_b, geom_b, h, w, flow_f, occ_f, flow_b, occ_b)
+    return normal, uv_out, loc, inst, sem, flow_f, occ_f, flow_b, occ_b
 
 
 @njit(parallel=True, cache=True)
