@@ -187,7 +187,6 @@ def flows(surf: Surface, snap: Snapshot, nxt, prev, moving: np.ndarray, hits: Hi
     return (ff, of), (fb, ob)
 
 
-
 def flows_and_attributes(
     surf: Surface, snap: Snapshot, nxt, prev, moving: np.ndarray, hits: Hits, deform: np.ndarray = None
 ):
@@ -228,6 +227,7 @@ def flows_and_attributes(
     if fill:
         surf._attributes = (normal, uv, local, inst, sem)
     return (ff, of), (fb, ob)
+
 
 @dataclass
 class PassFrame:

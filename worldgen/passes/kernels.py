@@ -15,6 +15,12 @@ from numba import njit, prange
 # numba probes TBB first and warns when the system's is too old; it then uses OpenMP, as intended
 warnings.filterwarnings("ignore", message="The TBB threading layer requires")
 
+# Rows are dealt to threads in interleaved bands (band b: rows b, b + ROW_BANDS, ...): numba
+# splits a prange into one contiguous block per thread, and a frame's top half (sky: misses,
+# cheap) costs about half its bottom half, so contiguous halves left one core idle a third of
+# the time. With 64 bands each thread's share spans the whole image for any thread count.
+ROW_BANDS = 64
+
 OCC_REL = 0.01
 OCC_ABS = 1e-3
 
@@ -39,23 +45,23 @@ def hits_from_raycast(t_hit, gid, pid, uvs, h, w, geom_of):
     geom = np.empty((h, w), np.int32)
     prim = np.empty((h, w), np.int32)
     bary = np.empty((h, w, 2), np.float32)
-    for i in prange(h):
-        for j in range(w):
-            t = t_hit[i, j]
-            if np.isfinite(t):
-                depth[i, j] = t
-                geom[i, j] = geom_of[gid[i, j]]
-                prim[i, j] = np.int32(pid[i, j])
-                bary[i, j, 0] = uvs[i, j, 0]
-                bary[i, j, 1] = uvs[i, j, 1]
-            else:
-                depth[i, j] = np.inf
-                geom[i, j] = -1
-                prim[i, j] = 0
-                bary[i, j, 0] = 0.0
-                bary[i, j, 1] = 0.0
+    for band in prange(ROW_BANDS):  # each thread's bands span the image: see ROW_BANDS
+        for i in range(band, h, ROW_BANDS):
+            for j in range(w):
+                t = t_hit[i, j]
+                if np.isfinite(t):
+                    depth[i, j] = t
+                    geom[i, j] = geom_of[gid[i, j]]
+                    prim[i, j] = np.int32(pid[i, j])
+                    bary[i, j, 0] = uvs[i, j, 0]
+                    bary[i, j, 1] = uvs[i, j, 1]
+                else:
+                    depth[i, j] = np.inf
+                    geom[i, j] = -1
+                    prim[i, j] = 0
+                    bary[i, j, 0] = 0.0
+                    bary[i, j, 1] = 0.0
     return depth, geom, prim, bary
-
 
 
 @njit(parallel=True, cache=True)
@@ -66,17 +72,18 @@ def hits_in_place(t_hit, geom, prim, bary, geom_of, remap):
     becomes the world's object index. Same bytes as the copying kernel, a quarter of the memory
     traffic and no fresh pages."""
     h, w = geom.shape
-    for i in prange(h):
-        for j in range(w):
-            if np.isfinite(t_hit[i, j]):
-                if remap:
-                    geom[i, j] = geom_of[geom[i, j]]
-            else:
-                t_hit[i, j] = np.inf
-                geom[i, j] = -1
-                prim[i, j] = 0
-                bary[i, j, 0] = 0.0
-                bary[i, j, 1] = 0.0
+    for band in prange(ROW_BANDS):  # each thread's bands span the image: see ROW_BANDS
+        for i in range(band, h, ROW_BANDS):
+            for j in range(w):
+                if np.isfinite(t_hit[i, j]):
+                    if remap:
+                        geom[i, j] = geom_of[geom[i, j]]
+                else:
+                    t_hit[i, j] = np.inf
+                    geom[i, j] = -1
+                    prim[i, j] = 0
+                    bary[i, j, 0] = 0.0
+                    bary[i, j, 1] = 0.0
     return t_hit, geom, prim, bary
 
 
@@ -223,19 +230,56 @@ def surface_images(
     loc = np.empty((h, w, 3) if with_local else (1, 1, 3), np.float32)
     inst = np.empty((h, w), np.uint16)
     sem = np.empty((h, w), np.uint16)
-    for i in prange(h):
-        for j in range(w):
-            g = geom[i, j]
-            for k in range(3):
-                world[i, j, k] = 0.0 if g < 0 else rays[i, j, k] + rays[i, j, 3 + k] * depth[i, j]
-            _attributes_at(i, j, g, prim, bary, face_offset, faces, normals, uv, local, instance_lut, semantic_lut,
-                           with_local, normal, uv_out, loc, inst, sem)
+    for band in prange(ROW_BANDS):  # each thread's bands span the image: see ROW_BANDS
+        for i in range(band, h, ROW_BANDS):
+            for j in range(w):
+                g = geom[i, j]
+                for k in range(3):
+                    world[i, j, k] = 0.0 if g < 0 else rays[i, j, k] + rays[i, j, 3 + k] * depth[i, j]
+                _attributes_at(
+                    i,
+                    j,
+                    g,
+                    prim,
+                    bary,
+                    face_offset,
+                    faces,
+                    normals,
+                    uv,
+                    local,
+                    instance_lut,
+                    semantic_lut,
+                    with_local,
+                    normal,
+                    uv_out,
+                    loc,
+                    inst,
+                    sem,
+                )
     return world, normal, uv_out, loc, inst, sem
 
 
 @njit(inline="always")
-def _attributes_at(i, j, g, prim, bary, face_offset, faces, normals, uv, local, instance_lut, semantic_lut,
-                   with_local, normal, uv_out, loc, inst, sem):
+def _attributes_at(
+    i,
+    j,
+    g,
+    prim,
+    bary,
+    face_offset,
+    faces,
+    normals,
+    uv,
+    local,
+    instance_lut,
+    semantic_lut,
+    with_local,
+    normal,
+    uv_out,
+    loc,
+    inst,
+    sem,
+):
     """One pixel's unit normal, uv, object-frame point and ids from its triangle's vertices (the
     one formula `surface_images` and `pass_images` share, so both write the same bytes)."""
     if g < 0:
@@ -275,11 +319,12 @@ def world_points(depth, geom, rays):
     is hit): what painters read, computed only when one asks."""
     h, w = depth.shape
     world = np.empty((h, w, 3), np.float32)
-    for i in prange(h):
-        for j in range(w):
-            g = geom[i, j]
-            for k in range(3):
-                world[i, j, k] = 0.0 if g < 0 else rays[i, j, k] + rays[i, j, 3 + k] * depth[i, j]
+    for band in prange(ROW_BANDS):  # each thread's bands span the image: see ROW_BANDS
+        for i in range(band, h, ROW_BANDS):
+            for j in range(w):
+                g = geom[i, j]
+                for k in range(3):
+                    world[i, j, k] = 0.0 if g < 0 else rays[i, j, k] + rays[i, j, 3 + k] * depth[i, j]
     return world
 
 
@@ -322,8 +367,35 @@ def _flow_one(g, px, py, pz, i, j, proj, depth_b, geom_b, h, w, flow, occ):
 
 
 @njit(inline="always")
-def _flows_at(i, j, g, x, y, z, prim, bary, face_offset, faces, deform, motion_f, verts_f, proj_f, depth_f, geom_f,
-              motion_b, verts_b, proj_b, depth_b, geom_b, h, w, flow_f, occ_f, flow_b, occ_b):
+def _flows_at(
+    i,
+    j,
+    g,
+    x,
+    y,
+    z,
+    prim,
+    bary,
+    face_offset,
+    faces,
+    deform,
+    motion_f,
+    verts_f,
+    proj_f,
+    depth_f,
+    geom_f,
+    motion_b,
+    verts_b,
+    proj_b,
+    depth_b,
+    geom_b,
+    h,
+    w,
+    flow_f,
+    occ_f,
+    flow_b,
+    occ_b,
+):
     """One pixel's forward and backward flow and occlusion (world point x, y, z): the one
     formula `flow_images` and `pass_images` share."""
     flow_f[i, j, 0] = 0.0
@@ -375,12 +447,39 @@ def flow_images(
     occ_f = np.empty((h, w), np.uint8)
     flow_b = np.empty((h, w, 2), np.float32)
     occ_b = np.empty((h, w), np.uint8)
-    for i in prange(h):
-        for j in range(w):
-            g = geom[i, j]
-            _flows_at(i, j, g, world[i, j, 0], world[i, j, 1], world[i, j, 2], prim, bary, face_offset, faces, deform,
-                      motion_f, verts_f, proj_f, depth_f, geom_f, motion_b, verts_b, proj_b, depth_b, geom_b,
-                      h, w, flow_f, occ_f, flow_b, occ_b)
+    for band in prange(ROW_BANDS):  # each thread's bands span the image: see ROW_BANDS
+        for i in range(band, h, ROW_BANDS):
+            for j in range(w):
+                g = geom[i, j]
+                _flows_at(
+                    i,
+                    j,
+                    g,
+                    world[i, j, 0],
+                    world[i, j, 1],
+                    world[i, j, 2],
+                    prim,
+                    bary,
+                    face_offset,
+                    faces,
+                    deform,
+                    motion_f,
+                    verts_f,
+                    proj_f,
+                    depth_f,
+                    geom_f,
+                    motion_b,
+                    verts_b,
+                    proj_b,
+                    depth_b,
+                    geom_b,
+                    h,
+                    w,
+                    flow_f,
+                    occ_f,
+                    flow_b,
+                    occ_b,
+                )
     return flow_f, occ_f, flow_b, occ_b
 
 
@@ -428,20 +527,66 @@ def pass_images(
     occ_f = np.empty((h, w), np.uint8)
     flow_b = np.empty((h, w, 2), np.float32)
     occ_b = np.empty((h, w), np.uint8)
-    for i in prange(h):
-        for j in range(w):
-            g = geom[i, j]
-            if attributes:
-                _attributes_at(i, j, g, prim, bary, face_offset, faces, normals, uv, local, instance_lut,
-                               semantic_lut, with_local, normal, uv_out, loc, inst, sem)
-            x, y, z = np.float32(0.0), np.float32(0.0), np.float32(0.0)
-            if g >= 0:
-                d = depth[i, j]
-                x = np.float32(rays[i, j, 0] + rays[i, j, 3] * d)
-                y = np.float32(rays[i, j, 1] + rays[i, j, 4] * d)
-                z = np.float32(rays[i, j, 2] + rays[i, j, 5] * d)
-            _flows_at(i, j, g, x, y, z, prim, bary, face_offset, faces, deform, motion_f, verts_f, proj_f, depth_f,
-                      geom_f, motion_b, verts_b, proj_b, depth_b, geom_b, h, w, flow_f, occ_f, flow_b, occ_b)
+    for band in prange(ROW_BANDS):  # each thread's bands span the image: see ROW_BANDS
+        for i in range(band, h, ROW_BANDS):
+            for j in range(w):
+                g = geom[i, j]
+                if attributes:
+                    _attributes_at(
+                        i,
+                        j,
+                        g,
+                        prim,
+                        bary,
+                        face_offset,
+                        faces,
+                        normals,
+                        uv,
+                        local,
+                        instance_lut,
+                        semantic_lut,
+                        with_local,
+                        normal,
+                        uv_out,
+                        loc,
+                        inst,
+                        sem,
+                    )
+                x, y, z = np.float32(0.0), np.float32(0.0), np.float32(0.0)
+                if g >= 0:
+                    d = depth[i, j]
+                    x = np.float32(rays[i, j, 0] + rays[i, j, 3] * d)
+                    y = np.float32(rays[i, j, 1] + rays[i, j, 4] * d)
+                    z = np.float32(rays[i, j, 2] + rays[i, j, 5] * d)
+                _flows_at(
+                    i,
+                    j,
+                    g,
+                    x,
+                    y,
+                    z,
+                    prim,
+                    bary,
+                    face_offset,
+                    faces,
+                    deform,
+                    motion_f,
+                    verts_f,
+                    proj_f,
+                    depth_f,
+                    geom_f,
+                    motion_b,
+                    verts_b,
+                    proj_b,
+                    depth_b,
+                    geom_b,
+                    h,
+                    w,
+                    flow_f,
+                    occ_f,
+                    flow_b,
+                    occ_b,
+                )
     return normal, uv_out, loc, inst, sem, flow_f, occ_f, flow_b, occ_b
 
 
