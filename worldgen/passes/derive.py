@@ -212,6 +212,7 @@ def flows_and_attributes(
         surf.instance_lut,
         surf.semantic_lut,
         surf.with_local,
+        ~moving & ~deform,
         deform,
         _motion(snap, snap_f, moving),
         snap_f.vertices,

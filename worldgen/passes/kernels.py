@@ -483,7 +483,7 @@ def flow_images(
     return flow_f, occ_f, flow_b, occ_b
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, error_model="numpy")
 def pass_images(
     depth,
     geom,
@@ -499,6 +499,7 @@ def pass_images(
     instance_lut,
     semantic_lut,
     with_local,
+    still,
     deform,
     motion_f,
     verts_f,
@@ -514,8 +515,14 @@ def pass_images(
     """Every pass of a frame in one sweep: the surface attributes of `surface_images` (only
     with `attributes`; 1x1 placeholders otherwise) and both flows of `flow_images`, the world
     point kept in registers instead of an image written and read back. The two kernels' memory
-    traffic was most of a frame's cost beyond the ray cast. Returns (normal, uv, local,
-    instance, semantic, flow_f, occ_f, flow_b, occ_b)."""
+    traffic was most of a frame's cost beyond the ray cast.
+
+    Each row first projects every pixel's point as if its object stood still (`still[g]`: the
+    identity motion, under which m p is exactly p + 0.0) in a branch-free loop the compiler
+    vectorizes; pixels of moving or deforming objects are then redone one by one with
+    `_flows_at`, so every byte equals `flow_images`'. (error_model numpy: misses divide by
+    whatever their garbage point gives instead of raising; their results are discarded.)
+    Returns (normal, uv, local, instance, semantic, flow_f, occ_f, flow_b, occ_b)."""
     h, w = geom.shape
     ah, aw = (h, w) if attributes else (1, 1)
     normal = np.empty((ah, aw, 3), np.float32)
@@ -527,8 +534,29 @@ def pass_images(
     occ_f = np.empty((h, w), np.uint8)
     flow_b = np.empty((h, w, 2), np.float32)
     occ_b = np.empty((h, w), np.uint8)
+    f00, f01, f02, f03 = proj_f[0, 0], proj_f[0, 1], proj_f[0, 2], proj_f[0, 3]
+    f10, f11, f12, f13 = proj_f[1, 0], proj_f[1, 1], proj_f[1, 2], proj_f[1, 3]
+    f20, f21, f22, f23 = proj_f[2, 0], proj_f[2, 1], proj_f[2, 2], proj_f[2, 3]
+    b00, b01, b02, b03 = proj_b[0, 0], proj_b[0, 1], proj_b[0, 2], proj_b[0, 3]
+    b10, b11, b12, b13 = proj_b[1, 0], proj_b[1, 1], proj_b[1, 2], proj_b[1, 3]
+    b20, b21, b22, b23 = proj_b[2, 0], proj_b[2, 1], proj_b[2, 2], proj_b[2, 3]
     for band in prange(ROW_BANDS):  # each thread's bands span the image: see ROW_BANDS
+        uf, vf, zf = np.empty(w), np.empty(w), np.empty(w)
+        ub, vb, zb = np.empty(w), np.empty(w), np.empty(w)
         for i in range(band, h, ROW_BANDS):
+            for j in range(w):  # branch-free: vectorized
+                d = depth[i, j]
+                x = np.float32(rays[i, j, 0] + rays[i, j, 3] * d) + 0.0
+                y = np.float32(rays[i, j, 1] + rays[i, j, 4] * d) + 0.0
+                z = np.float32(rays[i, j, 2] + rays[i, j, 5] * d) + 0.0
+                qz = f20 * x + f21 * y + f22 * z + f23
+                uf[j] = (f00 * x + f01 * y + f02 * z + f03) / qz
+                vf[j] = (f10 * x + f11 * y + f12 * z + f13) / qz
+                zf[j] = qz
+                qz = b20 * x + b21 * y + b22 * z + b23
+                ub[j] = (b00 * x + b01 * y + b02 * z + b03) / qz
+                vb[j] = (b10 * x + b11 * y + b12 * z + b13) / qz
+                zb[j] = qz
             for j in range(w):
                 g = geom[i, j]
                 if attributes:
@@ -552,42 +580,64 @@ def pass_images(
                         inst,
                         sem,
                     )
-                x, y, z = np.float32(0.0), np.float32(0.0), np.float32(0.0)
-                if g >= 0:
+                if g >= 0 and not still[g]:
                     d = depth[i, j]
-                    x = np.float32(rays[i, j, 0] + rays[i, j, 3] * d)
-                    y = np.float32(rays[i, j, 1] + rays[i, j, 4] * d)
-                    z = np.float32(rays[i, j, 2] + rays[i, j, 5] * d)
-                _flows_at(
-                    i,
-                    j,
-                    g,
-                    x,
-                    y,
-                    z,
-                    prim,
-                    bary,
-                    face_offset,
-                    faces,
-                    deform,
-                    motion_f,
-                    verts_f,
-                    proj_f,
-                    depth_f,
-                    geom_f,
-                    motion_b,
-                    verts_b,
-                    proj_b,
-                    depth_b,
-                    geom_b,
-                    h,
-                    w,
-                    flow_f,
-                    occ_f,
-                    flow_b,
-                    occ_b,
-                )
+                    _flows_at(
+                        i,
+                        j,
+                        g,
+                        np.float32(rays[i, j, 0] + rays[i, j, 3] * d),
+                        np.float32(rays[i, j, 1] + rays[i, j, 4] * d),
+                        np.float32(rays[i, j, 2] + rays[i, j, 5] * d),
+                        prim,
+                        bary,
+                        face_offset,
+                        faces,
+                        deform,
+                        motion_f,
+                        verts_f,
+                        proj_f,
+                        depth_f,
+                        geom_f,
+                        motion_b,
+                        verts_b,
+                        proj_b,
+                        depth_b,
+                        geom_b,
+                        h,
+                        w,
+                        flow_f,
+                        occ_f,
+                        flow_b,
+                        occ_b,
+                    )
+                    continue
+                flow_f[i, j, 0] = 0.0
+                flow_f[i, j, 1] = 0.0
+                flow_b[i, j, 0] = 0.0
+                flow_b[i, j, 1] = 0.0
+                occ_f[i, j] = 1
+                occ_b[i, j] = 1
+                if g < 0:
+                    continue
+                _flow_at(g, uf[j], vf[j], zf[j], i, j, depth_f, geom_f, h, w, flow_f, occ_f)
+                _flow_at(g, ub[j], vb[j], zb[j], i, j, depth_b, geom_b, h, w, flow_b, occ_b)
     return normal, uv_out, loc, inst, sem, flow_f, occ_f, flow_b, occ_b
+
+
+@njit(inline="always")
+def _flow_at(g, u, v, qz, i, j, depth_b, geom_b, h, w, flow, occ):
+    """`_flow_one` after the projection: pixel (u, v) = (qx / qz, qy / qz) of camera depth qz."""
+    if qz <= 0:
+        return
+    flow[i, j, 0] = u - j
+    flow[i, j, 1] = v - i
+    jj = int(np.floor(u + 0.5))
+    ii = int(np.floor(v + 0.5))
+    if jj < 0 or jj >= w or ii < 0 or ii >= h:
+        return
+    if geom_b[ii, jj] == g and qz <= depth_b[ii, jj] * (1.0 + OCC_REL) + OCC_ABS:
+        occ[i, j] = 0
 
 
 @njit(parallel=True, cache=True)
