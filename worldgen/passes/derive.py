@@ -24,7 +24,7 @@ import numpy as np
 
 from worldgen.camera import CameraFrame
 from worldgen.passes import kernels
-from worldgen.passes.snapshot import Hits, Snapshot, pixel_ray_array
+from worldgen.passes.snapshot import Hits, Snapshot, pixel_ray_array, ray_basis
 
 
 class Surface:
@@ -202,7 +202,7 @@ def flows_and_attributes(
         hits.geom,
         hits.prim,
         hits.bary,
-        pixel_ray_array(surf.cam),
+        *ray_basis(surf.cam),
         fill,
         snap.face_offset,
         snap.faces,

@@ -489,7 +489,8 @@ def pass_images(
     geom,
     prim,
     bary,
-    rays,
+    basis,
+    origin,
     attributes,
     face_offset,
     faces,
@@ -514,8 +515,10 @@ def pass_images(
 ):
     """Every pass of a frame in one sweep: the surface attributes of `surface_images` (only
     with `attributes`; 1x1 placeholders otherwise) and both flows of `flow_images`, the world
-    point kept in registers instead of an image written and read back. The two kernels' memory
-    traffic was most of a frame's cost beyond the ray cast.
+    point kept in registers instead of an image written and read back, and its ray rebuilt from
+    the camera's `basis` and `origin` exactly as `make_rays` stores it instead of read from the
+    (H, W, 6) ray array. The two kernels' memory traffic was most of a frame's cost beyond the
+    ray cast.
 
     Each row first projects every pixel's point as if its object stood still (`still[g]`: the
     identity motion, under which m p is exactly p + 0.0) in a branch-free loop the compiler
@@ -540,15 +543,19 @@ def pass_images(
     b00, b01, b02, b03 = proj_b[0, 0], proj_b[0, 1], proj_b[0, 2], proj_b[0, 3]
     b10, b11, b12, b13 = proj_b[1, 0], proj_b[1, 1], proj_b[1, 2], proj_b[1, 3]
     b20, b21, b22, b23 = proj_b[2, 0], proj_b[2, 1], proj_b[2, 2], proj_b[2, 3]
+    m00, m01, m02 = basis[0, 0], basis[0, 1], basis[0, 2]
+    m10, m11, m12 = basis[1, 0], basis[1, 1], basis[1, 2]
+    m20, m21, m22 = basis[2, 0], basis[2, 1], basis[2, 2]
+    o0, o1, o2 = np.float32(origin[0]), np.float32(origin[1]), np.float32(origin[2])
     for band in prange(ROW_BANDS):  # each thread's bands span the image: see ROW_BANDS
         uf, vf, zf = np.empty(w), np.empty(w), np.empty(w)
         ub, vb, zb = np.empty(w), np.empty(w), np.empty(w)
         for i in range(band, h, ROW_BANDS):
             for j in range(w):  # branch-free: vectorized
                 d = depth[i, j]
-                x = np.float32(rays[i, j, 0] + rays[i, j, 3] * d) + 0.0
-                y = np.float32(rays[i, j, 1] + rays[i, j, 4] * d) + 0.0
-                z = np.float32(rays[i, j, 2] + rays[i, j, 5] * d) + 0.0
+                x = np.float32(o0 + np.float32(m00 * j + m01 * i + m02) * d) + 0.0
+                y = np.float32(o1 + np.float32(m10 * j + m11 * i + m12) * d) + 0.0
+                z = np.float32(o2 + np.float32(m20 * j + m21 * i + m22) * d) + 0.0
                 qz = f20 * x + f21 * y + f22 * z + f23
                 uf[j] = (f00 * x + f01 * y + f02 * z + f03) / qz
                 vf[j] = (f10 * x + f11 * y + f12 * z + f13) / qz
@@ -586,9 +593,9 @@ def pass_images(
                         i,
                         j,
                         g,
-                        np.float32(rays[i, j, 0] + rays[i, j, 3] * d),
-                        np.float32(rays[i, j, 1] + rays[i, j, 4] * d),
-                        np.float32(rays[i, j, 2] + rays[i, j, 5] * d),
+                        np.float32(o0 + np.float32(m00 * j + m01 * i + m02) * d),
+                        np.float32(o1 + np.float32(m10 * j + m11 * i + m12) * d),
+                        np.float32(o2 + np.float32(m20 * j + m21 * i + m22) * d),
                         prim,
                         bary,
                         face_offset,
