@@ -292,8 +292,9 @@ def _attributes_at(
         inst[i, j] = 0
         sem[i, j] = 0
         return
-    f = face_offset[g] + prim[i, j]
-    a, b, c = faces[f, 0], faces[f, 1], faces[f, 2]
+    # unsigned indices: numba then skips its negative-index wraparound on every gather
+    f = np.uint64(face_offset[g] + prim[i, j])
+    a, b, c = np.uint64(faces[f, 0]), np.uint64(faces[f, 1]), np.uint64(faces[f, 2])
     b1, b2 = bary[i, j, 0], bary[i, j, 1]
     b0 = 1.0 - b1 - b2
     nn = 0.0
@@ -362,6 +363,7 @@ def _flow_one(g, px, py, pz, i, j, proj, depth_b, geom_b, h, w, flow, occ):
     ii = int(np.floor(v + 0.5))
     if jj < 0 or jj >= w or ii < 0 or ii >= h:
         return
+    ii, jj = np.uint64(ii), np.uint64(jj)  # in the image: no wraparound needed
     if geom_b[ii, jj] == g and qz <= depth_b[ii, jj] * (1.0 + OCC_REL) + OCC_ABS:
         occ[i, j] = 0
 
@@ -643,6 +645,7 @@ def _flow_at(g, u, v, qz, i, j, depth_b, geom_b, h, w, flow, occ):
     ii = int(np.floor(v + 0.5))
     if jj < 0 or jj >= w or ii < 0 or ii >= h:
         return
+    ii, jj = np.uint64(ii), np.uint64(jj)  # in the image: no wraparound needed
     if geom_b[ii, jj] == g and qz <= depth_b[ii, jj] * (1.0 + OCC_REL) + OCC_ABS:
         occ[i, j] = 0
 
