@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
 
 STAGE_CONFIG = (100_000, 512)  # where the per-stage breakdown is measured
-STAGES = ("ray generation", "cast (Open3D)", "hit conversion", "surface attributes", "both flows + occlusion")
+STAGES = ("ray generation", "cast (Open3D)", "hit conversion", "surface attributes + both flows")
 
 
 def scene_yaml(tris: int, size: int) -> tuple[str, int]:
@@ -117,12 +117,13 @@ def time_raw(spec, world, frames: int) -> list[float]:
 
 def time_stages(spec, world, frames: int) -> dict[str, list[float]]:
     """The raycast backend's per-frame work, stage by stage, on a world that does not move:
-    the same calls `Rasterizer.view` and `passes_of` make, timed one by one."""
+    the same calls `Rasterizer.view` and `passes_of` make, timed one by one. The last stage is
+    the one sweep that computes the surface attributes and both flows with occlusion."""
     import open3d as o3d
 
     from worldgen.camera import ShotCamera
-    from worldgen.passes.derive import flows, surface
-    from worldgen.passes.kernels import hits_from_raycast
+    from worldgen.passes.derive import flows_and_attributes, surface
+    from worldgen.passes.kernels import hits_in_place
     from worldgen.passes.sequence import Rasterizer
     from worldgen.passes.snapshot import Hits, pixel_ray_array
 
@@ -141,28 +142,28 @@ def time_stages(spec, world, frames: int) -> dict[str, list[float]]:
         r = scene.cast_rays(o3d.core.Tensor.from_numpy(rays))
         c = time.perf_counter()
         hits = Hits(
-            *hits_from_raycast(
+            *hits_in_place(
                 r["t_hit"].numpy(),
-                r["geometry_ids"].numpy(),
-                r["primitive_ids"].numpy(),
+                r["geometry_ids"].numpy().view(np.int32),
+                r["primitive_ids"].numpy().view(np.int32),
                 r["primitive_uvs"].numpy(),
-                h,
-                w,
                 be.static_geoms,
+                not be._static_ids_are_indices,
             )
         )
         d = time.perf_counter()
-        surf = surface(hits, snap, cam, raster.instance_lut, raster.semantic_lut, False)
-        e = time.perf_counter()
-        views.append((cam, hits, surf))
+        views.append((cam, hits))
         if i > 0:  # the first cast warms the BVH's caches
-            for s, v in zip(STAGES[:4], (b - a, c - b, d - c, e - d)):
+            for s, v in zip(STAGES[:3], (b - a, c - b, d - c)):
                 times[s].append(v)
     for i in range(1, frames + 1):
-        (cam_p, hits_p, _), (cam, hits, surf), (cam_n, hits_n, _) = views[i - 1], views[i], views[i + 1]
+        (cam_p, hits_p), (cam, hits), (cam_n, hits_n) = views[i - 1], views[i], views[i + 1]
+        surf = surface(hits, snap, cam, raster.instance_lut, raster.semantic_lut, False)  # lazy: no work yet
         a = time.perf_counter()
-        flows(surf, snap, (snap, cam_n, hits_n), (snap, cam_p, hits_p), raster.moving, hits, raster.snapshots.deforming)
-        times[STAGES[4]].append(time.perf_counter() - a)
+        flows_and_attributes(
+            surf, snap, (snap, cam_n, hits_n), (snap, cam_p, hits_p), raster.moving, hits, raster.snapshots.deforming
+        )
+        times[STAGES[3]].append(time.perf_counter() - a)
     return times
 
 
@@ -262,8 +263,9 @@ def markdown(res: dict) -> str:
             f"## Where a frame's time goes (raycast, {st['triangles']:,} triangles, {st['width']}x{st['height']})",
             "",
             f"Milliseconds per frame, median of {res['params']['repeats']} rounds of {st['frames']} frames "
-            "(range), each stage timed alone with the calls the rasterizer makes. 'both flows' projects every "
-            "visible point into the next and the previous frame and tests its visibility there.",
+            "(range), each stage timed alone with the calls the rasterizer makes. The last stage is one sweep "
+            "over the pixels: normals, uv and ids, and both flows, which project every visible point into the "
+            "next and the previous frame and test its visibility there.",
             "",
             "| stage | ms / frame |",
             "|---|---:|",

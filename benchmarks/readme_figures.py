@@ -110,9 +110,14 @@ def performance(results: Path) -> str:
             f"Per frame at {st['width']}², {st['triangles']:,} triangles (medians, `passes.md`), "
             f"{st['sum_ms']['median']:.1f} ms in all: the cast takes {ms['cast (Open3D)']['median']:.1f} ms, "
             f"and worldgen's own work is ray generation {ms['ray generation']['median']:.1f} ms, hit "
-            f"conversion {ms['hit conversion']['median']:.1f} ms, surface attributes "
-            f"{ms['surface attributes']['median']:.1f} ms and the two exact flows "
-            f"{ms['both flows + occlusion']['median']:.1f} ms (fused numba kernels).",
+            f"conversion {ms['hit conversion']['median']:.1f} ms, "
+            + (
+                f"and one sweep for the surface attributes and both exact flows "
+                f"{ms['surface attributes + both flows']['median']:.1f} ms (a fused numba kernel)."
+                if "surface attributes + both flows" in ms
+                else f"surface attributes {ms['surface attributes']['median']:.1f} ms and the two exact flows "
+                f"{ms['both flows + occlusion']['median']:.1f} ms (fused numba kernels)."
+            ),
         ]
     gl_r = passes.get("gl_renderer") or ""
     if "llvmpipe" in gl_r or "softpipe" in gl_r:

@@ -24,21 +24,83 @@ import numpy as np
 
 from worldgen.camera import CameraFrame
 from worldgen.passes import kernels
-from worldgen.passes.snapshot import Hits, Snapshot, pixel_ray_array
+from worldgen.passes.snapshot import Hits, Snapshot, pixel_ray_array, ray_basis
 
 
-@dataclass
 class Surface:
-    """Surface attributes as full images (H, W, k); the `idx`-flattened views over hit pixels
-    are what the painter works on."""
+    """Surface attributes as full images (H, W, k), computed when first read; the
+    `idx`-flattened views over hit pixels are what the painter works on.
 
-    geom_img: np.ndarray  # (H, W) int32, -1 = nothing hit
-    world_img: np.ndarray  # (H, W, 3) world point
-    normal_img: np.ndarray  # (H, W, 3) world unit normal
-    uv_img: np.ndarray  # (H, W, 2)
-    local_img: np.ndarray  # (H, W, 3) object-frame point (what procedural patterns are anchored to)
-    instance_img: np.ndarray  # (H, W) uint16
-    semantic_img: np.ndarray  # (H, W) uint16
+    Lazy because `worldgen passes` needs the attributes only in the sweep that also computes
+    both flows (`flows_and_attributes`, which fills them in), and only painters read world
+    points: each image is then computed once, by whoever asks first."""
+
+    def __init__(
+        self,
+        hits: Hits,
+        snap: Snapshot,
+        cam: CameraFrame,
+        instance_lut: np.ndarray,
+        semantic_lut: np.ndarray,
+        with_local: bool = True,
+    ):
+        self.hits, self.snap, self.cam = hits, snap, cam
+        self.instance_lut, self.semantic_lut, self.with_local = instance_lut, semantic_lut, with_local
+        self.geom_img = hits.geom  # (H, W) int32, -1 = nothing hit
+        self._attributes = None  # (normal, uv, local, instance, semantic) images
+
+    @cached_property
+    def world_img(self) -> np.ndarray:
+        """(H, W, 3) world point."""
+        return kernels.world_points(self.hits.depth, self.geom_img, pixel_ray_array(self.cam))
+
+    def attributes(self) -> tuple:
+        if self._attributes is None:
+            h, s = self.hits, self.snap
+            world, *rest = kernels.surface_images(
+                h.depth,
+                h.geom,
+                h.prim,
+                h.bary,
+                pixel_ray_array(self.cam),
+                s.face_offset,
+                s.faces,
+                s.normals,
+                s.uv,
+                s.local,
+                self.instance_lut,
+                self.semantic_lut,
+                self.with_local,
+            )
+            self.__dict__.setdefault("world_img", world)
+            self._attributes = tuple(rest)
+        return self._attributes
+
+    @property
+    def normal_img(self) -> np.ndarray:
+        """(H, W, 3) world unit normal."""
+        return self.attributes()[0]
+
+    @property
+    def uv_img(self) -> np.ndarray:
+        """(H, W, 2)."""
+        return self.attributes()[1]
+
+    @property
+    def local_img(self) -> np.ndarray:
+        """(H, W, 3) object-frame point (what procedural patterns are anchored to); (1, 1, 3)
+        unless `with_local`."""
+        return self.attributes()[2]
+
+    @property
+    def instance_img(self) -> np.ndarray:
+        """(H, W) uint16."""
+        return self.attributes()[3]
+
+    @property
+    def semantic_img(self) -> np.ndarray:
+        """(H, W) uint16."""
+        return self.attributes()[4]
 
     @cached_property
     def idx(self) -> np.ndarray:
@@ -76,22 +138,8 @@ def surface(
     semantic_lut: np.ndarray,
     with_local: bool = True,
 ) -> Surface:
-    world, normal, uv, local, inst, sem = kernels.surface_images(
-        hits.depth,
-        hits.geom,
-        hits.prim,
-        hits.bary,
-        pixel_ray_array(cam),
-        snap.face_offset,
-        snap.faces,
-        snap.normals,
-        snap.uv,
-        snap.local,
-        instance_lut,
-        semantic_lut,
-        with_local,
-    )
-    return Surface(hits.geom, world, normal, uv, local, inst, sem)
+    """The surface behind a hit buffer (its images are computed when first read)."""
+    return Surface(hits, snap, cam, instance_lut, semantic_lut, with_local)
 
 
 def _motion(snap_a: Snapshot, snap_b: Snapshot, moving: np.ndarray) -> np.ndarray:
@@ -136,6 +184,49 @@ def flows(surf: Surface, snap: Snapshot, nxt, prev, moving: np.ndarray, hits: Hi
         hits_b.depth,
         hits_b.geom,
     )
+    return (ff, of), (fb, ob)
+
+
+def flows_and_attributes(
+    surf: Surface, snap: Snapshot, nxt, prev, moving: np.ndarray, hits: Hits, deform: np.ndarray = None
+):
+    """`flows` and the surface's attributes (if nobody has read them yet) in one sweep over the
+    pixels: the same bytes as `flows` after `surface_images`, without writing the world points
+    and reading them back. What `worldgen passes` runs per frame."""
+    (snap_f, cam_f, hits_f), (snap_b, cam_b, hits_b) = nxt, prev
+    if deform is None:
+        deform = np.zeros(len(snap.matrices), bool)
+    fill = surf._attributes is None
+    normal, uv, local, inst, sem, ff, of, fb, ob = kernels.pass_images(
+        hits.depth,
+        hits.geom,
+        hits.prim,
+        hits.bary,
+        *ray_basis(surf.cam),
+        fill,
+        snap.face_offset,
+        snap.faces,
+        snap.normals,
+        snap.uv,
+        snap.local,
+        surf.instance_lut,
+        surf.semantic_lut,
+        surf.with_local,
+        ~moving & ~deform,
+        deform,
+        _motion(snap, snap_f, moving),
+        snap_f.vertices,
+        cam_f.K @ cam_f.world_to_camera[:3],
+        hits_f.depth,
+        hits_f.geom,
+        _motion(snap, snap_b, moving),
+        snap_b.vertices,
+        cam_b.K @ cam_b.world_to_camera[:3],
+        hits_b.depth,
+        hits_b.geom,
+    )
+    if fill:
+        surf._attributes = (normal, uv, local, inst, sem)
     return (ff, of), (fb, ob)
 
 

@@ -15,6 +15,12 @@ from numba import njit, prange
 # numba probes TBB first and warns when the system's is too old; it then uses OpenMP, as intended
 warnings.filterwarnings("ignore", message="The TBB threading layer requires")
 
+# Rows are dealt to threads in interleaved bands (band b: rows b, b + ROW_BANDS, ...): numba
+# splits a prange into one contiguous block per thread, and a frame's top half (sky: misses,
+# cheap) costs about half its bottom half, so contiguous halves left one core idle a third of
+# the time. With 64 bands each thread's share spans the whole image for any thread count.
+ROW_BANDS = 64
+
 OCC_REL = 0.01
 OCC_ABS = 1e-3
 
@@ -39,22 +45,46 @@ def hits_from_raycast(t_hit, gid, pid, uvs, h, w, geom_of):
     geom = np.empty((h, w), np.int32)
     prim = np.empty((h, w), np.int32)
     bary = np.empty((h, w, 2), np.float32)
-    for i in prange(h):
-        for j in range(w):
-            t = t_hit[i, j]
-            if np.isfinite(t):
-                depth[i, j] = t
-                geom[i, j] = geom_of[gid[i, j]]
-                prim[i, j] = np.int32(pid[i, j])
-                bary[i, j, 0] = uvs[i, j, 0]
-                bary[i, j, 1] = uvs[i, j, 1]
-            else:
-                depth[i, j] = np.inf
-                geom[i, j] = -1
-                prim[i, j] = 0
-                bary[i, j, 0] = 0.0
-                bary[i, j, 1] = 0.0
+    for band in prange(ROW_BANDS):  # each thread's bands span the image: see ROW_BANDS
+        for i in range(band, h, ROW_BANDS):
+            for j in range(w):
+                t = t_hit[i, j]
+                if np.isfinite(t):
+                    depth[i, j] = t
+                    geom[i, j] = geom_of[gid[i, j]]
+                    prim[i, j] = np.int32(pid[i, j])
+                    bary[i, j, 0] = uvs[i, j, 0]
+                    bary[i, j, 1] = uvs[i, j, 1]
+                else:
+                    depth[i, j] = np.inf
+                    geom[i, j] = -1
+                    prim[i, j] = 0
+                    bary[i, j, 0] = 0.0
+                    bary[i, j, 1] = 0.0
     return depth, geom, prim, bary
+
+
+@njit(parallel=True, cache=True)
+def hits_in_place(t_hit, geom, prim, bary, geom_of, remap):
+    """`hits_from_raycast` without copies: Open3D's own output buffers become the hit buffer.
+    `geom` and `prim` are int32 views of Open3D's uint32 ids (a miss's invalid id already reads
+    -1); a miss gets depth inf, prim 0 and bary 0, and with `remap` a hit's scene geometry id
+    becomes the world's object index. Same bytes as the copying kernel, a quarter of the memory
+    traffic and no fresh pages."""
+    h, w = geom.shape
+    for band in prange(ROW_BANDS):  # each thread's bands span the image: see ROW_BANDS
+        for i in range(band, h, ROW_BANDS):
+            for j in range(w):
+                if np.isfinite(t_hit[i, j]):
+                    if remap:
+                        geom[i, j] = geom_of[geom[i, j]]
+                else:
+                    t_hit[i, j] = np.inf
+                    geom[i, j] = -1
+                    prim[i, j] = 0
+                    bary[i, j, 0] = 0.0
+                    bary[i, j, 1] = 0.0
+    return t_hit, geom, prim, bary
 
 
 BANDS = 8  # rows i = band (mod BANDS) go to one thread: no two threads write one pixel
@@ -200,42 +230,103 @@ def surface_images(
     loc = np.empty((h, w, 3) if with_local else (1, 1, 3), np.float32)
     inst = np.empty((h, w), np.uint16)
     sem = np.empty((h, w), np.uint16)
-    for i in prange(h):
-        for j in range(w):
-            g = geom[i, j]
-            if g < 0:
+    for band in prange(ROW_BANDS):  # each thread's bands span the image: see ROW_BANDS
+        for i in range(band, h, ROW_BANDS):
+            for j in range(w):
+                g = geom[i, j]
                 for k in range(3):
-                    world[i, j, k] = 0.0
-                    normal[i, j, k] = 0.0
-                    if with_local:
-                        loc[i, j, k] = 0.0
-                uv_out[i, j, 0] = 0.0
-                uv_out[i, j, 1] = 0.0
-                inst[i, j] = 0
-                sem[i, j] = 0
-                continue
-            f = face_offset[g] + prim[i, j]
-            a, b, c = faces[f, 0], faces[f, 1], faces[f, 2]
-            b1, b2 = bary[i, j, 0], bary[i, j, 1]
-            b0 = 1.0 - b1 - b2
-            d = depth[i, j]
-            nn = 0.0
-            for k in range(3):
-                world[i, j, k] = rays[i, j, k] + rays[i, j, 3 + k] * d
-                v = normals[a, k] * b0 + normals[b, k] * b1 + normals[c, k] * b2
-                normal[i, j, k] = v
-                nn += v * v
-                if with_local:
-                    loc[i, j, k] = local[a, k] * b0 + local[b, k] * b1 + local[c, k] * b2
-            nn = np.sqrt(nn)
-            if nn > 1e-12:
-                for k in range(3):
-                    normal[i, j, k] /= nn
-            for k in range(2):
-                uv_out[i, j, k] = uv[a, k] * b0 + uv[b, k] * b1 + uv[c, k] * b2
-            inst[i, j] = instance_lut[g]
-            sem[i, j] = semantic_lut[g]
+                    world[i, j, k] = 0.0 if g < 0 else rays[i, j, k] + rays[i, j, 3 + k] * depth[i, j]
+                _attributes_at(
+                    i,
+                    j,
+                    g,
+                    prim,
+                    bary,
+                    face_offset,
+                    faces,
+                    normals,
+                    uv,
+                    local,
+                    instance_lut,
+                    semantic_lut,
+                    with_local,
+                    normal,
+                    uv_out,
+                    loc,
+                    inst,
+                    sem,
+                )
     return world, normal, uv_out, loc, inst, sem
+
+
+@njit(inline="always")
+def _attributes_at(
+    i,
+    j,
+    g,
+    prim,
+    bary,
+    face_offset,
+    faces,
+    normals,
+    uv,
+    local,
+    instance_lut,
+    semantic_lut,
+    with_local,
+    normal,
+    uv_out,
+    loc,
+    inst,
+    sem,
+):
+    """One pixel's unit normal, uv, object-frame point and ids from its triangle's vertices (the
+    one formula `surface_images` and `pass_images` share, so both write the same bytes)."""
+    if g < 0:
+        for k in range(3):
+            normal[i, j, k] = 0.0
+            if with_local:
+                loc[i, j, k] = 0.0
+        uv_out[i, j, 0] = 0.0
+        uv_out[i, j, 1] = 0.0
+        inst[i, j] = 0
+        sem[i, j] = 0
+        return
+    # unsigned indices: numba then skips its negative-index wraparound on every gather
+    f = np.uint64(face_offset[g] + prim[i, j])
+    a, b, c = np.uint64(faces[f, 0]), np.uint64(faces[f, 1]), np.uint64(faces[f, 2])
+    b1, b2 = bary[i, j, 0], bary[i, j, 1]
+    b0 = 1.0 - b1 - b2
+    nn = 0.0
+    for k in range(3):
+        v = normals[a, k] * b0 + normals[b, k] * b1 + normals[c, k] * b2
+        normal[i, j, k] = v
+        nn += v * v
+        if with_local:
+            loc[i, j, k] = local[a, k] * b0 + local[b, k] * b1 + local[c, k] * b2
+    nn = np.sqrt(nn)
+    if nn > 1e-12:
+        for k in range(3):
+            normal[i, j, k] /= nn
+    for k in range(2):
+        uv_out[i, j, k] = uv[a, k] * b0 + uv[b, k] * b1 + uv[c, k] * b2
+    inst[i, j] = instance_lut[g]
+    sem[i, j] = semantic_lut[g]
+
+
+@njit(parallel=True, cache=True)
+def world_points(depth, geom, rays):
+    """(H, W, 3) float32 world point of each pixel (origin + direction x depth; 0 where nothing
+    is hit): what painters read, computed only when one asks."""
+    h, w = depth.shape
+    world = np.empty((h, w, 3), np.float32)
+    for band in prange(ROW_BANDS):  # each thread's bands span the image: see ROW_BANDS
+        for i in range(band, h, ROW_BANDS):
+            for j in range(w):
+                g = geom[i, j]
+                for k in range(3):
+                    world[i, j, k] = 0.0 if g < 0 else rays[i, j, k] + rays[i, j, 3 + k] * depth[i, j]
+    return world
 
 
 @njit(inline="always")
@@ -272,8 +363,58 @@ def _flow_one(g, px, py, pz, i, j, proj, depth_b, geom_b, h, w, flow, occ):
     ii = int(np.floor(v + 0.5))
     if jj < 0 or jj >= w or ii < 0 or ii >= h:
         return
+    ii, jj = np.uint64(ii), np.uint64(jj)  # in the image: no wraparound needed
     if geom_b[ii, jj] == g and qz <= depth_b[ii, jj] * (1.0 + OCC_REL) + OCC_ABS:
         occ[i, j] = 0
+
+
+@njit(inline="always")
+def _flows_at(
+    i,
+    j,
+    g,
+    x,
+    y,
+    z,
+    prim,
+    bary,
+    face_offset,
+    faces,
+    deform,
+    motion_f,
+    verts_f,
+    proj_f,
+    depth_f,
+    geom_f,
+    motion_b,
+    verts_b,
+    proj_b,
+    depth_b,
+    geom_b,
+    h,
+    w,
+    flow_f,
+    occ_f,
+    flow_b,
+    occ_b,
+):
+    """One pixel's forward and backward flow and occlusion (world point x, y, z): the one
+    formula `flow_images` and `pass_images` share."""
+    flow_f[i, j, 0] = 0.0
+    flow_f[i, j, 1] = 0.0
+    flow_b[i, j, 0] = 0.0
+    flow_b[i, j, 1] = 0.0
+    occ_f[i, j] = 1
+    occ_b[i, j] = 1
+    if g < 0:
+        return
+    f = face_offset[g] + prim[i, j]
+    b1, b2 = bary[i, j, 0], bary[i, j, 1]
+    b0 = 1.0 - b1 - b2
+    px, py, pz = _moved(g, x, y, z, motion_f, deform, f, b0, b1, b2, faces, verts_f)
+    _flow_one(g, px, py, pz, i, j, proj_f, depth_f, geom_f, h, w, flow_f, occ_f)
+    px, py, pz = _moved(g, x, y, z, motion_b, deform, f, b0, b1, b2, faces, verts_b)
+    _flow_one(g, px, py, pz, i, j, proj_b, depth_b, geom_b, h, w, flow_b, occ_b)
 
 
 @njit(parallel=True, cache=True)
@@ -308,26 +449,205 @@ def flow_images(
     occ_f = np.empty((h, w), np.uint8)
     flow_b = np.empty((h, w, 2), np.float32)
     occ_b = np.empty((h, w), np.uint8)
-    for i in prange(h):
-        for j in range(w):
-            flow_f[i, j, 0] = 0.0
-            flow_f[i, j, 1] = 0.0
-            flow_b[i, j, 0] = 0.0
-            flow_b[i, j, 1] = 0.0
-            occ_f[i, j] = 1
-            occ_b[i, j] = 1
-            g = geom[i, j]
-            if g < 0:
-                continue
-            x, y, z = world[i, j, 0], world[i, j, 1], world[i, j, 2]
-            f = face_offset[g] + prim[i, j]
-            b1, b2 = bary[i, j, 0], bary[i, j, 1]
-            b0 = 1.0 - b1 - b2
-            px, py, pz = _moved(g, x, y, z, motion_f, deform, f, b0, b1, b2, faces, verts_f)
-            _flow_one(g, px, py, pz, i, j, proj_f, depth_f, geom_f, h, w, flow_f, occ_f)
-            px, py, pz = _moved(g, x, y, z, motion_b, deform, f, b0, b1, b2, faces, verts_b)
-            _flow_one(g, px, py, pz, i, j, proj_b, depth_b, geom_b, h, w, flow_b, occ_b)
+    for band in prange(ROW_BANDS):  # each thread's bands span the image: see ROW_BANDS
+        for i in range(band, h, ROW_BANDS):
+            for j in range(w):
+                g = geom[i, j]
+                _flows_at(
+                    i,
+                    j,
+                    g,
+                    world[i, j, 0],
+                    world[i, j, 1],
+                    world[i, j, 2],
+                    prim,
+                    bary,
+                    face_offset,
+                    faces,
+                    deform,
+                    motion_f,
+                    verts_f,
+                    proj_f,
+                    depth_f,
+                    geom_f,
+                    motion_b,
+                    verts_b,
+                    proj_b,
+                    depth_b,
+                    geom_b,
+                    h,
+                    w,
+                    flow_f,
+                    occ_f,
+                    flow_b,
+                    occ_b,
+                )
     return flow_f, occ_f, flow_b, occ_b
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def pass_images(
+    depth,
+    geom,
+    prim,
+    bary,
+    basis,
+    origin,
+    attributes,
+    face_offset,
+    faces,
+    normals,
+    uv,
+    local,
+    instance_lut,
+    semantic_lut,
+    with_local,
+    still,
+    deform,
+    motion_f,
+    verts_f,
+    proj_f,
+    depth_f,
+    geom_f,
+    motion_b,
+    verts_b,
+    proj_b,
+    depth_b,
+    geom_b,
+):
+    """Every pass of a frame in one sweep: the surface attributes of `surface_images` (only
+    with `attributes`; 1x1 placeholders otherwise) and both flows of `flow_images`, the world
+    point kept in registers instead of an image written and read back, and its ray rebuilt from
+    the camera's `basis` and `origin` exactly as `make_rays` stores it instead of read from the
+    (H, W, 6) ray array. The two kernels' memory traffic was most of a frame's cost beyond the
+    ray cast.
+
+    Each row first projects every pixel's point as if its object stood still (`still[g]`: the
+    identity motion, under which m p is exactly p + 0.0) in a branch-free loop the compiler
+    vectorizes; pixels of moving or deforming objects are then redone one by one with
+    `_flows_at`, so every byte equals `flow_images`'. (error_model numpy: misses divide by
+    whatever their garbage point gives instead of raising; their results are discarded.)
+    Returns (normal, uv, local, instance, semantic, flow_f, occ_f, flow_b, occ_b)."""
+    h, w = geom.shape
+    ah, aw = (h, w) if attributes else (1, 1)
+    normal = np.empty((ah, aw, 3), np.float32)
+    uv_out = np.empty((ah, aw, 2), np.float32)
+    loc = np.empty((ah, aw, 3) if with_local else (1, 1, 3), np.float32)
+    inst = np.empty((ah, aw), np.uint16)
+    sem = np.empty((ah, aw), np.uint16)
+    flow_f = np.empty((h, w, 2), np.float32)
+    occ_f = np.empty((h, w), np.uint8)
+    flow_b = np.empty((h, w, 2), np.float32)
+    occ_b = np.empty((h, w), np.uint8)
+    f00, f01, f02, f03 = proj_f[0, 0], proj_f[0, 1], proj_f[0, 2], proj_f[0, 3]
+    f10, f11, f12, f13 = proj_f[1, 0], proj_f[1, 1], proj_f[1, 2], proj_f[1, 3]
+    f20, f21, f22, f23 = proj_f[2, 0], proj_f[2, 1], proj_f[2, 2], proj_f[2, 3]
+    b00, b01, b02, b03 = proj_b[0, 0], proj_b[0, 1], proj_b[0, 2], proj_b[0, 3]
+    b10, b11, b12, b13 = proj_b[1, 0], proj_b[1, 1], proj_b[1, 2], proj_b[1, 3]
+    b20, b21, b22, b23 = proj_b[2, 0], proj_b[2, 1], proj_b[2, 2], proj_b[2, 3]
+    m00, m01, m02 = basis[0, 0], basis[0, 1], basis[0, 2]
+    m10, m11, m12 = basis[1, 0], basis[1, 1], basis[1, 2]
+    m20, m21, m22 = basis[2, 0], basis[2, 1], basis[2, 2]
+    o0, o1, o2 = np.float32(origin[0]), np.float32(origin[1]), np.float32(origin[2])
+    for band in prange(ROW_BANDS):  # each thread's bands span the image: see ROW_BANDS
+        uf, vf, zf = np.empty(w), np.empty(w), np.empty(w)
+        ub, vb, zb = np.empty(w), np.empty(w), np.empty(w)
+        for i in range(band, h, ROW_BANDS):
+            for j in range(w):  # branch-free: vectorized
+                d = depth[i, j]
+                x = np.float32(o0 + np.float32(m00 * j + m01 * i + m02) * d) + 0.0
+                y = np.float32(o1 + np.float32(m10 * j + m11 * i + m12) * d) + 0.0
+                z = np.float32(o2 + np.float32(m20 * j + m21 * i + m22) * d) + 0.0
+                qz = f20 * x + f21 * y + f22 * z + f23
+                uf[j] = (f00 * x + f01 * y + f02 * z + f03) / qz
+                vf[j] = (f10 * x + f11 * y + f12 * z + f13) / qz
+                zf[j] = qz
+                qz = b20 * x + b21 * y + b22 * z + b23
+                ub[j] = (b00 * x + b01 * y + b02 * z + b03) / qz
+                vb[j] = (b10 * x + b11 * y + b12 * z + b13) / qz
+                zb[j] = qz
+            for j in range(w):
+                g = geom[i, j]
+                if attributes:
+                    _attributes_at(
+                        i,
+                        j,
+                        g,
+                        prim,
+                        bary,
+                        face_offset,
+                        faces,
+                        normals,
+                        uv,
+                        local,
+                        instance_lut,
+                        semantic_lut,
+                        with_local,
+                        normal,
+                        uv_out,
+                        loc,
+                        inst,
+                        sem,
+                    )
+                if g >= 0 and not still[g]:
+                    d = depth[i, j]
+                    _flows_at(
+                        i,
+                        j,
+                        g,
+                        np.float32(o0 + np.float32(m00 * j + m01 * i + m02) * d),
+                        np.float32(o1 + np.float32(m10 * j + m11 * i + m12) * d),
+                        np.float32(o2 + np.float32(m20 * j + m21 * i + m22) * d),
+                        prim,
+                        bary,
+                        face_offset,
+                        faces,
+                        deform,
+                        motion_f,
+                        verts_f,
+                        proj_f,
+                        depth_f,
+                        geom_f,
+                        motion_b,
+                        verts_b,
+                        proj_b,
+                        depth_b,
+                        geom_b,
+                        h,
+                        w,
+                        flow_f,
+                        occ_f,
+                        flow_b,
+                        occ_b,
+                    )
+                    continue
+                flow_f[i, j, 0] = 0.0
+                flow_f[i, j, 1] = 0.0
+                flow_b[i, j, 0] = 0.0
+                flow_b[i, j, 1] = 0.0
+                occ_f[i, j] = 1
+                occ_b[i, j] = 1
+                if g < 0:
+                    continue
+                _flow_at(g, uf[j], vf[j], zf[j], i, j, depth_f, geom_f, h, w, flow_f, occ_f)
+                _flow_at(g, ub[j], vb[j], zb[j], i, j, depth_b, geom_b, h, w, flow_b, occ_b)
+    return normal, uv_out, loc, inst, sem, flow_f, occ_f, flow_b, occ_b
+
+
+@njit(inline="always")
+def _flow_at(g, u, v, qz, i, j, depth_b, geom_b, h, w, flow, occ):
+    """`_flow_one` after the projection: pixel (u, v) = (qx / qz, qy / qz) of camera depth qz."""
+    if qz <= 0:
+        return
+    flow[i, j, 0] = u - j
+    flow[i, j, 1] = v - i
+    jj = int(np.floor(u + 0.5))
+    ii = int(np.floor(v + 0.5))
+    if jj < 0 or jj >= w or ii < 0 or ii >= h:
+        return
+    ii, jj = np.uint64(ii), np.uint64(jj)  # in the image: no wraparound needed
+    if geom_b[ii, jj] == g and qz <= depth_b[ii, jj] * (1.0 + OCC_REL) + OCC_ABS:
+        occ[i, j] = 0
 
 
 @njit(parallel=True, cache=True)

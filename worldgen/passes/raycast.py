@@ -31,6 +31,8 @@ class RaycastBackend:
         ids = list(world.nodes)
         self.static_geoms = np.array([g for g, oid in enumerate(ids) if oid in world.static_ids], np.int32)
         self.moving_geoms = np.array([g for g, oid in enumerate(ids) if oid not in world.static_ids], np.int32)
+        # the static scene's geometry ids are the world's object indices (static objects first)
+        self._static_ids_are_indices = bool((self.static_geoms == np.arange(len(self.static_geoms))).all())
         self._static = None
         self._moving_rows = None
         self.deforming = np.array([world.deforms(oid) for oid in ids], bool)
@@ -100,7 +102,7 @@ class RaycastBackend:
     def hits(self, snap: Snapshot, cam: CameraFrame) -> Hits:
         import open3d as o3d
 
-        from worldgen.passes.kernels import hits_from_raycast, raster_moving
+        from worldgen.passes.kernels import hits_in_place, raster_moving
 
         ray_img = pixel_ray_array(cam)
         h, w = cam.height, cam.width
@@ -108,14 +110,14 @@ class RaycastBackend:
             if self._static is None:
                 self._static = self._build(snap, self.static_geoms)
             r = self._static.cast_rays(o3d.core.Tensor.from_numpy(ray_img))
-            hits = hits_from_raycast(
+            # Open3D's own output buffers become the hit buffer, converted in place (no copies)
+            hits = hits_in_place(
                 r["t_hit"].numpy(),
-                r["geometry_ids"].numpy(),
-                r["primitive_ids"].numpy(),
+                r["geometry_ids"].numpy().view(np.int32),
+                r["primitive_ids"].numpy().view(np.int32),
                 r["primitive_uvs"].numpy(),
-                h,
-                w,
                 self.static_geoms,
+                not self._static_ids_are_indices,
             )
         else:
             hits = (

@@ -12,7 +12,7 @@ from typing import Iterator
 import numpy as np
 
 from worldgen.camera import CameraFrame, ShotCamera, frame_count
-from worldgen.passes.derive import PassFrame, Surface, flows, make_pass_frame, surface
+from worldgen.passes.derive import PassFrame, Surface, flows_and_attributes, make_pass_frame, surface
 from worldgen.passes.snapshot import Hits, Snapshot, SnapshotMaker
 
 
@@ -113,7 +113,7 @@ class Rasterizer:
             yield FrameResult(window[i], self.passes_of(window[i - 1], window[i], window[i + 1]))
 
     def passes_of(self, prev: FrameView, cur: FrameView, nxt: FrameView) -> PassFrame:
-        fwd, bwd = flows(
+        fwd, bwd = flows_and_attributes(
             cur.surf,
             cur.snap,
             (nxt.snap, nxt.cam, nxt.hits),

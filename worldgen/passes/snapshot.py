@@ -106,6 +106,14 @@ def pixel_ray_array(cam: CameraFrame) -> np.ndarray:
     return cam.__dict__["_rays_array"]
 
 
+def ray_basis(cam: CameraFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(M, origin) in float64 behind `pixel_ray_array`: pixel (i, j)'s ray is origin and
+    M [j, i, 1], each rounded to float32. A kernel that rebuilds a ray from these with
+    `make_rays`' expression gets the stored ray's exact bits without reading the array."""
+    pixel_rays(cam)
+    return cam.__dict__["_ray_basis"]
+
+
 def pixel_rays(cam: CameraFrame) -> tuple[np.ndarray, np.ndarray]:
     """Origin (3,) and per-pixel world directions (H, W, 3) through pixel centres, scaled so
     that the camera-space z of each direction is 1: a ray parameter is then the z-depth.
@@ -117,8 +125,10 @@ def pixel_rays(cam: CameraFrame) -> tuple[np.ndarray, np.ndarray]:
     from worldgen.passes.kernels import make_rays
 
     m = cam.world_to_camera[:3, :3].T @ np.linalg.inv(cam.K)
-    rays = make_rays(m.astype(np.float64), cam.center.astype(np.float64), cam.height, cam.width)
+    basis = (m.astype(np.float64), cam.center.astype(np.float64))
+    rays = make_rays(*basis, cam.height, cam.width)
     out = (cam.center, rays[..., 3:])
+    object.__setattr__(cam, "_ray_basis", basis)
     object.__setattr__(cam, "_rays_array", rays)
     object.__setattr__(cam, "_rays", out)
     return out
