@@ -189,6 +189,8 @@ def test_appearance_words_choose_patterns():
         "copper kettle": "brushed",
         "gold ring": "brushed",
         "silver metal": "brushed",
+        "gold cloth dress": "weave",
+        "silver grey fabric jacket": "weave",
     }
     for text, pattern in cases.items():
         assert material_from_text(text).pattern == pattern, text

@@ -76,6 +76,7 @@ MATERIALS = {
     "tile": ((200, 196, 186), (150, 146, 140), "tiles", 0.4, 0.5),
     "tiles": ((200, 196, 186), (150, 146, 140), "tiles", 0.4, 0.5),
 }
+COLOUR_METALS = ("gold", "silver")
 PATTERN_WORDS = {
     "stripes": "stripes",
     "striped": "stripes",
@@ -145,7 +146,10 @@ def material_from_text(text: str, key: str = "") -> Material:
     stable, pleasant colour hashed from the object id, never a debug colour."""
     words = re.findall(r"[a-z]+", text.lower())
     seed = zlib.crc32((key or text).encode())
-    mat_word = next((w for w in words if w in MATERIALS), None)
+    # gold and silver are colours too: metal only where no other material is named ("gold
+    # cloth dress" is cloth, "gold ring" is metal)
+    mat_word = next((w for w in words if w in MATERIALS and w not in COLOUR_METALS), None)
+    mat_word = mat_word or next((w for w in words if w in COLOUR_METALS), None)
     base, second, pattern, scale, rough = MATERIALS.get(mat_word, (None, None, "mottle", 0.6, 0.8))
     colours, split = [], len(words)
     for i, w in enumerate(words):
