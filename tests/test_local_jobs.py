@@ -8,7 +8,7 @@ import sys
 
 from conftest import output_digest
 
-from worldgen.render.local import MIN_PIXELS_FOR_WORKERS, worker_count
+from worldgen.render.local import MAX_AUTO_JOBS, MIN_PIXELS_FOR_WORKERS, worker_count
 from worldgen.render.options import RenderOptions
 
 SPEC = """
@@ -59,13 +59,24 @@ def test_workers_paint_the_same_bytes(tmp_path):
     a, b = output_digest(tmp_path / "one"), output_digest(tmp_path / "three")
     assert a.keys() == b.keys() and sum(k.endswith(".png") for k in a) > FRAMES
     assert [k for k in a if a[k] != b[k]] == []
-    # both mixed the sound in a thread beside the frames (edit/cut.MixAhead); a cut of frames
-    # already there mixes after them, in order, and gets the same film
+
+
+def test_the_mix_beside_the_frames_is_the_mix_after_them(tmp_path):
+    """A render that computes frames mixes the sound in a thread beside them (edit/cut.MixAhead);
+    a cut of frames already there mixes after them, in order: the same film."""
+    from worldgen.render import RenderOptions, render
+    from worldgen.spec import load_spec_text
+
+    spec = load_spec_text(SPEC, str(tmp_path / "jobs.yaml"))
+    out = tmp_path / "out"
+    first = render(spec, out, RenderOptions(progress=False, use_store=False))
+    assert first.frames_rendered == FRAMES and first.timings["mix_ahead_s"] > 0
+    a = output_digest(out)
     for name in ("film.mp4", "film-edit.json", "stems/mix.wav"):
-        (tmp_path / "one" / name).unlink()
-    again = render(spec, tmp_path / "one", "--jobs", "1")
-    assert again["frames_this_run"]["rendered"] == 0 and again["frames_this_run"]["already_there"] == FRAMES
-    assert output_digest(tmp_path / "one") == a
+        (out / name).unlink()
+    again = render(spec, out, RenderOptions(progress=False, use_store=False))
+    assert again.frames_rendered == 0 and again.frames_skipped == FRAMES and "mix_ahead_s" not in again.timings
+    assert output_digest(out) == a
 
 
 def test_bad_jobs_is_one_line(tmp_path):
@@ -77,6 +88,37 @@ def test_bad_jobs_is_one_line(tmp_path):
         text=True,
     )
     assert r.returncode != 0 and "--jobs: 0" in r.stderr and "Traceback" not in r.stderr
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "worldgen",
+            "render",
+            str(spec),
+            "-o",
+            str(tmp_path / "o"),
+            "-j",
+            "2",
+            "--executor",
+            "ray",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode != 0 and "--jobs: for the local executor" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_bad_jobs_through_the_library(tmp_path):
+    import pytest
+
+    from worldgen.errors import WorldgenError
+    from worldgen.render import RenderOptions, render
+    from worldgen.spec import load_spec_text
+
+    spec = load_spec_text(SPEC, str(tmp_path / "jobs.yaml"))
+    with pytest.raises(WorldgenError, match="jobs=-1"):
+        render(spec, tmp_path / "o", RenderOptions(jobs=-1, progress=False))
+    assert not (tmp_path / "o").exists()
 
 
 class _Painter:
@@ -94,15 +136,39 @@ def _plans(*lengths):
 
 
 def test_how_many_workers(monkeypatch):
-    """By default: one per further CPU for a large render, none for a small one or a painter
-    with a model; --jobs N asks N processes, no more than there are runs of frames."""
+    """jobs=0 (the CLI's default): one per further CPU for a large render, none for a small one;
+    jobs=N asks N processes, no more than there are runs of frames; the library's default and
+    a painter with a model: one process."""
     monkeypatch.setattr("worldgen.render.local.usable_cpus", lambda: 4)
     big = _plans(120, 120)
     assert 240 * 512 * 288 >= MIN_PIXELS_FOR_WORKERS > 12 * 512 * 288
-    assert worker_count(RenderOptions(), big, _Spec, _Painter()) == 3
-    assert worker_count(RenderOptions(), _plans(12), _Spec, _Painter()) == 0
-    assert worker_count(RenderOptions(), big, _Spec, _Painter(needs_model=True)) == 0
+    assert worker_count(RenderOptions(jobs=0), big, _Spec, _Painter()) == 3
+    assert worker_count(RenderOptions(jobs=0), _plans(12), _Spec, _Painter()) == 0
+    assert worker_count(RenderOptions(), big, _Spec, _Painter()) == 0
     assert worker_count(RenderOptions(jobs=1), big, _Spec, _Painter()) == 0
     assert worker_count(RenderOptions(jobs=2), big, _Spec, _Painter()) == 1
     assert worker_count(RenderOptions(jobs=8), _plans(30), _Spec, _Painter()) == 2  # three runs of frames
     assert worker_count(RenderOptions(jobs=8), big, _Spec, _Painter(sequential=True)) == 1  # whole shots
+    assert worker_count(RenderOptions(jobs=4), big, _Spec, _Painter(needs_model=True)) == 0
+    monkeypatch.setattr("worldgen.render.local.usable_cpus", lambda: 64)
+    assert worker_count(RenderOptions(jobs=0), _plans(600), _Spec, _Painter()) == MAX_AUTO_JOBS - 1
+
+
+def test_usable_cpus_follow_a_cgroup_quota(monkeypatch, tmp_path):
+    """`docker --cpus=2` on a large host: two CPUs, not the host's."""
+    from pathlib import Path
+
+    from worldgen.render import local
+
+    quota = tmp_path / "cpu.max"
+    quota.write_text("200000 100000\n")
+    real = Path.read_text
+    monkeypatch.setattr(
+        Path,
+        "read_text",
+        lambda self, *a, **k: real(quota) if str(self) == "/sys/fs/cgroup/cpu.max" else real(self, *a, **k),
+    )
+    monkeypatch.setattr(local.os, "sched_getaffinity", lambda pid: set(range(64)), raising=False)
+    assert local.usable_cpus() == 2
+    quota.write_text("max 100000\n")
+    assert local.usable_cpus() == 64

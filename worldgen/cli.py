@@ -247,10 +247,12 @@ def _render_cmd(
             voice_model=str(voice_model) if voice_model else None,
             music_model=str(music_model) if music_model else None,
             loudness=loudness,
-            jobs=jobs,
+            jobs=0 if jobs is None else jobs,  # 0: as many processes as pay (worldgen.render.local)
         )
         if jobs is not None and jobs < 1:
             raise WorldgenError(f"--jobs: {jobs} is not a number of processes (1 or more)")
+        if jobs is not None and executor == "ray":
+            raise WorldgenError("--jobs: for the local executor; with --executor ray, Ray starts the workers")
         if loudness is not None and not -40 <= loudness <= -5:
             raise WorldgenError(f"--loudness: {loudness:g} LUFS is outside -40..-5")
         if executor not in ("local", "ray"):

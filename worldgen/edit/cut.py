@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +36,50 @@ EDIT_OUTPUTS = (
 
 def uses_edit(spec) -> bool:
     return bool(spec.sound or spec.edit or any(s.dialogue or s.transition for s in spec.shots))
+
+
+@dataclass
+class EditPlan:
+    """What a film's cut is made from, decided once: the characters' voices, the music model
+    actually used, the content key of the cut and the store kind of each of its outputs."""
+
+    voices: dict
+    music_model: str | None
+    key: str
+    kinds: dict
+
+
+def edit_plan(spec, shots, voice_model, base_dir: Path, loudness=None, music_model=None) -> EditPlan:
+    """The EditPlan of a film with an edit; `shots`: the manifest's shots (their frames' keys)."""
+    from worldgen.sound.voices import cast_voices, voice_identity
+    from worldgen.store import digest
+
+    voices = cast_voices(spec, voice_model)
+    composed = bool(spec.sound and any(c.file is None for c in spec.sound.music))
+    music_model = music_model if composed else None  # nothing to generate: the model changes nothing
+    midi_score = composed and not music_model and _midi_available()
+    key = digest(
+        {
+            "frames": [f["keys"].get("frame") for s_ in shots for f in s_["frames"]],
+            "fps": spec.render.fps,
+            "spec": _edit_inputs(spec),
+            "files": _file_digests(spec, base_dir),
+            "voices": {c: voice_identity(v, voice_model) for c, v in voices.items()},
+            "worldgen": __version__,
+            "score_synth": "midi" if midi_score else ("musicgen" if music_model else "numpy"),
+            "music_model": _music_identity(music_model),
+            "loudness": loudness,
+        }
+    )
+    names = ["film.mp4", "contact_sheet.png", "film-edit.json"] + [f"stems/{s}.wav" for s in STEMS]
+    if midi_score:
+        names.append("stems/score.mid")
+    if any(s.dialogue for s in spec.shots):
+        names += ["film.srt", "film.vtt", "lipsync.json"]
+    user_lut = spec.edit is not None and spec.edit.grade is not None and spec.edit.grade.lut
+    if not user_lut and built_in_look(spec) != "none":  # no LUT built here
+        names.append("grade.cube")
+    return EditPlan(voices, music_model, key, {n: "edit-" + n.replace("/", "-") for n in names})
 
 
 def cut_film(
@@ -72,34 +117,8 @@ def cut_film(
                     store.adopt(film_key, name, out / name)
         return {"film": "film.mp4", "contact_sheet": "contact_sheet.png"}
     base_dir = base_dir or Path.cwd()
-    from worldgen.sound.voices import cast_voices, voice_identity
-
-    voices = cast_voices(spec, voice_model)
-    composed = bool(spec.sound and any(c.file is None for c in spec.sound.music))
-    music_model = music_model if composed else None  # nothing to generate: the model changes nothing
-    midi_score = composed and not music_model and _midi_available()
-    edit_key = digest(
-        {
-            "frames": frame_keys,
-            "fps": r.fps,
-            "spec": _edit_inputs(spec),
-            "files": _file_digests(spec, base_dir),
-            "voices": {c: voice_identity(v, voice_model) for c, v in voices.items()},
-            "worldgen": __version__,
-            "score_synth": "midi" if midi_score else ("musicgen" if music_model else "numpy"),
-            "music_model": _music_identity(music_model),
-            "loudness": loudness,
-        }
-    )
-    names = ["film.mp4", "contact_sheet.png", "film-edit.json"] + [f"stems/{s}.wav" for s in STEMS]
-    if midi_score:
-        names.append("stems/score.mid")
-    if any(s.dialogue for s in spec.shots):
-        names += ["film.srt", "film.vtt", "lipsync.json"]
-    user_lut = spec.edit is not None and spec.edit.grade is not None and spec.edit.grade.lut
-    if not user_lut and built_in_look(spec) != "none":  # no LUT built here
-        names.append("grade.cube")
-    kinds = {n: "edit-" + n.replace("/", "-") for n in names}
+    plan = edit_plan(spec, shots, voice_model, base_dir, loudness, music_model)
+    voices, music_model, edit_key, kinds = plan.voices, plan.music_model, plan.key, plan.kinds
     if not force and store is not None and all(store.has(edit_key, k) for k in kinds.values()):
         (out / "stems").mkdir(exist_ok=True)
         for n, k in kinds.items():
@@ -152,15 +171,12 @@ class MixAhead:
     that can overlap the frames' instead of adding to the wait at the end. `result()` gives
     film_mix's (timeline, mix), or raises its error, as if the cut had mixed; `seconds` is the
     thread's own time (what the sound cost). A daemon thread: an interrupted render does not
-    wait for it."""
+    wait for it; `render` joins it before it returns, so it never outlives the render."""
 
-    def __init__(self, spec, frame_counts, store, voice_model, base_dir: Path, loudness=None, music_model=None):
+    def __init__(self, spec, plan: EditPlan, frame_counts, store, voice_model, base_dir: Path, loudness=None):
         import threading
 
-        from worldgen.sound.voices import cast_voices
-
-        voices = cast_voices(spec, voice_model)
-        args = (spec, frame_counts, voices, store, voice_model, base_dir, loudness, music_model)
+        args = (spec, frame_counts, plan.voices, store, voice_model, base_dir, loudness, plan.music_model)
         self.seconds = 0.0
         self._value = self._error = None
         self._thread = threading.Thread(target=self._run, args=args, name="worldgen-mix", daemon=True)
@@ -176,18 +192,25 @@ class MixAhead:
             self._error = e
         self.seconds = time.perf_counter() - t0
 
-    def result(self):
+    def join(self) -> None:
         self._thread.join()
+
+    def result(self):
+        self.join()
         if self._error is not None:
             raise self._error
         return self._value
 
 
-def mix_ahead(spec, frame_counts, store, voice_model, base_dir: Path, loudness=None, music_model=None):
-    """A MixAhead for a film with an edit, else None (the plain cut has no sound)."""
+def mix_ahead(spec, shots, store, voice_model, base_dir: Path, loudness=None, music_model=None, force=False):
+    """A MixAhead for a film whose cut will be made, else None: no edit (the plain cut has no
+    sound), or the store holds this cut already (it will be linked, not mixed)."""
     if not uses_edit(spec):
         return None
-    return MixAhead(spec, frame_counts, store, voice_model, base_dir, loudness, music_model)
+    plan = edit_plan(spec, shots, voice_model, base_dir, loudness, music_model)
+    if not force and store is not None and all(store.has(plan.key, k) for k in plan.kinds.values()):
+        return None
+    return MixAhead(spec, plan, [len(s_["frames"]) for s_ in shots], store, voice_model, base_dir, loudness)
 
 
 def check_before_frames(spec, base_dir: Path, voice_model: str | None = None, music_model: str | None = None) -> None:

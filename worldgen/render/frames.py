@@ -87,6 +87,12 @@ def depth_range(raster, rig: ShotCamera, fps: float, n: int) -> tuple[float, flo
 FRAMES_PER_TASK = 12  # a run of consecutive frames: one task for a Ray worker or a local worker process
 
 
+def whole_runs(painter) -> bool:
+    """Does a task take a whole shot? Yes for a painter whose frame needs the frame before it,
+    or the shot's later frames too."""
+    return painter is not None and (painter.sequential or painter.whole_shot)
+
+
 def task_runs(plans, sequential: bool, per_task: int = FRAMES_PER_TASK) -> list:
     """(shot index, frame indices) per task: consecutive frames, a whole shot when `sequential`
     (a painter whose frame needs the frame before it, or the whole shot)."""

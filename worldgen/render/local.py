@@ -2,21 +2,25 @@
 process and, for a large render, in worker processes beside it.
 
 Most of a frame's cost is Python and numpy work that runs on one core, so one process leaves
-the other cores of a laptop idle. With more than one job, the shots' frames are cut into runs
-of consecutive frames (`task_runs`, as for Ray); this process and the workers
-take the next untaken run until none is left. Workers are started with the spawn method: they import
-and build the world anew (about a second and a half), because a process forked from one
-that has run OpenMP or Embree threads can hang. Every process runs the same `compute_frames`,
-and a frame's bytes do not depend on which process painted it or what it painted before, so
-any number of jobs gives the same files (tests/test_local_jobs.py).
+the other cores idle. With more than one job, the shots' frames are cut into runs of
+consecutive frames (`task_runs`, as for Ray); this process and the workers take the next
+untaken run until none is left. Every process runs the same `compute_frames`, and a frame's
+bytes do not depend on which process painted it or what it painted before, so any number of
+jobs gives the same files (tests/test_local_jobs.py).
 
-WORLDGEN_JOBS_PARENT_IDLE=1 makes this process leave every run to the workers: how the tests
-make sure the workers, which start a second later, really paint frames."""
+Workers are started with the spawn method and build the world anew: a process forked from
+one that has run OpenMP or Embree threads can hang. A spawned worker re-imports its caller's
+main module, so the library's default is one process (`jobs=1`); the CLI asks for `jobs=0`,
+as many as pay.
+
+WORLDGEN_JOBS_PARENT_IDLE=1 (for tests) makes this process leave every run to the workers:
+how the tests make sure the workers, which start later, really paint frames."""
 
 from __future__ import annotations
 
 import os
 import queue
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +31,7 @@ from worldgen.render.frames import (
     shipped_options,
     task_runs,
     tools_from_spec,
+    whole_runs,
 )
 from worldgen.render.options import RenderOptions
 from worldgen.spec.models import Spec
@@ -37,31 +42,39 @@ MIN_PIXELS_FOR_WORKERS = 48 * 512 * 288
 POLL_S = 0.5  # how often a waiting process checks that its workers are alive
 
 
+MAX_AUTO_JOBS = 8  # by default no more processes than this: each holds a whole world
+
+
 def usable_cpus() -> int:
-    """The CPUs this process may run on (its affinity, which containers and `taskset` narrow)."""
+    """The CPUs this process may use: its affinity (which `taskset` and containers narrow),
+    and no more than a cgroup CPU quota allows (`docker --cpus=2` on a large host)."""
     try:
-        return len(os.sched_getaffinity(0))
+        n = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+        n = os.cpu_count() or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            n = min(n, max(1, int(int(quota) // int(period))))
+    except (OSError, ValueError):
+        pass
+    return n
 
 
 def worker_count(opt: RenderOptions, plans: list, spec: Spec, painter) -> int:
-    """How many worker processes beside this one: `opt.jobs` - 1 when asked; by default one
-    per further usable CPU, for a render large enough to repay starting them, and none for a
-    painter that evaluates a neural network (one model in memory, on the accelerator)."""
-    frames = sum(len(todo) for _, todo, _, _ in plans)
-    runs = len(task_runs(plans, _whole_runs(painter)))
-    if opt.jobs is not None:
+    """How many worker processes beside this one: `opt.jobs` - 1 (no more than there are runs
+    of frames to share); with `jobs=0`, one per further usable CPU (at most MAX_AUTO_JOBS in
+    all) for a render large enough to repay starting them. None for a painter that evaluates
+    a neural network: one model in memory, and its threads are torch's."""
+    if painter is not None and painter.needs_model:
+        return 0
+    runs = len(task_runs(plans, whole_runs(painter)))
+    if opt.jobs >= 1:
         return max(0, min(opt.jobs - 1, runs - 1))
-    if painter is None or painter.needs_model:
+    frames = sum(len(todo) for _, todo, _, _ in plans)
+    if painter is None or frames * spec.render.width * spec.render.height < MIN_PIXELS_FOR_WORKERS:
         return 0
-    if frames * spec.render.width * spec.render.height < MIN_PIXELS_FOR_WORKERS:
-        return 0
-    return max(0, min(usable_cpus() - 1, runs - 1))
-
-
-def _whole_runs(painter) -> bool:
-    return painter is not None and (painter.sequential or painter.whole_shot)
+    return max(0, min(min(usable_cpus(), MAX_AUTO_JOBS) - 1, runs - 1))
 
 
 @dataclass
@@ -84,7 +97,7 @@ def render_locally(
         for shot, todo, near_far, keys in plans:
             compute_frames(world, tools, spec, shot, todo, near_far, keys, out, opt, people, store, on_frame)
         return LocalRun()
-    return _with_workers(extra, world, tools, spec, plans, out, opt, people, store, on_frame, _whole_runs(painter))
+    return _with_workers(extra, world, tools, spec, plans, out, opt, people, store, on_frame, whole_runs(painter))
 
 
 def _with_workers(extra, world, tools, spec, plans, out, opt, people, store, on_frame, whole) -> LocalRun:
@@ -138,10 +151,13 @@ def _with_workers(extra, world, tools, spec, plans, out, opt, people, store, on_
                 if msg[1]:
                     run.stats.append(msg[1])
             elif msg[0] == "error":
-                raise BackendError(f"a frame worker failed: {msg[1]}")
+                if os.environ.get("WORLDGEN_DEBUG"):
+                    sys.stderr.write(msg[2])
+                raise BackendError(f"a frame worker failed: {msg[1]} (set WORLDGEN_DEBUG=1 for its traceback)")
             if block:
                 return
 
+    failed = True
     try:
         by_id = {shot.id: shot for shot, *_ in plans}
         idle = os.environ.get("WORLDGEN_JOBS_PARENT_IDLE") == "1"
@@ -153,14 +169,17 @@ def _with_workers(extra, world, tools, spec, plans, out, opt, people, store, on_
             take(block=False)
         while finished < extra:
             take(block=True)
+        failed = False
     finally:
         _set_threads(before)
         with next_run.get_lock():
-            next_run.value = len(runs)  # on an error here: the workers take nothing more
+            next_run.value = len(runs)  # the workers take nothing more
         for w in workers:
+            if failed:  # an error or an interrupt: stop them now (every file they wrote is whole)
+                w.terminate()
             w.join(timeout=10)
             if w.is_alive():
-                w.terminate()
+                w.kill()
     return run
 
 
@@ -193,12 +212,15 @@ def _next(counter, total: int) -> int | None:
 def frame_worker(next_run, results, setup) -> None:
     """A worker process: build the world once from the resolved spec, then compute the next
     untaken run of frames until none is left; each written frame, and at the end the painter's
-    counters, go back on `results`. An error goes back as one line."""
+    counters, go back on `results`. An error goes back as one line and its traceback. Ctrl-C
+    is the parent's to handle: it stops the workers."""
+    import signal
     import traceback
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     spec_json, base_dir, opt_fields, backend, people, store_root, out, runs, threads = setup
-    _set_threads(threads)
     try:
+        _set_threads(threads)
         from worldgen.store import FrameStore
 
         spec, opt, world, lazy = tools_from_spec(spec_json, base_dir, opt_fields, backend)
@@ -223,4 +245,4 @@ def frame_worker(next_run, results, setup) -> None:
         results.put(("stats", p.stats() if p is not None else None))
     except BaseException as e:  # noqa: BLE001 - reported to the parent, which stops the render
         last = traceback.format_exception_only(type(e), e)[-1].strip()
-        results.put(("error", last))
+        results.put(("error", last, traceback.format_exc()))

@@ -38,7 +38,10 @@ class RenderOptions:
     executor: str = "local"  # local | ray
     ray_address: str | None = None  # a running Ray cluster ("auto", "ray://host:10001"); default: start one here
     ray_workers: int | None = None  # local Ray: worker processes (default: CPUs)
-    jobs: int | None = None  # local executor: processes painting frames (default: the usable CPUs, for large renders)
+    # local executor: processes painting frames; 0 = one per usable CPU when the render is large
+    # enough to repay starting them (the CLI's default; a library caller opts in, since spawned
+    # workers re-import the caller's main module)
+    jobs: int = 1
     voice_model: str | None = None  # a transformers text-to-speech folder for the dialogue (default: flite)
     music_model: str | None = None  # a transformers MusicGen folder for the composed cues (default: the MIDI score)
     loudness: float | None = None  # LUFS of the film's mix (default: the spec's sound.loudness, else -14)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from worldgen.camera import ShotCamera, frame_count
-from worldgen.errors import SpecError
+from worldgen.errors import SpecError, WorldgenError
 from worldgen.io import write_json
 from worldgen.render.frames import LazyTools, frame_paths
 from worldgen.render.keys import frame_keys, mouth_key, shot_camera_path, speaking_mouths, world_digest
@@ -38,11 +38,20 @@ def render(
     spec's world when the caller has built it already (the CLI checks it first), else built here.
     `advance`: a progress counter to move by each frame finished (a film's bar over all its
     scenes) instead of this render's own bar."""
+    from contextlib import ExitStack
+
+    with ExitStack() as cleanup:  # what must end with the render (the mix thread)
+        return _render(spec, out_dir, opt, world, advance, cleanup)
+
+
+def _render(spec, out_dir, opt, world, advance, cleanup) -> RenderResult:
     import time
 
     from worldgen.world import World
 
     opt = opt or RenderOptions()
+    if opt.jobs < 0 or opt.jobs > 1 and opt.executor == "ray":
+        raise WorldgenError(f"jobs={opt.jobs}: 0 (as many as pay) or a number of local processes")
     out = Path(out_dir)
     backend = opt.backend or spec.render.backend
     shots = spec.shots
@@ -153,13 +162,16 @@ def render(
 
                 ahead = mix_ahead(
                     spec,
-                    [m["frame_count"] for m in manifest_shots],
+                    manifest_shots,
                     store,
                     opt.voice_model,
                     world.base_dir,
                     opt.loudness,
                     opt.music_model,
+                    opt.force,
                 )
+                if ahead is not None:
+                    cleanup.callback(ahead.join)  # never outlives the render, whatever happens
             if opt.executor == "ray":
                 from worldgen.render.ray_executor import render_on_ray
 

@@ -23,6 +23,7 @@ from worldgen.render.frames import (
     shipped_options,
     task_runs,
     tools_from_spec,
+    whole_runs,
 )
 
 RETRIES = 3
@@ -115,7 +116,7 @@ def render_on_ray(
 
     started = start_ray(opt)
     opt_fields = shipped_options(opt)
-    sequential = painter is not None and (painter.sequential or painter.whole_shot)
+    sequential = whole_runs(painter)
     task = ray.remote(num_gpus=_gpu_per_task(opt, painter), max_retries=RETRIES, retry_exceptions=False)(
         render_frames_task
     )
