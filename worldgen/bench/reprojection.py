@@ -63,12 +63,12 @@ class SceneTexels:
 
 def paint_scene(entry, painter: str, options: dict | None = None, backend: str | None = None):
     """(world, frames) of one expanded scene (`film.scenes[k]`) painted by `painter` as a
-    render paints it: shot by shot, its style and depth range, frames pushed in order. Mouths
+    render paints it (render.frames.painted_frames, shot by shot). Mouths
     stay shut (the lip sync is left out: it moves a few head pixels, not the look)."""
     from worldgen.camera import ShotCamera, frame_count
     from worldgen.paint.registry import make_painter
     from worldgen.passes.sequence import Rasterizer
-    from worldgen.render.frames import depth_range
+    from worldgen.render.frames import depth_range, painted_frames
     from worldgen.world import World
 
     spec = entry.spec
@@ -85,11 +85,8 @@ def paint_scene(entry, painter: str, options: dict | None = None, backend: str |
 
     for shot in spec.shots:
         rig = ShotCamera(shot, world, r.width, r.height)
-        p.set_style(shot.style or spec.style)
-        p.begin_shot(shot, depth_range(raster, rig, r.fps, frame_count(shot, r.fps)))
-        for fr in raster.shot_frames(shot, r.width, r.height, r.fps):
-            keep(shot, p.push_frame(fr))
-        keep(shot, p.end_shot())
+        near_far = depth_range(raster, rig, r.fps, frame_count(shot, r.fps))
+        keep(shot, painted_frames(raster, p, spec, shot, near_far))
     return world, frames
 
 

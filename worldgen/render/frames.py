@@ -149,9 +149,6 @@ def compute_frames(
     The local loop and every Ray task run this same code."""
     r = spec.render
     painter = lazy.painter() if opt.paint else None
-    if painter is not None:
-        painter.set_style(shot.style or spec.style)
-        painter.begin_shot(shot, near_far)
     seg_colours = None
     if "seg" in opt.control:
         from worldgen.control import world_label_colours
@@ -168,15 +165,26 @@ def compute_frames(
                 store.adopt(key, kind, out / paths[name])
         on_frame()
 
-    # the painter takes the frames one by one and hands back each frame once it is final (at
-    # once, or, for painters of overlapping windows of frames, once every window holding it is)
     with speaking(world, spec, shot, opt.voice_model, store):
-        for fr in lazy.raster().shot_frames(shot, r.width, r.height, r.fps, only=todo):
-            for f, img in painter.push_frame(fr) if painter is not None else [(fr, None)]:
-                write(f, img)
-        if painter is not None:
-            for f, img in painter.end_shot():
-                write(f, img)
+        if painter is None:
+            for fr in lazy.raster().shot_frames(shot, r.width, r.height, r.fps, only=todo):
+                write(fr, None)
+        else:
+            for fr, img in painted_frames(lazy.raster(), painter, spec, shot, near_far, todo):
+                write(fr, img)
+
+
+def painted_frames(raster, painter, spec: Spec, shot, near_far, only=None):
+    """(frame, image) of a shot's frames (`only` these), painted as a render paints them: the
+    shot's style and depth range, then the frames one by one; the painter hands back each frame
+    once it is final (at once, or, for painters of overlapping windows of frames, once every
+    window holding it is). What a render writes and what the continuity measure bins."""
+    r = spec.render
+    painter.set_style(shot.style or spec.style)
+    painter.begin_shot(shot, near_far)
+    for fr in raster.shot_frames(shot, r.width, r.height, r.fps, only=only):
+        yield from painter.push_frame(fr)
+    yield from painter.end_shot()
 
 
 @contextmanager
