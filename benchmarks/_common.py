@@ -218,9 +218,27 @@ def start_record(benchmark: str, **params) -> dict:
         "params": params,
         "machine": machine(),
         "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "code": code_version(),
         "load_start": [round(x, 2) for x in os.getloadavg()],
         "_t0": time.perf_counter(),
     }
+
+
+def code_version() -> str | None:
+    """The commit the figures were measured on ('+changes' when the tree differs from it), or
+    None outside a git checkout: a figure can then be tied to the code that made it."""
+    import subprocess
+
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+        if head.returncode != 0:
+            return None
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True
+        )
+        return head.stdout.strip() + ("+changes" if dirty.stdout.strip() else "")
+    except OSError:
+        return None
 
 
 def finish_record(record: dict) -> dict:
@@ -239,7 +257,8 @@ def machine_line(record: dict) -> str:
     gpu = f"GPU {m['gpu']}" if m.get("gpu") else "no GPU"
     return (
         f"Machine: {m['cpu']}, {m['cores']} cores ({m['cores_usable']} usable), {gpu}; {m['os']}; "
-        f"Python {m['python']}, {libs}. Run {record['started']} to {record['ended']} ({record['wall_s']} s). "
+        f"Python {m['python']}, {libs}. Run {record['started']} to {record['ended']} ({record['wall_s']} s)"
+        f"{', code ' + record['code'] if record.get('code') else ''}. "
         f"Load average (1/5/15 min) at start {fmt_load(record['load_start'])}, at end "
         f"{fmt_load(record['load_end'])}: the machine was shared, and a 1-minute load above "
         f"{m['cores_usable']} means timed work waited for a core."
