@@ -343,3 +343,30 @@ def test_credits_name_the_painter_that_made_the_frames(tmp_path, monkeypatch):
         registry.unregister("credited")
     (tools,) = seen
     assert any(t.endswith(", credited painter") for t in tools) and not any("procedural" in t for t in tools)
+
+
+def test_read_ahead_loads_each_shot_frame_once_and_lets_go():
+    """The cut's read-ahead (edit/cut.ReadAhead) hands back exactly `load(key)` for every read,
+    loads a frame a dissolve reads twice only once, and holds no frame past its last read."""
+    import threading
+
+    from worldgen.edit.cut import ReadAhead
+
+    calls, lock = [], threading.Lock()
+
+    def load(key):
+        with lock:
+            calls.append(key)
+        return np.full((2, 2, 3), key[0] * 100 + key[1], np.uint8)
+
+    # film frames 0-29: shot 0's frames, a dissolve (frames 20-24 read shot 0 and shot 1), shot 1
+    reads = [(f, (0, f)) for f in range(25)] + [(f, (1, f - 20)) for f in range(20, 30)]
+    reads.sort(key=lambda r: r[0])
+    with ReadAhead(load, reads) as ra:
+        for f in range(30):
+            for g, key in [r for r in reads if r[0] == f]:
+                assert int(ra.get(*key)[0, 0, 0]) == key[0] * 100 + key[1]
+            ra.done_with(f)
+            assert all(ra.last_use[k] > f for k in ra.pending)
+            assert len(ra.pending) <= 2 * (ReadAhead.AHEAD + 2)
+    assert sorted(calls) == sorted({k for _, k in reads}) and len(calls) == len(set(calls))

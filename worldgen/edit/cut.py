@@ -376,22 +376,20 @@ def _cut(
             ),
         )
     overlays = _overlays(spec, tl, mix.lines)
-    cache: dict = {}
 
-    def shot_frame(i: int, j: int) -> np.ndarray:
-        key = (i, j)
-        if key not in cache:
-            if len(cache) > 8:
-                cache.pop(next(iter(cache)))
-            img = np.asarray(Image.open(out / shots[i]["frames"][j]["frame"]).convert("RGB"))
-            cache[key] = apply_lut(img, grade[0], grade[1], grade[2], grade[3]) if grade is not None else img
-        return cache[key]
+    def graded(key: tuple) -> np.ndarray:
+        i, j = key
+        img = np.asarray(Image.open(out / shots[i]["frames"][j]["frame"]).convert("RGB"))
+        return apply_lut(img, grade[0], grade[1], grade[2], grade[3]) if grade is not None else img
 
-    def frames():
-        for f, fr in enumerate(tl.frames):
-            yield compose_frame(fr, shot_frame, title_img, credits_img, tl, overlays.get(f, ()))
+    with ReadAhead(graded, _shot_frames_read(tl)) as shot_frames:
 
-    _encode_with_audio(frames(), out / "film.mp4", w, h, r.fps, out / "stems" / "mix.wav")
+        def frames():
+            for f, fr in enumerate(tl.frames):
+                yield compose_frame(fr, shot_frames.get, title_img, credits_img, tl, overlays.get(f, ()))
+                shot_frames.done_with(f)
+
+        _encode_with_audio(frames(), out / "film.mp4", w, h, r.fps, out / "stems" / "mix.wav")
     info = {
         "duration": round(tl.duration, 6),
         "frames": len(tl.frames),
@@ -409,6 +407,62 @@ def _cut(
     }
     atomic_write_bytes(out / "film-edit.json", json.dumps(info, indent=1).encode())
     return info
+
+
+def _shot_frames_read(tl) -> list[tuple]:
+    """(film frame, (shot, frame)) of every shot frame the cut reads, in the order it reads them."""
+    return [
+        (f, key)
+        for f, fr in enumerate(tl.frames)
+        if fr.kind not in ("title", "credits")
+        for key in (fr.a, fr.b)
+        if key is not None
+    ]
+
+
+class ReadAhead:
+    """Shot frames decoded and graded a few film frames ahead, on two threads, while the cut
+    composes and ffmpeg encodes: PNG decoding and the LUT's numpy work release the GIL, so the
+    second core does them instead of idling at the end of a render. `get((shot, frame))` is
+    `load` of it; `done_with(f)` lets go of what film frame f was the last to need."""
+
+    AHEAD = 8  # film frames read ahead (memory: a few frames)
+
+    def __init__(self, load, reads: list[tuple]):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.load, self.reads = load, reads
+        self.last_use: dict = {}
+        for f, key in reads:
+            self.last_use[key] = f
+        self.pool = ThreadPoolExecutor(2, thread_name_prefix="worldgen-cut")
+        self.pending: dict = {}
+        self.next = 0  # index into reads of the next one to start
+
+    def _start_until(self, film_frame: int) -> None:
+        while self.next < len(self.reads) and self.reads[self.next][0] <= film_frame + self.AHEAD:
+            key = self.reads[self.next][1]
+            if key not in self.pending:
+                self.pending[key] = self.pool.submit(self.load, key)
+            self.next += 1
+
+    def get(self, i: int, j: int) -> np.ndarray:
+        key = (i, j)
+        if key not in self.pending:  # not read ahead (the first frames, or a frame read again)
+            self.pending[key] = self.pool.submit(self.load, key)
+        return self.pending[key].result()
+
+    def done_with(self, film_frame: int) -> None:
+        for key in [k for k in self.pending if self.last_use.get(k, -1) <= film_frame]:
+            del self.pending[key]
+        self._start_until(film_frame + 1)
+
+    def __enter__(self):
+        self._start_until(0)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _music_credit(m: dict) -> str:
