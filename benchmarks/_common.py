@@ -281,11 +281,12 @@ _RENDERED = re.compile(r"\((\d+)\s+rendered")
 _FROM_STORE = re.compile(r"(\d+)\s+from\s+the\s+store")
 
 
-def run_cli(args, env: dict | None = None, poll_s: float = 0.05) -> dict:
+def run_cli(args, env: dict | None = None, poll_s: float = 0.25) -> dict:
     """Run `python -m worldgen ARGS` and time it as a user would. Returns seconds, the peak summed
     resident memory of the process and its children (ffmpeg, Ray workers started by it), polled
     every `poll_s` (getrusage would count this process, copied at fork), and what the render
-    summary reported: frames rendered and frames linked from the store."""
+    summary reported: frames rendered and frames linked from the store. Polled every quarter
+    second: a render that uses every core (local worker processes) loses what the poller takes."""
     import psutil
 
     cmd = [sys.executable, "-m", "worldgen", *map(str, args)]
