@@ -33,6 +33,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from worldgen.bench.body_regions import REGIONS, body_region  # noqa: F401 (re-exported)
+from worldgen.bench.scene_pairs import comparison_row, last_seen_pairs
 
 TEXELS = 32  # texels per side of the atlas a part is sampled on
 TOLERANCE = 0.0  # drift above this is a change (both measures are exact: 0 means the same bytes)
@@ -174,43 +175,27 @@ def appearance_of(painter, world) -> dict:
 
 def appearance_drift(film, worlds: list, painters: list) -> tuple[list[dict], list[str]]:
     rows, flags = [], []
-    seen: dict = {}  # (kind, id, region) -> (scene index, atlas)
-    for k, (e, world, painter) in enumerate(zip(film.scenes, worlds, painters)):
-        for found, atlas in appearance_of(painter, world).items():
-            kind, uid, region = found
-            # a set piece is itself only within its set: two sets may each have a 'lamp'
-            key = found + (e.scene.set,) if kind == "prop" else found
-            if key in seen:
-                j, before = seen[key]
-                prev = film.scenes[j]
-                drift = float(np.abs(atlas - before).mean()) if atlas.shape == before.shape else float("inf")
-                row = {
-                    "kind": kind,
-                    "id": uid,
-                    "region": region,
-                    "scene": e.scene.id,
-                    "compared_with": prev.scene.id,
-                    "drift": round(drift, 6),
-                }
-                if kind == "character":
-                    row["outfit"] = e.wardrobe.get(uid)
-                    row["previous_outfit"] = prev.wardrobe.get(uid)
-                    declared = uid in e.changed_wardrobe or e.wardrobe.get(uid) != prev.wardrobe.get(uid)
-                    where = f"character '{uid}' ({region})"
-                else:
-                    declared = uid in e.moved_props and prev.scene.set == e.scene.set
-                    where = f"set piece '{uid}'"
-                if drift > TOLERANCE:
-                    row["status"] = "declared" if declared else "undeclared"
-                    if not declared:
-                        flags.append(
-                            f"appearance: {where} differs in scene '{e.scene.id}' from scene "
-                            f"'{prev.scene.id}' by {drift:.3g} (sRGB, 0-255) and no scene declared it"
-                        )
-                else:
-                    row["status"] = "same"
-                rows.append(row)
-            seen[key] = (k, atlas)
+    per_scene = (appearance_of(painter, world) for world, painter in zip(worlds, painters))
+    for e, prev, found, before, atlas in last_seen_pairs(film, per_scene):
+        kind, uid, region = found
+        drift = float(np.abs(atlas - before).mean()) if atlas.shape == before.shape else float("inf")
+        row = comparison_row(e, prev, found) | {"drift": round(drift, 6)}
+        if kind == "character":
+            declared = uid in e.changed_wardrobe or e.wardrobe.get(uid) != prev.wardrobe.get(uid)
+            where = f"character '{uid}' ({region})"
+        else:
+            declared = uid in e.moved_props and prev.scene.set == e.scene.set
+            where = f"set piece '{uid}'"
+        if drift > TOLERANCE:
+            row["status"] = "declared" if declared else "undeclared"
+            if not declared:
+                flags.append(
+                    f"appearance: {where} differs in scene '{e.scene.id}' from scene "
+                    f"'{prev.scene.id}' by {drift:.3g} (sRGB, 0-255) and no scene declared it"
+                )
+        else:
+            row["status"] = "same"
+        rows.append(row)
     return rows, flags
 
 

@@ -32,6 +32,8 @@ from typing import Iterable
 
 import numpy as np
 
+from worldgen.bench.scene_pairs import comparison_row, last_seen_pairs
+
 BINS = 8  # texel bins per side of a part's uv square (a tiny film's parts cover a few pixels)
 
 
@@ -161,39 +163,34 @@ def pixel_drift(film, scenes: list[tuple], reference: list[tuple] | None = None)
     set piece); a changed outfit (which only a scene can declare: the expanded specs take
     outfits from the film's wardrobe) is reported with its drift and status 'declared
     change', not counted as drift."""
+
+    def per_scene():
+        for k, (world, tex) in enumerate(scenes):
+            ref = reference[k][1] if reference is not None else None
+            yield {
+                found: (parts, tex, ref)
+                for found, parts in regions(world).items()
+                if any(p in tex.counts for p in parts)
+            }
+
     rows = []
-    seen: dict = {}  # key -> scene index
-    for k, (e, (world, tex)) in enumerate(zip(film.scenes, scenes)):
-        for found, parts in regions(world).items():
-            if not any(p in tex.counts for p in parts):
-                continue
-            kind, uid, region = found
-            key = found + (e.scene.set,) if kind == "prop" else found
-            if key in seen:
-                j = seen[key]
-                prev = film.scenes[j]
-                drift, n = region_drift(scenes[j][1], tex, parts)
-                row = {
-                    "kind": kind,
-                    "id": uid,
-                    "region": region,
-                    "scene": e.scene.id,
-                    "compared_with": prev.scene.id,
-                    "bins": n,
-                    "drift": None if drift is None else round(drift, 4),
-                    "light": _light(prev.scene, e.scene),
-                }
-                if reference is not None:
-                    floor, _ = region_drift(reference[j][1], reference[k][1], parts)
-                    row["floor"] = None if floor is None else round(floor, 4)
-                if kind == "character":
-                    row["outfit"], row["previous_outfit"] = e.wardrobe.get(uid), prev.wardrobe.get(uid)
-                    same = row["outfit"] == row["previous_outfit"] and uid not in e.changed_wardrobe
-                    row["status"] = "same outfit" if same else "declared change"
-                else:
-                    row["status"] = "moved" if uid in e.moved_props else "same set"
-                rows.append(row)
-            seen[key] = k
+    for e, prev, found, (_, tex_before, ref_before), (parts, tex, ref) in last_seen_pairs(film, per_scene()):
+        kind, uid, _ = found
+        drift, n = region_drift(tex_before, tex, parts)
+        row = comparison_row(e, prev, found) | {
+            "bins": n,
+            "drift": None if drift is None else round(drift, 4),
+            "light": _light(prev.scene, e.scene),
+        }
+        if reference is not None:
+            floor, _ = region_drift(ref_before, ref, parts)
+            row["floor"] = None if floor is None else round(floor, 4)
+        if kind == "character":
+            same = row["outfit"] == row["previous_outfit"] and uid not in e.changed_wardrobe
+            row["status"] = "same outfit" if same else "declared change"
+        else:
+            row["status"] = "moved" if uid in e.moved_props else "same set"
+        rows.append(row)
     return rows
 
 
