@@ -208,7 +208,15 @@ def test_an_edit_moves_the_object(live):
     assert moved == pytest.approx([1.0, 0.7, 0.5], abs=1e-6)
     state = page.evaluate("() => window.worldgenPreview.state")
     assert state["view"] == "shot:fixed" and state["time"] == pytest.approx((9 + 4) / 6)
-    assert state["applied"]["version"] == 2
+    # 'applied' is set once the new world has been drawn, on the next animation frame after
+    # its objects moved: wait for it rather than race it (a version other than 2 times out)
+    applied = poll(
+        page,
+        "() => { const a = window.worldgenPreview.state.applied; return a && a.version === 2 && a; }",
+        timeout=30,
+        interval=0.01,
+    )
+    assert applied["version"] == 2
 
 
 def test_a_broken_edit_shows_the_located_error_and_keeps_the_world(live):
