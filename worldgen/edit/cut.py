@@ -117,7 +117,8 @@ def cut_film(
                     store.adopt(film_key, name, out / name)
         return {"film": "film.mp4", "contact_sheet": "contact_sheet.png"}
     base_dir = base_dir or Path.cwd()
-    plan = edit_plan(spec, shots, voice_model, base_dir, loudness, music_model)
+    # the mix started beside the frames decided the same plan: its voices, key and outputs
+    plan = ahead.plan if ahead is not None else edit_plan(spec, shots, voice_model, base_dir, loudness, music_model)
     voices, music_model, edit_key, kinds = plan.voices, plan.music_model, plan.key, plan.kinds
     if not force and store is not None and all(store.has(edit_key, k) for k in kinds.values()):
         (out / "stems").mkdir(exist_ok=True)
@@ -177,6 +178,7 @@ class MixAhead:
         import threading
 
         args = (spec, frame_counts, plan.voices, store, voice_model, base_dir, loudness, plan.music_model)
+        self.plan = plan  # the cut reuses it (its voices, key and outputs) instead of deciding again
         self.seconds = 0.0
         self._value = self._error = None
         self._thread = threading.Thread(target=self._run, args=args, name="worldgen-mix", daemon=True)

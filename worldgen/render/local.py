@@ -110,6 +110,7 @@ def _with_workers(extra, world, tools, spec, plans, out, opt, people, store, on_
     for k, frames in task_runs(plans, whole):
         shot, _, near_far, keys = plans[k]
         runs.append((shot.id, frames, tuple(near_far), {i: keys[i] for i in frames}))
+    threads = _threads_each(extra + 1)
     next_run = ctx.Value("i", 0)  # the runs are taken in order, by whichever process is free
     results = ctx.Queue()
     setup = (
@@ -121,13 +122,13 @@ def _with_workers(extra, world, tools, spec, plans, out, opt, people, store, on_
         str(store.root) if store is not None else None,
         str(out),
         runs,
-        _threads_each(extra + 1),
+        threads,
     )
     workers = [ctx.Process(target=frame_worker, args=(next_run, results, setup), daemon=True) for _ in range(extra)]
     for w in workers:
         w.start()
     run, finished = LocalRun(workers=extra), 0
-    before = _set_threads(_threads_each(extra + 1))
+    before = _set_threads(threads)
 
     def take(block: bool) -> None:
         """Handle what the workers reported: a frame written, a worker's counters, an error."""
