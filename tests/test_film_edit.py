@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from worldgen.edit.cut import compose_frame
-from worldgen.edit.grade import apply_lut, look_lut, read_cube, write_cube
+from worldgen.edit.grade import GradedColours, apply_lut, look_lut, read_cube, write_cube
 from worldgen.edit.timeline import build_timeline
 from worldgen.errors import SpecError
 from worldgen.spec import load_spec_text
@@ -57,6 +57,20 @@ def test_identity_lut_leaves_frames_unchanged(tmp_path):
     assert warm[..., 0].mean() > img[..., 0].mean() and warm[..., 2].mean() < img[..., 2].mean()
     noir = apply_lut(img, look_lut("noir"))
     assert np.array_equal(noir[..., 0], noir[..., 1])
+
+
+def test_the_colour_table_grades_as_the_lookup_does():
+    """The cut's colour table (each colour graded once per film) gives apply_lut's bytes, for
+    frames that share colours with earlier ones and frames that bring new ones, at full and
+    half strength."""
+    rng = np.random.default_rng(3)
+    frames = [rng.integers(0, 256, (72, 128, 3), dtype=np.uint8) for _ in range(3)]
+    frames.append(np.concatenate([frames[0][:36], frames[2][36:]]))  # every colour seen before
+    frames.append(frames[1] // 2 + 7)  # mostly new colours
+    for strength in (1.0, 0.5):
+        table = GradedColours(look_lut("teal_orange"), None, None, strength)
+        for img in frames:
+            assert np.array_equal(table(img), apply_lut(img, look_lut("teal_orange"), strength=strength))
 
 
 def test_cube_reads_red_fastest(tmp_path):

@@ -322,7 +322,7 @@ def _cut(
     ahead=None,
 ) -> dict:
     from worldgen.edit import cards, subtitles
-    from worldgen.edit.grade import apply_lut, write_cube
+    from worldgen.edit.grade import GradedColours, write_cube
     from worldgen.sound.audio import write_wav
     from worldgen.sound.midi_score import write_midi
 
@@ -379,10 +379,12 @@ def _cut(
         )
     overlays = _overlays(spec, tl, mix.lines)
 
+    lookup = GradedColours(*grade[:4]) if grade is not None else None
+
     def graded(key: tuple) -> np.ndarray:
         i, j = key
         img = np.asarray(Image.open(out / shots[i]["frames"][j]["frame"]).convert("RGB"))
-        return apply_lut(img, grade[0], grade[1], grade[2], grade[3]) if grade is not None else img
+        return lookup(img) if lookup is not None else img
 
     with ReadAhead(graded, _shot_frames_read(tl)) as shot_frames:
 

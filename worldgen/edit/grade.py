@@ -5,6 +5,7 @@ look, its tone curve, vignette and grain, is the painter's; this runs after it, 
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -166,3 +167,36 @@ def apply_lut(
     if strength < 1:
         out = x + (out - x) * strength
     return np.clip(np.round(out * 255.0), 0, 255).astype(np.uint8)
+
+
+class GradedColours:
+    """`apply_lut` with a memory: every colour graded once for the whole film, not once a frame.
+
+    A film's frames share most of their colours, and the trilinear lookup is elementwise, so a
+    colour's graded value does not depend on the frame it came in. The table holds one entry per
+    24-bit colour (64 MB of address space, pages touched only where colours fall): 0 for a colour
+    not graded yet, else 1 << 24 | the graded RGB. A frame costs a gather from it plus the
+    lookup of the colours it brings that no earlier frame had. Same bytes as `apply_lut`
+    (tests/test_film_edit.py). Shared by the cut's reading threads: filling is locked, and a
+    reader that sees a colour as missing grades it again to the same value."""
+
+    def __init__(self, lut: np.ndarray, lo=None, hi=None, strength: float = 1.0):
+        self.lut, self.lo, self.hi, self.strength = lut, lo, hi, strength
+        self.table = np.zeros(1 << 24, np.uint32)
+        self._fill = threading.Lock()
+
+    def __call__(self, img: np.ndarray) -> np.ndarray:
+        """uint8 RGB (h, w, 3), graded."""
+        packed = (img[..., 0].astype(np.int32) << 16) | (img[..., 1].astype(np.int32) << 8) | img[..., 2]
+        got = self.table[packed]
+        missing = got == 0
+        if missing.any():
+            with self._fill:
+                new = np.unique(packed[missing])
+                rgb = np.stack([(new >> 16) & 255, (new >> 8) & 255, new & 255], axis=-1).astype(np.uint8)
+                g = apply_lut(rgb[None], self.lut, self.lo, self.hi, self.strength, by_colour=False)[0]
+                g = g.astype(np.uint32)
+                self.table[new] = np.uint32(1 << 24) | (g[:, 0] << 16) | (g[:, 1] << 8) | g[:, 2]
+            got = self.table[packed]
+        # little-endian uint32 0x01RRGGBB is the bytes B, G, R, 1: R, G, B is bytes 2, 1, 0
+        return np.ascontiguousarray(got.view(np.uint8).reshape(*img.shape[:2], 4)[..., 2::-1])
