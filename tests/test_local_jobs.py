@@ -56,9 +56,33 @@ def test_workers_paint_the_same_bytes(tmp_path):
     three = render(spec, tmp_path / "three", "--jobs", "3", env={"WORLDGEN_JOBS_PARENT_IDLE": "1"})
     done = three["frames_this_run"]
     assert done["rendered"] == FRAMES and done["worker_processes"] == 2 and done["by_workers"] == FRAMES
+    assert done["workers_started_early"] is True  # the CLI started them before planning
     a, b = output_digest(tmp_path / "one"), output_digest(tmp_path / "three")
     assert a.keys() == b.keys() and sum(k.endswith(".png") for k in a) > FRAMES
     assert [k for k in a if a[k] != b[k]] == []
+
+
+def test_early_workers_the_render_does_not_take_are_stopped(tmp_path):
+    """Workers started before planning and not taken (here: no render at all) end with the
+    block; a CLI render whose frames are all in the store stops its early workers unused and
+    links every frame."""
+    from worldgen.render import local
+    from worldgen.spec import load_spec_text
+
+    spec = load_spec_text(SPEC, str(tmp_path / "jobs.yaml"))
+    with local.early_workers(spec, RenderOptions(jobs=2, use_store=False), tmp_path / "o"):
+        workers = local._early[0]
+        assert len(workers.processes) == 1 and workers.processes[0].is_alive()
+    assert local._early is None and all(w.exitcode is not None for w in workers.processes)
+    spec_file = tmp_path / "jobs.yaml"
+    spec_file.write_text(SPEC)
+    store = {"WORLDGEN_CACHE": str(tmp_path / "cache")}
+    cmd = [sys.executable, "-m", "worldgen", "render", str(spec_file), "-q", "--jobs", "2", "-o"]
+    for out in ("a", "b"):
+        r = subprocess.run([*cmd, str(tmp_path / out)], capture_output=True, text=True, env={**os.environ, **store})
+        assert r.returncode == 0, r.stderr
+    done = json.loads((tmp_path / "b" / "manifest.json").read_text())["frames_this_run"]
+    assert done == {"rendered": 0, "from_store": FRAMES, "already_there": 0}
 
 
 def test_the_mix_beside_the_frames_is_the_mix_after_them(tmp_path):

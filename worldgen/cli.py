@@ -50,13 +50,19 @@ def _load(spec_path: Path):
     """The spec and its world, checked as 'worldgen validate' does; commands go on with this
     world rather than building a second one."""
     from worldgen.spec import load_spec
+
+    spec = load_spec(spec_path)
+    return spec, _world_of(spec)
+
+
+def _world_of(spec):
+    """The spec's world, checked as 'worldgen validate' checks it."""
     from worldgen.world import World
     from worldgen.world_checks import check_geometry
 
-    spec = load_spec(spec_path)
     world = World(spec)
     check_geometry(spec, world)
-    return spec, world
+    return world
 
 
 def _load_film(spec_path: Path):
@@ -221,7 +227,9 @@ def _render_cmd(
     try:
         movie = _load_film(spec_path)[0] if _is_film(spec_path) else None  # format 2: a film of scenes
         if movie is None:
-            spec, world = _load(spec_path)
+            from worldgen.spec import load_spec
+
+            spec = load_spec(spec_path)
         if isinstance(control, str):  # render --passes all | control | none
             on, arrays, kinds = control != "none", control == "all", WRITTEN_CONTROL_KINDS
         else:  # the passes command: the arrays, and the control images when asked
@@ -262,7 +270,11 @@ def _render_cmd(
 
             res = render_film_spec(movie, output, opt)
         else:
-            res = render(spec, output, opt, world=world)
+            from worldgen.render.local import early_workers
+
+            # the worker processes start now and build their worlds while this one builds its own
+            with early_workers(spec, opt, Path(output)):
+                res = render(spec, output, opt, world=_world_of(spec))
     except WorldgenError as e:
         _fail(e)
     m = res.manifest

@@ -21,11 +21,13 @@ from __future__ import annotations
 import os
 import queue
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from worldgen.errors import BackendError
 from worldgen.render.frames import (
+    FRAMES_PER_TASK,
     LazyTools,
     compute_frames,
     shipped_options,
@@ -66,12 +68,18 @@ def worker_count(opt: RenderOptions, plans: list, spec: Spec, painter) -> int:
     of frames to share); with `jobs=0`, one per further usable CPU (at most MAX_AUTO_JOBS in
     all) for a render large enough to repay starting them. None for a painter that evaluates
     a neural network: one model in memory, and its threads are torch's."""
+    frames = sum(len(todo) for _, todo, _, _ in plans)
+    runs = len(task_runs(plans, whole_runs(painter)))
+    return _workers_for(opt, frames, runs, spec, painter)
+
+
+def _workers_for(opt: RenderOptions, frames: int, runs: int, spec: Spec, painter) -> int:
+    """`worker_count`'s rule, for `frames` frames in `runs` runs; `painter` is the painter or
+    its class (what `early_workers` knows before one is made), None when nothing is painted."""
     if painter is not None and painter.needs_model:
         return 0
-    runs = len(task_runs(plans, whole_runs(painter)))
     if opt.jobs >= 1:
         return max(0, min(opt.jobs - 1, runs - 1))
-    frames = sum(len(todo) for _, todo, _, _ in plans)
     if painter is None or frames * spec.render.width * spec.render.height < MIN_PIXELS_FOR_WORKERS:
         return 0
     return max(0, min(min(usable_cpus(), MAX_AUTO_JOBS) - 1, runs - 1))
@@ -84,6 +92,7 @@ class LocalRun:
 
     workers: int = 0
     frames_by_workers: int = 0
+    started_early: bool = False  # the workers were started by `early_workers`, before planning
     stats: list = field(default_factory=list)
 
 
@@ -100,35 +109,139 @@ def render_locally(
     return _with_workers(extra, world, tools, spec, plans, out, opt, people, store, on_frame, whole_runs(painter))
 
 
-def _with_workers(extra, world, tools, spec, plans, out, opt, people, store, on_frame, whole) -> LocalRun:
-    import multiprocessing as mp
+class Workers:
+    """Worker processes that build their world (and painter) as soon as they start, then wait
+    for the runs of frames to compute: started by `early_workers` while this process is still
+    building its own world and planning, or by the render itself.
 
+    Each worker takes one message from `inbox`: (runs, people, kernel threads), or None to quit
+    unused."""
+
+    def __init__(self, count: int, setup: tuple):
+        import multiprocessing as mp
+
+        ctx = mp.get_context("spawn")
+        self.setup = setup
+        # the compiled kernels' threads of each process: the CPUs shared out among the workers
+        # and this process (more workers than CPUs get one each)
+        self.threads = _threads_each(count + 1)
+        self.next_run = ctx.Value("i", 0)  # the runs are taken in order, by whichever process is free
+        self.results = ctx.Queue()
+        self.inbox = ctx.Queue()
+        self.processes = [
+            ctx.Process(target=frame_worker, args=(self.next_run, self.results, self.inbox, setup), daemon=True)
+            for _ in range(count)
+        ]
+        for w in self.processes:
+            w.start()
+        self._told = 0
+
+    def give(self, runs: list, people: bool, count: int) -> None:
+        """Hand `runs` to `count` of the workers; the rest quit."""
+        for k in range(len(self.processes)):
+            self.inbox.put((runs, people, self.threads) if k < count else None)
+        self._told = len(self.processes)
+
+    def stop(self, now: bool) -> None:
+        """Let the workers end (`now`: terminate them, after an error or an interrupt; every file
+        they wrote is whole); a worker still waiting for its runs is told to quit."""
+        for _ in range(self._told, len(self.processes)):
+            self.inbox.put(None)
+        self._told = len(self.processes)
+        with self.next_run.get_lock():
+            self.next_run.value = 1 << 30  # the workers take nothing more
+        for w in self.processes:
+            if now:
+                w.terminate()
+            w.join(timeout=10)
+            if w.is_alive():
+                w.kill()
+
+
+_early: tuple | None = None  # (Workers, setup) started by early_workers for the render to come
+
+
+@contextmanager
+def early_workers(spec: Spec, opt: RenderOptions, out: Path):
+    """Start the render's worker processes now, before this process builds its world and plans
+    the frames, when the render will want them: a worker takes about a second to import and
+    build its world, which then overlaps this process's own start instead of following it.
+    The render takes them over (`_with_workers`) when it wants workers for the same spec and
+    options; whatever it does not take is stopped when the block ends. Used by the CLI: a
+    library caller's render starts its workers itself (`RenderOptions.jobs`)."""
+    global _early
+    from worldgen.camera import frame_count
+    from worldgen.paint.registry import painter_class
+
+    count = 0
+    if opt.executor == "local" and opt.frames is None and opt.jobs != 1:
+        painter = painter_class(opt.painter or spec.render.painter) if opt.paint else None
+        shots = [s for s in spec.shots if not opt.shots or s.id in opt.shots]
+        frames = [frame_count(s, spec.render.fps) for s in shots]
+        whole = painter is not None and (painter.sequential or painter.whole_shot)
+        runs = len(frames) if whole else sum(-(-n // FRAMES_PER_TASK) for n in frames)
+        if opt.paint and painter is None:
+            count = 0  # a painter made by a factory: its needs are known only once it is made
+        else:
+            count = _workers_for(opt, sum(frames), runs, spec, painter)
+    workers = None
+    if count:
+        store_root = None
+        if opt.use_store:
+            from worldgen.store import FrameStore
+
+            store_root = str(FrameStore(opt.store).root)
+        setup = _setup(spec, opt, out, opt.backend or spec.render.backend, store_root)
+        workers = Workers(count, setup)
+        _early = (workers, setup)
+    try:
+        yield
+    finally:
+        # not taken by the render (the store held its frames, a bad spec, an interrupt): they
+        # have written nothing, so they are stopped at once
+        if _early is not None:
+            _early = None
+            workers.stop(now=True)
+
+
+def _setup(spec: Spec, opt: RenderOptions, out: Path, backend: str, store_root: str | None) -> tuple:
+    """What a worker builds its world and tools from (the same for an early start and a late one)."""
     from worldgen.spec.loader import base_dir_of
 
-    ctx = mp.get_context("spawn")
+    return (
+        spec.model_dump_json(),
+        str(base_dir_of(spec).resolve()),
+        shipped_options(opt),
+        backend,
+        store_root,
+        str(out),
+    )
+
+
+def _take_early(setup: tuple, extra: int):
+    """The early workers, when they were started for this very render and are enough."""
+    global _early
+    if _early is None:
+        return None
+    workers, early_setup = _early
+    if early_setup != setup or len(workers.processes) < extra:
+        return None
+    _early = None  # the render owns them now
+    return workers
+
+
+def _with_workers(extra, world, tools, spec, plans, out, opt, people, store, on_frame, whole) -> LocalRun:
     runs = []
     for k, frames in task_runs(plans, whole):
         shot, _, near_far, keys = plans[k]
         runs.append((shot.id, frames, tuple(near_far), {i: keys[i] for i in frames}))
-    threads = _threads_each(extra + 1)
-    next_run = ctx.Value("i", 0)  # the runs are taken in order, by whichever process is free
-    results = ctx.Queue()
-    setup = (
-        spec.model_dump_json(),
-        str(base_dir_of(spec).resolve()),
-        shipped_options(opt),
-        tools.backend,
-        people,
-        str(store.root) if store is not None else None,
-        str(out),
-        runs,
-        threads,
-    )
-    workers = [ctx.Process(target=frame_worker, args=(next_run, results, setup), daemon=True) for _ in range(extra)]
-    for w in workers:
-        w.start()
-    run, finished = LocalRun(workers=extra), 0
-    before = _set_threads(threads)
+    setup = _setup(spec, opt, out, tools.backend, str(store.root) if store is not None else None)
+    early = _take_early(setup, extra)
+    workers = early or Workers(extra, setup)
+    workers.give(runs, people, extra)
+    next_run, results = workers.next_run, workers.results
+    run, finished = LocalRun(workers=extra, started_early=early is not None), 0
+    before = _set_threads(workers.threads)
 
     def take(block: bool) -> None:
         """Handle what the workers reported: a frame written, a worker's counters, an error."""
@@ -138,7 +251,7 @@ def _with_workers(extra, world, tools, spec, plans, out, opt, people, store, on_
                 msg = results.get(timeout=POLL_S) if block else results.get_nowait()
             except queue.Empty:
                 if block:
-                    dead = [w for w in workers if w.exitcode not in (None, 0)]
+                    dead = [w for w in workers.processes[:extra] if w.exitcode not in (None, 0)]
                     if dead:
                         raise BackendError(
                             f"a frame worker stopped (exit code {dead[0].exitcode}); run the render again to resume"
@@ -173,14 +286,7 @@ def _with_workers(extra, world, tools, spec, plans, out, opt, people, store, on_
         failed = False
     finally:
         _set_threads(before)
-        with next_run.get_lock():
-            next_run.value = len(runs)  # the workers take nothing more
-        for w in workers:
-            if failed:  # an error or an interrupt: stop them now (every file they wrote is whole)
-                w.terminate()
-            w.join(timeout=10)
-            if w.is_alive():
-                w.kill()
+        workers.stop(now=failed)
     return run
 
 
@@ -210,22 +316,28 @@ def _next(counter, total: int) -> int | None:
         return n
 
 
-def frame_worker(next_run, results, setup) -> None:
-    """A worker process: build the world once from the resolved spec, then compute the next
-    untaken run of frames until none is left; each written frame, and at the end the painter's
-    counters, go back on `results`. An error goes back as one line and its traceback. Ctrl-C
-    is the parent's to handle: it stops the workers."""
+def frame_worker(next_run, results, inbox, setup) -> None:
+    """A worker process: build the world and the painter from the resolved spec, wait for the
+    runs of frames, then compute the next untaken run until none is left; each written frame,
+    and at the end the painter's counters, go back on `results`. An error goes back as one line
+    and its traceback. Ctrl-C is the parent's to handle: it stops the workers."""
     import signal
     import traceback
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    spec_json, base_dir, opt_fields, backend, people, store_root, out, runs, threads = setup
+    spec_json, base_dir, opt_fields, backend, store_root, out = setup
     try:
-        _set_threads(threads)
         from worldgen.store import FrameStore
 
         spec, opt, world, lazy = tools_from_spec(spec_json, base_dir, opt_fields, backend)
+        if opt.paint:
+            lazy.painter()  # made while the parent plans, not after
         store = FrameStore(store_root) if store_root else None
+        job = inbox.get()
+        if job is None:  # not needed after all (the store held the frames, or fewer runs)
+            return
+        runs, people, threads = job
+        _set_threads(threads)
         while (n := _next(next_run, len(runs))) is not None:
             shot_id, frames, near_far, keys = runs[n]
             compute_frames(

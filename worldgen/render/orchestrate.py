@@ -205,6 +205,7 @@ def _render(spec, out_dir, opt, world, advance, cleanup) -> RenderResult:
     if workers is not None and workers.workers:  # painted in worker processes beside this one
         manifest["frames_this_run"]["worker_processes"] = workers.workers
         manifest["frames_this_run"]["by_workers"] = workers.frames_by_workers
+        manifest["frames_this_run"]["workers_started_early"] = workers.started_early
     if opt.paint and opt.film and opt.frames is None:
         t1 = time.perf_counter()
         from worldgen.edit.cut import cut_film
