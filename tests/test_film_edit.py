@@ -73,6 +73,20 @@ def test_the_colour_table_grades_as_the_lookup_does():
             assert np.array_equal(table(img), apply_lut(img, look_lut("teal_orange"), strength=strength))
 
 
+def test_a_plain_shot_frame_is_cut_as_painted_and_still_gets_its_text():
+    """The cut passes a shot frame with no dissolve or fade through untouched (the same bytes
+    as the blend arithmetic gives at weight 0), and burns its subtitles in all the same."""
+    from worldgen.edit.timeline import FilmFrame
+
+    img = np.random.default_rng(1).integers(0, 256, (36, 64, 3), dtype=np.uint8)
+    plain = compose_frame(FilmFrame(a=(0, 0)), lambda i, j: img, None, None, None)
+    blended = compose_frame(FilmFrame(a=(0, 0), b=(0, 0), w=0.0, kind="dissolve"), lambda i, j: img, None, None, None)
+    assert np.array_equal(plain, img) and np.array_equal(blended, img)
+    titled = compose_frame(FilmFrame(a=(0, 0)), lambda i, j: img, None, None, None, [("Hello there", "subtitle")])
+    changed = np.any(titled != img, axis=2)
+    assert changed[27:].any() and not changed[:18].any()  # in the bottom band only
+
+
 def test_cube_reads_red_fastest(tmp_path):
     """A LUT that swaps red and blue: .cube order (red fastest) must be read the right way round."""
     g = np.linspace(0, 1, 5)

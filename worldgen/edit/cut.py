@@ -528,6 +528,11 @@ def compose_frame(fr, shot_frame, title_img, credits_img, tl, overlays=()) -> np
         img = (title_img if fr.kind == "title" else credits_img).astype(np.float32)
         n = tl.title_frames if fr.kind == "title" else tl.credit_frames
         black = cards.fade_level(fr.card, n, tl.fps)
+    elif fr.b is None and not fr.black:  # a plain shot frame, as painted (most of a film)
+        out = shot_frame(*fr.a)
+        for text, where in overlays:
+            out = cards.overlay_text(out, text, where)
+        return out
     else:
         img = shot_frame(*fr.a).astype(np.float32)
         if fr.b is not None:
