@@ -48,7 +48,7 @@ def _project(verts, proj):
 
 
 @njit(parallel=True, cache=True)
-def _triangle_setup(verts, faces, face_list, uvz, basis, origin, h, w, boxes, edges):
+def _triangle_setup(verts, faces, face_list, uvz, basis, origin, origin32, h, w, boxes, edges, tri):
     """Per triangle: its pixel box (x0, x1, y0, y1; x0 > x1 when it covers no pixel centre)
     and its three edge functions (a, b, c), pixel (j, i) inside edge e when a j + b i + c >= 0
     (already widened by MARGIN)."""
@@ -84,10 +84,29 @@ def _triangle_setup(verts, faces, face_list, uvz, basis, origin, h, w, boxes, ed
             _edge2(edges, k, 0, u0, v0, u1, v1, s)
             _edge2(edges, k, 1, u1, v1, u2, v2, s)
             _edge2(edges, k, 2, u2, v2, u0, v0, s)
+            _spans(edges, k)
+            _mt_terms(verts, i0, i1, i2, origin32, tri, k)
             continue
         # crosses the camera plane: its projection is unbounded; the view-cone planes bound it
         boxes[k, 0], boxes[k, 1], boxes[k, 2], boxes[k, 3] = 0, w - 1, 0, h - 1
         _cone_edges(verts, i0, i1, i2, basis, origin, edges, k)
+        _spans(edges, k)
+        _mt_terms(verts, i0, i1, i2, origin32, tri, k)
+
+
+@njit(inline="always")
+def _mt_terms(verts, i0, i1, i2, o, tri, k):
+    """The per-triangle terms of Moller-Trumbore for rays from one origin `o` (the rays'
+    float32 origin): edges e1, e2, s = o - a, q = s x e1 and t's numerator e2 . q, each
+    computed exactly as `kernels._hit_triangle` computes them per pixel (same bits)."""
+    ax, ay, az = np.float64(verts[i0, 0]), np.float64(verts[i0, 1]), np.float64(verts[i0, 2])
+    e1x, e1y, e1z = verts[i1, 0] - ax, verts[i1, 1] - ay, verts[i1, 2] - az
+    e2x, e2y, e2z = verts[i2, 0] - ax, verts[i2, 1] - ay, verts[i2, 2] - az
+    sx, sy, sz = o[0] - ax, o[1] - ay, o[2] - az
+    qx, qy, qz = sy * e1z - sz * e1y, sz * e1x - sx * e1z, sx * e1y - sy * e1x
+    tri[k, 0], tri[k, 1], tri[k, 2], tri[k, 3], tri[k, 4], tri[k, 5] = e1x, e1y, e1z, e2x, e2y, e2z
+    tri[k, 6], tri[k, 7], tri[k, 8], tri[k, 9], tri[k, 10], tri[k, 11] = sx, sy, sz, qx, qy, qz
+    tri[k, 12] = e2x * qx + e2y * qy + e2z * qz
 
 
 @njit(inline="always")
@@ -141,6 +160,18 @@ def _cone_edges(verts, i0, i1, i2, basis, origin, edges, k):
             edges[k, e, 0], edges[k, e, 1], edges[k, e, 2] = 0.0, 0.0, 1.0 if c >= 0 else -1.0
 
 
+@njit(inline="always")
+def _spans(edges, k):
+    """Edge functions a j + b i + c >= 0 -> per edge (kind, slope, intercept): for kind 1,
+    j >= slope i + intercept; for kind -1, j <= slope i + intercept; for kind 0 (a = 0), the
+    row is inside when slope i + intercept >= 0 (then slope = b, intercept = c)."""
+    if True:
+        for e in range(3):
+            a, b, c = edges[k, e, 0], edges[k, e, 1], edges[k, e, 2]
+            if a != 0.0:
+                edges[k, e, 0], edges[k, e, 1], edges[k, e, 2] = 1.0 if a > 0 else -1.0, -b / a, -c / a
+
+
 @njit(cache=True)
 def _bin(boxes, nb):
     """Triangles filed by row band, in face order: (start (nb + 1,), items)."""
@@ -163,7 +194,7 @@ def _bin(boxes, nb):
 
 
 @njit(parallel=True, cache=True)
-def _scan(order, start, items, boxes, edges, face_list, face_geom, face_local, faces, verts, rays, depth, geom, prim, bary):
+def _scan(order, start, items, boxes, edges, tri, face_geom, face_local, rays, depth, geom, prim, bary):
     h, w = depth.shape
     for q in prange(order.shape[0]):
         band = order[q]
@@ -177,21 +208,19 @@ def _scan(order, start, items, boxes, edges, face_list, face_geom, face_local, f
                 bary[i, j, 1] = 0.0
         for it in range(start[band], start[band + 1]):
             k = items[it]
-            f = face_list[k]
             g, local = face_geom[k], face_local[k]
-            a, b, c = faces[f, 0], faces[f, 1], faces[f, 2]
-            ax, ay, az = np.float64(verts[a, 0]), np.float64(verts[a, 1]), np.float64(verts[a, 2])
-            e1x, e1y, e1z = verts[b, 0] - ax, verts[b, 1] - ay, verts[b, 2] - az
-            e2x, e2y, e2z = verts[c, 0] - ax, verts[c, 1] - ay, verts[c, 2] - az
+            e1x, e1y, e1z, e2x, e2y, e2z = tri[k, 0], tri[k, 1], tri[k, 2], tri[k, 3], tri[k, 4], tri[k, 5]
+            sx, sy, sz, qx, qy, qz, tn = tri[k, 6], tri[k, 7], tri[k, 8], tri[k, 9], tri[k, 10], tri[k, 11], tri[k, 12]
             for i in range(max(boxes[k, 2], r0), min(boxes[k, 3], r1) + 1):
                 lo, hi = np.float64(boxes[k, 0]), np.float64(boxes[k, 1])
                 for e in range(3):
-                    ea, rhs = edges[k, e, 0], -(edges[k, e, 1] * i + edges[k, e, 2])
-                    if ea > 0.0:
-                        lo = max(lo, rhs / ea)
-                    elif ea < 0.0:
-                        hi = min(hi, rhs / ea)
-                    elif rhs > 0.0:
+                    bound = edges[k, e, 1] * i + edges[k, e, 2]
+                    kind = edges[k, e, 0]
+                    if kind > 0.0:
+                        lo = max(lo, bound)
+                    elif kind < 0.0:
+                        hi = min(hi, bound)
+                    elif bound < 0.0:
                         hi = -1.0
                 if lo > hi:
                     continue
@@ -202,21 +231,20 @@ def _scan(order, start, items, boxes, edges, face_list, face_geom, face_local, f
                     if abs(det) < 1e-20:
                         continue
                     inv = 1.0 / det
-                    sx, sy, sz = rays[i, j, 0] - ax, rays[i, j, 1] - ay, rays[i, j, 2] - az
+                    t = tn * inv
+                    if not (t > 1e-6 and t < depth[i, j]):  # behind the camera, or hidden
+                        continue
                     b1 = (sx * px + sy * py + sz * pz) * inv
                     if b1 < 0.0 or b1 > 1.0:
                         continue
-                    qx, qy, qz = sy * e1z - sz * e1y, sz * e1x - sx * e1z, sx * e1y - sy * e1x
                     b2 = (dx * qx + dy * qy + dz * qz) * inv
                     if b2 < 0.0 or b1 + b2 > 1.0:
                         continue
-                    t = (e2x * qx + e2y * qy + e2z * qz) * inv
-                    if t > 1e-6 and t < depth[i, j]:
-                        depth[i, j] = t
-                        geom[i, j] = g
-                        prim[i, j] = local
-                        bary[i, j, 0] = b1
-                        bary[i, j, 1] = b2
+                    depth[i, j] = t
+                    geom[i, j] = g
+                    prim[i, j] = local
+                    bary[i, j, 0] = b1
+                    bary[i, j, 1] = b2
     return depth, geom, prim, bary
 
 
@@ -238,9 +266,11 @@ def rasterize(rays, basis, origin, proj, verts, faces, face_list, face_geom, fac
     m = len(face_list)
     boxes = np.empty((m, 4), np.int64)
     edges = np.empty((m, 3, 3))
+    tri = np.empty((m, 13))
     uvz = _project(verts, np.asarray(proj, np.float64))
     _triangle_setup(
-        verts, faces, face_list, uvz, np.asarray(basis, np.float64), np.asarray(origin, np.float64), h, w, boxes, edges
+        verts, faces, face_list, uvz, np.asarray(basis, np.float64), np.asarray(origin, np.float64), rays[0, 0, :3].copy(), h, w,
+        boxes, edges, tri,
     )
     nb = (h + BAND_ROWS - 1) // BAND_ROWS
     start, items = _bin(boxes, nb)
@@ -249,6 +279,5 @@ def rasterize(rays, basis, origin, proj, verts, faces, face_list, face_geom, fac
     prim = np.empty((h, w), np.int32)
     bary = np.empty((h, w, 2), np.float32)
     return _scan(
-        band_order(nb), start, items, boxes, edges, face_list, face_geom, face_local, faces, verts, rays,
-        depth, geom, prim, bary,
+        band_order(nb), start, items, boxes, edges, tri, face_geom, face_local, rays, depth, geom, prim, bary
     )

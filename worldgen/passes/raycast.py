@@ -3,7 +3,10 @@
 Open3D's scenes cannot move a mesh once built, so the world is split: what never moves is one
 BVH built once per world and cast for every pixel; what moves (characters, animated objects)
 changes every instant and is intersected directly over each triangle's screen box (a BVH
-rebuild would cost ~350 ns a triangle per frame). The nearer hit wins. Shadow rays, which
+rebuild would cost ~350 ns a triangle per frame). The nearer hit wins. Where the static set has
+few triangles for the frame's pixels, its primary hits come from an exact scan conversion
+instead of the cast (passes/rasterize.py; `primary_path` says which, by a fixed cost model, so
+the choice and with it the bytes depend only on the world and the frame size). Shadow rays, which
 the painter casts in arbitrary directions, use a BVH of the moving parts built on demand, and
 are cast only against the BVHs whose object boxes they can reach."""
 
@@ -14,7 +17,7 @@ from collections import OrderedDict
 import numpy as np
 
 from worldgen.camera import CameraFrame
-from worldgen.passes.snapshot import Hits, Snapshot, pixel_ray_array
+from worldgen.passes.snapshot import Hits, Snapshot, pixel_ray_array, ray_basis
 
 
 class RaycastBackend:
@@ -38,6 +41,10 @@ class RaycastBackend:
         self.deforming = np.array([world.deforms(oid) for oid in ids], bool)
         self._moving: OrderedDict[bytes, object] = OrderedDict()
         self._boxes = None  # the static objects' boxes, for culling shadow rays
+        self._static_faces = None  # (face list, object, index within it) of the static set
+        self.static_triangles = int(sum(world.nodes[oid].mesh.faces.shape[0] for oid in world.static_ids))
+        self.primary = "auto"  # or "cast" / "raster": force a path (tests, benchmarks)
+        self.last_path = None  # the path the last `hits` call took
 
     @staticmethod
     def _build(snap: Snapshot, geoms: np.ndarray):
@@ -106,7 +113,18 @@ class RaycastBackend:
 
         ray_img = pixel_ray_array(cam)
         h, w = cam.height, cam.width
-        if len(self.static_geoms):
+        path = self.primary_path(h, w)
+        self.last_path = path if len(self.static_geoms) else None
+        if len(self.static_geoms) and path == "raster":
+            from worldgen.passes.rasterize import rasterize
+
+            basis, origin = ray_basis(cam)
+            face_list, face_geom, face_local = self._static_tables(snap)
+            hits = rasterize(
+                ray_img, basis, origin, cam.K @ cam.world_to_camera[:3], snap.vertices, snap.faces,
+                face_list, face_geom, face_local,
+            )
+        elif len(self.static_geoms):
             if self._static is None:
                 self._static = self._build(snap, self.static_geoms)
             r = self._static.cast_rays(o3d.core.Tensor.from_numpy(ray_img))
@@ -133,6 +151,25 @@ class RaycastBackend:
                 *hits, ray_img, proj, snap.vertices, snap.faces, self.face_list, self.face_geom, self.face_local
             )
         return Hits(*hits)
+
+    def primary_path(self, h: int, w: int) -> str:
+        """'raster' or 'cast': how the static set's primary hits are found for an h x w frame.
+        A fixed cost model (RASTER_TRIANGLES_PER_PIXEL, measured in benchmarks/passes_throughput.py)
+        rather than a timing, so that the same world and frame size always take the same path."""
+        if self.primary != "auto":
+            return self.primary
+        return "raster" if self.static_triangles < RASTER_TRIANGLES_PER_PIXEL * h * w else "cast"
+
+    def _static_tables(self, snap: Snapshot):
+        if self._static_faces is None:
+            fo = snap.face_offset
+            g = self.static_geoms
+            self._static_faces = (
+                np.concatenate([np.arange(fo[k], fo[k + 1]) for k in g]).astype(np.int64),
+                np.concatenate([np.full(fo[k + 1] - fo[k], k, np.int32) for k in g]),
+                np.concatenate([np.arange(fo[k + 1] - fo[k], dtype=np.int32) for k in g]),
+            )
+        return self._static_faces
 
     def _moving_tables(self, snap: Snapshot) -> None:
         if self._moving_rows is not None:
@@ -199,6 +236,8 @@ class RaycastBackend:
 
 
 MAX_BOXES = 64
+# Static triangles per pixel below which scan conversion beats the cast (see `primary_path`)
+RASTER_TRIANGLES_PER_PIXEL = 0.5
 BOX_PAD = 2e-5  # x (1 + largest coordinate): far above float32 rounding of a hit, far below the rays' offset
 
 
