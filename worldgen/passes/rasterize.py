@@ -257,20 +257,33 @@ def band_order(nb: int) -> np.ndarray:
     return np.array([r for r in rev if r < nb], np.int64)
 
 
-def rasterize(rays, basis, origin, proj, verts, faces, face_list, face_geom, face_local):
+def rasterize(rays, basis, origin, proj, verts, faces, face_list, face_geom, face_local, work=None):
     """(depth, geom, prim, bary) hit buffers of the triangles `face_list` (global face indices;
     `face_geom` / `face_local` their object index and index within it) for the (H, W, 6) pixel
     rays `rays`, whose direction at pixel (i, j) is `basis` @ (j, i, 1) before float32 rounding
-    and whose origin is `origin`; `proj` is the camera's 3x4 K [R | t]."""
+    and whose origin is `origin`; `proj` is the camera's 3x4 K [R | t]. `work`, a dict kept by
+    the caller, holds the per-triangle tables from one call to the next (~200 bytes a triangle:
+    fresh pages for them every frame cost more than filling them)."""
     h, w = rays.shape[:2]
     m = len(face_list)
-    boxes = np.empty((m, 4), np.int64)
-    edges = np.empty((m, 3, 3))
-    tri = np.empty((m, 13))
+    work = {} if work is None else work
+    if work.get("m") != m:
+        work.update(m=m, boxes=np.empty((m, 4), np.int64), edges=np.empty((m, 3, 3)), tri=np.empty((m, 13)))
+    boxes, edges, tri = work["boxes"], work["edges"], work["tri"]
     uvz = _project(verts, np.asarray(proj, np.float64))
     _triangle_setup(
-        verts, faces, face_list, uvz, np.asarray(basis, np.float64), np.asarray(origin, np.float64), rays[0, 0, :3].copy(), h, w,
-        boxes, edges, tri,
+        verts,
+        faces,
+        face_list,
+        uvz,
+        np.asarray(basis, np.float64),
+        np.asarray(origin, np.float64),
+        rays[0, 0, :3].copy(),
+        h,
+        w,
+        boxes,
+        edges,
+        tri,
     )
     nb = (h + BAND_ROWS - 1) // BAND_ROWS
     start, items = _bin(boxes, nb)
@@ -278,6 +291,4 @@ def rasterize(rays, basis, origin, proj, verts, faces, face_list, face_geom, fac
     geom = np.empty((h, w), np.int32)
     prim = np.empty((h, w), np.int32)
     bary = np.empty((h, w, 2), np.float32)
-    return _scan(
-        band_order(nb), start, items, boxes, edges, tri, face_geom, face_local, rays, depth, geom, prim, bary
-    )
+    return _scan(band_order(nb), start, items, boxes, edges, tri, face_geom, face_local, rays, depth, geom, prim, bary)

@@ -45,6 +45,7 @@ class RaycastBackend:
         self.static_triangles = int(sum(world.nodes[oid].mesh.faces.shape[0] for oid in world.static_ids))
         self.primary = "auto"  # or "cast" / "raster": force a path (tests, benchmarks)
         self.last_path = None  # the path the last `hits` call took
+        self._raster_work: dict = {}  # the scan conversion's per-triangle tables, reused
 
     @staticmethod
     def _build(snap: Snapshot, geoms: np.ndarray):
@@ -122,7 +123,7 @@ class RaycastBackend:
             face_list, face_geom, face_local = self._static_tables(snap)
             hits = rasterize(
                 ray_img, basis, origin, cam.K @ cam.world_to_camera[:3], snap.vertices, snap.faces,
-                face_list, face_geom, face_local,
+                face_list, face_geom, face_local, self._raster_work,
             )
         elif len(self.static_geoms):
             if self._static is None:
@@ -158,7 +159,8 @@ class RaycastBackend:
         rather than a timing, so that the same world and frame size always take the same path."""
         if self.primary != "auto":
             return self.primary
-        return "raster" if self.static_triangles < RASTER_TRIANGLES_PER_PIXEL * h * w else "cast"
+        fits = h * w >= RASTER_MIN_PIXELS and self.static_triangles < RASTER_TRIANGLES_PER_PIXEL * h * w
+        return "raster" if fits else "cast"
 
     def _static_tables(self, snap: Snapshot):
         if self._static_faces is None:
@@ -236,8 +238,14 @@ class RaycastBackend:
 
 
 MAX_BOXES = 64
-# Static triangles per pixel below which scan conversion beats the cast (see `primary_path`)
-RASTER_TRIANGLES_PER_PIXEL = 0.5
+# The cost model of `primary_path`. Per frame on 2 cores (benchmarks/passes_throughput.py's
+# scenes), the cast costs ~40 ns a pixel whatever the triangle count; scan conversion ~0.25 ms,
+# plus ~20-30 ns a static triangle (each is projected and boxed, in view or not) and ~10-20 ns a
+# pixel. Measured crossovers: ~1.2 triangles a pixel at 97k triangles, ~0.75 at 1M (more cache
+# misses a triangle); under 128² the fixed costs make the two a wash. Below the line scan
+# conversion saved 30-65%; above it the cast is kept, so no configuration got slower.
+RASTER_TRIANGLES_PER_PIXEL = 0.75
+RASTER_MIN_PIXELS = 128 * 128
 BOX_PAD = 2e-5  # x (1 + largest coordinate): far above float32 rounding of a hit, far below the rays' offset
 
 
