@@ -26,6 +26,10 @@ world:
     - {id: b, shape: sphere, radius: 0.7, position: [1.6, 0.7, -1.2]}
     - {id: c, shape: box, size: [1, 1.5, 1], position: [-1.8, 0.75, 0.5]}
     - {id: d, shape: cylinder, radius: 0.3, height: 2, position: [0.8, 1, 1.5]}
+    - id: m
+      shape: box
+      size: [0.6, 0.6, 0.6]
+      motion: [{t: 0, position: [-1, 0.3, 1.5]}, {t: 1, position: [1, 0.3, 1.5]}]
 shots:
   - id: s
     duration: 1
@@ -79,9 +83,10 @@ def _world(text, tmp_path):
 
 
 def _both(spec, world, t=0.0):
-    """(raster hits, cast hits, camera, snapshot) of the shot's frame at time t."""
+    """(raster hits, cast hits, camera, snapshot) of the shot's frame at time t (moving parts
+    added by `raster_moving` on either path)."""
     be = RaycastBackend(world)
-    snap = SnapshotMaker(world)(0.0)
+    snap = SnapshotMaker(world)(t)
     cam = ShotCamera(spec.shots[0], world, W, H).at(t)
     be.primary = "raster"
     r = be.hits(snap, cam)
@@ -105,7 +110,7 @@ def test_raster_matches_the_cast(scene, tmp_path):
     for t in (0.0, 0.5):
         r, c, _, _ = _both(spec, world, t)
         hit = c.geom >= 0
-        assert 0.2 < hit.mean() < 1.0  # a frame with both hits and misses
+        assert 0.2 < hit.mean() < 1.0 and (scene is LOW or (c.geom == 5).sum() > 20)  # a frame with both hits and misses
         assert (r.geom == c.geom).all() and (r.prim == c.prim).all()
         both = hit & (r.geom >= 0)
         assert np.abs(r.depth[both] - c.depth[both]).max() <= 1e-5 * c.depth[both].max()
@@ -188,7 +193,7 @@ def test_the_cost_model_chooses_by_triangles_per_pixel(tmp_path):
     spec, world = _world(SPHERES, tmp_path)
     be = RaycastBackend(world)
     n = be.static_triangles
-    assert n == world.triangle_count > 0
+    assert 0 < n < world.triangle_count  # the moving box is not counted
     side = int(np.sqrt(n / RASTER_TRIANGLES_PER_PIXEL))
     assert side * side >= RASTER_MIN_PIXELS  # the triangle count decides, not the minimum size
     assert be.primary_path(side + 2, side + 2) == "raster"
