@@ -8,7 +8,7 @@ import pytest
 
 from worldgen.camera import ShotCamera
 from worldgen.passes.kernels import raster_moving
-from worldgen.passes.raycast import RASTER_MIN_PIXELS, RASTER_TRIANGLES_PER_PIXEL, RaycastBackend
+from worldgen.passes.raycast import RASTER_TRIANGLES_PER_PIXEL, RaycastBackend
 from worldgen.passes.rasterize import rasterize
 from worldgen.passes.snapshot import SnapshotMaker, pixel_ray_array, ray_basis
 from worldgen.world import World
@@ -195,9 +195,8 @@ def test_the_cost_model_chooses_by_triangles_per_pixel(tmp_path):
     n = be.static_triangles
     assert 0 < n < world.triangle_count  # the moving box is not counted
     side = int(np.sqrt(n / RASTER_TRIANGLES_PER_PIXEL))
-    assert side * side >= RASTER_MIN_PIXELS  # the triangle count decides, not the minimum size
     assert be.primary_path(side + 2, side + 2) == "raster"
     assert be.primary_path(side - 2, side - 2) == "cast"
-    assert be.primary_path(64, 64) == "cast"  # below the minimum frame size
+    assert be.primary_path(side + 2, 10 * side) == "raster"
     be.primary = "cast"
     assert be.primary_path(4096, 4096) == "cast"
