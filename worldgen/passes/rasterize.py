@@ -27,6 +27,7 @@ from numba import njit, prange
 
 MARGIN = 0.01  # pixels: see the module docstring
 BAND_ROWS = 8
+FAR = 1e6  # pixels: projected corners farther out take the view-cone edges (see _triangle_setup)
 
 
 @njit(parallel=True, cache=True)
@@ -73,6 +74,13 @@ def _triangle_setup(verts, faces, face_list, uvz, basis, origin, origin32, h, w,
                 boxes[k, 0], boxes[k, 1] = 1, 0
                 continue
             boxes[k, 0], boxes[k, 1], boxes[k, 2], boxes[k, 3] = x0, x1, y0, y1
+            if max(abs(u0), abs(u1), abs(u2), abs(v0), abs(v1), abs(v2)) > FAR:
+                # a corner just in front of the camera plane projects so far out that its line
+                # equations would lose digits: the view cone's need no division
+                _cone_edges(verts, i0, i1, i2, basis, origin, edges, k)
+                _spans(edges, k)
+                _mt_terms(verts, i0, i1, i2, origin32, tri, k)
+                continue
             # in front of the camera the triangle projects to the triangle of its projected
             # corners: its edges' lines, as signed pixel distances (> 0 inside)
             area = (u1 - u0) * (v2 - v0) - (v1 - v0) * (u2 - u0)
