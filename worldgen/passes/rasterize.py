@@ -27,6 +27,7 @@ from numba import njit, prange
 
 MARGIN = 0.01  # pixels: see the module docstring
 BAND_ROWS = 8
+BIN_CHUNKS = 64  # runs of triangles filed in parallel (any count gives the same bytes)
 FAR = 1e6  # pixels: projected corners farther out take the view-cone edges (see _triangle_setup)
 
 
@@ -49,7 +50,7 @@ def _project(verts, proj):
 
 
 @njit(parallel=True, cache=True)
-def _triangle_setup(verts, faces, face_list, uvz, basis, origin, origin32, h, w, boxes, edges, tri):
+def _triangle_setup(verts, faces, face_list, uvz, basis, origin, h, w, boxes, edges):
     """Per triangle: its pixel box (x0, x1, y0, y1; x0 > x1 when it covers no pixel centre)
     and its three edge functions (a, b, c), pixel (j, i) inside edge e when a j + b i + c >= 0
     (already widened by MARGIN)."""
@@ -79,7 +80,6 @@ def _triangle_setup(verts, faces, face_list, uvz, basis, origin, origin32, h, w,
                 # equations would lose digits: the view cone's need no division
                 _cone_edges(verts, i0, i1, i2, basis, origin, edges, k)
                 _spans(edges, k)
-                _mt_terms(verts, i0, i1, i2, origin32, tri, k)
                 continue
             # in front of the camera the triangle projects to the triangle of its projected
             # corners: its edges' lines, as signed pixel distances (> 0 inside)
@@ -93,28 +93,11 @@ def _triangle_setup(verts, faces, face_list, uvz, basis, origin, origin32, h, w,
             _edge2(edges, k, 1, u1, v1, u2, v2, s)
             _edge2(edges, k, 2, u2, v2, u0, v0, s)
             _spans(edges, k)
-            _mt_terms(verts, i0, i1, i2, origin32, tri, k)
             continue
         # crosses the camera plane: its projection is unbounded; the view-cone planes bound it
         boxes[k, 0], boxes[k, 1], boxes[k, 2], boxes[k, 3] = 0, w - 1, 0, h - 1
         _cone_edges(verts, i0, i1, i2, basis, origin, edges, k)
         _spans(edges, k)
-        _mt_terms(verts, i0, i1, i2, origin32, tri, k)
-
-
-@njit(inline="always")
-def _mt_terms(verts, i0, i1, i2, o, tri, k):
-    """The per-triangle terms of Moller-Trumbore for rays from one origin `o` (the rays'
-    float32 origin): edges e1, e2, s = o - a, q = s x e1 and t's numerator e2 . q, each
-    computed exactly as `kernels._hit_triangle` computes them per pixel (same bits)."""
-    ax, ay, az = np.float64(verts[i0, 0]), np.float64(verts[i0, 1]), np.float64(verts[i0, 2])
-    e1x, e1y, e1z = verts[i1, 0] - ax, verts[i1, 1] - ay, verts[i1, 2] - az
-    e2x, e2y, e2z = verts[i2, 0] - ax, verts[i2, 1] - ay, verts[i2, 2] - az
-    sx, sy, sz = o[0] - ax, o[1] - ay, o[2] - az
-    qx, qy, qz = sy * e1z - sz * e1y, sz * e1x - sx * e1z, sx * e1y - sy * e1x
-    tri[k, 0], tri[k, 1], tri[k, 2], tri[k, 3], tri[k, 4], tri[k, 5] = e1x, e1y, e1z, e2x, e2y, e2z
-    tri[k, 6], tri[k, 7], tri[k, 8], tri[k, 9], tri[k, 10], tri[k, 11] = sx, sy, sz, qx, qy, qz
-    tri[k, 12] = e2x * qx + e2y * qy + e2z * qz
 
 
 @njit(inline="always")
@@ -180,30 +163,41 @@ def _spans(edges, k):
                 edges[k, e, 0], edges[k, e, 1], edges[k, e, 2] = 1.0 if a > 0 else -1.0, -b / a, -c / a
 
 
-@njit(cache=True)
-def _bin(boxes, nb):
-    """Triangles filed by row band, in face order: (start (nb + 1,), items)."""
+@njit(parallel=True, cache=True)
+def _bin(boxes, nb, chunks):
+    """Triangles filed by row band, in face order: (start (nb + 1,), items). The triangles are
+    cut into `chunks` runs counted and filed in parallel, each run writing its own slots."""
     m = boxes.shape[0]
-    count = np.zeros(nb + 1, np.int64)
-    for k in range(m):
-        if boxes[k, 0] <= boxes[k, 1]:
-            for b in range(boxes[k, 2] // BAND_ROWS, boxes[k, 3] // BAND_ROWS + 1):
-                count[b + 1] += 1
-    for b in range(nb):
-        count[b + 1] += count[b]
-    items = np.empty(count[nb], np.int32)
-    fill = count[:nb].copy()
-    for k in range(m):
-        if boxes[k, 0] <= boxes[k, 1]:
-            for b in range(boxes[k, 2] // BAND_ROWS, boxes[k, 3] // BAND_ROWS + 1):
-                items[fill[b]] = k
-                fill[b] += 1
-    return count, items
+    size = (m + chunks - 1) // chunks
+    count = np.zeros((chunks, nb), np.int64)
+    for ch in prange(chunks):
+        for k in range(ch * size, min(m, ch * size + size)):
+            if boxes[k, 0] <= boxes[k, 1]:
+                for b in range(boxes[k, 2] // BAND_ROWS, boxes[k, 3] // BAND_ROWS + 1):
+                    count[ch, b] += 1
+    start = np.zeros(nb + 1, np.int64)
+    fill = np.empty((chunks, nb), np.int64)
+    n = 0
+    for b in range(nb):  # band by band, chunk by chunk: face order within each band
+        start[b] = n
+        for ch in range(chunks):
+            fill[ch, b] = n
+            n += count[ch, b]
+    start[nb] = n
+    items = np.empty(n, np.int32)
+    for ch in prange(chunks):
+        for k in range(ch * size, min(m, ch * size + size)):
+            if boxes[k, 0] <= boxes[k, 1]:
+                for b in range(boxes[k, 2] // BAND_ROWS, boxes[k, 3] // BAND_ROWS + 1):
+                    items[fill[ch, b]] = k
+                    fill[ch, b] += 1
+    return start, items
 
 
 @njit(parallel=True, cache=True)
-def _scan(order, start, items, boxes, edges, tri, face_geom, face_local, rays, depth, geom, prim, bary):
+def _scan(order, start, items, boxes, edges, face_list, face_geom, face_local, faces, verts, rays, depth, geom, prim, bary):
     h, w = depth.shape
+    ox, oy, oz = rays[0, 0, 0], rays[0, 0, 1], rays[0, 0, 2]  # every pixel's ray starts here
     for q in prange(order.shape[0]):
         band = order[q]
         r0, r1 = band * BAND_ROWS, min(band * BAND_ROWS + BAND_ROWS, h) - 1
@@ -217,8 +211,16 @@ def _scan(order, start, items, boxes, edges, tri, face_geom, face_local, rays, d
         for it in range(start[band], start[band + 1]):
             k = items[it]
             g, local = face_geom[k], face_local[k]
-            e1x, e1y, e1z, e2x, e2y, e2z = tri[k, 0], tri[k, 1], tri[k, 2], tri[k, 3], tri[k, 4], tri[k, 5]
-            sx, sy, sz, qx, qy, qz, tn = tri[k, 6], tri[k, 7], tri[k, 8], tri[k, 9], tri[k, 10], tri[k, 11], tri[k, 12]
+            # Moller-Trumbore's terms that do not depend on the direction (all rays share one
+            # origin), each computed as `kernels._hit_triangle` computes it per pixel: same bits
+            f = face_list[k]
+            a, b, c = faces[f, 0], faces[f, 1], faces[f, 2]
+            ax, ay, az = np.float64(verts[a, 0]), np.float64(verts[a, 1]), np.float64(verts[a, 2])
+            e1x, e1y, e1z = verts[b, 0] - ax, verts[b, 1] - ay, verts[b, 2] - az
+            e2x, e2y, e2z = verts[c, 0] - ax, verts[c, 1] - ay, verts[c, 2] - az
+            sx, sy, sz = ox - ax, oy - ay, oz - az
+            qx, qy, qz = sy * e1z - sz * e1y, sz * e1x - sx * e1z, sx * e1y - sy * e1x
+            tn = e2x * qx + e2y * qy + e2z * qz
             for i in range(max(boxes[k, 2], r0), min(boxes[k, 3], r1) + 1):
                 lo, hi = np.float64(boxes[k, 0]), np.float64(boxes[k, 1])
                 for e in range(3):
@@ -276,8 +278,8 @@ def rasterize(rays, basis, origin, proj, verts, faces, face_list, face_geom, fac
     m = len(face_list)
     work = {} if work is None else work
     if work.get("m") != m:
-        work.update(m=m, boxes=np.empty((m, 4), np.int64), edges=np.empty((m, 3, 3)), tri=np.empty((m, 13)))
-    boxes, edges, tri = work["boxes"], work["edges"], work["tri"]
+        work.update(m=m, boxes=np.empty((m, 4), np.int32), edges=np.empty((m, 3, 3)))
+    boxes, edges = work["boxes"], work["edges"]
     uvz = _project(verts, np.asarray(proj, np.float64))
     _triangle_setup(
         verts,
@@ -286,17 +288,18 @@ def rasterize(rays, basis, origin, proj, verts, faces, face_list, face_geom, fac
         uvz,
         np.asarray(basis, np.float64),
         np.asarray(origin, np.float64),
-        rays[0, 0, :3].copy(),
         h,
         w,
         boxes,
         edges,
-        tri,
     )
     nb = (h + BAND_ROWS - 1) // BAND_ROWS
-    start, items = _bin(boxes, nb)
+    start, items = _bin(boxes, nb, BIN_CHUNKS)
     depth = np.empty((h, w), np.float32)
     geom = np.empty((h, w), np.int32)
     prim = np.empty((h, w), np.int32)
     bary = np.empty((h, w, 2), np.float32)
-    return _scan(band_order(nb), start, items, boxes, edges, tri, face_geom, face_local, rays, depth, geom, prim, bary)
+    return _scan(
+        band_order(nb), start, items, boxes, edges, face_list, face_geom, face_local, faces, verts, rays,
+        depth, geom, prim, bary,
+    )
