@@ -39,7 +39,7 @@ STAGES = (
 # the stages each path of the static set's primary visibility runs (RaycastBackend.primary_path)
 PATH_STAGES = {
     "cast": ("ray generation", "cast (Open3D)", "hit conversion", "surface attributes + both flows"),
-    "raster": ("ray generation", "scan conversion (rasterize)", "surface attributes + both flows"),
+    "raster": ("scan conversion (rasterize)", "surface attributes + both flows"),  # rays rebuilt, not stored
 }
 
 
@@ -154,6 +154,7 @@ def time_stages(spec, world, frames: int) -> dict[str, list[float]]:
     rig = ShotCamera(spec.shots[0], world, w, h)
     times = {s: [] for s in STAGES}
     views = []
+    work: dict = {}  # the scan conversion's tables, kept between frames as the backend keeps them
     for i in range(frames + 2):
         cam = rig.at(i / fps)  # a new camera frame: its rays are not cached yet
         a = time.perf_counter()
@@ -173,7 +174,7 @@ def time_stages(spec, world, frames: int) -> dict[str, list[float]]:
         )
         d = time.perf_counter()
         proj = cam.K @ cam.world_to_camera[:3]
-        rasterize(rays, *ray_basis(cam), proj, snap.vertices, snap.faces, *be._static_tables(snap))
+        rasterize(*ray_basis(cam), h, w, proj, snap.vertices, snap.faces, *be._static_tables(snap), work)
         e = time.perf_counter()
         views.append((cam, hits))
         if i > 0:  # the first cast warms the BVH's caches
@@ -309,7 +310,8 @@ def markdown(res: dict) -> str:
             "",
             f"Milliseconds per frame, median of {res['params']['repeats']} rounds of {st['frames']} frames "
             "(range), each stage timed alone with the calls the rasterizer makes. The static set's primary hits "
-            "come either from Open3D's cast plus the conversion of its output, or from the scan conversion "
+            "come either from Open3D's cast of the stored rays plus the conversion of its output, or from the "
+            "scan conversion, which rebuilds each ray's bits from the camera's basis and needs no ray array "
             f"(same rays, same hits); the cost model takes the {st.get('path', 'cast')} path here. The last stage "
             "is one sweep over the pixels: normals, uv and ids, and both flows, which project every visible "
             "point into the next and the previous frame and test its visibility there.",

@@ -129,7 +129,7 @@ def test_raster_is_the_per_pixel_reference_bit_for_bit(scene, tmp_path):
     basis, origin = ray_basis(cam)
     proj = cam.K @ cam.world_to_camera[:3]
     tables = _tables(snap)
-    got = rasterize(rays, basis, origin, proj, snap.vertices, snap.faces, *tables)
+    got = rasterize(basis, origin, H, W, proj, snap.vertices, snap.faces, *tables)
     empty = (
         np.full((H, W), np.inf, np.float32),
         np.full((H, W), -1, np.int32),
@@ -224,7 +224,7 @@ def test_triangles_at_and_across_the_camera_plane_match_the_cast():
 
     def prims(faces):
         fl = np.arange(len(faces), dtype=np.int64)
-        got = rasterize(rays, basis, origin, proj, verts, faces, fl, np.zeros(len(faces), np.int32), fl.astype(np.int32))
+        got = rasterize(basis, origin, 48, 64, proj, verts, faces, fl, np.zeros(len(faces), np.int32), fl.astype(np.int32))
         scene = o3d.t.geometry.RaycastingScene()
         scene.add_triangles(o3d.core.Tensor(verts), o3d.core.Tensor(faces.astype(np.uint32)))
         ref = scene.cast_rays(o3d.core.Tensor.from_numpy(rays))

@@ -195,9 +195,13 @@ def _bin(boxes, nb, chunks):
 
 
 @njit(parallel=True, cache=True)
-def _scan(order, start, items, boxes, edges, face_list, face_geom, face_local, faces, verts, rays, depth, geom, prim, bary):
+def _scan(
+    order, start, items, boxes, edges, face_list, face_geom, face_local, faces, verts, m, origin, depth, geom, prim, bary
+):
     h, w = depth.shape
-    ox, oy, oz = rays[0, 0, 0], rays[0, 0, 1], rays[0, 0, 2]  # every pixel's ray starts here
+    # every pixel's ray starts at the float32 origin; its direction is rebuilt per pixel with
+    # `make_rays`' expression, rounded to float32 as it stores it: the same bits, not read
+    ox, oy, oz = np.float64(np.float32(origin[0])), np.float64(np.float32(origin[1])), np.float64(np.float32(origin[2]))
     for q in prange(order.shape[0]):
         band = order[q]
         r0, r1 = band * BAND_ROWS, min(band * BAND_ROWS + BAND_ROWS, h) - 1
@@ -234,8 +238,11 @@ def _scan(order, start, items, boxes, edges, face_list, face_geom, face_local, f
                         hi = -1.0
                 if lo > hi:
                     continue
+                rx, ry, rz = m[0, 1] * i, m[1, 1] * i, m[2, 1] * i
                 for j in range(int(np.ceil(lo)), int(np.floor(hi)) + 1):
-                    dx, dy, dz = np.float64(rays[i, j, 3]), np.float64(rays[i, j, 4]), np.float64(rays[i, j, 5])
+                    dx = np.float64(np.float32(m[0, 0] * j + rx + m[0, 2]))
+                    dy = np.float64(np.float32(m[1, 0] * j + ry + m[1, 2]))
+                    dz = np.float64(np.float32(m[2, 0] * j + rz + m[2, 2]))
                     px, py, pz = dy * e2z - dz * e2y, dz * e2x - dx * e2z, dx * e2y - dy * e2x
                     det = e1x * px + e1y * py + e1z * pz
                     if abs(det) < 1e-20:
@@ -267,32 +274,21 @@ def band_order(nb: int) -> np.ndarray:
     return np.array([r for r in rev if r < nb], np.int64)
 
 
-def rasterize(rays, basis, origin, proj, verts, faces, face_list, face_geom, face_local, work=None):
+def rasterize(basis, origin, h, w, proj, verts, faces, face_list, face_geom, face_local, work=None):
     """(depth, geom, prim, bary) hit buffers of the triangles `face_list` (global face indices;
-    `face_geom` / `face_local` their object index and index within it) for the (H, W, 6) pixel
-    rays `rays`, whose direction at pixel (i, j) is `basis` @ (j, i, 1) before float32 rounding
-    and whose origin is `origin`; `proj` is the camera's 3x4 K [R | t]. `work`, a dict kept by
-    the caller, holds the per-triangle tables from one call to the next (~200 bytes a triangle:
-    fresh pages for them every frame cost more than filling them)."""
-    h, w = rays.shape[:2]
+    `face_geom` / `face_local` their object index and index within it) for the pixel rays of an
+    h x w frame: at pixel (i, j) the direction `basis` @ (j, i, 1) and the origin `origin`, each
+    rounded to float32 as `make_rays` stores them (`snapshot.ray_basis`); `proj` is the camera's
+    3x4 K [R | t]. `work`, a dict kept by the caller, holds the per-triangle tables from one call
+    to the next (~90 bytes a triangle: fresh pages every frame cost more than filling them)."""
     m = len(face_list)
     work = {} if work is None else work
     if work.get("m") != m:
         work.update(m=m, boxes=np.empty((m, 4), np.int32), edges=np.empty((m, 3, 3)))
     boxes, edges = work["boxes"], work["edges"]
+    basis, origin = np.asarray(basis, np.float64), np.asarray(origin, np.float64)
     uvz = _project(verts, np.asarray(proj, np.float64))
-    _triangle_setup(
-        verts,
-        faces,
-        face_list,
-        uvz,
-        np.asarray(basis, np.float64),
-        np.asarray(origin, np.float64),
-        h,
-        w,
-        boxes,
-        edges,
-    )
+    _triangle_setup(verts, faces, face_list, uvz, basis, origin, h, w, boxes, edges)
     nb = (h + BAND_ROWS - 1) // BAND_ROWS
     start, items = _bin(boxes, nb, BIN_CHUNKS)
     depth = np.empty((h, w), np.float32)
@@ -300,6 +296,6 @@ def rasterize(rays, basis, origin, proj, verts, faces, face_list, face_geom, fac
     prim = np.empty((h, w), np.int32)
     bary = np.empty((h, w, 2), np.float32)
     return _scan(
-        band_order(nb), start, items, boxes, edges, face_list, face_geom, face_local, faces, verts, rays,
+        band_order(nb), start, items, boxes, edges, face_list, face_geom, face_local, faces, verts, basis, origin,
         depth, geom, prim, bary,
     )
