@@ -110,7 +110,9 @@ def test_raster_matches_the_cast(scene, tmp_path):
     for t in (0.0, 0.5):
         r, c, _, _ = _both(spec, world, t)
         hit = c.geom >= 0
-        assert 0.2 < hit.mean() < 1.0 and (scene is LOW or (c.geom == 5).sum() > 20)  # a frame with both hits and misses
+        assert 0.2 < hit.mean() < 1.0 and (
+            scene is LOW or (c.geom == 5).sum() > 20
+        )  # a frame with both hits and misses
         assert (r.geom == c.geom).all() and (r.prim == c.prim).all()
         both = hit & (r.geom >= 0)
         assert np.abs(r.depth[both] - c.depth[both]).max() <= 1e-5 * c.depth[both].max()
@@ -224,7 +226,9 @@ def test_triangles_at_and_across_the_camera_plane_match_the_cast():
 
     def prims(faces):
         fl = np.arange(len(faces), dtype=np.int64)
-        got = rasterize(basis, origin, 48, 64, proj, verts, faces, fl, np.zeros(len(faces), np.int32), fl.astype(np.int32))
+        got = rasterize(
+            basis, origin, 48, 64, proj, verts, faces, fl, np.zeros(len(faces), np.int32), fl.astype(np.int32)
+        )
         scene = o3d.t.geometry.RaycastingScene()
         scene.add_triangles(o3d.core.Tensor(verts), o3d.core.Tensor(faces.astype(np.uint32)))
         ref = scene.cast_rays(o3d.core.Tensor.from_numpy(rays))

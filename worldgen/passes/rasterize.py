@@ -196,7 +196,22 @@ def _bin(boxes, nb, chunks):
 
 @njit(parallel=True, cache=True)
 def _scan(
-    order, start, items, boxes, edges, face_list, face_geom, face_local, faces, verts, m, origin, depth, geom, prim, bary
+    order,
+    start,
+    items,
+    boxes,
+    edges,
+    face_list,
+    face_geom,
+    face_local,
+    faces,
+    verts,
+    m,
+    origin,
+    depth,
+    geom,
+    prim,
+    bary,
 ):
     h, w = depth.shape
     # every pixel's ray starts at the float32 origin; its direction is rebuilt per pixel with
@@ -296,6 +311,20 @@ def rasterize(basis, origin, h, w, proj, verts, faces, face_list, face_geom, fac
     prim = np.empty((h, w), np.int32)
     bary = np.empty((h, w, 2), np.float32)
     return _scan(
-        band_order(nb), start, items, boxes, edges, face_list, face_geom, face_local, faces, verts, basis, origin,
-        depth, geom, prim, bary,
+        band_order(nb),
+        start,
+        items,
+        boxes,
+        edges,
+        face_list,
+        face_geom,
+        face_local,
+        faces,
+        verts,
+        basis,
+        origin,
+        depth,
+        geom,
+        prim,
+        bary,
     )

@@ -117,13 +117,21 @@ class RaycastBackend:
         self.last_path = path if len(self.static_geoms) else None
         # scan conversion rebuilds each pixel's ray from the basis: the ray array is made only
         # for what reads it (the cast, moving parts)
-        ray_img = pixel_ray_array(cam) if (path == "cast" and len(self.static_geoms)) or len(self.moving_geoms) else None
+        ray_img = (
+            pixel_ray_array(cam) if (path == "cast" and len(self.static_geoms)) or len(self.moving_geoms) else None
+        )
         if len(self.static_geoms) and path == "raster":
             from worldgen.passes.rasterize import rasterize
 
             hits = rasterize(
-                *ray_basis(cam), h, w, cam.K @ cam.world_to_camera[:3], snap.vertices, snap.faces,
-                *self._static_tables(snap), self._raster_work,
+                *ray_basis(cam),
+                h,
+                w,
+                cam.K @ cam.world_to_camera[:3],
+                snap.vertices,
+                snap.faces,
+                *self._static_tables(snap),
+                self._raster_work,
             )
         elif len(self.static_geoms):
             if self._static is None:
