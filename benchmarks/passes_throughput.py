@@ -8,7 +8,10 @@ where a frame's time goes (per stage, at 512² and ~100k triangles).
 Writes <name>.json, .md and .png to benchmarks/results/ (or --out). 'all passes' means what
 `worldgen passes` computes per frame (hits, depth, normal, ids, uv, forward + backward flow
 with occlusion), without writing files; 'raw cast_rays' is Open3D's RaycastingScene.cast_rays
-alone on the same scene and rays. After a warm-up (imports, numba, GL context), each
+alone on the same scene and rays. The raycast backend finds the static set's primary hits by
+Open3D's cast or by scan conversion, by a cost model (RaycastBackend.primary_path); the table
+says which path each configuration took and, unless --no-other-path, times the other path too
+(forced), which shows where the cost model's line lies. After a warm-up (imports, numba, GL context), each
 configuration runs its cases (raw, each backend) `--repeats` times in rotating order; a round's
 figure is the median over its timed frames, and the tables give the median of the rounds with
 their range. Triangle counts come from the built world, the GL renderer string from the GL

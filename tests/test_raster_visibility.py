@@ -8,7 +8,7 @@ import pytest
 
 from worldgen.camera import ShotCamera
 from worldgen.passes.kernels import raster_moving
-from worldgen.passes.raycast import RASTER_TRIANGLES_PER_PIXEL, RaycastBackend
+from worldgen.passes.raycast import RASTER_MIN_PIXELS, RASTER_TRIANGLES_PER_PIXEL, RaycastBackend
 from worldgen.passes.rasterize import rasterize
 from worldgen.passes.snapshot import SnapshotMaker, pixel_ray_array, ray_basis
 from worldgen.world import World
@@ -74,6 +74,19 @@ shots:
   - id: s
     duration: 1
     camera: {move: static, position: [0.5, 1.8, 3.5], look_at: [0.1, 1, -0.2], fov: 45}
+"""
+
+
+ONE_BOX = """
+worldgen: 1
+render: {width: 96, height: 72, fps: 24}
+world:
+  objects:
+    - {id: box, shape: box, size: [1, 1, 1]}
+shots:
+  - id: s
+    duration: 1
+    camera: {move: static, position: [2, 2, 3], look_at: [0, 0, 0], fov: 45}
 """
 
 
@@ -197,9 +210,13 @@ def test_the_cost_model_chooses_by_triangles_per_pixel(tmp_path):
     n = be.static_triangles
     assert 0 < n < world.triangle_count  # the moving box is not counted
     side = int(np.sqrt(n / RASTER_TRIANGLES_PER_PIXEL))
+    assert side * side >= RASTER_MIN_PIXELS  # here the triangle count decides
     assert be.primary_path(side + 2, side + 2) == "raster"
     assert be.primary_path(side - 2, side - 2) == "cast"
     assert be.primary_path(side + 2, 10 * side) == "raster"
+    (tmp_path / "box").mkdir()
+    small = RaycastBackend(World(spec_from(ONE_BOX, tmp_path / "box")))  # 12 triangles
+    assert small.primary_path(128, 128) == "raster" and small.primary_path(127, 128) == "cast"
     be.primary = "cast"
     assert be.primary_path(4096, 4096) == "cast"
 

@@ -32,10 +32,9 @@ FAR = 1e6  # pixels: projected corners farther out take the view-cone edges (see
 
 
 @njit(parallel=True, cache=True)
-def _project(verts, proj):
+def _project(verts, proj, out):
     """(V, 3) float64 screen u, v and camera z of every vertex (u, v meaningless where z <= 0)."""
     n = verts.shape[0]
-    out = np.empty((n, 3))
     for v in prange(n):
         x, y, z = np.float64(verts[v, 0]), np.float64(verts[v, 1]), np.float64(verts[v, 2])
         qz = proj[2, 0] * x + proj[2, 1] * y + proj[2, 2] * z + proj[2, 3]
@@ -302,7 +301,9 @@ def rasterize(basis, origin, h, w, proj, verts, faces, face_list, face_geom, fac
         work.update(m=m, boxes=np.empty((m, 4), np.int32), edges=np.empty((m, 3, 3)))
     boxes, edges = work["boxes"], work["edges"]
     basis, origin = np.asarray(basis, np.float64), np.asarray(origin, np.float64)
-    uvz = _project(verts, np.asarray(proj, np.float64))
+    if work.get("v") != len(verts):
+        work.update(v=len(verts), uvz=np.empty((len(verts), 3)))
+    uvz = _project(verts, np.asarray(proj, np.float64), work["uvz"])
     _triangle_setup(verts, faces, face_list, uvz, basis, origin, h, w, boxes, edges)
     nb = (h + BAND_ROWS - 1) // BAND_ROWS
     start, items = _bin(boxes, nb, BIN_CHUNKS)

@@ -167,7 +167,8 @@ class RaycastBackend:
         rather than a timing, so that the same world and frame size always take the same path."""
         if self.primary != "auto":
             return self.primary
-        return "raster" if self.static_triangles < RASTER_TRIANGLES_PER_PIXEL * h * w else "cast"
+        fits = h * w >= RASTER_MIN_PIXELS and self.static_triangles < RASTER_TRIANGLES_PER_PIXEL * h * w
+        return "raster" if fits else "cast"
 
     def _static_tables(self, snap: Snapshot):
         if self._static_faces is None:
@@ -245,15 +246,17 @@ class RaycastBackend:
 
 
 MAX_BOXES = 64
-# The cost model of `primary_path`: scan conversion below this many static triangles a pixel.
-# Per frame on 2 cores (benchmarks/passes_throughput.py's scenes), the cast costs ~40 ns a
-# pixel whatever the triangle count, and Open3D's threads then contend with numba's for the
-# cores; scan conversion costs ~0.1 ms, ~20-30 ns a static triangle (each is projected and
-# boxed, in view or not) and ~10-20 ns a pixel. Where all passes break even (both paths timed in
-# the same loop): ~1.4 triangles a pixel at 97k triangles, ~0.95 at 1M (more cache misses a
-# triangle), and scan conversion wins at every size from 64² at 1.85k. 0.75 keeps a margin below
-# the lowest crossover, so no configuration takes the slower path.
+# The cost model of `primary_path`: scan conversion below this many static triangles a pixel,
+# in frames of at least RASTER_MIN_PIXELS. Per frame on 2 cores (benchmarks/
+# passes_throughput.py's scenes), the cast costs ~35-45 ns a pixel whatever the triangle count,
+# and Open3D's threads then contend with numba's for the cores; scan conversion costs ~0.3 ms
+# more in fixed costs (five parallel loops), ~15-30 ns a static triangle (each is projected and
+# boxed, in view or not) and ~10-20 ns a pixel. Where all passes break even (both paths timed
+# in the same loop): ~1.4 triangles a pixel at 97k triangles, ~0.95 at 1M (more cache misses a
+# triangle), and between 96² and 128² pixels at 1.85k. The line keeps a margin below each, so
+# no configuration takes the slower path.
 RASTER_TRIANGLES_PER_PIXEL = 0.75
+RASTER_MIN_PIXELS = 128 * 128
 BOX_PAD = 2e-5  # x (1 + largest coordinate): far above float32 rounding of a hit, far below the rays' offset
 
 
