@@ -144,7 +144,7 @@ def test_raster_is_the_per_pixel_reference_bit_for_bit(scene, tmp_path):
     basis, origin = ray_basis(cam)
     proj = cam.K @ cam.world_to_camera[:3]
     tables = _tables(snap)
-    got = rasterize(basis, origin, H, W, proj, snap.vertices, snap.faces, *tables)
+    got = rasterize(basis, origin, H, W, proj, snap.vertices, snap.faces, *tables, max_overdraw=np.inf)
     empty = (
         np.full((H, W), np.inf, np.float32),
         np.full((H, W), -1, np.int32),
@@ -244,7 +244,17 @@ def test_triangles_at_and_across_the_camera_plane_match_the_cast():
     def prims(faces):
         fl = np.arange(len(faces), dtype=np.int64)
         got = rasterize(
-            basis, origin, 48, 64, proj, verts, faces, fl, np.zeros(len(faces), np.int32), fl.astype(np.int32)
+            basis,
+            origin,
+            48,
+            64,
+            proj,
+            verts,
+            faces,
+            fl,
+            np.zeros(len(faces), np.int32),
+            fl.astype(np.int32),
+            max_overdraw=np.inf,  # triangles this near the camera cover the frame many times over
         )
         scene = o3d.t.geometry.RaycastingScene()
         scene.add_triangles(o3d.core.Tensor(verts), o3d.core.Tensor(faces.astype(np.uint32)))
@@ -261,3 +271,33 @@ def test_triangles_at_and_across_the_camera_plane_match_the_cast():
     assert seen >= 40
     got, ref = prims(faces)  # all together: the nearest of them
     assert (got == ref).all() and len(np.unique(got)) >= 3
+
+
+def _stack(n):
+    planes = "\n".join(
+        f"    - {{id: p{k}, shape: plane, size: [40, 40], position: [0, {k * 0.1:.1f}, 0]}}" for k in range(n)
+    )
+    return f"""
+worldgen: 1
+render: {{width: 128, height: 128, fps: 24}}
+world:
+  objects:
+{planes}
+shots:
+  - id: s
+    duration: 1
+    camera: {{move: static, position: [0.3, 5, 0.2], look_at: [0.3, 0, 0.2001], fov: 40}}
+"""
+
+
+@pytest.mark.parametrize("planes, path", [(3, "raster"), (12, "cast")])
+def test_deep_stacks_of_large_triangles_go_to_the_cast(planes, path, tmp_path):
+    """Few triangles, but each covering the whole frame: 12 planes stack 24 boxes deep, past
+    MAX_OVERDRAW, and the frame is cast instead (the cost model alone would scan it)."""
+    spec, world = _world(_stack(planes), tmp_path)
+    be = RaycastBackend(world)
+    cam = ShotCamera(spec.shots[0], world, 128, 128).at(0.0)
+    assert be.primary_path(128, 128) == "raster"
+    hits = be.hits(SnapshotMaker(world)(0.0), cam)
+    assert be.last_path == path
+    assert (hits.geom == planes - 1).all()  # the top plane everywhere

@@ -27,6 +27,11 @@ from numba import njit, prange
 
 MARGIN = 0.01  # pixels: see the module docstring
 BAND_ROWS = 8
+# A frame whose triangles' screen boxes add up to more than MAX_OVERDRAW times its pixels is
+# left to the cast (`rasterize` returns None): scanning costs ~4 ns a box pixel on 2 cores, the
+# cast ~35-45 ns a pixel, so past ~8 layers of boxes the cast is the cheaper (many large
+# triangles stacked in view; a triangle that crosses the camera plane counts the whole frame)
+MAX_OVERDRAW = 8
 BIN_CHUNKS = 64  # runs of triangles filed in parallel (any count gives the same bytes)
 FAR = 1e6  # pixels: projected corners farther out take the view-cone edges (see _triangle_setup)
 
@@ -163,17 +168,22 @@ def _spans(edges, k):
 
 
 @njit(parallel=True, cache=True)
-def _bin(boxes, nb, chunks):
-    """Triangles filed by row band, in face order: (start (nb + 1,), items). The triangles are
-    cut into `chunks` runs counted and filed in parallel, each run writing its own slots."""
+def _bin(boxes, nb, chunks, max_area):
+    """Triangles filed by row band, in face order: (start (nb + 1,), items, True). The
+    triangles are cut into `chunks` runs counted and filed in parallel, each run writing its own
+    slots. (empty, empty, False) when their boxes' pixels add up to more than `max_area`."""
     m = boxes.shape[0]
     size = (m + chunks - 1) // chunks
     count = np.zeros((chunks, nb), np.int64)
+    area = np.zeros(chunks, np.int64)
     for ch in prange(chunks):
         for k in range(ch * size, min(m, ch * size + size)):
             if boxes[k, 0] <= boxes[k, 1]:
+                area[ch] += (boxes[k, 1] - boxes[k, 0] + 1) * (boxes[k, 3] - boxes[k, 2] + 1)
                 for b in range(boxes[k, 2] // BAND_ROWS, boxes[k, 3] // BAND_ROWS + 1):
                     count[ch, b] += 1
+    if area.sum() > max_area:
+        return np.zeros(1, np.int64), np.zeros(0, np.int32), False
     start = np.zeros(nb + 1, np.int64)
     fill = np.empty((chunks, nb), np.int64)
     n = 0
@@ -190,7 +200,7 @@ def _bin(boxes, nb, chunks):
                 for b in range(boxes[k, 2] // BAND_ROWS, boxes[k, 3] // BAND_ROWS + 1):
                     items[fill[ch, b]] = k
                     fill[ch, b] += 1
-    return start, items
+    return start, items, True
 
 
 @njit(parallel=True, cache=True)
@@ -288,13 +298,16 @@ def band_order(nb: int) -> np.ndarray:
     return np.array([r for r in rev if r < nb], np.int64)
 
 
-def rasterize(basis, origin, h, w, proj, verts, faces, face_list, face_geom, face_local, work=None):
+def rasterize(
+    basis, origin, h, w, proj, verts, faces, face_list, face_geom, face_local, work=None, max_overdraw=MAX_OVERDRAW
+):
     """(depth, geom, prim, bary) hit buffers of the triangles `face_list` (global face indices;
     `face_geom` / `face_local` their object index and index within it) for the pixel rays of an
     h x w frame: at pixel (i, j) the direction `basis` @ (j, i, 1) and the origin `origin`, each
     rounded to float32 as `make_rays` stores them (`snapshot.ray_basis`); `proj` is the camera's
     3x4 K [R | t]. `work`, a dict kept by the caller, holds the per-triangle tables from one call
-    to the next (~90 bytes a triangle: fresh pages every frame cost more than filling them)."""
+    to the next (~90 bytes a triangle: fresh pages every frame cost more than filling them).
+    None, after the triangles' set-up only, where the boxes overlap more than `max_overdraw` deep."""
     m = len(face_list)
     work = {} if work is None else work
     if work.get("m") != m:
@@ -306,7 +319,9 @@ def rasterize(basis, origin, h, w, proj, verts, faces, face_list, face_geom, fac
     uvz = _project(verts, np.asarray(proj, np.float64), work["uvz"])
     _triangle_setup(verts, faces, face_list, uvz, basis, origin, h, w, boxes, edges)
     nb = (h + BAND_ROWS - 1) // BAND_ROWS
-    start, items = _bin(boxes, nb, BIN_CHUNKS)
+    start, items, ok = _bin(boxes, nb, BIN_CHUNKS, int(min(max_overdraw * h * w, 2**62)))
+    if not ok:
+        return None
     depth = np.empty((h, w), np.float32)
     geom = np.empty((h, w), np.int32)
     prim = np.empty((h, w), np.int32)

@@ -115,11 +115,7 @@ class RaycastBackend:
         h, w = cam.height, cam.width
         path = self.primary_path(h, w)
         self.last_path = path if len(self.static_geoms) else None
-        # scan conversion rebuilds each pixel's ray from the basis: the ray array is made only
-        # for what reads it (the cast, moving parts)
-        ray_img = (
-            pixel_ray_array(cam) if (path == "cast" and len(self.static_geoms)) or len(self.moving_geoms) else None
-        )
+        hits = None
         if len(self.static_geoms) and path == "raster":
             from worldgen.passes.rasterize import rasterize
 
@@ -133,7 +129,14 @@ class RaycastBackend:
                 *self._static_tables(snap),
                 self._raster_work,
             )
-        elif len(self.static_geoms):
+            if hits is None:  # too many layers of triangles in this view: the cast is cheaper
+                self.last_path = path = "cast"
+        # the scan conversion rebuilds each pixel's ray from the basis: the ray array is made
+        # only for what reads it (the cast, moving parts)
+        ray_img = (
+            pixel_ray_array(cam) if (path == "cast" and len(self.static_geoms)) or len(self.moving_geoms) else None
+        )
+        if hits is None and len(self.static_geoms):
             if self._static is None:
                 self._static = self._build(snap, self.static_geoms)
             r = self._static.cast_rays(o3d.core.Tensor.from_numpy(ray_img))
@@ -146,7 +149,7 @@ class RaycastBackend:
                 self.static_geoms,
                 not self._static_ids_are_indices,
             )
-        else:
+        elif hits is None:
             hits = (
                 np.full((h, w), np.inf, np.float32),
                 np.full((h, w), -1, np.int32),
@@ -164,7 +167,9 @@ class RaycastBackend:
     def primary_path(self, h: int, w: int) -> str:
         """'raster' or 'cast': how the static set's primary hits are found for an h x w frame.
         A fixed cost model (RASTER_TRIANGLES_PER_PIXEL, measured in benchmarks/passes_throughput.py)
-        rather than a timing, so that the same world and frame size always take the same path."""
+        rather than a timing, so that the same world and frame size always take the same path.
+        A view whose triangles stack deeper than rasterize.MAX_OVERDRAW still goes to the cast
+        (`hits` then records 'cast' in `last_path`): a rule on the geometry, not a timing."""
         if self.primary != "auto":
             return self.primary
         fits = h * w >= RASTER_MIN_PIXELS and self.static_triangles < RASTER_TRIANGLES_PER_PIXEL * h * w
