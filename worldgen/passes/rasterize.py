@@ -118,8 +118,8 @@ def _edge2(edges, k, e, ua, va, ub, vb, s):
 
 @njit(cache=True)
 def _cone_edges(verts, i0, i1, i2, basis, origin, edges, k):
-    """Edge functions of a triangle that crosses the camera plane, from its view cone:
-    n_e = (v_e - o) x (v_e+1 - o); a direction d = sum l_c (v_c - o) with all l_c >= 0 (a hit
+    """Edge functions from the triangle's view cone, for triangles that cross the camera plane
+    or have a corner projected far out: n_e = (v_e - o) x (v_e+1 - o); a direction d = sum l_c (v_c - o) with all l_c >= 0 (a hit
     at t > 0) gives n_e . d = l_(e+2) * vol, vol = n_0 . (v_2 - o)."""
     p = np.empty((3, 3))
     idx = (i0, i1, i2)
@@ -160,11 +160,10 @@ def _spans(edges, k):
     """Edge functions a j + b i + c >= 0 -> per edge (kind, slope, intercept): for kind 1,
     j >= slope i + intercept; for kind -1, j <= slope i + intercept; for kind 0 (a = 0), the
     row is inside when slope i + intercept >= 0 (then slope = b, intercept = c)."""
-    if True:
-        for e in range(3):
-            a, b, c = edges[k, e, 0], edges[k, e, 1], edges[k, e, 2]
-            if a != 0.0:
-                edges[k, e, 0], edges[k, e, 1], edges[k, e, 2] = 1.0 if a > 0 else -1.0, -b / a, -c / a
+    for e in range(3):
+        a, b, c = edges[k, e, 0], edges[k, e, 1], edges[k, e, 2]
+        if a != 0.0:
+            edges[k, e, 0], edges[k, e, 1], edges[k, e, 2] = 1.0 if a > 0 else -1.0, -b / a, -c / a
 
 
 @njit(parallel=True, cache=True)
@@ -179,7 +178,7 @@ def _bin(boxes, nb, chunks, max_area):
     for ch in prange(chunks):
         for k in range(ch * size, min(m, ch * size + size)):
             if boxes[k, 0] <= boxes[k, 1]:
-                area[ch] += (boxes[k, 1] - boxes[k, 0] + 1) * (boxes[k, 3] - boxes[k, 2] + 1)
+                area[ch] += np.int64(boxes[k, 1] - boxes[k, 0] + 1) * np.int64(boxes[k, 3] - boxes[k, 2] + 1)
                 for b in range(boxes[k, 2] // BAND_ROWS, boxes[k, 3] // BAND_ROWS + 1):
                     count[ch, b] += 1
     if area.sum() > max_area:
