@@ -110,6 +110,18 @@ def _both(spec, world, t=0.0):
     return r, c, cam, snap
 
 
+def only_at_edges(differ, hit_a, bary_a, hit_b, bary_b, most=3):
+    """Where the two answers differ, at most `most` pixels, each a ray through an edge in one
+    of them (smallest barycentric under 1e-3): Embree's float32 test and the float64 one may
+    take either triangle of a shared edge, or hit and miss a mesh's open border. (None differ
+    on these scenes here; Embree's arithmetic varies with the CPU's vector width.)"""
+
+    def near(hit, b):
+        return hit & (np.minimum(np.minimum(b[..., 0], b[..., 1]), 1 - b[..., 0] - b[..., 1]) < 1e-3)
+
+    return differ.sum() <= most and (near(hit_a, bary_a) | near(hit_b, bary_b))[differ].all()
+
+
 def _tables(snap):
     nf = len(snap.faces)
     fl = np.arange(nf, dtype=np.int64)
@@ -126,8 +138,9 @@ def test_raster_matches_the_cast(scene, tmp_path):
         assert 0.2 < hit.mean() < 1.0 and (
             scene is LOW or (c.geom == 5).sum() > 20
         )  # a frame with both hits and misses
-        assert (r.geom == c.geom).all() and (r.prim == c.prim).all()
-        both = hit & (r.geom >= 0)
+        same = (r.geom == c.geom) & (r.prim == c.prim)
+        assert only_at_edges(~same, r.geom >= 0, r.bary, hit, c.bary)  # none here; see only_at_edges
+        both = hit & (r.geom >= 0) & same
         assert np.abs(r.depth[both] - c.depth[both]).max() <= 1e-5 * c.depth[both].max()
         assert np.abs(r.bary[both] - c.bary[both]).max() <= 2e-3  # Embree: float32 on a 40 m ground
         assert np.isinf(r.depth[~hit]).all() and (r.prim[~hit] == 0).all() and (r.bary[~hit] == 0).all()
@@ -241,7 +254,8 @@ def test_triangles_at_and_across_the_camera_plane_match_the_cast():
     basis, origin = ray_basis(cam)
     proj = cam.K @ cam.world_to_camera[:3]
 
-    def prims(faces):
+    def check(faces):
+        """Hit masks (prim ids) of the scan conversion and Open3D for these faces, compared."""
         fl = np.arange(len(faces), dtype=np.int64)
         got = rasterize(
             basis,
@@ -259,18 +273,17 @@ def test_triangles_at_and_across_the_camera_plane_match_the_cast():
         scene = o3d.t.geometry.RaycastingScene()
         scene.add_triangles(o3d.core.Tensor(verts), o3d.core.Tensor(faces.astype(np.uint32)))
         ref = scene.cast_rays(o3d.core.Tensor.from_numpy(rays))
-        ref_prim = ref["primitive_ids"].numpy().astype(np.int64)
-        ref_prim[~np.isfinite(ref["t_hit"].numpy())] = -1
-        return np.where(got[1] >= 0, got[2], -1), ref_prim
+        ref_hit = np.isfinite(ref["t_hit"].numpy())
+        ref_prim = np.where(ref_hit, ref["primitive_ids"].numpy().astype(np.int64), -1)
+        got_prim = np.where(got[1] >= 0, got[2], -1)
+        assert only_at_edges(got_prim != ref_prim, got[1] >= 0, got[3], ref_hit, ref["primitive_uvs"].numpy())
+        return got_prim
 
     seen = 0
     for f in faces:  # each alone: its whole footprint
-        got, ref = prims(f[None])
-        assert (got == ref).all()
-        seen += got.max() >= 0
+        seen += check(f[None]).max() >= 0
     assert seen >= 40
-    got, ref = prims(faces)  # all together: the nearest of them
-    assert (got == ref).all() and len(np.unique(got)) >= 3
+    assert len(np.unique(check(faces))) >= 3  # all together: the nearest of them
 
 
 def _stack(n):
