@@ -256,11 +256,11 @@ MAX_BOXES = 64
 # passes_throughput.py's scenes), the cast costs ~35-45 ns a pixel whatever the triangle count,
 # and Open3D's threads then contend with numba's for the cores; scan conversion costs ~0.3 ms
 # more in fixed costs (five parallel loops), ~15-30 ns a static triangle (each is projected and
-# boxed, in view or not) and ~10-20 ns a pixel. Where all passes break even (both paths timed
-# in the same loop): ~1.4 triangles a pixel at 97k triangles, ~0.95 at 1M (more cache misses a
-# triangle), and between 96² and 128² pixels at 1.85k. The line keeps a margin below each, so
-# no configuration takes the slower path.
-RASTER_TRIANGLES_PER_PIXEL = 0.75
+# boxed, in view or not) and ~10-20 ns a pixel. All passes timed both ways in the same loop:
+# at 0.95 triangles a pixel scan conversion was 15-18% faster (97k triangles at 320², 1M at
+# 1024²), at 1.48 (97k at 256²) 7% slower, at 1.7 (1M at 768²) 25% slower; at 1.85k triangles
+# it lost at 96² and won from 128². The line sits below each break-even point.
+RASTER_TRIANGLES_PER_PIXEL = 1.0
 RASTER_MIN_PIXELS = 128 * 128
 BOX_PAD = 2e-5  # x (1 + largest coordinate): far above float32 rounding of a hit, far below the rays' offset
 
