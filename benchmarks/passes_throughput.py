@@ -8,7 +8,10 @@ where a frame's time goes (per stage, at 512² and ~100k triangles).
 Writes <name>.json, .md and .png to benchmarks/results/ (or --out). 'all passes' means what
 `worldgen passes` computes per frame (hits, depth, normal, ids, uv, forward + backward flow
 with occlusion), without writing files; 'raw cast_rays' is Open3D's RaycastingScene.cast_rays
-alone on the same scene and rays. After a warm-up (imports, numba, GL context), each
+alone on the same scene and rays. The raycast backend finds the static set's primary hits by
+Open3D's cast or by scan conversion, by a cost model (RaycastBackend.primary_path); the table
+says which path each configuration took and, unless --no-other-path, times the other path too
+(forced), which shows where the cost model's line lies. After a warm-up (imports, numba, GL context), each
 configuration runs its cases (raw, each backend) `--repeats` times in rotating order; a round's
 figure is the median over its timed frames, and the tables give the median of the rounds with
 their range. Triangle counts come from the built world, the GL renderer string from the GL
@@ -29,7 +32,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
 
 STAGE_CONFIG = (100_000, 512)  # where the per-stage breakdown is measured
-STAGES = ("ray generation", "cast (Open3D)", "hit conversion", "surface attributes + both flows")
+STAGES = (
+    "ray generation",
+    "cast (Open3D)",
+    "hit conversion",
+    "scan conversion (rasterize)",
+    "surface attributes + both flows",
+)
+# the stages each path of the static set's primary visibility runs (RaycastBackend.primary_path)
+PATH_STAGES = {
+    "cast": ("ray generation", "cast (Open3D)", "hit conversion", "surface attributes + both flows"),
+    "raster": ("scan conversion (rasterize)", "surface attributes + both flows"),  # rays rebuilt, not stored
+}
 
 
 def scene_yaml(tris: int, size: int) -> tuple[str, int]:
@@ -76,11 +90,15 @@ def build(tris: int, size: int):
     return spec, world
 
 
-def time_passes(spec, world, backend: str, frames: int) -> list[float]:
-    """Seconds per frame of all passes; the first frame (BVH build, window fill) is not counted."""
+def time_passes(spec, world, backend: str, frames: int, primary: str = "auto", paths: set | None = None) -> list[float]:
+    """Seconds per frame of all passes; the first frame (BVH build, window fill) is not counted.
+    `primary` forces the raycast backend's path for the static set's primary hits ('cast',
+    'raster'; 'auto': its cost model); the paths taken are added to `paths`."""
     from worldgen.passes.sequence import Rasterizer
 
     r = Rasterizer(world, backend, with_local=False)  # what `worldgen passes` computes
+    if backend == "raycast":
+        r.backend.primary = primary
     times, last = [], time.perf_counter()
     it = r.shot_frames(
         spec.shots[0], spec.render.width, spec.render.height, spec.render.fps, only=set(range(frames + 1))
@@ -90,6 +108,8 @@ def time_passes(spec, world, backend: str, frames: int) -> list[float]:
         if k > 0:
             times.append(now - last)
         last = now
+        if paths is not None and backend == "raycast":
+            paths.add(r.backend.last_path)
     return times
 
 
@@ -117,15 +137,18 @@ def time_raw(spec, world, frames: int) -> list[float]:
 
 def time_stages(spec, world, frames: int) -> dict[str, list[float]]:
     """The raycast backend's per-frame work, stage by stage, on a world that does not move:
-    the same calls `Rasterizer.view` and `passes_of` make, timed one by one. The last stage is
-    the one sweep that computes the surface attributes and both flows with occlusion."""
+    the same calls `Rasterizer.view` and `passes_of` make, timed one by one. The scan
+    conversion stage is the other path to the same hits, on the same rays (the cost model takes
+    one per world and frame size); the last stage is the one sweep that computes the surface
+    attributes and both flows with occlusion."""
     import open3d as o3d
 
     from worldgen.camera import ShotCamera
     from worldgen.passes.derive import flows_and_attributes, surface
     from worldgen.passes.kernels import hits_in_place
+    from worldgen.passes.rasterize import rasterize
     from worldgen.passes.sequence import Rasterizer
-    from worldgen.passes.snapshot import Hits, pixel_ray_array
+    from worldgen.passes.snapshot import Hits, pixel_ray_array, ray_basis
 
     raster = Rasterizer(world, "raycast", with_local=False)
     be, snap = raster.backend, raster.snapshot(0.0)
@@ -134,6 +157,7 @@ def time_stages(spec, world, frames: int) -> dict[str, list[float]]:
     rig = ShotCamera(spec.shots[0], world, w, h)
     times = {s: [] for s in STAGES}
     views = []
+    work: dict = {}  # the scan conversion's tables, kept between frames as the backend keeps them
     for i in range(frames + 2):
         cam = rig.at(i / fps)  # a new camera frame: its rays are not cached yet
         a = time.perf_counter()
@@ -152,9 +176,12 @@ def time_stages(spec, world, frames: int) -> dict[str, list[float]]:
             )
         )
         d = time.perf_counter()
+        proj = cam.K @ cam.world_to_camera[:3]
+        rasterize(*ray_basis(cam), h, w, proj, snap.vertices, snap.faces, *be._static_tables(snap), work)
+        e = time.perf_counter()
         views.append((cam, hits))
         if i > 0:  # the first cast warms the BVH's caches
-            for s, v in zip(STAGES[:3], (b - a, c - b, d - c)):
+            for s, v in zip(STAGES[:4], (b - a, c - b, d - c, e - d)):
                 times[s].append(v)
     for i in range(1, frames + 1):
         (cam_p, hits_p), (cam, hits), (cam_n, hits_n) = views[i - 1], views[i], views[i + 1]
@@ -163,7 +190,7 @@ def time_stages(spec, world, frames: int) -> dict[str, list[float]]:
         flows_and_attributes(
             surf, snap, (snap, cam_n, hits_n), (snap, cam_p, hits_p), raster.moving, hits, raster.snapshots.deforming
         )
-        times[STAGES[3]].append(time.perf_counter() - a)
+        times[STAGES[4]].append(time.perf_counter() - a)
     return times
 
 
@@ -176,7 +203,9 @@ def gl_renderer() -> str | None:
     return line if ok and line else None
 
 
-def measure(tris_list, sizes, backends, frames: int, repeats: int, stages: bool, log=print) -> dict:
+def measure(
+    tris_list, sizes, backends, frames: int, repeats: int, stages: bool, other_path: bool = True, log=print
+) -> dict:
     renderer = gl_renderer() if "gl" in backends else None
     if "gl" in backends and renderer is None:
         log("gl: no GL context here, left out")
@@ -199,11 +228,20 @@ def measure(tris_list, sizes, backends, frames: int, repeats: int, stages: bool,
                     "height": spec.render.height,
                 }
                 cases = {"raw_cast_rays": lambda: statistics.median(time_raw(spec, world, frames))}
+                paths: set = set()
                 for b in backends:
                     k = frames if (size < 1024 or b == "raycast") else max(4, frames // 3)
-                    cases[b] = lambda b=b, k=k: statistics.median(time_passes(spec, world, b, k))
+                    cases[b] = lambda b=b, k=k: statistics.median(time_passes(spec, world, b, k, paths=paths))
+                if "raycast" in backends and other_path:  # the path the cost model did not take
+                    other = "cast" if _chosen(world, size) == "raster" else "raster"
+                    row["other_path"] = other
+                    cases["raycast_other"] = lambda o=other: statistics.median(
+                        time_passes(spec, world, "raycast", frames, primary=o)
+                    )
                 runs, order = C.alternating(cases, repeats, log=None)
                 row["order"] = order
+                if paths:
+                    row["path"] = "+".join(sorted(p for p in paths if p))
                 for name, secs in runs.items():
                     row[f"{name}_ms"] = C.spread([s * 1e3 for s in secs], 3)
                     row[f"{name}_fps"] = C.spread([1 / s for s in secs], 1)
@@ -226,9 +264,17 @@ def measure(tris_list, sizes, backends, frames: int, repeats: int, stages: bool,
                 "height": spec.render.height,
                 "frames": frames,
                 "ms": {s: C.spread([r[s] for r in rounds], 3) for s in STAGES},
-                "sum_ms": C.spread([sum(r.values()) for r in rounds], 3),
+                "sum_ms": {p: C.spread([sum(r[s] for s in ss) for r in rounds], 3) for p, ss in PATH_STAGES.items()},
+                "path": _chosen(world, STAGE_CONFIG[1]),
             }
     return C.finish_record(rec)
+
+
+def _chosen(world, size: int) -> str:
+    """The path the raycast backend's cost model takes for a size x size frame of `world`."""
+    from worldgen.passes.raycast import RaycastBackend
+
+    return RaycastBackend(world).primary_path(size, size)
 
 
 def _f(s: dict | None, digits: int = 1) -> str:
@@ -246,14 +292,17 @@ def markdown(res: dict) -> str:
         "Cases in rotating order after a warm-up.\n",
     ]
     titles = ["triangles", "size", "raw cast_rays fps"]
+    other = any("raycast_other_fps" in r for r in res["passes"])
     if "raycast" in res["params"]["backends"]:
-        titles += ["all passes, raycast fps", "raycast / raw"]
+        titles += ["static visibility", "all passes, raycast fps", "raycast / raw"]
+        titles += ["other path fps"] if other else []
     titles += [f"all passes, {b} fps" for b in backends]
     lines += ["| " + " | ".join(titles) + " |", "|" + "---:|" * len(titles)]
     for r in res["passes"]:
         cells = [f"{r['triangles']:,}", f"{r['width']}x{r['height']}", _f(r["raw_cast_rays_fps"])]
         if "raycast_fps" in r:
-            cells += [_f(r["raycast_fps"]), _f(r.get("raycast_vs_raw"), 3)]
+            cells += [r.get("path", "cast"), _f(r["raycast_fps"]), _f(r.get("raycast_vs_raw"), 3)]
+            cells += [f"{_f(r.get('raycast_other_fps'))} ({r.get('other_path')})"] if other else []
         cells += [_f(r.get(f"{b}_fps")) for b in backends]
         lines.append("| " + " | ".join(cells) + " |")
     st = res.get("stages")
@@ -263,16 +312,22 @@ def markdown(res: dict) -> str:
             f"## Where a frame's time goes (raycast, {st['triangles']:,} triangles, {st['width']}x{st['height']})",
             "",
             f"Milliseconds per frame, median of {res['params']['repeats']} rounds of {st['frames']} frames "
-            "(range), each stage timed alone with the calls the rasterizer makes. The last stage is one sweep "
-            "over the pixels: normals, uv and ids, and both flows, which project every visible point into the "
-            "next and the previous frame and test its visibility there.",
+            "(range), each stage timed alone with the calls the rasterizer makes. The static set's primary hits "
+            "come either from Open3D's cast of the stored rays plus the conversion of its output, or from the "
+            "scan conversion, which rebuilds each ray's bits from the camera's basis and needs no ray array "
+            f"(same rays, same hits); the cost model takes the {st.get('path', 'cast')} path here. The last stage "
+            "is one sweep over the pixels: normals, uv and ids, and both flows, which project every visible "
+            "point into the next and the previous frame and test its visibility there.",
             "",
             "| stage | ms / frame |",
             "|---|---:|",
         ]
         for s in STAGES:
-            lines.append(f"| {s} | {_f(st['ms'][s], 2)} |")
-        lines.append(f"| sum | {_f(st['sum_ms'], 2)} |")
+            if s in st["ms"]:  # older files have no scan conversion stage
+                lines.append(f"| {s} | {_f(st['ms'][s], 2)} |")
+        sums = st["sum_ms"] if "median" not in st["sum_ms"] else {"cast": st["sum_ms"]}  # older files: one sum
+        for p, v in sums.items():
+            lines.append(f"| sum, {p} path | {_f(v, 2)} |")
     return "\n".join(lines) + "\n"
 
 
@@ -325,6 +380,7 @@ def main() -> int:
     ap.add_argument("--sizes", type=_ints, default=None)
     ap.add_argument("--triangles", type=_ints, default=None)
     ap.add_argument("--no-stages", action="store_true", help="leave out the per-stage breakdown")
+    ap.add_argument("--no-other-path", action="store_true", help="do not time the path the cost model did not take")
     ap.add_argument("--out", type=Path, default=C.RESULTS)
     ap.add_argument("--name", default="passes", help="results file stem")
     ap.add_argument("--report-only", action="store_true", help="rewrite the Markdown and plot from the JSON")
@@ -336,7 +392,15 @@ def main() -> int:
     if args.report_only:
         res = C.json.loads((args.out / f"{args.name}.json").read_text())
     else:
-        res = measure(tris, sizes, backends, frames, args.repeats, stages=not (args.no_stages or args.tiny))
+        res = measure(
+            tris,
+            sizes,
+            backends,
+            frames,
+            args.repeats,
+            stages=not (args.no_stages or args.tiny),
+            other_path=not args.no_other_path,
+        )
         C.write_json(res, args.out / f"{args.name}.json")
     (args.out / f"{args.name}.md").write_text(markdown(res))
     plot(res, args.out / f"{args.name}.png")

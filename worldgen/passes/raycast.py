@@ -3,7 +3,10 @@
 Open3D's scenes cannot move a mesh once built, so the world is split: what never moves is one
 BVH built once per world and cast for every pixel; what moves (characters, animated objects)
 changes every instant and is intersected directly over each triangle's screen box (a BVH
-rebuild would cost ~350 ns a triangle per frame). The nearer hit wins. Shadow rays, which
+rebuild would cost ~350 ns a triangle per frame). The nearer hit wins. Where the static set has
+few triangles for the frame's pixels, its primary hits come from an exact scan conversion
+instead of the cast (passes/rasterize.py; `primary_path` says which, by a fixed cost model, so
+the choice and with it the bytes depend only on the world and the frame size). Shadow rays, which
 the painter casts in arbitrary directions, use a BVH of the moving parts built on demand, and
 are cast only against the BVHs whose object boxes they can reach."""
 
@@ -14,7 +17,7 @@ from collections import OrderedDict
 import numpy as np
 
 from worldgen.camera import CameraFrame
-from worldgen.passes.snapshot import Hits, Snapshot, pixel_ray_array
+from worldgen.passes.snapshot import Hits, Snapshot, pixel_ray_array, ray_basis
 
 
 class RaycastBackend:
@@ -38,6 +41,11 @@ class RaycastBackend:
         self.deforming = np.array([world.deforms(oid) for oid in ids], bool)
         self._moving: OrderedDict[bytes, object] = OrderedDict()
         self._boxes = None  # the static objects' boxes, for culling shadow rays
+        self._static_faces = None  # (face list, object, index within it) of the static set
+        self.static_triangles = int(sum(world.nodes[oid].mesh.faces.shape[0] for oid in world.static_ids))
+        self.primary = "auto"  # or "cast" / "raster": force a path (tests, benchmarks)
+        self.last_path = None  # the path the last `hits` call took
+        self._raster_work: dict = {}  # the scan conversion's per-triangle tables, reused
 
     @staticmethod
     def _build(snap: Snapshot, geoms: np.ndarray):
@@ -104,9 +112,31 @@ class RaycastBackend:
 
         from worldgen.passes.kernels import hits_in_place, raster_moving
 
-        ray_img = pixel_ray_array(cam)
         h, w = cam.height, cam.width
-        if len(self.static_geoms):
+        path = self.primary_path(h, w)
+        self.last_path = path if len(self.static_geoms) else None
+        hits = None
+        if len(self.static_geoms) and path == "raster":
+            from worldgen.passes.rasterize import rasterize
+
+            hits = rasterize(
+                *ray_basis(cam),
+                h,
+                w,
+                cam.K @ cam.world_to_camera[:3],
+                snap.vertices,
+                snap.faces,
+                *self._static_tables(snap),
+                self._raster_work,
+            )
+            if hits is None:  # too many layers of triangles in this view: the cast is cheaper
+                self.last_path = path = "cast"
+        # the scan conversion rebuilds each pixel's ray from the basis: the ray array is made
+        # only for what reads it (the cast, moving parts)
+        ray_img = (
+            pixel_ray_array(cam) if (path == "cast" and len(self.static_geoms)) or len(self.moving_geoms) else None
+        )
+        if hits is None and len(self.static_geoms):
             if self._static is None:
                 self._static = self._build(snap, self.static_geoms)
             r = self._static.cast_rays(o3d.core.Tensor.from_numpy(ray_img))
@@ -119,7 +149,7 @@ class RaycastBackend:
                 self.static_geoms,
                 not self._static_ids_are_indices,
             )
-        else:
+        elif hits is None:
             hits = (
                 np.full((h, w), np.inf, np.float32),
                 np.full((h, w), -1, np.int32),
@@ -133,6 +163,28 @@ class RaycastBackend:
                 *hits, ray_img, proj, snap.vertices, snap.faces, self.face_list, self.face_geom, self.face_local
             )
         return Hits(*hits)
+
+    def primary_path(self, h: int, w: int) -> str:
+        """'raster' or 'cast': how the static set's primary hits are found for an h x w frame.
+        A fixed cost model (RASTER_TRIANGLES_PER_PIXEL, measured in benchmarks/passes_throughput.py)
+        rather than a timing, so that the same world and frame size always take the same path.
+        A view whose triangles stack deeper than rasterize.MAX_OVERDRAW still goes to the cast
+        (`hits` then records 'cast' in `last_path`): a rule on the geometry, not a timing."""
+        if self.primary != "auto":
+            return self.primary
+        fits = h * w >= RASTER_MIN_PIXELS and self.static_triangles < RASTER_TRIANGLES_PER_PIXEL * h * w
+        return "raster" if fits else "cast"
+
+    def _static_tables(self, snap: Snapshot):
+        if self._static_faces is None:
+            fo = snap.face_offset
+            g = self.static_geoms
+            self._static_faces = (
+                np.concatenate([np.arange(fo[k], fo[k + 1]) for k in g]).astype(np.int64),
+                np.concatenate([np.full(fo[k + 1] - fo[k], k, np.int32) for k in g]),
+                np.concatenate([np.arange(fo[k + 1] - fo[k], dtype=np.int32) for k in g]),
+            )
+        return self._static_faces
 
     def _moving_tables(self, snap: Snapshot) -> None:
         if self._moving_rows is not None:
@@ -199,6 +251,17 @@ class RaycastBackend:
 
 
 MAX_BOXES = 64
+# The cost model of `primary_path`: scan conversion below this many static triangles a pixel,
+# in frames of at least RASTER_MIN_PIXELS. Per frame on 2 cores (benchmarks/
+# passes_throughput.py's scenes), the cast costs ~35-45 ns a pixel whatever the triangle count,
+# and Open3D's threads then contend with numba's for the cores; scan conversion costs ~0.3 ms
+# more in fixed costs (five parallel loops), ~15-30 ns a static triangle (each is projected and
+# boxed, in view or not) and ~10-20 ns a pixel. All passes timed both ways in the same loop:
+# at 0.95 triangles a pixel scan conversion was 15-18% faster (97k triangles at 320², 1M at
+# 1024²), at 1.48 (97k at 256²) 7% slower, at 1.7 (1M at 768²) 25% slower; at 1.85k triangles
+# it lost at 96² and won from 128². The line sits below each break-even point.
+RASTER_TRIANGLES_PER_PIXEL = 1.0
+RASTER_MIN_PIXELS = 128 * 128
 BOX_PAD = 2e-5  # x (1 + largest coordinate): far above float32 rounding of a hit, far below the rays' offset
 
 

@@ -109,9 +109,14 @@ def pixel_ray_array(cam: CameraFrame) -> np.ndarray:
 def ray_basis(cam: CameraFrame) -> tuple[np.ndarray, np.ndarray]:
     """(M, origin) in float64 behind `pixel_ray_array`: pixel (i, j)'s ray is origin and
     M [j, i, 1], each rounded to float32. A kernel that rebuilds a ray from these with
-    `make_rays`' expression gets the stored ray's exact bits without reading the array."""
-    pixel_rays(cam)
-    return cam.__dict__["_ray_basis"]
+    `make_rays`' expression gets the stored ray's exact bits without reading the array; a
+    frame whose kernels all do (the scan-converted passes) never builds the array."""
+    cached = cam.__dict__.get("_ray_basis")
+    if cached is None:
+        m = cam.world_to_camera[:3, :3].T @ np.linalg.inv(cam.K)
+        cached = (m.astype(np.float64), cam.center.astype(np.float64))
+        object.__setattr__(cam, "_ray_basis", cached)
+    return cached
 
 
 def pixel_rays(cam: CameraFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -124,11 +129,8 @@ def pixel_rays(cam: CameraFrame) -> tuple[np.ndarray, np.ndarray]:
         return cached
     from worldgen.passes.kernels import make_rays
 
-    m = cam.world_to_camera[:3, :3].T @ np.linalg.inv(cam.K)
-    basis = (m.astype(np.float64), cam.center.astype(np.float64))
-    rays = make_rays(*basis, cam.height, cam.width)
+    rays = make_rays(*ray_basis(cam), cam.height, cam.width)
     out = (cam.center, rays[..., 3:])
-    object.__setattr__(cam, "_ray_basis", basis)
     object.__setattr__(cam, "_rays_array", rays)
     object.__setattr__(cam, "_rays", out)
     return out
