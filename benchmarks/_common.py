@@ -225,8 +225,9 @@ def start_record(benchmark: str, **params) -> dict:
 
 
 def code_version() -> str | None:
-    """The commit the figures were measured on ('+changes' when the tree differs from it), or
-    None outside a git checkout: a figure can then be tied to the code that made it."""
+    """The commit the figures were measured on ('+changes' when the tree differs from it, results
+    files apart: a run of several benchmarks rewrites them as it goes), or None outside a git
+    checkout: a figure can then be tied to the code that made it."""
     import subprocess
 
     try:
@@ -234,7 +235,10 @@ def code_version() -> str | None:
         if head.returncode != 0:
             return None
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)benchmarks/results"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
         )
         return head.stdout.strip() + ("+changes" if dirty.stdout.strip() else "")
     except OSError:
