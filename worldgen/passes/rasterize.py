@@ -220,6 +220,7 @@ def _scan(
     geom,
     prim,
     bary,
+    fresh,
 ):
     h, w = depth.shape
     # every pixel's ray starts at the float32 origin; its direction is rebuilt per pixel with
@@ -228,7 +229,7 @@ def _scan(
     for q in prange(order.shape[0]):
         band = order[q]
         r0, r1 = band * BAND_ROWS, min(band * BAND_ROWS + BAND_ROWS, h) - 1
-        for i in range(r0, r1 + 1):
+        for i in range(r0, r1 + 1 if fresh else r0):  # (into buffers that hold hits: kept)
             for j in range(w):
                 depth[i, j] = np.inf
                 geom[i, j] = -1
@@ -298,7 +299,19 @@ def band_order(nb: int) -> np.ndarray:
 
 
 def rasterize(
-    basis, origin, h, w, proj, verts, faces, face_list, face_geom, face_local, work=None, max_overdraw=MAX_OVERDRAW
+    basis,
+    origin,
+    h,
+    w,
+    proj,
+    verts,
+    faces,
+    face_list,
+    face_geom,
+    face_local,
+    work=None,
+    max_overdraw=MAX_OVERDRAW,
+    into=None,
 ):
     """(depth, geom, prim, bary) hit buffers of the triangles `face_list` (global face indices;
     `face_geom` / `face_local` their object index and index within it) for the pixel rays of an
@@ -306,7 +319,9 @@ def rasterize(
     rounded to float32 as `make_rays` stores them (`snapshot.ray_basis`); `proj` is the camera's
     3x4 K [R | t]. `work`, a dict kept by the caller, holds the per-triangle tables from one call
     to the next (~90 bytes a triangle: fresh pages every frame cost more than filling them).
-    None, after the triangles' set-up only, where the boxes overlap more than `max_overdraw` deep."""
+    None, after the triangles' set-up only, where the boxes overlap more than `max_overdraw` deep.
+    With `into`, hit buffers that already hold hits (the static set's), the triangles are added
+    to them in place, the nearer hit kept: how the moving parts join the static set's hits."""
     m = len(face_list)
     work = {} if work is None else work
     if work.get("m") != m:
@@ -321,10 +336,13 @@ def rasterize(
     start, items, ok = _bin(boxes, nb, BIN_CHUNKS, int(min(max_overdraw * h * w, 2**62)))
     if not ok:
         return None
-    depth = np.empty((h, w), np.float32)
-    geom = np.empty((h, w), np.int32)
-    prim = np.empty((h, w), np.int32)
-    bary = np.empty((h, w, 2), np.float32)
+    if into is None:
+        depth = np.empty((h, w), np.float32)
+        geom = np.empty((h, w), np.int32)
+        prim = np.empty((h, w), np.int32)
+        bary = np.empty((h, w, 2), np.float32)
+    else:
+        depth, geom, prim, bary = into
     return _scan(
         band_order(nb),
         start,
@@ -342,4 +360,5 @@ def rasterize(
         geom,
         prim,
         bary,
+        into is None,
     )

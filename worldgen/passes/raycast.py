@@ -46,6 +46,7 @@ class RaycastBackend:
         self.primary = "auto"  # or "cast" / "raster": force a path (tests, benchmarks)
         self.last_path = None  # the path the last `hits` call took
         self._raster_work: dict = {}  # the scan conversion's per-triangle tables, reused
+        self._moving_work: dict = {}  # the same for the moving parts
 
     @staticmethod
     def _build(snap: Snapshot, geoms: np.ndarray):
@@ -108,9 +109,7 @@ class RaycastBackend:
         return self._boxes if self._boxes is not False else None
 
     def hits(self, snap: Snapshot, cam: CameraFrame) -> Hits:
-        import open3d as o3d
-
-        from worldgen.passes.kernels import hits_in_place, raster_moving
+        from worldgen.passes.kernels import raster_moving
 
         h, w = cam.height, cam.width
         path = self.primary_path(h, w)
@@ -131,24 +130,8 @@ class RaycastBackend:
             )
             if hits is None:  # too many layers of triangles in this view: the cast is cheaper
                 self.last_path = path = "cast"
-        # the scan conversion rebuilds each pixel's ray from the basis: the ray array is made
-        # only for what reads it (the cast, moving parts)
-        ray_img = (
-            pixel_ray_array(cam) if (path == "cast" and len(self.static_geoms)) or len(self.moving_geoms) else None
-        )
         if hits is None and len(self.static_geoms):
-            if self._static is None:
-                self._static = self._build(snap, self.static_geoms)
-            r = self._static.cast_rays(o3d.core.Tensor.from_numpy(ray_img))
-            # Open3D's own output buffers become the hit buffer, converted in place (no copies)
-            hits = hits_in_place(
-                r["t_hit"].numpy(),
-                r["geometry_ids"].numpy().view(np.int32),
-                r["primitive_ids"].numpy().view(np.int32),
-                r["primitive_uvs"].numpy(),
-                self.static_geoms,
-                not self._static_ids_are_indices,
-            )
+            hits = self._cast_static(snap, cam)
         elif hits is None:
             hits = (
                 np.full((h, w), np.inf, np.float32),
@@ -157,12 +140,36 @@ class RaycastBackend:
                 np.zeros((h, w, 2), np.float32),
             )
         if len(self.moving_geoms):
+            # the moving parts change every instant: scan-converted into the static set's hits
+            # (the same test as raster_moving's per-pixel one, same bytes), or, where their
+            # triangles stack too deep, intersected over each triangle's screen box
             self._moving_tables(snap)
             proj = cam.K @ cam.world_to_camera[:3]
-            hits = raster_moving(
-                *hits, ray_img, proj, snap.vertices, snap.faces, self.face_list, self.face_geom, self.face_local
-            )
+            tables = (snap.vertices, snap.faces, self.face_list, self.face_geom, self.face_local)
+            from worldgen.passes.rasterize import rasterize
+
+            added = rasterize(*ray_basis(cam), h, w, proj, *tables, self._moving_work, into=hits)
+            hits = added if added is not None else raster_moving(*hits, pixel_ray_array(cam), proj, *tables)
         return Hits(*hits)
+
+    def _cast_static(self, snap: Snapshot, cam: CameraFrame) -> tuple:
+        """The static set's hit buffers by Open3D's cast of the frame's ray array. Open3D's own
+        output buffers become the hit buffer, converted in place (no copies)."""
+        import open3d as o3d
+
+        from worldgen.passes.kernels import hits_in_place
+
+        if self._static is None:
+            self._static = self._build(snap, self.static_geoms)
+        r = self._static.cast_rays(o3d.core.Tensor.from_numpy(pixel_ray_array(cam)))
+        return hits_in_place(
+            r["t_hit"].numpy(),
+            r["geometry_ids"].numpy().view(np.int32),
+            r["primitive_ids"].numpy().view(np.int32),
+            r["primitive_uvs"].numpy(),
+            self.static_geoms,
+            not self._static_ids_are_indices,
+        )
 
     def primary_path(self, h: int, w: int) -> str:
         """'raster' or 'cast': how the static set's primary hits are found for an h x w frame.
