@@ -99,6 +99,17 @@ def _frame_keys(spec):
     ]
 
 
+def test_a_new_hits_model_changes_every_frame_key(monkeypatch):
+    """Frames stored by an older model of the primary hits are not handed back: every output's
+    key (passes, poses, painted frame) changes with HITS_MODEL."""
+    film = load_spec_text(FILM)
+    before = _frame_keys(film)
+    monkeypatch.setattr("worldgen.render.keys.HITS_MODEL", -1)
+    after = _frame_keys(film)
+    pairs = [(a[name][0], b[name][0]) for a, b in zip(before, after) for name in a]
+    assert len(pairs) > 8 and all(x != y for x, y in pairs)
+
+
 def test_edit_fields_stay_out_of_frame_keys():
     """Frames, passes and poses depend on the world, the camera and (where a character speaks)
     its mouth; the sound and edit blocks reach the edit only, and a voice only through the mouth

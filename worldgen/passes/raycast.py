@@ -258,6 +258,10 @@ class RaycastBackend:
 
 
 MAX_BOXES = 64
+# Bump when the primary hits' bytes change, so that the frame store recomputes what an older
+# model computed (frame keys include it). 2: the static set and the moving parts by scan
+# conversion where the cost model says so (a few edge pixels decided otherwise than Embree's).
+HITS_MODEL = 2
 # The cost model of `primary_path`: scan conversion below this many static triangles a pixel,
 # in frames of at least RASTER_MIN_PIXELS. Per frame on 2 cores (benchmarks/
 # passes_throughput.py's scenes), the cast costs ~35-45 ns a pixel whatever the triangle count,

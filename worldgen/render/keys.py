@@ -5,6 +5,7 @@ frame store can hand back what was computed before (see worldgen.store)."""
 from __future__ import annotations
 
 from worldgen import __version__
+from worldgen.passes.raycast import HITS_MODEL
 from worldgen.spec.models import CHARACTER_EDIT_FIELDS, EDIT_FIELDS, Spec
 
 
@@ -90,6 +91,7 @@ def frame_keys(
         "size": [r.width, r.height],
         "fps": r.fps,
         "backend": backend,
+        "hits_model": HITS_MODEL,
         "people": people,
     }
     if mouths:
