@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from worldgen.passes.raycast import HITS_MODEL
 from worldgen.render.frames import depth_range
 from worldgen.render.keys import shot_camera_path
 from worldgen.spec.models import Spec
@@ -23,6 +24,7 @@ def shot_depth_range(store, wd: str, shot, spec: Spec, backend: str, lazy, rig, 
             "size": [spec.render.width, spec.render.height],
             "fps": spec.render.fps,
             "backend": backend,
+            "hits_model": HITS_MODEL,  # the range is read from the hits' depth
         }
     )
     if store is not None and store.has(key, "depth-range.json"):
