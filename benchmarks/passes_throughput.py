@@ -176,8 +176,7 @@ def time_stages(spec, world, frames: int) -> dict[str, list[float]]:
             )
         )
         d = time.perf_counter()
-        proj = cam.K @ cam.world_to_camera[:3]
-        rasterize(*ray_basis(cam), h, w, proj, snap.vertices, snap.faces, *be._static_tables(snap), work)
+        rasterize(*ray_basis(cam), h, w, snap.vertices, snap.faces, *be._static_tables(snap), work)
         e = time.perf_counter()
         views.append((cam, hits))
         if i > 0:  # the first cast warms the BVH's caches

@@ -12,8 +12,9 @@ which (pixel, triangle) pairs are tested, and every cut is conservative:
   >= -MARGIN pixels. The edge functions are the planes through the camera centre and each edge
   (the triangle's view cone), written as affine functions of the pixel coordinates: a ray
   meets the triangle at t > 0 exactly when its direction is on the inner side of all three,
-  for triangles that cross the camera plane too. MARGIN (0.01 px) is ~100x the shift that a
-  direction's float32 rounding makes, so no pixel the exact test would accept is skipped.
+  for triangles that cross the camera plane too. The cone and the projection start at the
+  rays' own float32-rounded origin, and MARGIN (0.01 px) is ~100x the shift that a direction's
+  float32 rounding makes, so no pixel the exact test would accept is skipped.
 
 Rows are cut into bands of BAND_ROWS; each triangle is filed once into the bands its box spans
 (in face order), and each band, its rows' hit buffers included, belongs to one thread, which
@@ -303,7 +304,6 @@ def rasterize(
     origin,
     h,
     w,
-    proj,
     verts,
     faces,
     face_list,
@@ -316,8 +316,7 @@ def rasterize(
     """(depth, geom, prim, bary) hit buffers of the triangles `face_list` (global face indices;
     `face_geom` / `face_local` their object index and index within it) for the pixel rays of an
     h x w frame: at pixel (i, j) the direction `basis` @ (j, i, 1) and the origin `origin`, each
-    rounded to float32 as `make_rays` stores them (`snapshot.ray_basis`); `proj` is the camera's
-    3x4 K [R | t]. `work`, a dict kept by the caller, holds the per-triangle tables from one call
+    rounded to float32 as `make_rays` stores them (`snapshot.ray_basis`). `work`, a dict kept by the caller, holds the per-triangle tables from one call
     to the next (~90 bytes a triangle: fresh pages every frame cost more than filling them).
     None, after the triangles' set-up only, where the boxes overlap more than `max_overdraw` deep.
     With `into`, hit buffers that already hold hits (the static set's), the triangles are added
@@ -327,10 +326,16 @@ def rasterize(
     if work.get("m") != m:
         work.update(m=m, boxes=np.empty((m, 4), np.int32), edges=np.empty((m, 3, 3)))
     boxes, edges = work["boxes"], work["edges"]
-    basis, origin = np.asarray(basis, np.float64), np.asarray(origin, np.float64)
+    # the rays start at the float32-rounded origin: the culling projects from that same point
+    # (far from the world's origin its rounding shifts a pixel by more than MARGIN), through
+    # the inverse of the directions' basis, K R: pixel (j, i) looks along basis @ (j, i, 1)
+    basis = np.asarray(basis, np.float64)
+    origin = np.asarray(origin, np.float32).astype(np.float64)
+    to_pixels = np.linalg.inv(basis)
+    proj = np.concatenate([to_pixels, -(to_pixels @ origin)[:, None]], 1)
     if work.get("v") != len(verts):
         work.update(v=len(verts), uvz=np.empty((len(verts), 3)))
-    uvz = _project(verts, np.asarray(proj, np.float64), work["uvz"])
+    uvz = _project(verts, proj, work["uvz"])
     _triangle_setup(verts, faces, face_list, uvz, basis, origin, h, w, boxes, edges)
     nb = (h + BAND_ROWS - 1) // BAND_ROWS
     start, items, ok = _bin(boxes, nb, BIN_CHUNKS, int(min(max_overdraw * h * w, 2**62)))

@@ -122,7 +122,6 @@ class RaycastBackend:
                 *ray_basis(cam),
                 h,
                 w,
-                cam.K @ cam.world_to_camera[:3],
                 snap.vertices,
                 snap.faces,
                 *self._static_tables(snap),
@@ -148,7 +147,7 @@ class RaycastBackend:
             tables = (snap.vertices, snap.faces, self.face_list, self.face_geom, self.face_local)
             from worldgen.passes.rasterize import rasterize
 
-            added = rasterize(*ray_basis(cam), h, w, proj, *tables, self._moving_work, into=hits)
+            added = rasterize(*ray_basis(cam), h, w, *tables, self._moving_work, into=hits)
             hits = added if added is not None else raster_moving(*hits, pixel_ray_array(cam), proj, *tables)
         return Hits(*hits)
 
