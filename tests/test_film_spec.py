@@ -110,6 +110,20 @@ def test_a_new_hits_model_changes_every_frame_key(monkeypatch):
     assert len(pairs) > 8 and all(x != y for x, y in pairs)
 
 
+def test_a_new_hits_model_changes_the_remembered_depth_range(monkeypatch):
+    """A shot's depth range, which scales its depth images, is not taken from a store that an
+    older hits model filled either."""
+    from worldgen.render.keys import world_digest
+    from worldgen.render.store_link import depth_range_key
+    from worldgen.world import World
+
+    film = load_spec_text(FILM)
+    wd, shot = world_digest(film, World(film)), film.shots[0]
+    before = depth_range_key(wd, shot, film, "raycast")
+    monkeypatch.setattr("worldgen.render.store_link.HITS_MODEL", -1)
+    assert depth_range_key(wd, shot, film, "raycast") != before
+
+
 def test_edit_fields_stay_out_of_frame_keys():
     """Frames, passes and poses depend on the world, the camera and (where a character speaks)
     its mouth; the sound and edit blocks reach the edit only, and a voice only through the mouth

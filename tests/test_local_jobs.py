@@ -64,8 +64,8 @@ def test_workers_paint_the_same_bytes(tmp_path):
 
 def test_early_workers_the_render_does_not_take_are_stopped(tmp_path):
     """Workers started before planning and not taken (here: no render at all) end with the
-    block; a CLI render whose frames are all in the store stops its early workers unused and
-    links every frame."""
+    block; a CLI render with early workers whose frames are all in the store links every frame
+    (that its early workers stop at once is the next test's)."""
     from worldgen.render import local
     from worldgen.spec import load_spec_text
 
@@ -83,6 +83,41 @@ def test_early_workers_the_render_does_not_take_are_stopped(tmp_path):
         assert r.returncode == 0, r.stderr
     done = json.loads((tmp_path / "b" / "manifest.json").read_text())["frames_this_run"]
     assert done == {"rendered": 0, "from_store": FRAMES, "already_there": 0}
+
+
+def test_a_render_that_computes_nothing_stops_the_early_workers_at_once(tmp_path, monkeypatch):
+    """Early workers for a render whose frames are all in the store are stopped as soon as the
+    render knows it (before the cut), not when the CLI's block ends."""
+    from worldgen.render import local, render
+    from worldgen.spec import load_spec_text
+
+    monkeypatch.setenv("WORLDGEN_CACHE", str(tmp_path / "cache"))
+    spec = load_spec_text(SPEC, str(tmp_path / "jobs.yaml"))
+    render(spec, tmp_path / "a", RenderOptions(progress=False, film=False))  # fills the store
+    opt = RenderOptions(jobs=2, progress=False, film=False)
+    with local.early_workers(spec, opt, tmp_path / "b"):
+        workers = local._early[0]
+        res = render(spec, tmp_path / "b", opt)
+        assert res.frames_from_store == FRAMES and res.frames_rendered == 0
+        assert local._early is None and all(w.exitcode is not None for w in workers.processes)
+
+
+def test_runs_no_worker_read_do_not_keep_the_process_from_ending(tmp_path):
+    """A worker that fails before it reads its runs, then stopped: a large message left in the
+    queue must not keep this process waiting at exit for a reader."""
+    code = """
+from worldgen.render.local import Workers
+if __name__ == "__main__":
+    w = Workers(1, ("not json", ".", {}, "raycast", None, "out"))
+    runs = [("s", list(range(12)), (0.1, 1.0), {i: str(n * 100 + i) * 500 for i in range(12)}) for n in range(20)]
+    w.give(runs, False, 1)  # ~300 KB: more than a pipe holds
+    w.stop(now=True)
+    print("stopped")
+"""
+    script = tmp_path / "stop.py"
+    script.write_text(code)
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "stopped" in r.stdout, r.stderr[-2000:]
 
 
 def test_the_mix_beside_the_frames_is_the_mix_after_them(tmp_path):

@@ -97,7 +97,7 @@ def _world(text, tmp_path):
 
 def _both(spec, world, t=0.0):
     """(raster hits, cast hits, camera, snapshot) of the shot's frame at time t (moving parts
-    added by `raster_moving` on either path)."""
+    scan-converted into either path's static hits)."""
     be = RaycastBackend(world)
     snap = SnapshotMaker(world)(t)
     cam = ShotCamera(spec.shots[0], world, W, H).at(t)
@@ -226,12 +226,13 @@ def test_closed_sphere_has_no_holes_and_the_right_silhouette(tmp_path):
     assert hit[dist < inner - 1e-3].all() and not hit[dist > 1.0 + 1e-6].any()
 
 
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="one kernel thread: nothing to compare")
 def test_same_bytes_for_any_thread_count(tmp_path):
     spec, world = _world(SPHERES, tmp_path)
     before = numba.get_num_threads()
     outs = []
     try:
-        for n in sorted({1, before}):
+        for n in sorted({1, 2, min(3, numba.config.NUMBA_NUM_THREADS)}):
             numba.set_num_threads(n)
             r, _, _, _ = _both(spec, world, 0.2)
             outs.append(b"".join(a.tobytes() for a in (r.depth, r.geom, r.prim, r.bary)))

@@ -2,8 +2,8 @@
 
 Open3D's scenes cannot move a mesh once built, so the world is split: what never moves is one
 BVH built once per world and cast for every pixel; what moves (characters, animated objects)
-changes every instant and is intersected directly over each triangle's screen box (a BVH
-rebuild would cost ~350 ns a triangle per frame). The nearer hit wins. Where the static set has
+changes every instant and is scan-converted into those hits, the nearer hit winning
+(passes/rasterize.py; a BVH rebuild would cost ~350 ns a triangle per frame). Where the static set has
 few triangles for the frame's pixels, its primary hits come from an exact scan conversion
 instead of the cast (passes/rasterize.py; `primary_path` says which, by a fixed cost model, so
 the choice and with it the bytes depend only on the world and the frame size). Shadow rays, which
@@ -109,8 +109,6 @@ class RaycastBackend:
         return self._boxes if self._boxes is not False else None
 
     def hits(self, snap: Snapshot, cam: CameraFrame) -> Hits:
-        from worldgen.passes.kernels import raster_moving
-
         h, w = cam.height, cam.width
         path = self.primary_path(h, w)
         self.last_path = path if len(self.static_geoms) else None
@@ -148,7 +146,11 @@ class RaycastBackend:
             from worldgen.passes.rasterize import rasterize
 
             added = rasterize(*ray_basis(cam), h, w, *tables, self._moving_work, into=hits)
-            hits = added if added is not None else raster_moving(*hits, pixel_ray_array(cam), proj, *tables)
+            if added is None:
+                from worldgen.passes.kernels import raster_moving
+
+                added = raster_moving(*hits, pixel_ray_array(cam), proj, *tables)
+            hits = added
         return Hits(*hits)
 
     def _cast_static(self, snap: Snapshot, cam: CameraFrame) -> tuple:

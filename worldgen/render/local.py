@@ -27,7 +27,6 @@ from pathlib import Path
 
 from worldgen.errors import BackendError
 from worldgen.render.frames import (
-    FRAMES_PER_TASK,
     LazyTools,
     compute_frames,
     shipped_options,
@@ -67,19 +66,14 @@ def worker_count(opt: RenderOptions, plans: list, spec: Spec, painter) -> int:
     """How many worker processes beside this one: `opt.jobs` - 1 (no more than there are runs
     of frames to share); with `jobs=0`, one per further usable CPU (at most MAX_AUTO_JOBS in
     all) for a render large enough to repay starting them. None for a painter that evaluates
-    a neural network: one model in memory, and its threads are torch's."""
-    frames = sum(len(todo) for _, todo, _, _ in plans)
-    runs = len(task_runs(plans, whole_runs(painter)))
-    return _workers_for(opt, frames, runs, spec, painter)
-
-
-def _workers_for(opt: RenderOptions, frames: int, runs: int, spec: Spec, painter) -> int:
-    """`worker_count`'s rule, for `frames` frames in `runs` runs; `painter` is the painter or
-    its class (what `early_workers` knows before one is made), None when nothing is painted."""
+    a neural network: one model in memory, and its threads are torch's. `painter` may be the
+    painter's class (what `early_workers` knows before one is made); None: nothing is painted."""
     if painter is not None and painter.needs_model:
         return 0
+    runs = len(task_runs(plans, whole_runs(painter)))
     if opt.jobs >= 1:
         return max(0, min(opt.jobs - 1, runs - 1))
+    frames = sum(len(todo) for _, todo, _, _ in plans)
     if painter is None or frames * spec.render.width * spec.render.height < MIN_PIXELS_FOR_WORKERS:
         return 0
     return max(0, min(min(usable_cpus(), MAX_AUTO_JOBS) - 1, runs - 1))
@@ -103,6 +97,7 @@ def render_locally(
     painter = tools.painter_if_made()
     extra = worker_count(opt, plans, spec, painter)
     if extra == 0:
+        release_early()  # started by the CLI for a render that turned out not to want them
         for shot, todo, near_far, keys in plans:
             compute_frames(world, tools, spec, shot, todo, near_far, keys, out, opt, people, store, on_frame)
         return LocalRun()
@@ -122,14 +117,14 @@ class Workers:
 
         ctx = mp.get_context("spawn")
         self.setup = setup
-        # the compiled kernels' threads of each process: the CPUs shared out among the workers
-        # and this process (more workers than CPUs get one each)
-        self.threads = _threads_each(count + 1)
+        self.threads = _threads_each(count + 1)  # until `give` knows how many take work
         self.next_run = ctx.Value("i", 0)  # the runs are taken in order, by whichever process is free
         self.results = ctx.Queue()
         self.inbox = ctx.Queue()
         self.processes = [
-            ctx.Process(target=frame_worker, args=(self.next_run, self.results, self.inbox, setup), daemon=True)
+            ctx.Process(
+                target=frame_worker, args=(self.next_run, self.results, self.inbox, setup, self.threads), daemon=True
+            )
             for _ in range(count)
         ]
         for w in self.processes:
@@ -137,7 +132,9 @@ class Workers:
         self._told = 0
 
     def give(self, runs: list, people: bool, count: int) -> None:
-        """Hand `runs` to `count` of the workers; the rest quit."""
+        """Hand `runs` to `count` of the workers (whichever ask first); the rest quit. The
+        compiled kernels' threads are the CPUs shared out among those and this process."""
+        self.threads = _threads_each(count + 1)
         for k in range(len(self.processes)):
             self.inbox.put((runs, people, self.threads) if k < count else None)
         self._told = len(self.processes)
@@ -156,6 +153,10 @@ class Workers:
             w.join(timeout=10)
             if w.is_alive():
                 w.kill()
+        # runs nobody read (a worker that failed or was stopped first) would keep the queue's
+        # feeder thread, and with it this process, waiting at exit for a reader
+        self.inbox.cancel_join_thread()
+        self.inbox.close()
 
 
 _early: tuple | None = None  # (Workers, setup) started by early_workers for the render to come
@@ -167,7 +168,8 @@ def early_workers(spec: Spec, opt: RenderOptions, out: Path):
     the frames, when the render will want them: a worker takes about a second to import and
     build its world, which then overlaps this process's own start instead of following it.
     The render takes them over (`_with_workers`) when it wants workers for the same spec and
-    options; whatever it does not take is stopped when the block ends. Used by the CLI: a
+    options; the render stops them as soon as it knows it will not (`release_early`: its frames
+    are in the store, or it wants fewer), and the block's end stops any left. Used by the CLI: a
     library caller's render starts its workers itself (`RenderOptions.jobs`)."""
     global _early
     from worldgen.camera import frame_count
@@ -176,14 +178,10 @@ def early_workers(spec: Spec, opt: RenderOptions, out: Path):
     count = 0
     if opt.executor == "local" and opt.frames is None and opt.jobs != 1:
         painter = painter_class(opt.painter or spec.render.painter) if opt.paint else None
-        shots = [s for s in spec.shots if not opt.shots or s.id in opt.shots]
-        frames = [frame_count(s, spec.render.fps) for s in shots]
-        whole = painter is not None and (painter.sequential or painter.whole_shot)
-        runs = len(frames) if whole else sum(-(-n // FRAMES_PER_TASK) for n in frames)
-        if opt.paint and painter is None:
-            count = 0  # a painter made by a factory: its needs are known only once it is made
-        else:
-            count = _workers_for(opt, sum(frames), runs, spec, painter)
+        if painter is not None or not opt.paint:  # (a factory's painter: known once it is made)
+            shots = [s for s in spec.shots if not opt.shots or s.id in opt.shots]
+            plans = [(s, set(range(frame_count(s, spec.render.fps))), None, None) for s in shots]
+            count = worker_count(opt, plans, spec, painter)
     workers = None
     if count:
         store_root = None
@@ -197,11 +195,7 @@ def early_workers(spec: Spec, opt: RenderOptions, out: Path):
     try:
         yield
     finally:
-        # not taken by the render (the store held its frames, a bad spec, an interrupt): they
-        # have written nothing, so they are stopped at once
-        if _early is not None:
-            _early = None
-            workers.stop(now=True)
+        release_early()  # not taken by the render (a bad spec, an interrupt): stopped at once
 
 
 def _setup(spec: Spec, opt: RenderOptions, out: Path, backend: str, store_root: str | None) -> tuple:
@@ -219,15 +213,28 @@ def _setup(spec: Spec, opt: RenderOptions, out: Path, backend: str, store_root: 
 
 
 def _take_early(setup: tuple, extra: int):
-    """The early workers, when they were started for this very render and are enough."""
+    """The early workers, when they were started for this very render and are enough (others
+    are stopped now, not left waiting until the CLI's block ends)."""
     global _early
     if _early is None:
         return None
     workers, early_setup = _early
     if early_setup != setup or len(workers.processes) < extra:
+        release_early()
         return None
     _early = None  # the render owns them now
     return workers
+
+
+def release_early() -> None:
+    """Stop early workers the render will not use (its frames are all done or in the store, or
+    it wants none): they have written nothing, and would hold a world's memory and take CPU
+    from this process until the CLI's block ends."""
+    global _early
+    if _early is not None:
+        workers, _ = _early
+        _early = None
+        workers.stop(now=True)
 
 
 def _with_workers(extra, world, tools, spec, plans, out, opt, people, store, on_frame, whole) -> LocalRun:
@@ -251,7 +258,8 @@ def _with_workers(extra, world, tools, spec, plans, out, opt, people, store, on_
                 msg = results.get(timeout=POLL_S) if block else results.get_nowait()
             except queue.Empty:
                 if block:
-                    dead = [w for w in workers.processes[:extra] if w.exitcode not in (None, 0)]
+                    # any of them: the runs go to whichever asked first (those told to quit end with 0)
+                    dead = [w for w in workers.processes if w.exitcode not in (None, 0)]
                     if dead:
                         raise BackendError(
                             f"a frame worker stopped (exit code {dead[0].exitcode}); run the render again to resume"
@@ -316,7 +324,7 @@ def _next(counter, total: int) -> int | None:
         return n
 
 
-def frame_worker(next_run, results, inbox, setup) -> None:
+def frame_worker(next_run, results, inbox, setup, threads: int) -> None:
     """A worker process: build the world and the painter from the resolved spec, wait for the
     runs of frames, then compute the next untaken run until none is left; each written frame,
     and at the end the painter's counters, go back on `results`. An error goes back as one line
@@ -327,6 +335,7 @@ def frame_worker(next_run, results, inbox, setup) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     spec_json, base_dir, opt_fields, backend, store_root, out = setup
     try:
+        _set_threads(threads)  # the world and painter are built beside the parent's own
         from worldgen.store import FrameStore
 
         spec, opt, world, lazy = tools_from_spec(spec_json, base_dir, opt_fields, backend)

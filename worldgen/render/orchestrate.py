@@ -156,7 +156,11 @@ def _render(spec, out_dir, opt, world, advance, cleanup) -> RenderResult:
                 }
             )
         ahead = None
-        if any(todo for _, todo, _, _ in plans):
+        if not any(todo for _, todo, _, _ in plans):
+            from worldgen.render.local import release_early
+
+            release_early()  # workers the CLI started early: nothing is left to compute
+        else:
             if opt.paint and opt.film and opt.frames is None:  # the sound needs the shots' lengths only
                 from worldgen.edit.cut import mix_ahead
 

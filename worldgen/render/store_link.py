@@ -12,21 +12,27 @@ from worldgen.render.keys import shot_camera_path
 from worldgen.spec.models import Spec
 
 
-def shot_depth_range(store, wd: str, shot, spec: Spec, backend: str, lazy, rig, n: int) -> tuple[float, float]:
-    """The shot's depth range (its depth images' near/far), remembered in the store so that a
-    render the store already holds needs no rasterizer at all."""
+def depth_range_key(wd: tuple, shot, spec: Spec, backend: str) -> str:
+    """What a shot's depth range depends on: the geometry, the camera path, size and fps, the
+    backend and the model of its hits (the range is read from their depth)."""
     from worldgen.store import digest
 
-    key = digest(
+    return digest(
         {
             "world": wd[0],
             "shot": shot_camera_path(shot),
             "size": [spec.render.width, spec.render.height],
             "fps": spec.render.fps,
             "backend": backend,
-            "hits_model": HITS_MODEL,  # the range is read from the hits' depth
+            "hits_model": HITS_MODEL,
         }
     )
+
+
+def shot_depth_range(store, wd: tuple, shot, spec: Spec, backend: str, lazy, rig, n: int) -> tuple[float, float]:
+    """The shot's depth range (its depth images' near/far), remembered in the store so that a
+    render the store already holds needs no rasterizer at all."""
+    key = depth_range_key(wd, shot, spec, backend)
     if store is not None and store.has(key, "depth-range.json"):
         return tuple(json.loads(store.path(key, "depth-range.json").read_text()))
     near_far = depth_range(lazy.raster(), rig, spec.render.fps, n)
