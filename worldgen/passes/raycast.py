@@ -264,14 +264,13 @@ MAX_BOXES = 64
 # conversion where the cost model says so (a few edge pixels decided otherwise than Embree's).
 HITS_MODEL = 2
 # The cost model of `primary_path`: scan conversion below this many static triangles a pixel,
-# in frames of at least RASTER_MIN_PIXELS. Per frame on 2 cores (benchmarks/
-# passes_throughput.py's scenes), the cast costs ~35-45 ns a pixel whatever the triangle count,
-# and Open3D's threads then contend with numba's for the cores; scan conversion costs ~0.3 ms
-# more in fixed costs (five parallel loops), ~15-30 ns a static triangle (each is projected and
-# boxed, in view or not) and ~10-20 ns a pixel. All passes timed both ways in the same loop:
-# at 0.95 triangles a pixel scan conversion was 15-18% faster (97k triangles at 320², 1M at
-# 1024²), at 1.48 (97k at 256²) 7% slower, at 1.7 (1M at 768²) 25% slower; at 1.85k triangles
-# it lost at 96² and won from 128². The line sits below each break-even point.
+# in frames of at least RASTER_MIN_PIXELS. The cast costs about the same per pixel whatever the
+# triangle count; scan conversion has fixed costs (five parallel loops), a cost per static
+# triangle (each is projected and boxed, in view or not) and one per pixel.
+# benchmarks/results/passes_crossover.md times all passes both ways around the line: at ~0.95
+# triangles a pixel (97k at 320², 1M at 1024² in passes.md) scan conversion was 13-14% faster;
+# at 1.48 (97k at 256²) the cast was ahead by 2% there and 8% in passes.md; at 1.7 (1M at 768²) the cast
+# was 12% faster; at 1.85k triangles the cast won at 96² and scan conversion from 128².
 RASTER_TRIANGLES_PER_PIXEL = 1.0
 RASTER_MIN_PIXELS = 128 * 128
 BOX_PAD = 2e-5  # x (1 + largest coordinate): far above float32 rounding of a hit, far below the rays' offset
