@@ -71,7 +71,7 @@ def test_early_workers_the_render_does_not_take_are_stopped(tmp_path):
 
     spec = load_spec_text(SPEC, str(tmp_path / "jobs.yaml"))
     with local.early_workers(spec, RenderOptions(jobs=2, use_store=False), tmp_path / "o"):
-        workers = local._early[0]
+        workers = local._early
         assert len(workers.processes) == 1 and workers.processes[0].is_alive()
     assert local._early is None and all(w.exitcode is not None for w in workers.processes)
     spec_file = tmp_path / "jobs.yaml"
@@ -96,7 +96,7 @@ def test_a_render_that_computes_nothing_stops_the_early_workers_at_once(tmp_path
     render(spec, tmp_path / "a", RenderOptions(progress=False, film=False))  # fills the store
     opt = RenderOptions(jobs=2, progress=False, film=False)
     with local.early_workers(spec, opt, tmp_path / "b"):
-        workers = local._early[0]
+        workers = local._early
         res = render(spec, tmp_path / "b", opt)
         assert res.frames_from_store == FRAMES and res.frames_rendered == 0
         assert local._early is None and all(w.exitcode is not None for w in workers.processes)

@@ -10,7 +10,7 @@ from worldgen.camera import ShotCamera
 from worldgen.passes.kernels import raster_moving
 from worldgen.passes.raycast import RASTER_MIN_PIXELS, RASTER_TRIANGLES_PER_PIXEL, RaycastBackend
 from worldgen.passes.rasterize import rasterize
-from worldgen.passes.snapshot import SnapshotMaker, pixel_ray_array, ray_basis
+from worldgen.passes.snapshot import SnapshotMaker, empty_hits, pixel_ray_array, ray_basis
 from worldgen.world import World
 from conftest import spec_from
 
@@ -158,12 +158,7 @@ def test_raster_is_the_per_pixel_reference_bit_for_bit(scene, tmp_path):
     proj = cam.K @ cam.world_to_camera[:3]
     tables = _tables(snap)
     got = rasterize(basis, origin, H, W, snap.vertices, snap.faces, *tables, max_overdraw=np.inf)
-    empty = (
-        np.full((H, W), np.inf, np.float32),
-        np.full((H, W), -1, np.int32),
-        np.zeros((H, W), np.int32),
-        np.zeros((H, W, 2), np.float32),
-    )
+    empty = empty_hits(H, W)
     ref = raster_moving(*empty, rays, proj, snap.vertices, snap.faces, *tables)
     for a, b in zip(got, ref):
         assert a.tobytes() == b.tobytes()
@@ -365,12 +360,7 @@ def test_shared_edges_far_from_the_world_origin_keep_every_hit(offset):
         verts = (centre + np.stack([gx.ravel(), gy.ravel(), np.full(n * n, -0.5)], 1)).astype(np.float32)
         cam = CameraFrame(k, look_at_world_to_camera(eye, centre + [0, 0, -0.5] + rng.normal(0, 0.05, 3)), W, H)
         got = rasterize(*ray_basis(cam), H, W, verts, faces, *tables, max_overdraw=np.inf)
-        empty = (
-            np.full((H, W), np.inf, np.float32),
-            np.full((H, W), -1, np.int32),
-            np.zeros((H, W), np.int32),
-            np.zeros((H, W, 2), np.float32),
-        )
+        empty = empty_hits(H, W)
         ref = raster_moving(*empty, pixel_ray_array(cam), cam.K @ cam.world_to_camera[:3], verts, faces, *tables)
         assert (ref[1] >= 0).mean() > 0.5
         for a, b in zip(got, ref):

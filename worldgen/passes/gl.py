@@ -13,7 +13,7 @@ import numpy as np
 
 from worldgen.camera import CameraFrame
 from worldgen.errors import BackendError
-from worldgen.passes.snapshot import Hits, Snapshot, pixel_rays, ray_triangle
+from worldgen.passes.snapshot import Hits, Snapshot, empty_hits, pixel_rays, ray_triangle
 
 _PLATFORMS = ("egl", "osmesa")
 
@@ -120,10 +120,7 @@ class GLBackend:
         gface = self._render_ids(snap, cam)
         h, w = gface.shape
         origin, dirs = pixel_rays(cam)
-        depth = np.full((h, w), np.inf, np.float32)
-        geom = np.full((h, w), -1, np.int32)
-        prim = np.zeros((h, w), np.int32)
-        bary = np.zeros((h, w, 2), np.float32)
+        depth, geom, prim, bary = empty_hits(h, w)
         idx = np.flatnonzero((gface >= 0) & (gface < len(snap.faces)))
         gf = gface.ravel()[idx]
         tri = snap.faces[gf]

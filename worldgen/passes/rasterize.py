@@ -230,13 +230,14 @@ def _scan(
     for q in prange(order.shape[0]):
         band = order[q]
         r0, r1 = band * BAND_ROWS, min(band * BAND_ROWS + BAND_ROWS, h) - 1
-        for i in range(r0, r1 + 1 if fresh else r0):  # (into buffers that hold hits: kept)
-            for j in range(w):
-                depth[i, j] = np.inf
-                geom[i, j] = -1
-                prim[i, j] = 0
-                bary[i, j, 0] = 0.0
-                bary[i, j, 1] = 0.0
+        if fresh:  # new buffers start as misses (buffers that hold hits keep them)
+            for i in range(r0, r1 + 1):
+                for j in range(w):
+                    depth[i, j] = np.inf
+                    geom[i, j] = -1
+                    prim[i, j] = 0
+                    bary[i, j, 0] = 0.0
+                    bary[i, j, 1] = 0.0
         for it in range(start[band], start[band + 1]):
             k = items[it]
             g, local = face_geom[k], face_local[k]
@@ -299,6 +300,25 @@ def band_order(nb: int) -> np.ndarray:
     return np.array([r for r in rev if r < nb], np.int64)
 
 
+def _rounded(basis, origin) -> tuple[np.ndarray, np.ndarray]:
+    """The directions' basis in float64 and the rays' float32-rounded origin: the rays start at
+    that rounded point, so the culling projects from it too (far from the world's origin its
+    rounding shifts a pixel by more than MARGIN)."""
+    return np.asarray(basis, np.float64), np.asarray(origin, np.float32).astype(np.float64)
+
+
+def projection(basis, origin, verts, work: dict) -> np.ndarray:
+    """(V, 3) screen u, v and camera z of every vertex as the rays see them: from their
+    float32-rounded origin, through the inverse of the directions' basis (K R: pixel (j, i)
+    looks along basis @ (j, i, 1)). Into a buffer kept in `work` from one frame to the next."""
+    basis, origin = _rounded(basis, origin)
+    to_pixels = np.linalg.inv(basis)
+    proj = np.concatenate([to_pixels, -(to_pixels @ origin)[:, None]], 1)
+    if work.get("v") != len(verts):
+        work.update(v=len(verts), uvz=np.empty((len(verts), 3)))
+    return _project(verts, proj, work["uvz"])
+
+
 def rasterize(
     basis,
     origin,
@@ -312,12 +332,15 @@ def rasterize(
     work=None,
     max_overdraw=MAX_OVERDRAW,
     into=None,
+    uvz=None,
 ):
     """(depth, geom, prim, bary) hit buffers of the triangles `face_list` (global face indices;
     `face_geom` / `face_local` their object index and index within it) for the pixel rays of an
     h x w frame: at pixel (i, j) the direction `basis` @ (j, i, 1) and the origin `origin`, each
-    rounded to float32 as `make_rays` stores them (`snapshot.ray_basis`). `work`, a dict kept by the caller, holds the per-triangle tables from one call
-    to the next (~90 bytes a triangle: fresh pages every frame cost more than filling them).
+    rounded to float32 as `make_rays` stores them (`snapshot.ray_basis`). `work`, a dict kept by
+    the caller, holds the per-triangle tables from one call to the next (~90 bytes a triangle:
+    fresh pages every frame cost more than filling them); `uvz`, the vertices' `projection`
+    when the caller has it already (one a frame serves the static set and the moving parts).
     None, after the triangles' set-up only, where the boxes overlap more than `max_overdraw` deep.
     With `into`, hit buffers that already hold hits (the static set's), the triangles are added
     to them in place, the nearer hit kept: how the moving parts join the static set's hits."""
@@ -326,28 +349,23 @@ def rasterize(
     if work.get("m") != m:
         work.update(m=m, boxes=np.empty((m, 4), np.int32), edges=np.empty((m, 3, 3)))
     boxes, edges = work["boxes"], work["edges"]
-    # the rays start at the float32-rounded origin: the culling projects from that same point
-    # (far from the world's origin its rounding shifts a pixel by more than MARGIN), through
-    # the inverse of the directions' basis, K R: pixel (j, i) looks along basis @ (j, i, 1)
-    basis = np.asarray(basis, np.float64)
-    origin = np.asarray(origin, np.float32).astype(np.float64)
-    to_pixels = np.linalg.inv(basis)
-    proj = np.concatenate([to_pixels, -(to_pixels @ origin)[:, None]], 1)
-    if work.get("v") != len(verts):
-        work.update(v=len(verts), uvz=np.empty((len(verts), 3)))
-    uvz = _project(verts, proj, work["uvz"])
+    if uvz is None:
+        uvz = projection(basis, origin, verts, work)
+    basis, origin = _rounded(basis, origin)
     _triangle_setup(verts, faces, face_list, uvz, basis, origin, h, w, boxes, edges)
     nb = (h + BAND_ROWS - 1) // BAND_ROWS
     start, items, ok = _bin(boxes, nb, BIN_CHUNKS, int(min(max_overdraw * h * w, 2**62)))
     if not ok:
         return None
-    if into is None:
-        depth = np.empty((h, w), np.float32)
-        geom = np.empty((h, w), np.int32)
-        prim = np.empty((h, w), np.int32)
-        bary = np.empty((h, w, 2), np.float32)
-    else:
-        depth, geom, prim, bary = into
+    fresh = into is None
+    if fresh:  # (filled with misses band by band, by the thread that owns the band)
+        into = (
+            np.empty((h, w), np.float32),
+            np.empty((h, w), np.int32),
+            np.empty((h, w), np.int32),
+            np.empty((h, w, 2), np.float32),
+        )
+    depth, geom, prim, bary = into
     return _scan(
         band_order(nb),
         start,
@@ -365,5 +383,5 @@ def rasterize(
         geom,
         prim,
         bary,
-        into is None,
+        fresh,
     )

@@ -2,11 +2,11 @@
 
 Open3D's scenes cannot move a mesh once built, so the world is split: what never moves is one
 BVH built once per world and cast for every pixel; what moves (characters, animated objects)
-changes every instant and is scan-converted into those hits, the nearer hit winning
-(passes/rasterize.py; a BVH rebuild would cost ~350 ns a triangle per frame). Where the static set has
-few triangles for the frame's pixels, its primary hits come from an exact scan conversion
-instead of the cast (passes/rasterize.py; `primary_path` says which, by a fixed cost model, so
-the choice and with it the bytes depend only on the world and the frame size). Shadow rays, which
+changes every instant and is scan-converted into those hits, the nearer hit winning (a BVH
+rebuild would cost ~350 ns a triangle per frame). Where the static set has few triangles for the
+frame's pixels, its primary hits come from the same exact scan conversion instead of the cast
+(passes/rasterize.py; `primary_path` says which, by a fixed cost model, so the choice and with
+it the bytes depend only on the world and the frame size). Shadow rays, which
 the painter casts in arbitrary directions, use a BVH of the moving parts built on demand, and
 are cast only against the BVHs whose object boxes they can reach."""
 
@@ -17,7 +17,7 @@ from collections import OrderedDict
 import numpy as np
 
 from worldgen.camera import CameraFrame
-from worldgen.passes.snapshot import Hits, Snapshot, pixel_ray_array, ray_basis
+from worldgen.passes.snapshot import Hits, Snapshot, empty_hits, pixel_ray_array, ray_basis
 
 
 class RaycastBackend:
@@ -47,6 +47,7 @@ class RaycastBackend:
         self.last_path = None  # the path the last `hits` call took
         self._raster_work: dict = {}  # the scan conversion's per-triangle tables, reused
         self._moving_work: dict = {}  # the same for the moving parts
+        self._uvz: dict = {}  # the buffer every vertex is projected into
 
     @staticmethod
     def _build(snap: Snapshot, geoms: np.ndarray):
@@ -109,47 +110,35 @@ class RaycastBackend:
         return self._boxes if self._boxes is not False else None
 
     def hits(self, snap: Snapshot, cam: CameraFrame) -> Hits:
+        from worldgen.passes.rasterize import projection, rasterize
+
         h, w = cam.height, cam.width
         path = self.primary_path(h, w)
         self.last_path = path if len(self.static_geoms) else None
+        basis, origin = ray_basis(cam)
+        uvz = None  # every vertex projected once a frame, for both scan conversions
         hits = None
         if len(self.static_geoms) and path == "raster":
-            from worldgen.passes.rasterize import rasterize
-
-            hits = rasterize(
-                *ray_basis(cam),
-                h,
-                w,
-                snap.vertices,
-                snap.faces,
-                *self._static_tables(snap),
-                self._raster_work,
-            )
+            uvz = projection(basis, origin, snap.vertices, self._uvz)
+            tables = (snap.vertices, snap.faces, *self._static_tables(snap))
+            hits = rasterize(basis, origin, h, w, *tables, self._raster_work, uvz=uvz)
             if hits is None:  # too many layers of triangles in this view: the cast is cheaper
                 self.last_path = path = "cast"
-        if hits is None and len(self.static_geoms):
-            hits = self._cast_static(snap, cam)
-        elif hits is None:
-            hits = (
-                np.full((h, w), np.inf, np.float32),
-                np.full((h, w), -1, np.int32),
-                np.zeros((h, w), np.int32),
-                np.zeros((h, w, 2), np.float32),
-            )
+        if hits is None:
+            hits = self._cast_static(snap, cam) if len(self.static_geoms) else empty_hits(h, w)
         if len(self.moving_geoms):
             # the moving parts change every instant: scan-converted into the static set's hits
             # (the same test as raster_moving's per-pixel one, same bytes), or, where their
             # triangles stack too deep, intersected over each triangle's screen box
             self._moving_tables(snap)
-            proj = cam.K @ cam.world_to_camera[:3]
+            if uvz is None:
+                uvz = projection(basis, origin, snap.vertices, self._uvz)
             tables = (snap.vertices, snap.faces, self.face_list, self.face_geom, self.face_local)
-            from worldgen.passes.rasterize import rasterize
-
-            added = rasterize(*ray_basis(cam), h, w, *tables, self._moving_work, into=hits)
+            added = rasterize(basis, origin, h, w, *tables, self._moving_work, into=hits, uvz=uvz)
             if added is None:
                 from worldgen.passes.kernels import raster_moving
 
-                added = raster_moving(*hits, pixel_ray_array(cam), proj, *tables)
+                added = raster_moving(*hits, pixel_ray_array(cam), cam.K @ cam.world_to_camera[:3], *tables)
             hits = added
         return Hits(*hits)
 
@@ -184,14 +173,9 @@ class RaycastBackend:
         return "raster" if fits else "cast"
 
     def _static_tables(self, snap: Snapshot):
+        """(face list, object, index within it) of the static set's triangles (cached)."""
         if self._static_faces is None:
-            fo = snap.face_offset
-            g = self.static_geoms
-            self._static_faces = (
-                np.concatenate([np.arange(fo[k], fo[k + 1]) for k in g]).astype(np.int64),
-                np.concatenate([np.full(fo[k + 1] - fo[k], k, np.int32) for k in g]),
-                np.concatenate([np.arange(fo[k + 1] - fo[k], dtype=np.int32) for k in g]),
-            )
+            self._static_faces = face_tables(snap, self.static_geoms)
         return self._static_faces
 
     def _moving_tables(self, snap: Snapshot) -> None:
@@ -199,15 +183,7 @@ class RaycastBackend:
             return
         g = self.moving_geoms
         self._moving_rows = np.concatenate([np.arange(snap.vertex_offset[k], snap.vertex_offset[k + 1]) for k in g])
-        self.face_list = np.concatenate([np.arange(snap.face_offset[k], snap.face_offset[k + 1]) for k in g]).astype(
-            np.int64
-        )
-        self.face_geom = np.concatenate(
-            [np.full(snap.face_offset[k + 1] - snap.face_offset[k], k, np.int32) for k in g]
-        )
-        self.face_local = np.concatenate(
-            [np.arange(snap.face_offset[k + 1] - snap.face_offset[k], dtype=np.int32) for k in g]
-        )
+        self.face_list, self.face_geom, self.face_local = face_tables(snap, g)
         remap = np.full(len(snap.vertices), -1, np.int64)
         remap[self._moving_rows] = np.arange(len(self._moving_rows))
         self._moving_faces = remap[snap.faces[self.face_list]].astype(np.uint32)
@@ -256,6 +232,17 @@ class RaycastBackend:
     def scene_for_timing(self, snap: Snapshot):
         """The single BVH of a world that never moves (what the benchmark times raw casts on)."""
         return self._scenes(snap)[0][0]
+
+
+def face_tables(snap: Snapshot, geoms) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The triangles of objects `geoms`: (global face indices int64, object index int32, index
+    within the object int32), what the scan conversion and `raster_moving` visit."""
+    fo = snap.face_offset
+    return (
+        np.concatenate([np.arange(fo[k], fo[k + 1]) for k in geoms]).astype(np.int64),
+        np.concatenate([np.full(fo[k + 1] - fo[k], k, np.int32) for k in geoms]),
+        np.concatenate([np.arange(fo[k + 1] - fo[k], dtype=np.int32) for k in geoms]),
+    )
 
 
 MAX_BOXES = 64

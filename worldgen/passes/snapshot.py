@@ -100,6 +100,17 @@ class Hits:
     bary: np.ndarray  # (H, W, 2) float32 barycentric (b1, b2): p = (1-b1-b2) v0 + b1 v1 + b2 v2
 
 
+def empty_hits(h: int, w: int) -> tuple:
+    """(depth, geom, prim, bary) hit buffers of a frame where nothing is hit: depth inf, geom
+    -1, prim and bary 0 (what a miss holds in every backend's buffers)."""
+    return (
+        np.full((h, w), np.inf, np.float32),
+        np.full((h, w), -1, np.int32),
+        np.zeros((h, w), np.int32),
+        np.zeros((h, w, 2), np.float32),
+    )
+
+
 def pixel_ray_array(cam: CameraFrame) -> np.ndarray:
     """The (H, W, 6) float32 rays (origin, direction) behind `pixel_rays`, what Open3D casts."""
     pixel_rays(cam)

@@ -159,7 +159,7 @@ class Workers:
         self.inbox.close()
 
 
-_early: tuple | None = None  # (Workers, setup) started by early_workers for the render to come
+_early = None  # the Workers started by early_workers for the render to come
 
 
 @contextmanager
@@ -182,16 +182,13 @@ def early_workers(spec: Spec, opt: RenderOptions, out: Path):
             shots = [s for s in spec.shots if not opt.shots or s.id in opt.shots]
             plans = [(s, set(range(frame_count(s, spec.render.fps))), None, None) for s in shots]
             count = worker_count(opt, plans, spec, painter)
-    workers = None
     if count:
         store_root = None
         if opt.use_store:
             from worldgen.store import FrameStore
 
             store_root = str(FrameStore(opt.store).root)
-        setup = _setup(spec, opt, out, opt.backend or spec.render.backend, store_root)
-        workers = Workers(count, setup)
-        _early = (workers, setup)
+        _early = Workers(count, _setup(spec, opt, out, opt.backend or spec.render.backend, store_root))
     try:
         yield
     finally:
@@ -216,10 +213,10 @@ def _take_early(setup: tuple, extra: int):
     """The early workers, when they were started for this very render and are enough (others
     are stopped now, not left waiting until the CLI's block ends)."""
     global _early
-    if _early is None:
+    workers = _early
+    if workers is None:
         return None
-    workers, early_setup = _early
-    if early_setup != setup or len(workers.processes) < extra:
+    if workers.setup != setup or len(workers.processes) < extra:
         release_early()
         return None
     _early = None  # the render owns them now
@@ -231,9 +228,8 @@ def release_early() -> None:
     it wants none): they have written nothing, and would hold a world's memory and take CPU
     from this process until the CLI's block ends."""
     global _early
-    if _early is not None:
-        workers, _ = _early
-        _early = None
+    workers, _early = _early, None
+    if workers is not None:
         workers.stop(now=True)
 
 
