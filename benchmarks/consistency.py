@@ -61,11 +61,15 @@ def time_long_take(work: Path, repeats: int) -> dict:
     n = iter(range(10**6))
 
     def once() -> dict:
+        # Each run writes over 3 GB of frames; only its results are read, so a run's folder is removed
+        # once read, and the benchmark never holds more than one on disk.
+        run_dir = work / f"run-{next(n)}"
         with C.fresh_cache():
             load = os.getloadavg()[0]
             t0 = time.perf_counter()
-            results = run_bench([spec], ["procedural"], work / f"run-{next(n)}", BenchOptions(fresh=True))
+            results = run_bench([spec], ["procedural"], run_dir, BenchOptions(fresh=True))
             wall = time.perf_counter() - t0
+        shutil.rmtree(run_dir, ignore_errors=True)
         scene = results["scenes"][0]
         cost = scene["methods"]["procedural"]["cost"]
         return {
