@@ -128,6 +128,46 @@ def pinhole(points, eye, aim, fov_deg, width, height):
     return np.stack([f * x / z + (width - 1) / 2, f * y / z + (height - 1) / 2], 1), z
 
 
+def _visible_rows_point_by_point(uv, z, tol, depth, instance, inst) -> list:
+    """The keypoint visibility test one point at a time, as the pose pass made it before it
+    tested whole arrays: the reference the array form must equal."""
+    h, w = depth.shape
+    rows = []
+    for k in range(len(z)):
+        x, y = float(uv[k, 0]), float(uv[k, 1])
+        vis = False
+        if z[k] > 0 and np.isfinite(x) and np.isfinite(y):
+            j, i = int(np.floor(x + 0.5)), int(np.floor(y + 0.5))
+            if 0 <= i < h and 0 <= j < w and instance[i, j] == inst:
+                vis = bool(z[k] - depth[i, j] <= tol[k])
+        rows.append([round(x, 3), round(y, 3), round(float(z[k]), 4), int(vis)])
+    return rows
+
+
+def test_keypoint_visibility_on_arrays_equals_the_point_by_point_test():
+    from worldgen.character.pose_pass import _visible_rows
+
+    rng = np.random.default_rng(3)
+    h, w, n = 40, 60, 4000
+    depth = rng.uniform(1, 5, (h, w)).astype(np.float32)
+    depth[::7] = np.inf
+    instance = rng.integers(0, 3, (h, w)).astype(np.uint16)
+    uv = np.stack([rng.uniform(-5, w + 5, n), rng.uniform(-5, h + 5, n)], 1)
+    uv[::31] = np.nan  # a point projected from the camera's plane
+    uv[::37, 0] = np.inf
+    uv[::41] = np.round(uv[::41]) - 0.5  # on a pixel's edge: which pixel it rounds to
+    z = rng.uniform(-1, 6, n)  # some behind the camera
+    at = np.clip(np.nan_to_num(np.floor(uv[::43] + 0.5)), 0, [w - 1, h - 1]).astype(int)
+    z[::43] = depth[at[:, 1], at[:, 0]]  # at the surface: 0 behind the depth pass
+    tol = rng.uniform(0, 0.5, n)
+    tol[::43] = 0.0  # exactly at the limit
+    z[::47] = 0.0  # on the camera's plane
+    got = _visible_rows(uv, z, tol, depth, instance, 1)
+    want = _visible_rows_point_by_point(uv, z, tol, depth, instance, 1)
+    assert repr(got) == repr(want)  # (repr: nan == nan)
+    assert 0 < sum(r[3] for r in want) < n  # both answers were there
+
+
 def test_pinhole_reference_with_known_numbers():
     """The reference itself, on numbers worked by hand: 45 degrees vertical over 192 rows puts
     f = 96 / tan(22.5 deg) = 231.76 px; a point 1 m right and 0.5 m up at 5 m depth lands at
@@ -507,3 +547,43 @@ shots:
     )
     rig = World(spec).characters["a"]
     assert math.degrees(rig.heading(2.0)) == pytest.approx(45.0, abs=1e-6)  # atan2(2, 2): b is at 45 degrees
+
+
+def _rigid_frame_by_numpy(origin, y, ref):
+    """The bone frame in numpy's words: +Y along y, +Z the part of ref across it, X = Y x Z."""
+    y = np.asarray(y, float) / np.linalg.norm(y)
+    z = ref - np.dot(ref, y) * y
+    if np.linalg.norm(z) < 1e-6:
+        alt = np.array([1.0, 0.0, 0.0]) if abs(y[0]) < 0.9 else np.array([0.0, 0.0, 1.0])
+        z = alt - np.dot(alt, y) * y
+    z = z / np.linalg.norm(z)
+    m = np.eye(4)
+    m[:3, 0], m[:3, 1], m[:3, 2], m[:3, 3] = np.cross(y, z), y, z, origin
+    return m
+
+
+def test_bone_frames_and_two_bone_chains_on_floats():
+    """The pose's helpers, which work on Python floats: a bone frame is a rotation with +Y along
+    the bone and +Z toward the reference (numpy's form of the same to 1e-12, a reference along
+    the bone included); a two-bone chain keeps its bone lengths, reaches a target within reach,
+    stretches straight toward one out of it, and bends toward its pole."""
+    from worldgen.character.rig import _frame, _two_bone
+
+    rng = np.random.default_rng(5)
+    cases = [(rng.normal(size=3), rng.normal(size=3), rng.normal(size=3)) for _ in range(200)]
+    cases += [(np.zeros(3), np.array([0.0, 2.0, 0.0]), np.array([0.0, 1.0, 0.0]))]  # ref along the bone
+    cases += [(np.ones(3), np.array([1.0, 0.0, 0.0]), np.array([3.0, 0.0, 0.0]))]  # ... along x too
+    for origin, y, ref in cases:
+        m = _frame(origin, y, ref)
+        assert np.allclose(m, _rigid_frame_by_numpy(origin, y, ref), atol=1e-12)
+        assert np.allclose(m[:3, :3].T @ m[:3, :3], np.eye(3), atol=1e-12) and np.linalg.det(m[:3, :3]) > 0
+    root, pole = np.array([0.0, 1.0, 0.0]), np.array([0.0, 0.0, 1.0])
+    for target, reachable in ((np.array([0.2, 0.3, 0.1]), True), (np.array([0.0, -3.0, 0.0]), False)):
+        mid, end = _two_bone(root, target, 0.45, 0.42, pole)
+        assert np.linalg.norm(mid - root) == pytest.approx(0.45) and np.linalg.norm(end - mid) == pytest.approx(0.42)
+        if reachable:
+            assert np.allclose(end, target, atol=1e-9)
+            assert np.dot(mid - (root + target) / 2, pole) > 0  # the knee bends toward the pole
+        else:
+            assert np.allclose(np.cross(mid - root, end - root), 0, atol=1e-4)  # (all but) straight, toward it
+            assert np.dot(end - root, target - root) > 0

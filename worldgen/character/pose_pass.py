@@ -86,18 +86,25 @@ FACE_MOUTH = (48, 68)  # its mouth: outer lip 48-59, inner lip 60-67
 
 def _visible_rows(uv, z, tol, depth, instance, inst) -> list:
     """[x, y, depth, visible] per point: in the image, in front, on the character's pixels and
-    at most `tol` behind the depth pass there."""
+    at most `tol` behind the depth pass there. The tests are made on whole arrays (a frame with
+    five people has 90 points, and a loop over them cost half a millisecond); the rows are
+    built from the same float64 values."""
     h, w = depth.shape
-    rows = []
-    for k in range(len(z)):
-        x, y = float(uv[k, 0]), float(uv[k, 1])
-        vis = False
-        if z[k] > 0 and np.isfinite(x) and np.isfinite(y):
-            j, i = int(np.floor(x + 0.5)), int(np.floor(y + 0.5))
-            if 0 <= i < h and 0 <= j < w and instance[i, j] == inst:
-                vis = bool(z[k] - depth[i, j] <= tol[k])
-        rows.append([round(x, 3), round(y, 3), round(float(z[k]), 4), int(vis)])
-    return rows
+    x, y, z = np.asarray(uv[:, 0], float), np.asarray(uv[:, 1], float), np.asarray(z, float)
+    with np.errstate(invalid="ignore"):
+        j = np.floor(x + 0.5)
+        i = np.floor(y + 0.5)
+        seen = (z > 0) & np.isfinite(x) & np.isfinite(y) & (i >= 0) & (i < h) & (j >= 0) & (j < w)
+    vis = np.zeros(len(z), bool)
+    k = np.flatnonzero(seen)
+    ii, jj = i[k].astype(np.int64), j[k].astype(np.int64)
+    on = instance[ii, jj] == inst
+    k, ii, jj = k[on], ii[on], jj[on]
+    vis[k] = z[k] - depth[ii, jj] <= np.asarray(tol, float)[k]
+    return [
+        [round(a, 3), round(b, 3), round(c, 4), int(v)]
+        for a, b, c, v in zip(x.tolist(), y.tolist(), z.tolist(), vis.tolist())
+    ]
 
 
 def pose_json(people: list[dict], width: int, height: int, index: int, time: float) -> dict:
