@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -173,6 +174,25 @@ def test_doctor_reports():
     assert "planner model (Gemma 3 270M)" in names and "planner runtime (llama.cpp)" in names
     # set-up installs the film's voice and title fonts: doctor finds them
     assert names["dialogue voice (flite)"]["ok"] and names["title fonts (DejaVu Sans)"]["ok"]
+    assert "GB free on its disk" in names["frame store"]["detail"]
+
+
+def test_doctor_says_when_the_frame_store_disk_is_short(tmp_path, monkeypatch):
+    """The store's folder need not exist: its nearest existing parent's disk is asked. Under
+    STORE_MIN_FREE_GB free the check fails and says how to make room."""
+    import shutil
+
+    from worldgen import doctor
+
+    root, asked = tmp_path / "not" / "yet" / "frames", []
+    for free_gb, ok in ((1.0, False), (doctor.STORE_MIN_FREE_GB, True), (50.0, True)):
+        free = int(free_gb * 2**30)
+        usage = shutil._ntuple_diskusage(free * 2, free, free)  # type: ignore[attr-defined]
+        monkeypatch.setattr(doctor.shutil, "disk_usage", lambda p, u=usage: (asked.append(Path(p)), u)[1])
+        c = doctor.store_check(root)
+        assert c["ok"] is ok and c["detail"] == f"{root} ({free_gb:.1f} GB free on its disk)"
+        assert "worldgen cache --prune" in c["fix"] and "WORLDGEN_CACHE" in c["fix"]
+    assert asked == [tmp_path] * 3
 
 
 def test_render_options_name_the_control_images_the_control_module_makes():

@@ -760,7 +760,8 @@ def continuity(
 @app.command()
 def doctor(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")):
     """Say what this machine can do: rasterizer backends, GL platforms, torch devices,
-    controlnet-aux, video encoder; and how to fix what is missing."""
+    controlnet-aux, video encoder, models, the frame store's free disk; and how to fix what
+    is missing."""
     from worldgen.doctor import run_checks
 
     checks = run_checks()
