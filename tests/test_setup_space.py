@@ -1,8 +1,10 @@
-"""scripts/setup.sh on a disk without room for a first set-up: one clear line before anything is
-installed, instead of pip's OSError half-way through torch (how a full disk once failed CI)."""
+"""Disk room (a full disk once failed CI): scripts/setup.sh on a disk without room for a first
+set-up says so in one line before anything is installed, instead of pip's OSError half-way
+through torch; and a test session leaves no frame store behind."""
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -11,8 +13,23 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_setup_refuses_a_disk_without_room_for_a_first_set_up(tmp_path):
     venv = tmp_path / "not" / "yet" / "venv"  # its folders do not exist either
     env = os.environ | {"WORLDGEN_VENV": str(venv), "WORLDGEN_SETUP_NEED_GB": "100000000"}
-    r = subprocess.run(["bash", str(ROOT / "scripts" / "setup.sh")], env=env, capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "setup.sh")], env=env, capture_output=True, text=True, timeout=60
+    )
     assert r.returncode == 1
     assert r.stderr.startswith("setup: ") and r.stderr.strip().endswith("a first set-up needs about 100000000 GB")
     assert f"GB free on the disk of {venv};" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert r.stdout == "" and not venv.exists()  # nothing installed, nothing made
+
+
+def test_a_test_session_removes_its_frame_store(tmp_path):
+    """Each pytest session renders into a store of its own in the temp folder (conftest.py); it
+    is gone when the session's process ends."""
+    env = os.environ | {"TMPDIR": str(tmp_path)}
+    env.pop("WORLDGEN_KEEP_CACHE", None)
+    code = "import os, sys; sys.path.insert(0, 'tests'); import conftest; print(os.environ['WORLDGEN_CACHE'])"
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    store = Path(r.stdout.strip())
+    assert store.parent == tmp_path and store.name.startswith("worldgen-test-cache-")  # made there...
+    assert not store.exists()  # ... and removed
