@@ -168,7 +168,8 @@ def test_lit_baked_frames_are_the_textures_under_the_spec_sun(lit):
     meshes there are not the analytic shapes."""
     from PIL import Image
 
-    from worldgen.paint.procedural import DEFAULT_SKY, EXPOSURE
+    from worldgen.paint.procedural import EXPOSURE
+    from worldgen.paint.sky import DEFAULT_SKY
     from worldgen.spec.models import Light
 
     out, man = lit

@@ -189,7 +189,7 @@ def test_object_groups_are_the_pixels_of_each_object_in_order():
 def test_combining_pass_equals_the_numpy_sum_bit_for_bit():
     """The painter's one-pass combine (fill, lights, albedo, glow, highlights) gives the bytes
     of the numpy expression it replaced."""
-    from worldgen.paint.procedural import _combine
+    from worldgen.paint.light import combine_light as _combine
     from worldgen.paint.sky import Sky
 
     rng = np.random.default_rng(3)

@@ -104,6 +104,40 @@ def test_store_recomputes_only_what_changed(spec, tmp_path):
     assert digest(tmp_path / "a") == digest(tmp_path / "b")  # outputs keep their copies
 
 
+REFUSE_NUMBA = """
+import sys
+tried = []
+
+class Refuse:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "numba":
+            tried.append(name)
+            raise ImportError(name + " refused by the test")
+
+sys.meta_path.insert(0, Refuse())
+from worldgen.cli import main
+sys.argv = ["worldgen", "render", *sys.argv[1:]]
+try:
+    main()
+except SystemExit as e:
+    print("exit", e.code)
+print("numba tried:", tried)
+"""
+
+
+def test_a_render_the_store_holds_compiles_nothing(spec, tmp_path):
+    """Linking a finished render from the store needs no compiled kernel: planning and keying
+    it (the hits' model, the pass layers, the painter's identity) import no numba, which is a
+    third of a second of such a render's start-up."""
+    env = dict(os.environ, WORLDGEN_CACHE=str(tmp_path / "cache-c"))
+    assert "36 rendered" in cli("render", spec, "-o", tmp_path / "a", "-q", env=env).stdout
+    probe = [sys.executable, "-c", REFUSE_NUMBA, str(spec), "-o", str(tmp_path / "b"), "-q"]
+    r = subprocess.run(probe, capture_output=True, text=True, env=env, timeout=300)
+    assert "0 rendered, 0 already there, 36 from the store" in r.stdout, r.stdout + r.stderr
+    assert r.stdout.rstrip().endswith("numba tried: []"), r.stdout
+    assert digest(tmp_path / "a") == digest(tmp_path / "b")
+
+
 def test_reproduce_frames_from_a_manifest(spec, tmp_path):
     r = cli("render", spec, "-o", tmp_path / "a", "-q")
     assert r.returncode == 0

@@ -55,7 +55,7 @@ def action_layer(a: Action) -> str:
 # into numpy; these helpers take their components out as Python floats and do the arithmetic
 # there: 0.21 ms a pose against 0.31 ms (measured by hand, five walking characters). Their
 # sums run left to right, one rounding per operation; numpy's dot product rounds otherwise in
-# about a third of cases, so the poses' last bits changed with them (passes/raycast.HITS_MODEL).
+# about a third of cases, so the poses' last bits changed with them (passes/hits_model.py).
 
 
 def _xyz(v) -> list:

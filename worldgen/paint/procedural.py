@@ -11,16 +11,19 @@ smooth materials' highlights and reflections move with the eye, as they should."
 
 from __future__ import annotations
 
-import numpy as np
-from numba import njit, prange
+from typing import TYPE_CHECKING
 
-from worldgen.paint import lens
+import numpy as np
+
 from worldgen.paint.base import Painter
 from worldgen.paint.materials import Material, material_from_text, srgb_to_linear
-from worldgen.paint.noise import fbm
-from worldgen.paint.patterns import KIND, evaluate
-from worldgen.paint.sky import DEFAULT_SKY, SKIES, Sky  # noqa: F401  (DEFAULT_SKY, SKIES: re-exported)
-from worldgen.passes.sequence import FrameView
+
+if TYPE_CHECKING:
+    from worldgen.passes.sequence import FrameView
+
+# The compiled parts (patterns, noise, sky, light, lens: numba) are imported where a frame is
+# painted, not with this module: a render that the frame store already holds imports the class
+# only to key its frames (`static_identity`), and compiling nothing saves it a third of a second.
 
 GLOSSY_ROUGHNESS = 0.35  # below this a material reflects the sky
 SHINY_ROUGHNESS = 0.6  # below this a material shows highlights of the sun and lamps
@@ -46,23 +49,6 @@ def object_groups(geom: np.ndarray) -> list[tuple[int, np.ndarray]]:
             out.append((g, order[start:end]))
         start = end
     return out
-
-
-@njit(parallel=True, cache=True)
-def _combine(out, idx, albedo, n, occ, emission, spec, zenith_half, bounce_half, ambient, weights, colours, scales):
-    """out[idx] = albedo x light + albedo x glow x 2 + highlights, the light being the sky and
-    bounce fill by the normal's height (x 0.55, plus ambient, x occlusion) and then each light's
-    weight x colour x scale in order: numpy's float32 operations in numpy's order, one pass."""
-    one, two, fill_k = np.float32(1.0), np.float32(2.0), np.float32(0.55)
-    for p in prange(idx.shape[0]):
-        up = min(max(n[p, 1], np.float32(-1.0)), one)
-        q = idx[p]
-        for c in range(3):
-            fill = zenith_half[c] * (one + up) + bounce_half[c] * (one - up)
-            light = (fill * fill_k + ambient[c]) * occ[p]
-            for t in range(weights.shape[0]):
-                light = light + weights[t, p] * colours[t, c] * scales[t]
-            out[q, c] = albedo[p, c] * light + albedo[p, c] * emission[p] * two + spec[p, c]
 
 
 class ProceduralPainter(Painter):
@@ -147,6 +133,8 @@ class ProceduralPainter(Painter):
                 self.ambient = self.ambient + col * light.intensity
             else:
                 self.locals.append((light, col))
+        from worldgen.paint.sky import Sky
+
         self.sky_model = Sky(self.suns, style)
         self.zenith, self.horizon, self.bounce = self.sky_model.zenith, self.sky_model.horizon, self.sky_model.bounce
 
@@ -163,11 +151,15 @@ class ProceduralPainter(Painter):
             else np.ascontiguousarray(np.broadcast_to(np.asarray(footprint, np.float64) / mat.scale, (len(p),)))
         )
         eps = BUMP_EPS if bump and mat.bump_strength > 0 else 0.0
+        from worldgen.paint.patterns import KIND, evaluate
+
         return evaluate(KIND.get(mat.pattern, KIND["mottle"]), p, fp, np.int64(mat.seed), eps)
 
     def colour(self, mat: Material, m: np.ndarray, local: np.ndarray, size: float, footprint=None) -> np.ndarray:
         """Linear albedo from the pattern's mix, with large soft variation so big surfaces never
         read as flat fills."""
+        from worldgen.paint.noise import fbm
+
         col = mat.base.astype(np.float32) * (1 - m[:, None]) + mat.second.astype(np.float32) * m[:, None]
         big = max(size * 0.35, 0.5)
         col = (
@@ -232,6 +224,7 @@ class ProceduralPainter(Painter):
         from worldgen.paint.light import (
             ambient_occlusion,
             block_anchors,
+            combine_light,
             light_visibility,
             local_light,
             spread_from_anchors,
@@ -307,7 +300,7 @@ class ProceduralPainter(Painter):
         # sky and bounce fill (occluded), then each light, then albedo, glow and highlights,
         # written into the frame in one pass (float32, in numpy's order: the same values)
         sm = self.sky_model
-        _combine(
+        combine_light(
             out,
             surf.idx,
             albedo,
@@ -403,6 +396,8 @@ class ProceduralPainter(Painter):
 
     def develop(self, view: FrameView, hdr: np.ndarray, passes=None) -> np.ndarray:
         """The camera and the film: linear radiance -> uint8 sRGB (see worldgen.paint.lens)."""
+        from worldgen.paint import lens
+
         look = self.look
         depth = view.hits.depth
         x = lens.fog(hdr, depth, look.fog, self.sky_model.horizon)

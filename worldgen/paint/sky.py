@@ -91,7 +91,7 @@ class Sky:
 
     def fill(self, normals: np.ndarray) -> np.ndarray:
         """Irradiance from sky above and ground bounce below for unit normals (N, 3). (The
-        painter computes it per pixel inside its combining pass, procedural._combine.)"""
+        painter computes it per pixel inside its combining pass, light.combine_light.)"""
         up = np.clip(normals[:, 1:2], -1, 1)
         return self.zenith * 0.5 * (1 + up) + self.bounce * 0.5 * (1 - up)
 

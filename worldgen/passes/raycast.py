@@ -246,11 +246,6 @@ def face_tables(snap: Snapshot, geoms) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 
 MAX_BOXES = 64
-# Bump when the primary hits' bytes change, so that the frame store recomputes what an older
-# model computed (frame keys include it). 2: the static set and the moving parts by scan
-# conversion where the cost model says so (a few edge pixels decided otherwise than Embree's).
-# 3: characters' poses in their last bits (character/rig.py: their vector arithmetic on floats).
-HITS_MODEL = 3
 # The cost model of `primary_path`: scan conversion below this many static triangles a pixel,
 # in frames of at least RASTER_MIN_PIXELS. The cast costs about the same per pixel whatever the
 # triangle count; scan conversion has fixed costs (five parallel loops), a cost per static

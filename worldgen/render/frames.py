@@ -7,14 +7,17 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from worldgen.camera import ShotCamera
 from worldgen.io import write_exr, write_json, write_npz, write_png
-from worldgen.passes.derive import PassFrame
 from worldgen.render.options import RenderOptions
 from worldgen.spec.models import Spec
+
+if TYPE_CHECKING:  # the passes and their compiled kernels are imported when frames are computed
+    from worldgen.passes.derive import PassFrame
 
 
 def frame_paths(shot_id: str, i: int, opt: RenderOptions, people: bool = False) -> dict:

@@ -5,7 +5,7 @@ frame store can hand back what was computed before (see worldgen.store)."""
 from __future__ import annotations
 
 from worldgen import __version__
-from worldgen.passes.raycast import HITS_MODEL
+from worldgen.passes.hits_model import HITS_MODEL
 from worldgen.spec.models import CHARACTER_EDIT_FIELDS, EDIT_FIELDS, Spec
 
 

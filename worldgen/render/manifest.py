@@ -11,7 +11,7 @@ from worldgen.spec.models import Spec
 
 def build_manifest(spec: Spec, world, backend: str, opt: RenderOptions, shots: list) -> dict:
     from worldgen.character.rig import KEYPOINTS
-    from worldgen.passes.derive import __doc__ as layers_doc
+    from worldgen.passes.layers import __doc__ as layers_doc
 
     r = spec.render
     return {

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from worldgen.passes.raycast import HITS_MODEL
+from worldgen.passes.hits_model import HITS_MODEL
 from worldgen.render.frames import depth_range
 from worldgen.render.keys import shot_camera_path
 from worldgen.spec.models import Spec
