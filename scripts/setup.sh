@@ -9,17 +9,10 @@ STAMP="$VENV/.worldgen-setup"
 want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then exit 0; fi
 
-# A first set-up writes about 4.5 GB (the virtual environment: torch and every extra). On a full
-# disk pip fails half-way with an OSError that names neither the disk nor the need: say it first.
-if [ ! -x "$VENV/bin/python" ]; then
-  need_gb=${WORLDGEN_SETUP_NEED_GB:-6}
-  disk=$(dirname "$VENV")
-  while [ ! -d "$disk" ]; do disk=$(dirname "$disk"); done
-  free_kb=$(df -Pk "$disk" | awk 'NR == 2 {print $4}')
-  if [ "$free_kb" -lt $((need_gb * 1024 * 1024)) ]; then
-    echo "setup: $((free_kb / 1024 / 1024)) GB free on the disk of $VENV; a first set-up needs about $need_gb GB" >&2
-    exit 1
-  fi
+# Torch and every extra make a 4.4 GB environment (du -sh .venv on this project's machine): before
+# installing them, make sure the disk has room (scripts/disk_room.sh; WORLDGEN_SETUP_NEED_GB).
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
+  bash scripts/disk_room.sh "$VENV" "${WORLDGEN_SETUP_NEED_GB:-6}" || exit
 fi
 
 # System libraries. open3d links libusb-1.0; pyrender renders headless through Mesa EGL

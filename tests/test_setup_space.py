@@ -22,6 +22,44 @@ def test_setup_refuses_a_disk_without_room_for_a_first_set_up(tmp_path):
     assert r.stdout == "" and not venv.exists()  # nothing installed, nothing made
 
 
+FAKE_DF = """#!/bin/sh
+echo "$@" >> "$(dirname "$0")/asked"
+echo "Filesystem     1024-blocks      Used Available Capacity Mounted on"
+echo "/dev/vda         264241152 104857600   5242880      96% /"
+"""
+
+
+def _disk_room(tmp_path, need: str):
+    """scripts/disk_room.sh with a `df` that reports 5 GB available (5,242,880 KB) of 252 GB."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "df").write_text(FAKE_DF)
+    (bin_dir / "df").chmod(0o755)
+    env = os.environ | {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    target = tmp_path / "not" / "yet" / "venv"
+    script = ROOT / "scripts" / "disk_room.sh"
+    r = subprocess.run(["bash", str(script), str(target), need], env=env, capture_output=True, text=True, timeout=30)
+    return r, target, (bin_dir / "asked").read_text().split() if (bin_dir / "asked").exists() else []
+
+
+def test_disk_room_reads_the_available_column_in_gigabytes(tmp_path):
+    r, target, asked = _disk_room(tmp_path, "6")
+    assert r.returncode == 1
+    assert r.stderr == f"setup: 5 GB free on the disk of {target}; a first set-up needs about 6 GB\n"
+    assert asked == ["-Pk", str(tmp_path)]  # the nearest existing parent, in 1024-byte blocks
+    r, _, _ = _disk_room(tmp_path, "5")
+    assert (r.returncode, r.stdout, r.stderr) == (0, "", "")
+
+
+def test_disk_room_refuses_a_need_that_is_not_whole_gigabytes(tmp_path):
+    for need in ("5.5", "abc", ""):
+        r, _, _ = _disk_room(tmp_path, need)
+        assert (
+            r.returncode == 2
+            and r.stderr == f"setup: WORLDGEN_SETUP_NEED_GB must be a whole number of GB, not '{need}'\n"
+        )
+
+
 def test_a_test_session_removes_its_frame_store(tmp_path):
     """Each pytest session renders into a store of its own in the temp folder (conftest.py); it
     is gone when the session's process ends."""
