@@ -61,21 +61,25 @@ def time_long_take(work: Path, repeats: int) -> dict:
     n = iter(range(10**6))
 
     def once() -> dict:
-        # Each run writes over 3 GB of frames; only its results are read, so a run's folder is removed
-        # once read, and the benchmark never holds more than one on disk.
+        # Each run writes over 3 GB of frames (four runs had left 13 GB, du -sh); only its results
+        # are read, so a run's folder is removed once read, whatever happens, and the benchmark
+        # never holds more than one on disk. The load is read before that removal.
         run_dir = work / f"run-{next(n)}"
-        with C.fresh_cache():
-            load = os.getloadavg()[0]
-            t0 = time.perf_counter()
-            results = run_bench([spec], ["procedural"], run_dir, BenchOptions(fresh=True))
-            wall = time.perf_counter() - t0
-        shutil.rmtree(run_dir, ignore_errors=True)
+        try:
+            with C.fresh_cache():
+                load = os.getloadavg()[0]
+                t0 = time.perf_counter()
+                results = run_bench([spec], ["procedural"], run_dir, BenchOptions(fresh=True))
+                wall = time.perf_counter() - t0
+            load_after = os.getloadavg()[0]
+        finally:
+            shutil.rmtree(run_dir, ignore_errors=True)
         scene = results["scenes"][0]
         cost = scene["methods"]["procedural"]["cost"]
         return {
             "wall_s": round(wall, 1),
             "load_before": load,
-            "load_after": os.getloadavg()[0],
+            "load_after": load_after,
             "width": scene["width"],
             "height": scene["height"],
             "fps": scene["fps"],

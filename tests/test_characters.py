@@ -162,9 +162,16 @@ def test_keypoint_visibility_on_arrays_equals_the_point_by_point_test():
     tol = rng.uniform(0, 0.5, n)
     tol[::43] = 0.0  # exactly at the limit
     z[::47] = 0.0  # on the camera's plane
+    z[::53] = -0.0
+    uv[::59] = [1e300, -9.3e18]  # far beyond any integer pixel
+    depth[3, ::5] = np.nan
     got = _visible_rows(uv, z, tol, depth, instance, 1)
     want = _visible_rows_point_by_point(uv, z, tol, depth, instance, 1)
     assert repr(got) == repr(want)  # (repr: nan == nan)
+    uv32, z32 = uv.astype(np.float32), z.astype(np.float32)  # a float32 projection
+    assert repr(_visible_rows(uv32, z32, tol, depth, instance, 1)) == repr(
+        _visible_rows_point_by_point(uv32, z32, tol, depth, instance, 1)
+    )
     assert 0 < sum(r[3] for r in want) < n  # both answers were there
 
 
@@ -549,41 +556,75 @@ shots:
     assert math.degrees(rig.heading(2.0)) == pytest.approx(45.0, abs=1e-6)  # atan2(2, 2): b is at 45 degrees
 
 
+def _unit_by_numpy(v):
+    n = np.linalg.norm(v)
+    return v / n if n > 1e-12 else v
+
+
 def _rigid_frame_by_numpy(origin, y, ref):
-    """The bone frame in numpy's words: +Y along y, +Z the part of ref across it, X = Y x Z."""
-    y = np.asarray(y, float) / np.linalg.norm(y)
+    """The bone frame in numpy's words, as the rig computed it before its helpers moved to
+    floats: +Y along y, +Z the part of ref across it, X = Y x Z."""
+    y = _unit_by_numpy(np.asarray(y, float))
     z = ref - np.dot(ref, y) * y
     if np.linalg.norm(z) < 1e-6:
         alt = np.array([1.0, 0.0, 0.0]) if abs(y[0]) < 0.9 else np.array([0.0, 0.0, 1.0])
         z = alt - np.dot(alt, y) * y
-    z = z / np.linalg.norm(z)
+    z = _unit_by_numpy(z)
     m = np.eye(4)
     m[:3, 0], m[:3, 1], m[:3, 2], m[:3, 3] = np.cross(y, z), y, z, origin
     return m
 
 
+def _two_bone_by_numpy(root, target, l1, l2, pole):
+    d_vec = target - root
+    d = np.linalg.norm(d_vec)
+    d_c = min(max(d, abs(l1 - l2) + 1e-6), l1 + l2 - 1e-9)
+    u = d_vec / d if d > 1e-12 else np.array([0.0, -1.0, 0.0])
+    x = (l1 * l1 - l2 * l2 + d_c * d_c) / (2 * d_c)
+    h = np.sqrt(max(l1 * l1 - x * x, 0.0))
+    perp = pole - np.dot(pole, u) * u
+    perp = _unit_by_numpy(perp) if np.linalg.norm(perp) > 1e-9 else np.array([0.0, 0.0, 1.0])
+    mid = root + u * x + perp * h
+    return mid, mid + _unit_by_numpy(root + u * d_c - mid) * l2
+
+
 def test_bone_frames_and_two_bone_chains_on_floats():
-    """The pose's helpers, which work on Python floats: a bone frame is a rotation with +Y along
-    the bone and +Z toward the reference (numpy's form of the same to 1e-12, a reference along
-    the bone included); a two-bone chain keeps its bone lengths, reaches a target within reach,
-    stretches straight toward one out of it, and bends toward its pole."""
-    from worldgen.character.rig import _frame, _two_bone
+    """The pose's helpers, which work on Python floats, against the numpy forms they replaced
+    (to 1e-12) on random and degenerate cases, and against what they mean: a bone frame is a
+    rotation; a two-bone chain keeps its bone lengths, reaches a target within reach, stretches
+    toward one out of it, and bends toward its pole."""
+    from worldgen.character.rig import _frame, _two_bone, _unit
 
     rng = np.random.default_rng(5)
-    cases = [(rng.normal(size=3), rng.normal(size=3), rng.normal(size=3)) for _ in range(200)]
-    cases += [(np.zeros(3), np.array([0.0, 2.0, 0.0]), np.array([0.0, 1.0, 0.0]))]  # ref along the bone
-    cases += [(np.ones(3), np.array([1.0, 0.0, 0.0]), np.array([3.0, 0.0, 0.0]))]  # ... along x too
-    for origin, y, ref in cases:
+    zero, tiny = np.zeros(3), np.array([3e-13, 0.0, 0.0])
+    frames = [(rng.normal(size=3), rng.normal(size=3), rng.normal(size=3)) for _ in range(200)]
+    frames += [
+        (zero, np.array([0.0, 2.0, 0.0]), np.array([0.0, 1.0, 0.0])),  # ref along the bone
+        (np.ones(3), np.array([1.0, 0.0, 0.0]), np.array([3.0, 0.0, 0.0])),  # ... along x too
+        (zero, tiny, np.array([0.0, 0.0, 1.0])),  # a bone too short to have a direction
+    ]
+    for origin, y, ref in frames:
+        assert np.allclose(_frame(origin, y, ref), _rigid_frame_by_numpy(origin, y, ref), atol=1e-12)
+    up = np.array([0.0, 0.0, 1.0])
+    assert np.array_equal(_frame(zero, tiny, up), _rigid_frame_by_numpy(zero, tiny, up))  # kept as it is, not unit
+    for origin, y, ref in frames[:-1]:
         m = _frame(origin, y, ref)
-        assert np.allclose(m, _rigid_frame_by_numpy(origin, y, ref), atol=1e-12)
         assert np.allclose(m[:3, :3].T @ m[:3, :3], np.eye(3), atol=1e-12) and np.linalg.det(m[:3, :3]) > 0
-    root, pole = np.array([0.0, 1.0, 0.0]), np.array([0.0, 0.0, 1.0])
-    for target, reachable in ((np.array([0.2, 0.3, 0.1]), True), (np.array([0.0, -3.0, 0.0]), False)):
-        mid, end = _two_bone(root, target, 0.45, 0.42, pole)
-        assert np.linalg.norm(mid - root) == pytest.approx(0.45) and np.linalg.norm(end - mid) == pytest.approx(0.42)
-        if reachable:
-            assert np.allclose(end, target, atol=1e-9)
-            assert np.dot(mid - (root + target) / 2, pole) > 0  # the knee bends toward the pole
-        else:
-            assert np.allclose(np.cross(mid - root, end - root), 0, atol=1e-4)  # (all but) straight, toward it
-            assert np.dot(end - root, target - root) > 0
+    for v in (tiny, zero, rng.normal(size=3)):
+        assert np.array_equal(_unit(v), _unit_by_numpy(v))
+    root = np.array([0.0, 1.0, 0.0])
+    chains = [(rng.normal(size=3), rng.uniform(0.1, 1), rng.uniform(0.1, 1), rng.normal(size=3)) for _ in range(200)]
+    chains += [
+        (root, 0.45, 0.42, up),  # the target at the root
+        (root + [0.0, -0.5, 0.0], 0.45, 0.42, np.array([0.0, -1.0, 0.0])),  # the pole along the chain
+        (root + [0.0, -0.01, 0.0], 0.45, 0.42, up),  # closer than |l1 - l2|: folded
+        (root + [0.0, -3.0, 0.0], 0.45, 0.42, up),  # out of reach: stretched
+    ]
+    for target, l1, l2, pole in chains:
+        got, want = _two_bone(root, target, l1, l2, pole), _two_bone_by_numpy(root, target, l1, l2, pole)
+        assert np.allclose(got, want, atol=1e-12)
+        mid, end = got
+        assert np.linalg.norm(mid - root) == pytest.approx(l1) and np.linalg.norm(end - mid) == pytest.approx(l2)
+    mid, end = _two_bone(root, np.array([0.2, 0.3, 0.1]), 0.45, 0.42, up)
+    assert np.allclose(end, [0.2, 0.3, 0.1], atol=1e-9)  # within reach: reached
+    assert np.dot(mid - (root + [0.2, 0.3, 0.1]) / 2, up) > 0  # the knee bends toward the pole

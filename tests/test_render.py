@@ -194,6 +194,13 @@ def test_doctor_says_when_the_frame_store_disk_is_short(tmp_path, monkeypatch):
         assert "worldgen cache --prune" in c["fix"] and "WORLDGEN_CACHE" in c["fix"]
     assert asked == [tmp_path] * 3
 
+    def refused(p):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(doctor.shutil, "disk_usage", refused)
+    c = doctor.store_check(root)
+    assert not c["ok"] and c["detail"] == f"{root}: Permission denied" and "WORLDGEN_CACHE" in c["fix"]
+
 
 def test_render_options_name_the_control_images_the_control_module_makes():
     """render/options.py repeats the list so that options import without numpy: the two stay equal."""

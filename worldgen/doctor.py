@@ -164,9 +164,12 @@ def store_check(root: Path | None = None) -> dict:
 
     root = Path(root) if root is not None else default_store_dir()
     disk = root
-    while not disk.exists() and disk != disk.parent:
-        disk = disk.parent
-    free_gb = shutil.disk_usage(disk).free / 2**30
+    try:
+        while not disk.exists() and disk != disk.parent:
+            disk = disk.parent
+        free_gb = shutil.disk_usage(disk).free / 2**30
+    except OSError as e:  # a folder on the way that this user may not read
+        return {"name": "frame store", "ok": False, "detail": f"{root}: {e.strerror}", "fix": "set WORLDGEN_CACHE"}
     return {
         "name": "frame store",
         "ok": free_gb >= STORE_MIN_FREE_GB,

@@ -86,11 +86,12 @@ FACE_MOUTH = (48, 68)  # its mouth: outer lip 48-59, inner lip 60-67
 
 def _visible_rows(uv, z, tol, depth, instance, inst) -> list:
     """[x, y, depth, visible] per point: in the image, in front, on the character's pixels and
-    at most `tol` behind the depth pass there. The tests are made on whole arrays (a frame with
-    five people has 90 points, and a loop over them cost half a millisecond); the rows are
+    at most `tol` behind the depth pass there. The tests are made on whole arrays (44 us a
+    person of 18 points against 57 us one point at a time, measured by hand); the rows are
     built from the same float64 values."""
     h, w = depth.shape
-    x, y, z = np.asarray(uv[:, 0], float), np.asarray(uv[:, 1], float), np.asarray(z, float)
+    x, y = np.asarray(uv[:, 0], float), np.asarray(uv[:, 1], float)
+    z, tol = np.asarray(z), np.asarray(tol)  # in their own dtypes, as a point at a time used them
     with np.errstate(invalid="ignore"):
         j = np.floor(x + 0.5)
         i = np.floor(y + 0.5)
@@ -100,7 +101,7 @@ def _visible_rows(uv, z, tol, depth, instance, inst) -> list:
     ii, jj = i[k].astype(np.int64), j[k].astype(np.int64)
     on = instance[ii, jj] == inst
     k, ii, jj = k[on], ii[on], jj[on]
-    vis[k] = z[k] - depth[ii, jj] <= np.asarray(tol, float)[k]
+    vis[k] = z[k] - depth[ii, jj] <= tol[k]
     return [
         [round(a, 3), round(b, 3), round(c, 4), int(v)]
         for a, b, c, v in zip(x.tolist(), y.tolist(), z.tolist(), vis.tolist())
