@@ -61,7 +61,7 @@ def time_long_take(work: Path, repeats: int) -> dict:
     n = iter(range(10**6))
 
     def once() -> dict:
-        # Each run writes over 3 GB of frames (four runs had left 13 GB, du -sh); only its results
+        # Each run writes over 3 GB of frames (four runs had left 13 GB: du -sh, by hand); only its results
         # are read, so a run's folder is removed once read, whatever happens, and the benchmark
         # never holds more than one on disk. The load is read before that removal.
         run_dir = work / f"run-{next(n)}"

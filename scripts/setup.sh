@@ -9,9 +9,12 @@ STAMP="$VENV/.worldgen-setup"
 want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then exit 0; fi
 
-# Torch and every extra make a 4.4 GB environment (du -sh .venv on this project's machine): before
-# installing them, make sure the disk has room (scripts/disk_room.sh; WORLDGEN_SETUP_NEED_GB).
-if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
+# Torch and every extra make a 4.4 GB environment (measured by hand: du -sh .venv on this
+# project's machine): before installing them, make sure the disk has room (scripts/disk_room.sh;
+# WORLDGEN_SETUP_NEED_GB). Whether torch is there is asked once, here.
+have_torch=0
+if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -W ignore -c "import torch" >/dev/null 2>&1; then have_torch=1; fi
+if [ "$have_torch" = 0 ]; then
   bash scripts/disk_room.sh "$VENV" "${WORLDGEN_SETUP_NEED_GB:-6}" || exit
 fi
 
@@ -47,7 +50,7 @@ pipq() {
 # torch first, by an exact pin. On this project's machines 'torch==2.13.0' resolves to a local
 # CPU wheel; on a user's Linux machine PyPI serves the CUDA build of the same version. Set
 # WORLDGEN_TORCH to choose another (e.g. 'torch' or a path to a wheel).
-if ! $PY -c "import torch" 2>/dev/null; then
+if [ "$have_torch" = 0 ]; then
   echo "setup: installing ${WORLDGEN_TORCH:-torch==2.13.0}"
   pipq install "${WORLDGEN_TORCH:-torch==2.13.0}"
 fi

@@ -11,14 +11,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # every test (and every CLI it runs) uses a store and texture cache of its own session, never
 # the user's ~/.cache/worldgen; it is removed when the session ends (the whole suite's is about
-# half a gigabyte, and sessions that left theirs behind once filled a disk)
+# half a gigabyte, and sessions that left theirs behind once filled a disk).
+# WORLDGEN_KEEP_CACHE=1 keeps it for a look afterwards, or, with WORLDGEN_CACHE set, uses that.
 if "WORLDGEN_CACHE" not in os.environ or not os.environ.get("WORLDGEN_KEEP_CACHE"):
     import atexit
     import shutil
     import tempfile
 
     os.environ["WORLDGEN_CACHE"] = tempfile.mkdtemp(prefix="worldgen-test-cache-")
-    atexit.register(shutil.rmtree, os.environ["WORLDGEN_CACHE"], ignore_errors=True)
+    if not os.environ.get("WORLDGEN_KEEP_CACHE"):
+        atexit.register(shutil.rmtree, os.environ["WORLDGEN_CACHE"], ignore_errors=True)
 SHARED_ASSETS = ROOT.parent / "shared" / "assets"
 
 

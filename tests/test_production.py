@@ -125,10 +125,11 @@ print("numba tried:", tried)
 """
 
 
-def test_a_render_the_store_holds_compiles_nothing(spec, tmp_path):
-    """Linking a finished render from the store needs no compiled kernel: planning and keying
-    it (the hits' model, the pass layers, the painter's identity) import no numba, which is a
-    third of a second of such a render's start-up."""
+def test_planning_a_render_the_store_holds_imports_no_compiled_kernels(spec, tmp_path):
+    """Linking a finished render from the store needs no compiled kernel: the process that
+    plans and keys it (the hits' model, the pass layers, the painter's identity) imports no
+    numba (a third of a second, measured by hand with python -X importtime). Worker processes
+    that the CLI starts early for a large render are not this test's: they build a painter."""
     env = dict(os.environ, WORLDGEN_CACHE=str(tmp_path / "cache-c"))
     assert "36 rendered" in cli("render", spec, "-o", tmp_path / "a", "-q", env=env).stdout
     probe = [sys.executable, "-c", REFUSE_NUMBA, str(spec), "-o", str(tmp_path / "b"), "-q"]

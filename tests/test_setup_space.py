@@ -12,12 +12,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_setup_refuses_a_disk_without_room_for_a_first_set_up(tmp_path):
     venv = tmp_path / "not" / "yet" / "venv"  # its folders do not exist either
-    env = os.environ | {"WORLDGEN_VENV": str(venv), "WORLDGEN_SETUP_NEED_GB": "100000000"}
+    env = os.environ | {"WORLDGEN_VENV": str(venv), "WORLDGEN_SETUP_NEED_GB": "999999"}
     r = subprocess.run(
         ["bash", str(ROOT / "scripts" / "setup.sh")], env=env, capture_output=True, text=True, timeout=60
     )
     assert r.returncode == 1
-    assert r.stderr.startswith("setup: ") and r.stderr.strip().endswith("a first set-up needs about 100000000 GB")
+    assert r.stderr.startswith("setup: ") and r.stderr.strip().endswith("a first set-up needs about 999999 GB")
     assert f"GB free on the disk of {venv};" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert r.stdout == "" and not venv.exists()  # nothing installed, nothing made
 
@@ -52,12 +52,27 @@ def test_disk_room_reads_the_available_column_in_gigabytes(tmp_path):
 
 
 def test_disk_room_refuses_a_need_that_is_not_whole_gigabytes(tmp_path):
-    for need in ("5.5", "abc", ""):
+    for need in ("5.5", "abc", "", "1234567"):
         r, _, _ = _disk_room(tmp_path, need)
+        assert r.returncode == 2
         assert (
-            r.returncode == 2
-            and r.stderr == f"setup: WORLDGEN_SETUP_NEED_GB must be a whole number of GB, not '{need}'\n"
+            r.stderr == f"setup: WORLDGEN_SETUP_NEED_GB must be a whole number of GB (at most 999999), not '{need}'\n"
         )
+    r, _, _ = _disk_room(tmp_path, "08")  # decimal, not bash's octal
+    assert r.returncode == 1 and r.stderr.endswith("needs about 8 GB\n")
+
+
+def test_setup_checks_the_disk_while_torch_is_not_installed(tmp_path):
+    """An environment whose torch does not import yet (pip failed half-way) gets the check too."""
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").write_text("#!/bin/sh\nexit 1\n")  # imports nothing
+    (venv / "bin" / "python").chmod(0o755)
+    env = os.environ | {"WORLDGEN_VENV": str(venv), "WORLDGEN_SETUP_NEED_GB": "999999"}
+    r = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "setup.sh")], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert r.returncode == 1 and r.stderr.strip().endswith("a first set-up needs about 999999 GB"), r.stderr
 
 
 def test_a_test_session_removes_its_frame_store(tmp_path):

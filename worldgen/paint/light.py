@@ -1,4 +1,5 @@
-"""Light that needs rays: ambient occlusion, soft sun shadows and point and spot lights.
+"""Light that needs rays: ambient occlusion, soft sun shadows and point and spot lights; and
+`combine_light`, the one compiled pass that adds them up with the sky's fill into the frame.
 
 Every ray set here is a fixed function of the surface point and its normal, never of the pixel
 or the frame: the ambient-occlusion rays leave in a fixed set of directions around the normal
