@@ -314,7 +314,7 @@ def markdown(res: dict) -> str:
             "(range), each stage timed alone with the calls the rasterizer makes. The static set's primary hits "
             "come either from Open3D's cast of the stored rays plus the conversion of its output, or from the "
             "scan conversion, which rebuilds each ray's bits from the camera's basis and needs no ray array "
-            f"(same rays, same hits); the cost model takes the {st.get('path', 'cast')} path here. The last stage "
+            f"(same rays, same hits); the cost model takes the {st['path']} path here. The last stage "
             "is one sweep over the pixels: normals, uv and ids, and both flows, which project every visible "
             "point into the next and the previous frame and test its visibility there.",
             "",
@@ -322,10 +322,8 @@ def markdown(res: dict) -> str:
             "|---|---:|",
         ]
         for s in STAGES:
-            if s in st["ms"]:  # older files have no scan conversion stage
-                lines.append(f"| {s} | {_f(st['ms'][s], 2)} |")
-        sums = st["sum_ms"] if "median" not in st["sum_ms"] else {"cast": st["sum_ms"]}  # older files: one sum
-        for p, v in sums.items():
+            lines.append(f"| {s} | {_f(st['ms'][s], 2)} |")
+        for p, v in st["sum_ms"].items():
             lines.append(f"| sum, {p} path | {_f(v, 2)} |")
     return "\n".join(lines) + "\n"
 

@@ -109,7 +109,7 @@ def performance(results: Path) -> str:
         *rows,
     ]
     st = passes.get("stages")
-    if st and isinstance(st["sum_ms"], dict) and "raster" in st["sum_ms"]:  # two paths to the static hits
+    if st:  # the static hits both ways: scan conversion and the cast
         ms, sums = st["ms"], st["sum_ms"]
         lines += [
             "",
@@ -121,22 +121,6 @@ def performance(results: Path) -> str:
             f"both exact flows takes {ms['surface attributes + both flows']['median']:.1f} ms (a fused numba "
             f"kernel): {sums['raster']['median']:.1f} ms in all by scan conversion, {sums['cast']['median']:.1f} ms "
             f"by the cast. The cost model took the {st['path']} path here.",
-        ]
-    elif st:
-        ms = st["ms"]
-        lines += [
-            "",
-            f"Per frame at {st['width']}², {st['triangles']:,} triangles (medians, `passes.md`), "
-            f"{st['sum_ms']['median']:.1f} ms in all: the cast takes {ms['cast (Open3D)']['median']:.1f} ms, "
-            f"and worldgen's own work is ray generation {ms['ray generation']['median']:.1f} ms, hit "
-            f"conversion {ms['hit conversion']['median']:.1f} ms, "
-            + (
-                f"and one sweep for the surface attributes and both exact flows "
-                f"{ms['surface attributes + both flows']['median']:.1f} ms (a fused numba kernel)."
-                if "surface attributes + both flows" in ms
-                else f"surface attributes {ms['surface attributes']['median']:.1f} ms and the two exact flows "
-                f"{ms['both flows + occlusion']['median']:.1f} ms (fused numba kernels)."
-            ),
         ]
     gl_r = passes.get("gl_renderer") or ""
     if "llvmpipe" in gl_r or "softpipe" in gl_r:

@@ -77,17 +77,15 @@ def _norm(v) -> float:
     return math.sqrt(x * x + y * y + z * z)
 
 
-def _unit(v):
-    """v / |v| as an array; a vector too short to have a direction is returned as it is."""
-    x, y, z = _xyz(v)
-    n = math.sqrt(x * x + y * y + z * z)
-    return np.array([x / n, y / n, z / n]) if n > 1e-12 else np.asarray(v, float)
-
-
 def _unit_xyz(x: float, y: float, z: float) -> tuple[float, float, float]:
-    """`_unit` on components."""
+    """(x, y, z) / its length; a vector too short to have a direction is returned as it is."""
     n = math.sqrt(x * x + y * y + z * z)
     return (x / n, y / n, z / n) if n > 1e-12 else (x, y, z)
+
+
+def _unit(v) -> np.ndarray:
+    """`_unit_xyz` of a 3-vector, as an array."""
+    return np.array(_unit_xyz(*_xyz(v)))
 
 
 def _frame(origin, y, ref) -> np.ndarray:

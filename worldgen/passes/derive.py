@@ -9,7 +9,7 @@ from functools import cached_property
 import numpy as np
 
 from worldgen.camera import CameraFrame
-from worldgen.passes import kernels
+from worldgen.passes import kernels, layers
 from worldgen.passes.snapshot import Hits, Snapshot, pixel_ray_array, ray_basis
 
 
@@ -228,7 +228,7 @@ class PassFrame:
     flow_bwd: np.ndarray
     occlusion_bwd: np.ndarray
 
-    LAYERS = ("depth", "normal", "instance", "semantic", "uv", "flow_fwd", "occlusion_fwd", "flow_bwd", "occlusion_bwd")
+    LAYERS = tuple(layers.LAYERS)  # their names, in order
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {k: getattr(self, k) for k in self.LAYERS}

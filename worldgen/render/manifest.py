@@ -11,7 +11,7 @@ from worldgen.spec.models import Spec
 
 def build_manifest(spec: Spec, world, backend: str, opt: RenderOptions, shots: list) -> dict:
     from worldgen.character.rig import KEYPOINTS
-    from worldgen.passes.layers import __doc__ as layers_doc
+    from worldgen.passes.layers import LAYERS
 
     r = spec.render
     return {
@@ -43,21 +43,12 @@ def build_manifest(spec: Spec, world, backend: str, opt: RenderOptions, shots: l
             for cid, rig in world.characters.items()
         },
         "keypoint_names": list(KEYPOINTS) if world.characters else None,
-        "layers": _layer_table(layers_doc),
+        "layers": {name: dict(layer) for name, layer in LAYERS.items()},
         "versions": versions(),
         "shots": shots,
         # the voices time the mouths of speaking frames (sound.lipsync): reproduce needs the model
         **({"voice_model": opt.voice_model} if opt.voice_model else {}),
     }
-
-
-def _layer_table(doc: str) -> dict:
-    out = {}
-    for line in doc.splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) == 4 and cells[0] not in ("name", "---") and not cells[0].startswith("-") and cells[1]:
-            out[cells[0]] = {"dtype": cells[1], "shape": cells[2], "meaning": cells[3]}
-    return out
 
 
 def merge_stats(local: dict | None, remote: list[dict]) -> dict:
